@@ -1,0 +1,3 @@
+module github.com/tcpwatch/tcpwatch
+
+go 1.26.8

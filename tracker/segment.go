@@ -1,0 +1,110 @@
+package tracker
+
+import (
+	"net/netip"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// Flags are the TCP header's control bits, in the header's bit order.
+type Flags uint16
+
+// TCP control bits (RFC 793 §3.1, RFC 3168 for ECE and CWR, RFC 3540 for NS).
+const (
+	FIN Flags = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+	URG
+	ECE
+	CWR
+	NS
+)
+
+// Has reports whether every bit of g is set in f.
+func (f Flags) Has(g Flags) bool { return f&g == g }
+
+// String renders the flags tcpdump-style: "S", "S.", "F.", "R.", "P." and
+// "none" for a segment with no control bit set.
+func (f Flags) String() string {
+	var b [10]byte
+	n := 0
+	for _, x := range [...]struct {
+		f Flags
+		c byte
+	}{{SYN, 'S'}, {FIN, 'F'}, {RST, 'R'}, {PSH, 'P'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}, {NS, 'N'}, {ACK, '.'}} {
+		if f&x.f != 0 {
+			b[n] = x.c
+			n++
+		}
+	}
+	if n == 0 {
+		return "none"
+	}
+	return string(b[:n])
+}
+
+// Addr is an IP address packed into 16 bytes: IPv6 as is, IPv4 as an
+// IPv4-mapped IPv6 address (::ffff:a.b.c.d). It is comparable and holds no
+// pointers, so it can be part of a map key.
+type Addr [16]byte
+
+// AddrFrom4 packs an IPv4 address.
+func AddrFrom4(a [4]byte) Addr {
+	return Addr{10: 0xff, 11: 0xff, 12: a[0], 13: a[1], 14: a[2], 15: a[3]}
+}
+
+// AddrFrom16 packs an IPv6 address.
+func AddrFrom16(a [16]byte) Addr { return Addr(a) }
+
+// Is4 reports whether a is an IPv4-mapped address.
+func (a Addr) Is4() bool {
+	return a[0]|a[1]|a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9] == 0 && a[10] == 0xff && a[11] == 0xff
+}
+
+// IP returns a as a netip.Addr: a plain IPv4 address for a mapped one.
+func (a Addr) IP() netip.Addr { return netip.AddrFrom16(a).Unmap() }
+
+// Segment is one TCP segment as the tracker sees it: a small value with no
+// pointers, decoded from a packet by the capture package. Every field is valid
+// for every segment unless its comment says otherwise.
+type Segment struct {
+	Time   int64  // capture time, nanoseconds since the Unix epoch
+	Packet uint64 // 1-based number of the packet in the input (all packets, TCP or not)
+
+	Src, Dst         Addr
+	SrcPort, DstPort uint16
+
+	Seq, Ack seqnum.Value // Ack is meaningful only when Flags has ACK
+	Flags    Flags
+	Window   uint16 // raw advertised window, before any window scaling
+	// WScale is the window-scale option's shift count (RFC 7323 §2), or -1
+	// when the segment carries no such option. Only SYN segments carry it.
+	WScale int8
+	// Payload is the TCP payload length in bytes, from the IP header's length
+	// fields: correct even when the capture's snaplen cut the payload.
+	Payload uint32
+}
+
+// Len is the amount of sequence space the segment occupies: its payload plus
+// one for SYN and one for FIN (RFC 793 §3.3).
+func (s *Segment) Len() seqnum.Size {
+	n := seqnum.Size(s.Payload)
+	if s.Flags&SYN != 0 {
+		n++
+	}
+	if s.Flags&FIN != 0 {
+		n++
+	}
+	return n
+}
+
+// End is the sequence number just past the segment.
+func (s *Segment) End() seqnum.Value { return s.Seq.Add(s.Len()) }
+
+// SrcAddrPort and DstAddrPort return the endpoints for printing.
+func (s *Segment) SrcAddrPort() netip.AddrPort { return netip.AddrPortFrom(s.Src.IP(), s.SrcPort) }
+
+// DstAddrPort returns the destination endpoint for printing.
+func (s *Segment) DstAddrPort() netip.AddrPort { return netip.AddrPortFrom(s.Dst.IP(), s.DstPort) }

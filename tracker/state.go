@@ -1,0 +1,88 @@
+package tracker
+
+import "strconv"
+
+// State is one endpoint's TCP connection state as RFC 793 §3.2 names it.
+// The zero value is CLOSED.
+type State uint8
+
+// The eleven states of RFC 793's state diagram (§3.2, Figure 6).
+const (
+	Closed State = iota
+	Listen
+	SynSent
+	SynRcvd
+	Established
+	FinWait1
+	FinWait2
+	CloseWait
+	Closing
+	LastAck
+	TimeWait
+	numStates
+)
+
+var stateNames = [numStates]string{
+	"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED",
+	"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
+}
+
+// String returns the RFC name, e.g. "FIN_WAIT_2"; an unknown value prints as
+// "State(17)".
+func (s State) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ParseState returns the state with the given RFC name. It also accepts the
+// names `ss` prints (ESTAB, SYN-SENT, SYN-RECV, FIN-WAIT-1, TIME-WAIT, ...).
+func ParseState(name string) (State, bool) {
+	for i, n := range stateNames {
+		if n == name {
+			return State(i), true
+		}
+	}
+	switch name {
+	case "ESTAB":
+		return Established, true
+	case "SYN-SENT":
+		return SynSent, true
+	case "SYN-RECV":
+		return SynRcvd, true
+	case "FIN-WAIT-1":
+		return FinWait1, true
+	case "FIN-WAIT-2":
+		return FinWait2, true
+	case "CLOSE-WAIT":
+		return CloseWait, true
+	case "LAST-ACK":
+		return LastAck, true
+	case "TIME-WAIT":
+		return TimeWait, true
+	case "UNCONN", "CLOSE":
+		return Closed, true
+	}
+	return 0, false
+}
+
+// States lists every state in RFC order.
+func States() []State {
+	s := make([]State, numStates)
+	for i := range s {
+		s[i] = State(i)
+	}
+	return s
+}
+
+// Synchronized reports whether the state is one in which both sequence
+// spaces are known: ESTABLISHED and every state after it (RFC 793 §3.4).
+func (s State) Synchronized() bool { return s >= Established && s < numStates }
+
+// Closing reports whether the endpoint has sent or received a FIN.
+func (s State) Closing() bool { return s > Established && s < numStates }
+
+// Open reports whether an endpoint in this state still holds a connection
+// (anything but CLOSED and LISTEN).
+func (s State) Open() bool { return s > Listen && s < numStates }
