@@ -1,0 +1,148 @@
+package tracker
+
+import (
+	"net/netip"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// Side names one endpoint of a connection.
+type Side uint8
+
+const (
+	Client Side = iota // sent the first SYN (or, mid-stream, the higher/ephemeral port)
+	Server
+)
+
+// String returns "client" or "server".
+func (s Side) String() string {
+	if s == Client {
+		return "client"
+	}
+	return "server"
+}
+
+// Peer returns the other side.
+func (s Side) Peer() Side { return 1 - s }
+
+// Half is what the observer knows about one endpoint of a connection: the
+// facts established by the segments seen so far, and the RFC 793 state that
+// follows from them. The facts are phrased from this endpoint's point of view
+// ("its SYN was acknowledged", "it received the peer's FIN"); the state is
+// derived from them by [Half.derive], never set directly, so that a later
+// correction of one fact (an ACK that never arrived) yields the right state.
+type Half struct {
+	State State // derived; see derive
+
+	synSent  bool         // it sent a SYN or SYN-ACK (or, mid-stream, is assumed to have)
+	isn      seqnum.Value // its initial sequence number, valid with synSent
+	peerSyn  bool         // it received the peer's SYN (a SYN-ACK for an active opener)
+	synAcked bool         // the peer acknowledged its SYN (ACK ≥ ISN+1)
+
+	finSent  bool         // it sent a FIN
+	finSeq   seqnum.Value // sequence number the FIN occupies, valid with finSent
+	finFirst bool         // its FIN did not acknowledge a FIN of the peer: it closed first (or both crossed)
+	finAcked bool         // the peer acknowledged its FIN (ACK ≥ FIN+1)
+	peerFin  bool         // it received the peer's FIN
+
+	reset     bool  // it sent an RST, or received one it accepted
+	twExpired bool  // its TIME_WAIT ran out (2×MSL)
+	twSince   int64 // when it entered TIME_WAIT
+
+	nxtValid bool
+	nxt      seqnum.Value // one past the highest sequence number it sent (its snd.nxt)
+	ackValid bool
+	ack      seqnum.Value // highest acknowledgment number it sent (its rcv.nxt as last told)
+	window   uint16       // last advertised window, unscaled
+	wscale   int8         // window scale from its SYN, -1 if none
+
+	// lostAcks counts how often this endpoint retransmitted a SYN-ACK or FIN
+	// that the peer had already acknowledged: proof that the acknowledgment
+	// never arrived. After two such proofs, a repeat of the same
+	// acknowledgment (lostAck) is taken as lost too.
+	lostAcks uint8
+	lostAck  seqnum.Value
+
+	sentSynAck bool   // it sent a SYN-ACK (so a second one is a retransmission)
+	badAcks    uint32 // acknowledgments of data the peer never sent
+	badFins    uint32 // FINs at a sequence number other than its first FIN's
+
+	Packets     uint64 // segments it sent
+	Bytes       uint64 // payload bytes it sent (retransmissions included)
+	Retransmits uint64 // segments carrying only sequence space it had already sent
+	LastSent    int64  // time of its last segment, 0 if none
+}
+
+// Sent reports whether this endpoint sent any segment.
+func (h *Half) Sent() bool { return h.Packets > 0 }
+
+// Transition is one change of one side's state, with the evidence for it.
+type Transition struct {
+	Time   int64  // ns since the epoch
+	Packet uint64 // packet that caused it; 0 for a timer (TIME_WAIT expiry)
+	Side   Side
+	From   State
+	To     State
+	Why    string
+}
+
+// Conn is one TCP connection: one lifetime of a 4-tuple, with two halves.
+type Conn struct {
+	ID        uint64
+	Key       FlowKey
+	clientIsA bool
+
+	Half [2]Half // indexed by Side
+
+	First, Last int64 // capture times of its first and last segment
+	Midstream   bool  // first seen without its opening SYN: the roles are inferred
+	Keepalives  uint64
+	// ZeroWindowProbes counts probes sent while the peer advertised a zero
+	// window; they have the keepalive's shape and never move a state.
+	ZeroWindowProbes uint64
+	Transitions      []Transition
+
+	Invalid uint32 // segments with impossible flag combinations (ignored)
+	BadRST  uint32 // RSTs the receiver would not accept (outside the window)
+	BadSeq  uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
+
+	superseded bool // its 4-tuple was reused by a newer connection
+}
+
+// Client returns the client's address and port.
+func (c *Conn) Client() netip.AddrPort {
+	if c.clientIsA {
+		return c.Key.AddrPortA()
+	}
+	return c.Key.AddrPortB()
+}
+
+// Server returns the server's address and port.
+func (c *Conn) Server() netip.AddrPort {
+	if c.clientIsA {
+		return c.Key.AddrPortB()
+	}
+	return c.Key.AddrPortA()
+}
+
+// State returns a side's current state.
+func (c *Conn) State(s Side) State { return c.Half[s].State }
+
+// Ended reports whether neither side holds the connection any more apart
+// from TIME_WAIT, so that a new SYN on the 4-tuple starts a new connection.
+func (c *Conn) Ended() bool {
+	for i := range c.Half {
+		if st := c.Half[i].State; st != Closed && st != TimeWait {
+			return false
+		}
+	}
+	return true
+}
+
+// sideOf maps a segment's direction to the side that sent it.
+func (c *Conn) sideOf(fromA bool) Side {
+	if fromA == c.clientIsA {
+		return Client
+	}
+	return Server
+}

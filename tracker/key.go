@@ -1,0 +1,35 @@
+package tracker
+
+import "net/netip"
+
+// FlowKey identifies a TCP 4-tuple regardless of direction: the endpoint
+// that sorts first (by address, then port) is A. It is a packed, comparable
+// value with no pointers, cheap to hash as a map key.
+type FlowKey struct {
+	A, B         Addr
+	APort, BPort uint16
+}
+
+// keyOf returns the segment's flow key and whether the segment was sent by
+// endpoint A.
+func keyOf(s *Segment) (k FlowKey, fromA bool) {
+	if less(s.Src, s.SrcPort, s.Dst, s.DstPort) {
+		return FlowKey{A: s.Src, B: s.Dst, APort: s.SrcPort, BPort: s.DstPort}, true
+	}
+	return FlowKey{A: s.Dst, B: s.Src, APort: s.DstPort, BPort: s.SrcPort}, false
+}
+
+func less(a Addr, ap uint16, b Addr, bp uint16) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return ap <= bp
+}
+
+// AddrPortA returns endpoint A for printing.
+func (k FlowKey) AddrPortA() netip.AddrPort { return netip.AddrPortFrom(k.A.IP(), k.APort) }
+
+// AddrPortB returns endpoint B for printing.
+func (k FlowKey) AddrPortB() netip.AddrPort { return netip.AddrPortFrom(k.B.IP(), k.BPort) }

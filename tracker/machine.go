@@ -1,0 +1,396 @@
+package tracker
+
+import (
+	"strings"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// cause is a set of facts that one segment established about one side. It
+// is the evidence recorded with a transition.
+type cause uint32
+
+const (
+	cSynSent     cause = 1 << iota // it sent its SYN
+	cSynAckSent                    // it answered a SYN with a SYN-ACK
+	cPeerSyn                       // it received the peer's SYN
+	cSynAcked                      // its SYN was acknowledged
+	cFinSent                       // it sent its FIN
+	cPeerFin                       // it received the peer's FIN
+	cFinAcked                      // its FIN was acknowledged
+	cRstSent                       // it sent an RST
+	cRstRcvd                       // it accepted an RST
+	cSynAckLost                    // it retransmitted an acknowledged SYN-ACK
+	cFinAckLost                    // it retransmitted an acknowledged FIN
+	cPeerSynLost                   // it retransmitted its SYN after a SYN-ACK
+	cMidstream                     // picked up mid-stream
+	cExpired                       // 2×MSL ran out in TIME_WAIT
+	cReused                        // the 4-tuple was reused
+	numCauses
+)
+
+// phrases in the order they are joined; a few common combinations have
+// their own, clearer wording (see whyOf).
+var causePhrases = [...]string{
+	"sent SYN",
+	"sent SYN-ACK",
+	"received the peer's SYN",
+	"its SYN was acknowledged (ACK = ISN+1)",
+	"sent FIN",
+	"received the peer's FIN",
+	"its FIN was acknowledged (ACK ≥ FIN+1)",
+	"sent RST",
+	"accepted the peer's RST (sequence number in window)",
+	"retransmitted its SYN-ACK: the ACK seen earlier never arrived",
+	"retransmitted its FIN: the ACK seen earlier never arrived",
+	"retransmitted its SYN: the SYN-ACK seen earlier never arrived",
+	"first seen mid-stream; handshake assumed",
+	"TIME_WAIT ended after 2×MSL",
+	"4-tuple reused by a new connection",
+}
+
+var combinedPhrases = map[cause]string{
+	cPeerSyn | cSynAcked:              "SYN-ACK acknowledged ISN+1",
+	cSynAckSent | cPeerSyn:            "answered the peer's SYN with a SYN-ACK",
+	cPeerFin | cFinAcked:              "received FIN acknowledging its own FIN",
+	cRstRcvd | cSynAcked:              "RST acknowledging its SYN: connection refused",
+	cPeerSyn | cSynAcked | cPeerFin:   "SYN-ACK acknowledged ISN+1; received the peer's FIN",
+	cSynAcked | cPeerFin:              "ACK of its SYN with the peer's FIN",
+	cSynAckSent | cPeerSyn | cFinSent: "answered the peer's SYN with a SYN-ACK; sent FIN",
+}
+
+// whyOf renders a set of causes as the sentence recorded with a transition.
+func whyOf(c cause) string {
+	if s, ok := combinedPhrases[c]; ok {
+		return s
+	}
+	var parts []string
+	for i := 0; cause(1)<<i < numCauses; i++ {
+		if c&(1<<i) != 0 {
+			parts = append(parts, causePhrases[i])
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// derive computes the RFC 793 state that follows from an endpoint's facts.
+//
+// Handshake (RFC 793 §3.4): an endpoint that sent nothing is CLOSED; one
+// that sent its SYN but has not received the peer's is in SYN_SENT; one that
+// has both SYNs but whose own SYN is unacknowledged is in SYN_RCVD.
+//
+// Close (RFC 793 §3.5): with both SYNs acknowledged the state follows from
+// whether it sent its FIN, whether that FIN was acknowledged, whether it
+// received the peer's FIN, and whether its FIN came first (active close,
+// leading to TIME_WAIT) or answered the peer's (passive close, leading to
+// CLOSED via LAST_ACK).
+func (h *Half) derive() State {
+	switch {
+	case h.reset, !h.synSent:
+		return Closed
+	case !h.peerSyn:
+		return SynSent
+	case !h.synAcked:
+		if h.finSent {
+			return FinWait1 // close() in SYN_RCVD sends a FIN (RFC 793 p. 60)
+		}
+		return SynRcvd
+	}
+	switch {
+	case !h.finSent && !h.peerFin:
+		return Established
+	case !h.finSent:
+		return CloseWait
+	case !h.peerFin && h.finAcked:
+		return FinWait2
+	case !h.peerFin:
+		return FinWait1
+	case !h.finAcked && h.finFirst:
+		return Closing
+	case !h.finAcked:
+		return LastAck
+	case !h.finFirst, h.twExpired:
+		return Closed
+	}
+	return TimeWait
+}
+
+// synchronize marks an endpoint picked up mid-stream as past its handshake.
+func (h *Half) synchronize() {
+	h.synSent, h.peerSyn, h.synAcked = true, true, true
+}
+
+// covers reports whether an acknowledgment number acknowledges the sequence
+// position at (ACK ≥ at+1).
+func covers(ack, at seqnum.Value) bool { return at.LessThan(ack) }
+
+// una returns the oldest sequence number of h's that h's peer has not
+// acknowledged, as far as the observer knows.
+func una(h, peer *Half) seqnum.Value {
+	if peer.ackValid {
+		return peer.ack
+	}
+	return h.nxt
+}
+
+// update applies one segment, sent by side s, to the connection: first what
+// the sender's own segment says about it, then what the receiver learns by
+// receiving it (segments seen are taken as delivered until later evidence
+// says otherwise). The rules are written once for both directions.
+func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
+	S, R := &c.Half[s], &c.Half[s.Peer()]
+	var cs, cr cause
+	f := seg.Flags
+
+	S.Packets++
+	S.Bytes += uint64(seg.Payload)
+	S.LastSent = seg.Time
+	c.Last = seg.Time
+	S.window = seg.Window
+	if !R.nxtValid && f&ACK != 0 && f&RST == 0 {
+		R.nxt, R.nxtValid = seg.Ack, true // the peer has sent at least this far
+	}
+
+	switch {
+	case f&(SYN|FIN) == SYN|FIN, f&(SYN|RST) == SYN|RST,
+		f&(SYN|RST|ACK) == 0:
+		// Impossible combinations, or neither SYN, RST nor ACK: Linux drops
+		// them without a state change (tcp_rcv_state_process); so do we.
+		c.Invalid++
+	case f&RST != 0:
+		if t.rstAcceptable(c, S, R, seg) {
+			if !S.reset {
+				S.reset, cs = true, cs|cRstSent
+			}
+			if !R.reset && R.synSent {
+				R.reset, cr = true, cr|cRstRcvd
+				if !R.peerSyn && R.synSent {
+					cr |= cSynAcked // refused: the RST acknowledged its SYN
+				}
+			}
+		} else {
+			c.BadRST++
+		}
+	case S.nxtValid && S.State.Synchronized() && f&(SYN|FIN) == 0 && seg.Payload <= 1 &&
+		seg.Seq == una(S, R)-1 && una(S, R) == S.nxt:
+		// A keepalive (RFC 1122 §4.2.3.6) or zero-window probe: one byte of
+		// already-acknowledged sequence space, or none. Linux sends both as
+		// snd.una−1 with no data; they never move a state.
+		if R.window == 0 {
+			c.ZeroWindowProbes++
+		} else {
+			c.Keepalives++
+		}
+	default:
+		if f&SYN != 0 {
+			if f&ACK == 0 {
+				cs, cr = onSYN(c, S, R, seg, cs, cr)
+			} else {
+				cs, cr = onSYNACK(c, S, R, seg, cs, cr)
+			}
+		}
+		if f&ACK != 0 {
+			cs, cr = onACK(S, R, seg, cs, cr)
+		}
+		if f&FIN != 0 {
+			cs, cr = t.onFIN(S, R, seg, cs, cr)
+		}
+		if end := seg.End(); !S.nxtValid || S.nxt.LessThan(end) {
+			S.nxt, S.nxtValid = end, true
+		} else if seg.Payload > 0 {
+			S.Retransmits++
+		}
+	}
+	t.settle(c, s, seg.Time, seg.Packet, cs)
+	t.settle(c, s.Peer(), seg.Time, seg.Packet, cr)
+}
+
+// onSYN handles a SYN without ACK sent by S: an active open, or its
+// retransmission.
+func onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+	switch {
+	case !S.synSent:
+		S.synSent, S.isn, S.wscale = true, seg.Seq, seg.WScale
+		cs |= cSynSent
+	case seg.Seq == S.isn:
+		S.Retransmits++
+		// It retransmits its SYN after we saw the peer's SYN-ACK and before it
+		// acknowledged it: the SYN-ACK never reached it.
+		if S.peerSyn && !(S.ackValid && R.synSent && covers(S.ack, R.isn)) {
+			S.peerSyn, cs = false, cs|cPeerSynLost
+		}
+		return cs, cr
+	default:
+		c.BadSeq++ // a second SYN with another ISN on a live connection
+		return cs, cr
+	}
+	if R.synSent && !R.peerSyn {
+		R.peerSyn, cr = true, cr|cPeerSyn // simultaneous open: SYN_SENT → SYN_RCVD
+	} else if !R.synSent {
+		R.peerSyn = true
+	}
+	return cs, cr
+}
+
+// onSYNACK handles a SYN-ACK sent by S: the answer to R's SYN, its
+// retransmission, or the second half of a simultaneous open.
+func onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+	if R.synSent && seg.Ack != R.isn.Add(1) {
+		c.BadSeq++ // must acknowledge ISN+1 (RFC 793 p. 66); the receiver ignores it
+		return cs, cr
+	}
+	if !R.synSent { // its SYN was not seen: picked up at the SYN-ACK
+		R.synSent, R.isn, R.wscale = true, seg.Ack-1, -1
+	}
+	switch {
+	case !S.synSent:
+		S.synSent, S.isn, S.wscale = true, seg.Seq, seg.WScale
+		S.sentSynAck = true
+		cs |= cSynAckSent
+	case seg.Seq != S.isn:
+		c.BadSeq++
+		return cs, cr
+	case S.sentSynAck:
+		S.Retransmits++
+		if S.synAcked { // retransmitted after its ACK: that ACK never arrived
+			S.synAcked = false
+			S.lostAcks++
+			S.lostAck = R.ack
+			cs |= cSynAckLost
+		}
+	default: // simultaneous open: SYN_RCVD sends SYN-ACK
+		S.sentSynAck = true
+	}
+	if !S.peerSyn {
+		S.peerSyn, cs = true, cs|cPeerSyn
+	}
+	if !R.peerSyn {
+		R.peerSyn, cr = true, cr|cPeerSyn
+	}
+	return cs, cr
+}
+
+// onACK handles the acknowledgment field of a segment sent by S: what it
+// says S received, and what R learns when it arrives.
+func onACK(S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+	ack := seg.Ack
+	if R.nxtValid && R.nxt.LessThan(ack) {
+		S.badAcks++ // acknowledges data never sent; the receiver ignores it
+		return cs, cr
+	}
+	if !S.ackValid || S.ack.LessThan(ack) {
+		S.ack, S.ackValid = ack, true
+		S.lostAcks = 0 // it hears the peer again
+	}
+	// After R proved twice that this very acknowledgment did not reach it, a
+	// bare repeat of it is taken as lost too (the path to R is a black hole).
+	pureRepeat := seg.Payload == 0 && seg.Flags&(SYN|FIN) == 0 && R.lostAcks >= 2 && ack == R.lostAck
+	if R.synSent && covers(ack, R.isn) {
+		if !S.peerSyn {
+			S.peerSyn, cs = true, cs|cPeerSyn
+		}
+		if !R.synAcked && !pureRepeat {
+			R.synAcked, cr = true, cr|cSynAcked
+		}
+	}
+	if R.finSent && covers(ack, R.finSeq) {
+		if !S.peerFin {
+			S.peerFin, cs = true, cs|cPeerFin
+		}
+		if !R.finAcked && !pureRepeat {
+			R.finAcked, cr = true, cr|cFinAcked
+		}
+	}
+	return cs, cr
+}
+
+// onFIN handles a FIN sent by S.
+func (t *Tracker) onFIN(S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+	fin := seg.Seq.Add(seqnum.Size(seg.Payload))
+	if seg.Flags&SYN != 0 {
+		fin++
+	}
+	switch {
+	case !S.finSent:
+		S.finSent, S.finSeq = true, fin
+		// Its FIN came first unless it acknowledges the peer's FIN.
+		S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
+		cs |= cFinSent
+	case fin == S.finSeq:
+		if S.finAcked { // retransmitted after its ACK: that ACK never arrived
+			S.finAcked = false
+			S.lostAcks++
+			S.lostAck = R.ack
+			cs |= cFinAckLost
+		}
+		if R.State == TimeWait {
+			R.twSince = seg.Time // a retransmitted FIN restarts TIME_WAIT (RFC 793 p. 73)
+		}
+		return cs, cr
+	default:
+		S.badFins++
+		return cs, cr
+	}
+	if !R.peerFin {
+		R.peerFin, cr = true, cr|cPeerFin
+	}
+	return cs, cr
+}
+
+// rstAcceptable applies RFC 793 p. 37 and RFC 5961 §3.2 as Linux does
+// (tcp_validate_incoming, tcp_reset_check): in SYN_SENT an RST counts only if
+// it acknowledges the SYN; otherwise its sequence number must be exactly the
+// next one expected, or the one before it once the peer's FIN was received.
+// An RST elsewhere in the window only draws a challenge ACK.
+func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) bool {
+	if R.synSent && !R.peerSyn { // R in SYN_SENT
+		return seg.Flags&ACK != 0 && seg.Ack == R.isn.Add(1)
+	}
+	if !S.nxtValid || !R.synSent {
+		return true // nothing known to check against
+	}
+	if seg.Seq == S.nxt || (R.ackValid && seg.Seq == R.ack) {
+		return true
+	}
+	switch R.State {
+	case CloseWait, LastAck, Closing:
+		if seg.Seq == S.nxt-1 {
+			return true
+		}
+	}
+	return false
+}
+
+// settle re-derives one side's state after its facts changed and records
+// the transition, if any, with its causes.
+func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
+	h := &c.Half[s]
+	to := h.derive()
+	if to == h.State {
+		return
+	}
+	t.transition(c, s, at, pkt, to, why)
+}
+
+func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, why cause) {
+	h := &c.Half[s]
+	tr := Transition{Time: at, Packet: pkt, Side: s, From: h.State, To: to, Why: t.why(why)}
+	h.State = to
+	if to == TimeWait {
+		h.twSince = at
+	}
+	c.Transitions = append(c.Transitions, tr)
+	if t.cfg.OnTransition != nil {
+		t.cfg.OnTransition(c, tr)
+	}
+}
+
+// why returns the sentence for a set of causes, computed once per set.
+func (t *Tracker) why(c cause) string {
+	if s, ok := t.whys[c]; ok {
+		return s
+	}
+	s := whyOf(c)
+	t.whys[c] = s
+	return s
+}
