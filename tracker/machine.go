@@ -212,6 +212,9 @@ func onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	case !S.synSent:
 		S.synSent, S.isn, S.wscale = true, seg.Seq, seg.WScale
 		cs |= cSynSent
+		if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
+			cs |= cPeerSyn
+		}
 	case seg.Seq == S.isn:
 		S.Retransmits++
 		// It retransmits its SYN after we saw the peer's SYN-ACK and before it
