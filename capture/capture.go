@@ -22,7 +22,7 @@ type Packet struct {
 // Stats counts the packets read so far, by Kind.
 type Stats struct {
 	Packets, TCP, NotTCP, Fragments, Truncated, Malformed, Filtered uint64
-	First, Last int64 // capture time of the first and last packet, ns; 0 if none
+	First, Last                                                     int64 // capture time of the first and last packet, ns; 0 if none
 }
 
 // ErrClosed is returned by Next after Close.
