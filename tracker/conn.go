@@ -146,3 +146,8 @@ func (c *Conn) sideOf(fromA bool) Side {
 	}
 	return Server
 }
+
+// CommunityID returns the connection's Community ID v1 flow hash (seed 0).
+func (c *Conn) CommunityID() string {
+	return CommunityID(c.Key.A, c.Key.B, c.Key.APort, c.Key.BPort, 0)
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// Exit codes (SPEC.md).
+const (
+	exitOK      = 0
+	exitMatched = 1
+	exitError   = 2
+)
+
+const usage = `usage: tcpwatch -r FILE [-r FILE ...] [options] [BPF filter expression]
+       tcpwatch -i IFACE [options] [BPF filter expression]
+
+Follows every TCP connection and infers each side's RFC 793 state.
+
+options:
+`
+
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(s string) error { *f = append(*f, s); return nil }
+
+type config struct {
+	files    files
+	iface    string
+	count    uint64
+	format   string
+	verbose  bool
+	all      bool
+	msl      time.Duration
+	stuck    time.Duration
+	failOn   string
+	snaplen  int
+	noPromis bool
+	duration time.Duration
+	interval time.Duration
+	filter   string
+}
+
+func parseArgs(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("tcpwatch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
+	fs.StringVar(&c.iface, "i", "", "capture live on `IFACE` (any: all interfaces)")
+	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets")
+	fs.StringVar(&c.format, "F", "table", "output `format`: table, json or ndjson")
+	fs.StringVar(&c.format, "format", "table", "same as -F")
+	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
+	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
+	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
+	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2 before it is flagged")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical) or any was found")
+	fs.IntVar(&c.snaplen, "s", 262144, "live: snapshot length in bytes")
+	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
+	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
+	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	c.filter = strings.Join(fs.Args(), " ")
+	switch {
+	case len(c.files) == 0 && c.iface == "":
+		fs.Usage()
+		return nil, errors.New("nothing to read: give -r FILE or -i IFACE")
+	case len(c.files) > 0 && c.iface != "":
+		return nil, errors.New("-r and -i cannot be used together")
+	case c.msl <= 0:
+		return nil, fmt.Errorf("--msl %v: must be positive", c.msl)
+	case c.stuck <= 0:
+		return nil, fmt.Errorf("--stuck %v: must be positive", c.stuck)
+	}
+	if _, err := report.ParseFormat(c.format); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// run is tcpwatch with its arguments and streams; it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	format, _ := report.ParseFormat(cfg.format)
+	if cfg.iface != "" {
+		fmt.Fprintf(stderr, "tcpwatch: live capture (-i) is not available yet; read a capture file with -r\n")
+		return exitError
+	}
+
+	rd, err := capture.OpenFiles(cfg.files, cfg.filter)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer rd.Close()
+
+	tr := tracker.New(tracker.Config{MSL: cfg.msl})
+	inputErr := analyze(ctx, rd, tr, cfg.count)
+	tr.Finish()
+
+	st := rd.Stats()
+	in := report.Input{
+		Files:       cfg.files,
+		Packets:     st.Packets,
+		TCPPackets:  st.TCP,
+		Skipped:     map[string]uint64{"not_tcp": st.NotTCP, "truncated": st.Truncated, "malformed": st.Malformed},
+		FirstPacket: report.Time(st.First),
+		LastPacket:  report.Time(st.Last),
+	}
+	if st.Fragments > 0 {
+		in.Skipped["fragment"] = st.Fragments
+	}
+	if st.Filtered > 0 {
+		in.Skipped["filtered"] = st.Filtered
+	}
+	if inputErr != nil {
+		in.Error = inputErr.Error()
+	}
+	rep := report.Build(in, tr.Conns(), report.Options{Verbose: cfg.verbose})
+	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: writing the report: %v\n", err)
+		return exitError
+	}
+	if inputErr != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", inputErr)
+		return exitError
+	}
+	return exitOK
+}
+
+// analyze feeds every packet to the tracker until the input ends, count
+// packets have been analyzed (0: no limit) or ctx is cancelled. It returns
+// the error that ended the input early, if any.
+func analyze(ctx context.Context, rd *capture.Reader, tr *tracker.Tracker, count uint64) error {
+	var p capture.Packet
+	var n uint64
+	for {
+		if n&1023 == 0 && ctx.Err() != nil {
+			return nil
+		}
+		err := rd.Next(&p)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if p.Kind == capture.TCP {
+			tr.Observe(&p.Seg)
+		} else {
+			tr.Advance(p.Time)
+		}
+		if p.Kind != capture.Filtered {
+			n++
+			if count > 0 && n >= count {
+				return nil
+			}
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package report
+
+import (
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// SchemaVersion is the version of the JSON document (SPEC.md).
+const SchemaVersion = 1
+
+// Report is everything tcpwatch says about one capture. Its JSON encoding is
+// the `--format json` document of SPEC.md; the table printer renders the
+// same data.
+type Report struct {
+	SchemaVersion int          `json:"schema_version"`
+	Input         Input        `json:"input"`
+	Connections   []Connection `json:"connections"`
+	Anomalies     []Anomaly    `json:"anomalies"`
+	Summary       Summary      `json:"summary"`
+
+	verbose bool
+}
+
+// Input describes what was read.
+type Input struct {
+	Files       []string          `json:"files"`
+	Interface   string            `json:"interface"`
+	Packets     uint64            `json:"packets"`
+	TCPPackets  uint64            `json:"tcp_packets"`
+	Skipped     map[string]uint64 `json:"skipped"`
+	FirstPacket Time              `json:"first_packet"`
+	LastPacket  Time              `json:"last_packet"`
+	Dropped     Dropped           `json:"dropped"`
+	// Error is the error that ended the input early, if any: everything
+	// read before it is still analyzed.
+	Error string `json:"error,omitempty"`
+}
+
+// Dropped counts packets lost by the capture (live mode).
+type Dropped struct {
+	Kernel    uint64 `json:"kernel"`
+	Interface uint64 `json:"interface"`
+}
+
+// Connection is one connection's row.
+type Connection struct {
+	ID           uint64       `json:"id"`
+	Client       string       `json:"client"`
+	Server       string       `json:"server"`
+	ClientState  string       `json:"client_state"`
+	ServerState  string       `json:"server_state"`
+	FirstPacket  Time         `json:"first_packet"`
+	LastPacket   Time         `json:"last_packet"`
+	Midstream    bool         `json:"midstream"`
+	Packets      PerSide      `json:"packets"`
+	PayloadBytes PerSide      `json:"payload_bytes"`
+	Keepalives   uint64       `json:"keepalives"`
+	History      string       `json:"history"`
+	ConnState    string       `json:"conn_state"`
+	CommunityID  string       `json:"community_id"`
+	Transitions  []Transition `json:"transitions,omitempty"`
+	Anomalies    []string     `json:"anomalies"`
+
+	duration time.Duration
+}
+
+// PerSide is a count for each side.
+type PerSide struct {
+	Client uint64 `json:"client"`
+	Server uint64 `json:"server"`
+}
+
+// Transition is one state change with its evidence.
+type Transition struct {
+	Time   Time   `json:"time"`
+	Packet uint64 `json:"packet"`
+	Side   string `json:"side"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Why    string `json:"why"`
+}
+
+// Anomaly is one finding.
+type Anomaly struct {
+	Kind       string `json:"kind"`
+	Severity   string `json:"severity"`
+	Connection uint64 `json:"connection,omitempty"`
+	Side       string `json:"side,omitempty"`
+	Target     string `json:"target,omitempty"`
+	Time       Time   `json:"time"`
+	Detail     string `json:"detail"`
+}
+
+// Summary counts connections by state and anomalies by kind.
+type Summary struct {
+	Connections int                          `json:"connections"`
+	Anomalies   map[string]int               `json:"anomalies"`
+	States      map[string]map[string]uint64 `json:"states"`
+}
+
+// Time is a capture timestamp in nanoseconds since the epoch; it encodes as
+// RFC 3339 UTC with nanoseconds, or "" when unknown (zero).
+type Time int64
+
+// String formats t as RFC 3339 UTC with up to nine fractional digits.
+func (t Time) String() string {
+	if t == 0 {
+		return ""
+	}
+	return time.Unix(0, int64(t)).UTC().Format(time.RFC3339Nano)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (t Time) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// Options say what to include.
+type Options struct {
+	Verbose bool // include each connection's transitions
+}
+
+// Build assembles the report from the input's description and the
+// tracker's connections (after Finish).
+func Build(in Input, conns []*tracker.Conn, opts Options) *Report {
+	r := &Report{
+		SchemaVersion: SchemaVersion,
+		Input:         in,
+		Connections:   make([]Connection, 0, len(conns)),
+		Anomalies:     []Anomaly{},
+		verbose:       opts.Verbose,
+	}
+	if r.Input.Files == nil {
+		r.Input.Files = []string{}
+	}
+	states := map[string]map[string]uint64{"client": {}, "server": {}}
+	for _, c := range conns {
+		row := connection(c, opts.Verbose)
+		states["client"][row.ClientState]++
+		states["server"][row.ServerState]++
+		r.Connections = append(r.Connections, row)
+	}
+	r.Summary = Summary{Connections: len(conns), Anomalies: map[string]int{}, States: states}
+	for _, a := range r.Anomalies {
+		r.Summary.Anomalies[a.Kind]++
+	}
+	return r
+}
+
+func connection(c *tracker.Conn, verbose bool) Connection {
+	cl, sv := &c.Half[tracker.Client], &c.Half[tracker.Server]
+	client, server := c.Client(), c.Server()
+	row := Connection{
+		ID:           c.ID,
+		Client:       client.String(),
+		Server:       server.String(),
+		ClientState:  cl.State.String(),
+		ServerState:  sv.State.String(),
+		FirstPacket:  Time(c.First),
+		LastPacket:   Time(c.Last),
+		Midstream:    c.Midstream,
+		Packets:      PerSide{cl.Packets, sv.Packets},
+		PayloadBytes: PerSide{cl.Bytes, sv.Bytes},
+		Keepalives:   c.Keepalives,
+		History:      c.History(),
+		ConnState:    c.ConnState(),
+		CommunityID:  c.CommunityID(),
+		Anomalies:    []string{},
+		duration:     time.Duration(c.Last - c.First),
+	}
+	if verbose {
+		row.Transitions = make([]Transition, 0, len(c.Transitions))
+		for _, tr := range c.Transitions {
+			row.Transitions = append(row.Transitions, Transition{
+				Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side.String(),
+				From: tr.From.String(), To: tr.To.String(), Why: tr.Why,
+			})
+		}
+	}
+	return row
+}

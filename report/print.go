@@ -1,0 +1,292 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// Format is an output format.
+type Format uint8
+
+const (
+	Table  Format = iota // tables for people (default)
+	JSON                 // one JSON document at the end
+	NDJSON               // one JSON event per line as it happens
+)
+
+// ParseFormat parses a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "table", "":
+		return Table, nil
+	case "json":
+		return JSON, nil
+	case "ndjson":
+		return NDJSON, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want table, json or ndjson)", s)
+}
+
+// PrintOptions control the table printer.
+type PrintOptions struct {
+	// All lists every connection. Otherwise a capture with more than
+	// MaxRows connections lists only those that did not close cleanly, at
+	// most MaxRows of them, and says how many were left out.
+	All     bool
+	MaxRows int
+}
+
+// DefaultMaxRows is how many connections the table lists by default.
+const DefaultMaxRows = 50
+
+// Print writes the report in the given format. It is the only place that
+// switches on the format.
+func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
+	switch f {
+	case JSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(r)
+	case NDJSON:
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Event  string  `json:"event"`
+			Report *Report `json:"report"`
+		}{"report", r})
+	}
+	return printTables(w, r, opts)
+}
+
+func printTables(w io.Writer, r *Report, opts PrintOptions) error {
+	p := &printer{w: w}
+	p.input(&r.Input)
+	p.connections(r, opts)
+	p.states(r)
+	p.anomalies(r)
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) table(header []string, rows [][]string, align []tw.Align) {
+	if p.err != nil {
+		return
+	}
+	t := tablewriter.NewTable(p.w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft, PerColumn: align}),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		p.err = err
+		return
+	}
+	p.err = t.Render()
+}
+
+func (p *printer) input(in *Input) {
+	var b strings.Builder
+	switch {
+	case in.Interface != "":
+		fmt.Fprintf(&b, "interface %s", in.Interface)
+	case len(in.Files) == 1:
+		fmt.Fprintf(&b, "%s", in.Files[0])
+	default:
+		fmt.Fprintf(&b, "%d files", len(in.Files))
+	}
+	fmt.Fprintf(&b, ": %s packets, %s TCP", count(in.Packets), count(in.TCPPackets))
+	var skipped []string
+	for _, k := range []string{"not_tcp", "fragment", "truncated", "malformed", "filtered"} {
+		if n := in.Skipped[k]; n > 0 {
+			skipped = append(skipped, fmt.Sprintf("%s %s", count(n), strings.ReplaceAll(k, "_", " ")))
+		}
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(&b, " (skipped: %s)", strings.Join(skipped, ", "))
+	}
+	if in.FirstPacket != 0 {
+		first := time.Unix(0, int64(in.FirstPacket)).UTC()
+		last := time.Unix(0, int64(in.LastPacket)).UTC()
+		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"),
+			last.Format("15:04:05.000000"), duration(last.Sub(first)))
+	}
+	if in.Dropped.Kernel > 0 || in.Dropped.Interface > 0 {
+		fmt.Fprintf(&b, ", dropped: %s by the kernel, %s by the interface", count(in.Dropped.Kernel), count(in.Dropped.Interface))
+	}
+	p.printf("%s\n", b.String())
+	if in.Error != "" {
+		p.printf("input ended early: %s\n", in.Error)
+	}
+}
+
+// shown picks the connections the table lists.
+func shown(r *Report, opts PrintOptions) (rows []int, notClean, left int) {
+	max := opts.MaxRows
+	if max <= 0 {
+		max = DefaultMaxRows
+	}
+	if opts.All || len(r.Connections) <= max {
+		for i := range r.Connections {
+			rows = append(rows, i)
+		}
+		return rows, 0, 0
+	}
+	for i := range r.Connections {
+		c := &r.Connections[i]
+		if cleanlyClosed(c) {
+			continue
+		}
+		notClean++
+		if len(rows) < max {
+			rows = append(rows, i)
+		}
+	}
+	return rows, notClean, len(r.Connections) - len(rows)
+}
+
+// cleanlyClosed: both sides closed (TIME_WAIT at most) after a FIN
+// exchange, with no anomaly.
+func cleanlyClosed(c *Connection) bool {
+	done := func(s string) bool { return s == "CLOSED" || s == "TIME_WAIT" }
+	return done(c.ClientState) && done(c.ServerState) && c.ConnState == "SF" && len(c.Anomalies) == 0
+}
+
+func (p *printer) connections(r *Report, opts PrintOptions) {
+	if len(r.Connections) == 0 {
+		p.printf("\nno TCP connections\n")
+		return
+	}
+	idx, notClean, left := shown(r, opts)
+	if left > 0 {
+		p.printf("\nConnections: %s; listing %s of the %s that did not close cleanly (--all lists every one)\n",
+			count(uint64(len(r.Connections))), count(uint64(len(idx))), count(uint64(notClean)))
+	} else {
+		p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
+	}
+	if len(idx) == 0 {
+		return
+	}
+	rows := make([][]string, 0, len(idx))
+	mid := false
+	for _, i := range idx {
+		c := &r.Connections[i]
+		id := fmt.Sprint(c.ID)
+		if c.Midstream {
+			id += "*"
+			mid = true
+		}
+		rows = append(rows, []string{
+			id, c.Client, c.Server, c.ClientState, c.ServerState,
+			duration(c.duration),
+			fmt.Sprintf("%s / %s", count(c.Packets.Client), count(c.Packets.Server)),
+			fmt.Sprintf("%s / %s", count(c.PayloadBytes.Client), count(c.PayloadBytes.Server)),
+			c.History, strings.Join(c.Anomalies, ","),
+		})
+	}
+	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "DURATION", "PACKETS C / S", "BYTES C / S", "HISTORY", "ANOMALIES"},
+		rows, []tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft})
+	if mid {
+		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
+	}
+	if r.verbose {
+		for _, i := range idx {
+			p.timeline(&r.Connections[i])
+		}
+	}
+}
+
+func (p *printer) timeline(c *Connection) {
+	p.printf("\n#%d %s → %s\n", c.ID, c.Client, c.Server)
+	for _, t := range c.Transitions {
+		at := time.Unix(0, int64(t.Time)).UTC().Format("15:04:05.000000")
+		pkt := "timer"
+		if t.Packet > 0 {
+			pkt = fmt.Sprintf("pkt %d", t.Packet)
+		}
+		p.printf("  %s  %-9s %-6s %-11s → %-11s %s\n", at, pkt, t.Side, t.From, t.To, t.Why)
+	}
+}
+
+func (p *printer) states(r *Report) {
+	if len(r.Connections) == 0 {
+		return
+	}
+	var rows [][]string
+	for _, s := range tracker.States() {
+		n := s.String()
+		c, sv := r.Summary.States["client"][n], r.Summary.States["server"][n]
+		if c+sv > 0 {
+			rows = append(rows, []string{n, count(c), count(sv)})
+		}
+	}
+	p.printf("\nStates\n")
+	p.table([]string{"STATE", "CLIENTS", "SERVERS"}, rows, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight})
+}
+
+func (p *printer) anomalies(r *Report) {
+	if len(r.Anomalies) == 0 {
+		p.printf("\nNo anomalies.\n")
+		return
+	}
+	rows := make([][]string, 0, len(r.Anomalies))
+	for _, a := range r.Anomalies {
+		conn := a.Target
+		if a.Connection != 0 {
+			conn = fmt.Sprintf("#%d", a.Connection)
+		}
+		at := time.Unix(0, int64(a.Time)).UTC().Format("15:04:05.000000")
+		rows = append(rows, []string{a.Severity, a.Kind, conn, a.Side, at, a.Detail})
+	}
+	p.printf("\nAnomalies: %d\n", len(r.Anomalies))
+	p.table([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil)
+}
+
+// count formats n with thousands separators.
+func count(n uint64) string {
+	s := fmt.Sprint(n)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// duration formats d for people: 0.000183 s, 12.3 s, 4m05s.
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%.6f s", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.3f s", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%06.3fs", int(d.Minutes()), (d % time.Minute).Seconds())
+	}
+	return fmt.Sprintf("%dh%02dm%02ds", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
