@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tcpwatch/tcpwatch/report"
+)
+
+// kernelRow is one line of a recording's .states file: the states the Linux
+// kernel reported (ss -tan in both namespaces) when the capture stopped.
+type kernelRow struct {
+	client, server string
+	clientState    string
+	serverState    string
+}
+
+func readStates(t *testing.T, path string) []kernelRow {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []kernelRow
+	sc := bufio.NewScanner(f)
+	header := true
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if header {
+			header = false
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("%s: malformed line %q", path, line)
+		}
+		rows = append(rows, kernelRow{f[0], f[1], f[2], f[3]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestKernelStates runs tcpwatch on every recorded capture and checks that
+// both sides of every connection end in the state the kernel reported.
+func TestKernelStates(t *testing.T) {
+	states, err := filepath.Glob("../../testdata/pcaps/*.states")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) == 0 {
+		t.Fatal("no recordings in testdata/pcaps")
+	}
+	for _, sf := range states {
+		name := strings.TrimSuffix(filepath.Base(sf), ".states")
+		t.Run(name, func(t *testing.T) {
+			want := readStates(t, sf)
+			rep := runJSON(t, "-r", strings.TrimSuffix(sf, ".states")+".pcap", "-v")
+			if len(rep.Connections) != len(want) {
+				t.Errorf("tcpwatch found %d connections, the kernel %d", len(rep.Connections), len(want))
+			}
+			used := make([]bool, len(rep.Connections))
+			for _, w := range want {
+				i := match(rep.Connections, used, w)
+				if i < 0 {
+					t.Errorf("%s → %s: no such connection in tcpwatch's output", w.client, w.server)
+					continue
+				}
+				used[i] = true
+				c := rep.Connections[i]
+				if c.ClientState != w.clientState || c.ServerState != w.serverState {
+					t.Errorf("%s → %s: tcpwatch says client %s, server %s; the kernel says client %s, server %s\n%s",
+						w.client, w.server, c.ClientState, c.ServerState, w.clientState, w.serverState, transitions(c))
+				}
+			}
+		})
+	}
+}
+
+// match finds the first unused connection between the row's endpoints.
+func match(conns []report.Connection, used []bool, w kernelRow) int {
+	for i, c := range conns {
+		if !used[i] && c.Client == w.client && c.Server == w.server {
+			return i
+		}
+	}
+	return -1
+}
+
+func transitions(c report.Connection) string {
+	var b strings.Builder
+	for _, t := range c.Transitions {
+		b.WriteString("    pkt " + itoa(t.Packet) + " " + t.Side + " " + t.From + " → " + t.To + " (" + t.Why + ")\n")
+	}
+	return b.String()
+}
+
+func itoa(n uint64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// runJSON runs tcpwatch with --format json and decodes its report.
+func runJSON(t *testing.T, args ...string) *report.Report {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append(args, "-F", "json"), &out, &errb)
+	if code != 0 {
+		t.Fatalf("tcpwatch %v: exit %d: %s", args, code, errb.String())
+	}
+	var rep report.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("tcpwatch %v: output is not JSON: %v", args, err)
+	}
+	return &rep
+}

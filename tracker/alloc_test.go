@@ -1,0 +1,58 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// steadyConn opens a connection and returns the tracker and a data segment
+// of it, ready to be observed again and again.
+func steadyConn(tb testing.TB) (*Tracker, *Segment, *Segment) {
+	tr := New(Config{})
+	now := int64(1_700_000_000) * int64(time.Second)
+	mk := func(from Side, flags Flags, seq, ack seqnum.Value, n uint32) *Segment {
+		now += int64(time.Millisecond)
+		s := &Segment{Time: now, Flags: flags, Seq: seq, Ack: ack, Payload: n, Window: 1000, WScale: -1}
+		s.Src, s.SrcPort, s.Dst, s.DstPort = cAddr, 40000, sAddr, 80
+		if from == Server {
+			s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
+		}
+		return s
+	}
+	tr.Observe(mk(Client, SYN, 100, 0, 0))
+	tr.Observe(mk(Server, SYN|ACK, 500, 101, 0))
+	tr.Observe(mk(Client, ACK, 101, 501, 0))
+	return tr, mk(Client, PSH|ACK, 101, 501, 100), mk(Server, ACK, 501, 201, 0)
+}
+
+// TestObserveDoesNotAllocate fails if observing a segment of a known
+// connection allocates.
+func TestObserveDoesNotAllocate(t *testing.T) {
+	tr, data, ack := steadyConn(t)
+	allocs := testing.AllocsPerRun(1000, func() {
+		data.Time += 1000
+		data.Seq += 100
+		tr.Observe(data)
+		ack.Time += 1000
+		ack.Ack += 100
+		tr.Observe(ack)
+	})
+	if allocs != 0 {
+		t.Fatalf("Observe allocates %.1f times per packet pair of a known connection", allocs)
+	}
+}
+
+func BenchmarkObserveKnownConn(b *testing.B) {
+	tr, data, ack := steadyConn(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		data.Time += 1000
+		data.Seq += 100
+		tr.Observe(data)
+		ack.Time += 1000
+		ack.Ack += 100
+		tr.Observe(ack)
+	}
+}
