@@ -201,7 +201,7 @@ func TestZeekSummary(t *testing.T) {
 			zSeq(zHandshake, []zp{zC(zFRA, 1, 1, 0)}),
 			"ShAI", "RSTO", true},
 		{"SYN+FIN", defaultZeekConn,
-			[]zp{zC(SYN | FIN, 0, 0, 0)},
+			[]zp{zC(SYN|FIN, 0, 0, 0)},
 			"Q", "SH", true},
 		{"a FIN repeated at the same number is one F", defaultZeekConn,
 			zSeq(zHandshake, []zp{zC(zFA, 1, 1, 0), zC(zFA, 1, 1, 0)}),
