@@ -168,8 +168,9 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		duration:     time.Duration(c.Last - c.First),
 	}
 	if verbose {
-		row.Transitions = make([]Transition, 0, len(c.Transitions))
-		for _, tr := range c.Transitions {
+		trs := c.Transitions()
+		row.Transitions = make([]Transition, 0, len(trs))
+		for _, tr := range trs {
 			row.Transitions = append(row.Transitions, Transition{
 				Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side.String(),
 				From: tr.From.String(), To: tr.To.String(), Why: tr.Why,

@@ -100,7 +100,12 @@ type Conn struct {
 	// ZeroWindowProbes counts probes sent while the peer advertised a zero
 	// window; they have the keepalive's shape and never move a state.
 	ZeroWindowProbes uint64
-	Transitions      []Transition
+
+	// The connection's transitions, oldest first, as a list threaded
+	// through the tracker's transition log (see Transitions).
+	owner         *Tracker
+	tFirst, tLast int32 // 1-based indices into owner's log; 0: none
+	nTransitions  int32
 
 	Invalid uint32 // segments with impossible flag combinations (ignored)
 	BadRST  uint32 // RSTs the receiver would not accept (outside the window)
@@ -150,4 +155,23 @@ func (c *Conn) sideOf(fromA bool) Side {
 // CommunityID returns the connection's Community ID v1 flow hash (seed 0).
 func (c *Conn) CommunityID() string {
 	return CommunityID(c.Key.A, c.Key.B, c.Key.APort, c.Key.BPort, 0)
+}
+
+// Transitions returns the connection's state changes, oldest first.
+func (c *Conn) Transitions() []Transition {
+	out := make([]Transition, 0, c.nTransitions)
+	for i := c.tFirst; i != 0; {
+		r := c.owner.logAt(i)
+		out = append(out, r.Transition)
+		i = r.next
+	}
+	return out
+}
+
+// LastTransition returns the most recent state change, if any.
+func (c *Conn) LastTransition() (Transition, bool) {
+	if c.tLast == 0 {
+		return Transition{}, false
+	}
+	return c.owner.logAt(c.tLast).Transition, true
 }

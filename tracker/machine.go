@@ -193,7 +193,7 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 			cs, cr = onACK(S, R, seg, cs, cr)
 		}
 		if f&FIN != 0 {
-			cs, cr = t.onFIN(S, R, seg, cs, cr)
+			cs, cr = t.onFIN(c, s, S, R, seg, cs, cr)
 		}
 		if end := seg.End(); !S.nxtValid || S.nxt.LessThan(end) {
 			S.nxt, S.nxtValid = end, true
@@ -308,7 +308,7 @@ func onACK(S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 }
 
 // onFIN handles a FIN sent by S.
-func (t *Tracker) onFIN(S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	fin := seg.Seq.Add(seqnum.Size(seg.Payload))
 	if seg.Flags&SYN != 0 {
 		fin++
@@ -326,8 +326,9 @@ func (t *Tracker) onFIN(S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 			S.lostAck = R.ack
 			cs |= cFinAckLost
 		}
-		if R.State == TimeWait {
-			R.twSince = seg.Time // a retransmitted FIN restarts TIME_WAIT (RFC 793 p. 73)
+		if R.State == TimeWait { // a retransmitted FIN restarts TIME_WAIT (RFC 793 p. 73)
+			R.twSince = seg.Time
+			t.timeWaits.append(timer{c: c, side: s.Peer(), due: seg.Time + t.twLen})
 		}
 		return cs, cr
 	default:
@@ -381,8 +382,12 @@ func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, wh
 	h.State = to
 	if to == TimeWait {
 		h.twSince = at
+		t.timeWaits.append(timer{c: c, side: s, due: at + t.twLen})
 	}
-	c.Transitions = append(c.Transitions, tr)
+	if c.Half[0].State == Closed && c.Half[1].State == Closed {
+		t.closed.append(timer{c: c, due: c.Last + t.twLen})
+	}
+	t.logAppend(c, tr)
 	if t.cfg.OnTransition != nil {
 		t.cfg.OnTransition(c, tr)
 	}

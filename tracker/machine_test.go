@@ -87,7 +87,7 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 
 func timeline(c *Conn) string {
 	var b strings.Builder
-	for _, tr := range c.Transitions {
+	for _, tr := range c.Transitions() {
 		fmt.Fprintf(&b, "  pkt %d %s %v → %v (%s)\n", tr.Packet, tr.Side, tr.From, tr.To, tr.Why)
 	}
 	return b.String()
@@ -229,7 +229,7 @@ func TestRFC793Diagram(t *testing.T) {
 			tr := run(t, Config{}, tc.steps)
 			found := false
 			for _, c := range tr.Conns() {
-				for _, x := range c.Transitions {
+				for _, x := range c.Transitions() {
 					e := edge{x.From, x.To}
 					covered[e] = true
 					if e == tc.edge {
@@ -373,7 +373,7 @@ func TestPortReuseStartsNewConnection(t *testing.T) {
 	if cs[0].State(Server) != Closed || cs[0].State(Client) != Closed {
 		t.Errorf("old connection: %v/%v, want CLOSED/CLOSED", cs[0].State(Client), cs[0].State(Server))
 	}
-	if got := cs[0].Transitions[len(cs[0].Transitions)-1].Why; got != "4-tuple reused by a new connection" {
+	if got := lastWhy(cs[0]); got != "4-tuple reused by a new connection" {
 		t.Errorf("old connection's last transition: %q", got)
 	}
 }
@@ -438,7 +438,7 @@ func TestTimeWaitExpiresOnFinish(t *testing.T) {
 	if c.State(Client) != Closed {
 		t.Fatalf("client %v after 2×MSL, want CLOSED", c.State(Client))
 	}
-	last := c.Transitions[len(c.Transitions)-1]
+	last, _ := c.LastTransition()
 	if last.Time != since+int64(2*time.Second) || last.Packet != 0 || last.Why != "TIME_WAIT ended after 2×MSL" {
 		t.Errorf("expiry recorded at %d (packet %d, %q), want %d", last.Time, last.Packet, last.Why, since+int64(2*time.Second))
 	}
@@ -454,4 +454,9 @@ func TestStateString(t *testing.T) {
 	if got := State(17).String(); got != "State(17)" {
 		t.Errorf("State(17) = %q", got)
 	}
+}
+
+func lastWhy(c *Conn) string {
+	tr, _ := c.LastTransition()
+	return tr.Why
 }

@@ -16,21 +16,62 @@ type Config struct {
 // DefaultMSL is the default maximum segment lifetime.
 const DefaultMSL = 30 * time.Second
 
-// sweepEvery is how often, in capture time, timers of idle connections run.
-const sweepEvery = int64(time.Second)
-
 // Tracker follows every TCP connection of one capture. It is not safe for
 // concurrent use. All time comes from the segments and from Advance; the
 // tracker never reads the wall clock.
 type Tracker struct {
-	cfg       Config
-	twLen     int64 // 2×MSL in ns
-	now       int64
-	nextSweep int64
-	nextID    uint64
-	table     map[FlowKey]*Conn
-	conns     []*Conn
-	whys      map[cause]string
+	cfg    Config
+	twLen  int64 // 2×MSL in ns
+	now    int64
+	nextID uint64
+	table  map[FlowKey]*Conn
+	conns  []*Conn
+	whys   map[cause]string
+	log    [][]logRecord // transitions of every connection, in chunks
+
+	// Timers in order of due time (times only move forward, and every
+	// timer of a queue has the same length): TIME_WAIT expiries, and
+	// closed connections to drop from the table.
+	timeWaits, closed timerQueue
+}
+
+type timer struct {
+	c    *Conn
+	side Side
+	due  int64
+}
+
+// timerQueue is a FIFO of timers.
+type timerQueue []timer
+
+func (q *timerQueue) append(t timer) { *q = append(*q, t) }
+
+const logChunk = 4096
+
+type logRecord struct {
+	Transition
+	next int32 // 1-based index of the connection's next record; 0: none
+}
+
+func (t *Tracker) logAt(i int32) *logRecord {
+	i--
+	return &t.log[i/logChunk][i%logChunk]
+}
+
+func (t *Tracker) logAppend(c *Conn, tr Transition) {
+	if n := len(t.log); n == 0 || len(t.log[n-1]) == logChunk {
+		t.log = append(t.log, make([]logRecord, 0, logChunk))
+	}
+	last := &t.log[len(t.log)-1]
+	*last = append(*last, logRecord{Transition: tr})
+	idx := int32((len(t.log)-1)*logChunk + len(*last))
+	if c.tLast != 0 {
+		t.logAt(c.tLast).next = idx
+	} else {
+		c.tFirst = idx
+	}
+	c.tLast = idx
+	c.nTransitions++
 }
 
 // New returns an empty tracker.
@@ -61,10 +102,7 @@ func (t *Tracker) Advance(now int64) {
 		return
 	}
 	t.now = now
-	if now >= t.nextSweep {
-		t.sweep()
-		t.nextSweep = now + sweepEvery
-	}
+	t.runTimers()
 }
 
 // Finish runs every timer due at the current clock: call it at the end of
@@ -127,7 +165,7 @@ func (t *Tracker) supersede(c *Conn, seg *Segment) {
 // otherwise the well-known or lower port is the server's (mid-stream).
 func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	t.nextID++
-	c := &Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time}
+	c := &Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time, owner: t}
 	c.Half[0].wscale, c.Half[1].wscale = -1, -1
 	senderIsClient := true
 	switch {
@@ -174,14 +212,30 @@ func (t *Tracker) expire(c *Conn) {
 	}
 }
 
-// sweep runs the timers of every connection in the table and drops
-// connections that ended more than 2×MSL ago: nothing more can arrive for
-// them (they stay in Conns).
-func (t *Tracker) sweep() {
-	for k, c := range t.table {
-		t.expire(c)
-		if c.Ended() && c.Half[0].State == Closed && c.Half[1].State == Closed && t.now-c.Last >= t.twLen {
-			delete(t.table, k)
-		}
+// runTimers fires the timers that are due: TIME_WAIT expiries, and the
+// removal from the table of connections closed on both sides for 2×MSL,
+// for which nothing more can arrive (they stay in Conns).
+func (t *Tracker) runTimers() {
+	q := t.timeWaits
+	for len(q) > 0 && q[0].due <= t.now {
+		t.expire(q[0].c) // stale entries (TIME_WAIT restarted or left) do nothing
+		q[0] = timer{}
+		q = q[1:]
 	}
+	t.timeWaits = q
+	q = t.closed
+	for len(q) > 0 && q[0].due <= t.now {
+		c := q[0].c
+		q[0] = timer{}
+		q = q[1:]
+		if t.table[c.Key] != c || c.Half[0].State != Closed || c.Half[1].State != Closed {
+			continue
+		}
+		if c.Last+t.twLen > t.now {
+			q = append(q, timer{c: c, due: c.Last + t.twLen}) // traffic came after it closed
+			continue
+		}
+		delete(t.table, c.Key)
+	}
+	t.closed = q
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/internal/synth"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+var (
+	benchOnce sync.Once
+	benchFile string
+	benchErr  error
+)
+
+// benchCapture writes, once per test binary run, a synthetic capture of
+// about a million packets in 50,000 connections, many open at once.
+func benchCapture(b *testing.B) string {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tcpwatch-bench")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchFile = filepath.Join(dir, "bench.pcap")
+		f, err := os.Create(benchFile)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		if err := synth.Write(w, synth.Config{Seed: 1, Conns: 50_000, Concurrency: 2_000, DataRounds: 5}); err != nil {
+			benchErr = err
+			return
+		}
+		if err := w.Flush(); err != nil {
+			benchErr = err
+			return
+		}
+		benchErr = f.Close()
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchFile
+}
+
+// readAll reads the capture once, handing every TCP segment to observe.
+func readAll(b *testing.B, name string, observe func(*capture.Packet)) uint64 {
+	rd, err := capture.OpenFiles([]string{name}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	var p capture.Packet
+	for {
+		err := rd.Next(&p)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		observe(&p)
+	}
+	return rd.Stats().Packets
+}
+
+// BenchmarkDecodeOnly is the baseline: read and decode every packet.
+func BenchmarkDecodeOnly(b *testing.B) {
+	name := benchCapture(b)
+	b.ReportAllocs()
+	var pkts uint64
+	var sink uint32
+	for b.Loop() {
+		pkts += readAll(b, name, func(p *capture.Packet) { sink += p.Seg.Payload })
+	}
+	reportRate(b, pkts)
+}
+
+// BenchmarkEndToEnd reads, decodes and tracks every packet: tcpwatch's
+// whole packet path on a file.
+func BenchmarkEndToEnd(b *testing.B) {
+	name := benchCapture(b)
+	b.ReportAllocs()
+	var pkts uint64
+	for b.Loop() {
+		tr := tracker.New(tracker.Config{})
+		pkts += readAll(b, name, func(p *capture.Packet) {
+			if p.Kind == capture.TCP {
+				tr.Observe(&p.Seg)
+			} else {
+				tr.Advance(p.Time)
+			}
+		})
+		tr.Finish()
+	}
+	reportRate(b, pkts)
+}
+
+func reportRate(b *testing.B, pkts uint64) {
+	s := b.Elapsed().Seconds()
+	b.ReportMetric(float64(pkts)/s, "packets/s")
+	b.ReportMetric(s*1e9/float64(pkts), "ns/packet")
+	b.ReportMetric(float64(pkts)/float64(b.N), "packets/op")
+}
