@@ -60,7 +60,7 @@ func (f *Filter) program(lt layers.LinkType) (*bpfProgram, error) {
 	}
 	p, ok := f.progs[lt]
 	if !ok {
-		insns, err := pcap.CompileBPFFilter(lt, snaplenForFilter, f.expr)
+		insns, err := pcap.CompileBPFFilter(dlt(lt), snaplenForFilter, f.expr)
 		if err != nil {
 			return nil, fmt.Errorf("filter %q: %w", f.expr, err)
 		}
@@ -76,6 +76,17 @@ func (f *Filter) program(lt layers.LinkType) (*bpfProgram, error) {
 	}
 	f.lastType, f.last = lt, p
 	return p, nil
+}
+
+// dlt maps a file's LINKTYPE_ value to the DLT_ value libpcap's compiler
+// takes. They differ only for raw IP: LINKTYPE_RAW is 101, and files from
+// older systems carry DLT_RAW as 12 or 14; Linux's libpcap calls it 12.
+func dlt(lt layers.LinkType) layers.LinkType {
+	switch lt {
+	case layers.LinkTypeRaw, 14:
+		return 12
+	}
+	return lt
 }
 
 // Match reports whether the filter accepts a packet of link type lt with the

@@ -1,0 +1,475 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tcpwatch/tcpwatch/internal/synth"
+)
+
+var t0 = time.Date(2026, 11, 21, 7, 34, 30, 142095123, time.UTC)
+
+// writeFile writes b to a file in a fresh temporary directory.
+func writeFile(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readAll reads every packet of names and returns them with the error that
+// ended the read (nil at a clean end).
+func readAll(t testing.TB, names []string, filter string) ([]Packet, Stats, error) {
+	t.Helper()
+	r, err := OpenFiles(names, filter)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	defer r.Close()
+	var pkts []Packet
+	for {
+		var p Packet
+		err := r.Next(&p)
+		if err == io.EOF {
+			return pkts, r.Stats(), nil
+		}
+		if err != nil {
+			// The error is final.
+			if err2 := r.Next(&p); err2 != err {
+				t.Errorf("Next after %v returned %v", err, err2)
+			}
+			return pkts, r.Stats(), err
+		}
+		pkts = append(pkts, p)
+	}
+}
+
+var (
+	ethSYN  = eth(0x0800, v4SYN)
+	ethData = eth(0x0800, v4Data)
+	rawSYN6 = v6SYN
+)
+
+func TestFormats(t *testing.T) {
+	t1 := t0.Add(1500 * time.Millisecond)
+	recs := []rec{{ts: t0, data: ethSYN}, {ts: t1, data: ethData}}
+	us := func(t time.Time) int64 { return t.Truncate(time.Microsecond).UnixNano() }
+	ns := func(t time.Time) int64 { return t.UnixNano() }
+
+	ng := func(o order) []byte {
+		b := &ngBuilder{order: o}
+		b.section().iface(layers.LinkTypeEthernet, 0).iface(layers.LinkTypeRaw, 9)
+		b.packet(rec{ts: t0, data: ethSYN, iface: 0})
+		b.packet(rec{ts: t1, data: rawSYN6, iface: 1})
+		// A second section with its own interfaces and resolutions.
+		b.section().iface(layers.LinkTypeLinuxSLL2, 3).iface(layers.LinkTypeEthernet, 6)
+		b.packet(rec{ts: t1, data: eth(0x0800, v4Data), iface: 1})
+		b.packet(rec{ts: t1, data: cat(be16(0x0800), make([]byte, 18), v4Data), iface: 0})
+		return b.bytes()
+	}
+	ngTimes := []int64{us(t0), ns(t1), us(t1), t1.Truncate(time.Millisecond).UnixNano()}
+
+	for _, tc := range []struct {
+		name  string
+		file  []byte
+		times []int64
+	}{
+		{"pcap µs little-endian", pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, recs...), []int64{us(t0), us(t1)}},
+		{"pcap µs big-endian", pcapFile(binary.BigEndian, false, layers.LinkTypeEthernet, recs...), []int64{us(t0), us(t1)}},
+		{"pcap ns little-endian", pcapFile(binary.LittleEndian, true, layers.LinkTypeEthernet, recs...), []int64{ns(t0), ns(t1)}},
+		{"pcap ns big-endian", pcapFile(binary.BigEndian, true, layers.LinkTypeEthernet, recs...), []int64{ns(t0), ns(t1)}},
+		{"pcap gzip", gz(t, pcapFile(binary.LittleEndian, true, layers.LinkTypeEthernet, recs...)), []int64{ns(t0), ns(t1)}},
+		{"pcapng little-endian", ng(binary.LittleEndian), ngTimes},
+		{"pcapng big-endian", ng(binary.BigEndian), ngTimes},
+		{"pcapng gzip", gz(t, ng(binary.BigEndian)), ngTimes},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pkts, st, err := readAll(t, []string{writeFile(t, "x", tc.file)}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pkts) != len(tc.times) {
+				t.Fatalf("%d packets, want %d", len(pkts), len(tc.times))
+			}
+			for i, p := range pkts {
+				if p.Kind != TCP {
+					t.Errorf("packet %d: %v", i+1, p.Kind)
+				}
+				if p.Num != uint64(i+1) || p.Seg.Packet != p.Num {
+					t.Errorf("packet %d: Num %d, Seg.Packet %d", i+1, p.Num, p.Seg.Packet)
+				}
+				if p.Time != tc.times[i] || p.Seg.Time != p.Time {
+					t.Errorf("packet %d: time %v (seg %v), want %v", i+1, time.Unix(0, p.Time).UTC(), p.Seg.Time, time.Unix(0, tc.times[i]).UTC())
+				}
+			}
+			if st.Packets != uint64(len(pkts)) || st.TCP != st.Packets || st.First != tc.times[0] || st.Last != tc.times[len(tc.times)-1] {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// TestPcapngWriter reads what gopacket's own pcapng writer writes.
+func TestPcapngWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, TimestampResolution: 9}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkTypeLinuxSLL, TimestampResolution: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sll := cat([]byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0}, be16(0x86dd), rawSYN6)
+	for i, d := range [][]byte{ethSYN, sll, ethData} {
+		ci := ciFor(t0.Add(time.Duration(i)*time.Second), d)
+		if i == 1 {
+			ci.InterfaceIndex = id
+		}
+		if err := w.WritePacket(ci, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	pkts, _, err := readAll(t, []string{writeFile(t, "w.pcapng", buf.Bytes())}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkts) != 3 || pkts[0].Kind != TCP || pkts[1].Kind != TCP || pkts[1].Seg.Src.Is4() || pkts[2].Seg.Payload != 100 {
+		t.Fatalf("%+v", pkts)
+	}
+}
+
+func TestStdin(t *testing.T) {
+	name := writeFile(t, "in.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}))
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = old }()
+	pkts, _, err := readAll(t, []string{"-"}, "")
+	if err != nil || len(pkts) != 1 || pkts[0].Kind != TCP {
+		t.Fatalf("%v %+v", err, pkts)
+	}
+}
+
+func TestSeveralFiles(t *testing.T) {
+	a := writeFile(t, "a.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet,
+		rec{ts: t0, data: ethSYN}, rec{ts: t0.Add(time.Second), data: eth(0x0806, make([]byte, 28))}))
+	b := writeFile(t, "b.pcapng.gz", gz(t, (&ngBuilder{order: binary.LittleEndian}).section().iface(layers.LinkTypeRaw, 9).
+		packet(rec{ts: t0.Add(2 * time.Second), data: rawSYN6}).bytes()))
+	c := writeFile(t, "c.pcap", pcapFile(binary.BigEndian, true, layers.LinkTypeNull, rec{ts: t0.Add(3 * time.Second), data: cat(be32(2), v4Data)}))
+	pkts, st, err := readAll(t, []string{a, b, c}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := []Kind{TCP, NotTCP, TCP, TCP}
+	if len(pkts) != len(kinds) {
+		t.Fatalf("%d packets", len(pkts))
+	}
+	for i, p := range pkts {
+		ts := t0.Add(time.Duration(i) * time.Second)
+		if i < 2 { // a microsecond file
+			ts = ts.Truncate(time.Microsecond)
+		}
+		if p.Kind != kinds[i] || p.Num != uint64(i+1) || p.Time != ts.UnixNano() {
+			t.Errorf("packet %d: %+v", i+1, p)
+		}
+	}
+	want := Stats{Packets: 4, TCP: 3, NotTCP: 1, First: pkts[0].Time, Last: pkts[3].Time}
+	if st != want {
+		t.Errorf("stats %+v, want %+v", st, want)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	udp := eth(0x0800, ipv4(17, make([]byte, 8)))
+	port80 := eth(0x0800, ipv4(6, tcpSeg(tcpSpec{sport: 5555, dport: 80, flags: 2})))
+	big := eth(0x0800, ipv4(6, tcpSeg(tcpSpec{sport: 40000, dport: 443, flags: 0x10, payload: 1000})))
+	file := writeFile(t, "f.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet,
+		rec{ts: t0, data: ethSYN}, rec{ts: t0, data: udp}, rec{ts: t0, data: port80},
+		rec{ts: t0, data: big[:64], wireLen: len(big)}))
+	raw := writeFile(t, "r.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeRaw,
+		rec{ts: t0, data: v4SYN}, rec{ts: t0, data: ipv4(17, make([]byte, 8))}))
+	ng := writeFile(t, "n.pcapng", (&ngBuilder{order: binary.BigEndian}).section().
+		iface(layers.LinkTypeEthernet, 0).iface(layers.LinkTypeLinuxSLL2, 0).
+		packet(rec{ts: t0, data: ethSYN}).
+		packet(rec{ts: t0, data: cat(be16(0x0800), make([]byte, 18), v4SYN), iface: 1}).
+		packet(rec{ts: t0, data: cat(be16(0x0800), make([]byte, 18), ipv4(6, tcpSeg(tcpSpec{sport: 1, dport: 2}))), iface: 1}).bytes())
+
+	for _, tc := range []struct {
+		name   string
+		files  []string
+		filter string
+		kinds  []Kind
+	}{
+		{"none", []string{file}, "", []Kind{TCP, NotTCP, TCP, TCP}},
+		{"port", []string{file}, "tcp port 443", []Kind{TCP, Filtered, Filtered, TCP}},
+		{"udp", []string{file}, "udp", []Kind{Filtered, NotTCP, Filtered, Filtered}},
+		// "greater" compares the length on the wire, not the captured one.
+		{"greater uses wire length", []string{file}, "greater 500", []Kind{Filtered, Filtered, Filtered, TCP}},
+		{"raw link type", []string{raw}, "tcp", []Kind{TCP, Filtered}},
+		{"each link type its own program", []string{ng}, "tcp dst port 443", []Kind{TCP, TCP, Filtered}},
+		{"across files", []string{raw, file}, "host 192.0.2.1 and tcp", []Kind{TCP, Filtered, TCP, Filtered, TCP, TCP}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pkts, st, err := readAll(t, tc.files, tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Kind
+			var filtered uint64
+			for _, p := range pkts {
+				got = append(got, p.Kind)
+				if p.Kind == Filtered {
+					filtered++
+				}
+			}
+			if !slicesEqual(got, tc.kinds) {
+				t.Errorf("kinds %v, want %v", got, tc.kinds)
+			}
+			if st.Filtered != filtered || st.Packets != uint64(len(pkts)) {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func slicesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestErrors(t *testing.T) {
+	good := pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}, rec{ts: t0, data: ethData})
+	goodName := writeFile(t, "good.pcap", good)
+	ngGood := (&ngBuilder{order: binary.LittleEndian}).section().iface(layers.LinkTypeEthernet, 0).packet(rec{ts: t0, data: ethSYN})
+
+	// A pcapng whose second packet names an interface that does not exist.
+	badIface := (&ngBuilder{order: binary.LittleEndian, b: bytes.Clone(ngGood.b), res: ngGood.res}).packet(rec{ts: t0, data: ethSYN})
+	binary.LittleEndian.PutUint32(badIface.b[len(ngGood.b)+8:], 5)
+	// A pcapng whose second block has a length that runs past the file.
+	badLen := bytes.Clone(ngGood.b)
+	badLen = append(badLen, le32(6)...)
+	badLen = append(badLen, le32(1<<30)...)
+	badLen = append(badLen, make([]byte, 40)...)
+	// A pcapng with a USB interface after an Ethernet one.
+	usb := (&ngBuilder{order: binary.LittleEndian, b: bytes.Clone(ngGood.b), res: ngGood.res}).iface(layers.LinkTypeLinuxUSB, 0).packet(rec{ts: t0, data: make([]byte, 48), iface: 1})
+	// gzip with a broken checksum: every packet is read, then the error.
+	badGz := gz(t, good)
+	badGz[len(badGz)-8] ^= 0xff
+
+	elf := []byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+	for _, tc := range []struct {
+		name    string
+		files   []string // paths; "" entries are replaced by a file with data
+		data    []byte
+		filter  string
+		openErr string // error from OpenFiles
+		nextErr string // error from Next, after packets
+		packets int
+		is      error
+	}{
+		{name: "missing file", files: []string{"/nonexistent/x.pcap"}, openErr: `open "/nonexistent/x.pcap": no such file or directory`, is: fs.ErrNotExist},
+		{name: "not a capture", data: elf, openErr: `"F": not a pcap or pcapng file (magic 0x7f454c46)`, is: ErrNotCapture},
+		{name: "zero-length file", data: []byte{}, openErr: `"F": empty file`, is: ErrEmpty},
+		{name: "three bytes", data: []byte{0xd4, 0xc3, 0xb2}, openErr: `"F": not a pcap or pcapng file (only 3 bytes)`, is: ErrNotCapture},
+		{name: "pcap header cut", data: good[:20], openErr: `"F": pcap file header: unexpected EOF`, is: io.ErrUnexpectedEOF},
+		{name: "gzip of text", data: gz(t, []byte("hello, world")), openErr: `"F": not a pcap or pcapng file (magic 0x68656c6c)`, is: ErrNotCapture},
+		{name: "gzip of nothing", data: gz(t, nil), openErr: `"F": empty file (after gzip decompression)`, is: ErrEmpty},
+		{name: "gzip header cut", data: gz(t, good)[:5], openErr: `"F": gzip: unexpected EOF`, is: io.ErrUnexpectedEOF},
+		{name: "truncated mid-record", data: good[:len(good)-10], nextErr: `"F": truncated after packet 1: unexpected EOF`, packets: 1, is: ErrTruncated},
+		{name: "truncated mid-record header", data: good[:24+16+len(ethSYN)+7], nextErr: `"F": truncated after packet 1: unexpected EOF`, packets: 1, is: io.ErrUnexpectedEOF},
+		{name: "truncated gzip", data: gz(t, good)[:60], nextErr: `truncated after packet`, is: ErrTruncated},
+		{name: "gzip checksum", data: badGz, nextErr: `"F": corrupt pcap record after packet 2: gzip: invalid checksum`, packets: 2},
+		{name: "pcapng truncated", data: ngGood.b[:len(ngGood.b)-3], nextErr: `"F": truncated after packet 0: unexpected EOF`, is: ErrTruncated},
+		{name: "pcapng bad interface", data: badIface.b, nextErr: `"F": corrupt pcapng block after packet 1: Interface id 5 not present in section (have only 1 interfaces)`, packets: 1},
+		{name: "pcapng bad block length", data: badLen, nextErr: `"F": truncated after packet 1`, packets: 1},
+		{name: "pcapng bad section header", data: []byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0}, openErr: `"F": corrupt pcapng section header: Wrong byte order value in Section Header`},
+		{name: "pcap unknown link type", data: pcapFile(binary.LittleEndian, false, layers.LinkTypeIEEE802_11), openErr: `"F": link type IEEE802_11 (105) not supported`, is: ErrLinkType},
+		{name: "pcap unknown link type number", data: pcapFile(binary.LittleEndian, false, 4000), openErr: `"F": link type UNKNOWN (4000) not supported`, is: ErrLinkType},
+		{name: "pcapng unknown link type", data: usb.b, nextErr: `"F": link type USB_LINUX_MMAPPED (220) not supported`, packets: 1, is: ErrLinkType},
+		{name: "bad filter", data: good, filter: "port abc", openErr: `filter "port abc": `},
+		{name: "filter not for this link type", data: pcapFile(binary.LittleEndian, false, layers.LinkTypeRaw), filter: "ether host 02:00:00:00:00:01", openErr: `filter "ether host 02:00:00:00:00:01": `},
+		{name: "second file missing", files: []string{goodName, "/nonexistent/y.pcap"}, nextErr: `open "/nonexistent/y.pcap": no such file or directory`, packets: 2, is: fs.ErrNotExist},
+		{name: "second file bad", files: []string{goodName, ""}, data: elf, nextErr: `"F": not a pcap or pcapng file`, packets: 2, is: ErrNotCapture},
+		{name: "no files", files: []string{}, openErr: "no capture files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := tc.files
+			var name string
+			if tc.data != nil {
+				name = writeFile(t, "F", tc.data)
+			}
+			if files == nil {
+				files = []string{name}
+			}
+			for i, f := range files {
+				if f == "" {
+					files = append([]string(nil), files...)
+					files[i] = name
+				}
+			}
+			// Error strings name the file as written; F stands for it.
+			expand := func(s string) string { return strings.ReplaceAll(s, `"F"`, `"`+name+`"`) }
+
+			pkts, _, err := readAll(t, files, tc.filter)
+			switch {
+			case tc.openErr != "":
+				if err == nil || pkts != nil || !strings.HasPrefix(err.Error(), expand(tc.openErr)) {
+					t.Fatalf("OpenFiles error %v (%d packets), want %q", err, len(pkts), expand(tc.openErr))
+				}
+			default:
+				if err == nil || !strings.Contains(err.Error(), expand(tc.nextErr)) {
+					t.Fatalf("Next error %v, want %q", err, expand(tc.nextErr))
+				}
+				if len(pkts) != tc.packets {
+					t.Errorf("%d packets before the error, want %d", len(pkts), tc.packets)
+				}
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v does not wrap %v", err, tc.is)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestNextAfterEndAndClose(t *testing.T) {
+	name := writeFile(t, "a.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}))
+	r, err := OpenFiles([]string{name}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	if err := r.Next(&p); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := r.Next(&p); err != io.EOF {
+			t.Fatalf("got %v, want io.EOF", err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Next(&p); err != ErrClosed {
+		t.Fatalf("after Close: %v", err)
+	}
+	// Closing in the middle of a file closes it.
+	r, _ = OpenFiles([]string{name}, "")
+	r.Close()
+	if err := r.Next(&p); err != ErrClosed {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// synthFile writes a synthetic capture of n connections to a temporary file.
+func synthFile(t testing.TB, cfg synth.Config) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := synth.Write(&buf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "synth.pcap", buf.Bytes())
+}
+
+// toPcapng rewrites a pcap file as pcapng with gopacket's writer.
+func toPcapng(t testing.TB, name string) string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	return writeFile(t, "synth.pcapng", buf.Bytes())
+}
+
+// TestNextNoAllocs fails if reading and decoding a packet allocates, for
+// pcap and pcapng, with and without a filter.
+func TestNextNoAllocs(t *testing.T) {
+	pcap := synthFile(t, synth.Config{Seed: 1, Conns: 400, Concurrency: 50})
+	ng := toPcapng(t, pcap)
+	for _, tc := range []struct{ name, file, filter string }{
+		{"pcap", pcap, ""},
+		{"pcapng", ng, ""},
+		{"pcap filtered", pcap, "tcp port 80"},
+		{"pcapng filtered", ng, "tcp port 80"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := OpenFiles([]string{tc.file}, tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var p Packet
+			for range 100 { // warm up: buffers grow to their size
+				if err := r.Next(&p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n := testing.AllocsPerRun(5000, func() {
+				if err := r.Next(&p); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if n != 0 {
+				t.Errorf("Next allocates %.2f times per packet", n)
+			}
+		})
+	}
+}
+
+func ciFor(ts time.Time, data []byte) gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}
+}
