@@ -51,12 +51,13 @@ type config struct {
 	filter   string
 }
 
-func parseArgs(args []string, stderr io.Writer) (*config, error) {
+func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("tcpwatch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported in one line by run
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, usage)
 		fs.PrintDefaults()
 	}
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
@@ -79,8 +80,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	c.filter = strings.Join(fs.Args(), " ")
 	switch {
 	case len(c.files) == 0 && c.iface == "":
-		fs.Usage()
-		return nil, errors.New("nothing to read: give -r FILE or -i IFACE")
+		return nil, errors.New("nothing to read: give -r FILE or -i IFACE (tcpwatch -h for help)")
 	case len(c.files) > 0 && c.iface != "":
 		return nil, errors.New("-r and -i cannot be used together")
 	case c.msl <= 0:
@@ -96,7 +96,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 
 // run is tcpwatch with its arguments and streams; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseArgs(args, stderr)
+	cfg, err := parseArgs(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
