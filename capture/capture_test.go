@@ -405,6 +405,11 @@ func synthFile(t testing.TB, cfg synth.Config) string {
 // toPcapng rewrites a pcap file as pcapng with gopacket's writer.
 func toPcapng(t testing.TB, name string) string {
 	t.Helper()
+	return writeFile(t, "synth.pcapng", pcapToPcapng(t, name))
+}
+
+func pcapToPcapng(t testing.TB, name string) []byte {
+	t.Helper()
 	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +437,7 @@ func toPcapng(t testing.TB, name string) string {
 		}
 	}
 	w.Flush()
-	return writeFile(t, "synth.pcapng", buf.Bytes())
+	return buf.Bytes()
 }
 
 // TestNextNoAllocs fails if reading and decoding a packet allocates, for

@@ -73,9 +73,9 @@ func TestDecode(t *testing.T) {
 				b = append(b, 0)
 			}
 		}
-		tlv(1, []byte{8, 0, 3, 0})       // packet header
+		tlv(1, []byte{8, 0, 3, 0})      // packet header
 		tlv(10, []byte("a prefix\x00")) // prefix, needs padding
-		tlv(9, pkt)                      // payload
+		tlv(9, pkt)                     // payload
 		return b
 	}
 
