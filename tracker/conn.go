@@ -112,6 +112,8 @@ type Conn struct {
 	BadSeq  uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
 
 	superseded bool // its 4-tuple was reused by a newer connection
+
+	zeek ZeekSummary
 }
 
 // Client returns the client's address and port.

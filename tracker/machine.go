@@ -142,6 +142,7 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	var cs, cr cause
 	f := seg.Flags
 
+	c.zeek.Observe(seg, s == Client)
 	S.Packets++
 	S.Bytes += uint64(seg.Payload)
 	S.LastSent = seg.Time

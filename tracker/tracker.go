@@ -24,7 +24,7 @@ type Tracker struct {
 	twLen  int64 // 2×MSL in ns
 	now    int64
 	nextID uint64
-	table  map[FlowKey]*Conn
+	table  *flowTable
 	conns  []*Conn
 	whys   map[cause]string
 	log    [][]logRecord // transitions of every connection, in chunks
@@ -82,7 +82,7 @@ func New(cfg Config) *Tracker {
 	return &Tracker{
 		cfg:   cfg,
 		twLen: int64(2 * cfg.MSL),
-		table: make(map[FlowKey]*Conn),
+		table: newFlowTable(),
 		whys:  make(map[cause]string),
 	}
 }
@@ -108,16 +108,14 @@ func (t *Tracker) Advance(now int64) {
 // Finish runs every timer due at the current clock: call it at the end of
 // input, before reading the results.
 func (t *Tracker) Finish() {
-	for _, c := range t.table {
-		t.expire(c)
-	}
+	t.table.each(t.expire)
 }
 
 // Observe feeds one TCP segment to the tracker.
 func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
 	k, fromA := keyOf(seg)
-	c := t.table[k]
+	c := t.table.get(&k)
 	if c != nil {
 		t.expire(c)
 		if t.startsNew(c, seg, fromA) {
@@ -127,7 +125,7 @@ func (t *Tracker) Observe(seg *Segment) {
 	}
 	if c == nil {
 		c = t.newConn(k, seg, fromA)
-		t.table[k] = c
+		t.table.put(c)
 	}
 	t.update(c, seg, c.sideOf(fromA))
 }
@@ -157,7 +155,7 @@ func (t *Tracker) supersede(c *Conn, seg *Segment) {
 			t.transition(c, s, seg.Time, seg.Packet, Closed, cReused)
 		}
 	}
-	delete(t.table, c.Key)
+	t.table.del(&c.Key)
 }
 
 // newConn starts a connection at its first segment and decides the roles:
@@ -228,14 +226,14 @@ func (t *Tracker) runTimers() {
 		c := q[0].c
 		q[0] = timer{}
 		q = q[1:]
-		if t.table[c.Key] != c || c.Half[0].State != Closed || c.Half[1].State != Closed {
+		if t.table.get(&c.Key) != c || c.Half[0].State != Closed || c.Half[1].State != Closed {
 			continue
 		}
 		if c.Last+t.twLen > t.now {
 			q = append(q, timer{c: c, due: c.Last + t.twLen}) // traffic came after it closed
 			continue
 		}
-		delete(t.table, c.Key)
+		t.table.del(&c.Key)
 	}
 	t.closed = q
 }
