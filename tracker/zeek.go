@@ -345,7 +345,8 @@ func (e *zeekEndpoint) insertHole(lo, hi uint64) {
 //     it agrees with Zeek run with its default scripts but not always with
 //     `zeek -b`, where few or no analyzers are loaded.
 //   - A SYN answering a SYN-ACK that came first flips the roles later in the
-//     history ("Hs^"), exactly as Zeek does.
+//     history ("Hs^"), exactly as Zeek does; an ACK or data after an opening
+//     SYN-ACK flips them too, rewriting "H" as "^h" (Zeek 5.1 and later).
 //
 // tcpwatch's client is the sender of the first SYN, or mid-stream the side
 // on the higher / not well-known port. The two therefore differ when a
@@ -447,6 +448,22 @@ func (z *ZeekSummary) flip() {
 	z.addHistory(-1, '^')
 }
 
+// flipAfterSynAck makes the receiver of a connection's opening SYN-ACK its
+// originator once an ACK or data follows, and rewrites the history as though
+// the roles had been right from the start ("H" becomes "^h"). Zeek does this
+// since 5.1 (zeek/zeek#2191, "flip connections that begin with SYN-ACKs if
+// subsequent acks or data seen"): a stealth scan's SYN-ACK draws a RST or
+// nothing, never an ACK or data. The trigger (history exactly "H", the next
+// segment without SYN, FIN or RST) is inferred from that change's description
+// and from Zeek's baseline for testing/btest/Traces/tcp/ctu-64702-888.pcap.
+func (z *ZeekSummary) flipAfterSynAck() {
+	z.origSide ^= 1
+	z.seen = (z.seen&zeekSeenOrig)<<1 | (z.seen&zeekSeenResp)>>1
+	z.partial = false
+	z.histSeen = z.histSeen>>16 | z.histSeen<<16
+	z.hist[0], z.hist[1], z.histLen = '^', 'h', 2
+}
+
 func (z *ZeekSummary) roleBit(side int) uint8 {
 	if z.isOrig(side) {
 		return zeekSeenOrig
@@ -471,9 +488,13 @@ func (z *ZeekSummary) Observe(seg *Segment, fromClient bool) {
 			z.flip()
 		}
 	}
+	f := seg.Flags
+	if f&(SYN|FIN|RST) == 0 && z.histLen == 1 && z.hist[0] == 'H' &&
+		z.ep[z.origSide].state == zeekSynAckSent && z.ep[z.origSide^1].state == zeekInactive {
+		z.flipAfterSynAck()
+	}
 	e, peer := &z.ep[side], &z.ep[side^1]
 	isOrig := z.isOrig(side)
-	f := seg.Flags
 	syn, fin, rst, ack := f&SYN != 0, f&FIN != 0, f&RST != 0, f&ACK != 0
 	payload := seg.Payload
 
