@@ -58,8 +58,8 @@ var ErrLinkType = errors.New("not supported")
 
 // fileSource reads a pcap or pcapng file.
 type fileSource struct {
-	label string // the name as errors show it: "x.pcap" quoted, or standard input
-	f     *os.File
+	label string    // the name as errors show it: "x.pcap" quoted, or standard input
+	c     io.Closer // nil for standard input
 	gz    *gzip.Reader
 	pcap  *pcapgo.Reader
 	ng    *pcapgo.NgReader
@@ -81,30 +81,35 @@ func quoteName(name string) string {
 }
 
 // openFile opens a capture file ("-" is standard input) and reads its header.
-func openFile(name string, bufs *buffers) (src *fileSource, err error) {
-	s := &fileSource{label: quoteName(name)}
+func openFile(name string, bufs *buffers) (*fileSource, error) {
+	label := quoteName(name)
 	if name == "-" {
-		s.f = os.Stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("open %s: %w", s.label, err)
-		}
-		s.f = f
+		return openStream(label, os.Stdin, nil, bufs)
 	}
-	defer func() {
-		if err != nil && name != "-" {
-			s.f.Close()
+	f, err := os.Open(name)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
 		}
-	}()
+		return nil, fmt.Errorf("open %s: %w", label, err)
+	}
+	src, err := openStream(label, f, f, bufs)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+// openStream reads the header of a capture from rd. closer, if not nil, is
+// closed with the source.
+func openStream(label string, rd io.Reader, closer io.Closer, bufs *buffers) (src *fileSource, err error) {
+	s := &fileSource{label: label, c: closer}
 	if bufs.file == nil {
-		bufs.file = bufio.NewReaderSize(s.f, readBufferSize)
+		bufs.file = bufio.NewReaderSize(rd, readBufferSize)
 	} else {
-		bufs.file.Reset(s.f)
+		bufs.file.Reset(rd)
 	}
 	br := bufs.file
 	head, err := br.Peek(4)
@@ -190,10 +195,10 @@ func (s *fileSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt laye
 }
 
 func (s *fileSource) close() error {
-	if s.f == os.Stdin {
+	if s.c == nil {
 		return nil
 	}
-	return s.f.Close()
+	return s.c.Close()
 }
 
 // LinkTypeName returns libpcap's name for a link type (LINKTYPE_ without the
