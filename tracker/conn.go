@@ -48,6 +48,7 @@ type Half struct {
 	reset     bool  // it sent an RST, or received one it accepted
 	twExpired bool  // its TIME_WAIT ran out (2×MSL)
 	twSince   int64 // when it entered TIME_WAIT
+	since     int64 // when it entered its current state
 
 	nxtValid bool
 	nxt      seqnum.Value // one past the highest sequence number it sent (its snd.nxt)
@@ -101,11 +102,11 @@ type Conn struct {
 	// window; they have the keepalive's shape and never move a state.
 	ZeroWindowProbes uint64
 
-	// The connection's transitions, oldest first, as a list threaded
-	// through the tracker's transition log (see Transitions).
-	owner         *Tracker
-	tFirst, tLast int32 // 1-based indices into owner's log; 0: none
-	nTransitions  int32
+	// The connection's transitions, oldest first: the first few inline,
+	// so that most connections need no allocation for them.
+	trs    [4]trans
+	trMore []trans
+	nTrs   uint32
 
 	Invalid uint32 // segments with impossible flag combinations (ignored)
 	BadRST  uint32 // RSTs the receiver would not accept (outside the window)
@@ -159,21 +160,51 @@ func (c *Conn) CommunityID() string {
 	return CommunityID(c.Key.A, c.Key.B, c.Key.APort, c.Key.BPort, 0)
 }
 
+// trans is a transition as stored: 24 bytes, its sentence as a cause.
+type trans struct {
+	time     int64
+	packet   uint64
+	why      cause
+	side     Side
+	from, to State
+}
+
+func (c *Conn) addTrans(t trans) {
+	if c.nTrs < uint32(len(c.trs)) {
+		c.trs[c.nTrs] = t
+	} else {
+		if c.trMore == nil {
+			c.trMore = make([]trans, 0, 8) // a whole close fits: one allocation
+		}
+		c.trMore = append(c.trMore, t)
+	}
+	c.nTrs++
+}
+
+func (c *Conn) transAt(i uint32) *trans {
+	if i < uint32(len(c.trs)) {
+		return &c.trs[i]
+	}
+	return &c.trMore[i-uint32(len(c.trs))]
+}
+
+func (t trans) public() Transition {
+	return Transition{Time: t.time, Packet: t.packet, Side: t.side, From: t.from, To: t.to, Why: whyOf(t.why)}
+}
+
 // Transitions returns the connection's state changes, oldest first.
 func (c *Conn) Transitions() []Transition {
-	out := make([]Transition, 0, c.nTransitions)
-	for i := c.tFirst; i != 0; {
-		r := c.owner.logAt(i)
-		out = append(out, r.Transition)
-		i = r.next
+	out := make([]Transition, c.nTrs)
+	for i := range out {
+		out[i] = c.transAt(uint32(i)).public()
 	}
 	return out
 }
 
 // LastTransition returns the most recent state change, if any.
 func (c *Conn) LastTransition() (Transition, bool) {
-	if c.tLast == 0 {
+	if c.nTrs == 0 {
 		return Transition{}, false
 	}
-	return c.owner.logAt(c.tLast).Transition, true
+	return c.transAt(c.nTrs - 1).public(), true
 }

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
@@ -64,14 +65,21 @@ func whyOf(c cause) string {
 	if s, ok := combinedPhrases[c]; ok {
 		return s
 	}
+	if s, ok := whyCache.Load(c); ok {
+		return s.(string)
+	}
 	var parts []string
 	for i := 0; cause(1)<<i < numCauses; i++ {
 		if c&(1<<i) != 0 {
 			parts = append(parts, causePhrases[i])
 		}
 	}
-	return strings.Join(parts, "; ")
+	s := strings.Join(parts, "; ")
+	whyCache.Store(c, s)
+	return s
 }
+
+var whyCache sync.Map // cause → string, for combinations without a phrase of their own
 
 // derive computes the RFC 793 state that follows from an endpoint's facts.
 //
@@ -379,8 +387,9 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 
 func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, why cause) {
 	h := &c.Half[s]
-	tr := Transition{Time: at, Packet: pkt, Side: s, From: h.State, To: to, Why: t.why(why)}
+	tr := trans{time: at, packet: pkt, side: s, from: h.State, to: to, why: why}
 	h.State = to
+	h.since = at
 	if to == TimeWait {
 		h.twSince = at
 		t.timeWaits.append(timer{c: c, side: s, due: at + t.twLen})
@@ -388,18 +397,8 @@ func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, wh
 	if c.Half[0].State == Closed && c.Half[1].State == Closed {
 		t.closed.append(timer{c: c, due: c.Last + t.twLen})
 	}
-	t.logAppend(c, tr)
+	c.addTrans(tr)
 	if t.cfg.OnTransition != nil {
-		t.cfg.OnTransition(c, tr)
+		t.cfg.OnTransition(c, tr.public())
 	}
-}
-
-// why returns the sentence for a set of causes, computed once per set.
-func (t *Tracker) why(c cause) string {
-	if s, ok := t.whys[c]; ok {
-		return s
-	}
-	s := whyOf(c)
-	t.whys[c] = s
-	return s
 }

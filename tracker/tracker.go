@@ -26,8 +26,6 @@ type Tracker struct {
 	nextID uint64
 	table  *flowTable
 	conns  []*Conn
-	whys   map[cause]string
-	log    [][]logRecord // transitions of every connection, in chunks
 
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, and
@@ -46,34 +44,6 @@ type timerQueue []timer
 
 func (q *timerQueue) append(t timer) { *q = append(*q, t) }
 
-const logChunk = 4096
-
-type logRecord struct {
-	Transition
-	next int32 // 1-based index of the connection's next record; 0: none
-}
-
-func (t *Tracker) logAt(i int32) *logRecord {
-	i--
-	return &t.log[i/logChunk][i%logChunk]
-}
-
-func (t *Tracker) logAppend(c *Conn, tr Transition) {
-	if n := len(t.log); n == 0 || len(t.log[n-1]) == logChunk {
-		t.log = append(t.log, make([]logRecord, 0, logChunk))
-	}
-	last := &t.log[len(t.log)-1]
-	*last = append(*last, logRecord{Transition: tr})
-	idx := int32((len(t.log)-1)*logChunk + len(*last))
-	if c.tLast != 0 {
-		t.logAt(c.tLast).next = idx
-	} else {
-		c.tFirst = idx
-	}
-	c.tLast = idx
-	c.nTransitions++
-}
-
 // New returns an empty tracker.
 func New(cfg Config) *Tracker {
 	if cfg.MSL <= 0 {
@@ -83,7 +53,6 @@ func New(cfg Config) *Tracker {
 		cfg:   cfg,
 		twLen: int64(2 * cfg.MSL),
 		table: newFlowTable(),
-		whys:  make(map[cause]string),
 	}
 }
 
@@ -163,7 +132,7 @@ func (t *Tracker) supersede(c *Conn, seg *Segment) {
 // otherwise the well-known or lower port is the server's (mid-stream).
 func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	t.nextID++
-	c := &Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time, owner: t}
+	c := &Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time}
 	c.Half[0].wscale, c.Half[1].wscale = -1, -1
 	senderIsClient := true
 	switch {
