@@ -142,6 +142,9 @@ func openStream(label string, rd io.Reader, closer io.Closer, bufs *buffers) (sr
 	}
 	if len(head) < 4 {
 		if err != nil && err != io.EOF {
+			if s.gz != nil {
+				return nil, fmt.Errorf("%s: gzip: %w", s.label, err)
+			}
 			return nil, fmt.Errorf("read %s: %w", s.label, err)
 		}
 		return nil, fmt.Errorf("%s: %w (only %d bytes)", s.label, ErrNotCapture, len(head))

@@ -1,0 +1,51 @@
+// Package capture reads packets from capture files and decodes each one into
+// the tracker.Segment the connection tracker consumes.
+//
+// # Reading
+//
+// [OpenFiles] reads one or more files in order as a single capture: pcap
+// (microsecond or nanosecond timestamps, either byte order) and pcapng
+// (several sections, several interfaces, each with its own link type and
+// timestamp resolution), gzip-compressed or not, "-" for standard input.
+// Files are read by gopacket's pcapgo readers through a 1 MiB buffer with
+// their zero-copy calls; [Reader.Next] fills a caller-owned [Packet] and does
+// not allocate.
+//
+// Every packet is returned, whatever it is, so that the capture's clock moves
+// with it: [Packet.Kind] says whether it is a TCP segment, something else
+// (NotTCP), a non-first IP fragment, a header cut by the snaplen (Truncated),
+// nonsense (Malformed), or rejected by the filter (Filtered).
+//
+// # Filtering
+//
+// A BPF expression is compiled by libpcap, exactly as tcpdump compiles it,
+// once per link type met in the input, and run in Go by a small interpreter
+// with libpcap's semantics ([Filter]). libpcap is used for nothing else.
+//
+// # Decoding
+//
+// [Decoder] parses headers by hand, in place: Ethernet (802.1Q and QinQ tags,
+// PPPoE sessions, 802.2 LLC/SNAP, VN-Tag, FabricPath), Linux cooked v1 and
+// v2, raw IP, BSD NULL/LOOP, NFLOG, FDDI, PPP and Cisco HDLC; then IPv4 or
+// IPv6 with its extension headers (hop-by-hop, routing, destination options,
+// fragment, AH) down to TCP. The segment's payload length comes from the IP
+// length fields, so it is right when the snaplen cut the payload, and
+// Ethernet padding never counts as payload.
+//
+// # Limits
+//
+//   - Tunnels (GRE, VXLAN, Geneve, GTP, Teredo, IP-in-IP, MPLS) are not
+//     opened: their outer packets are NotTCP.
+//   - IP fragments are not reassembled. A first fragment that holds the whole
+//     TCP header is decoded, with the payload this fragment carries; later
+//     fragments are counted as Fragment.
+//   - A TCP header cut by the snaplen, even only in its options, is
+//     Truncated: a segment whose window-scale option might be missing would
+//     mislead the tracker.
+//   - An IPv4 total length beyond the packet's length on the wire is trusted
+//     only when the header checksum is correct (some tools record short wire
+//     lengths); otherwise the packet is Malformed. A zero total length
+//     (segmentation offload) or zero IPv6 payload length is taken from the
+//     wire length.
+//   - Checksums are otherwise not verified, as Zeek's -C does not.
+package capture
