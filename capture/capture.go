@@ -29,11 +29,14 @@ type Stats struct {
 var ErrClosed = errors.New("capture: reader closed")
 
 // Reader reads packets from one or more capture files in order, as one
-// capture, and decodes them. It is not safe for concurrent use.
+// capture, or from a live interface ([OpenLive]), and decodes them. It is not
+// safe for concurrent use.
 type Reader struct {
 	names  []string
-	next   int         // index in names of the next file to open
-	src    *fileSource // the file being read; nil between files
+	next   int    // index in names of the next file to open
+	src    source // the file being read, or the interface; nil between files
+	label  string // how errors name src
+	live   *liveSource // set for a live capture, also after Close (statistics)
 	filter *Filter
 	dec    Decoder
 	bufs   buffers
@@ -71,8 +74,8 @@ func OpenFiles(names []string, filter string) (*Reader, error) {
 	// gives it (pcap); pcapng gives it per interface, so check the syntax
 	// against Ethernet and compile for the real link types as they come.
 	lt := layers.LinkTypeEthernet
-	if r.src.pcap != nil {
-		lt = r.src.lt
+	if fs := r.src.(*fileSource); fs.pcap != nil {
+		lt = fs.lt
 	}
 	f, err := NewFilter(filter, lt)
 	if err != nil {
@@ -91,7 +94,7 @@ func (r *Reader) openNext() error {
 	if err != nil {
 		return err
 	}
-	r.src = src
+	r.src, r.label = src, src.label
 	r.inFile = 0
 	return nil
 }
@@ -125,12 +128,15 @@ func (r *Reader) Next(p *Packet) error {
 				r.src = nil
 				continue
 			}
-			r.err = r.fileError(err)
+			if err == ErrTimeout { // live: nothing arrived; not final
+				return err
+			}
+			r.err = r.readError(err)
 			return r.err
 		}
 		if lt != r.lastType || !r.lastOK {
 			if !Supported(lt) {
-				r.err = linkTypeError(r.src.label, lt)
+				r.err = linkTypeError(r.label, lt)
 				return r.err
 			}
 			r.lastType, r.lastOK = lt, true
@@ -147,7 +153,7 @@ func (r *Reader) Next(p *Packet) error {
 		if r.filter != nil {
 			ok, err := r.filter.Match(lt, data, ci.Length)
 			if err != nil {
-				r.err = fmt.Errorf("%s: %w", r.src.label, err)
+				r.err = fmt.Errorf("%s: %w", r.label, err)
 				return r.err
 			}
 			if !ok {
@@ -188,9 +194,16 @@ func (r *Reader) read() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 
 var errCorrupt = errors.New("corrupt")
 
-// fileError turns a read error into the one-line error Next returns.
-func (r *Reader) fileError(err error) error {
-	label, ng := r.src.label, r.src.ng != nil
+// readError turns a read error into the one-line error Next returns, and
+// closes the source.
+func (r *Reader) readError(err error) error {
+	fs, ok := r.src.(*fileSource)
+	if !ok {
+		r.src.close()
+		r.src = nil
+		return fmt.Errorf("%s: %w", r.label, err)
+	}
+	label, ng := r.label, fs.ng != nil
 	r.src.close()
 	r.src = nil
 	if errors.Is(err, io.ErrUnexpectedEOF) {
