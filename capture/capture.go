@@ -33,9 +33,9 @@ var ErrClosed = errors.New("capture: reader closed")
 // safe for concurrent use.
 type Reader struct {
 	names  []string
-	next   int    // index in names of the next file to open
-	src    source // the file being read, or the interface; nil between files
-	label  string // how errors name src
+	next   int         // index in names of the next file to open
+	src    source      // the file being read, or the interface; nil between files
+	label  string      // how errors name src
 	live   *liveSource // set for a live capture, also after Close (statistics)
 	filter *Filter
 	dec    Decoder

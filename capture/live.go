@@ -29,8 +29,8 @@ var (
 
 // Live capture defaults.
 const (
-	DefaultSnaplen     = 262144           // libpcap's maximum, tcpdump's default
-	DefaultBufferSize  = 32 << 20         // kernel ring buffer
+	DefaultSnaplen     = 262144   // libpcap's maximum, tcpdump's default
+	DefaultBufferSize  = 32 << 20 // kernel ring buffer
 	DefaultReadTimeout = 100 * time.Millisecond
 )
 
