@@ -1,6 +1,8 @@
 package report
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
@@ -32,9 +34,20 @@ type Input struct {
 	FirstPacket Time              `json:"first_packet"`
 	LastPacket  Time              `json:"last_packet"`
 	Dropped     Dropped           `json:"dropped"`
+	// Evicted counts connections dropped from the flow table to keep
+	// memory bounded (--max-conns): embryonic ones (handshake never
+	// completed) are left out of the report; established ones keep the
+	// record they had.
+	Evicted Evicted `json:"evicted"`
 	// Error is the error that ended the input early, if any: everything
 	// read before it is still analyzed.
 	Error string `json:"error,omitempty"`
+}
+
+// Evicted counts connections evicted from the flow table.
+type Evicted struct {
+	Embryonic   uint64 `json:"embryonic"`
+	Established uint64 `json:"established"`
 }
 
 // Dropped counts packets lost by the capture (live mode).
@@ -120,13 +133,16 @@ type Options struct {
 }
 
 // Build assembles the report from the input's description and the
-// tracker's connections (after Finish).
-func Build(in Input, conns []*tracker.Conn, opts Options) *Report {
+// tracker's results (after Finish).
+func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
+	conns := tr.Conns()
+	ev := tr.Evicted()
+	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established}
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,
 		Connections:   make([]Connection, 0, len(conns)),
-		Anomalies:     []Anomaly{},
+		Anomalies:     anomalies(tr.Anomalies()),
 		verbose:       opts.Verbose,
 	}
 	if r.Input.Files == nil {
@@ -140,10 +156,32 @@ func Build(in Input, conns []*tracker.Conn, opts Options) *Report {
 		r.Connections = append(r.Connections, row)
 	}
 	r.Summary = Summary{Connections: len(conns), Anomalies: map[string]int{}, States: states}
-	for _, a := range r.Anomalies {
-		r.Summary.Anomalies[a.Kind]++
+	for k, n := range tr.AnomalyCounts() {
+		r.Summary.Anomalies[k.String()] = n
 	}
 	return r
+}
+
+// anomalies converts findings, in order of time (then connection, then
+// kind), so that the order does not depend on when a detector ran.
+func anomalies(as []tracker.Anomaly) []Anomaly {
+	as = slices.Clone(as)
+	slices.SortStableFunc(as, func(a, b tracker.Anomaly) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Conn, b.Conn), cmp.Compare(a.Kind, b.Kind))
+	})
+	out := make([]Anomaly, 0, len(as))
+	for _, a := range as {
+		x := Anomaly{Kind: a.Kind.String(), Severity: a.Kind.Severity().String(), Connection: a.Conn,
+			Time: Time(a.Time), Detail: a.Detail}
+		if a.HasSide {
+			x.Side = a.Side.String()
+		}
+		if a.Target.IsValid() {
+			x.Target = a.Target.String()
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func connection(c *tracker.Conn, verbose bool) Connection {
@@ -166,6 +204,9 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		CommunityID:  c.CommunityID(),
 		Anomalies:    []string{},
 		duration:     time.Duration(c.Last - c.First),
+	}
+	for _, k := range c.Kinds() {
+		row.Anomalies = append(row.Anomalies, k.String())
 	}
 	if verbose {
 		trs := c.Transitions()

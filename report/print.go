@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,6 +133,9 @@ func (p *printer) input(in *Input) {
 		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"),
 			last.Format("15:04:05.000000"), duration(last.Sub(first)))
 	}
+	if ev := in.Evicted.Embryonic + in.Evicted.Established; ev > 0 {
+		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake)", count(ev), count(in.Evicted.Embryonic))
+	}
 	if in.Dropped.Kernel > 0 || in.Dropped.Interface > 0 {
 		fmt.Fprintf(&b, ", dropped: %s by the kernel, %s by the interface", count(in.Dropped.Kernel), count(in.Dropped.Interface))
 	}
@@ -249,8 +254,12 @@ func (p *printer) anomalies(r *Report) {
 		p.printf("\nNo anomalies.\n")
 		return
 	}
-	rows := make([][]string, 0, len(r.Anomalies))
-	for _, a := range r.Anomalies {
+	as := slices.Clone(r.Anomalies)
+	slices.SortStableFunc(as, func(a, b Anomaly) int {
+		return cmp.Or(cmp.Compare(sevRank(b.Severity), sevRank(a.Severity)), cmp.Compare(a.Time, b.Time))
+	})
+	rows := make([][]string, 0, len(as))
+	for _, a := range as {
 		conn := a.Target
 		if a.Connection != 0 {
 			conn = fmt.Sprintf("#%d", a.Connection)
@@ -258,8 +267,26 @@ func (p *printer) anomalies(r *Report) {
 		at := time.Unix(0, int64(a.Time)).UTC().Format("15:04:05.000000")
 		rows = append(rows, []string{a.Severity, a.Kind, conn, a.Side, at, a.Detail})
 	}
-	p.printf("\nAnomalies: %d\n", len(r.Anomalies))
+	total := 0
+	for _, n := range r.Summary.Anomalies {
+		total += n
+	}
+	if total > len(as) {
+		p.printf("\nAnomalies: %s (listing the first %s)\n", count(uint64(total)), count(uint64(len(as))))
+	} else {
+		p.printf("\nAnomalies: %d\n", total)
+	}
 	p.table([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil)
+}
+
+func sevRank(s string) int {
+	switch s {
+	case "critical":
+		return 2
+	case "warning":
+		return 1
+	}
+	return 0
 }
 
 // count formats n with thousands separators.

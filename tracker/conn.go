@@ -65,8 +65,19 @@ type Half struct {
 	lostAck  seqnum.Value
 
 	sentSynAck bool   // it sent a SYN-ACK (so a second one is a retransmission)
+	synSeen    bool   // its SYN or SYN-ACK was seen (so wscale is known)
 	badAcks    uint32 // acknowledgments of data the peer never sent
 	badFins    uint32 // FINs at a sequence number other than its first FIN's
+
+	// For the anomaly detectors.
+	lastData    int64  // time of its last segment with payload
+	synRtx      uint32 // retransmissions of its SYN or SYN-ACK
+	finTime     int64  // time of its first FIN
+	finRtx      uint32 // retransmissions of its FIN
+	silentRtx   uint32 // retransmissions since the peer last sent anything
+	silentSince int64  // time of the first of them
+	zeroSince   int64  // since when it advertises a zero window; 0: it does not
+	zeroEnd     int64  // when that zero window ended (set briefly, for the check)
 
 	Packets     uint64 // segments it sent
 	Bytes       uint64 // payload bytes it sent (retransmissions included)
@@ -108,9 +119,17 @@ type Conn struct {
 	trMore []trans
 	nTrs   uint32
 
-	Invalid uint32 // segments with impossible flag combinations (ignored)
-	BadRST  uint32 // RSTs the receiver would not accept (outside the window)
-	BadSeq  uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
+	Invalid       uint32 // segments with impossible flag combinations (ignored)
+	BadRST        uint32 // RSTs outside the receiver's window (ignored)
+	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
+	BadSeq        uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
+
+	found      uint16       // kinds of anomaly found, as bits 1<<Kind
+	refusedAt  int64        // when its SYN was answered by RST, 0: never
+	flood      *floodTarget // while its handshake is pending: the SYN flood target it counts for
+	openJudged bool         // detectOpen has run
+	idx        int          // index in Tracker.conns
+	Evicted    bool         // dropped from the flow table to stay under MaxConns
 
 	superseded bool // its 4-tuple was reused by a newer connection
 
@@ -145,6 +164,14 @@ func (c *Conn) Ended() bool {
 		}
 	}
 	return true
+}
+
+// sideOfHalf returns the side of one of c's halves.
+func (c *Conn) sideOfHalf(h *Half) Side {
+	if h == &c.Half[Client] {
+		return Client
+	}
+	return Server
 }
 
 // sideOf maps a segment's direction to the side that sent it.

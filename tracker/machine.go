@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 
@@ -151,11 +152,13 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	f := seg.Flags
 
 	c.zeek.Observe(seg, s == Client)
+	prevSent := S.LastSent
 	S.Packets++
 	S.Bytes += uint64(seg.Payload)
 	S.LastSent = seg.Time
 	c.Last = seg.Time
-	S.window = seg.Window
+	R.silentRtx = 0 // R's retransmissions, if any, were answered
+	t.window(c, s, seg)
 	if !R.nxtValid && f&ACK != 0 && f&RST == 0 {
 		R.nxt, R.nxtValid = seg.Ack, true // the peer has sent at least this far
 	}
@@ -166,19 +169,18 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 		// Impossible combinations, or neither SYN, RST nor ACK: Linux drops
 		// them without a state change (tcp_rcv_state_process); so do we.
 		c.Invalid++
+		t.emit(c, Anomaly{Kind: InvalidFlags, Side: s, HasSide: true, Time: seg.Time,
+			Detail: endpoint(c, s) + " sent a segment with " + flagProblem(f)})
 	case f&RST != 0:
-		if t.rstAcceptable(c, S, R, seg) {
-			if !S.reset {
-				S.reset, cs = true, cs|cRstSent
-			}
-			if !R.reset && R.synSent {
-				R.reset, cr = true, cr|cRstRcvd
-				if !R.peerSyn && R.synSent {
-					cr |= cSynAcked // refused: the RST acknowledged its SYN
-				}
-			}
-		} else {
+		switch ok, inWindow := t.rstAcceptable(c, S, R, seg); {
+		case ok:
+			t.onRST(c, s, seg, prevSent, &cs, &cr)
+		case inWindow:
+			c.ChallengedRST++ // RFC 5961 §3.2: answered by a challenge ACK
+		default:
 			c.BadRST++
+			t.emit(c, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: seg.Time,
+				Detail: fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer())})
 		}
 	case S.nxtValid && S.State.Synchronized() && f&(SYN|FIN) == 0 && seg.Payload <= 1 &&
 		seg.Seq == una(S, R)-1 && una(S, R) == S.nxt:
@@ -193,39 +195,118 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	default:
 		if f&SYN != 0 {
 			if f&ACK == 0 {
-				cs, cr = onSYN(c, S, R, seg, cs, cr)
+				cs, cr = t.onSYN(c, S, R, seg, cs, cr)
 			} else {
-				cs, cr = onSYNACK(c, S, R, seg, cs, cr)
+				cs, cr = t.onSYNACK(c, S, R, seg, cs, cr)
 			}
 		}
 		if f&ACK != 0 {
-			cs, cr = onACK(S, R, seg, cs, cr)
+			cs, cr = t.onACK(c, S, R, seg, cs, cr)
 		}
 		if f&FIN != 0 {
 			cs, cr = t.onFIN(c, s, S, R, seg, cs, cr)
 		}
+		if seg.Payload > 0 {
+			S.lastData = seg.Time
+		}
 		if end := seg.End(); !S.nxtValid || S.nxt.LessThan(end) {
 			S.nxt, S.nxtValid = end, true
-		} else if seg.Payload > 0 {
-			S.Retransmits++
+		} else if seg.Payload > 0 || f&FIN != 0 {
+			if f&FIN == 0 {
+				S.Retransmits++
+			}
+			if S.silentRtx == 0 {
+				S.silentSince = seg.Time
+			}
+			S.silentRtx++
 		}
 	}
 	t.settle(c, s, seg.Time, seg.Packet, cs)
 	t.settle(c, s.Peer(), seg.Time, seg.Packet, cr)
+	if c.flood != nil && c.Half[Server].synAcked {
+		t.flood.completed(c)
+	}
+}
+
+// onRST applies an RST that the receiver accepts: both ends are closed.
+func (t *Tracker) onRST(c *Conn, s Side, seg *Segment, prevSent int64, cs, cr *cause) {
+	S, R := &c.Half[s], &c.Half[s.Peer()]
+	wasOpen := R.State.Synchronized() || R.State == SynRcvd && c.Half[Server].synAcked
+	if !S.reset {
+		S.reset, *cs = true, *cs|cRstSent
+	}
+	if R.reset || !R.synSent {
+		return
+	}
+	R.reset, *cr = true, *cr|cRstRcvd
+	switch {
+	case !R.peerSyn: // SYN_SENT: refused
+		*cr |= cSynAcked // the RST acknowledged its SYN
+		if !S.sentSynAck {
+			c.refusedAt = seg.Time
+		}
+	case !wasOpen:
+	case seg.Flags&ACK == 0 && R.lastData > prevSent:
+		// An RST without ACK straight after the peer's data is what a host
+		// sends for a segment of a connection it does not know
+		// (tcp_v4_send_reset): it lost the connection, e.g. restarted.
+		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state)",
+				endpoint(c, s), s.Peer())})
+	default:
+		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s aborted the connection with RST after %s", endpoint(c, s), secs(seg.Time-c.First))})
+	}
+	if c.flood != nil {
+		t.floodFailed(c, c.First)
+	}
+}
+
+// window follows the receive window a side advertises, for zero_window.
+func (t *Tracker) window(c *Conn, s Side, seg *Segment) {
+	h := &c.Half[s]
+	h.window = seg.Window
+	if seg.Flags&(SYN|RST) != 0 {
+		return
+	}
+	switch {
+	case seg.Window == 0 && h.zeroSince == 0:
+		h.zeroSince, h.zeroEnd = seg.Time, 0
+	case seg.Window != 0 && h.zeroSince != 0:
+		if seg.Time-h.zeroSince > int64(t.th.Stuck) {
+			h.zeroEnd = seg.Time
+			t.check(c, seg.Time)
+		}
+		h.zeroSince, h.zeroEnd = 0, 0
+	}
+}
+
+// flagProblem names what is wrong with a segment's flags.
+func flagProblem(f Flags) string {
+	switch {
+	case f&(SYN|FIN) == SYN|FIN:
+		return "SYN and FIN both set"
+	case f&(SYN|RST) == SYN|RST:
+		return "SYN and RST both set"
+	case f&(FIN|PSH|URG) != 0:
+		return "no ACK (flags " + f.String() + ")"
+	}
+	return "no flags set"
 }
 
 // onSYN handles a SYN without ACK sent by S: an active open, or its
 // retransmission.
-func onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+func (t *Tracker) onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	switch {
 	case !S.synSent:
-		S.synSent, S.isn, S.wscale = true, seg.Seq, seg.WScale
+		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
 		cs |= cSynSent
 		if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
 			cs |= cPeerSyn
 		}
 	case seg.Seq == S.isn:
 		S.Retransmits++
+		S.synRtx++
 		// It retransmits its SYN after we saw the peer's SYN-ACK and before it
 		// acknowledged it: the SYN-ACK never reached it.
 		if S.peerSyn && !(S.ackValid && R.synSent && covers(S.ack, R.isn)) {
@@ -235,6 +316,9 @@ func onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	default:
 		c.BadSeq++ // a second SYN with another ISN on a live connection
 		return cs, cr
+	}
+	if !R.Sent() && !c.Midstream && S == &c.Half[Client] {
+		t.flood.opened(c)
 	}
 	if R.synSent && !R.peerSyn {
 		R.peerSyn, cr = true, cr|cPeerSyn // simultaneous open: SYN_SENT → SYN_RCVD
@@ -246,9 +330,12 @@ func onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 
 // onSYNACK handles a SYN-ACK sent by S: the answer to R's SYN, its
 // retransmission, or the second half of a simultaneous open.
-func onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	if R.synSent && seg.Ack != R.isn.Add(1) {
 		c.BadSeq++ // must acknowledge ISN+1 (RFC 793 p. 66); the receiver ignores it
+		t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)",
+				endpoint(c, c.sideOfHalf(S)), seg.Ack, c.sideOfHalf(R), R.isn.Add(1))})
 		return cs, cr
 	}
 	if !R.synSent { // its SYN was not seen: picked up at the SYN-ACK
@@ -256,7 +343,7 @@ func onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	}
 	switch {
 	case !S.synSent:
-		S.synSent, S.isn, S.wscale = true, seg.Seq, seg.WScale
+		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
 		S.sentSynAck = true
 		cs |= cSynAckSent
 	case seg.Seq != S.isn:
@@ -264,6 +351,7 @@ func onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 		return cs, cr
 	case S.sentSynAck:
 		S.Retransmits++
+		S.synRtx++
 		if S.synAcked { // retransmitted after its ACK: that ACK never arrived
 			S.synAcked = false
 			S.lostAcks++
@@ -272,6 +360,7 @@ func onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 		}
 	default: // simultaneous open: SYN_RCVD sends SYN-ACK
 		S.sentSynAck = true
+		S.wscale = seg.WScale
 	}
 	if !S.peerSyn {
 		S.peerSyn, cs = true, cs|cPeerSyn
@@ -284,11 +373,18 @@ func onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 
 // onACK handles the acknowledgment field of a segment sent by S: what it
 // says S received, and what R learns when it arrives.
-func onACK(S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
+func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	ack := seg.Ack
-	if R.nxtValid && R.nxt.LessThan(ack) {
-		S.badAcks++ // acknowledges data never sent; the receiver ignores it
-		return cs, cr
+	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
+		// It acknowledges data the peer never sent, or that the capture
+		// missed. Linux would ignore it; an observer that missed packets
+		// must not, so it is believed and flagged.
+		S.badAcks++
+		s := c.sideOfHalf(S)
+		t.emit(c, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",
+				endpoint(c, s), ack.Sub(R.nxt), s.Peer())})
+		R.nxt = ack
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
 		S.ack, S.ackValid = ack, true
@@ -324,11 +420,12 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 	}
 	switch {
 	case !S.finSent:
-		S.finSent, S.finSeq = true, fin
+		S.finSent, S.finSeq, S.finTime = true, fin, seg.Time
 		// Its FIN came first unless it acknowledges the peer's FIN.
 		S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
 		cs |= cFinSent
 	case fin == S.finSeq:
+		S.finRtx++
 		if S.finAcked { // retransmitted after its ACK: that ACK never arrived
 			S.finAcked = false
 			S.lostAcks++
@@ -337,7 +434,7 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 		}
 		if R.State == TimeWait { // a retransmitted FIN restarts TIME_WAIT (RFC 793 p. 73)
 			R.twSince = seg.Time
-			t.timeWaits.append(timer{c: c, side: s.Peer(), due: seg.Time + t.twLen})
+			t.timeWaits.push(timer{key: c.Key, id: c.ID, side: s.Peer(), due: seg.Time + t.twLen})
 		}
 		return cs, cr
 	default:
@@ -354,24 +451,38 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 // (tcp_validate_incoming, tcp_reset_check): in SYN_SENT an RST counts only if
 // it acknowledges the SYN; otherwise its sequence number must be exactly the
 // next one expected, or the one before it once the peer's FIN was received.
-// An RST elsewhere in the window only draws a challenge ACK.
-func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) bool {
+// An RST elsewhere in the window (inWindow) only draws a challenge ACK.
+func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) (ok, inWindow bool) {
 	if R.synSent && !R.peerSyn { // R in SYN_SENT
-		return seg.Flags&ACK != 0 && seg.Ack == R.isn.Add(1)
+		return seg.Flags&ACK != 0 && seg.Ack == R.isn.Add(1), false
 	}
 	if !S.nxtValid || !R.synSent {
-		return true // nothing known to check against
+		return true, false // nothing known to check against
 	}
 	if seg.Seq == S.nxt || (R.ackValid && seg.Seq == R.ack) {
-		return true
+		return true, false
 	}
 	switch R.State {
 	case CloseWait, LastAck, Closing:
 		if seg.Seq == S.nxt-1 {
-			return true
+			return true, false
 		}
 	}
-	return false
+	return false, seg.Seq.InWindow(S.nxt, R.recvWindow(S))
+}
+
+// recvWindow is the receive window h last advertised, scaled when both
+// SYNs carried the window-scale option (RFC 7323 §2.2); when the scale is
+// unknown (mid-stream) the largest possible scale is assumed.
+func (h *Half) recvWindow(peer *Half) seqnum.Size {
+	w := seqnum.Size(h.window)
+	switch {
+	case !h.synSeen || !peer.synSeen:
+		w <<= 14
+	case h.wscale >= 0 && peer.wscale >= 0:
+		w <<= uint(min(h.wscale, 14))
+	}
+	return max(w, 1)
 }
 
 // settle re-derives one side's state after its facts changed and records
@@ -392,10 +503,10 @@ func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, wh
 	h.since = at
 	if to == TimeWait {
 		h.twSince = at
-		t.timeWaits.append(timer{c: c, side: s, due: at + t.twLen})
+		t.timeWaits.push(timer{key: c.Key, id: c.ID, side: s, due: at + t.twLen})
 	}
 	if c.Half[0].State == Closed && c.Half[1].State == Closed {
-		t.closed.append(timer{c: c, due: c.Last + t.twLen})
+		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
 	}
 	c.addTrans(tr)
 	if t.cfg.OnTransition != nil {

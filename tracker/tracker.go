@@ -8,60 +8,146 @@ type Config struct {
 	// MSL is the maximum segment lifetime; TIME_WAIT lasts 2×MSL (default
 	// 30 s, i.e. Linux's 60 s TIME_WAIT).
 	MSL time.Duration
+	// Thresholds for the anomaly detectors; zero fields take defaults.
+	Thresholds Thresholds
+	// MaxConns caps the flow table (default DefaultMaxConns). When it is
+	// full, connections whose handshake never completed are evicted first,
+	// oldest first, then the least recently active; evictions are counted.
+	MaxConns int
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
+	// OnAnomaly, if set, is called for every finding as it is made.
+	OnAnomaly func(a Anomaly)
 }
 
 // DefaultMSL is the default maximum segment lifetime.
 const DefaultMSL = 30 * time.Second
 
+// DefaultMaxConns is the default cap on the flow table: about 250 MB of
+// connection state at most.
+const DefaultMaxConns = 250_000
+
+// Evictions counts connections dropped from the flow table to respect
+// MaxConns.
+type Evictions struct {
+	Embryonic   uint64 // handshake never completed: dropped from the report too
+	Established uint64 // dropped from the table; their record is kept as it was
+}
+
 // Tracker follows every TCP connection of one capture. It is not safe for
 // concurrent use. All time comes from the segments and from Advance; the
 // tracker never reads the wall clock.
 type Tracker struct {
-	cfg    Config
-	twLen  int64 // 2×MSL in ns
-	now    int64
-	nextID uint64
-	table  *flowTable
-	conns  []*Conn
+	cfg      Config
+	th       Thresholds
+	maxConns int
+	twLen    int64 // 2×MSL in ns
+	now      int64
+	nextID   uint64
+	table    *flowTable
+	conns    []*Conn // in order of first packet; nil where one was evicted
+	holes    int     // nil entries in conns
 
 	// Timers in order of due time (times only move forward, and every
-	// timer of a queue has the same length): TIME_WAIT expiries, and
-	// closed connections to drop from the table.
-	timeWaits, closed timerQueue
+	// timer of a queue has the same length): TIME_WAIT expiries, closed
+	// connections to drop from the table, and handshakes to give up on.
+	// They name connections by key and ID, so that an evicted connection
+	// is not kept alive by its timers.
+	timeWaits, closed, handshakes timerQueue
+	// For eviction: connections whose handshake timed out without
+	// completing, and every connection, oldest first. Entries of
+	// connections gone from the table are dropped as they reach the front.
+	embryos, lru timerQueue
+
+	anomalies []Anomaly
+	kindCount [numKinds]int
+	flood     *synFlood
+	evicted   Evictions
 }
 
 type timer struct {
-	c    *Conn
-	side Side
+	key  FlowKey
+	id   uint64
 	due  int64
+	side Side
 }
 
-// timerQueue is a FIFO of timers.
-type timerQueue []timer
+// timerQueue is a FIFO of timers in a ring buffer: pushing and popping
+// allocate only when the queue outgrows its buffer.
+type timerQueue struct {
+	buf     []timer
+	head, n int
+}
 
-func (q *timerQueue) append(t timer) { *q = append(*q, t) }
+func (q *timerQueue) len() int { return q.n }
+
+func (q *timerQueue) front() *timer { return &q.buf[q.head] }
+
+func (q *timerQueue) push(t timer) {
+	if q.n == len(q.buf) {
+		buf := make([]timer, max(16, 2*len(q.buf)))
+		for i := 0; i < q.n; i++ {
+			buf[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = t
+	q.n++
+}
+
+// pop removes the first timer.
+func (q *timerQueue) pop() timer {
+	t := q.buf[q.head]
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return t
+}
+
+// conn returns the timer's connection if it is still in the table.
+func (t *Tracker) timerConn(tm timer) *Conn {
+	if c := t.table.get(&tm.key); c != nil && c.ID == tm.id {
+		return c
+	}
+	return nil
+}
 
 // New returns an empty tracker.
 func New(cfg Config) *Tracker {
 	if cfg.MSL <= 0 {
 		cfg.MSL = DefaultMSL
 	}
-	return &Tracker{
-		cfg:   cfg,
-		twLen: int64(2 * cfg.MSL),
-		table: newFlowTable(),
+	t := &Tracker{
+		cfg:      cfg,
+		th:       cfg.Thresholds,
+		maxConns: cfg.MaxConns,
+		twLen:    int64(2 * cfg.MSL),
+		table:    newFlowTable(),
 	}
+	t.th.withDefaults()
+	if t.maxConns <= 0 {
+		t.maxConns = DefaultMaxConns
+	}
+	t.flood = newSynFlood(&t.th)
+	return t
 }
 
 // Now returns the tracker's clock: the latest time it was given.
 func (t *Tracker) Now() int64 { return t.now }
 
-// Conns returns every connection seen, in order of first packet. The slice
-// and the connections belong to the tracker.
-func (t *Tracker) Conns() []*Conn { return t.conns }
+// Conns returns every connection seen, in order of first packet, except
+// those evicted before their handshake completed. The connections belong to
+// the tracker.
+func (t *Tracker) Conns() []*Conn {
+	t.compact()
+	return t.conns
+}
+
+// Evicted returns how many connections were evicted from the flow table.
+func (t *Tracker) Evicted() Evictions { return t.evicted }
+
+// Active returns the number of connections in the flow table.
+func (t *Tracker) Active() int { return t.table.len() }
 
 // Advance moves the clock forward to now (a packet that is not TCP, or a
 // ticker in live mode) and runs the timers that are due. The clock never
@@ -74,10 +160,36 @@ func (t *Tracker) Advance(now int64) {
 	t.runTimers()
 }
 
-// Finish runs every timer due at the current clock: call it at the end of
-// input, before reading the results.
+// Sweep runs every connection's time-based detectors against the clock,
+// and judges the openings whose handshake timed out; live mode calls it
+// periodically so that findings fire while the wire is quiet. File mode
+// needs only Finish.
+func (t *Tracker) Sweep() {
+	t.table.each(func(c *Conn) { t.check(c, t.now) })
+	t.table.each(func(c *Conn) {
+		if !c.openJudged && c.flood == nil && t.now-c.First > int64(t.th.HandshakeTimeout) {
+			t.judgeOpen(c)
+		}
+	})
+}
+
+// Finish runs every timer and detector due at the current clock: call it
+// once at the end of input, before reading the results.
 func (t *Tracker) Finish() {
-	t.table.each(t.expire)
+	t.compact()
+	for _, c := range t.conns {
+		t.expire(c)
+	}
+	t.table.each(func(c *Conn) { t.check(c, t.now) })
+	for t.handshakes.len() > 0 {
+		if c := t.timerConn(t.handshakes.pop()); c != nil && c.flood != nil {
+			t.floodFailed(c, c.First)
+		}
+	}
+	t.floodFinish()
+	for _, c := range t.conns {
+		t.judgeOpen(c)
+	}
 }
 
 // Observe feeds one TCP segment to the tracker.
@@ -85,18 +197,72 @@ func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
+	var old *Conn
+	var oldTW [2]bool
 	if c != nil {
 		t.expire(c)
+		if c.watched() {
+			t.check(c, seg.Time)
+		}
 		if t.startsNew(c, seg, fromA) {
+			old = c
+			oldTW = [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}
 			t.supersede(c, seg)
 			c = nil
 		}
 	}
 	if c == nil {
 		c = t.newConn(k, seg, fromA)
-		t.table.put(c)
+		for s := Client; s <= Server; s++ {
+			if old != nil && oldTW[s] {
+				t.portReuse(old, s, c, seg)
+				break
+			}
+		}
 	}
 	t.update(c, seg, c.sideOf(fromA))
+}
+
+// check runs the time-based detectors on one connection.
+func (t *Tracker) check(c *Conn, now int64) {
+	var buf [4]Anomaly
+	out := detectClose(c, now, &t.th, buf[:0])
+	out = detectPath(c, now, &t.th, out)
+	for _, a := range out {
+		t.emit(c, a)
+	}
+}
+
+// judgeOpen runs detectOpen once per connection, unless its target is
+// under a SYN flood (the flood is the finding).
+func (t *Tracker) judgeOpen(c *Conn) {
+	if c.openJudged {
+		return
+	}
+	c.openJudged = true
+	if t.flood.flooded(c) {
+		return
+	}
+	var buf [1]Anomaly
+	for _, a := range detectOpen(c, t.now, buf[:0]) {
+		t.emit(c, a)
+	}
+}
+
+// watched reports whether a connection is in a condition that a
+// time-based detector follows; it is cheap enough for every packet.
+func (c *Conn) watched() bool {
+	for s := range c.Half {
+		h := &c.Half[s]
+		switch h.State {
+		case CloseWait, FinWait2, FinWait1, Closing, LastAck:
+			return true
+		}
+		if h.zeroSince != 0 || h.silentRtx != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // startsNew reports whether a segment on a known 4-tuple opens a new
@@ -125,12 +291,34 @@ func (t *Tracker) supersede(c *Conn, seg *Segment) {
 		}
 	}
 	t.table.del(&c.Key)
+	if c.flood != nil {
+		t.floodFailed(c, c.First)
+	}
+	t.judgeOpen(c)
+}
+
+// portReuse: a new SYN while one end still held the previous connection
+// on the 4-tuple in TIME_WAIT (RFC 6191 describes when that is safe).
+func (t *Tracker) portReuse(old *Conn, tw Side, c *Conn, seg *Segment) {
+	ep := old.Client()
+	if tw == Server {
+		ep = old.Server()
+	}
+	side := Server
+	if ep == c.Client() {
+		side = Client
+	}
+	t.emit(c, Anomaly{Kind: PortReuse, Side: side, HasSide: true, Time: seg.Time,
+		Detail: "new SYN on " + c.Client().String() + " → " + c.Server().String() + " while the " +
+			side.String() + " still held the previous connection #" + itoa(old.ID) + " in TIME_WAIT (RFC 6191)"})
 }
 
 // newConn starts a connection at its first segment and decides the roles:
 // the sender of a SYN is the client, the sender of a SYN-ACK the server;
 // otherwise the well-known or lower port is the server's (mid-stream).
 func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
+	for t.table.len() >= t.maxConns && t.evictOne() {
+	}
 	t.nextID++
 	c := &Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time}
 	c.Half[0].wscale, c.Half[1].wscale = -1, -1
@@ -153,8 +341,80 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 			t.settle(c, s, seg.Time, seg.Packet, cMidstream)
 		}
 	}
+	c.idx = len(t.conns)
 	t.conns = append(t.conns, c)
+	t.table.put(c)
+	tm := timer{key: k, id: c.ID, due: seg.Time + int64(t.th.HandshakeTimeout)}
+	if !c.Midstream {
+		t.handshakes.push(tm)
+	}
+	t.lru.push(tm)
 	return c
+}
+
+// evictOne drops one connection from the table: the oldest whose handshake
+// never completed, else the least recently active of the oldest few. It
+// reports false if the table is empty.
+func (t *Tracker) evictOne() bool {
+	for _, q := range []*timerQueue{&t.embryos, &t.handshakes} {
+		for q.len() > 0 {
+			c := t.timerConn(q.pop())
+			if c == nil || !c.embryonic() {
+				continue
+			}
+			t.table.del(&c.Key)
+			if c.flood != nil {
+				t.floodFailed(c, c.First)
+			}
+			t.conns[c.idx] = nil
+			t.holes++
+			t.evicted.Embryonic++
+			return true
+		}
+	}
+	var victim *Conn
+	for tries := 0; t.lru.len() > 0 && tries < 8; {
+		tm := t.lru.pop()
+		c := t.timerConn(tm)
+		if c == nil {
+			continue
+		}
+		tries++
+		if victim == nil || c.Last < victim.Last {
+			if victim != nil {
+				t.lru.push(timer{key: victim.Key, id: victim.ID})
+			}
+			victim = c
+		} else {
+			t.lru.push(tm)
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	t.check(victim, t.now)
+	t.table.del(&victim.Key)
+	victim.Evicted = true
+	t.evicted.Established++
+	return true
+}
+
+// compact removes evicted connections' holes from conns.
+func (t *Tracker) compact() {
+	if t.holes == 0 {
+		return
+	}
+	n := 0
+	for _, c := range t.conns {
+		if c != nil {
+			c.idx = n
+			t.conns[n] = c
+			n++
+		}
+	}
+	clear(t.conns[n:])
+	t.conns = t.conns[:n]
+	t.holes = 0
 }
 
 // serverPort reports whether port a looks more like the server's than port
@@ -179,30 +439,64 @@ func (t *Tracker) expire(c *Conn) {
 	}
 }
 
-// runTimers fires the timers that are due: TIME_WAIT expiries, and the
-// removal from the table of connections closed on both sides for 2×MSL,
-// for which nothing more can arrive (they stay in Conns).
+// runTimers fires the timers that are due: TIME_WAIT expiries; handshakes
+// not completed in time (an unanswered SYN, for the SYN flood detector);
+// and the removal from the table of connections closed on both sides for
+// 2×MSL, for which nothing more can arrive (they stay in Conns).
 func (t *Tracker) runTimers() {
-	q := t.timeWaits
-	for len(q) > 0 && q[0].due <= t.now {
-		t.expire(q[0].c) // stale entries (TIME_WAIT restarted or left) do nothing
-		q[0] = timer{}
-		q = q[1:]
+	for t.timeWaits.len() > 0 && t.timeWaits.front().due <= t.now {
+		if c := t.timerConn(t.timeWaits.pop()); c != nil {
+			t.expire(c) // stale entries (TIME_WAIT restarted or left) do nothing
+		}
 	}
-	t.timeWaits = q
-	q = t.closed
-	for len(q) > 0 && q[0].due <= t.now {
-		c := q[0].c
-		q[0] = timer{}
-		q = q[1:]
-		if t.table.get(&c.Key) != c || c.Half[0].State != Closed || c.Half[1].State != Closed {
+	for t.handshakes.len() > 0 && t.handshakes.front().due <= t.now {
+		tm := t.handshakes.pop()
+		c := t.timerConn(tm)
+		if c == nil || !c.embryonic() {
+			continue
+		}
+		if c.flood != nil {
+			t.floodFailed(c, c.First)
+		}
+		t.embryos.push(tm)
+	}
+	for t.closed.len() > 0 && t.closed.front().due <= t.now {
+		c := t.timerConn(t.closed.pop())
+		if c == nil || c.Half[0].State != Closed || c.Half[1].State != Closed {
 			continue
 		}
 		if c.Last+t.twLen > t.now {
-			q = append(q, timer{c: c, due: c.Last + t.twLen}) // traffic came after it closed
+			t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen}) // traffic came after it closed
 			continue
 		}
 		t.table.del(&c.Key)
 	}
-	t.closed = q
+	t.groom(&t.lru)
+	t.groom(&t.embryos)
+}
+
+// groom keeps an eviction queue from filling with entries of connections
+// that left the table: a few entries from the front are dropped if stale,
+// or moved to the back. Called for every advance of the clock, it drops
+// stale entries faster than connections are created.
+func (t *Tracker) groom(q *timerQueue) {
+	for i := 0; i < 4 && q.len() > 0; i++ {
+		tm := q.pop()
+		if t.timerConn(tm) != nil {
+			q.push(tm)
+		}
+	}
+}
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
 }

@@ -44,6 +44,8 @@ type config struct {
 	msl      time.Duration
 	stuck    time.Duration
 	failOn   string
+	fail     *failOn
+	maxConns int
 	snaplen  int
 	noPromis bool
 	duration time.Duration
@@ -69,7 +71,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
 	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
 	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2 before it is flagged")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical) or any was found")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
+	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
 	fs.IntVar(&c.snaplen, "s", 262144, "live: snapshot length in bytes")
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
@@ -91,6 +94,14 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if _, err := report.ParseFormat(c.format); err != nil {
 		return nil, err
 	}
+	if c.maxConns <= 0 {
+		return nil, fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
+	}
+	f, err := parseFailOn(c.failOn)
+	if err != nil {
+		return nil, err
+	}
+	c.fail = f
 	return c, nil
 }
 
@@ -117,7 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer rd.Close()
 
-	tr := tracker.New(tracker.Config{MSL: cfg.msl})
+	tr := tracker.New(tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns,
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}})
 	inputErr := analyze(ctx, rd, tr, cfg.count)
 	tr.Finish()
 
@@ -139,7 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
-	rep := report.Build(in, tr.Conns(), report.Options{Verbose: cfg.verbose})
+	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: writing the report: %v\n", err)
 		return exitError
@@ -147,6 +159,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if inputErr != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", inputErr)
 		return exitError
+	}
+	if cfg.fail.matched(rep) {
+		return exitMatched
 	}
 	return exitOK
 }

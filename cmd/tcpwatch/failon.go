@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// failOn is a parsed --fail-on: anomaly kinds, a severity (that severity or
+// worse), or any.
+type failOn struct {
+	any    bool
+	sev    tracker.Severity
+	hasSev bool
+	kinds  map[tracker.Kind]bool
+}
+
+func parseFailOn(s string) (*failOn, error) {
+	if s == "" {
+		return nil, nil
+	}
+	f := &failOn{kinds: map[tracker.Kind]bool{}}
+	for _, w := range strings.Split(s, ",") {
+		w = strings.TrimSpace(w)
+		if w == "any" {
+			f.any = true
+			continue
+		}
+		if sev, ok := tracker.ParseSeverity(w); ok && sev != tracker.Info {
+			if !f.hasSev || sev < f.sev {
+				f.sev, f.hasSev = sev, true
+			}
+			continue
+		}
+		k, ok := tracker.ParseKind(w)
+		if !ok {
+			var names []string
+			for _, k := range tracker.Kinds() {
+				names = append(names, k.String())
+			}
+			return nil, fmt.Errorf("--fail-on %q: %q is not an anomaly kind, warning, critical or any (kinds: %s)", s, w, strings.Join(names, ", "))
+		}
+		f.kinds[k] = true
+	}
+	return f, nil
+}
+
+// matched reports whether the report has a finding the list names. It
+// counts every finding, also those past the listing cap.
+func (f *failOn) matched(r *report.Report) bool {
+	if f == nil {
+		return false
+	}
+	for name, n := range r.Summary.Anomalies {
+		k, _ := tracker.ParseKind(name)
+		if n > 0 && (f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,259 @@
+package tracker
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Kind is a kind of anomaly (SPEC.md, "Anomaly kinds").
+type Kind uint8
+
+// The anomaly kinds, in SPEC.md's order.
+const (
+	SynFlood Kind = iota + 1
+	HalfOpen
+	CloseWaitStuck
+	FinWait2Stuck
+	UnackedFin
+	SynTimeout
+	ConnectionRefused
+	Reset
+	PortReuse
+	ZeroWindow
+	InvalidFlags
+	BadSequence
+	numKinds
+)
+
+var kindNames = [numKinds]string{"", "syn_flood", "half_open", "close_wait_stuck", "fin_wait_2_stuck",
+	"unacked_fin", "syn_timeout", "connection_refused", "reset", "port_reuse", "zero_window",
+	"invalid_flags", "bad_sequence"}
+
+// String returns the kind's name as SPEC.md spells it.
+func (k Kind) String() string {
+	if k > 0 && k < numKinds {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// ParseKind returns the kind with the given name.
+func ParseKind(s string) (Kind, bool) {
+	for k := Kind(1); k < numKinds; k++ {
+		if kindNames[k] == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// Kinds lists every kind.
+func Kinds() []Kind {
+	ks := make([]Kind, 0, numKinds-1)
+	for k := Kind(1); k < numKinds; k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// Severity ranks anomalies.
+type Severity uint8
+
+const (
+	Info Severity = iota
+	Warning
+	Critical
+)
+
+// String returns "info", "warning" or "critical".
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Warning:
+		return "warning"
+	case Critical:
+		return "critical"
+	}
+	return "Severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ParseSeverity parses a severity name.
+func ParseSeverity(s string) (Severity, bool) {
+	for v := Info; v <= Critical; v++ {
+		if v.String() == s {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// Severity returns the kind's severity (SPEC.md).
+func (k Kind) Severity() Severity {
+	switch k {
+	case SynFlood:
+		return Critical
+	case ConnectionRefused, Reset, PortReuse:
+		return Info
+	}
+	return Warning
+}
+
+// Anomaly is one finding. Connection-level findings name the connection
+// and the side at fault; a SYN flood names its target.
+type Anomaly struct {
+	Kind    Kind
+	Conn    uint64 // connection ID; 0 for a target-wide finding
+	Side    Side
+	HasSide bool
+	Target  netip.AddrPort // the server (or flood target)
+	Time    int64          // when the condition began, ns since the epoch
+	Detail  string
+}
+
+// Thresholds are the anomaly detectors' parameters. Zero fields take the
+// defaults (DefaultThresholds); the reason for each default is given there.
+type Thresholds struct {
+	// Stuck is how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or
+	// a zero window may stall its peer, before it is flagged (--stuck).
+	Stuck time.Duration
+	// FinRetransmits is how many retransmissions of an unacknowledged FIN
+	// make unacked_fin.
+	FinRetransmits int
+	// SilentRetransmits is how many retransmissions with no segment at all
+	// from the peer make half_open ("retransmitting into silence").
+	SilentRetransmits int
+	// FloodRate is the number of SYNs per second to one target that never
+	// complete the handshake, in at least one second, that makes syn_flood;
+	// FloodSources the distinct sources and FloodSYNs the total such SYNs
+	// it also needs.
+	FloodRate    int
+	FloodSources int
+	FloodSYNs    int
+	// HandshakeTimeout is how long after its first SYN a connection may
+	// take to complete its handshake before the SYN counts as unanswered
+	// for syn_flood.
+	HandshakeTimeout time.Duration
+	// MaxAnomalies caps the findings kept in the list (the summary still
+	// counts all of them), so hostile traffic cannot exhaust memory.
+	MaxAnomalies int
+}
+
+// DefaultThresholds are the defaults:
+//
+//   - Stuck 60 s (SPEC.md): longer than Linux's 60 s FIN_WAIT_2 timeout for
+//     orphaned sockets would make fin_wait_2_stuck unobservable.
+//   - FinRetransmits 2: one retransmission is an ordinary loss; a second one
+//     (Linux backs off to ≥ 600 ms by then) means the ACK path is broken.
+//   - SilentRetransmits 3: three retransmissions without a single segment
+//     back span at least 1.4 s of exponential backoff from a 200 ms RTO.
+//   - FloodRate 100/s, FloodSources 20, FloodSYNs 200: "a few hundred
+//     unanswered SYNs per second from dozens of sources" must be caught,
+//     while a healthy server answers its SYNs, so even a busy one has few
+//     unanswered; 20 sources keeps one misbehaving client retrying from
+//     counting as a flood.
+//   - HandshakeTimeout 3 s: Linux's first SYN retransmission comes after
+//     1 s; a handshake not done within 3 s lost at least one SYN or SYN-ACK.
+//   - MaxAnomalies 10,000 findings listed.
+var DefaultThresholds = Thresholds{
+	Stuck:             60 * time.Second,
+	FinRetransmits:    2,
+	SilentRetransmits: 3,
+	FloodRate:         100,
+	FloodSources:      20,
+	FloodSYNs:         200,
+	HandshakeTimeout:  3 * time.Second,
+	MaxAnomalies:      10000,
+}
+
+func (th *Thresholds) withDefaults() {
+	d := DefaultThresholds
+	if th.Stuck <= 0 {
+		th.Stuck = d.Stuck
+	}
+	if th.FinRetransmits <= 0 {
+		th.FinRetransmits = d.FinRetransmits
+	}
+	if th.SilentRetransmits <= 0 {
+		th.SilentRetransmits = d.SilentRetransmits
+	}
+	if th.FloodRate <= 0 {
+		th.FloodRate = d.FloodRate
+	}
+	if th.FloodSources <= 0 {
+		th.FloodSources = d.FloodSources
+	}
+	if th.FloodSYNs <= 0 {
+		th.FloodSYNs = d.FloodSYNs
+	}
+	if th.HandshakeTimeout <= 0 {
+		th.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if th.MaxAnomalies <= 0 {
+		th.MaxAnomalies = d.MaxAnomalies
+	}
+}
+
+// Anomalies returns the findings kept so far, in the order they were made.
+func (t *Tracker) Anomalies() []Anomaly { return t.anomalies }
+
+// AnomalyCounts returns how many findings of each kind were made, including
+// those beyond MaxAnomalies that were not kept.
+func (t *Tracker) AnomalyCounts() map[Kind]int {
+	m := make(map[Kind]int)
+	for k := Kind(1); k < numKinds; k++ {
+		if n := t.kindCount[k]; n > 0 {
+			m[k] = n
+		}
+	}
+	return m
+}
+
+// Kinds returns the kinds of anomaly found on the connection, in SPEC order.
+func (c *Conn) Kinds() []Kind {
+	var ks []Kind
+	for k := Kind(1); k < numKinds; k++ {
+		if c.found&(1<<k) != 0 {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// emit records a finding for a connection unless it already has one of
+// that kind.
+func (t *Tracker) emit(c *Conn, a Anomaly) {
+	if c != nil {
+		if c.found&(1<<a.Kind) != 0 {
+			return
+		}
+		c.found |= 1 << a.Kind
+		a.Conn = c.ID
+		if !a.Target.IsValid() {
+			a.Target = c.Server()
+		}
+	}
+	t.kindCount[a.Kind]++
+	if len(t.anomalies) >= t.th.MaxAnomalies {
+		return
+	}
+	t.anomalies = append(t.anomalies, a)
+	if t.cfg.OnAnomaly != nil {
+		t.cfg.OnAnomaly(a)
+	}
+}
+
+// endpoint names a side with its address: "server 198.18.0.2:8080".
+func endpoint(c *Conn, s Side) string {
+	if s == Client {
+		return "client " + c.Client().String()
+	}
+	return "server " + c.Server().String()
+}
+
+// secs formats a duration in seconds for a detail sentence.
+func secs(ns int64) string {
+	return fmt.Sprintf("%.1f s", time.Duration(ns).Seconds())
+}

@@ -1,0 +1,42 @@
+package tracker
+
+import "fmt"
+
+// detectClose finds connections stuck while closing (RFC 793 §3.5):
+//
+//   - close_wait_stuck: a side received the peer's FIN but has not sent its
+//     own for longer than Stuck and sent no data meanwhile: its
+//     application never called close(). A side still sending data while
+//     half-closed is not stuck (the clock restarts with each data segment).
+//   - fin_wait_2_stuck: the mirror image: a side whose FIN was acknowledged
+//     has waited longer than Stuck for the peer's FIN while the peer sent
+//     nothing.
+//   - unacked_fin: a side's FIN was retransmitted FinRetransmits times and
+//     is still unacknowledged (FIN_WAIT_1, CLOSING or LAST_ACK).
+func detectClose(c *Conn, now int64, th *Thresholds, out []Anomaly) []Anomaly {
+	stuck := int64(th.Stuck)
+	for s := Client; s <= Server; s++ {
+		h, p := &c.Half[s], &c.Half[s.Peer()]
+		switch h.State {
+		case CloseWait:
+			if idle := now - max(h.since, h.lastData); idle > stuck {
+				out = append(out, Anomaly{Kind: CloseWaitStuck, Side: s, HasSide: true, Time: h.since,
+					Detail: fmt.Sprintf("%s has not closed %s after the %s's FIN — its application never called close()",
+						endpoint(c, s), secs(now-h.since), s.Peer())})
+			}
+		case FinWait2:
+			if idle := now - max(h.since, p.lastData); idle > stuck {
+				out = append(out, Anomaly{Kind: FinWait2Stuck, Side: s, HasSide: true, Time: h.since,
+					Detail: fmt.Sprintf("%s has waited %s in FIN_WAIT_2 for the %s to close its half",
+						endpoint(c, s), secs(now-h.since), s.Peer())})
+			}
+		case FinWait1, Closing, LastAck:
+			if int(h.finRtx) >= th.FinRetransmits {
+				out = append(out, Anomaly{Kind: UnackedFin, Side: s, HasSide: true, Time: h.finTime,
+					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s for %s)",
+						endpoint(c, s), h.finRtx, h.State, secs(now-h.finTime))})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,40 @@
+package tracker
+
+import "fmt"
+
+// detectOpen judges a connection's opening once its fate is known (at the
+// end of input, or in live mode once the handshake timeout has passed).
+// These findings are held back for targets under a SYN flood, which get one
+// finding of their own instead of one per spoofed source.
+//
+//   - syn_timeout: the client sent its SYN, retransmitted it, and the server
+//     never answered (RFC 793 p. 54; Linux retries tcp_syn_retries times).
+//   - connection_refused: the SYN was answered by an RST (RFC 793 p. 36).
+//   - half_open, "handshake never completed": the server retransmitted its
+//     SYN-ACK and is still in SYN_RCVD: the client's ACK never arrived.
+func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
+	cl, sv := &c.Half[Client], &c.Half[Server]
+	switch {
+	case c.refusedAt != 0:
+		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
+			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server))})
+	case cl.State == SynSent && !sv.Sent() && cl.synRtx > 0:
+		out = append(out, Anomaly{Kind: SynTimeout, Side: Server, HasSide: true, Time: c.First,
+			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
+				endpoint(c, Client), cl.synRtx+1, secs(cl.LastSent-c.First), endpoint(c, Server))})
+	case sv.State == SynRcvd && sv.synRtx > 0:
+		believes := "no ACK from the client arrived"
+		if cl.State.Synchronized() {
+			believes = "the client believes the connection open; its ACK never arrived"
+		}
+		out = append(out, Anomaly{Kind: HalfOpen, Side: Server, HasSide: true, Time: sv.since,
+			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and is still in SYN_RCVD; %s",
+				endpoint(c, Server), sv.synRtx, believes)})
+	}
+	return out
+}
+
+// embryonic reports whether a connection never completed its handshake.
+func (c *Conn) embryonic() bool {
+	return !c.Midstream && !c.Half[Server].synAcked && !c.Half[Client].synAcked
+}

@@ -1,0 +1,205 @@
+package tracker
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"net/netip"
+	"time"
+)
+
+// floodKey is a SYN flood target: the server's address and port.
+type floodKey struct {
+	addr Addr
+	port uint16
+}
+
+// floodTarget aggregates, for one target, the SYNs that never completed the
+// handshake (RFC 4987 describes the attack): per second of capture time,
+// how many; the distinct sources of all of them (a HyperLogLog sketch, so
+// a million spoofed sources cost 256 bytes); and how many connections were
+// half-open at once. Its memory does not depend on the number of sources.
+type floodTarget struct {
+	key floodKey
+
+	halfOpen, peakHalfOpen int // connections opened by a SYN, not yet completed or failed
+
+	sec       int64 // current second (capture time / 1e9) and its count
+	secFailed int
+
+	failed      int   // SYNs that never completed the handshake
+	floodStart  int64 // first second at or above FloodRate (ns), 0: none yet
+	floodEnd    int64 // end of the last such second (ns)
+	floodFailed int   // unanswered SYNs in flooding seconds
+	peakRate    int
+	sources     *hll
+	anomaly     int // index+1 of its finding in Tracker.anomalies; 0: none
+}
+
+// synFlood follows every target that receives SYNs. The number of targets
+// is capped; SYNs to targets beyond the cap are counted, not followed.
+type synFlood struct {
+	th        *Thresholds
+	targets   map[floodKey]*floodTarget
+	order     []*floodTarget // in order of first SYN, for deterministic output
+	untracked uint64
+}
+
+const maxFloodTargets = 16384
+
+func newSynFlood(th *Thresholds) *synFlood {
+	return &synFlood{th: th, targets: make(map[floodKey]*floodTarget)}
+}
+
+func (f *synFlood) target(c *Conn, create bool) *floodTarget {
+	sv := c.Server()
+	k := floodKey{port: sv.Port()}
+	if c.clientIsA {
+		k.addr = c.Key.B
+	} else {
+		k.addr = c.Key.A
+	}
+	ft := f.targets[k]
+	if ft == nil && create {
+		if len(f.targets) >= maxFloodTargets {
+			f.untracked++
+			return nil
+		}
+		ft = &floodTarget{key: k}
+		f.targets[k] = ft
+		f.order = append(f.order, ft)
+	}
+	return ft
+}
+
+// opened: a connection was opened by a SYN.
+func (f *synFlood) opened(c *Conn) {
+	if ft := f.target(c, true); ft != nil {
+		c.flood = ft
+		ft.halfOpen++
+		ft.peakHalfOpen = max(ft.peakHalfOpen, ft.halfOpen)
+	}
+}
+
+// completed: the connection's handshake completed.
+func (f *synFlood) completed(c *Conn) {
+	if ft := c.flood; ft != nil {
+		ft.halfOpen--
+		c.flood = nil
+	}
+}
+
+// failed: the connection's SYN was never answered by a completed handshake
+// (timed out, refused, reset or evicted); at is when that became known.
+func (t *Tracker) floodFailed(c *Conn, at int64) {
+	ft := c.flood
+	if ft == nil {
+		return
+	}
+	c.flood = nil
+	ft.halfOpen--
+	ft.failed++
+	if ft.sources == nil {
+		ft.sources = new(hll)
+	}
+	ft.sources.add(c.Key, c.clientIsA)
+	// Seconds are those of the first SYN. Failures become known roughly in
+	// that order; one that comes late counts in the current second.
+	if sec := at / int64(time.Second); sec > ft.sec {
+		t.floodRoll(ft)
+		ft.sec, ft.secFailed = sec, 0
+	}
+	ft.secFailed++
+}
+
+// floodRoll closes the target's current second.
+func (t *Tracker) floodRoll(ft *floodTarget) {
+	th := &t.th
+	if ft.secFailed < th.FloodRate {
+		return
+	}
+	start := ft.sec * int64(time.Second)
+	if ft.floodStart == 0 {
+		ft.floodStart = start
+	}
+	ft.floodEnd = start + int64(time.Second)
+	ft.floodFailed += ft.secFailed
+	ft.peakRate = max(ft.peakRate, ft.secFailed)
+	if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
+		t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodStart})
+		if n := len(t.anomalies); n > 0 && t.anomalies[n-1].Kind == SynFlood && t.anomalies[n-1].Target == ft.addrPort() {
+			ft.anomaly = n
+		} else {
+			ft.anomaly = -1 // counted, not kept (MaxAnomalies)
+		}
+	}
+	if ft.anomaly > 0 {
+		t.anomalies[ft.anomaly-1].Detail = ft.detail()
+	}
+}
+
+func (ft *floodTarget) addrPort() netip.AddrPort {
+	return netip.AddrPortFrom(ft.key.addr.IP(), ft.key.port)
+}
+
+func (ft *floodTarget) detail() string {
+	return fmt.Sprintf("%s received %d SYNs that never completed the handshake from about %d sources over %s (peak %d/s, %d half-open at once)",
+		ft.addrPort(), ft.failed, ft.sources.estimate(), secs(ft.floodEnd-ft.floodStart), ft.peakRate, ft.peakHalfOpen)
+}
+
+// flooded reports whether the connection's target was found under a SYN
+// flood.
+func (f *synFlood) flooded(c *Conn) bool {
+	ft := f.target(c, false)
+	return ft != nil && ft.anomaly != 0
+}
+
+// finish closes every target's last second.
+func (t *Tracker) floodFinish() {
+	for _, ft := range t.flood.order {
+		t.floodRoll(ft)
+		ft.secFailed = 0
+	}
+}
+
+// hll is a HyperLogLog sketch (Flajolet et al. 2007) with 256 registers:
+// a standard error of about 6.5 %, in 256 bytes, whatever the count.
+type hll [256]uint8
+
+func (h *hll) add(k FlowKey, clientIsA bool) {
+	src := k.B
+	if clientIsA {
+		src = k.A
+	}
+	x := mix(mix(leUint64(src[:8])^0x9E3779B97F4A7C15, leUint64(src[8:])^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
+	i := x >> 56
+	rank := uint8(bits.LeadingZeros64(x<<8|1<<7)) + 1
+	if rank > h[i] {
+		h[i] = rank
+	}
+}
+
+func (h *hll) estimate() int {
+	if h == nil {
+		return 0
+	}
+	const m = 256.0
+	sum, zeros := 0.0, 0
+	for _, r := range h {
+		sum += math.Ldexp(1, -int(r))
+		if r == 0 {
+			zeros++
+		}
+	}
+	e := 0.7213 / (1 + 1.079/m) * m * m / sum
+	if e <= 2.5*m && zeros > 0 {
+		e = m * math.Log(m/float64(zeros)) // linear counting for small numbers
+	}
+	return int(e + 0.5)
+}
+
+func leUint64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
