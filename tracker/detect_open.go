@@ -34,7 +34,8 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 	return out
 }
 
-// embryonic reports whether a connection never completed its handshake.
+// embryonic reports whether a connection never completed its handshake:
+// the server's SYN(-ACK) was never acknowledged.
 func (c *Conn) embryonic() bool {
-	return !c.Midstream && !c.Half[Server].synAcked && !c.Half[Client].synAcked
+	return !c.Midstream && !c.Half[Server].synAcked
 }

@@ -20,6 +20,7 @@ type step struct {
 	ack     uint32 // relative to the receiver's ISN
 	payload uint32
 	after   time.Duration // since the previous step (default 1 ms)
+	win0    bool          // advertise a zero window
 	// states expected after the step; "" means don't check
 	client, server string
 }
@@ -62,6 +63,9 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 			}
 			now += int64(st.after)
 			seg := Segment{Time: now, Packet: uint64(i + 1), Flags: st.flags, Payload: st.payload, Window: 1000, WScale: -1}
+			if st.win0 {
+				seg.Window = 0
+			}
 			own, peer := isn[0], isn[1]
 			seg.Src, seg.SrcPort, seg.Dst, seg.DstPort = cAddr, 40000, sAddr, 80
 			if st.from == Server {

@@ -1,0 +1,120 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+var target = AddrFrom4([4]byte{198, 18, 0, 2})
+
+// source returns a distinct address in 198.18.0.0/15 for i.
+func source(i int) Addr {
+	return AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i)})
+}
+
+// flood feeds n SYNs from n sources to target:80 over the given span; the
+// server answers each with a SYN-ACK if synack, and every k-th client
+// completes the handshake if complete > 0.
+func flood(tr *Tracker, start int64, n int, span time.Duration, synack bool, complete int) {
+	gap := int64(span) / int64(n)
+	for i := 0; i < n; i++ {
+		now := start + int64(i)*gap
+		syn := Segment{Time: now, Src: source(i), SrcPort: uint16(1024 + i%60000), Dst: target, DstPort: 80,
+			Seq: seqnum.Value(i * 7919), Flags: SYN, Window: 64240, WScale: 7}
+		tr.Observe(&syn)
+		if synack {
+			sa := Segment{Time: now + 1000, Src: target, SrcPort: 80, Dst: syn.Src, DstPort: syn.SrcPort,
+				Seq: seqnum.Value(i * 104729), Ack: syn.Seq + 1, Flags: SYN | ACK, Window: 65160, WScale: 7}
+			tr.Observe(&sa)
+			if complete > 0 && i%complete == 0 {
+				ack := Segment{Time: now + 2000, Src: syn.Src, SrcPort: syn.SrcPort, Dst: target, DstPort: 80,
+					Seq: syn.Seq + 1, Ack: sa.Seq + 1, Flags: ACK, Window: 502, WScale: -1}
+				tr.Observe(&ack)
+			}
+		}
+	}
+}
+
+func TestSynFlood(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	tests := []struct {
+		name      string
+		n         int
+		span      time.Duration
+		synack    bool
+		complete  int
+		wantFlood bool
+	}{
+		{"unanswered burst: 600 SYNs/s from 1200 sources", 1200, 2 * time.Second, false, 0, true},
+		{"answered but never completed", 1200, 2 * time.Second, true, 0, true},
+		{"busy healthy server: 2000 handshakes/s", 4000, 2 * time.Second, true, 1, false},
+		{"slow trickle of failures: 50/s", 500, 10 * time.Second, false, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(Config{})
+			flood(tr, start, tc.n, tc.span, tc.synack, tc.complete)
+			tr.Advance(start + int64(tc.span) + int64(10*time.Second))
+			tr.Finish()
+			counts := tr.AnomalyCounts()
+			if got := counts[SynFlood] == 1; got != tc.wantFlood {
+				t.Fatalf("syn_flood found: %v, want %v (counts %v)", got, tc.wantFlood, counts)
+			}
+			if tc.wantFlood {
+				for k, n := range counts {
+					if k != SynFlood {
+						t.Errorf("%d %v findings beside the flood: one per spoofed source", n, k)
+					}
+				}
+				a := tr.Anomalies()[0]
+				t.Logf("%s", a.Detail)
+				if a.Target.String() != "198.18.0.2:80" || a.Conn != 0 {
+					t.Errorf("finding names %v / connection %d", a.Target, a.Conn)
+				}
+			}
+		})
+	}
+}
+
+// TestFloodMemoryBounded floods a small table: it never holds more than
+// MaxConns connections, evicts the embryonic ones and counts them, and the
+// flood is still found.
+func TestFloodMemoryBounded(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	tr := New(Config{MaxConns: 1000})
+	// An established connection that must survive the flood.
+	steady := []Segment{
+		{Time: start, Src: cAddr, SrcPort: 40000, Dst: target, DstPort: 80, Seq: 1, Flags: SYN, WScale: -1},
+		{Time: start + 1, Src: target, SrcPort: 80, Dst: cAddr, DstPort: 40000, Seq: 9, Ack: 2, Flags: SYN | ACK, WScale: -1},
+		{Time: start + 2, Src: cAddr, SrcPort: 40000, Dst: target, DstPort: 80, Seq: 2, Ack: 10, Flags: ACK, WScale: -1},
+	}
+	for i := range steady {
+		tr.Observe(&steady[i])
+	}
+	n := 100_000
+	gap := int64(time.Second) / 20_000
+	for i := 0; i < n; i++ {
+		syn := Segment{Time: start + 10 + int64(i)*gap, Src: source(i), SrcPort: uint16(1024 + i%60000), Dst: target, DstPort: 80,
+			Seq: seqnum.Value(i), Flags: SYN, Window: 64240, WScale: 7}
+		tr.Observe(&syn)
+		if tr.Active() > 1000 {
+			t.Fatalf("table holds %d connections, cap 1000", tr.Active())
+		}
+	}
+	tr.Finish()
+	ev := tr.Evicted()
+	if ev.Embryonic < uint64(n-1000) || ev.Established != 0 {
+		t.Errorf("evicted %+v, want ≥ %d embryonic and no established", ev, n-1000)
+	}
+	if len(tr.Conns()) > 1001 {
+		t.Errorf("report keeps %d connections", len(tr.Conns()))
+	}
+	if tr.Conns()[0].State(Server) != Established {
+		t.Errorf("the established connection was evicted")
+	}
+	if tr.AnomalyCounts()[SynFlood] != 1 {
+		t.Errorf("flood not found: %v", tr.AnomalyCounts())
+	}
+}
