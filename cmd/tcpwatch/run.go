@@ -128,14 +128,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer rd.Close()
 
-	tr := tracker.New(tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns,
-		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}})
+	tr := tracker.New(trackerConfig(cfg))
 	inputErr := analyze(ctx, rd, tr, cfg.count)
 	tr.Finish()
 
-	st := rd.Stats()
+	in := inputOf(rd.Stats())
+	in.Files = cfg.files
+	return finish(cfg, format, in, tr, inputErr, stdout, stderr)
+}
+
+// trackerConfig is the tracker's configuration from the command line.
+func trackerConfig(cfg *config) tracker.Config {
+	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns,
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
+}
+
+// inputOf describes what a reader read, from its counts.
+func inputOf(st capture.Stats) report.Input {
 	in := report.Input{
-		Files:       cfg.files,
 		Packets:     st.Packets,
 		TCPPackets:  st.TCP,
 		Skipped:     map[string]uint64{"not_tcp": st.NotTCP, "truncated": st.Truncated, "malformed": st.Malformed},
@@ -148,6 +158,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if st.Filtered > 0 {
 		in.Skipped["filtered"] = st.Filtered
 	}
+	return in
+}
+
+// finish builds the report of what the tracker (after Finish) analyzed,
+// prints it, and returns the exit code. inputErr is the error that ended
+// the input early, if any: it is reported, and the exit code is 2.
+func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Tracker, inputErr error, stdout, stderr io.Writer) int {
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
