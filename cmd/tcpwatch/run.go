@@ -117,8 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	format, _ := report.ParseFormat(cfg.format)
 	if cfg.iface != "" {
-		fmt.Fprintf(stderr, "tcpwatch: live capture (-i) is not available yet; read a capture file with -r\n")
-		return exitError
+		return runLive(ctx, cfg, format, stdout, stderr)
 	}
 
 	rd, err := capture.OpenFiles(cfg.files, cfg.filter)

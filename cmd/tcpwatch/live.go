@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// sweepEvery is how often live mode runs the tracker's time-based
+// detectors over every open connection when the clock moves without
+// packets (and, under load, between packets).
+const sweepEvery = 250 * time.Millisecond
+
+// runLive is tcpwatch -i: the file pipeline (Reader → decoder → tracker →
+// report) fed by libpcap, with the wall clock driving the tracker's timers.
+// It stops on ctx (Ctrl-C, SIGTERM), --duration or -c, and prints the same
+// final report as file mode, with the interface and libpcap's drop counts.
+//
+// While it runs, the table format draws the live view every --interval;
+// ndjson streams events as they happen, and a "stats" event every
+// --interval; json prints only the final document.
+func runLive(ctx context.Context, cfg *config, format report.Format, stdout, stderr io.Writer) int {
+	if cfg.interval <= 0 {
+		fmt.Fprintf(stderr, "tcpwatch: --interval %v: must be positive\n", cfg.interval)
+		return exitError
+	}
+	if cfg.duration < 0 {
+		fmt.Fprintf(stderr, "tcpwatch: --duration %v: must not be negative\n", cfg.duration)
+		return exitError
+	}
+	rd, err := capture.OpenLive(cfg.iface, capture.LiveOptions{
+		Snaplen: cfg.snaplen,
+		Promisc: !cfg.noPromis,
+		Filter:  cfg.filter,
+		Timeout: min(capture.DefaultReadTimeout, cfg.interval/2),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer rd.Close()
+
+	w := &watch{rd: rd, cfg: cfg}
+	tc := trackerConfig(cfg)
+	switch format {
+	case report.Table:
+		w.view = report.NewLiveView(stdout, cfg.iface, isTerminal(stdout))
+		tc.OnTransition, tc.OnAnomaly = w.view.Transition, w.view.Anomaly
+	case report.NDJSON:
+		w.events = report.NewEvents(stdout, cfg.verbose)
+		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
+	}
+	w.tr = tracker.New(tc)
+
+	inputErr := w.loop(ctx)
+	rd.Close() // the final counters are read as the handle closes
+	ls, _ := rd.LiveStats()
+	w.tr.Advance(time.Now().UnixNano())
+	w.tr.Finish()
+	if w.events != nil && w.events.Err() != nil && inputErr == nil {
+		inputErr = fmt.Errorf("writing events: %w", w.events.Err())
+	}
+
+	in := inputOf(rd.Stats())
+	in.Interface = cfg.iface
+	in.Dropped = report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped}
+	if w.view != nil {
+		fmt.Fprintln(stdout) // the final report follows the last frame
+	}
+	return finish(cfg, format, in, w.tr, inputErr, stdout, stderr)
+}
+
+// watch is one live capture's loop state.
+type watch struct {
+	rd     *capture.Reader
+	tr     *tracker.Tracker
+	cfg    *config
+	view   *report.LiveView // table format
+	events *report.Events   // ndjson format
+
+	lastPackets uint64 // at the last tick, for packets/s
+	lastTick    time.Time
+}
+
+// loop reads and tracks packets until ctx is done, --duration has passed,
+// -c packets were analyzed or the capture fails (the error returned).
+// Everything runs in this goroutine: Next returns ErrTimeout when the wire
+// is quiet, so the clock, the detectors and the view keep going.
+func (w *watch) loop(ctx context.Context) error {
+	start := time.Now()
+	w.lastTick = start
+	var end time.Time
+	if w.cfg.duration > 0 {
+		end = start.Add(w.cfg.duration)
+	}
+	nextSweep, nextTick := start.Add(sweepEvery), start.Add(w.cfg.interval)
+	var p capture.Packet
+	var n uint64
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		err := w.rd.Next(&p)
+		now := time.Now()
+		switch {
+		case err == capture.ErrTimeout:
+			w.tr.Advance(now.UnixNano())
+		case err != nil:
+			return err
+		default:
+			if p.Kind == capture.TCP {
+				w.tr.Observe(&p.Seg)
+			} else {
+				w.tr.Advance(p.Time)
+			}
+			n++
+			if w.cfg.count > 0 && n >= w.cfg.count {
+				return nil
+			}
+		}
+		if !end.IsZero() && !now.Before(end) {
+			return nil
+		}
+		if !now.Before(nextSweep) {
+			w.tr.Advance(now.UnixNano())
+			w.tr.Sweep()
+			nextSweep = now.Add(sweepEvery)
+		}
+		if !now.Before(nextTick) {
+			if err := w.tick(now); err != nil {
+				return err
+			}
+			for !nextTick.After(now) {
+				nextTick = nextTick.Add(w.cfg.interval)
+			}
+		}
+	}
+}
+
+// tick draws the live view or writes a stats event.
+func (w *watch) tick(now time.Time) error {
+	st := w.rd.Stats()
+	ls, _ := w.rd.LiveStats()
+	s := report.LiveStats{
+		Time:        report.Time(now.UnixNano()),
+		Packets:     st.Packets,
+		TCPPackets:  st.TCP,
+		Dropped:     report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped},
+		Active:      w.tr.Active(),
+		Connections: len(w.tr.Conns()),
+	}
+	if dt := now.Sub(w.lastTick).Seconds(); dt > 0 {
+		s.PacketsPerS = float64(st.Packets-w.lastPackets) / dt
+	}
+	w.lastPackets, w.lastTick = st.Packets, now
+	switch {
+	case w.view != nil:
+		if err := w.view.Render(s, w.tr.Conns()); err != nil {
+			return fmt.Errorf("writing the live view: %w", err)
+		}
+	case w.events != nil:
+		w.events.Stats(s)
+		if err := w.events.Err(); err != nil {
+			return fmt.Errorf("writing events: %w", err)
+		}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

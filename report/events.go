@@ -1,0 +1,140 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// Events writes the `--format ndjson` stream: one JSON object per line, each
+// written with a single Write as soon as it happens, so that a reader at
+// the other end of a pipe gets whole lines at once. Every object has an
+// "event" member:
+//
+//	transition  a side's state changed: connection, client, server, time,
+//	            packet (0 for a timer), side, from, to, why
+//	anomaly     a finding, as in the report's "anomalies" list
+//	end         a connection ended (neither side holds it beyond
+//	            TIME_WAIT): its row as in the report's "connections";
+//	            later evidence that reopens it gives a second end
+//	stats       live mode, every --interval: packets so far, packets/s,
+//	            kernel drops, connections followed and seen
+//	report      the final report, as --format json prints it (Print)
+//
+// File mode and live mode both write through it. Events is not safe for
+// concurrent use; the first write error stops it and is kept (Err).
+type Events struct {
+	w       io.Writer
+	buf     bytes.Buffer
+	enc     *json.Encoder
+	verbose bool
+	err     error
+}
+
+// NewEvents returns an event writer on w. With verbose, "end" events carry
+// the connection's transitions, as -v adds them to the report.
+func NewEvents(w io.Writer, verbose bool) *Events {
+	e := &Events{w: w, verbose: verbose}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// Err returns the first write error.
+func (e *Events) Err() error { return e.err }
+
+func (e *Events) write(v any) {
+	if e.err != nil {
+		return
+	}
+	e.buf.Reset()
+	if e.err = e.enc.Encode(v); e.err != nil {
+		return
+	}
+	_, e.err = e.w.Write(e.buf.Bytes())
+}
+
+// transitionEvent is a "transition" line.
+type transitionEvent struct {
+	Event      string `json:"event"`
+	Time       Time   `json:"time"`
+	Connection uint64 `json:"connection"`
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	Packet     uint64 `json:"packet"`
+	Side       string `json:"side"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Why        string `json:"why"`
+}
+
+// Transition writes a "transition" event, then an "end" event if the
+// transition ended the connection. It has the signature of
+// tracker.Config.OnTransition.
+func (e *Events) Transition(c *tracker.Conn, tr tracker.Transition) {
+	e.write(transitionEvent{
+		Event: "transition", Time: Time(tr.Time), Connection: c.ID,
+		Client: c.Client().String(), Server: c.Server().String(), Packet: tr.Packet,
+		Side: tr.Side.String(), From: tr.From.String(), To: tr.To.String(), Why: tr.Why,
+	})
+	if Ends(c, tr) {
+		e.write(struct {
+			Event      string     `json:"event"`
+			Time       Time       `json:"time"`
+			Connection Connection `json:"connection"`
+		}{"end", Time(tr.Time), connection(c, e.verbose)})
+	}
+}
+
+// Ends reports whether tr is the transition that ended c: neither side
+// holds the connection beyond TIME_WAIT now, and one did before it.
+func Ends(c *tracker.Conn, tr tracker.Transition) bool {
+	if !c.Ended() {
+		return false
+	}
+	return tr.From != tracker.Closed && tr.From != tracker.TimeWait
+}
+
+// Anomaly writes an "anomaly" event. It has the signature of
+// tracker.Config.OnAnomaly.
+func (e *Events) Anomaly(a tracker.Anomaly) {
+	e.write(struct {
+		Event string `json:"event"`
+		Anomaly
+	}{"anomaly", AnomalyOf(a)})
+}
+
+// AnomalyOf converts a tracker finding into the report's form.
+func AnomalyOf(a tracker.Anomaly) Anomaly {
+	x := Anomaly{Kind: a.Kind.String(), Severity: a.Kind.Severity().String(), Connection: a.Conn,
+		Time: Time(a.Time), Detail: a.Detail}
+	if a.HasSide {
+		x.Side = a.Side.String()
+	}
+	if a.Target.IsValid() {
+		x.Target = a.Target.String()
+	}
+	return x
+}
+
+// LiveStats is a live capture's progress, for the "stats" event and the
+// live view.
+type LiveStats struct {
+	Time        Time    `json:"time"`
+	Packets     uint64  `json:"packets"`     // read by tcpwatch
+	TCPPackets  uint64  `json:"tcp_packets"` // of which TCP
+	PacketsPerS float64 `json:"packets_per_second"`
+	Dropped     Dropped `json:"dropped"`            // libpcap's counters
+	Active      int     `json:"active_connections"` // in the flow table
+	Connections int     `json:"connections"`        // seen so far
+}
+
+// Stats writes a "stats" event.
+func (e *Events) Stats(s LiveStats) {
+	e.write(struct {
+		Event string `json:"event"`
+		LiveStats
+	}{"stats", s})
+}
