@@ -1,0 +1,495 @@
+#!/usr/bin/env bash
+# Records the kernel-truth captures in testdata/pcaps: for every scenario a
+# client and a server (testdata/pcaps/peer) talk through real Linux sockets in
+# two private network namespaces joined by a veth pair; tcpdump captures on the
+# server's veth; right after tcpdump stops, ss reads what the kernel itself
+# holds in both namespaces, and that becomes NAME.states.
+#
+#   sudo testdata/pcaps/record.sh              # every scenario
+#   sudo testdata/pcaps/record.sh refused ipv6 # just these
+#   testdata/pcaps/record.sh -l                # list the scenarios
+#
+# Needs: root, ip and ss (iproute2), tcpdump, nft (nftables), go; ethtool is
+# used when present. See README.md beside this file.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+SCENARIOS=(
+	close-client-first close-server-first close-wait-stuck three-segment-close
+	half-close-data simultaneous-close rst-abort refused syn-timeout
+	lost-third-ack last-ack-retransmit keepalive zero-window port-reuse ipv6
+	midstream many-short rst-after-close fin-wait-1-stuck closing-stuck
+)
+
+# What the kernel is expected to hold at the end: one "client server" pair per
+# connection, comma-separated; N*PAIR repeats. A difference is reported (and
+# makes the exit status 1) but the recording is kept for a human to judge.
+declare -A EXPECT=(
+	[close-client-first]="TIME_WAIT CLOSED"
+	[close-server-first]="CLOSED TIME_WAIT"
+	[close-wait-stuck]="FIN_WAIT_2 CLOSE_WAIT"
+	[three-segment-close]="TIME_WAIT CLOSED"
+	[half-close-data]="TIME_WAIT CLOSED"
+	[simultaneous-close]="TIME_WAIT TIME_WAIT"
+	[rst-abort]="CLOSED CLOSED"
+	[refused]="CLOSED CLOSED"
+	[syn-timeout]="SYN_SENT CLOSED"
+	[lost-third-ack]="ESTABLISHED SYN_RCVD"
+	[last-ack-retransmit]="TIME_WAIT LAST_ACK"
+	[keepalive]="ESTABLISHED ESTABLISHED"
+	[zero-window]="ESTABLISHED ESTABLISHED"
+	[port-reuse]="CLOSED CLOSED,CLOSED CLOSED,ESTABLISHED ESTABLISHED"
+	[ipv6]="TIME_WAIT CLOSED"
+	[midstream]="TIME_WAIT CLOSED"
+	[many-short]="125*TIME_WAIT CLOSED"
+	[rst-after-close]="CLOSED CLOSED"
+	[fin-wait-1-stuck]="FIN_WAIT_1 CLOSE_WAIT"
+	[closing-stuck]="FIN_WAIT_1 CLOSING"
+)
+
+usage() {
+	echo "usage: sudo $0 [-l] [SCENARIO...]"
+	echo "scenarios: ${SCENARIOS[*]}"
+}
+
+case "${1:-}" in
+-h | --help) usage; exit 0 ;;
+-l | --list) printf '%s\n' "${SCENARIOS[@]}"; exit 0 ;;
+esac
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "record.sh: sorry, this needs root (it creates network namespaces, nftables rules and runs tcpdump)." >&2
+	echo "           Please run: sudo $0 $*" >&2
+	exit 1
+fi
+
+for tool in ip ss tcpdump nft go awk; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "record.sh: $tool is missing (apt-get install -y iproute2 tcpdump nftables)" >&2
+		exit 1
+	fi
+done
+
+if [ $# -eq 0 ]; then
+	set -- "${SCENARIOS[@]}"
+fi
+for name in "$@"; do
+	if [ -z "${EXPECT[$name]+x}" ]; then
+		echo "record.sh: unknown scenario '$name'" >&2
+		usage >&2
+		exit 2
+	fi
+done
+
+TMP=$(mktemp -d /tmp/twrec.XXXXXX)
+CNS="twrec-c-$$" # client namespace: 198.18.0.1/24, fd00::1/64 on eth-c
+SNS="twrec-s-$$" # server namespace: 198.18.0.2/24, fd00::2/64 on eth-s
+PIDS=()          # every process this script started and has not reaped
+TCPDUMP_PID=""
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	PIDS=()
+	TCPDUMP_PID=""
+	ip netns del "$CNS" 2>/dev/null
+	ip netns del "$SNS" 2>/dev/null
+	return 0
+}
+trap 'cleanup; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM HUP
+
+log() { echo "record.sh: $*" >&2; }
+
+fail() {
+	log "$NAME: $*"
+	local f
+	for f in "$TMP/$NAME".*.log; do
+		[ -e "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
+	done
+	cleanup
+	exit 1
+}
+
+NX() { ip netns exec "$@"; }
+
+# ---- namespaces ----
+
+setup_netns() {
+	local ns
+	ip netns add "$CNS" || fail "cannot create namespace $CNS"
+	ip netns add "$SNS" || fail "cannot create namespace $SNS"
+	for ns in "$CNS" "$SNS"; do
+		NX "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_ra=0 \
+			net.ipv6.conf.default.mldv1_unsolicited_report_interval=10 net.ipv6.conf.default.mldv2_unsolicited_report_interval=10
+		NX "$ns" ip link set lo up
+	done
+	ip link add eth-c netns "$CNS" type veth peer name eth-s netns "$SNS" || fail "cannot create the veth pair"
+	NX "$CNS" ip addr add 198.18.0.1/24 dev eth-c
+	NX "$SNS" ip addr add 198.18.0.2/24 dev eth-s
+	NX "$CNS" ip addr add fd00::1/64 dev eth-c nodad
+	NX "$SNS" ip addr add fd00::2/64 dev eth-s nodad
+	for ns in "$CNS:eth-c" "$SNS:eth-s"; do
+		# One wire-sized segment per packet: no TSO/GSO super-packets leave
+		# the sender, no GRO merges them at the receiver.
+		if command -v ethtool >/dev/null; then
+			NX "${ns%%:*}" ethtool -K "${ns#*:}" tso off gso off gro off >/dev/null 2>&1
+		fi
+		NX "${ns%%:*}" ip link set dev "${ns#*:}" gso_max_segs 1 2>/dev/null
+		NX "${ns%%:*}" ip link set dev "${ns#*:}" up
+	done
+	# Static neighbours: no ARP or neighbour discovery in the captures.
+	local cmac smac
+	smac=$(NX "$SNS" cat /sys/class/net/eth-s/address)
+	cmac=$(NX "$CNS" cat /sys/class/net/eth-c/address)
+	NX "$CNS" ip neigh replace 198.18.0.2 lladdr "$smac" dev eth-c nud permanent
+	NX "$CNS" ip neigh replace fd00::2 lladdr "$smac" dev eth-c nud permanent
+	NX "$SNS" ip neigh replace 198.18.0.1 lladdr "$cmac" dev eth-s nud permanent
+	NX "$SNS" ip neigh replace fd00::1 lladdr "$cmac" dev eth-s nud permanent
+	# Let the link's own IPv6 start-up chatter (MLD reports for the new
+	# addresses) pass before anything is captured.
+	sleep 1.5
+}
+
+# ---- peers and coordination ----
+
+# peer ROLE: start the peer program for $NAME in the role's namespace.
+peer() {
+	local ns=$CNS
+	[ "$1" = server ] && ns=$SNS
+	ip netns exec "$ns" "$TMP/peer" -role "$1" -scenario "$NAME" -sync "$SYNC" -addr "$ADDR" \
+		>"$TMP/$NAME.$1.log" 2>&1 &
+	PIDS+=($!)
+}
+
+mark() { : >"$SYNC/$1"; }
+
+# await MARKER [SECONDS]: wait for a peer's marker file.
+await() {
+	local i
+	for ((i = 0; i < ${2:-15} * 100; i++)); do
+		[ -e "$SYNC/$1" ] && return 0
+		sleep 0.01
+	done
+	fail "timed out waiting for $1"
+}
+
+wait_listen() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		NX "$SNS" ss -ltnH | grep -q ':8080 ' && return 0
+		sleep 0.01
+	done
+	fail "server never listened"
+}
+
+# wait_state NS STATE: until ss in NS shows a socket in STATE (ss's name).
+wait_state() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		NX "$1" ss -tanH | grep -q "^$2 " && return 0
+		sleep 0.01
+	done
+	fail "no $2 socket appeared in $1"
+}
+
+# nft_drop NS RULE...: drop matching packets in NS's input hook (after the
+# capture point for packets entering the server's veth).
+nft_drop() {
+	local ns=$1
+	shift
+	NX "$ns" nft add table inet twrec
+	NX "$ns" nft add chain inet twrec input '{ type filter hook input priority 0; policy accept; }'
+	NX "$ns" nft add rule inet twrec input "$@" drop || fail "nft rule failed: $*"
+}
+
+nft_clear() { NX "$1" nft delete table inet twrec; }
+
+capture_start() {
+	ip netns exec "$SNS" tcpdump -i eth-s -n -U --immediate-mode -Z root -w "$HERE/$NAME.pcap" >"$TMP/$NAME.tcpdump.log" 2>&1 &
+	TCPDUMP_PID=$!
+	PIDS+=("$TCPDUMP_PID")
+	local i
+	for ((i = 0; i < 500; i++)); do
+		grep -qs 'listening on' "$TMP/$NAME.tcpdump.log" && { sleep 0.1; return 0; }
+		kill -0 "$TCPDUMP_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	fail "tcpdump did not start: $(cat "$TMP/$NAME.tcpdump.log")"
+}
+
+# capture_stop: stop tcpdump, then at once read both kernels' socket tables.
+capture_stop() {
+	sleep 0.05 # let tcpdump write what it has
+	kill -TERM "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID"
+	{
+		echo "# ss -tanH, client namespace (eth-c 198.18.0.1 fd00::1), read right after tcpdump stopped"
+		NX "$CNS" ss -tanH
+		echo "# ss -tanH, server namespace (eth-s 198.18.0.2 fd00::2)"
+		NX "$SNS" ss -tanH
+	} >"$HERE/$NAME.ss.txt"
+	grep -E 'packets (captured|received by filter|dropped by kernel)' "$TMP/$NAME.tcpdump.log" |
+		tr '\n' ' ' | sed 's/ $//' >"$TMP/$NAME.tcpdump.stats"
+}
+
+# ---- scenarios: each leaves tcpdump running and the peers alive ----
+
+# plain: server listens, capture starts, client runs; wait until both are done
+# and then SETTLE more seconds for the last packets (and timers) to play out.
+plain() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-done
+	await server-done
+	sleep "$1"
+}
+
+sc_close-client-first() { plain 0.3; }
+sc_three-segment-close() { plain 0.3; }
+sc_ipv6() { plain 0.3; }
+sc_close-server-first() { plain 0.3; }
+sc_close-wait-stuck() { plain 0.5; }
+sc_half-close-data() { plain 0.3; }
+sc_rst-abort() { plain 0.3; }
+sc_refused() { plain 0.3; }
+sc_keepalive() { plain 4.5; }
+sc_zero-window() { plain 4.0; }
+sc_port-reuse() { plain 0.3; }
+sc_many-short() { plain 0.5; }
+sc_rst-after-close() { plain 0.3; }
+
+sc_simultaneous-close() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-established
+	sleep 0.3
+	# Each side's FIN is dropped on arrival, so neither FIN can acknowledge
+	# the other: both sides are in FIN_WAIT_1 with their FINs crossing.
+	nft_drop "$CNS" tcp flags \& fin == fin
+	nft_drop "$SNS" tcp flags \& fin == fin
+	mark close-client
+	mark close-server
+	await client-done
+	await server-done
+	wait_state "$CNS" FIN-WAIT-1
+	wait_state "$SNS" FIN-WAIT-1
+	nft_clear "$CNS"
+	nft_clear "$SNS"
+	sleep 1.5 # the retransmitted FINs get through
+}
+
+sc_syn-timeout() {
+	peer server
+	wait_listen
+	nft_drop "$SNS" tcp dport 8080 tcp flags \& \(syn \| ack\) == syn
+	capture_start
+	peer client
+	await client-done
+	sleep 3.6 # SYN at 0 s, retransmitted at 1 s and 3 s (next one would be at 7 s)
+}
+
+sc_lost-third-ack() {
+	peer server
+	wait_listen
+	# The client's pure ACKs (no SYN/FIN/RST, no data is sent) never reach
+	# the server's socket.
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080 tcp flags \& \(syn \| ack \| fin \| rst\) == ack
+	capture_start
+	peer client
+	await client-done
+	await server-done
+	sleep 3.6 # SYN-ACK retransmitted at 1 s and 3 s
+}
+
+sc_last-ack-retransmit() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await server-eof # client FIN received and acknowledged
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080
+	mark close
+	await client-done
+	await server-done
+	sleep 2.2 # the server's FIN is retransmitted at ~0.2, 0.6, 1.4 s
+}
+
+sc_fin-wait-1-stuck() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	sleep 0.3
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080
+	mark close
+	await client-done
+	await server-done
+	sleep 2.2 # the client's FIN is retransmitted, the server's ACKs never arrive
+}
+
+sc_closing-stuck() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-established
+	sleep 0.3
+	# The client hears nothing more from the server: the server's FIN never
+	# arrives, so the client's FIN cannot acknowledge it, and the server (in
+	# FIN_WAIT_1) takes that FIN into CLOSING; its ACKs never arrive either.
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080
+	mark close-server
+	await server-done
+	wait_state "$SNS" FIN-WAIT-1
+	sleep 0.1
+	mark close-client
+	await client-done
+	sleep 2.0 # both FINs are retransmitted
+}
+
+sc_midstream() {
+	peer server
+	wait_listen
+	peer client
+	await client-established
+	sleep 0.3
+	capture_start
+	mark go
+	await client-done
+	await server-done
+	sleep 0.3
+}
+
+# ---- the .states file ----
+
+# write_states: connections in order of first packet (a SYN with a new ISN on a
+# known 4-tuple starts a new connection; a connection first seen without a SYN
+# has the higher port as its client), and each side's state from ss.
+write_states() {
+	tcpdump -nn -S -r "$HERE/$NAME.pcap" tcp 2>/dev/null | awk -v SS="$HERE/$NAME.ss.txt" '
+	function norm(a) {
+		sub(/^\[::ffff:/, "", a)
+		if (a ~ /^[0-9.]+\]:/) sub(/\]/, "", a)
+		return a
+	}
+	function ep(x, v6,    i) {
+		i = match(x, /\.[0-9]+$/)
+		PORT = substr(x, i + 1) + 0
+		return v6 ? "[" substr(x, 1, i - 1) "]:" PORT : substr(x, 1, i - 1) ":" PORT
+	}
+	function newconn(k, c, s, isn) {
+		n++; K[n] = k; C[n] = c; S[n] = s; ISN[n] = isn; cur[k] = n
+	}
+	BEGIN {
+		m["ESTAB"] = "ESTABLISHED"; m["SYN-SENT"] = "SYN_SENT"; m["SYN-RECV"] = "SYN_RCVD"
+		m["FIN-WAIT-1"] = "FIN_WAIT_1"; m["FIN-WAIT-2"] = "FIN_WAIT_2"; m["CLOSE-WAIT"] = "CLOSE_WAIT"
+		m["CLOSING"] = "CLOSING"; m["LAST-ACK"] = "LAST_ACK"; m["TIME-WAIT"] = "TIME_WAIT"
+		m["UNCONN"] = "CLOSED"; m["CLOSED"] = "CLOSED"
+		while ((getline line < SS) > 0) {
+			if (line ~ /^# .*client namespace/) side = "c"
+			else if (line ~ /^# .*server namespace/) side = "s"
+			else if (line !~ /^#/ && split(line, f) >= 5 && f[1] != "LISTEN") {
+				if (!(f[1] in m)) { print "unknown ss state " f[1] > "/dev/stderr"; bad = 1; exit 3 }
+				st[side, norm(f[4]), norm(f[5])] = m[f[1]]
+			}
+		}
+	}
+	/ Flags \[/ {
+		v6 = ($2 == "IP6")
+		dst = $5; sub(/:$/, "", dst)
+		s = ep($3, v6); sp = PORT
+		d = ep(dst, v6); dp = PORT
+		fl = $0; sub(/.* Flags \[/, "", fl); sub(/\].*/, "", fl)
+		syn = index(fl, "S") > 0; ack = index(fl, ".") > 0
+		k = (s < d) ? s "|" d : d "|" s
+		if (syn && !ack) {
+			seq = $0; sub(/.* seq /, "", seq); sub(/[^0-9].*/, "", seq)
+			if (!(k in cur) || C[cur[k]] != s || ISN[cur[k]] != seq) newconn(k, s, d, seq)
+		} else if (!(k in cur)) {
+			if (syn) newconn(k, d, s, "")
+			else if (sp > dp) newconn(k, s, d, "")
+			else newconn(k, d, s, "")
+		}
+	}
+	END {
+		if (bad) exit 3
+		print "client\tserver\tclient_state\tserver_state"
+		for (i = 1; i <= n; i++) {
+			cs = "CLOSED"; ss = "CLOSED"
+			if (cur[K[i]] == i) { # earlier connections of a reused 4-tuple are gone
+				if (("c", C[i], S[i]) in st) cs = st["c", C[i], S[i]]
+				if (("s", S[i], C[i]) in st) ss = st["s", S[i], C[i]]
+			}
+			print C[i] "\t" S[i] "\t" cs "\t" ss
+		}
+	}' >"$HERE/$NAME.states" || fail "could not write $NAME.states"
+}
+
+# check: compare with EXPECT, and make sure no frame is bigger than the wire's.
+check() {
+	local want="" item n i got biggest
+	IFS=, read -ra items <<<"${EXPECT[$NAME]}"
+	for item in "${items[@]}"; do
+		n=1
+		if [[ $item == *"*"* ]]; then n=${item%%\**}; item=${item#*\*}; fi
+		for ((i = 0; i < n; i++)); do want+="$item"$'\n'; done
+	done
+	got=$(awk -F'\t' 'NR > 1 { print $3 " " $4 }' "$HERE/$NAME.states")
+	biggest=$(tcpdump -nn -e -r "$HERE/$NAME.pcap" 2>/dev/null |
+		awk 'match($0, /, length [0-9]+:/) { l = substr($0, RSTART + 9, RLENGTH - 10) + 0; if (l > b) b = l } END { print b + 0 }')
+	local packets
+	packets=$(tcpdump -nn -r "$HERE/$NAME.pcap" 2>/dev/null | wc -l)
+	if [ "$got" != "${want%$'\n'}" ]; then
+		log "$NAME: MISMATCH: kernel states differ from the expected ones:"
+		diff <(printf '%s' "$want") <(echo "$got") | sed 's/^/    /' >&2
+		STATUS=1
+	elif [ "$biggest" -gt 1514 ]; then
+		log "$NAME: a ${biggest}-byte frame: segments were merged (offloads still on?)"
+		STATUS=1
+	else
+		log "$NAME: ok: $packets packets (largest frame $biggest bytes), $(($(wc -l <"$HERE/$NAME.states") - 1)) connections, states: $(echo "$got" | sort | uniq -c | awk '{ printf "%s%s×%s/%s", sep, $1, $2, $3; sep = ", " }')"
+	fi
+}
+
+# ---- main ----
+
+log "building the peer program"
+(cd "$ROOT" && go build -buildvcs=false -o "$TMP/peer" ./testdata/pcaps/peer) || { log "go build failed"; exit 1; }
+
+STATUS=0
+for NAME in "$@"; do
+	SYNC="$TMP/$NAME.sync"
+	mkdir -p "$SYNC"
+	ADDR=198.18.0.2:8080
+	[ "$NAME" = ipv6 ] && ADDR='[fd00::2]:8080'
+	rm -f "$HERE/$NAME.pcap" "$HERE/$NAME.states" "$HERE/$NAME.ss.txt"
+	log "$NAME: recording"
+	setup_netns
+	"sc_$NAME"
+	capture_stop
+	cleanup # kill the peers (by PID) and delete the namespaces
+	write_states
+	check
+	read -r captured _ _ received _ _ _ _ dropped _ <"$TMP/$NAME.tcpdump.stats"
+	if [ "$captured" != "$received" ] || [ "$dropped" != 0 ]; then
+		log "$NAME: tcpdump lost packets: $(cat "$TMP/$NAME.tcpdump.stats")"
+		STATUS=1
+	fi
+done
+exit "$STATUS"
