@@ -48,6 +48,10 @@ type Input struct {
 type Evicted struct {
 	Embryonic   uint64 `json:"embryonic"`
 	Established uint64 `json:"established"`
+	// SynFlood counts connections that never completed their handshake, to
+	// a target found under a SYN flood, left out of the connections: the
+	// syn_flood finding summarizes them.
+	SynFlood uint64 `json:"syn_flood"`
 }
 
 // Dropped counts packets lost by the capture (live mode).
@@ -137,7 +141,7 @@ type Options struct {
 func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	conns := tr.Conns()
 	ev := tr.Evicted()
-	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established}
+	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood}
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,

@@ -136,6 +136,9 @@ func (p *printer) input(in *Input) {
 	if ev := in.Evicted.Embryonic + in.Evicted.Established; ev > 0 {
 		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake)", count(ev), count(in.Evicted.Embryonic))
 	}
+	if n := in.Evicted.SynFlood; n > 0 {
+		fmt.Fprintf(&b, ", %s half-open connections of SYN floods summarized in their syn_flood finding", count(n))
+	}
 	if in.Dropped.Kernel > 0 || in.Dropped.Interface > 0 {
 		fmt.Fprintf(&b, ", dropped: %s by the kernel, %s by the interface", count(in.Dropped.Kernel), count(in.Dropped.Interface))
 	}

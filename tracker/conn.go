@@ -73,6 +73,9 @@ type Half struct {
 	lastData    int64  // time of its last segment with payload
 	synRtx      uint32 // retransmissions of its SYN or SYN-ACK
 	finTime     int64  // time of its first FIN
+	finLast     int64  // time of its latest FIN transmission
+	synTime     int64  // time of its SYN or SYN-ACK
+	rtt         int64  // round trip between the capture point and it, from the handshake; 0: unknown
 	finRtx      uint32 // retransmissions of its FIN
 	silentRtx   uint32 // retransmissions since the peer last sent anything
 	silentSince int64  // time of the first of them

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
@@ -25,6 +26,7 @@ const (
 	cSynAckLost                    // it retransmitted an acknowledged SYN-ACK
 	cFinAckLost                    // it retransmitted an acknowledged FIN
 	cPeerSynLost                   // it retransmitted its SYN after a SYN-ACK
+	cPeerFinLost                   // its ACK, sent long after the peer's FIN, does not cover it
 	cMidstream                     // picked up mid-stream
 	cExpired                       // 2×MSL ran out in TIME_WAIT
 	cReused                        // the 4-tuple was reused
@@ -46,6 +48,7 @@ var causePhrases = [...]string{
 	"retransmitted its SYN-ACK: the ACK seen earlier never arrived",
 	"retransmitted its FIN: the ACK seen earlier never arrived",
 	"retransmitted its SYN: the SYN-ACK seen earlier never arrived",
+	"its ACK, sent well after the peer's FIN, does not cover it: the FIN never arrived",
 	"first seen mid-stream; handshake assumed",
 	"TIME_WAIT ended after 2×MSL",
 	"4-tuple reused by a new connection",
@@ -128,6 +131,11 @@ func (h *Half) derive() State {
 func (h *Half) synchronize() {
 	h.synSent, h.peerSyn, h.synAcked = true, true, true
 }
+
+// finGrace is added to twice the round trip before a segment that does not
+// acknowledge the peer's FIN counts as proof that the FIN was lost: room for
+// scheduling delays and delayed processing at the endpoint.
+const finGrace = int64(10 * time.Millisecond)
 
 // covers reports whether an acknowledgment number acknowledges the sequence
 // position at (ACK ≥ at+1).
@@ -300,6 +308,7 @@ func (t *Tracker) onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 	switch {
 	case !S.synSent:
 		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
+		S.synTime = seg.Time
 		cs |= cSynSent
 		if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
 			cs |= cPeerSyn
@@ -345,6 +354,10 @@ func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cau
 	case !S.synSent:
 		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
 		S.sentSynAck = true
+		S.synTime = seg.Time
+		if R.synTime != 0 {
+			S.rtt = max(seg.Time-R.LastSent, 1) // SYN in, SYN-ACK out: the round trip to S
+		}
 		cs |= cSynAckSent
 	case seg.Seq != S.isn:
 		c.BadSeq++
@@ -394,12 +407,23 @@ func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 	// bare repeat of it is taken as lost too (the path to R is a black hole).
 	pureRepeat := seg.Payload == 0 && seg.Flags&(SYN|FIN) == 0 && R.lostAcks >= 2 && ack == R.lostAck
 	if R.synSent && covers(ack, R.isn) {
+		if S.rtt == 0 && R.synTime != 0 && seg.Flags&SYN == 0 {
+			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
+		}
 		if !S.peerSyn {
 			S.peerSyn, cs = true, cs|cPeerSyn
 		}
 		if !R.synAcked && !pureRepeat {
 			R.synAcked, cr = true, cr|cSynAcked
 		}
+	}
+	if R.finSent && !covers(ack, R.finSeq) && S.peerFin && S.rtt > 0 && seg.Time-R.finLast > 2*S.rtt+finGrace {
+		// Linux acknowledges a FIN at once, and every later segment carries
+		// that acknowledgment. This one was sent well over a round trip
+		// after the peer's last FIN passed, yet does not cover it: the FIN
+		// never arrived. It is believed received again only when
+		// acknowledged.
+		S.peerFin, cs = false, cs|cPeerFinLost
 	}
 	if R.finSent && covers(ack, R.finSeq) {
 		if !S.peerFin {
@@ -420,13 +444,14 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 	}
 	switch {
 	case !S.finSent:
-		S.finSent, S.finSeq, S.finTime = true, fin, seg.Time
+		S.finSent, S.finSeq, S.finTime, S.finLast = true, fin, seg.Time, seg.Time
 		// Its FIN came first unless it acknowledges the peer's FIN.
 		S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
 		cs |= cFinSent
 	case fin == S.finSeq:
 		S.finRtx++
-		if S.finAcked { // retransmitted after its ACK: that ACK never arrived
+		S.finLast = seg.Time // (a retransmission is not assumed delivered: see onACK)
+		if S.finAcked {      // retransmitted after its ACK: that ACK never arrived
 			S.finAcked = false
 			S.lostAcks++
 			S.lostAck = R.ack

@@ -307,6 +307,21 @@ func TestScenarios(t *testing.T) {
 			step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond, server: "LAST_ACK"},
 			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "LAST_ACK"},
 		)},
+		{"FIN black-holed towards the client: CLOSING on one side only", with(established,
+			step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
+			// 120 ms later the client's FIN still acknowledges only 21: the
+			// server's FIN never reached it.
+			step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
+			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_2", server: "CLOSING"},
+			step{from: Server, flags: FA, seq: 21, ack: 12, after: 80 * time.Millisecond, client: "FIN_WAIT_2"},
+			step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
+			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_2"},
+			step{from: Client, flags: FA, seq: 11, ack: 21, after: 200 * time.Millisecond, client: "FIN_WAIT_1"},
+			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1", server: "CLOSING"},
+			// the path heals: the next FIN is acknowledged
+			step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond},
+			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "TIME_WAIT"},
+		)},
 		{"server closes first", with(established,
 			step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
 			step{from: Client, flags: A, seq: 11, ack: 22, client: "CLOSE_WAIT", server: "FIN_WAIT_2"},

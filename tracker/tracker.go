@@ -24,15 +24,20 @@ type Config struct {
 // DefaultMSL is the default maximum segment lifetime.
 const DefaultMSL = 30 * time.Second
 
-// DefaultMaxConns is the default cap on the flow table: about 250 MB of
-// connection state at most.
-const DefaultMaxConns = 250_000
+// DefaultMaxConns is the default cap on the flow table: about 150 MB of
+// connection state at most (a connection with its timers and table slot
+// takes about 1.5 KB).
+const DefaultMaxConns = 100_000
 
 // Evictions counts connections dropped from the flow table to respect
 // MaxConns.
 type Evictions struct {
 	Embryonic   uint64 // handshake never completed: dropped from the report too
 	Established uint64 // dropped from the table; their record is kept as it was
+	// Flood counts connections whose handshake never completed, to a target
+	// found under a SYN flood: the flood's finding summarizes them, and the
+	// report leaves them out (Finish).
+	Flood uint64
 }
 
 // Tracker follows every TCP connection of one capture. It is not safe for
@@ -187,9 +192,17 @@ func (t *Tracker) Finish() {
 		}
 	}
 	t.floodFinish()
-	for _, c := range t.conns {
+	for i, c := range t.conns {
+		if c.embryonic() && t.flood.flooded(c) {
+			t.table.del(&c.Key)
+			t.conns[i] = nil
+			t.holes++
+			t.evicted.Flood++
+			continue
+		}
 		t.judgeOpen(c)
 	}
+	t.compact()
 }
 
 // Observe feeds one TCP segment to the tracker.

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -138,6 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // trackerConfig is the tracker's configuration from the command line.
 func trackerConfig(cfg *config) tracker.Config {
+	limitMemory(cfg.maxConns)
 	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns,
 		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
 }
@@ -180,6 +183,16 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		return exitMatched
 	}
 	return exitOK
+}
+
+// limitMemory sets a soft memory limit that a full flow table fits in with
+// room to spare, so that the garbage collector runs harder before the heap
+// doubles under a flood of evicted connections. GOMEMLIMIT overrides it.
+func limitMemory(maxConns int) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(maxConns)*1536 + 48<<20)
 }
 
 // analyze feeds every packet to the tracker until the input ends, count

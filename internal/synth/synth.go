@@ -42,10 +42,10 @@ type Config struct {
 	IPv6        bool // IPv6 instead of IPv4 for the connections
 
 	// Flood is the number of SYN-flood packets, interleaved with the
-	// connections, each from a distinct source in 198.18.0.0/15 (so at
-	// most 131070).
+	// connections, each from a distinct source: in 198.18.0.0/15 (so at
+	// most 131070) for an IPv4 target, in fd00::/8 for an IPv6 one.
 	Flood       int
-	FloodTarget netip.AddrPort // an IPv4 address and port; default 192.0.2.80:80
+	FloodTarget netip.AddrPort // default 198.18.0.2:80
 
 	Start    time.Time     // time of the first packet (default 2026-01-01T00:00:00Z)
 	Interval time.Duration // mean gap between packets (default 50µs)
@@ -90,7 +90,7 @@ type conn struct {
 
 // Write writes the capture cfg describes to w.
 func Write(w io.Writer, cfg Config) error {
-	if cfg.Flood > maxFloodSources {
+	if cfg.Flood > maxFloodSources && (!cfg.FloodTarget.IsValid() || cfg.FloodTarget.Addr().Is4()) {
 		return ErrFloodTooLarge
 	}
 	if cfg.Flood < 0 || cfg.Conns < 0 {
@@ -105,10 +105,7 @@ func Write(w io.Writer, cfg Config) error {
 		cfg.DataRounds = 0
 	}
 	if !cfg.FloodTarget.IsValid() {
-		cfg.FloodTarget = netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 80}), 80)
-	}
-	if !cfg.FloodTarget.Addr().Is4() {
-		return errors.New("synth: the flood target must be an IPv4 address")
+		cfg.FloodTarget = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, 2}), 80)
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -301,6 +298,9 @@ func (g *gen) floodSYN() {
 	g.flooded++
 	src := netip.AddrFrom4([4]byte{198, 18 + byte(n>>16), byte(n >> 8), byte(n)})
 	dst := g.cfg.FloodTarget
+	if dst.Addr().Is6() { // fd00::/8, 2^32 sources
+		src = netip.AddrFrom16([16]byte{0: 0xfd, 12: byte(n >> 24), 13: byte(n >> 16), 14: byte(n >> 8), 15: byte(n)})
+	}
 	port := uint16(1024 + g.rng.IntN(64512))
 	g.tcp(netip.AddrPortFrom(src, port), dst, g.rng.Uint32(), 0, fSYN, 1024, false, 0)
 }
