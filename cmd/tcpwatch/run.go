@@ -129,9 +129,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer rd.Close()
 
-	tr := tracker.New(trackerConfig(cfg))
+	tc := trackerConfig(cfg)
+	var events *report.Events
+	if format == report.NDJSON {
+		events = report.NewEvents(stdout, cfg.verbose)
+		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
+	}
+	tr := tracker.New(tc)
 	inputErr := analyze(ctx, rd, tr, cfg.count)
 	tr.Finish()
+	if events != nil && events.Err() != nil && inputErr == nil {
+		inputErr = fmt.Errorf("writing events: %w", events.Err())
+	}
 
 	in := inputOf(rd.Stats())
 	in.Files = cfg.files
