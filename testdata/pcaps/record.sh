@@ -299,7 +299,9 @@ sc_syn-timeout() {
 	capture_start
 	peer client
 	await client-done
-	sleep 3.6 # SYN at 0 s, retransmitted at 1 s and 3 s (next one would be at 7 s)
+	# SYN at 0 s, retransmitted at 1, 2, 3 s (net.ipv4.tcp_syn_linear_timeouts),
+	# then at 4 s: stop in between.
+	sleep 3.4
 }
 
 sc_lost-third-ack() {
