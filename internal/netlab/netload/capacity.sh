@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Measures live capture under a bounded load between two private network
+# namespaces (docs/capacity.md): netload's client in one, its server and the
+# capturer (tcpwatch -i or tcpdump -w /dev/null) on the server's veth in the
+# other. Prints one line: what the load achieved, what the capturer saw and
+# what the kernel dropped.
+#
+#   sudo internal/netlab/netload/capacity.sh tcpwatch conns 2000 15
+#   sudo internal/netlab/netload/capacity.sh tcpdump segments 50000 15
+#   EXTRA="-s 256" sudo ... tcpwatch ...      # more tcpwatch flags
+#
+# Everything it creates (namespaces twlive-<pid>-cap-*, processes) is
+# removed on exit.
+set -euo pipefail
+CAPTURER=${1:?capturer: tcpwatch or tcpdump}
+MODE=${2:?mode: conns or segments}
+RATE=${3:?rate per second}
+SECS=${4:-15}
+[ "$SECS" -le 30 ] || { echo "at most 30 s" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+
+P=twlive-$$-cap
+C=$P-client S=$P-server VC=twcc$$ VS=twcs$$
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$C" 2>/dev/null || true
+	ip netns del "$S" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+(cd "$ROOT" && go build -o "$TMP/tcpwatch" ./cmd/tcpwatch && go build -o "$TMP/netload" ./internal/netlab/netload)
+
+ip netns add "$C"
+ip netns add "$S"
+ip link add "$VC" netns "$C" type veth peer name "$VS" netns "$S"
+ip -n "$C" addr add 198.18.0.1/24 dev "$VC"
+ip -n "$S" addr add 198.18.0.2/24 dev "$VS"
+for ns in "$C" "$S"; do ip -n "$ns" link set lo up; done
+ip -n "$C" link set "$VC" up
+ip -n "$S" link set "$VS" up
+ip netns exec "$C" sysctl -q -w net.ipv4.tcp_autocorking=0 net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
+
+ip netns exec "$S" "$TMP/netload" -server -addr 198.18.0.2:9000 &
+PIDS+=($!)
+sleep 0.3
+
+CAPSECS=$((SECS + 2))
+case "$CAPTURER" in
+tcpwatch)
+	# --msl 1s: TIME_WAIT connections leave the flow table quickly, as
+	# they would on a long-running capture.
+	{ time ip netns exec "$S" "$TMP/tcpwatch" -i "$VS" -F json --duration "${CAPSECS}s" --msl 1s ${EXTRA:-} tcp >"$TMP/out.json" 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
+	;;
+tcpdump)
+	{ time ip netns exec "$S" timeout -s INT "$CAPSECS" tcpdump -i "$VS" -w /dev/null ${EXTRA:-} tcp 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
+	;;
+*) echo "capturer: tcpwatch or tcpdump" >&2; exit 2 ;;
+esac
+CAP=$!
+sleep 0.7
+LOAD=$(ip netns exec "$C" "$TMP/netload" -mode "$MODE" -rate "$RATE" -duration "${SECS}s" -addr 198.18.0.2:9000 2>&1 | tr '\n' ' ')
+wait "$CAP" || true
+CPU=$(awk '/^(user|sys)/ { split($2, a, "m"); s += a[1] * 60 + a[2] } END { printf "%.1f", s }' "$TMP/time.txt")
+
+case "$CAPTURER" in
+tcpwatch)
+	python3 - "$TMP/out.json" "$SECS" "$CPU" "$LOAD" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+i = r["input"]
+secs, cpu, load = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+print(f"tcpwatch  load: {load.strip()} | captured {i['packets']} packets ({i['packets']/secs:.0f}/s over the load), "
+      f"{r['summary']['connections']} connections; dropped {i['dropped']['kernel']} by the kernel, "
+      f"{i['dropped']['interface']} by the interface; CPU {cpu:.1f} s")
+EOF
+	;;
+tcpdump)
+	cap=$(awk '/packets captured/ { print $1 }' "$TMP/err.txt")
+	drop=$(awk '/dropped by kernel/ { print $1 }' "$TMP/err.txt")
+	echo "tcpdump   load: $LOAD| captured $cap packets ($((cap / SECS))/s over the load); dropped $drop by the kernel; CPU $CPU s"
+	;;
+esac
