@@ -119,21 +119,27 @@ func (v *LiveView) open(p *printer, open []*tracker.Conn, now int64) {
 	if len(open) == 0 {
 		return
 	}
-	rank := func(c *tracker.Conn) int {
+	type ranked struct {
+		c    *tracker.Conn
+		rank int
+	}
+	rs := make([]ranked, len(open))
+	for i, c := range open {
+		rs[i] = ranked{c, 2}
 		switch {
 		case len(c.Kinds()) > 0:
-			return 0
+			rs[i].rank = 0
 		case c.State(tracker.Client) != tracker.Established || c.State(tracker.Server) != tracker.Established:
-			return 1
+			rs[i].rank = 1
 		}
-		return 2
 	}
-	slices.SortStableFunc(open, func(a, b *tracker.Conn) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(b.Last, a.Last))
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(b.c.Last, a.c.Last))
 	})
-	shown := open[:min(len(open), MaxOpenRows)]
+	shown := rs[:min(len(rs), MaxOpenRows)]
 	rows := make([][]string, 0, len(shown))
-	for _, c := range shown {
+	for _, r := range shown {
+		c := r.c
 		var kinds []string
 		for _, k := range c.Kinds() {
 			kinds = append(kinds, k.String())
