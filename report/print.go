@@ -90,12 +90,23 @@ func (p *printer) printf(format string, args ...any) {
 }
 
 func (p *printer) table(header []string, rows [][]string, align []tw.Align) {
+	p.tableWrapped(header, rows, align, 0)
+}
+
+// tableWrapped prints a table whose cells wrap at words past maxWidth
+// characters (0: never).
+func (p *printer) tableWrapped(header []string, rows [][]string, align []tw.Align, maxWidth int) {
 	if p.err != nil {
 		return
 	}
+	wrap := tw.WrapNone
+	if maxWidth > 0 {
+		wrap = tw.WrapNormal
+	}
 	t := tablewriter.NewTable(p.w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(wrap),
+		tablewriter.WithRowMaxWidth(maxWidth),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft, PerColumn: align}),
 	)
@@ -279,7 +290,7 @@ func (p *printer) anomalies(r *Report) {
 	} else {
 		p.printf("\nAnomalies: %d\n", total)
 	}
-	p.table([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil)
+	p.tableWrapped([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil, 72)
 }
 
 func sevRank(s string) int {

@@ -27,7 +27,7 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 		if cl.State.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"
 		}
-		out = append(out, Anomaly{Kind: HalfOpen, Side: Server, HasSide: true, Time: sv.since,
+		out = append(out, Anomaly{Kind: HalfOpen, Side: Server, HasSide: true, Time: sv.synTime,
 			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and is still in SYN_RCVD; %s",
 				endpoint(c, Server), sv.synRtx, believes)})
 	}
