@@ -361,7 +361,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	if !c.Midstream {
 		t.handshakes.push(tm)
 	}
-	t.lru.push(tm)
+	t.pushEvictable(&t.lru, tm)
 	return c
 }
 
@@ -471,7 +471,7 @@ func (t *Tracker) runTimers() {
 		if c.flood != nil {
 			t.floodFailed(c, c.First)
 		}
-		t.embryos.push(tm)
+		t.pushEvictable(&t.embryos, tm)
 	}
 	for t.closed.len() > 0 && t.closed.front().due <= t.now {
 		c := t.timerConn(t.closed.pop())
@@ -484,18 +484,19 @@ func (t *Tracker) runTimers() {
 		}
 		t.table.del(&c.Key)
 	}
-	t.groom(&t.lru)
-	t.groom(&t.embryos)
 }
 
-// groom keeps an eviction queue from filling with entries of connections
-// that left the table: a few entries from the front are dropped if stale,
-// or moved to the back. Called for every advance of the clock, it drops
-// stale entries faster than connections are created.
-func (t *Tracker) groom(q *timerQueue) {
-	for i := 0; i < 4 && q.len() > 0; i++ {
-		tm := q.pop()
-		if t.timerConn(tm) != nil {
+// pushEvictable adds a connection to an eviction queue. A queue whose
+// entries are mostly of connections gone from the table is rebuilt with the
+// live ones: amortized, a few table lookups per connection, and the queue
+// stays within twice the table's size.
+func (t *Tracker) pushEvictable(q *timerQueue, tm timer) {
+	q.push(tm)
+	if q.len() <= 2*t.table.len()+1024 {
+		return
+	}
+	for n := q.len(); n > 0; n-- {
+		if tm := q.pop(); t.timerConn(tm) != nil {
 			q.push(tm)
 		}
 	}
