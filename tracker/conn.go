@@ -134,8 +134,6 @@ type Conn struct {
 	idx        int          // index in Tracker.conns
 	Evicted    bool         // dropped from the flow table to stay under MaxConns
 
-	superseded bool // its 4-tuple was reused by a newer connection
-
 	zeek ZeekSummary
 }
 

@@ -1,6 +1,9 @@
 package tracker
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Config holds the tracker's parameters. The zero value is usable: every
 // zero field takes its default.
@@ -296,7 +299,6 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, fromA bool) bool {
 
 // supersede closes what is left of a connection whose 4-tuple is reused.
 func (t *Tracker) supersede(c *Conn, seg *Segment) {
-	c.superseded = true
 	for s := Client; s <= Server; s++ {
 		if c.Half[s].State != Closed {
 			c.Half[s].reset = true
@@ -323,7 +325,7 @@ func (t *Tracker) portReuse(old *Conn, tw Side, c *Conn, seg *Segment) {
 	}
 	t.emit(c, Anomaly{Kind: PortReuse, Side: side, HasSide: true, Time: seg.Time,
 		Detail: "new SYN on " + c.Client().String() + " → " + c.Server().String() + " while the " +
-			side.String() + " still held the previous connection #" + itoa(old.ID) + " in TIME_WAIT (RFC 6191)"})
+			side.String() + " still held the previous connection #" + strconv.FormatUint(old.ID, 10) + " in TIME_WAIT (RFC 6191)"})
 }
 
 // newConn starts a connection at its first segment and decides the roles:
@@ -498,19 +500,6 @@ func (t *Tracker) pushEvictable(q *timerQueue, tm timer) {
 	for n := q.len(); n > 0; n-- {
 		if tm := q.pop(); t.timerConn(tm) != nil {
 			q.push(tm)
-		}
-	}
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
 		}
 	}
 }

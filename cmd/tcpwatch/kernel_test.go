@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -101,14 +102,9 @@ func match(conns []report.Connection, used []bool, w kernelRow) int {
 func transitions(c report.Connection) string {
 	var b strings.Builder
 	for _, t := range c.Transitions {
-		b.WriteString("    pkt " + itoa(t.Packet) + " " + t.Side + " " + t.From + " → " + t.To + " (" + t.Why + ")\n")
+		b.WriteString("    pkt " + strconv.FormatUint(t.Packet, 10) + " " + t.Side + " " + t.From + " → " + t.To + " (" + t.Why + ")\n")
 	}
 	return b.String()
-}
-
-func itoa(n uint64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // runJSON runs tcpwatch with --format json and decodes its report.
