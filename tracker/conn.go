@@ -81,6 +81,7 @@ type Half struct {
 	silentSince int64  // time of the first of them
 	zeroSince   int64  // since when it advertises a zero window; 0: it does not
 	zeroEnd     int64  // when that zero window ended (set briefly, for the check)
+	lastSig     segSig // its previous segment, to recognize capture duplicates
 
 	Packets     uint64 // segments it sent
 	Bytes       uint64 // payload bytes it sent (retransmissions included)
@@ -122,6 +123,7 @@ type Conn struct {
 	trMore []trans
 	nTrs   uint32
 
+	Duplicates    uint32 // segments the capture duplicated (ignored)
 	Invalid       uint32 // segments with impossible flag combinations (ignored)
 	BadRST        uint32 // RSTs outside the receiver's window (ignored)
 	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)

@@ -132,6 +132,20 @@ func (h *Half) synchronize() {
 	h.synSent, h.peerSyn, h.synAcked = true, true, true
 }
 
+// dupWindow: an identical segment from the same side this soon after the
+// first, with nothing from the peer between, is a capture duplicate. Linux
+// retransmits on a timer no sooner than TCP_TIMEOUT_MIN (2 jiffies) and
+// fast-retransmits only after the peer's duplicate ACKs.
+const dupWindow = int64(time.Millisecond)
+
+// segSig identifies a segment's content for duplicate detection.
+type segSig struct {
+	seq, ack seqnum.Value
+	flags    Flags
+	payload  uint32
+	window   uint16
+}
+
 // finGrace is added to twice the round trip before a segment that does not
 // acknowledge the peer's FIN counts as proof that the FIN was lost: room for
 // scheduling delays and delayed processing at the endpoint.
@@ -163,8 +177,19 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	prevSent := S.LastSent
 	S.Packets++
 	S.Bytes += uint64(seg.Payload)
-	S.LastSent = seg.Time
 	c.Last = seg.Time
+	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: f, payload: seg.Payload, window: seg.Window}
+	if S.Packets > 1 && sig == S.lastSig && seg.Time-prevSent < dupWindow && R.LastSent < prevSent {
+		// The same segment again within a millisecond, with nothing from
+		// the peer between: the capture duplicated it (a SPAN port seeing
+		// both directions of a VLAN, or several interfaces). No TCP timer
+		// retransmits that fast, so it is no evidence of anything.
+		c.Duplicates++
+		S.LastSent = seg.Time
+		return
+	}
+	S.lastSig = sig
+	S.LastSent = seg.Time
 	R.silentRtx = 0 // R's retransmissions, if any, were answered
 	t.window(c, s, seg)
 	if !R.nxtValid && f&ACK != 0 && f&RST == 0 {
