@@ -1,6 +1,15 @@
 package tracker
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
+
+// minRTO is Linux's smallest retransmission timeout (TCP_RTO_MIN). Copies
+// of a segment closer together than that, from timers, do not happen: they
+// are duplicates made by the capture, or a trace with rewritten times, and
+// are no evidence of loss.
+const minRTO = int64(200 * time.Millisecond)
 
 // detectClose finds connections stuck while closing (RFC 793 §3.5):
 //
@@ -11,8 +20,9 @@ import "fmt"
 //   - fin_wait_2_stuck: the mirror image: a side whose FIN was acknowledged
 //     has waited longer than Stuck for the peer's FIN while the peer sent
 //     nothing.
-//   - unacked_fin: a side's FIN was retransmitted FinRetransmits times and
-//     is still unacknowledged (FIN_WAIT_1, CLOSING or LAST_ACK).
+//   - unacked_fin: a side's FIN was retransmitted FinRetransmits times, over
+//     at least minRTO, and is still unacknowledged (FIN_WAIT_1, CLOSING or
+//     LAST_ACK).
 func detectClose(c *Conn, now int64, th *Thresholds, out []Anomaly) []Anomaly {
 	stuck := int64(th.Stuck)
 	for s := Client; s <= Server; s++ {
@@ -31,7 +41,7 @@ func detectClose(c *Conn, now int64, th *Thresholds, out []Anomaly) []Anomaly {
 						endpoint(c, s), secs(now-h.since), s.Peer())})
 			}
 		case FinWait1, Closing, LastAck:
-			if int(h.finRtx) >= th.FinRetransmits {
+			if int(h.finRtx) >= th.FinRetransmits && h.finLast-h.finTime >= minRTO {
 				out = append(out, Anomaly{Kind: UnackedFin, Side: s, HasSide: true, Time: h.finTime,
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s for %s)",
 						endpoint(c, s), h.finRtx, h.State, secs(now-h.finTime))})

@@ -18,11 +18,11 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 	case c.refusedAt != 0:
 		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
 			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server))})
-	case cl.State == SynSent && !sv.Sent() && cl.synRtx > 0:
+	case cl.State == SynSent && !sv.Sent() && cl.synRtx > 0 && cl.LastSent-c.First >= minRTO:
 		out = append(out, Anomaly{Kind: SynTimeout, Side: Server, HasSide: true, Time: c.First,
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
 				endpoint(c, Client), cl.synRtx+1, secs(cl.LastSent-c.First), endpoint(c, Server))})
-	case sv.State == SynRcvd && sv.synRtx > 0:
+	case sv.State == SynRcvd && sv.synRtx > 0 && sv.LastSent-sv.synTime >= minRTO:
 		believes := "no ACK from the client arrived"
 		if cl.State.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"

@@ -5,15 +5,15 @@ import "fmt"
 // detectPath finds a path or a peer that stopped working:
 //
 //   - half_open, "retransmitting into silence": a side retransmitted
-//     SilentRetransmits times and the peer sent nothing at all since the
-//     first of them: the peer is gone or the path black-holed (RFC 793
+//     SilentRetransmits times, over at least minRTO, and the peer sent
+//     nothing at all since the first of them: the peer is gone or the path black-holed (RFC 793
 //     §3.4, half-open connections).
 //   - zero_window: a side advertised a zero receive window for longer than
 //     Stuck, stalling its peer (RFC 1122 §4.2.2.17).
 func detectPath(c *Conn, now int64, th *Thresholds, out []Anomaly) []Anomaly {
 	for s := Client; s <= Server; s++ {
 		h := &c.Half[s]
-		if int(h.silentRtx) >= th.SilentRetransmits && !h.reset {
+		if int(h.silentRtx) >= th.SilentRetransmits && h.LastSent-h.silentSince >= minRTO && !h.reset {
 			out = append(out, Anomaly{Kind: HalfOpen, Side: s.Peer(), HasSide: true, Time: h.silentSince,
 				Detail: fmt.Sprintf("%s retransmitted %d times over %s with no answer: the %s is gone or the path is black-holed",
 					endpoint(c, s), h.silentRtx, secs(h.LastSent-h.silentSince), s.Peer())})

@@ -279,10 +279,16 @@ func (t *Tracker) onRST(c *Conn, s Side, seg *Segment, prevSent int64, cs, cr *c
 			c.refusedAt = seg.Time
 		}
 	case !wasOpen:
+	case seg.Flags&ACK == 0 && R.lastData > prevSent && S.finSent:
+		// Linux answers data that arrives after the application closed
+		// its socket with a bare RST (tcp_rcv_state_process, RCV_SHUTDOWN).
+		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s reset the connection: the %s's data arrived after it had closed", endpoint(c, s), s.Peer())})
 	case seg.Flags&ACK == 0 && R.lastData > prevSent:
-		// An RST without ACK straight after the peer's data is what a host
-		// sends for a segment of a connection it does not know
-		// (tcp_v4_send_reset): it lost the connection, e.g. restarted.
+		// An RST without ACK straight after the peer's data, from a side
+		// that never closed, is what a host sends for a segment of a
+		// connection it does not know (tcp_v4_send_reset): it lost the
+		// connection, e.g. restarted.
 		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time,
 			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state)",
 				endpoint(c, s), s.Peer())})
@@ -365,8 +371,10 @@ func (t *Tracker) onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 // onSYNACK handles a SYN-ACK sent by S: the answer to R's SYN, its
 // retransmission, or the second half of a simultaneous open.
 func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
-	if R.synSent && seg.Ack != R.isn.Add(1) {
-		c.BadSeq++ // must acknowledge ISN+1 (RFC 793 p. 66); the receiver ignores it
+	// It must acknowledge ISN+1 (RFC 793 p. 66), or, when it accepts the
+	// data of a Fast Open SYN, the end of that data (RFC 7413 §4.2).
+	if R.synSent && seg.Ack != R.isn.Add(1) && !(R.synSeen && R.nxtValid && seg.Ack == R.nxt) {
+		c.BadSeq++ // the receiver ignores it
 		t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
 			Detail: fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)",
 				endpoint(c, c.sideOfHalf(S)), seg.Ack, c.sideOfHalf(R), R.isn.Add(1))})
