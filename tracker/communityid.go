@@ -25,9 +25,10 @@ const protoTCP = 6
 //
 // It allocates only the returned string.
 func CommunityID(src, dst Addr, srcPort, dstPort, seed uint16) string {
-	a, b := src[:], dst[:]
+	sb, db := src.As16(), dst.As16()
+	a, b := sb[:], db[:]
 	if src.Is4() && dst.Is4() {
-		a, b = src[12:], dst[12:]
+		a, b = sb[12:], db[12:]
 	}
 	pa, pb := srcPort, dstPort
 	if c := bytes.Compare(a, b); c > 0 || (c == 0 && pa > pb) {

@@ -20,10 +20,8 @@ func keyOf(s *Segment) (k FlowKey, fromA bool) {
 }
 
 func less(a Addr, ap uint16, b Addr, bp uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	if a != b {
+		return a.less(b)
 	}
 	return ap <= bp
 }

@@ -546,6 +546,9 @@ func (h *Half) recvWindow(peer *Half) seqnum.Size {
 // settle re-derives one side's state after its facts changed and records
 // the transition, if any, with its causes.
 func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
+	if why == 0 {
+		return // no fact changed: every change of a fact records its cause
+	}
 	h := &c.Half[s]
 	to := h.derive()
 	if to == h.State {

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
@@ -45,26 +46,37 @@ func (f Flags) String() string {
 	return string(b[:n])
 }
 
-// Addr is an IP address packed into 16 bytes: IPv6 as is, IPv4 as an
-// IPv4-mapped IPv6 address (::ffff:a.b.c.d). It is comparable and holds no
-// pointers, so it can be part of a map key.
-type Addr [16]byte
+// Addr is an IP address as two big-endian 64-bit words: IPv6 as is, IPv4
+// as an IPv4-mapped IPv6 address (::ffff:a.b.c.d). It is comparable, holds
+// no pointers, and compares, orders and hashes in a few instructions, so it
+// can be part of a map key on the packet path.
+type Addr struct{ hi, lo uint64 }
 
 // AddrFrom4 packs an IPv4 address.
 func AddrFrom4(a [4]byte) Addr {
-	return Addr{10: 0xff, 11: 0xff, 12: a[0], 13: a[1], 14: a[2], 15: a[3]}
+	return Addr{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(a[:]))}
 }
 
 // AddrFrom16 packs an IPv6 address.
-func AddrFrom16(a [16]byte) Addr { return Addr(a) }
-
-// Is4 reports whether a is an IPv4-mapped address.
-func (a Addr) Is4() bool {
-	return a[0]|a[1]|a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9] == 0 && a[10] == 0xff && a[11] == 0xff
+func AddrFrom16(a [16]byte) Addr {
+	return Addr{hi: binary.BigEndian.Uint64(a[:8]), lo: binary.BigEndian.Uint64(a[8:])}
 }
 
+// As16 returns the address as 16 bytes.
+func (a Addr) As16() (b [16]byte) {
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return b
+}
+
+// Is4 reports whether a is an IPv4-mapped address.
+func (a Addr) Is4() bool { return a.hi == 0 && a.lo>>32 == 0xffff }
+
+// less orders addresses as their bytes would.
+func (a Addr) less(b Addr) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
+
 // IP returns a as a netip.Addr: a plain IPv4 address for a mapped one.
-func (a Addr) IP() netip.Addr { return netip.AddrFrom16(a).Unmap() }
+func (a Addr) IP() netip.Addr { return netip.AddrFrom16(a.As16()).Unmap() }
 
 // Segment is one TCP segment as the tracker sees it: a small value with no
 // pointers, decoded from a packet by the capture package. Every field is valid

@@ -171,7 +171,7 @@ func (h *hll) add(k FlowKey, clientIsA bool) {
 	if clientIsA {
 		src = k.A
 	}
-	x := mix(mix(leUint64(src[:8])^0x9E3779B97F4A7C15, leUint64(src[8:])^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
+	x := mix(mix(src.hi^0x9E3779B97F4A7C15, src.lo^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
 	i := x >> 56
 	rank := uint8(bits.LeadingZeros64(x<<8|1<<7)) + 1
 	if rank > h[i] {
@@ -196,10 +196,4 @@ func (h *hll) estimate() int {
 		e = m * math.Log(m/float64(zeros)) // linear counting for small numbers
 	}
 	return int(e + 0.5)
-}
-
-func leUint64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }

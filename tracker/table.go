@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 )
@@ -55,9 +54,8 @@ func mix(a, b uint64) uint64 {
 }
 
 func (t *flowTable) hash(k *FlowKey) uint64 {
-	le := binary.LittleEndian
-	h := mix(le.Uint64(k.A[:8])^t.seed[0], le.Uint64(k.A[8:])^0x9E3779B97F4A7C15)
-	h = mix(h^le.Uint64(k.B[:8]), le.Uint64(k.B[8:])^t.seed[1])
+	h := mix(k.A.hi^t.seed[0], k.A.lo^0x9E3779B97F4A7C15)
+	h = mix(h^k.B.hi, k.B.lo^t.seed[1])
 	return mix(h^(uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9)
 }
 

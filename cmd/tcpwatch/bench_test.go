@@ -110,3 +110,27 @@ func reportRate(b *testing.B, pkts uint64) {
 	b.ReportMetric(s*1e9/float64(pkts), "ns/packet")
 	b.ReportMetric(float64(pkts)/float64(b.N), "packets/op")
 }
+
+// BenchmarkTrackOnly isolates the tracker: the capture is decoded once into
+// memory, and only Observe is timed.
+func BenchmarkTrackOnly(b *testing.B) {
+	name := benchCapture(b)
+	var segs []tracker.Segment
+	readAll(b, name, func(p *capture.Packet) {
+		if p.Kind == capture.TCP {
+			segs = append(segs, p.Seg)
+		}
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	var pkts uint64
+	for b.Loop() {
+		tr := tracker.New(tracker.Config{})
+		for i := range segs {
+			tr.Observe(&segs[i])
+		}
+		tr.Finish()
+		pkts += uint64(len(segs))
+	}
+	reportRate(b, pkts)
+}
