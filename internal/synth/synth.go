@@ -214,15 +214,17 @@ func (g *gen) newConn() *conn {
 	}
 	if g.cfg.IPv6 {
 		var a, b [16]byte
-		copy(a[:], []byte{0x20, 0x01, 0x0d, 0xb8, 0, 1})
-		copy(b[:], []byte{0x20, 0x01, 0x0d, 0xb8, 0, 2})
+		copy(a[:], []byte{0xfd, 0, 0, 0, 0, 1})
+		copy(b[:], []byte{0xfd, 0, 0, 0, 0, 2})
 		binary.BigEndian.PutUint16(a[14:], uint16(host+1))
 		binary.BigEndian.PutUint16(b[14:], srv)
 		c.client = netip.AddrPortFrom(netip.AddrFrom16(a), port)
 		c.server = netip.AddrPortFrom(netip.AddrFrom16(b), sport)
 	} else {
-		c.client = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(host >> 8), byte(host)}), port)
-		c.server = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(srv)}), sport)
+		// Clients in 198.19.0.0/16, servers in 198.18.255.0/24 (RFC 2544's
+		// benchmarking range; the flood's sources count up from 198.18.0.1).
+		c.client = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(host >> 8), byte(host)}), port)
+		c.server = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 255, byte(srv)}), sport)
 	}
 	c.cseq = g.rng.Uint32()
 	c.sseq = g.rng.Uint32()
