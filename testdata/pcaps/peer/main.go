@@ -68,6 +68,18 @@ var scenarios = map[string]play{
 	"many-short":          {clientManyShort, serverManyShort},
 	"rst-after-close":     {clientWriteAfterFIN, serverCloseAfterReply},
 	"fin-wait-1-stuck":    {clientCloseOnSignal, serverNeverClose},
+
+	// testdata/pcaps/anomalies (its record.sh; raw segments come from
+	// testdata/pcaps/anomalies/raw).
+	"close-wait-fin-wait-2": {clientCloseFirst, serverNeverClose},
+	"half-open-silence":     {clientIntoSilence, serverHoldAfterReply},
+	"invalid-flags":         {clientLive(50302), serverEcho},
+	"bad-seq-rst":           {clientLive(50301), serverEcho},
+	"bad-seq-synack":        {clientCloseFirst, serverReplyThenClose(0)},
+	"syn-flood":             {func() {}, serverListenOnly},
+	"half-open-peer-lost":   {clientAfterPeerLost, serverAbortWhenTold},
+	"bulk":                  {clientBulk, serverBulk},
+	"request-response":      {clientRequests, serverRequests},
 }
 
 func main() {
@@ -501,4 +513,158 @@ func clientCloseOnSignal() {
 	mark("client-established")
 	await("close")
 	c.close()
+}
+
+// ---- testdata/pcaps/anomalies ----
+
+// clientIntoSilence exchanges one message, then (once record.sh black-holes
+// the path) sends more data that is never acknowledged.
+func clientIntoSilence() {
+	c := wrap(dial())
+	c.send("hello")
+	log.Printf("reply %q", c.recv())
+	mark("client-established")
+	await("go")
+	c.send("are you there?")
+	time.Sleep(time.Second)
+	c.send("hello?") // queued behind the unacknowledged data
+}
+
+// clientLive talks to an echo server from a fixed local port, so that the
+// raw program knows the connection: one exchange before it is ready, one
+// that shows it the connection's numbers, one after its crafted segments,
+// then a close.
+func clientLive(port int) func() {
+	return func() {
+		host, _, err := net.SplitHostPort(*addr)
+		check(err)
+		d := newDialer(setInt(syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1))
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP("198.18.0.1"), Port: port}
+		if strings.Contains(host, ":") {
+			d.LocalAddr.(*net.TCPAddr).IP = net.ParseIP("fd00::1")
+		}
+		c := wrap(d.dial(*addr))
+		c.send("ping 1")
+		log.Printf("reply %q", c.recv())
+		mark("client-established")
+		await("raw-ready")
+		c.send("ping 2")
+		log.Printf("reply %q", c.recv())
+		await("raw-done")
+		c.send("ping 3")
+		log.Printf("reply %q", c.recv())
+		c.close()
+	}
+}
+
+const (
+	bulkChunk  = 64 << 10
+	bulkChunks = 64 // 4 MiB
+	bulkEvery  = 80 * time.Millisecond
+)
+
+// clientBulk sends 4 MiB paced over about 5 s, half-closes, reads the
+// server's receipt and closes.
+func clientBulk() {
+	c := wrap(dial())
+	buf := []byte(strings.Repeat("bulk transfer 0123456789abcdef\n", bulkChunk/32))
+	start := time.Now()
+	for i := 0; i < bulkChunks; i++ {
+		_, err := c.Write(buf)
+		check(err)
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * bulkEvery)))
+	}
+	check(c.CloseWrite())
+	log.Printf("sent %d bytes in %v", bulkChunk*bulkChunks, time.Since(start))
+	log.Printf("reply %q", c.recv())
+	c.close()
+}
+
+func serverBulk() {
+	c := wrap(accept(listen()))
+	n, err := io.Copy(io.Discard, c.r)
+	check(err)
+	c.send(fmt.Sprintf("got %d bytes", n))
+	c.close()
+}
+
+// clientRequests runs three connections at once, each with 20 requests 50 ms
+// apart for responses of 200 B to 30 kB, then closes them.
+func clientRequests() {
+	sizes := []int{200, 1500, 4000, 12000, 30000}
+	conns := make([]*conn, 3)
+	for k := range conns {
+		conns[k] = wrap(dial())
+		time.Sleep(20 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	for k, c := range conns {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 20; i++ {
+				size := sizes[(i+k)%len(sizes)]
+				c.send(fmt.Sprintf("get %d", size))
+				if r := c.recv(); len(r) != size {
+					log.Fatalf("reply of %d bytes, want %d", len(r), size)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			c.close()
+		}()
+	}
+	for range conns {
+		<-done
+	}
+}
+
+func serverRequests() {
+	ln := listen()
+	done := make(chan struct{})
+	for k := 0; k < 3; k++ {
+		c := wrap(accept(ln))
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				s, err := c.r.ReadString('\n')
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				check(err)
+				var size int
+				_, err = fmt.Sscanf(s, "get %d", &size)
+				check(err)
+				c.send(strings.Repeat("r", size))
+			}
+			c.close()
+		}()
+	}
+	for k := 0; k < 3; k++ {
+		<-done
+	}
+}
+
+// serverAbortWhenTold answers one request, then, when record.sh says so
+// (having made its output hook drop the server's RSTs), aborts the
+// connection with SO_LINGER 0: the socket is gone and the client never
+// hears of it, as if the server had restarted.
+func serverAbortWhenTold() {
+	c := wrap(accept(listen()))
+	c.send("world: " + c.recv())
+	mark("server-established")
+	await("abort")
+	check(c.SetLinger(0))
+	c.close()
+}
+
+// clientAfterPeerLost exchanges one message, then, when told, sends more
+// data: the server's kernel no longer knows the connection and answers RST.
+func clientAfterPeerLost() {
+	c := wrap(dial())
+	c.send("hello")
+	log.Printf("reply %q", c.recv())
+	mark("client-established")
+	await("go")
+	c.send("are you still there?")
+	_, err := c.r.ReadByte()
+	log.Printf("read after the server was lost: %v", err)
 }
