@@ -227,6 +227,11 @@ func (c *Conn) Kinds() []Kind {
 func (t *Tracker) emit(c *Conn, a Anomaly) {
 	if c != nil {
 		if c.found&(1<<a.Kind) != 0 {
+			// Found before: at the end of input its sentence is brought up
+			// to date (how long, how many times), its time kept.
+			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind}]; ok {
+				t.anomalies[i].Detail = a.Detail
+			}
 			return
 		}
 		c.found |= 1 << a.Kind
@@ -256,4 +261,20 @@ func endpoint(c *Conn, s Side) string {
 // secs formats a duration in seconds for a detail sentence.
 func secs(ns int64) string {
 	return fmt.Sprintf("%.1f s", time.Duration(ns).Seconds())
+}
+
+type anomalyKey struct {
+	conn uint64
+	kind Kind
+}
+
+// startRefresh indexes the connection findings kept so far, so that the
+// detectors run at the end of input update their sentences.
+func (t *Tracker) startRefresh() {
+	t.refresh = make(map[anomalyKey]int, len(t.anomalies))
+	for i, a := range t.anomalies {
+		if a.Conn != 0 {
+			t.refresh[anomalyKey{a.Conn, a.Kind}] = i
+		}
+	}
 }

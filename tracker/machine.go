@@ -264,6 +264,12 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 // onRST applies an RST that the receiver accepts: both ends are closed.
 func (t *Tracker) onRST(c *Conn, s Side, seg *Segment, prevSent int64, cs, cr *cause) {
 	S, R := &c.Half[s], &c.Half[s.Peer()]
+	if S.synSent && !S.peerSyn && !S.sentSynAck && seg.Seq != S.isn.Add(1) {
+		// From SYN_SENT, an RST at another sequence number answers an
+		// unacceptable segment (RFC 793 p. 66: <SEQ=SEG.ACK><CTL=RST>);
+		// the sender stays in SYN_SENT.
+		return
+	}
 	wasOpen := R.State.Synchronized() || R.State == SynRcvd && c.Half[Server].synAcked
 	if !S.reset {
 		S.reset, *cs = true, *cs|cRstSent

@@ -115,25 +115,24 @@ func (t *Tracker) floodFailed(c *Conn, at int64) {
 // floodRoll closes the target's current second.
 func (t *Tracker) floodRoll(ft *floodTarget) {
 	th := &t.th
-	if ft.secFailed < th.FloodRate {
-		return
-	}
-	start := ft.sec * int64(time.Second)
-	if ft.floodStart == 0 {
-		ft.floodStart = start
-	}
-	ft.floodEnd = start + int64(time.Second)
-	ft.floodFailed += ft.secFailed
-	ft.peakRate = max(ft.peakRate, ft.secFailed)
-	if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
-		t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodStart})
-		if n := len(t.anomalies); n > 0 && t.anomalies[n-1].Kind == SynFlood && t.anomalies[n-1].Target == ft.addrPort() {
-			ft.anomaly = n
-		} else {
+	if ft.secFailed >= th.FloodRate {
+		start := ft.sec * int64(time.Second)
+		if ft.floodStart == 0 {
+			ft.floodStart = start
+		}
+		ft.floodEnd = start + int64(time.Second)
+		ft.floodFailed += ft.secFailed
+		ft.peakRate = max(ft.peakRate, ft.secFailed)
+		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
+			n := len(t.anomalies)
+			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodStart, Detail: ft.detail()})
 			ft.anomaly = -1 // counted, not kept (MaxAnomalies)
+			if len(t.anomalies) > n {
+				ft.anomaly = n + 1
+			}
 		}
 	}
-	if ft.anomaly > 0 {
+	if ft.anomaly > 0 { // every unanswered SYN counts, also those after the last flooding second
 		t.anomalies[ft.anomaly-1].Detail = ft.detail()
 	}
 }

@@ -70,6 +70,7 @@ type Tracker struct {
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
+	refresh   map[anomalyKey]int // during Finish: where each connection finding is
 	flood     *synFlood
 	evicted   Evictions
 }
@@ -188,6 +189,8 @@ func (t *Tracker) Finish() {
 	for _, c := range t.conns {
 		t.expire(c)
 	}
+	t.startRefresh()
+	defer func() { t.refresh = nil }()
 	t.table.each(func(c *Conn) { t.check(c, t.now) })
 	for t.handshakes.len() > 0 {
 		if c := t.timerConn(t.handshakes.pop()); c != nil && c.flood != nil {

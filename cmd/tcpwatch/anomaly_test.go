@@ -263,12 +263,7 @@ func TestAnomalyRecordingStates(t *testing.T) {
 
 // knownStateBugs: recordings whose kernel states tcpwatch does not
 // reproduce yet (reported; skipped until tracker/ is fixed).
-var knownStateBugs = map[string]string{
-	"bad-seq-synack": "the client's RST answering the bogus SYN-ACK (packet 3, no ACK flag, seq = the bogus ACK) " +
-		"is taken as closing the client (SYN_SENT → CLOSED), so the retransmitted SYN with the same ISN (packet 4) " +
-		"starts a second connection; the kernel kept one connection in SYN_SENT (RFC 793 p. 66) that completed " +
-		"(tcpwatch: 2 connections, CLOSED/CLOSED and TIME_WAIT/CLOSED; kernel: 1, TIME_WAIT/CLOSED)",
-}
+var knownStateBugs = map[string]string{}
 
 // TestFailOnExitCodes is --fail-on's contract (SPEC.md, exit codes) on
 // recorded captures.
@@ -337,10 +332,6 @@ func TestFailOnExitCodes(t *testing.T) {
 // TestSynFloodDetailCounts: the flood recording has 1000 spoofed SYNs, none
 // answered by a completed handshake; the finding's sentence must count all.
 func TestSynFloodDetailCounts(t *testing.T) {
-	t.Skip("known: the detail says 993, not 1000: floodRoll (tracker/synflood.go) returns early when the " +
-		"second it closes is below FloodRate, before refreshing the finding's detail, so failures counted " +
-		"after the last full-rate second (the flood's tail: 8 SYNs at 08:50:59) are in floodTarget.failed " +
-		"but never reach the sentence")
 	rep := runJSON(t, "-r", filepath.Join(anomalyDir, "syn-flood.pcap.gz"))
 	if len(rep.Anomalies) != 1 || !strings.Contains(rep.Anomalies[0].Detail, "received 1000 SYNs") {
 		t.Errorf("want one finding counting 1000 SYNs: %s", findings(rep))
