@@ -20,7 +20,8 @@
 //
 // A BPF expression is compiled by libpcap, exactly as tcpdump compiles it,
 // once per link type met in the input, and run in Go by a small interpreter
-// with libpcap's semantics ([Filter]). libpcap is used for nothing else.
+// with libpcap's semantics ([Filter]). Files never go through libpcap;
+// live capture ([OpenLive]) does, with the filter set in the kernel.
 //
 // # Decoding
 //

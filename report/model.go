@@ -175,15 +175,7 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 	})
 	out := make([]Anomaly, 0, len(as))
 	for _, a := range as {
-		x := Anomaly{Kind: a.Kind.String(), Severity: a.Kind.Severity().String(), Connection: a.Conn,
-			Time: Time(a.Time), Detail: a.Detail}
-		if a.HasSide {
-			x.Side = a.Side.String()
-		}
-		if a.Target.IsValid() {
-			x.Target = a.Target.String()
-		}
-		out = append(out, x)
+		out = append(out, AnomalyOf(a))
 	}
 	return out
 }
