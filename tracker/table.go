@@ -67,7 +67,7 @@ func (t *flowTable) get(k *FlowKey) *Conn {
 		if s.c == nil {
 			return nil
 		}
-		if s.hash == h && s.c.Key == *k {
+		if s.hash == h && s.c.Key.eq(k) {
 			return s.c
 		}
 	}
@@ -115,6 +115,12 @@ func (t *flowTable) del(k *FlowKey) {
 	}
 	t.slots[i] = flowSlot{}
 	t.n--
+}
+
+// eq compares keys field by field: the compiler turns a == on the whole
+// 36-byte struct into a memequal call.
+func (k *FlowKey) eq(o *FlowKey) bool {
+	return k.A == o.A && k.B == o.B && k.APort == o.APort && k.BPort == o.BPort
 }
 
 // len returns the number of entries.
