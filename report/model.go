@@ -52,6 +52,10 @@ type Evicted struct {
 	// a target found under a SYN flood, left out of the connections: the
 	// syn_flood finding summarizes them.
 	SynFlood uint64 `json:"syn_flood"`
+	// Forgotten counts connections that ended (closed on both sides) and
+	// were left out of the connections, oldest first, beyond --keep; the
+	// summary still counts them, as CLOSED on both sides.
+	Forgotten uint64 `json:"forgotten"`
 }
 
 // Dropped counts packets lost by the capture (live mode).
@@ -141,7 +145,7 @@ type Options struct {
 func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	conns := tr.Conns()
 	ev := tr.Evicted()
-	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood}
+	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten}
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,
@@ -159,7 +163,11 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 		states["server"][row.ServerState]++
 		r.Connections = append(r.Connections, row)
 	}
-	r.Summary = Summary{Connections: len(conns), Anomalies: map[string]int{}, States: states}
+	if n := ev.Forgotten; n > 0 {
+		states["client"]["CLOSED"] += n
+		states["server"]["CLOSED"] += n
+	}
+	r.Summary = Summary{Connections: len(conns) + int(ev.Forgotten), Anomalies: map[string]int{}, States: states}
 	for k, n := range tr.AnomalyCounts() {
 		r.Summary.Anomalies[k.String()] = n
 	}

@@ -147,6 +147,9 @@ func (p *printer) input(in *Input) {
 	if ev := in.Evicted.Embryonic + in.Evicted.Established; ev > 0 {
 		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake)", count(ev), count(in.Evicted.Embryonic))
 	}
+	if n := in.Evicted.Forgotten; n > 0 {
+		fmt.Fprintf(&b, ", %s connections that ended long before not kept (--keep)", count(n))
+	}
 	if n := in.Evicted.SynFlood; n > 0 {
 		fmt.Fprintf(&b, ", %s half-open connections of SYN floods summarized in their syn_flood finding", count(n))
 	}

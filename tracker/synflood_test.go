@@ -118,3 +118,35 @@ func TestFloodMemoryBounded(t *testing.T) {
 		t.Errorf("flood not found: %v", tr.AnomalyCounts())
 	}
 }
+
+// TestEndedConnectionsForgotten: with MaxKept 10, a stream of 1,000 short
+// connections keeps at most 10 ended ones (plus those still in the table)
+// and counts the rest.
+func TestEndedConnectionsForgotten(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	tr := New(Config{MaxKept: 10, MSL: time.Second})
+	now := start
+	for i := 0; i < 1000; i++ {
+		src, sp := source(i), uint16(1024+i%60000)
+		seq := func(from Addr, fp uint16, to Addr, tp uint16, f Flags, s, a uint32) {
+			now += int64(time.Millisecond)
+			seg := Segment{Time: now, Src: from, SrcPort: fp, Dst: to, DstPort: tp, Flags: f,
+				Seq: seqnum.Value(s), Ack: seqnum.Value(a), Window: 1000, WScale: -1}
+			tr.Observe(&seg)
+		}
+		seq(src, sp, target, 80, SYN, 100, 0)
+		seq(target, 80, src, sp, SYN|ACK, 500, 101)
+		seq(src, sp, target, 80, ACK, 101, 501)
+		seq(target, 80, src, sp, FIN|ACK, 501, 101)
+		seq(src, sp, target, 80, FIN|ACK, 101, 502)
+		seq(target, 80, src, sp, ACK, 502, 102)
+	}
+	tr.Finish()
+	ev := tr.Evicted()
+	if kept := len(tr.Conns()); kept > 10+tr.Active() || ev.Forgotten == 0 {
+		t.Fatalf("kept %d (active %d), forgotten %d", kept, tr.Active(), ev.Forgotten)
+	}
+	if got := uint64(len(tr.Conns())) + ev.Forgotten; got != 1000 {
+		t.Errorf("kept + forgotten = %d, want 1000", got)
+	}
+}

@@ -17,6 +17,11 @@ type Config struct {
 	// full, connections whose handshake never completed are evicted first,
 	// oldest first, then the least recently active; evictions are counted.
 	MaxConns int
+	// MaxKept caps the connections kept for the report after they ended
+	// (default DefaultMaxKept): beyond it the oldest ended ones are
+	// forgotten, and only counted, so that a long live capture or a huge
+	// file runs in bounded memory.
+	MaxKept int
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
@@ -32,8 +37,12 @@ const DefaultMSL = 30 * time.Second
 // takes about 1.5 KB).
 const DefaultMaxConns = 100_000
 
+// DefaultMaxKept is the default cap on ended connections kept for the
+// report: about 220 MB.
+const DefaultMaxKept = 200_000
+
 // Evictions counts connections dropped from the flow table to respect
-// MaxConns.
+// MaxConns, and ended connections forgotten to respect MaxKept.
 type Evictions struct {
 	Embryonic   uint64 // handshake never completed: dropped from the report too
 	Established uint64 // dropped from the table; their record is kept as it was
@@ -41,6 +50,9 @@ type Evictions struct {
 	// found under a SYN flood: the flood's finding summarizes them, and the
 	// report leaves them out (Finish).
 	Flood uint64
+	// Forgotten counts ended connections (closed on both sides) dropped
+	// from the report, oldest first, beyond MaxKept.
+	Forgotten uint64
 }
 
 // Tracker follows every TCP connection of one capture. It is not safe for
@@ -67,6 +79,8 @@ type Tracker struct {
 	// completing, and every connection, oldest first. Entries of
 	// connections gone from the table are dropped as they reach the front.
 	embryos, lru timerQueue
+	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
+	maxKept      int
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
@@ -82,20 +96,23 @@ type timer struct {
 	side Side
 }
 
-// timerQueue is a FIFO of timers in a ring buffer: pushing and popping
-// allocate only when the queue outgrows its buffer.
-type timerQueue struct {
-	buf     []timer
+// fifo is a queue in a ring buffer: pushing and popping allocate only when
+// the queue outgrows its buffer.
+type fifo[T any] struct {
+	buf     []T
 	head, n int
 }
 
-func (q *timerQueue) len() int { return q.n }
+// timerQueue is a FIFO of timers.
+type timerQueue = fifo[timer]
 
-func (q *timerQueue) front() *timer { return &q.buf[q.head] }
+func (q *fifo[T]) len() int { return q.n }
 
-func (q *timerQueue) push(t timer) {
+func (q *fifo[T]) front() *T { return &q.buf[q.head] }
+
+func (q *fifo[T]) push(t T) {
 	if q.n == len(q.buf) {
-		buf := make([]timer, max(16, 2*len(q.buf)))
+		buf := make([]T, max(16, 2*len(q.buf)))
 		for i := 0; i < q.n; i++ {
 			buf[i] = q.buf[(q.head+i)%len(q.buf)]
 		}
@@ -105,9 +122,11 @@ func (q *timerQueue) push(t timer) {
 	q.n++
 }
 
-// pop removes the first timer.
-func (q *timerQueue) pop() timer {
+// pop removes the first element.
+func (q *fifo[T]) pop() T {
 	t := q.buf[q.head]
+	var zero T
+	q.buf[q.head] = zero
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
 	return t
@@ -136,6 +155,10 @@ func New(cfg Config) *Tracker {
 	t.th.withDefaults()
 	if t.maxConns <= 0 {
 		t.maxConns = DefaultMaxConns
+	}
+	t.maxKept = cfg.MaxKept
+	if t.maxKept <= 0 {
+		t.maxKept = DefaultMaxKept
 	}
 	t.flood = newSynFlood(&t.th)
 	return t
@@ -488,6 +511,19 @@ func (t *Tracker) runTimers() {
 			continue
 		}
 		t.table.del(&c.Key)
+		t.judgeOpen(c)
+		t.ended.push(c)
+		for t.ended.len() > t.maxKept {
+			old := t.ended.pop()
+			if t.conns[old.idx] == old {
+				t.conns[old.idx] = nil
+				t.holes++
+				t.evicted.Forgotten++
+			}
+		}
+	}
+	if t.holes > len(t.conns)/2 && t.holes > 1024 {
+		t.compact()
 	}
 }
 

@@ -56,6 +56,7 @@ type config struct {
 	failOn   string
 	fail     *failOn
 	maxConns int
+	keep     int
 	snaplen  int
 	noPromis bool
 	duration time.Duration
@@ -82,6 +83,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
 	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2 before it is flagged")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
+	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
 	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
 	fs.IntVar(&c.snaplen, "s", liveSnaplen, "live: snapshot length in bytes; the default keeps the headers only (payload lengths come from the IP header), so the kernel ring holds many packets")
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
@@ -106,6 +108,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	}
 	if c.maxConns <= 0 {
 		return nil, fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
+	}
+	if c.keep <= 0 {
+		return nil, fmt.Errorf("--keep %d: must be positive", c.keep)
 	}
 	f, err := parseFailOn(c.failOn)
 	if err != nil {
@@ -158,7 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // trackerConfig is the tracker's configuration from the command line.
 func trackerConfig(cfg *config) tracker.Config {
 	limitMemory(cfg.maxConns)
-	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns,
+	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
 		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
 }
 
