@@ -196,7 +196,11 @@ func cleanlyClosed(c *Connection) bool {
 
 func (p *printer) connections(r *Report, opts PrintOptions) {
 	if len(r.Connections) == 0 {
-		p.printf("\nno TCP connections\n")
+		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 {
+			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
+		} else {
+			p.printf("\nNo TCP connections.\n")
+		}
 		return
 	}
 	idx, notClean, left := shown(r, opts)

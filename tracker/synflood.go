@@ -33,6 +33,7 @@ type floodTarget struct {
 	floodFailed int   // unanswered SYNs in flooding seconds
 	peakRate    int
 	sources     *hll
+	evicted     int // of its half-open connections, evicted from the full table
 	anomaly     int // index+1 of its finding in Tracker.anomalies; 0: none
 }
 
@@ -142,8 +143,12 @@ func (ft *floodTarget) addrPort() netip.AddrPort {
 }
 
 func (ft *floodTarget) detail() string {
-	return fmt.Sprintf("%s received %d SYNs that never completed the handshake from about %d sources over %s (peak %d/s, %d half-open at once)",
-		ft.addrPort(), ft.failed, ft.sources.estimate(), secs(ft.floodEnd-ft.floodStart), ft.peakRate, ft.peakHalfOpen)
+	half := fmt.Sprintf("%d half-open at once", ft.peakHalfOpen)
+	if ft.evicted > 0 {
+		half = fmt.Sprintf("at least %d half-open at once: the flow table was full and %d were evicted", ft.peakHalfOpen, ft.evicted)
+	}
+	return fmt.Sprintf("%s received %d SYNs that never completed the handshake from about %d sources over %s (peak %d/s, %s)",
+		ft.addrPort(), ft.failed, ft.sources.estimate(), secs(ft.floodEnd-ft.floodStart), ft.peakRate, half)
 }
 
 // flooded reports whether the connection's target was found under a SYN

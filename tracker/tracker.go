@@ -405,6 +405,7 @@ func (t *Tracker) evictOne() bool {
 			}
 			t.table.del(&c.Key)
 			if c.flood != nil {
+				c.flood.evicted++
 				t.floodFailed(c, c.First)
 			}
 			t.conns[c.idx] = nil
