@@ -225,12 +225,12 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 		rows = append(rows, []string{
 			id, c.Client, c.Server, c.ClientState, c.ServerState,
 			duration(c.duration),
-			fmt.Sprintf("%s / %s", count(c.Packets.Client), count(c.Packets.Server)),
-			fmt.Sprintf("%s / %s", count(c.PayloadBytes.Client), count(c.PayloadBytes.Server)),
+			fmt.Sprintf("%s/%s", count(c.Packets.Client), count(c.Packets.Server)),
+			fmt.Sprintf("%s/%s", count(c.PayloadBytes.Client), count(c.PayloadBytes.Server)),
 			c.History, strings.Join(c.Anomalies, ","),
 		})
 	}
-	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "DURATION", "PACKETS C / S", "BYTES C / S", "HISTORY", "ANOMALIES"},
+	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "DURATION", "PKTS C/S", "BYTES C/S", "HISTORY", "ANOMALIES"},
 		rows, []tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft})
 	if mid {
 		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
