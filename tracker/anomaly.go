@@ -215,26 +215,26 @@ func (t *Tracker) AnomalyCounts() map[Kind]int {
 func (c *Conn) Kinds() []Kind {
 	var ks []Kind
 	for k := Kind(1); k < numKinds; k++ {
-		if c.found&(1<<k) != 0 {
+		if (c.found[0]|c.found[1])&(1<<k) != 0 {
 			ks = append(ks, k)
 		}
 	}
 	return ks
 }
 
-// emit records a finding for a connection unless it already has one of
-// that kind.
+// emit records a finding for a connection unless that side already has one
+// of that kind (both sides may: both FINs unacknowledged, say).
 func (t *Tracker) emit(c *Conn, a Anomaly) {
 	if c != nil {
-		if c.found&(1<<a.Kind) != 0 {
+		if c.found[a.Side]&(1<<a.Kind) != 0 {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
-			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind}]; ok {
+			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok {
 				t.anomalies[i].Detail = a.Detail
 			}
 			return
 		}
-		c.found |= 1 << a.Kind
+		c.found[a.Side] |= 1 << a.Kind
 		a.Conn = c.ID
 		if !a.Target.IsValid() {
 			a.Target = c.Server()
@@ -266,6 +266,7 @@ func secs(ns int64) string {
 type anomalyKey struct {
 	conn uint64
 	kind Kind
+	side Side
 }
 
 // startRefresh indexes the connection findings kept so far, so that the
@@ -274,7 +275,7 @@ func (t *Tracker) startRefresh() {
 	t.refresh = make(map[anomalyKey]int, len(t.anomalies))
 	for i, a := range t.anomalies {
 		if a.Conn != 0 {
-			t.refresh[anomalyKey{a.Conn, a.Kind}] = i
+			t.refresh[anomalyKey{a.Conn, a.Kind, a.Side}] = i
 		}
 	}
 }

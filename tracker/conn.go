@@ -70,18 +70,22 @@ type Half struct {
 	badFins    uint32 // FINs at a sequence number other than its first FIN's
 
 	// For the anomaly detectors.
-	lastData    int64  // time of its last segment with payload
-	synRtx      uint32 // retransmissions of its SYN or SYN-ACK
-	finTime     int64  // time of its first FIN
-	finLast     int64  // time of its latest FIN transmission
-	synTime     int64  // time of its SYN or SYN-ACK
-	rtt         int64  // round trip between the capture point and it, from the handshake; 0: unknown
-	finRtx      uint32 // retransmissions of its FIN
-	silentRtx   uint32 // retransmissions since the peer last sent anything
-	silentSince int64  // time of the first of them
-	zeroSince   int64  // since when it advertises a zero window; 0: it does not
-	zeroEnd     int64  // when that zero window ended (set briefly, for the check)
-	lastSig     segSig // its previous segment, to recognize capture duplicates
+	lastData    int64        // time of its last segment with payload
+	synRtx      uint32       // retransmissions of its SYN or SYN-ACK
+	finTime     int64        // time of its first FIN
+	finLast     int64        // time of its latest FIN transmission
+	finAck      seqnum.Value // acknowledgment number its FIN carried
+	sentValid   bool
+	sent        seqnum.Value // one past the highest sequence number of a segment it was seen to send
+	overAck     int64        // when it first acknowledged more than the peer was seen to send; 0: never
+	synTime     int64        // time of its SYN or SYN-ACK
+	rtt         int64        // round trip between the capture point and it, from the handshake; 0: unknown
+	finRtx      uint32       // retransmissions of its FIN
+	silentRtx   uint32       // retransmissions since the peer last sent anything
+	silentSince int64        // time of the first of them
+	zeroSince   int64        // since when it advertises a zero window; 0: it does not
+	zeroEnd     int64        // when that zero window ended (set briefly, for the check)
+	lastSig     segSig       // its previous segment, to recognize capture duplicates
 
 	Packets     uint64 // segments it sent
 	Bytes       uint64 // payload bytes it sent (retransmissions included)
@@ -129,11 +133,12 @@ type Conn struct {
 	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
 	BadSeq        uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
 
-	found      uint16       // kinds of anomaly found, as bits 1<<Kind
+	found      [2]uint16    // kinds of anomaly found, as bits 1<<Kind, by side at fault
 	refusedAt  int64        // when its SYN was answered by RST, 0: never
 	flood      *floodTarget // while its handshake is pending: the SYN flood target it counts for
 	openJudged bool         // detectOpen has run
 	idx        int          // index in Tracker.conns
+	inTable    bool         // in the flow table (followed), not retired
 	Evicted    bool         // dropped from the flow table to stay under MaxConns
 
 	zeek ZeekSummary

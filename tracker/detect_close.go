@@ -11,6 +11,23 @@ import (
 // are no evidence of loss.
 const minRTO = int64(200 * time.Millisecond)
 
+// pass says when detectors run and what they may report.
+type pass struct {
+	// counts: also the findings that count retransmissions and say
+	// "never answered" (unacked_fin, half_open into silence). They run only
+	// from timers and at the end of input, never just before a segment is
+	// applied: that segment may be the answer.
+	counts bool
+	// grace: in live mode, how long after the last retransmission an answer
+	// may still come before "never answered" is said.
+	grace int64
+	// skip: kinds not to report, by side (already found), so that a
+	// finding's sentence is not formatted again for every packet.
+	skip [2]uint16
+}
+
+func (p pass) wants(k Kind, s Side) bool { return p.skip[s]&(1<<k) == 0 }
+
 // detectClose finds connections stuck while closing (RFC 793 §3.5):
 //
 //   - close_wait_stuck: a side received the peer's FIN but has not sent its
@@ -23,25 +40,26 @@ const minRTO = int64(200 * time.Millisecond)
 //   - unacked_fin: a side's FIN was retransmitted FinRetransmits times, over
 //     at least minRTO, and is still unacknowledged (FIN_WAIT_1, CLOSING or
 //     LAST_ACK).
-func detectClose(c *Conn, now int64, th *Thresholds, out []Anomaly) []Anomaly {
+func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Anomaly {
 	stuck := int64(th.Stuck)
 	for s := Client; s <= Server; s++ {
-		h, p := &c.Half[s], &c.Half[s.Peer()]
+		h, peer := &c.Half[s], &c.Half[s.Peer()]
 		switch h.State {
 		case CloseWait:
-			if idle := now - max(h.since, h.lastData); idle > stuck {
+			if idle := now - max(h.since, h.lastData); idle > stuck && p.wants(CloseWaitStuck, s) {
 				out = append(out, Anomaly{Kind: CloseWaitStuck, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has not closed %s after the %s's FIN — its application never called close()",
 						endpoint(c, s), secs(now-h.since), s.Peer())})
 			}
 		case FinWait2:
-			if idle := now - max(h.since, p.lastData); idle > stuck {
+			if idle := now - max(h.since, peer.lastData); idle > stuck && p.wants(FinWait2Stuck, s) {
 				out = append(out, Anomaly{Kind: FinWait2Stuck, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has waited %s in FIN_WAIT_2 for the %s to close its half",
 						endpoint(c, s), secs(now-h.since), s.Peer())})
 			}
 		case FinWait1, Closing, LastAck:
-			if int(h.finRtx) >= th.FinRetransmits && h.finLast-h.finTime >= minRTO {
+			if p.counts && p.wants(UnackedFin, s) && int(h.finRtx) >= th.FinRetransmits &&
+				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace {
 				out = append(out, Anomaly{Kind: UnackedFin, Side: s, HasSide: true, Time: h.finTime,
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s for %s)",
 						endpoint(c, s), h.finRtx, h.State, secs(now-h.finTime))})

@@ -27,6 +27,7 @@ const (
 	cFinAckLost                    // it retransmitted an acknowledged FIN
 	cPeerSynLost                   // it retransmitted its SYN after a SYN-ACK
 	cPeerFinLost                   // its ACK, sent long after the peer's FIN, does not cover it
+	cRstLost                       // it retransmitted its SYN after an RST that would have closed it
 	cMidstream                     // picked up mid-stream
 	cExpired                       // 2×MSL ran out in TIME_WAIT
 	cReused                        // the 4-tuple was reused
@@ -49,6 +50,7 @@ var causePhrases = [...]string{
 	"retransmitted its FIN: the ACK seen earlier never arrived",
 	"retransmitted its SYN: the SYN-ACK seen earlier never arrived",
 	"its ACK, sent well after the peer's FIN, does not cover it: the FIN never arrived",
+	"retransmitted its SYN (same ISN) after the RST: the RST was lost, or its stack retries a refused connect as Windows does",
 	"first seen mid-stream; handshake assumed",
 	"TIME_WAIT ended after 2×MSL",
 	"4-tuple reused by a new connection",
@@ -190,6 +192,13 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	}
 	S.lastSig = sig
 	S.LastSent = seg.Time
+	if R.synSent && !R.peerSyn && !R.sentSynAck && f&(SYN|RST|ACK) == ACK && seg.Ack != R.isn.Add(1) {
+		// An ACK that does not acknowledge the SYN of a side in SYN_SENT
+		// (a TIME_WAIT socket's or a stale peer's): unacceptable, answered
+		// by an RST and otherwise ignored (RFC 793 p. 66).
+		c.BadSeq++
+		return
+	}
 	R.silentRtx = 0 // R's retransmissions, if any, were answered
 	t.window(c, s, seg)
 	if !R.nxtValid && f&ACK != 0 && f&RST == 0 {
@@ -242,6 +251,9 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 		if seg.Payload > 0 {
 			S.lastData = seg.Time
 		}
+		if end := seg.End(); !S.sentValid || S.sent.LessThan(end) {
+			S.sent, S.sentValid = end, true
+		}
 		if end := seg.End(); !S.nxtValid || S.nxt.LessThan(end) {
 			S.nxt, S.nxtValid = end, true
 		} else if seg.Payload > 0 || f&FIN != 0 {
@@ -270,7 +282,7 @@ func (t *Tracker) onRST(c *Conn, s Side, seg *Segment, prevSent int64, cs, cr *c
 		// the sender stays in SYN_SENT.
 		return
 	}
-	wasOpen := R.State.Synchronized() || R.State == SynRcvd && c.Half[Server].synAcked
+	wasOpen := R.State.Synchronized() && R.State != TimeWait
 	if !S.reset {
 		S.reset, *cs = true, *cs|cRstSent
 	}
@@ -320,7 +332,7 @@ func (t *Tracker) window(c *Conn, s Side, seg *Segment) {
 	case seg.Window != 0 && h.zeroSince != 0:
 		if seg.Time-h.zeroSince > int64(t.th.Stuck) {
 			h.zeroEnd = seg.Time
-			t.check(c, seg.Time)
+			t.check(c, seg.Time, beforeSegment(c))
 		}
 		h.zeroSince, h.zeroEnd = 0, 0
 	}
@@ -353,6 +365,9 @@ func (t *Tracker) onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 	case seg.Seq == S.isn:
 		S.Retransmits++
 		S.synRtx++
+		if S.reset && !S.peerSyn {
+			S.reset, cs = false, cs|cRstLost // the RST that refused it never arrived
+		}
 		// It retransmits its SYN after we saw the peer's SYN-ACK and before it
 		// acknowledged it: the SYN-ACK never reached it.
 		if S.peerSyn && !(S.ackValid && R.synSent && covers(S.ack, R.isn)) {
@@ -360,7 +375,11 @@ func (t *Tracker) onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 		}
 		return cs, cr
 	default:
-		c.BadSeq++ // a second SYN with another ISN on a live connection
+		// A SYN with another ISN on a live connection: a new connection if
+		// the peer answers it with a SYN-ACK (see Observe), else the peer
+		// answers with a challenge ACK (RFC 5961 §4).
+		c.BadSeq++
+		t.pendingSyn[c.ID] = *seg
 		return cs, cr
 	}
 	if !R.Sent() && !c.Midstream && S == &c.Half[Client] {
@@ -400,6 +419,8 @@ func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cau
 		cs |= cSynAckSent
 	case seg.Seq != S.isn:
 		c.BadSeq++
+		t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s sent a second SYN-ACK with another ISN (%d, first %d)", endpoint(c, c.sideOfHalf(S)), seg.Seq, S.isn)})
 		return cs, cr
 	case S.sentSynAck:
 		S.Retransmits++
@@ -428,23 +449,33 @@ func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cau
 func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause, cause) {
 	ack := seg.Ack
 	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
-		// It acknowledges data the peer never sent, or that the capture
-		// missed. Linux would ignore it; an observer that missed packets
-		// must not, so it is believed and flagged.
-		S.badAcks++
-		s := c.sideOfHalf(S)
-		t.emit(c, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",
-				endpoint(c, s), ack.Sub(R.nxt), s.Peer())})
+		// It acknowledges more than the peer was seen to send: data the
+		// capture missed, a segment reordered before the capture point, or
+		// data never sent. It is believed; whether the peer ever sent it is
+		// judged at the end (detectSeq).
 		R.nxt = ack
+	}
+	if R.sentValid && R.sent.Add(1).LessThan(ack) && S.overAck == 0 {
+		S.overAck = seg.Time
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
 		S.ack, S.ackValid = ack, true
-		S.lostAcks = 0 // it hears the peer again
+		if S.lostAcks > 0 {
+			// It hears the peer again: the peer's latest acknowledgment
+			// reached it with this data.
+			S.lostAcks = 0
+			if S.sentSynAck && !S.synAcked && R.ackValid && covers(R.ack, S.isn) {
+				S.synAcked, cs = true, cs|cSynAcked
+			}
+			if S.finSent && !S.finAcked && R.ackValid && covers(R.ack, S.finSeq) {
+				S.finAcked, cs = true, cs|cFinAcked
+			}
+		}
 	}
-	// After R proved twice that this very acknowledgment did not reach it, a
-	// bare repeat of it is taken as lost too (the path to R is a black hole).
-	pureRepeat := seg.Payload == 0 && seg.Flags&(SYN|FIN) == 0 && R.lostAcks >= 2 && ack == R.lostAck
+	// After R proved twice that this very acknowledgment did not reach it,
+	// nothing carrying it is believed to arrive (the path to R is a black
+	// hole) until R shows it hears from S again (above).
+	pureRepeat := seg.Flags&SYN == 0 && R.lostAcks >= 2 && ack == R.lostAck
 	if R.synSent && covers(ack, R.isn) {
 		if S.rtt == 0 && R.synTime != 0 && seg.Flags&SYN == 0 {
 			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
@@ -484,9 +515,19 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 	switch {
 	case !S.finSent:
 		S.finSent, S.finSeq, S.finTime, S.finLast = true, fin, seg.Time, seg.Time
+		S.finAck = seg.Ack
 		// Its FIN came first unless it acknowledges the peer's FIN.
 		S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
 		cs |= cFinSent
+		if R.ackValid && covers(R.ack, fin) {
+			// The peer acknowledged this FIN before it passed the capture
+			// point (reordered on the way): it was received, and a FIN the
+			// peer sent with that acknowledgment answered it.
+			S.finAcked, cs = true, cs|cFinAcked
+			if R.finSent && R.finFirst && covers(R.finAck, fin) {
+				R.finFirst = false
+			}
+		}
 	case fin == S.finSeq:
 		S.finRtx++
 		S.finLast = seg.Time // (a retransmission is not assumed delivered: see onACK)
@@ -532,7 +573,11 @@ func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) (ok, inWindow
 			return true, false
 		}
 	}
-	return false, seg.Seq.InWindow(S.nxt, R.recvWindow(S))
+	inWindow = seg.Seq.InWindow(S.nxt, R.recvWindow(S))
+	if R.State == SynRcvd && inWindow {
+		return true, false // a request socket takes any RST in its window (tcp_check_req)
+	}
+	return false, inWindow
 }
 
 // recvWindow is the receive window h last advertised, scaled when both

@@ -279,8 +279,11 @@ func TestScenarios(t *testing.T) {
 			step{from: Server, flags: SA, ack: 1, after: 2 * time.Second, server: "SYN_RCVD"},
 			// proven lost twice: a bare repeat is not believed
 			step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
-			// but data from the client is (Linux completes the handshake with it)
-			step{from: Client, flags: PA, seq: 1, ack: 1, payload: 5, client: "ESTABLISHED", server: "ESTABLISHED"},
+			// nor is data carrying the same ACK (a black hole drops it too)...
+			step{from: Client, flags: PA, seq: 1, ack: 1, payload: 5, client: "ESTABLISHED", server: "SYN_RCVD"},
+			// ...until the server acknowledges it: it did arrive, and Linux
+			// completes the handshake with it
+			step{from: Server, flags: A, seq: 1, ack: 6, client: "ESTABLISHED", server: "ESTABLISHED"},
 		)},
 		{"data retransmitted: no state change", with(established,
 			step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10},

@@ -125,13 +125,3 @@ func (k *FlowKey) eq(o *FlowKey) bool {
 
 // len returns the number of entries.
 func (t *flowTable) len() int { return t.n }
-
-// each calls f for every connection in the table, in no particular order.
-// f must not change the table.
-func (t *flowTable) each(f func(*Conn)) {
-	for i := range t.slots {
-		if c := t.slots[i].c; c != nil {
-			f(c)
-		}
-	}
-}

@@ -82,6 +82,8 @@ type Tracker struct {
 	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
 	maxKept      int
 
+	pendingSyn map[uint64]Segment // a SYN with a new ISN seen on a live connection, by connection ID
+
 	anomalies []Anomaly
 	kindCount [numKinds]int
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is
@@ -146,11 +148,12 @@ func New(cfg Config) *Tracker {
 		cfg.MSL = DefaultMSL
 	}
 	t := &Tracker{
-		cfg:      cfg,
-		th:       cfg.Thresholds,
-		maxConns: cfg.MaxConns,
-		twLen:    int64(2 * cfg.MSL),
-		table:    newFlowTable(),
+		cfg:        cfg,
+		th:         cfg.Thresholds,
+		maxConns:   cfg.MaxConns,
+		twLen:      int64(2 * cfg.MSL),
+		table:      newFlowTable(),
+		pendingSyn: make(map[uint64]Segment),
 	}
 	t.th.withDefaults()
 	if t.maxConns <= 0 {
@@ -197,12 +200,15 @@ func (t *Tracker) Advance(now int64) {
 // periodically so that findings fire while the wire is quiet. File mode
 // needs only Finish.
 func (t *Tracker) Sweep() {
-	t.table.each(func(c *Conn) { t.check(c, t.now) })
-	t.table.each(func(c *Conn) {
+	for _, c := range t.conns {
+		if c == nil || !c.inTable {
+			continue
+		}
+		t.check(c, t.now, t.sweepPass(c))
 		if !c.openJudged && c.flood == nil && t.now-c.First > int64(t.th.HandshakeTimeout) {
 			t.judgeOpen(c)
 		}
-	})
+	}
 }
 
 // Finish runs every timer and detector due at the current clock: call it
@@ -214,18 +220,20 @@ func (t *Tracker) Finish() {
 	}
 	t.startRefresh()
 	defer func() { t.refresh = nil }()
-	t.table.each(func(c *Conn) { t.check(c, t.now) })
+	for _, c := range t.conns {
+		if c.inTable {
+			t.check(c, t.now, final)
+		}
+	}
 	for t.handshakes.len() > 0 {
 		if c := t.timerConn(t.handshakes.pop()); c != nil && c.flood != nil {
 			t.floodFailed(c, c.First)
 		}
 	}
 	t.floodFinish()
-	for i, c := range t.conns {
+	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
-			t.table.del(&c.Key)
-			t.conns[i] = nil
-			t.holes++
+			t.drop(c)
 			t.evicted.Flood++
 			continue
 		}
@@ -244,9 +252,17 @@ func (t *Tracker) Observe(seg *Segment) {
 	if c != nil {
 		t.expire(c)
 		if c.watched() {
-			t.check(c, seg.Time)
+			t.check(c, seg.Time, beforeSegment(c))
 		}
-		if t.startsNew(c, seg, fromA) {
+		if syn, ok := t.answersPendingSyn(c, seg); ok {
+			// A SYN-ACK to the SYN with a new ISN: the old connection is
+			// gone (a live one answers a SYN with a challenge ACK, RFC 5961
+			// §4). The SYN opened a new one.
+			t.supersede(c, &syn)
+			k, fromA := keyOf(&syn)
+			c = t.newConn(k, &syn, fromA)
+			t.update(c, &syn, c.sideOf(fromA))
+		} else if t.startsNew(c, seg, fromA) {
 			old = c
 			oldTW = [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}
 			t.supersede(c, seg)
@@ -265,15 +281,27 @@ func (t *Tracker) Observe(seg *Segment) {
 	t.update(c, seg, c.sideOf(fromA))
 }
 
-// check runs the time-based detectors on one connection.
-func (t *Tracker) check(c *Conn, now int64) {
+// check runs a connection's detectors for one pass.
+func (t *Tracker) check(c *Conn, now int64, p pass) {
 	var buf [4]Anomaly
-	out := detectClose(c, now, &t.th, buf[:0])
-	out = detectPath(c, now, &t.th, out)
+	out := detectClose(c, now, &t.th, p, buf[:0])
+	out = detectPath(c, now, &t.th, p, out)
+	out = detectSeq(c, p, out)
 	for _, a := range out {
 		t.emit(c, a)
 	}
 }
+
+// Passes: before a segment is applied (what time alone decides), from the
+// live sweep, and final (end of input or eviction: every detector, and the
+// sentences of findings made earlier brought up to date).
+func beforeSegment(c *Conn) pass { return pass{skip: c.found} }
+
+func (t *Tracker) sweepPass(c *Conn) pass {
+	return pass{counts: true, grace: minRTO + int64(t.th.HandshakeTimeout)/3, skip: c.found}
+}
+
+var final = pass{counts: true}
 
 // judgeOpen runs detectOpen once per connection, unless its target is
 // under a SYN flood (the flood is the finding).
@@ -315,12 +343,32 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, fromA bool) bool {
 	if seg.Flags&(SYN|ACK|RST) != SYN {
 		return false
 	}
+	s := c.sideOf(fromA)
+	h, p := &c.Half[s], &c.Half[s.Peer()]
+	if h.synSeen && !h.sentSynAck && seg.Seq == h.isn {
+		// A retransmission of its SYN (same ISN): the same connect(). The
+		// RST that closed it was lost, or the stack retries on RST
+		// (Windows does, twice); Zeek logs each attempt as a connection.
+		return false
+	}
 	if c.Ended() {
 		return true
 	}
-	s := c.sideOf(fromA)
-	h, p := &c.Half[s], &c.Half[s.Peer()]
 	return h.State == SynSent && !p.Sent() && seg.Seq != h.isn
+}
+
+// answersPendingSyn reports whether seg is a SYN-ACK answering a SYN with a
+// new ISN seen earlier on the live connection c, and returns that SYN.
+func (t *Tracker) answersPendingSyn(c *Conn, seg *Segment) (Segment, bool) {
+	if len(t.pendingSyn) == 0 || seg.Flags&(SYN|ACK|RST) != SYN|ACK {
+		return Segment{}, false
+	}
+	syn, ok := t.pendingSyn[c.ID]
+	if !ok || seg.Ack != syn.Seq.Add(1) || seg.Src != syn.Dst || seg.SrcPort != syn.DstPort {
+		return Segment{}, false
+	}
+	delete(t.pendingSyn, c.ID)
+	return syn, true
 }
 
 // supersede closes what is left of a connection whose 4-tuple is reused.
@@ -331,11 +379,11 @@ func (t *Tracker) supersede(c *Conn, seg *Segment) {
 			t.transition(c, s, seg.Time, seg.Packet, Closed, cReused)
 		}
 	}
-	t.table.del(&c.Key)
 	if c.flood != nil {
 		t.floodFailed(c, c.First)
 	}
 	t.judgeOpen(c)
+	t.retire(c)
 }
 
 // portReuse: a new SYN while one end still held the previous connection
@@ -385,6 +433,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	c.idx = len(t.conns)
 	t.conns = append(t.conns, c)
 	t.table.put(c)
+	c.inTable = true
 	tm := timer{key: k, id: c.ID, due: seg.Time + int64(t.th.HandshakeTimeout)}
 	if !c.Midstream {
 		t.handshakes.push(tm)
@@ -403,13 +452,11 @@ func (t *Tracker) evictOne() bool {
 			if c == nil || !c.embryonic() {
 				continue
 			}
-			t.table.del(&c.Key)
 			if c.flood != nil {
 				c.flood.evicted++
 				t.floodFailed(c, c.First)
 			}
-			t.conns[c.idx] = nil
-			t.holes++
+			t.drop(c)
 			t.evicted.Embryonic++
 			return true
 		}
@@ -434,11 +481,44 @@ func (t *Tracker) evictOne() bool {
 	if victim == nil {
 		return false
 	}
-	t.check(victim, t.now)
-	t.table.del(&victim.Key)
+	t.check(victim, t.now, final)
 	victim.Evicted = true
 	t.evicted.Established++
+	t.retire(victim)
 	return true
+}
+
+// drop removes a connection from the table and from the report.
+func (t *Tracker) drop(c *Conn) {
+	delete(t.pendingSyn, c.ID)
+	if c.inTable {
+		t.table.del(&c.Key)
+		c.inTable = false
+	}
+	if t.conns[c.idx] == c {
+		t.conns[c.idx] = nil
+		t.holes++
+	}
+}
+
+// retire removes a connection that ended (or was evicted) from the table;
+// its record stays in the report, among the MaxKept most recent ones.
+func (t *Tracker) retire(c *Conn) {
+	delete(t.pendingSyn, c.ID)
+	t.table.del(&c.Key)
+	c.inTable = false
+	t.ended.push(c)
+	for t.ended.len() > t.maxKept {
+		old := t.ended.pop()
+		if t.conns[old.idx] == old {
+			t.conns[old.idx] = nil
+			t.holes++
+			t.evicted.Forgotten++
+		}
+	}
+	if t.holes > len(t.conns)/2 && t.holes > 1024 {
+		t.compact()
+	}
 }
 
 // compact removes evicted connections' holes from conns.
@@ -511,20 +591,8 @@ func (t *Tracker) runTimers() {
 			t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen}) // traffic came after it closed
 			continue
 		}
-		t.table.del(&c.Key)
 		t.judgeOpen(c)
-		t.ended.push(c)
-		for t.ended.len() > t.maxKept {
-			old := t.ended.pop()
-			if t.conns[old.idx] == old {
-				t.conns[old.idx] = nil
-				t.holes++
-				t.evicted.Forgotten++
-			}
-		}
-	}
-	if t.holes > len(t.conns)/2 && t.holes > 1024 {
-		t.compact()
+		t.retire(c)
 	}
 }
 

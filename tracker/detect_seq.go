@@ -1,0 +1,28 @@
+package tracker
+
+import "fmt"
+
+// detectSeq judges, once the evidence is in (end of input, eviction, the
+// live sweep), acknowledgments of data never sent: a side acknowledged more
+// of the peer's sequence space than the peer was ever seen to send, by
+// more than the one byte a keepalive's acknowledgment may cover. Judged
+// late, because a segment reordered before the capture point can arrive
+// after its acknowledgment. Another reason is a capture that missed
+// packets, which the sentence says.
+//
+// The other bad_sequence cases (a SYN-ACK acknowledging the wrong ISN, an
+// RST outside the window) are judged as they happen, in update.
+func detectSeq(c *Conn, p pass, out []Anomaly) []Anomaly {
+	if !p.counts {
+		return out
+	}
+	for s := Client; s <= Server; s++ {
+		h, peer := &c.Half[s], &c.Half[s.Peer()]
+		if p.wants(BadSequence, s) && h.overAck != 0 && h.ackValid && peer.sentValid && peer.sent.Add(1).LessThan(h.ack) {
+			out = append(out, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: h.overAck,
+				Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",
+					endpoint(c, s), h.ack.Sub(peer.sent), s.Peer())})
+		}
+	}
+	return out
+}
