@@ -150,3 +150,30 @@ func TestEndedConnectionsForgotten(t *testing.T) {
 		t.Errorf("kept + forgotten = %d, want 1000", got)
 	}
 }
+
+// TestHostileFloodsBounded: spoofed ACKs (each a new mid-stream connection)
+// and SYNs on one 4-tuple with a new ISN each time (each superseding the
+// last) keep the table and the report within their caps.
+func TestHostileFloodsBounded(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	for _, flags := range []Flags{ACK, SYN | ACK, RST, PSH | ACK, SYN} {
+		t.Run(flags.String(), func(t *testing.T) {
+			tr := New(Config{MaxConns: 1000, MaxKept: 1000})
+			for i := 0; i < 100_000; i++ {
+				seg := Segment{Time: start + int64(i)*1000, Src: source(i), SrcPort: uint16(1024 + i%60000), Dst: target, DstPort: 80,
+					Flags: flags, Seq: seqnum.Value(i * 7919), Ack: seqnum.Value(i), Window: 512, WScale: -1}
+				if flags == SYN { // one 4-tuple, a new ISN every time
+					seg.Src, seg.SrcPort = cAddr, 40000
+				}
+				tr.Observe(&seg)
+				if tr.Active() > 1000 || len(tr.conns)-tr.holes > 2100 {
+					t.Fatalf("after %d segments: %d in the table, %d kept", i+1, tr.Active(), len(tr.conns)-tr.holes)
+				}
+			}
+			tr.Finish()
+			if n := len(tr.Conns()); n > 2000 {
+				t.Errorf("report keeps %d connections", n)
+			}
+		})
+	}
+}
