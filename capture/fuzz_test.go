@@ -87,7 +87,7 @@ func FuzzReader(f *testing.F) {
 			checkError(t, err)
 			return
 		}
-		r := &Reader{src: src}
+		r := &Reader{src: src, label: `"fuzz"`}
 		var p Packet
 		for n := 0; ; n++ {
 			err := r.Next(&p)

@@ -80,7 +80,7 @@ type Connection struct {
 	History      string       `json:"history"`
 	ConnState    string       `json:"conn_state"`
 	CommunityID  string       `json:"community_id"`
-	Transitions  []Transition `json:"transitions,omitempty"`
+	Transitions  *[]Transition `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
 	Anomalies    []string     `json:"anomalies"`
 
 	duration time.Duration
@@ -121,15 +121,18 @@ type Summary struct {
 }
 
 // Time is a capture timestamp in nanoseconds since the epoch; it encodes as
-// RFC 3339 UTC with nanoseconds, or "" when unknown (zero).
+// RFC 3339 UTC with all nine fractional digits (so that times line up and
+// sort as text), or "" when unknown (zero).
 type Time int64
 
-// String formats t as RFC 3339 UTC with up to nine fractional digits.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// String formats t as RFC 3339 UTC with nanoseconds.
 func (t Time) String() string {
 	if t == 0 {
 		return ""
 	}
-	return time.Unix(0, int64(t)).UTC().Format(time.RFC3339Nano)
+	return time.Unix(0, int64(t)).UTC().Format(timeLayout)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -214,9 +217,10 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 	}
 	if verbose {
 		trs := c.Transitions()
-		row.Transitions = make([]Transition, 0, len(trs))
+		list := make([]Transition, 0, len(trs))
+		row.Transitions = &list
 		for _, tr := range trs {
-			row.Transitions = append(row.Transitions, Transition{
+			list = append(list, Transition{
 				Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side.String(),
 				From: tr.From.String(), To: tr.To.String(), Why: tr.Why,
 			})
@@ -237,4 +241,12 @@ func (t *Time) UnmarshalText(b []byte) error {
 	}
 	*t = Time(v.UnixNano())
 	return nil
+}
+
+// TransitionList returns the connection's transitions (none without -v).
+func (c *Connection) TransitionList() []Transition {
+	if c.Transitions == nil {
+		return nil
+	}
+	return *c.Transitions
 }

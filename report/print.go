@@ -244,7 +244,7 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 
 func (p *printer) timeline(c *Connection) {
 	p.printf("\n#%d %s → %s\n", c.ID, c.Client, c.Server)
-	for _, t := range c.Transitions {
+	for _, t := range c.TransitionList() {
 		at := time.Unix(0, int64(t.Time)).UTC().Format("15:04:05.000000")
 		pkt := "timer"
 		if t.Packet > 0 {

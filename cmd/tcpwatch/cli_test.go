@@ -56,6 +56,8 @@ func TestExitCodes(t *testing.T) {
 		{"gzip", []string{"-r", writeFile(t, "x.pcap.gz", gz.Bytes())}, 0, "", true},
 		{"two files in order", []string{"-r", sample, "-r", sample}, 0, "", true},
 		{"filter", []string{"-r", sample, "tcp", "port", "8080"}, 0, "", true},
+		{"options after the filter", []string{"-r", sample, "tcp", "port", "8080", "-v", "--stuck", "2s"}, 0, "", true},
+		{"filter that excludes everything, options after it", []string{"-r", sample, "port", "9", "-v"}, 0, "", false},
 		{"missing file", []string{"-r", "/nonexistent/x.pcap"}, 2, `open "/nonexistent/x.pcap"`, false},
 		{"not a capture", []string{"-r", writeFile(t, "elf", []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00garbage"))}, 2, "not a pcap or pcapng file", false},
 		{"zero length", []string{"-r", writeFile(t, "empty.pcap", nil)}, 2, "empty", false},

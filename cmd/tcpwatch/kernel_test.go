@@ -101,7 +101,7 @@ func match(conns []report.Connection, used []bool, w kernelRow) int {
 
 func transitions(c report.Connection) string {
 	var b strings.Builder
-	for _, t := range c.Transitions {
+	for _, t := range c.TransitionList() {
 		b.WriteString("    pkt " + strconv.FormatUint(t.Packet, 10) + " " + t.Side + " " + t.From + " → " + t.To + " (" + t.Why + ")\n")
 	}
 	return b.String()

@@ -81,7 +81,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
 	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
 	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
-	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2 before it is flagged")
+	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
 	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
 	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
@@ -89,10 +89,25 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	// Options may also follow the filter, as GNU getopt lets tcpdump take
+	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
+	var filter []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			filter = append(filter, rest...) // after "--" every word is the filter's
+			break
+		}
+		filter = append(filter, rest[0])
+		args = rest[1:]
 	}
-	c.filter = strings.Join(fs.Args(), " ")
+	c.filter = strings.Join(filter, " ")
 	switch {
 	case len(c.files) == 0 && c.iface == "":
 		return nil, errors.New("nothing to read: give -r FILE or -i IFACE (tcpwatch -h for help)")
