@@ -32,65 +32,62 @@ func (s Side) Peer() Side { return 1 - s }
 // derived from them by [Half.derive], never set directly, so that a later
 // correction of one fact (an ACK that never arrived) yields the right state.
 type Half struct {
-	State State // derived; see derive
-
-	synSent  bool         // it sent a SYN or SYN-ACK (or, mid-stream, is assumed to have)
-	isn      seqnum.Value // its initial sequence number, valid with synSent
-	peerSyn  bool         // it received the peer's SYN (a SYN-ACK for an active opener)
-	synAcked bool         // the peer acknowledged its SYN (ACK ≥ ISN+1)
-
-	finSent  bool         // it sent a FIN
-	finSeq   seqnum.Value // sequence number the FIN occupies, valid with finSent
-	finFirst bool         // its FIN did not acknowledge a FIN of the peer: it closed first (or both crossed)
-	finAcked bool         // the peer acknowledged its FIN (ACK ≥ FIN+1)
-	peerFin  bool         // it received the peer's FIN
-
-	reset     bool  // it sent an RST, or received one it accepted
-	twExpired bool  // its TIME_WAIT ran out (2×MSL)
-	twSince   int64 // when it entered TIME_WAIT
-	since     int64 // when it entered its current state
-
-	nxtValid bool
-	nxt      seqnum.Value // one past the highest sequence number it sent (its snd.nxt)
-	ackValid bool
-	ack      seqnum.Value // highest acknowledgment number it sent (its rcv.nxt as last told)
-	window   uint16       // last advertised window, unscaled
-	wscale   int8         // window scale from its SYN, -1 if none
-
-	// lostAcks counts how often this endpoint retransmitted a SYN-ACK or FIN
-	// that the peer had already acknowledged: proof that the acknowledgment
-	// never arrived. After two such proofs, a repeat of the same
-	// acknowledgment (lostAck) is taken as lost too.
-	lostAcks uint8
-	lostAck  seqnum.Value
-
-	sentSynAck bool   // it sent a SYN-ACK (so a second one is a retransmission)
-	synSeen    bool   // its SYN or SYN-ACK was seen (so wscale is known)
-	badAcks    uint32 // acknowledgments of data the peer never sent
-	badFins    uint32 // FINs at a sequence number other than its first FIN's
-
-	// For the anomaly detectors.
-	lastData    int64        // time of its last segment with payload
-	synRtx      uint32       // retransmissions of its SYN or SYN-ACK
-	finTime     int64        // time of its first FIN
-	finLast     int64        // time of its latest FIN transmission
-	finAck      seqnum.Value // acknowledgment number its FIN carried
-	sentValid   bool
-	sent        seqnum.Value // one past the highest sequence number of a segment it was seen to send
-	overAck     int64        // when it first acknowledged more than the peer was seen to send; 0: never
-	synTime     int64        // time of its SYN or SYN-ACK
-	rtt         int64        // round trip between the capture point and it, from the handshake; 0: unknown
-	finRtx      uint32       // retransmissions of its FIN
-	silentRtx   uint32       // retransmissions since the peer last sent anything
-	silentSince int64        // time of the first of them
-	zeroSince   int64        // since when it advertises a zero window; 0: it does not
-	zeroEnd     int64        // when that zero window ended (set briefly, for the check)
-	lastSig     segSig       // its previous segment, to recognize capture duplicates
+	// Times, ns since the epoch (0: never).
+	twSince     int64 // when it entered TIME_WAIT
+	since       int64 // when it entered its current state
+	synTime     int64 // when its SYN or SYN-ACK was sent
+	rtt         int64 // round trip between the capture point and it, from the handshake; 0: unknown
+	lastData    int64 // its last segment with payload
+	finTime     int64 // its first FIN
+	finLast     int64 // its latest FIN transmission
+	overAck     int64 // when it first acknowledged more than the peer was seen to send
+	silentSince int64 // the first of its retransmissions since the peer last sent anything
+	zeroSince   int64 // since when it advertises a zero window; 0: it does not
+	zeroEnd     int64 // when that zero window ended (set briefly, for the check)
 
 	Packets     uint64 // segments it sent
 	Bytes       uint64 // payload bytes it sent (retransmissions included)
 	Retransmits uint64 // segments carrying only sequence space it had already sent
 	LastSent    int64  // time of its last segment, 0 if none
+
+	// Sequence space.
+	isn     seqnum.Value // its initial sequence number, valid with synSent
+	finSeq  seqnum.Value // sequence number its FIN occupies, valid with finSent
+	finAck  seqnum.Value // acknowledgment number its FIN carried
+	nxt     seqnum.Value // one past the highest sequence number it sent (its snd.nxt), valid with nxtValid
+	sent    seqnum.Value // one past the highest sequence number of a segment it was seen to send, valid with sentValid
+	ack     seqnum.Value // highest acknowledgment number it sent (its rcv.nxt as last told), valid with ackValid
+	lostAck seqnum.Value // the acknowledgment proven lost (see lostAcks)
+	lastSig segSig       // its previous segment, to recognize capture duplicates
+
+	synRtx    uint32 // retransmissions of its SYN or SYN-ACK
+	finRtx    uint32 // retransmissions of its FIN
+	silentRtx uint32 // retransmissions since the peer last sent anything
+	window    uint16 // last advertised window, unscaled
+	wscale    int8   // window scale from its SYN, -1 if none
+	// lostAcks counts how often this endpoint retransmitted a SYN-ACK or FIN
+	// that the peer had already acknowledged: proof that the acknowledgment
+	// never arrived. After two such proofs nothing carrying the same
+	// acknowledgment (lostAck) is believed to arrive.
+	lostAcks uint8
+
+	State State // derived from the facts below; see derive
+
+	// Facts.
+	synSent    bool // it sent a SYN or SYN-ACK (or, mid-stream, is assumed to have)
+	peerSyn    bool // it received the peer's SYN (a SYN-ACK for an active opener)
+	synAcked   bool // the peer acknowledged its SYN (ACK ≥ ISN+1)
+	finSent    bool // it sent a FIN
+	finFirst   bool // its FIN did not acknowledge a FIN of the peer: it closed first (or both crossed)
+	finAcked   bool // the peer acknowledged its FIN (ACK ≥ FIN+1)
+	peerFin    bool // it received the peer's FIN
+	reset      bool // it sent an RST, or received one it accepted
+	twExpired  bool // its TIME_WAIT ran out (2×MSL)
+	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
+	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
+	nxtValid   bool
+	sentValid  bool
+	ackValid   bool
 }
 
 // Sent reports whether this endpoint sent any segment.

@@ -543,7 +543,7 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 		}
 		return cs, cr
 	default:
-		S.badFins++
+		c.BadSeq++ // a FIN at another sequence number than its first
 		return cs, cr
 	}
 	if !R.peerFin {
