@@ -66,22 +66,22 @@ type Dropped struct {
 
 // Connection is one connection's row.
 type Connection struct {
-	ID           uint64       `json:"id"`
-	Client       string       `json:"client"`
-	Server       string       `json:"server"`
-	ClientState  string       `json:"client_state"`
-	ServerState  string       `json:"server_state"`
-	FirstPacket  Time         `json:"first_packet"`
-	LastPacket   Time         `json:"last_packet"`
-	Midstream    bool         `json:"midstream"`
-	Packets      PerSide      `json:"packets"`
-	PayloadBytes PerSide      `json:"payload_bytes"`
-	Keepalives   uint64       `json:"keepalives"`
-	History      string       `json:"history"`
-	ConnState    string       `json:"conn_state"`
-	CommunityID  string       `json:"community_id"`
+	ID           uint64        `json:"id"`
+	Client       string        `json:"client"`
+	Server       string        `json:"server"`
+	ClientState  string        `json:"client_state"`
+	ServerState  string        `json:"server_state"`
+	FirstPacket  Time          `json:"first_packet"`
+	LastPacket   Time          `json:"last_packet"`
+	Midstream    bool          `json:"midstream"`
+	Packets      PerSide       `json:"packets"`
+	PayloadBytes PerSide       `json:"payload_bytes"`
+	Keepalives   uint64        `json:"keepalives"`
+	History      string        `json:"history"`
+	ConnState    string        `json:"conn_state"`
+	CommunityID  string        `json:"community_id"`
 	Transitions  *[]Transition `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
-	Anomalies    []string     `json:"anomalies"`
+	Anomalies    []string      `json:"anomalies"`
 
 	duration time.Duration
 }
