@@ -238,25 +238,7 @@ func TestAnomalyRecordingStates(t *testing.T) {
 			if !fileExists(pcap) {
 				pcap += ".gz"
 			}
-			want := readStates(t, sf)
-			rep := runJSON(t, "-r", pcap, "-v")
-			if len(rep.Connections) != len(want) {
-				t.Errorf("tcpwatch found %d connections, the kernel %d", len(rep.Connections), len(want))
-			}
-			used := make([]bool, len(rep.Connections))
-			for _, w := range want {
-				i := match(rep.Connections, used, w)
-				if i < 0 {
-					t.Errorf("%s → %s: no such connection in tcpwatch's output", w.client, w.server)
-					continue
-				}
-				used[i] = true
-				c := rep.Connections[i]
-				if c.ClientState != w.clientState || c.ServerState != w.serverState {
-					t.Errorf("%s → %s: tcpwatch says client %s, server %s; the kernel says client %s, server %s\n%s",
-						w.client, w.server, c.ClientState, c.ServerState, w.clientState, w.serverState, transitions(c))
-				}
-			}
+			checkKernelStates(t, sf, pcap)
 		})
 	}
 }
