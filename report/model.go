@@ -146,7 +146,13 @@ type Options struct {
 // Build assembles the report from the input's description and the
 // tracker's results (after Finish).
 func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
-	conns := tr.Conns()
+	// In order of first packet (SPEC.md): a connection opened by a SYN seen
+	// before a later one's first packet can be created after it (its SYN
+	// was held until a SYN-ACK proved it new).
+	conns := slices.Clone(tr.Conns())
+	slices.SortStableFunc(conns, func(a, b *tracker.Conn) int {
+		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
+	})
 	ev := tr.Evicted()
 	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten}
 	r := &Report{

@@ -111,7 +111,23 @@ type Anomaly struct {
 	Target  netip.AddrPort // the server (or flood target)
 	Time    int64          // when the condition began, ns since the epoch
 	Detail  string
+
+	rule rule // which detector made it, for bringing its sentence up to date
 }
+
+// rule names a time-based detector whose findings' sentences are brought
+// up to date at the end of input; 0 for findings made by an event.
+type rule uint8
+
+const (
+	ruleNone rule = iota
+	ruleCloseWait
+	ruleFinWait2
+	ruleUnackedFin
+	ruleSilence
+	ruleZeroWindow
+	ruleOverAck
+)
 
 // Thresholds are the anomaly detectors' parameters. Zero fields take the
 // defaults (DefaultThresholds); the reason for each default is given there.
@@ -229,7 +245,7 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 		if c.found[a.Side]&(1<<a.Kind) != 0 {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
-			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok {
+			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
 				t.anomalies[i].Detail = a.Detail
 			}
 			return

@@ -42,8 +42,13 @@ type Half struct {
 	finLast     int64 // its latest FIN transmission
 	overAck     int64 // when it first acknowledged more than the peer was seen to send
 	silentSince int64 // the first of its retransmissions since the peer last sent anything
+	silentGap   int64 // the gap before the latest of them
 	zeroSince   int64 // since when it advertises a zero window; 0: it does not
 	zeroEnd     int64 // when that zero window ended (set briefly, for the check)
+	lastRtx     int64 // its latest retransmission of a SYN-ACK or FIN
+	rtxGap      int64 // the gap before it
+	heldAck     int64 // a repeat of the lost ACK, not believed yet (see heal); 0: none
+	heldAckPkt  uint64
 
 	Packets     uint64 // segments it sent
 	Bytes       uint64 // payload bytes it sent (retransmissions included)

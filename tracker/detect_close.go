@@ -18,15 +18,24 @@ type pass struct {
 	// from timers and at the end of input, never just before a segment is
 	// applied: that segment may be the answer.
 	counts bool
-	// grace: in live mode, how long after the last retransmission an answer
-	// may still come before "never answered" is said.
-	grace int64
+	// live: the wire may still answer; "never answered" is said only once
+	// twice the last backoff (at least minRTO) passed without an answer.
+	live bool
 	// skip: kinds not to report, by side (already found), so that a
 	// finding's sentence is not formatted again for every packet.
 	skip [2]uint16
 }
 
 func (p pass) wants(k Kind, s Side) bool { return p.skip[s]&(1<<k) == 0 }
+
+// grace is how long after the last retransmission, whose gap from the one
+// before was gap, an answer may still come.
+func (p pass) grace(gap int64) int64 {
+	if !p.live {
+		return 0
+	}
+	return 2 * max(gap, minRTO)
+}
 
 // detectClose finds connections stuck while closing (RFC 793 §3.5):
 //
@@ -47,20 +56,20 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 		switch h.State {
 		case CloseWait:
 			if idle := now - max(h.since, h.lastData); idle > stuck && p.wants(CloseWaitStuck, s) {
-				out = append(out, Anomaly{Kind: CloseWaitStuck, Side: s, HasSide: true, Time: h.since,
+				out = append(out, Anomaly{Kind: CloseWaitStuck, rule: ruleCloseWait, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has not closed %s after the %s's FIN — its application never called close()",
 						endpoint(c, s), secs(now-h.since), s.Peer())})
 			}
 		case FinWait2:
 			if idle := now - max(h.since, peer.lastData); idle > stuck && p.wants(FinWait2Stuck, s) {
-				out = append(out, Anomaly{Kind: FinWait2Stuck, Side: s, HasSide: true, Time: h.since,
+				out = append(out, Anomaly{Kind: FinWait2Stuck, rule: ruleFinWait2, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has waited %s in FIN_WAIT_2 for the %s to close its half",
 						endpoint(c, s), secs(now-h.since), s.Peer())})
 			}
 		case FinWait1, Closing, LastAck:
 			if p.counts && p.wants(UnackedFin, s) && int(h.finRtx) >= th.FinRetransmits &&
-				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace {
-				out = append(out, Anomaly{Kind: UnackedFin, Side: s, HasSide: true, Time: h.finTime,
+				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap) {
+				out = append(out, Anomaly{Kind: UnackedFin, rule: ruleUnackedFin, Side: s, HasSide: true, Time: h.finTime,
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s for %s)",
 						endpoint(c, s), h.finRtx, h.State, secs(now-h.finTime))})
 			}

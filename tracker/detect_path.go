@@ -15,8 +15,8 @@ func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Ano
 	for s := Client; s <= Server; s++ {
 		h := &c.Half[s]
 		if p.counts && p.wants(HalfOpen, s.Peer()) && int(h.silentRtx) >= th.SilentRetransmits &&
-			h.LastSent-h.silentSince >= minRTO && now-h.LastSent >= p.grace && !h.reset {
-			out = append(out, Anomaly{Kind: HalfOpen, Side: s.Peer(), HasSide: true, Time: h.silentSince,
+			h.LastSent-h.silentSince >= minRTO && now-h.LastSent >= p.grace(h.silentGap) && !h.reset {
+			out = append(out, Anomaly{Kind: HalfOpen, rule: ruleSilence, Side: s.Peer(), HasSide: true, Time: h.silentSince,
 				Detail: fmt.Sprintf("%s retransmitted %d times over %s with no answer: the %s is gone or the path is black-holed",
 					endpoint(c, s), h.silentRtx, secs(h.LastSent-h.silentSince), s.Peer())})
 		}
@@ -29,7 +29,7 @@ func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Ano
 				end = c.Last
 			}
 			if end-h.zeroSince > int64(th.Stuck) {
-				out = append(out, Anomaly{Kind: ZeroWindow, Side: s, HasSide: true, Time: h.zeroSince,
+				out = append(out, Anomaly{Kind: ZeroWindow, rule: ruleZeroWindow, Side: s, HasSide: true, Time: h.zeroSince,
 					Detail: fmt.Sprintf("%s advertised a zero window for %s, stalling the %s",
 						endpoint(c, s), secs(end-h.zeroSince), s.Peer())})
 			}

@@ -19,7 +19,7 @@ func detectSeq(c *Conn, p pass, out []Anomaly) []Anomaly {
 	for s := Client; s <= Server; s++ {
 		h, peer := &c.Half[s], &c.Half[s.Peer()]
 		if p.wants(BadSequence, s) && h.overAck != 0 && h.ackValid && peer.sentValid && peer.sent.Add(1).LessThan(h.ack) {
-			out = append(out, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: h.overAck,
+			out = append(out, Anomaly{Kind: BadSequence, rule: ruleOverAck, Side: s, HasSide: true, Time: h.overAck,
 				Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",
 					endpoint(c, s), h.ack.Sub(peer.sent), s.Peer())})
 		}

@@ -14,23 +14,25 @@ import (
 type cause uint32
 
 const (
-	cSynSent     cause = 1 << iota // it sent its SYN
-	cSynAckSent                    // it answered a SYN with a SYN-ACK
-	cPeerSyn                       // it received the peer's SYN
-	cSynAcked                      // its SYN was acknowledged
-	cFinSent                       // it sent its FIN
-	cPeerFin                       // it received the peer's FIN
-	cFinAcked                      // its FIN was acknowledged
-	cRstSent                       // it sent an RST
-	cRstRcvd                       // it accepted an RST
-	cSynAckLost                    // it retransmitted an acknowledged SYN-ACK
-	cFinAckLost                    // it retransmitted an acknowledged FIN
-	cPeerSynLost                   // it retransmitted its SYN after a SYN-ACK
-	cPeerFinLost                   // its ACK, sent long after the peer's FIN, does not cover it
-	cRstLost                       // it retransmitted its SYN after an RST that would have closed it
-	cMidstream                     // picked up mid-stream
-	cExpired                       // 2×MSL ran out in TIME_WAIT
-	cReused                        // the 4-tuple was reused
+	cSynSent        cause = 1 << iota // it sent its SYN
+	cSynAckSent                       // it answered a SYN with a SYN-ACK
+	cPeerSyn                          // it received the peer's SYN
+	cSynAcked                         // its SYN was acknowledged
+	cFinSent                          // it sent its FIN
+	cPeerFin                          // it received the peer's FIN
+	cFinAcked                         // its FIN was acknowledged
+	cRstSent                          // it sent an RST
+	cRstRcvd                          // it accepted an RST
+	cSynAckLost                       // it retransmitted an acknowledged SYN-ACK
+	cFinAckLost                       // it retransmitted an acknowledged FIN
+	cPeerSynLost                      // it retransmitted its SYN after a SYN-ACK
+	cPeerFinLost                      // its ACK, sent long after the peer's FIN, does not cover it
+	cRstLost                          // it retransmitted its SYN after an RST that would have closed it
+	cAckHealed                        // its retransmissions stopped after the peer's repeated ACK
+	cSynAckInferred                   // it acknowledged the peer's SYN-ACK, which the capture missed
+	cMidstream                        // picked up mid-stream
+	cExpired                          // 2×MSL ran out in TIME_WAIT
+	cReused                           // the 4-tuple was reused
 	numCauses
 )
 
@@ -51,6 +53,8 @@ var causePhrases = [...]string{
 	"retransmitted its SYN: the SYN-ACK seen earlier never arrived",
 	"its ACK, sent well after the peer's FIN, does not cover it: the FIN never arrived",
 	"retransmitted its SYN (same ISN) after the RST: the RST was lost, or its stack retries a refused connect as Windows does",
+	"its retransmissions stopped after the peer's repeated ACK: that ACK arrived (the path healed)",
+	"acknowledged the peer's SYN-ACK, which the capture missed",
 	"first seen mid-stream; handshake assumed",
 	"TIME_WAIT ended after 2×MSL",
 	"4-tuple reused by a new connection",
@@ -192,7 +196,18 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	}
 	S.lastSig = sig
 	S.LastSent = seg.Time
-	if R.synSent && !R.peerSyn && !R.sentSynAck && f&(SYN|RST|ACK) == ACK && seg.Ack != R.isn.Add(1) {
+	if S.synSent && !S.peerSyn && !S.sentSynAck && f&(SYN|RST|ACK) == ACK && !R.synSent {
+		// A side in SYN_SENT sends nothing but SYNs and RSTs: an ACK from it
+		// means it received a SYN-ACK the capture missed, acknowledging its
+		// SYN. That SYN-ACK is inferred: the peer's ISN is this ACK − 1.
+		R.synSent, R.isn, R.sentSynAck, R.peerSyn = true, seg.Ack-1, true, true
+		R.nxt, R.nxtValid = seg.Ack, true
+		S.peerSyn, S.synAcked = true, true
+		cs |= cSynAckInferred
+		cr |= cSynAckSent
+	}
+	if R.synSent && !R.peerSyn && !R.sentSynAck && f&(SYN|RST|ACK) == ACK && seg.Ack != R.isn.Add(1) &&
+		!(R.synSeen && R.nxtValid && seg.Ack == R.nxt) {
 		// An ACK that does not acknowledge the SYN of a side in SYN_SENT
 		// (a TIME_WAIT socket's or a stale peer's): unacceptable, answered
 		// by an RST and otherwise ignored (RFC 793 p. 66).
@@ -262,6 +277,8 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 			}
 			if S.silentRtx == 0 {
 				S.silentSince = seg.Time
+			} else {
+				S.silentGap = seg.Time - prevSent
 			}
 			S.silentRtx++
 		}
@@ -296,7 +313,7 @@ func (t *Tracker) onRST(c *Conn, s Side, seg *Segment, prevSent int64, cs, cr *c
 		if !S.sentSynAck {
 			c.refusedAt = seg.Time
 		}
-	case !wasOpen:
+	case !wasOpen, S.State == TimeWait:
 	case seg.Flags&ACK == 0 && R.lastData > prevSent && S.finSent:
 		// Linux answers data that arrives after the application closed
 		// its socket with a bare RST (tcp_rcv_state_process, RCV_SHUTDOWN).
@@ -425,6 +442,7 @@ func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cau
 	case S.sentSynAck:
 		S.Retransmits++
 		S.synRtx++
+		S.retransmitted(seg.Time)
 		if S.synAcked { // retransmitted after its ACK: that ACK never arrived
 			S.synAcked = false
 			S.lostAcks++
@@ -485,9 +503,12 @@ func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 		}
 		if !R.synAcked && !pureRepeat {
 			R.synAcked, cr = true, cr|cSynAcked
+		} else if !R.synAcked {
+			R.heldAck, R.heldAckPkt = seg.Time, seg.Packet
 		}
 	}
-	if R.finSent && !covers(ack, R.finSeq) && S.peerFin && S.rtt > 0 && seg.Time-R.finLast > 2*S.rtt+finGrace {
+	if R.finSent && !covers(ack, R.finSeq) && S.peerFin && S.rtt > 0 && seg.Time-R.finLast > 2*S.rtt+finGrace &&
+		seg.Flags&SYN == 0 && !(S.ackValid && covers(S.ack, R.finSeq)) {
 		// Linux acknowledges a FIN at once, and every later segment carries
 		// that acknowledgment. This one was sent well over a round trip
 		// after the peer's last FIN passed, yet does not cover it: the FIN
@@ -501,6 +522,8 @@ func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 		}
 		if !R.finAcked && !pureRepeat {
 			R.finAcked, cr = true, cr|cFinAcked
+		} else if !R.finAcked {
+			R.heldAck, R.heldAckPkt = seg.Time, seg.Packet
 		}
 	}
 	return cs, cr
@@ -519,7 +542,7 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 		// Its FIN came first unless it acknowledges the peer's FIN.
 		S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
 		cs |= cFinSent
-		if R.ackValid && covers(R.ack, fin) {
+		if R.ackValid && R.ack == fin.Add(1) {
 			// The peer acknowledged this FIN before it passed the capture
 			// point (reordered on the way): it was received, and a FIN the
 			// peer sent with that acknowledgment answered it.
@@ -531,7 +554,8 @@ func (t *Tracker) onFIN(c *Conn, s Side, S, R *Half, seg *Segment, cs, cr cause)
 	case fin == S.finSeq:
 		S.finRtx++
 		S.finLast = seg.Time // (a retransmission is not assumed delivered: see onACK)
-		if S.finAcked {      // retransmitted after its ACK: that ACK never arrived
+		S.retransmitted(seg.Time)
+		if S.finAcked { // retransmitted after its ACK: that ACK never arrived
 			S.finAcked = false
 			S.lostAcks++
 			S.lostAck = R.ack
@@ -623,5 +647,37 @@ func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, wh
 	c.addTrans(tr)
 	if t.cfg.OnTransition != nil {
 		t.cfg.OnTransition(c, tr.public())
+	}
+}
+
+// retransmitted records a retransmission of a SYN-ACK or FIN: the gap since
+// the previous one (for heal and the live grace), and that any ACK held
+// back before it did not arrive after all.
+func (h *Half) retransmitted(at int64) {
+	if h.lastRtx != 0 {
+		h.rtxGap = at - h.lastRtx
+	}
+	h.lastRtx = at
+	h.heldAck = 0
+}
+
+// heal: on a black-holed path (lostAcks ≥ 2) a repeat of the lost ACK is not
+// believed (onACK); but when the side stops retransmitting after one for
+// longer than twice its last backoff, that ACK did arrive: the path healed.
+func (t *Tracker) heal(c *Conn, now int64) {
+	for s := Client; s <= Server; s++ {
+		h, p := &c.Half[s], &c.Half[s.Peer()]
+		if h.heldAck == 0 || h.lostAcks < 2 || now-h.lastRtx <= 2*max(h.rtxGap, minRTO) {
+			continue
+		}
+		at, pkt := h.heldAck, h.heldAckPkt
+		h.heldAck, h.lostAcks = 0, 0
+		if h.sentSynAck && !h.synAcked && p.ackValid && covers(p.ack, h.isn) {
+			h.synAcked = true
+		}
+		if h.finSent && !h.finAcked && p.ackValid && covers(p.ack, h.finSeq) {
+			h.finAcked = true
+		}
+		t.settle(c, s, at, pkt, cAckHealed)
 	}
 }

@@ -258,6 +258,9 @@ func (t *Tracker) Observe(seg *Segment) {
 			// A SYN-ACK to the SYN with a new ISN: the old connection is
 			// gone (a live one answers a SYN with a challenge ACK, RFC 5961
 			// §4). The SYN opened a new one.
+			h := &c.Half[c.sideOf(syn.Src == c.Key.A && syn.SrcPort == c.Key.APort)]
+			h.Packets-- // the SYN was counted on the old connection; it belongs to the new one
+			h.Bytes -= uint64(syn.Payload)
 			t.supersede(c, &syn)
 			k, fromA := keyOf(&syn)
 			c = t.newConn(k, &syn, fromA)
@@ -283,6 +286,9 @@ func (t *Tracker) Observe(seg *Segment) {
 
 // check runs a connection's detectors for one pass.
 func (t *Tracker) check(c *Conn, now int64, p pass) {
+	if p.counts {
+		t.heal(c, now)
+	}
 	var buf [4]Anomaly
 	out := detectClose(c, now, &t.th, p, buf[:0])
 	out = detectPath(c, now, &t.th, p, out)
@@ -298,7 +304,7 @@ func (t *Tracker) check(c *Conn, now int64, p pass) {
 func beforeSegment(c *Conn) pass { return pass{skip: c.found} }
 
 func (t *Tracker) sweepPass(c *Conn) pass {
-	return pass{counts: true, grace: minRTO + int64(t.th.HandshakeTimeout)/3, skip: c.found}
+	return pass{counts: true, live: true, skip: c.found}
 }
 
 var final = pass{counts: true}
@@ -345,10 +351,12 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, fromA bool) bool {
 	}
 	s := c.sideOf(fromA)
 	h, p := &c.Half[s], &c.Half[s.Peer()]
-	if h.synSeen && !h.sentSynAck && seg.Seq == h.isn {
-		// A retransmission of its SYN (same ISN): the same connect(). The
-		// RST that closed it was lost, or the stack retries on RST
-		// (Windows does, twice); Zeek logs each attempt as a connection.
+	if h.synSeen && !h.sentSynAck && !h.peerSyn && seg.Seq == h.isn {
+		// A retransmission of its SYN (same ISN) that never got past SYN_SENT:
+		// the same connect(). The RST that closed it was lost, or the stack
+		// retries on RST (Windows does, twice); Zeek logs each attempt as a
+		// connection. After a handshake a same-ISN SYN is a new connection
+		// (scanners reuse their ISN).
 		return false
 	}
 	if c.Ended() {
@@ -481,7 +489,6 @@ func (t *Tracker) evictOne() bool {
 	if victim == nil {
 		return false
 	}
-	t.check(victim, t.now, final)
 	victim.Evicted = true
 	t.evicted.Established++
 	t.retire(victim)
@@ -504,6 +511,7 @@ func (t *Tracker) drop(c *Conn) {
 // retire removes a connection that ended (or was evicted) from the table;
 // its record stays in the report, among the MaxKept most recent ones.
 func (t *Tracker) retire(c *Conn) {
+	t.check(c, t.now, final) // its last chance: nothing more will be seen of it
 	delete(t.pendingSyn, c.ID)
 	t.table.del(&c.Key)
 	c.inTable = false
