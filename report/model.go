@@ -211,7 +211,7 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		Midstream:    c.Midstream,
 		Packets:      PerSide{cl.Packets, sv.Packets},
 		PayloadBytes: PerSide{cl.Bytes, sv.Bytes},
-		Keepalives:   c.Keepalives,
+		Keepalives:   uint64(c.Keepalives),
 		History:      c.History(),
 		ConnState:    c.ConnState(),
 		CommunityID:  c.CommunityID(),

@@ -110,38 +110,39 @@ type Transition struct {
 
 // Conn is one TCP connection: one lifetime of a 4-tuple, with two halves.
 type Conn struct {
-	ID        uint64
-	Key       FlowKey
-	clientIsA bool
-
-	Half [2]Half // indexed by Side
-
+	ID          uint64
 	First, Last int64 // capture times of its first and last segment
-	Midstream   bool  // first seen without its opening SYN: the roles are inferred
-	Keepalives  uint64
-	// ZeroWindowProbes counts probes sent while the peer advertised a zero
-	// window; they have the keepalive's shape and never move a state.
-	ZeroWindowProbes uint64
+	refusedAt   int64 // when its SYN was answered by RST, 0: never
+	Key         FlowKey
+
+	idx  int32  // index in Tracker.conns
+	nTrs uint32 // transitions recorded
+	// Keepalives counts keepalive probes; ZeroWindowProbes counts probes
+	// sent while the peer advertised a zero window. Both have the same shape
+	// and never move a state.
+	Keepalives       uint32
+	ZeroWindowProbes uint32
+	Duplicates       uint32 // segments the capture duplicated (ignored)
+	Invalid          uint32 // segments with impossible flag combinations (ignored)
+	BadRST           uint32 // RSTs outside the receiver's window (ignored)
+	ChallengedRST    uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
+	BadSeq           uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
+
+	found      [2]uint16 // kinds of anomaly found, as bits 1<<Kind, by side at fault
+	clientIsA  bool
+	Midstream  bool // first seen without its opening SYN: the roles are inferred
+	openJudged bool // detectOpen has run
+	inTable    bool // in the flow table (followed), not retired
+	Evicted    bool // dropped from the flow table to stay under MaxConns
+
+	flood *floodTarget // while its handshake is pending: the SYN flood target it counts for
 
 	// The connection's transitions, oldest first: the first few inline,
 	// so that most connections need no allocation for them.
 	trs    [4]trans
-	trMore []trans
-	nTrs   uint32
+	trMore *[]trans
 
-	Duplicates    uint32 // segments the capture duplicated (ignored)
-	Invalid       uint32 // segments with impossible flag combinations (ignored)
-	BadRST        uint32 // RSTs outside the receiver's window (ignored)
-	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
-	BadSeq        uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
-
-	found      [2]uint16    // kinds of anomaly found, as bits 1<<Kind, by side at fault
-	refusedAt  int64        // when its SYN was answered by RST, 0: never
-	flood      *floodTarget // while its handshake is pending: the SYN flood target it counts for
-	openJudged bool         // detectOpen has run
-	idx        int          // index in Tracker.conns
-	inTable    bool         // in the flow table (followed), not retired
-	Evicted    bool         // dropped from the flow table to stay under MaxConns
+	Half [2]Half // indexed by Side
 
 	zeek ZeekSummary
 }
@@ -211,9 +212,10 @@ func (c *Conn) addTrans(t trans) {
 		c.trs[c.nTrs] = t
 	} else {
 		if c.trMore == nil {
-			c.trMore = make([]trans, 0, 8) // a whole close fits: one allocation
+			more := make([]trans, 0, 8) // a whole close fits: one allocation
+			c.trMore = &more
 		}
-		c.trMore = append(c.trMore, t)
+		*c.trMore = append(*c.trMore, t)
 	}
 	c.nTrs++
 }
@@ -222,7 +224,7 @@ func (c *Conn) transAt(i uint32) *trans {
 	if i < uint32(len(c.trs)) {
 		return &c.trs[i]
 	}
-	return &c.trMore[i-uint32(len(c.trs))]
+	return &(*c.trMore)[i-uint32(len(c.trs))]
 }
 
 func (t trans) public() Transition {

@@ -438,7 +438,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 			t.settle(c, s, seg.Time, seg.Packet, cMidstream)
 		}
 	}
-	c.idx = len(t.conns)
+	c.idx = int32(len(t.conns))
 	t.conns = append(t.conns, c)
 	t.table.put(c)
 	c.inTable = true
@@ -537,7 +537,7 @@ func (t *Tracker) compact() {
 	n := 0
 	for _, c := range t.conns {
 		if c != nil {
-			c.idx = n
+			c.idx = int32(n)
 			t.conns[n] = c
 			n++
 		}

@@ -229,7 +229,7 @@ func limitMemory(maxConns int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(int64(maxConns)*1536 + 48<<20)
+	debug.SetMemoryLimit(int64(maxConns)*2048 + 48<<20)
 }
 
 // analyze feeds every packet to the tracker until the input ends, count
