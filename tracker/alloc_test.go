@@ -56,3 +56,24 @@ func BenchmarkObserveKnownConn(b *testing.B) {
 		tr.Observe(ack)
 	}
 }
+
+// TestTransitionStorage: transitions past the inline ones are kept in
+// blocks, in order.
+func TestTransitionStorage(t *testing.T) {
+	var c Conn
+	for i := 0; i < 30; i++ {
+		c.addTrans(trans{time: int64(i), packet: uint64(i)})
+	}
+	trs := c.Transitions()
+	if len(trs) != 30 {
+		t.Fatalf("%d transitions, want 30", len(trs))
+	}
+	for i, tr := range trs {
+		if tr.Time != int64(i) || tr.Packet != uint64(i) {
+			t.Fatalf("transition %d is %+v", i, tr)
+		}
+	}
+	if last, _ := c.LastTransition(); last.Time != 29 {
+		t.Errorf("last transition %+v", last)
+	}
+}

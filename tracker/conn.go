@@ -140,7 +140,7 @@ type Conn struct {
 	// The connection's transitions, oldest first: the first few inline,
 	// so that most connections need no allocation for them.
 	trs    [4]trans
-	trMore *[]trans
+	trMore *transBlock
 
 	Half [2]Half // indexed by Side
 
@@ -207,24 +207,41 @@ type trans struct {
 	from, to State
 }
 
+// transBlock holds transitions past the inline ones, eight at a time: one
+// allocation holds a whole close.
+type transBlock struct {
+	t    [8]trans
+	next *transBlock
+}
+
 func (c *Conn) addTrans(t trans) {
-	if c.nTrs < uint32(len(c.trs)) {
-		c.trs[c.nTrs] = t
-	} else {
-		if c.trMore == nil {
-			more := make([]trans, 0, 8) // a whole close fits: one allocation
-			c.trMore = &more
-		}
-		*c.trMore = append(*c.trMore, t)
-	}
+	i := c.nTrs
 	c.nTrs++
+	if i < uint32(len(c.trs)) {
+		c.trs[i] = t
+		return
+	}
+	i -= uint32(len(c.trs))
+	b := &c.trMore
+	for ; i >= uint32(len((*b).t)) && *b != nil; i -= uint32(len((*b).t)) {
+		b = &(*b).next
+	}
+	if *b == nil {
+		*b = new(transBlock)
+	}
+	(*b).t[i] = t
 }
 
 func (c *Conn) transAt(i uint32) *trans {
 	if i < uint32(len(c.trs)) {
 		return &c.trs[i]
 	}
-	return &(*c.trMore)[i-uint32(len(c.trs))]
+	i -= uint32(len(c.trs))
+	b := c.trMore
+	for ; i >= uint32(len(b.t)); i -= uint32(len(b.t)) {
+		b = b.next
+	}
+	return &b.t[i]
 }
 
 func (t trans) public() Transition {
