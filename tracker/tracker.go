@@ -282,6 +282,11 @@ func (t *Tracker) Observe(seg *Segment) {
 		}
 	}
 	t.update(c, seg, c.sideOf(fromA))
+	if c.nTrs == 0 && c.Half[0].Packets+c.Half[1].Packets == 1 && c.Half[0].State == Closed && c.Half[1].State == Closed {
+		// A first segment that opened nothing (a lone RST, a segment with
+		// impossible flags): the connection is over as soon as it began.
+		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
+	}
 }
 
 // check runs a connection's detectors for one pass.
