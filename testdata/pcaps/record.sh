@@ -21,6 +21,9 @@ SCENARIOS=(
 	half-close-data simultaneous-close rst-abort refused syn-timeout
 	lost-third-ack last-ack-retransmit keepalive zero-window port-reuse ipv6
 	midstream many-short rst-after-close fin-wait-1-stuck closing-stuck
+	challenge-ack syn-on-live-tuple fin-with-data rst-with-unacked-data
+	time-wait-assassination keepalive-dead-peer user-timeout fast-open
+	black-hole-healed time-wait-inexact-rst
 )
 
 # What the kernel is expected to hold at the end: one "client server" pair per
@@ -47,6 +50,16 @@ declare -A EXPECT=(
 	[rst-after-close]="CLOSED CLOSED"
 	[fin-wait-1-stuck]="FIN_WAIT_1 CLOSE_WAIT"
 	[closing-stuck]="FIN_WAIT_1 CLOSING"
+	[challenge-ack]="ESTABLISHED ESTABLISHED"
+	[syn-on-live-tuple]="CLOSED CLOSED,ESTABLISHED ESTABLISHED"
+	[fin-with-data]="TIME_WAIT CLOSED"
+	[rst-with-unacked-data]="CLOSED CLOSED"
+	[time-wait-assassination]="CLOSED CLOSED"
+	[keepalive-dead-peer]="CLOSED CLOSED"
+	[user-timeout]="CLOSED CLOSED"
+	[fast-open]="2*TIME_WAIT CLOSED"
+	[black-hole-healed]="ESTABLISHED ESTABLISHED"
+	[time-wait-inexact-rst]="CLOSED TIME_WAIT"
 )
 
 usage() {
@@ -213,6 +226,16 @@ nft_drop() {
 
 nft_clear() { NX "$1" nft delete table inet twrec; }
 
+# nft_drop_out NS RULE...: drop matching packets in NS's output hook (they
+# never reach the wire, nor the capture).
+nft_drop_out() {
+	local ns=$1
+	shift
+	NX "$ns" nft add table inet twrec
+	NX "$ns" nft add chain inet twrec output '{ type filter hook output priority 0; policy accept; }'
+	NX "$ns" nft add rule inet twrec output "$@" drop || fail "nft rule failed: $*"
+}
+
 capture_start() {
 	ip netns exec "$SNS" tcpdump -i eth-s -n -U --immediate-mode -Z root -w "$HERE/$NAME.pcap" >"$TMP/$NAME.tcpdump.log" 2>&1 &
 	TCPDUMP_PID=$!
@@ -376,6 +399,139 @@ sc_midstream() {
 	await client-done
 	await server-done
 	sleep 0.3
+}
+
+# ---- edge cases (peer/edge.go) ----
+
+# challenge-ack: after the second reply, peer -role raw (client namespace)
+# sends an RST inside the server's window but 1000 bytes past RCV.NXT.
+sc_challenge-ack() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	peer raw
+	await raw-done
+	await client-done
+	sleep 0.3
+}
+
+# syn-on-live-tuple: the client's abort RST never leaves its namespace, so
+# the server still holds the connection when the client connects again from
+# the same port with a new ISN.
+sc_syn-on-live-tuple() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	nft_drop_out "$CNS" tcp sport 50402 tcp flags \& rst == rst
+	mark abort
+	await client-aborted
+	nft_clear "$CNS"
+	sleep 0.2
+	mark redial
+	await client-done
+	await server-done
+	sleep 0.3
+}
+
+sc_fin-with-data() { plain 0.3; }
+
+# rst-with-unacked-data: the client's data segments (IP length above a bare
+# ACK's 52 bytes) are dropped at the server; the client aborts.
+sc_rst-with-unacked-data() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080 ip length \> 52
+	mark go
+	await client-done
+	await server-done
+	sleep 0.3
+}
+
+# time-wait-assassination: close-server-first, then an exact-sequence RST
+# (peer -role raw, client namespace) to the server's TIME_WAIT socket.
+sc_time-wait-assassination() {
+	peer server
+	wait_listen
+	capture_start
+	peer raw
+	await raw-ready
+	peer client
+	await client-done
+	await server-done
+	wait_state "$SNS" TIME-WAIT
+	sleep 0.2
+	mark rst
+	await raw-done
+	sleep 0.3
+}
+
+# time-wait-inexact-rst: the same with the RST 1000 bytes past the expected
+# sequence number: inside the window, not exact; TIME_WAIT ignores it.
+sc_time-wait-inexact-rst() { sc_time-wait-assassination; }
+
+# keepalive-dead-peer: nothing from the server reaches the client after one
+# exchange; its keepalive (1 s, 1 s, 3 probes) gives up.
+sc_keepalive-dead-peer() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080
+	await client-done 10
+	sleep 0.5
+}
+
+# user-timeout: the client's data is dropped at the server until the
+# client's TCP_USER_TIMEOUT (2 s) kills its socket; then the server writes.
+sc_user-timeout() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-established
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080
+	mark go
+	await client-done 10
+	sleep 0.3
+	nft_clear "$SNS"
+	mark write
+	await server-done
+	sleep 0.3
+}
+
+sc_fast-open() {
+	NX "$CNS" sysctl -qw net.ipv4.tcp_fastopen=3 || fail "cannot enable TCP Fast Open"
+	NX "$SNS" sysctl -qw net.ipv4.tcp_fastopen=3 || fail "cannot enable TCP Fast Open"
+	plain 0.3
+}
+
+# black-hole-healed: lost-third-ack until about 4.5 s, then the rule goes;
+# the SYN-ACK retransmitted at 7 s is ACKed and the handshake completes.
+sc_black-hole-healed() {
+	peer server
+	wait_listen
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080 tcp flags \& \(syn \| ack \| fin \| rst\) == ack
+	capture_start
+	peer client
+	await client-done
+	await server-done
+	sleep 4.5
+	nft_clear "$SNS"
+	sleep 12.5 # past 15 s, where a further SYN-ACK retransmission would be
+	# A capture's clock is its packets: without one at the end, the file
+	# would stop at the last ACK and not show the silence. One UDP datagram
+	# to the client's port 9 (answered by ICMP port unreachable) ends it.
+	NX "$SNS" bash -c 'echo end of capture >/dev/udp/198.18.0.1/9' || fail "cannot send the end-of-capture datagram"
+	sleep 0.1
 }
 
 # ---- the .states file ----

@@ -10,6 +10,10 @@
 //
 //	peer -role server -scenario close-client-first -sync DIR -addr 198.18.0.2:8080
 //	peer -role client -scenario close-client-first -sync DIR -addr 198.18.0.2:8080
+//	peer -role raw -scenario challenge-ack -sync DIR -addr 198.18.0.2:8080
+//
+// The raw role (edge.go) crafts the few segments no socket sends, for the
+// scenarios that need them (rawPlays).
 package main
 
 import (
@@ -31,7 +35,7 @@ import (
 )
 
 var (
-	role     = flag.String("role", "", "client or server")
+	role     = flag.String("role", "", "client, server or raw")
 	scenario = flag.String("scenario", "", "scenario name (see -list)")
 	syncDir  = flag.String("sync", "", "directory for marker files shared with record.sh")
 	addr     = flag.String("addr", "198.18.0.2:8080", "server address (ip:port, IPv6 as [ip]:port)")
@@ -95,12 +99,19 @@ func main() {
 		return
 	}
 	p, ok := scenarios[*scenario]
-	if !ok || *syncDir == "" || (*role != "client" && *role != "server") {
-		fmt.Fprintln(os.Stderr, "usage: peer -role client|server -scenario NAME -sync DIR [-addr IP:PORT]  (peer -list for names)")
+	if *role == "raw" {
+		_, ok = rawPlays[*scenario]
+	}
+	if !ok || *syncDir == "" || (*role != "client" && *role != "server" && *role != "raw") {
+		fmt.Fprintln(os.Stderr, "usage: peer -role client|server|raw -scenario NAME -sync DIR [-addr IP:PORT]  (peer -list for names)")
 		os.Exit(2)
 	}
 	log.SetPrefix(*role + " ")
-	if *role == "client" {
+	if *role == "raw" {
+		rawPlays[*scenario]()
+		mark("raw-done")
+		return // it holds no socket that matters: exit at once
+	} else if *role == "client" {
 		p.client()
 	} else {
 		p.server()
