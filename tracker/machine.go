@@ -234,6 +234,12 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 			t.onRST(c, s, seg, prevSent, &cs, &cr)
 		case inWindow:
 			c.ChallengedRST++ // RFC 5961 §3.2: answered by a challenge ACK
+			if seg.Seq == S.nxt && !S.reset && S.State.Synchronized() {
+				// An RST at its own snd.nxt is an abort (tcp_send_active_reset):
+				// its side is gone, though the peer, missing data, does not
+				// take it. (A forged RST rarely hits snd.nxt exactly.)
+				S.reset, cs = true, cs|cRstSent
+			}
 		default:
 			c.BadRST++
 			t.emit(c, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: seg.Time,
@@ -588,16 +594,23 @@ func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) (ok, inWindow
 	if !S.nxtValid || !R.synSent {
 		return true, false // nothing known to check against
 	}
-	if seg.Seq == S.nxt || (R.ackValid && seg.Seq == R.ack) {
+	// R's rcv.nxt: what it last acknowledged, or — segments seen are taken
+	// as delivered — everything S sent, unless S's data was retransmitted
+	// into silence (it never arrived: R would have acknowledged it).
+	rcvNxt := S.nxt
+	if R.ackValid && R.ack.LessThan(S.nxt) && S.silentRtx > 0 {
+		rcvNxt = R.ack
+	}
+	if seg.Seq == rcvNxt || (R.ackValid && seg.Seq == R.ack) {
 		return true, false
 	}
 	switch R.State {
 	case CloseWait, LastAck, Closing:
-		if seg.Seq == S.nxt-1 {
+		if seg.Seq == rcvNxt-1 {
 			return true, false
 		}
 	}
-	inWindow = seg.Seq.InWindow(S.nxt, R.recvWindow(S))
+	inWindow = seg.Seq.InWindow(rcvNxt, R.recvWindow(S))
 	if R.State == SynRcvd && inWindow {
 		return true, false // a request socket takes any RST in its window (tcp_check_req)
 	}

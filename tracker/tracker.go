@@ -258,13 +258,14 @@ func (t *Tracker) Observe(seg *Segment) {
 			// A SYN-ACK to the SYN with a new ISN: the old connection is
 			// gone (a live one answers a SYN with a challenge ACK, RFC 5961
 			// §4). The SYN opened a new one.
-			h := &c.Half[c.sideOf(syn.Src == c.Key.A && syn.SrcPort == c.Key.APort)]
-			h.Packets-- // the SYN was counted on the old connection; it belongs to the new one
-			h.Bytes -= uint64(syn.Payload)
-			t.supersede(c, &syn)
-			k, fromA := keyOf(&syn)
-			c = t.newConn(k, &syn, fromA)
-			t.update(c, &syn, c.sideOf(fromA))
+			c = t.openFromPending(c, &syn)
+		} else if syn, ok := t.pendingSyn[c.ID]; ok && c.Ended() && seg.Flags&(SYN|ACK|RST) == SYN && seg.Seq == syn.Seq &&
+			seg.Src == syn.Src && seg.SrcPort == syn.SrcPort {
+			// The old connection ended (the new socket's RST answered the
+			// challenge ACK) and the new SYN is retransmitted: the
+			// connection began with its first transmission.
+			delete(t.pendingSyn, c.ID)
+			c = t.openFromPending(c, &syn)
 		} else if t.startsNew(c, seg, fromA) {
 			old = c
 			oldTW = [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}
@@ -368,6 +369,19 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, fromA bool) bool {
 		return true
 	}
 	return h.State == SynSent && !p.Sent() && seg.Seq != h.isn
+}
+
+// openFromPending closes the connection old, which a SYN with a new ISN
+// turned out to replace, and opens the new connection with that SYN.
+func (t *Tracker) openFromPending(old *Conn, syn *Segment) *Conn {
+	h := &old.Half[old.sideOf(syn.Src == old.Key.A && syn.SrcPort == old.Key.APort)]
+	h.Packets-- // the SYN was counted on the old connection; it belongs to the new one
+	h.Bytes -= uint64(syn.Payload)
+	t.supersede(old, syn)
+	k, fromA := keyOf(syn)
+	c := t.newConn(k, syn, fromA)
+	t.update(c, syn, c.sideOf(fromA))
+	return c
 }
 
 // answersPendingSyn reports whether seg is a SYN-ACK answering a SYN with a
