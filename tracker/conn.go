@@ -87,6 +87,7 @@ type Half struct {
 	finAcked   bool // the peer acknowledged its FIN (ACK ≥ FIN+1)
 	peerFin    bool // it received the peer's FIN
 	reset      bool // it sent an RST, or received one it accepted
+	gaveUp     bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it
 	twExpired  bool // its TIME_WAIT ran out (2×MSL)
 	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
 	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)

@@ -19,7 +19,7 @@ type pass struct {
 	// applied: that segment may be the answer.
 	counts bool
 	// live: the wire may still answer; "never answered" is said only once
-	// twice the last backoff (at least minRTO) passed without an answer.
+	// the next retransmission was surely due (nextRtxDue) without one.
 	live bool
 	// skip: kinds not to report, by side (already found), so that a
 	// finding's sentence is not formatted again for every packet.
@@ -34,7 +34,7 @@ func (p pass) grace(gap int64) int64 {
 	if !p.live {
 		return 0
 	}
-	return 2 * max(gap, minRTO)
+	return nextRtxDue(gap)
 }
 
 // detectClose finds connections stuck while closing (RFC 793 §3.5):
@@ -53,7 +53,11 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 	stuck := int64(th.Stuck)
 	for s := Client; s <= Server; s++ {
 		h, peer := &c.Half[s], &c.Half[s.Peer()]
-		switch h.State {
+		state := h.State
+		if h.gaveUp && h.finSent && !h.finAcked {
+			state = FinWait1 // it gave up its FIN: judged as the state it gave up in
+		}
+		switch state {
 		case CloseWait:
 			if idle := now - max(h.since, h.lastData); idle > stuck && p.wants(CloseWaitStuck, s) {
 				out = append(out, Anomaly{Kind: CloseWaitStuck, rule: ruleCloseWait, Side: s, HasSide: true, Time: h.since,
@@ -70,10 +74,19 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 			if p.counts && p.wants(UnackedFin, s) && int(h.finRtx) >= th.FinRetransmits &&
 				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap) {
 				out = append(out, Anomaly{Kind: UnackedFin, rule: ruleUnackedFin, Side: s, HasSide: true, Time: h.finTime,
-					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s for %s)",
-						endpoint(c, s), h.finRtx, h.State, secs(now-h.finTime))})
+					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s)",
+						endpoint(c, s), h.finRtx, finFate(h, now))})
 			}
 		}
 	}
 	return out
+}
+
+// finFate says how long an unacknowledged FIN has been waiting, or that
+// the kernel gave up on it.
+func finFate(h *Half, now int64) string {
+	if h.gaveUp {
+		return "the kernel gave up after " + secs(h.lastRtx-h.finTime)
+	}
+	return h.State.String() + " for " + secs(now-h.finTime)
 }

@@ -22,14 +22,14 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 		out = append(out, Anomaly{Kind: SynTimeout, Side: Server, HasSide: true, Time: c.First,
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
 				endpoint(c, Client), cl.synRtx+1, secs(cl.LastSent-c.First), endpoint(c, Server))})
-	case sv.State == SynRcvd && sv.synRtx > 0 && sv.LastSent-sv.synTime >= minRTO:
+	case (sv.State == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.LastSent-sv.synTime >= minRTO:
 		believes := "no ACK from the client arrived"
 		if cl.State.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"
 		}
 		out = append(out, Anomaly{Kind: HalfOpen, Side: Server, HasSide: true, Time: sv.synTime,
-			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and is still in SYN_RCVD; %s",
-				endpoint(c, Server), sv.synRtx, believes)})
+			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and %s; %s",
+				endpoint(c, Server), sv.synRtx, map[bool]string{false: "is still in SYN_RCVD", true: "gave up"}[sv.gaveUp], believes)})
 	}
 	return out
 }

@@ -30,6 +30,8 @@ const (
 	cRstLost                          // it retransmitted its SYN after an RST that would have closed it
 	cAckHealed                        // its retransmissions stopped after the peer's repeated ACK
 	cSynAckInferred                   // it acknowledged the peer's SYN-ACK, which the capture missed
+	cGaveUp                           // it stopped retransmitting after the kernel's retry limit
+	cRevived                          // it sent new data after an RST at its snd.nxt
 	cMidstream                        // picked up mid-stream
 	cExpired                          // 2×MSL ran out in TIME_WAIT
 	cReused                           // the 4-tuple was reused
@@ -55,6 +57,8 @@ var causePhrases = [...]string{
 	"retransmitted its SYN (same ISN) after the RST: the RST was lost, or its stack retries a refused connect as Windows does",
 	"its retransmissions stopped after the peer's repeated ACK: that ACK arrived (the path healed)",
 	"acknowledged the peer's SYN-ACK, which the capture missed",
+	"gave up: no retransmission after the kernel's retry limit (tcp_synack_retries, tcp_orphan_retries)",
+	"sent new data after an RST at its snd.nxt: that RST was not its own",
 	"first seen mid-stream; handshake assumed",
 	"TIME_WAIT ended after 2×MSL",
 	"4-tuple reused by a new connection",
@@ -104,7 +108,7 @@ var whyCache sync.Map // cause → string, for combinations without a phrase of 
 // CLOSED via LAST_ACK).
 func (h *Half) derive() State {
 	switch {
-	case h.reset, !h.synSent:
+	case h.reset, h.gaveUp, !h.synSent:
 		return Closed
 	case !h.peerSyn:
 		return SynSent
@@ -179,6 +183,25 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	var cs, cr cause
 	f := seg.Flags
 
+	if f&(SYN|ACK|RST|FIN) == SYN && S.synSent && seg.Seq != S.isn {
+		// A SYN with another ISN on a live connection: a new connection if
+		// the peer answers it with a SYN-ACK, or once this one ends (see
+		// Observe); a live peer answers with a challenge ACK (RFC 5961 §4).
+		// It is held aside, not applied to this connection.
+		c.BadSeq++
+		if p, ok := t.pendingSyn[c.ID]; ok && p.first.Seq == seg.Seq && p.first.Src == seg.Src {
+			p.last, p.n = *seg, p.n+1
+			t.pendingSyn[c.ID] = p
+		} else {
+			if ok {
+				t.unpend(c, p)
+			}
+			t.pendingSyn[c.ID] = pendingSYN{first: *seg, last: *seg, n: 1,
+				tw: [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}}
+		}
+		return
+	}
+
 	c.zeek.Observe(seg, s == Client)
 	prevSent := S.LastSent
 	S.Packets++
@@ -229,6 +252,9 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 		t.emit(c, Anomaly{Kind: InvalidFlags, Side: s, HasSide: true, Time: seg.Time,
 			Detail: endpoint(c, s) + " sent a segment with " + flagProblem(f)})
 	case f&RST != 0:
+		if lostData(S, R) && S.finSent && R.peerFin && !covers(R.ack, S.finSeq) {
+			R.peerFin, cr = false, cr|cPeerFinLost // the FIN lies beyond data that never arrived
+		}
 		switch ok, inWindow := t.rstAcceptable(c, S, R, seg); {
 		case ok:
 			t.onRST(c, s, seg, prevSent, &cs, &cr)
@@ -271,6 +297,9 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 		}
 		if seg.Payload > 0 {
 			S.lastData = seg.Time
+			if S.reset && S.nxtValid && S.nxt.LessThan(seg.End()) && !R.reset {
+				S.reset, cs = false, cs|cRevived
+			}
 		}
 		if end := seg.End(); !S.sentValid || S.sent.LessThan(end) {
 			S.sent, S.sentValid = end, true
@@ -345,6 +374,9 @@ func (t *Tracker) onRST(c *Conn, s Side, seg *Segment, prevSent int64, cs, cr *c
 // window follows the receive window a side advertises, for zero_window.
 func (t *Tracker) window(c *Conn, s Side, seg *Segment) {
 	h := &c.Half[s]
+	if seg.Flags&SYN != 0 && h.window != 0 {
+		return // a SYN's window is never scaled (RFC 7323 §2.2): keep the last real one
+	}
 	h.window = seg.Window
 	if seg.Flags&(SYN|RST) != 0 {
 		return
@@ -397,12 +429,7 @@ func (t *Tracker) onSYN(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 			S.peerSyn, cs = false, cs|cPeerSynLost
 		}
 		return cs, cr
-	default:
-		// A SYN with another ISN on a live connection: a new connection if
-		// the peer answers it with a SYN-ACK (see Observe), else the peer
-		// answers with a challenge ACK (RFC 5961 §4).
-		c.BadSeq++
-		t.pendingSyn[c.ID] = *seg
+	default: // another ISN: held aside before update gets here
 		return cs, cr
 	}
 	if !R.Sent() && !c.Midstream && S == &c.Half[Client] {
@@ -598,7 +625,7 @@ func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) (ok, inWindow
 	// as delivered — everything S sent, unless S's data was retransmitted
 	// into silence (it never arrived: R would have acknowledged it).
 	rcvNxt := S.nxt
-	if R.ackValid && R.ack.LessThan(S.nxt) && S.silentRtx > 0 {
+	if lostData(S, R) {
 		rcvNxt = R.ack
 	}
 	if seg.Seq == rcvNxt || (R.ackValid && seg.Seq == R.ack) {
@@ -615,6 +642,14 @@ func (t *Tracker) rstAcceptable(c *Conn, S, R *Half, seg *Segment) (ok, inWindow
 		return true, false // a request socket takes any RST in its window (tcp_check_req)
 	}
 	return false, inWindow
+}
+
+// lostData reports whether S's latest data evidently never reached R: S
+// retransmitted it twice without a single segment back, and R acknowledged
+// less. (One retransmission proves nothing: a tail-loss probe goes out while
+// the ACK may be on its way.)
+func lostData(S, R *Half) bool {
+	return S.silentRtx >= 2 && R.ackValid && R.ack.LessThan(S.nxt)
 }
 
 // recvWindow is the receive window h last advertised, scaled when both
@@ -663,6 +698,22 @@ func (t *Tracker) transition(c *Conn, s Side, at int64, pkt uint64, to State, wh
 	}
 }
 
+// Linux's retry limits: a SYN_RCVD request is dropped after
+// tcp_synack_retries (5) retransmissions of its SYN-ACK; an orphaned socket
+// gives up its FIN after tcp_orphan_retries (0, meaning 8).
+const (
+	synAckRetries    = 5
+	orphanFinRetries = 8
+)
+
+// nextRtxDue is how long after a retransmission whose gap from the one
+// before was gap the next one is surely due: the backoff doubles, and Linux's
+// timers fire a little late (a tenth, plus TCP_RTO_MIN).
+func nextRtxDue(gap int64) int64 {
+	next := 2 * max(gap, minRTO)
+	return next + next/10 + minRTO
+}
+
 // retransmitted records a retransmission of a SYN-ACK or FIN: the gap since
 // the previous one (for heal and the live grace), and that any ACK held
 // back before it did not arrive after all.
@@ -680,11 +731,24 @@ func (h *Half) retransmitted(at int64) {
 func (t *Tracker) heal(c *Conn, now int64) {
 	for s := Client; s <= Server; s++ {
 		h, p := &c.Half[s], &c.Half[s.Peer()]
-		if h.heldAck == 0 || h.lostAcks < 2 || now-h.lastRtx <= 2*max(h.rtxGap, minRTO) {
+		if h.lastRtx == 0 || now-h.lastRtx <= nextRtxDue(h.rtxGap) {
+			continue // the next retransmission may still come
+		}
+		if h.sentSynAck && !h.synAcked && h.synRtx >= synAckRetries ||
+			h.finSent && !h.finAcked && h.finRtx >= orphanFinRetries {
+			// Silence after the last retransmission Linux makes: it gave
+			// up and dropped the connection, healed path or not.
+			if !h.gaveUp {
+				h.gaveUp = true
+				t.settle(c, s, h.lastRtx+nextRtxDue(h.rtxGap), 0, cGaveUp)
+			}
+			continue
+		}
+		if h.heldAck == 0 || h.lostAcks < 2 {
 			continue
 		}
 		at, pkt := h.heldAck, h.heldAckPkt
-		h.heldAck, h.lostAcks = 0, 0
+		h.heldAck = 0 // lostAcks is kept: a later retransmission proves the loss again
 		if h.sentSynAck && !h.synAcked && p.ackValid && covers(p.ack, h.isn) {
 			h.synAcked = true
 		}

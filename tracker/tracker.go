@@ -82,7 +82,7 @@ type Tracker struct {
 	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
 	maxKept      int
 
-	pendingSyn map[uint64]Segment // a SYN with a new ISN seen on a live connection, by connection ID
+	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
@@ -153,7 +153,7 @@ func New(cfg Config) *Tracker {
 		maxConns:   cfg.MaxConns,
 		twLen:      int64(2 * cfg.MSL),
 		table:      newFlowTable(),
-		pendingSyn: make(map[uint64]Segment),
+		pendingSyn: make(map[uint64]pendingSYN),
 	}
 	t.th.withDefaults()
 	if t.maxConns <= 0 {
@@ -254,18 +254,18 @@ func (t *Tracker) Observe(seg *Segment) {
 		if c.watched() {
 			t.check(c, seg.Time, beforeSegment(c))
 		}
-		if syn, ok := t.answersPendingSyn(c, seg); ok {
+		if p, ok := t.answersPendingSyn(c, seg); ok {
 			// A SYN-ACK to the SYN with a new ISN: the old connection is
 			// gone (a live one answers a SYN with a challenge ACK, RFC 5961
 			// §4). The SYN opened a new one.
-			c = t.openFromPending(c, &syn)
-		} else if syn, ok := t.pendingSyn[c.ID]; ok && c.Ended() && seg.Flags&(SYN|ACK|RST) == SYN && seg.Seq == syn.Seq &&
-			seg.Src == syn.Src && seg.SrcPort == syn.SrcPort {
+			c = t.openFromPending(c, p, seg)
+		} else if p, ok := t.pendingSyn[c.ID]; ok && c.Ended() && seg.Flags&(SYN|ACK|RST) == SYN && seg.Seq == p.first.Seq &&
+			seg.Src == p.first.Src && seg.SrcPort == p.first.SrcPort {
 			// The old connection ended (the new socket's RST answered the
 			// challenge ACK) and the new SYN is retransmitted: the
 			// connection began with its first transmission.
 			delete(t.pendingSyn, c.ID)
-			c = t.openFromPending(c, &syn)
+			c = t.openFromPending(c, p, seg)
 		} else if t.startsNew(c, seg, fromA) {
 			old = c
 			oldTW = [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}
@@ -371,31 +371,61 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, fromA bool) bool {
 	return h.State == SynSent && !p.Sent() && seg.Seq != h.isn
 }
 
+// pendingSYN is a SYN with a new ISN seen on a live connection, and how
+// many times it was sent: the first and the latest copy.
+type pendingSYN struct {
+	first, last Segment
+	n           int
+	tw          [2]bool // which sides of the old connection were in TIME_WAIT when it came
+}
+
 // openFromPending closes the connection old, which a SYN with a new ISN
-// turned out to replace, and opens the new connection with that SYN.
-func (t *Tracker) openFromPending(old *Conn, syn *Segment) *Conn {
-	h := &old.Half[old.sideOf(syn.Src == old.Key.A && syn.SrcPort == old.Key.APort)]
-	h.Packets-- // the SYN was counted on the old connection; it belongs to the new one
-	h.Bytes -= uint64(syn.Payload)
-	t.supersede(old, syn)
+// turned out to replace when cur arrived, and opens the new connection
+// with that SYN and its retransmissions.
+func (t *Tracker) openFromPending(old *Conn, p pendingSYN, cur *Segment) *Conn {
+	syn := &p.first
+	old.BadSeq -= uint32(p.n)
+	tw := p.tw
+	for s := Client; s <= Server; s++ {
+		tw[s] = tw[s] || old.Half[s].State == TimeWait
+	}
+	t.supersede(old, cur)
 	k, fromA := keyOf(syn)
 	c := t.newConn(k, syn, fromA)
 	t.update(c, syn, c.sideOf(fromA))
+	for i := 1; i < p.n; i++ {
+		t.update(c, &p.last, c.sideOf(fromA)) // its retransmissions (timed as the latest)
+	}
+	for s := Client; s <= Server; s++ {
+		if tw[s] {
+			t.portReuse(old, s, c, syn)
+			break
+		}
+	}
 	return c
+}
+
+// unpend counts held-aside SYNs that opened nothing as segments of the
+// connection they were seen on.
+func (t *Tracker) unpend(c *Conn, p pendingSYN) {
+	h := &c.Half[c.sideOf(p.first.Src == c.Key.A && p.first.SrcPort == c.Key.APort)]
+	h.Packets += uint64(p.n)
+	h.Bytes += uint64(p.n) * uint64(p.first.Payload)
+	h.Retransmits += uint64(p.n - 1)
 }
 
 // answersPendingSyn reports whether seg is a SYN-ACK answering a SYN with a
 // new ISN seen earlier on the live connection c, and returns that SYN.
-func (t *Tracker) answersPendingSyn(c *Conn, seg *Segment) (Segment, bool) {
+func (t *Tracker) answersPendingSyn(c *Conn, seg *Segment) (pendingSYN, bool) {
 	if len(t.pendingSyn) == 0 || seg.Flags&(SYN|ACK|RST) != SYN|ACK {
-		return Segment{}, false
+		return pendingSYN{}, false
 	}
-	syn, ok := t.pendingSyn[c.ID]
-	if !ok || seg.Ack != syn.Seq.Add(1) || seg.Src != syn.Dst || seg.SrcPort != syn.DstPort {
-		return Segment{}, false
+	p, ok := t.pendingSyn[c.ID]
+	if !ok || seg.Ack != p.first.Seq.Add(1) || seg.Src != p.first.Dst || seg.SrcPort != p.first.DstPort {
+		return pendingSYN{}, false
 	}
 	delete(t.pendingSyn, c.ID)
-	return syn, true
+	return p, true
 }
 
 // supersede closes what is left of a connection whose 4-tuple is reused.
@@ -516,7 +546,10 @@ func (t *Tracker) evictOne() bool {
 
 // drop removes a connection from the table and from the report.
 func (t *Tracker) drop(c *Conn) {
-	delete(t.pendingSyn, c.ID)
+	if p, ok := t.pendingSyn[c.ID]; ok {
+		t.unpend(c, p)
+		delete(t.pendingSyn, c.ID)
+	}
 	if c.inTable {
 		t.table.del(&c.Key)
 		c.inTable = false
@@ -531,7 +564,10 @@ func (t *Tracker) drop(c *Conn) {
 // its record stays in the report, among the MaxKept most recent ones.
 func (t *Tracker) retire(c *Conn) {
 	t.check(c, t.now, final) // its last chance: nothing more will be seen of it
-	delete(t.pendingSyn, c.ID)
+	if p, ok := t.pendingSyn[c.ID]; ok {
+		t.unpend(c, p)
+		delete(t.pendingSyn, c.ID)
+	}
 	t.table.del(&c.Key)
 	c.inTable = false
 	t.ended.push(c)
