@@ -259,7 +259,7 @@ func (t *Tracker) Observe(seg *Segment) {
 			// gone (a live one answers a SYN with a challenge ACK, RFC 5961
 			// §4). The SYN opened a new one.
 			c = t.openFromPending(c, p, seg)
-		} else if p, ok := t.pendingSyn[c.ID]; ok && c.Ended() && seg.Flags&(SYN|ACK|RST) == SYN && seg.Seq == p.first.Seq &&
+		} else if p, ok := t.pendingFor(c, seg); ok && c.Ended() && seg.Seq == p.first.Seq &&
 			seg.Src == p.first.Src && seg.SrcPort == p.first.SrcPort {
 			// The old connection ended (the new socket's RST answered the
 			// challenge ACK) and the new SYN is retransmitted: the
@@ -403,6 +403,16 @@ func (t *Tracker) openFromPending(old *Conn, p pendingSYN, cur *Segment) *Conn {
 		}
 	}
 	return c
+}
+
+// pendingFor returns c's held-aside SYN if seg is a SYN that may repeat it;
+// cheap for every other segment.
+func (t *Tracker) pendingFor(c *Conn, seg *Segment) (pendingSYN, bool) {
+	if seg.Flags&(SYN|ACK|RST) != SYN || len(t.pendingSyn) == 0 {
+		return pendingSYN{}, false
+	}
+	p, ok := t.pendingSyn[c.ID]
+	return p, ok
 }
 
 // unpend counts held-aside SYNs that opened nothing as segments of the
