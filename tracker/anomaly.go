@@ -238,6 +238,10 @@ func (c *Conn) Kinds() []Kind {
 	return ks
 }
 
+// hasFinding reports whether side s of c already has a finding of kind k,
+// so that a repeated offence formats no sentence on the packet path.
+func (c *Conn) hasFinding(k Kind, s Side) bool { return c.found[s]&(1<<k) != 0 }
+
 // emit records a finding for a connection unless that side already has one
 // of that kind (both sides may: both FINs unacknowledged, say).
 func (t *Tracker) emit(c *Conn, a Anomaly) {

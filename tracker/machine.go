@@ -249,8 +249,10 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 		// Impossible combinations, or neither SYN, RST nor ACK: Linux drops
 		// them without a state change (tcp_rcv_state_process); so do we.
 		c.Invalid++
-		t.emit(c, Anomaly{Kind: InvalidFlags, Side: s, HasSide: true, Time: seg.Time,
-			Detail: endpoint(c, s) + " sent a segment with " + flagProblem(f)})
+		if !c.hasFinding(InvalidFlags, s) {
+			t.emit(c, Anomaly{Kind: InvalidFlags, Side: s, HasSide: true, Time: seg.Time,
+				Detail: endpoint(c, s) + " sent a segment with " + flagProblem(f)})
+		}
 	case f&RST != 0:
 		if lostData(S, R) && S.finSent && R.peerFin && !covers(R.ack, S.finSeq) {
 			R.peerFin, cr = false, cr|cPeerFinLost // the FIN lies beyond data that never arrived
@@ -268,8 +270,10 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 			}
 		default:
 			c.BadRST++
-			t.emit(c, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: seg.Time,
-				Detail: fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer())})
+			if !c.hasFinding(BadSequence, s) {
+				t.emit(c, Anomaly{Kind: BadSequence, Side: s, HasSide: true, Time: seg.Time,
+					Detail: fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer())})
+			}
 		}
 	case S.nxtValid && S.State.Synchronized() && f&(SYN|FIN) == 0 && seg.Payload <= 1 &&
 		seg.Seq == una(S, R)-1 && una(S, R) == S.nxt:
@@ -450,9 +454,11 @@ func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cau
 	// data of a Fast Open SYN, the end of that data (RFC 7413 §4.2).
 	if R.synSent && seg.Ack != R.isn.Add(1) && !(R.synSeen && R.nxtValid && seg.Ack == R.nxt) {
 		c.BadSeq++ // the receiver ignores it
-		t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)",
-				endpoint(c, c.sideOfHalf(S)), seg.Ack, c.sideOfHalf(R), R.isn.Add(1))})
+		if !c.hasFinding(BadSequence, c.sideOfHalf(S)) {
+			t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
+				Detail: fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)",
+					endpoint(c, c.sideOfHalf(S)), seg.Ack, c.sideOfHalf(R), R.isn.Add(1))})
+		}
 		return cs, cr
 	}
 	if !R.synSent { // its SYN was not seen: picked up at the SYN-ACK
@@ -469,8 +475,10 @@ func (t *Tracker) onSYNACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cau
 		cs |= cSynAckSent
 	case seg.Seq != S.isn:
 		c.BadSeq++
-		t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s sent a second SYN-ACK with another ISN (%d, first %d)", endpoint(c, c.sideOfHalf(S)), seg.Seq, S.isn)})
+		if !c.hasFinding(BadSequence, c.sideOfHalf(S)) {
+			t.emit(c, Anomaly{Kind: BadSequence, Side: c.sideOfHalf(S), HasSide: true, Time: seg.Time,
+				Detail: fmt.Sprintf("%s sent a second SYN-ACK with another ISN (%d, first %d)", endpoint(c, c.sideOfHalf(S)), seg.Seq, S.isn)})
+		}
 		return cs, cr
 	case S.sentSynAck:
 		S.Retransmits++
