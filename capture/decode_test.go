@@ -23,8 +23,6 @@ func vlan(tpid uint16, vid uint16, inner uint16, payload []byte) []byte {
 
 // etherWith builds an Ethernet frame whose EtherType field is typ and whose
 // body is body, for tag stacks where the first EtherType is a tag.
-func etherWith(typ uint16, body []byte) []byte { return eth(typ, body) }
-
 func withIPv4Total(p []byte, total uint16, fixChecksum bool) []byte {
 	p = append([]byte(nil), p...)
 	binary.BigEndian.PutUint16(p[2:], total)

@@ -186,29 +186,20 @@ var DefaultThresholds = Thresholds{
 
 func (th *Thresholds) withDefaults() {
 	d := DefaultThresholds
-	if th.Stuck <= 0 {
-		th.Stuck = d.Stuck
-	}
-	if th.FinRetransmits <= 0 {
-		th.FinRetransmits = d.FinRetransmits
-	}
-	if th.SilentRetransmits <= 0 {
-		th.SilentRetransmits = d.SilentRetransmits
-	}
-	if th.FloodRate <= 0 {
-		th.FloodRate = d.FloodRate
-	}
-	if th.FloodSources <= 0 {
-		th.FloodSources = d.FloodSources
-	}
-	if th.FloodSYNs <= 0 {
-		th.FloodSYNs = d.FloodSYNs
-	}
-	if th.HandshakeTimeout <= 0 {
-		th.HandshakeTimeout = d.HandshakeTimeout
-	}
-	if th.MaxAnomalies <= 0 {
-		th.MaxAnomalies = d.MaxAnomalies
+	orDefault(&th.Stuck, d.Stuck)
+	orDefault(&th.FinRetransmits, d.FinRetransmits)
+	orDefault(&th.SilentRetransmits, d.SilentRetransmits)
+	orDefault(&th.FloodRate, d.FloodRate)
+	orDefault(&th.FloodSources, d.FloodSources)
+	orDefault(&th.FloodSYNs, d.FloodSYNs)
+	orDefault(&th.HandshakeTimeout, d.HandshakeTimeout)
+	orDefault(&th.MaxAnomalies, d.MaxAnomalies)
+}
+
+// orDefault sets *v to d unless it is positive.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 

@@ -197,7 +197,7 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 				t.unpend(c, p)
 			}
 			t.pendingSyn[c.ID] = pendingSYN{first: *seg, last: *seg, n: 1,
-				tw: [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}}
+				tw: timeWaitSides(c)}
 		}
 		return
 	}
@@ -523,12 +523,7 @@ func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 			// It hears the peer again: the peer's latest acknowledgment
 			// reached it with this data.
 			S.lostAcks = 0
-			if S.sentSynAck && !S.synAcked && R.ackValid && covers(R.ack, S.isn) {
-				S.synAcked, cs = true, cs|cSynAcked
-			}
-			if S.finSent && !S.finAcked && R.ackValid && covers(R.ack, S.finSeq) {
-				S.finAcked, cs = true, cs|cFinAcked
-			}
+			cs |= S.reclaimAcks(R)
 		}
 	}
 	// After R proved twice that this very acknowledgment did not reach it,
@@ -542,11 +537,7 @@ func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 		if !S.peerSyn {
 			S.peerSyn, cs = true, cs|cPeerSyn
 		}
-		if !R.synAcked && !pureRepeat {
-			R.synAcked, cr = true, cr|cSynAcked
-		} else if !R.synAcked {
-			R.heldAck, R.heldAckPkt = seg.Time, seg.Packet
-		}
+		cr |= R.receiveAck(&R.synAcked, cSynAcked, pureRepeat, seg)
 	}
 	if R.finSent && !covers(ack, R.finSeq) && S.peerFin && S.rtt > 0 && seg.Time-R.finLast > 2*S.rtt+finGrace &&
 		seg.Flags&SYN == 0 && !(S.ackValid && covers(S.ack, R.finSeq)) {
@@ -561,13 +552,37 @@ func (t *Tracker) onACK(c *Conn, S, R *Half, seg *Segment, cs, cr cause) (cause,
 		if !S.peerFin {
 			S.peerFin, cs = true, cs|cPeerFin
 		}
-		if !R.finAcked && !pureRepeat {
-			R.finAcked, cr = true, cr|cFinAcked
-		} else if !R.finAcked {
-			R.heldAck, R.heldAckPkt = seg.Time, seg.Packet
-		}
+		cr |= R.receiveAck(&R.finAcked, cFinAcked, pureRepeat, seg)
 	}
 	return cs, cr
+}
+
+// receiveAck sets one of h's "acknowledged" facts when an ACK covering it
+// arrives — unless it is a repeat of an ACK h proved lost, which is held
+// back for heal instead.
+func (h *Half) receiveAck(fact *bool, why cause, lost bool, seg *Segment) cause {
+	switch {
+	case *fact:
+		return 0
+	case lost:
+		h.heldAck, h.heldAckPkt = seg.Time, seg.Packet
+		return 0
+	}
+	*fact = true
+	return why
+}
+
+// reclaimAcks restores h's "acknowledged" facts that the peer's latest
+// acknowledgment covers: h shows it hears the peer again, or its path
+// healed.
+func (h *Half) reclaimAcks(peer *Half) (c cause) {
+	if h.sentSynAck && !h.synAcked && peer.ackValid && covers(peer.ack, h.isn) {
+		h.synAcked, c = true, c|cSynAcked
+	}
+	if h.finSent && !h.finAcked && peer.ackValid && covers(peer.ack, h.finSeq) {
+		h.finAcked, c = true, c|cFinAcked
+	}
+	return c
 }
 
 // onFIN handles a FIN sent by S.
@@ -757,12 +772,7 @@ func (t *Tracker) heal(c *Conn, now int64) {
 		}
 		at, pkt := h.heldAck, h.heldAckPkt
 		h.heldAck = 0 // lostAcks is kept: a later retransmission proves the loss again
-		if h.sentSynAck && !h.synAcked && p.ackValid && covers(p.ack, h.isn) {
-			h.synAcked = true
-		}
-		if h.finSent && !h.finAcked && p.ackValid && covers(p.ack, h.finSeq) {
-			h.finAcked = true
-		}
+		h.reclaimAcks(p)
 		t.settle(c, s, at, pkt, cAckHealed)
 	}
 }

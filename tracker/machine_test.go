@@ -62,19 +62,10 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 				st.after = time.Millisecond
 			}
 			now += int64(st.after)
-			seg := Segment{Time: now, Packet: uint64(i + 1), Flags: st.flags, Payload: st.payload, Window: 1000, WScale: -1}
+			seg := testSeg(isn, st.from, st.flags, st.seq, st.ack, st.payload)
+			seg.Time, seg.Packet = now, uint64(i+1)
 			if st.win0 {
 				seg.Window = 0
-			}
-			own, peer := isn[0], isn[1]
-			seg.Src, seg.SrcPort, seg.Dst, seg.DstPort = cAddr, 40000, sAddr, 80
-			if st.from == Server {
-				own, peer = peer, own
-				seg.Src, seg.SrcPort, seg.Dst, seg.DstPort = sAddr, 80, cAddr, 40000
-			}
-			seg.Seq = own.Add(seqnum.Size(st.seq))
-			if st.flags&ACK != 0 || st.ack != 0 {
-				seg.Ack = peer.Add(seqnum.Size(st.ack))
 			}
 			tr.Observe(&seg)
 			c := tr.Conns()[len(tr.Conns())-1]
@@ -87,6 +78,25 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 		}
 	}
 	return tr
+}
+
+// testSeg builds a segment between the test endpoints, sequence and
+// acknowledgment numbers relative to the sender's and the receiver's ISN
+// (isn: client's, server's); the time and packet number are the caller's.
+// The acknowledgment number is set only with ACK or a non-zero ack.
+func testSeg(isn [2]seqnum.Value, from Side, flags Flags, seq, ack, payload uint32) Segment {
+	s := Segment{Flags: flags, Payload: payload, Window: 1000, WScale: -1}
+	own, peer := isn[0], isn[1]
+	s.Src, s.SrcPort, s.Dst, s.DstPort = cAddr, 40000, sAddr, 80
+	if from == Server {
+		own, peer = peer, own
+		s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
+	}
+	s.Seq = own.Add(seqnum.Size(seq))
+	if flags&ACK != 0 || ack != 0 {
+		s.Ack = peer.Add(seqnum.Size(ack))
+	}
+	return s
 }
 
 func timeline(c *Conn) string {

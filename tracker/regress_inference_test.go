@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // These scenarios come from a second review of the inference rules: each
@@ -289,13 +287,7 @@ func TestAdvLiveSweepHalfOpenTooEarly(t *testing.T) {
 	tr := New(Config{})
 	now := int64(1_700_000_000) * int64(time.Second)
 	mk := func(from Side, flags Flags, seq, ack, pl uint32) Segment {
-		s := Segment{Flags: flags, Seq: 1000 + seqnum.Value(seq), Ack: 5000 + seqnum.Value(ack), Payload: pl, Window: 1000, WScale: -1}
-		s.Src, s.SrcPort, s.Dst, s.DstPort = cAddr, 40000, sAddr, 80
-		if from == Server {
-			s.Seq, s.Ack = 5000+seqnum.Value(seq), 1000+seqnum.Value(ack)
-			s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
-		}
-		return s
+		return testSeg(isnPairs[0], from, flags, seq, ack, pl)
 	}
 	feed := func(at time.Duration, s Segment) { s.Time = now + int64(at); tr.Observe(&s) }
 	feed(0, mk(Client, S, 0, 0, 0))

@@ -3,8 +3,6 @@ package tracker
 import (
 	"testing"
 	"time"
-
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // R1: FIN retransmitted into silence, then an abort RST at snd.nxt (FIN+1).
@@ -86,13 +84,7 @@ func TestR3LiveHealRacesNextRetransmission(t *testing.T) {
 	tr := New(Config{})
 	now := int64(1_700_000_000) * int64(time.Second)
 	mk := func(from Side, flags Flags, seq, ack uint32) Segment {
-		s := Segment{Flags: flags, Seq: 1000 + seqnum.Value(seq), Ack: 5000 + seqnum.Value(ack), Window: 1000, WScale: -1}
-		s.Src, s.SrcPort, s.Dst, s.DstPort = cAddr, 40000, sAddr, 80
-		if from == Server {
-			s.Seq, s.Ack = 5000+seqnum.Value(seq), 1000+seqnum.Value(ack)
-			s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
-		}
-		return s
+		return testSeg(isnPairs[0], from, flags, seq, ack, 0)
 	}
 	feed := func(at time.Duration, s Segment) { s.Time = now + int64(at); tr.Observe(&s) }
 	ms := time.Millisecond

@@ -267,19 +267,15 @@ func (t *Tracker) Observe(seg *Segment) {
 			delete(t.pendingSyn, c.ID)
 			c = t.openFromPending(c, p, seg)
 		} else if t.startsNew(c, seg, fromA) {
-			old = c
-			oldTW = [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}
+			old, oldTW = c, timeWaitSides(c)
 			t.supersede(c, seg)
 			c = nil
 		}
 	}
 	if c == nil {
 		c = t.newConn(k, seg, fromA)
-		for s := Client; s <= Server; s++ {
-			if old != nil && oldTW[s] {
-				t.portReuse(old, s, c, seg)
-				break
-			}
+		if old != nil {
+			t.portReuse(old, oldTW, c, seg)
 		}
 	}
 	t.update(c, seg, c.sideOf(fromA))
@@ -385,10 +381,8 @@ type pendingSYN struct {
 func (t *Tracker) openFromPending(old *Conn, p pendingSYN, cur *Segment) *Conn {
 	syn := &p.first
 	old.BadSeq -= uint32(p.n)
-	tw := p.tw
-	for s := Client; s <= Server; s++ {
-		tw[s] = tw[s] || old.Half[s].State == TimeWait
-	}
+	tw := timeWaitSides(old)
+	tw[Client], tw[Server] = tw[Client] || p.tw[Client], tw[Server] || p.tw[Server]
 	t.supersede(old, cur)
 	k, fromA := keyOf(syn)
 	c := t.newConn(k, syn, fromA)
@@ -396,12 +390,7 @@ func (t *Tracker) openFromPending(old *Conn, p pendingSYN, cur *Segment) *Conn {
 	for i := 1; i < p.n; i++ {
 		t.update(c, &p.last, c.sideOf(fromA)) // its retransmissions (timed as the latest)
 	}
-	for s := Client; s <= Server; s++ {
-		if tw[s] {
-			t.portReuse(old, s, c, syn)
-			break
-		}
-	}
+	t.portReuse(old, tw, c, syn)
 	return c
 }
 
@@ -453,9 +442,23 @@ func (t *Tracker) supersede(c *Conn, seg *Segment) {
 	t.retire(c)
 }
 
+// timeWaitSides reports which sides of c are in TIME_WAIT.
+func timeWaitSides(c *Conn) [2]bool {
+	return [2]bool{c.Half[Client].State == TimeWait, c.Half[Server].State == TimeWait}
+}
+
 // portReuse: a new SYN while one end still held the previous connection
-// on the 4-tuple in TIME_WAIT (RFC 6191 describes when that is safe).
-func (t *Tracker) portReuse(old *Conn, tw Side, c *Conn, seg *Segment) {
+// on the 4-tuple in TIME_WAIT (sides, indexed by old's sides; RFC 6191 describes when
+// that is safe).
+func (t *Tracker) portReuse(old *Conn, sides [2]bool, c *Conn, seg *Segment) {
+	tw := Client
+	switch {
+	case sides[Client]:
+	case sides[Server]:
+		tw = Server
+	default:
+		return
+	}
 	ep := old.Client()
 	if tw == Server {
 		ep = old.Server()
