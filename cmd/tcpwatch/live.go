@@ -114,11 +114,7 @@ func (w *watch) loop(ctx context.Context) error {
 		case err != nil:
 			return err
 		default:
-			if p.Kind == capture.TCP {
-				w.tr.Observe(&p.Seg)
-			} else {
-				w.tr.Advance(p.Time)
-			}
+			feed(w.tr, &p)
 			n++
 			if w.cfg.count > 0 && n >= w.cfg.count {
 				return nil

@@ -232,6 +232,16 @@ func limitMemory(maxConns int) {
 	debug.SetMemoryLimit(int64(maxConns)*2048 + 48<<20)
 }
 
+// feed hands one packet to the tracker: a TCP segment to follow, or just
+// the time of any other packet (the capture's clock moves with every packet).
+func feed(tr *tracker.Tracker, p *capture.Packet) {
+	if p.Kind == capture.TCP {
+		tr.Observe(&p.Seg)
+	} else {
+		tr.Advance(p.Time)
+	}
+}
+
 // analyze feeds every packet to the tracker until the input ends, count
 // packets have been analyzed (0: no limit) or ctx is cancelled. It returns
 // the error that ended the input early, if any.
@@ -249,11 +259,7 @@ func analyze(ctx context.Context, rd *capture.Reader, tr *tracker.Tracker, count
 		if err != nil {
 			return err
 		}
-		if p.Kind == capture.TCP {
-			tr.Observe(&p.Seg)
-		} else {
-			tr.Advance(p.Time)
-		}
+		feed(tr, &p)
 		if p.Kind != capture.Filtered {
 			n++
 			if count > 0 && n >= count {
