@@ -198,19 +198,19 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 }
 
 func connection(c *tracker.Conn, verbose bool) Connection {
-	cl, sv := &c.Half[tracker.Client], &c.Half[tracker.Server]
+	cl, sv := c.Half(tracker.Client), c.Half(tracker.Server)
 	client, server := c.Client(), c.Server()
 	row := Connection{
 		ID:           c.ID,
 		Client:       client.String(),
 		Server:       server.String(),
-		ClientState:  cl.State.String(),
-		ServerState:  sv.State.String(),
+		ClientState:  cl.State().String(),
+		ServerState:  sv.State().String(),
 		FirstPacket:  Time(c.First),
 		LastPacket:   Time(c.Last),
 		Midstream:    c.Midstream,
-		Packets:      PerSide{cl.Packets, sv.Packets},
-		PayloadBytes: PerSide{cl.Bytes, sv.Bytes},
+		Packets:      PerSide{cl.Packets(), sv.Packets()},
+		PayloadBytes: PerSide{cl.Bytes(), sv.Bytes()},
 		Keepalives:   uint64(c.Keepalives),
 		History:      c.History(),
 		ConnState:    c.ConnState(),

@@ -44,16 +44,15 @@ type Half struct {
 	silentSince int64 // the first of its retransmissions since the peer last sent anything
 	silentGap   int64 // the gap before the latest of them
 	zeroSince   int64 // since when it advertises a zero window; 0: it does not
-	zeroEnd     int64 // when that zero window ended (set briefly, for the check)
 	lastRtx     int64 // its latest retransmission of a SYN-ACK or FIN
 	rtxGap      int64 // the gap before it
 	heldAck     int64 // a repeat of the lost ACK, not believed yet (see heal); 0: none
 	heldAckPkt  uint64
 
-	Packets     uint64 // segments it sent
-	Bytes       uint64 // payload bytes it sent (retransmissions included)
-	Retransmits uint64 // segments carrying only sequence space it had already sent
-	LastSent    int64  // time of its last segment, 0 if none
+	packets     uint64 // segments it sent
+	bytes       uint64 // payload bytes it sent (retransmissions included)
+	retransmits uint64 // segments carrying only sequence space it had already sent
+	lastSent    int64  // time of its last segment, 0 if none
 
 	// Sequence space.
 	isn     seqnum.Value // its initial sequence number, valid with synSent
@@ -76,7 +75,7 @@ type Half struct {
 	// acknowledgment (lostAck) is believed to arrive.
 	lostAcks uint8
 
-	State State // derived from the facts below; see derive
+	state State // derived from the facts below by derive, and set only by Tracker.settle
 
 	// Facts.
 	synSent    bool // it sent a SYN or SYN-ACK (or, mid-stream, is assumed to have)
@@ -88,6 +87,7 @@ type Half struct {
 	peerFin    bool // it received the peer's FIN
 	reset      bool // it sent an RST, or received one it accepted
 	gaveUp     bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it
+	reused     bool // a new connection took over the 4-tuple: whatever it held is gone
 	twExpired  bool // its TIME_WAIT ran out (2×MSL)
 	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
 	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
@@ -96,8 +96,24 @@ type Half struct {
 	ackValid   bool
 }
 
+// State returns the endpoint's RFC 793 state, derived from its facts.
+func (h *Half) State() State { return h.state }
+
 // Sent reports whether this endpoint sent any segment.
-func (h *Half) Sent() bool { return h.Packets > 0 }
+func (h *Half) Sent() bool { return h.packets > 0 }
+
+// Packets returns the number of segments it sent.
+func (h *Half) Packets() uint64 { return h.packets }
+
+// Bytes returns the payload bytes it sent, retransmissions included.
+func (h *Half) Bytes() uint64 { return h.bytes }
+
+// Retransmits returns the number of its segments that carried only
+// sequence space it had already sent.
+func (h *Half) Retransmits() uint64 { return h.retransmits }
+
+// LastSent returns the time of its last segment, 0 if none.
+func (h *Half) LastSent() int64 { return h.lastSent }
 
 // Transition is one change of one side's state, with the evidence for it.
 type Transition struct {
@@ -143,7 +159,7 @@ type Conn struct {
 	trs    [4]trans
 	trMore *transBlock
 
-	Half [2]Half // indexed by Side
+	half [2]Half // indexed by Side
 
 	zeek ZeekSummary
 }
@@ -165,25 +181,21 @@ func (c *Conn) Server() netip.AddrPort {
 }
 
 // State returns a side's current state.
-func (c *Conn) State(s Side) State { return c.Half[s].State }
+func (c *Conn) State(s Side) State { return c.half[s].state }
+
+// Half returns what is known of one side. It is read-only: its facts and
+// counters change only as segments are applied.
+func (c *Conn) Half(s Side) *Half { return &c.half[s] }
 
 // Ended reports whether neither side holds the connection any more apart
 // from TIME_WAIT, so that a new SYN on the 4-tuple starts a new connection.
 func (c *Conn) Ended() bool {
-	for i := range c.Half {
-		if st := c.Half[i].State; st != Closed && st != TimeWait {
+	for i := range c.half {
+		if st := c.half[i].state; st != Closed && st != TimeWait {
 			return false
 		}
 	}
 	return true
-}
-
-// sideOfHalf returns the side of one of c's halves.
-func (c *Conn) sideOfHalf(h *Half) Side {
-	if h == &c.Half[Client] {
-		return Client
-	}
-	return Server
 }
 
 // sideOf maps a segment's direction to the side that sent it.

@@ -52,8 +52,8 @@ func (p pass) grace(gap int64) int64 {
 func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Anomaly {
 	stuck := int64(th.Stuck)
 	for s := Client; s <= Server; s++ {
-		h, peer := &c.Half[s], &c.Half[s.Peer()]
-		state := h.State
+		h, peer := &c.half[s], &c.half[s.Peer()]
+		state := h.state
 		if h.gaveUp && h.finSent && !h.finAcked {
 			state = FinWait1 // it gave up its FIN: judged as the state it gave up in
 		}
@@ -88,5 +88,5 @@ func finFate(h *Half, now int64) string {
 	if h.gaveUp {
 		return "the kernel gave up after " + secs(h.lastRtx-h.finTime)
 	}
-	return h.State.String() + " for " + secs(now-h.finTime)
+	return h.state.String() + " for " + secs(now-h.finTime)
 }

@@ -13,18 +13,18 @@ import "fmt"
 //   - half_open, "handshake never completed": the server retransmitted its
 //     SYN-ACK and is still in SYN_RCVD: the client's ACK never arrived.
 func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
-	cl, sv := &c.Half[Client], &c.Half[Server]
+	cl, sv := &c.half[Client], &c.half[Server]
 	switch {
 	case c.refusedAt != 0:
 		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
 			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server))})
-	case cl.State == SynSent && !sv.Sent() && cl.synRtx > 0 && cl.LastSent-c.First >= minRTO:
+	case cl.state == SynSent && !sv.Sent() && cl.synRtx > 0 && cl.lastSent-c.First >= minRTO:
 		out = append(out, Anomaly{Kind: SynTimeout, Side: Server, HasSide: true, Time: c.First,
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
-				endpoint(c, Client), cl.synRtx+1, secs(cl.LastSent-c.First), endpoint(c, Server))})
-	case (sv.State == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.LastSent-sv.synTime >= minRTO:
+				endpoint(c, Client), cl.synRtx+1, secs(cl.lastSent-c.First), endpoint(c, Server))})
+	case (sv.state == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.lastSent-sv.synTime >= minRTO:
 		believes := "no ACK from the client arrived"
-		if cl.State.Synchronized() {
+		if cl.state.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"
 		}
 		out = append(out, Anomaly{Kind: HalfOpen, Side: Server, HasSide: true, Time: sv.synTime,
@@ -37,5 +37,5 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 // embryonic reports whether a connection never completed its handshake:
 // the server's SYN(-ACK) was never acknowledged.
 func (c *Conn) embryonic() bool {
-	return !c.Midstream && !c.Half[Server].synAcked
+	return !c.Midstream && !c.half[Server].synAcked
 }

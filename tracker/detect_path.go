@@ -13,27 +13,30 @@ import "fmt"
 //     window opens, at an RST, or when the connection ended.
 func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Anomaly {
 	for s := Client; s <= Server; s++ {
-		h := &c.Half[s]
+		h := &c.half[s]
 		if p.counts && p.wants(HalfOpen, s.Peer()) && int(h.silentRtx) >= th.SilentRetransmits &&
-			h.LastSent-h.silentSince >= minRTO && now-h.LastSent >= p.grace(h.silentGap) && !h.reset {
+			h.lastSent-h.silentSince >= minRTO && now-h.lastSent >= p.grace(h.silentGap) && !h.reset && !h.reused {
 			out = append(out, Anomaly{Kind: HalfOpen, rule: ruleSilence, Side: s.Peer(), HasSide: true, Time: h.silentSince,
 				Detail: fmt.Sprintf("%s retransmitted %d times over %s with no answer: the %s is gone or the path is black-holed",
-					endpoint(c, s), h.silentRtx, secs(h.LastSent-h.silentSince), s.Peer())})
+					endpoint(c, s), h.silentRtx, secs(h.lastSent-h.silentSince), s.Peer())})
 		}
 		if h.zeroSince != 0 && p.wants(ZeroWindow, s) {
 			end := now
-			switch {
-			case h.zeroEnd != 0:
-				end = h.zeroEnd
-			case c.Ended():
+			if c.Ended() {
 				end = c.Last
 			}
 			if end-h.zeroSince > int64(th.Stuck) {
-				out = append(out, Anomaly{Kind: ZeroWindow, rule: ruleZeroWindow, Side: s, HasSide: true, Time: h.zeroSince,
-					Detail: fmt.Sprintf("%s advertised a zero window for %s, stalling the %s",
-						endpoint(c, s), secs(end-h.zeroSince), s.Peer())})
+				out = append(out, zeroWindowFinding(c, s, h.zeroSince, end))
 			}
 		}
 	}
 	return out
+}
+
+// zeroWindowFinding is the zero_window finding for a zero window that side
+// s advertised from one time to another.
+func zeroWindowFinding(c *Conn, s Side, from, to int64) Anomaly {
+	return Anomaly{Kind: ZeroWindow, rule: ruleZeroWindow, Side: s, HasSide: true, Time: from,
+		Detail: fmt.Sprintf("%s advertised a zero window for %s, stalling the %s",
+			endpoint(c, s), secs(to-from), s.Peer())}
 }

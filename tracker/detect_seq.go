@@ -17,7 +17,7 @@ func detectSeq(c *Conn, p pass, out []Anomaly) []Anomaly {
 		return out
 	}
 	for s := Client; s <= Server; s++ {
-		h, peer := &c.Half[s], &c.Half[s.Peer()]
+		h, peer := &c.half[s], &c.half[s.Peer()]
 		if p.wants(BadSequence, s) && h.overAck != 0 && h.ackValid && peer.sentValid && peer.sent.Add(1).LessThan(h.ack) {
 			out = append(out, Anomaly{Kind: BadSequence, rule: ruleOverAck, Side: s, HasSide: true, Time: h.overAck,
 				Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",

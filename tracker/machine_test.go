@@ -459,7 +459,7 @@ func TestTimeWaitExpiresOnFinish(t *testing.T) {
 		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT"},
 	))
 	c := tr.Conns()[0]
-	since := c.Half[Client].twSince
+	since := c.half[Client].twSince
 	tr.Advance(since + int64(1999*time.Millisecond))
 	tr.Finish()
 	if c.State(Client) != TimeWait {

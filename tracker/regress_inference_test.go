@@ -36,7 +36,7 @@ func expect(t *testing.T, tr *Tracker, want outcome) {
 func dump(t *testing.T, tr *Tracker) {
 	t.Helper()
 	for _, c := range tr.Conns() {
-		t.Logf("conn #%d %v/%v pk %d/%d badseq=%d\n%s", c.ID, c.State(Client), c.State(Server), c.Half[0].Packets, c.Half[1].Packets, c.BadSeq, timeline(c))
+		t.Logf("conn #%d %v/%v pk %d/%d badseq=%d\n%s", c.ID, c.State(Client), c.State(Server), c.Half(0).Packets(), c.Half(1).Packets(), c.BadSeq, timeline(c))
 	}
 	for _, a := range tr.Anomalies() {
 		t.Logf("  anomaly #%d %v %v: %s", a.Conn, a.Kind, a.Side, a.Detail)
@@ -266,8 +266,8 @@ func TestAdvPendingSynDoubleCount(t *testing.T) {
 		{from: Client, flags: A, seq: 900001, ack: 300001},
 	}, 0)
 	expect(t, tr, outcome{2, "ESTABLISHED", "ESTABLISHED", nil})
-	if old := tr.Conns()[0]; old.Half[Client].Packets != 1 {
-		t.Errorf("the SYN counted on the old connection too: %d packets", old.Half[Client].Packets)
+	if old := tr.Conns()[0]; old.Half(Client).Packets() != 1 {
+		t.Errorf("the SYN counted on the old connection too: %d packets", old.Half(Client).Packets())
 	}
 }
 

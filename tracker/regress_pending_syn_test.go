@@ -18,9 +18,9 @@ func TestR3PendingSynRetransmittedBeforeSynAck(t *testing.T) {
 	dump(t, tr)
 	cs := tr.Conns()
 	old, nw := cs[0], cs[1]
-	if old.Half[Client].Packets != 4 || nw.Half[Client].Packets != 3 || nw.First != old.Last+int64(10*time.Second)-int64(time.Millisecond)+int64(time.Millisecond) {
+	if old.Half(Client).Packets() != 4 || nw.Half(Client).Packets() != 3 || nw.First != old.Last+int64(10*time.Second)-int64(time.Millisecond)+int64(time.Millisecond) {
 		t.Errorf("old client packets %d (want 4), new client packets %d (want 3), new First-old Last %v (want 10s)",
-			old.Half[Client].Packets, nw.Half[Client].Packets, time.Duration(nw.First-old.Last))
+			old.Half(Client).Packets(), nw.Half(Client).Packets(), time.Duration(nw.First-old.Last))
 	}
 	if old.BadSeq != 0 {
 		t.Errorf("old connection BadSeq %d: the replacing SYNs were not its own", old.BadSeq)

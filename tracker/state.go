@@ -79,10 +79,3 @@ func States() []State {
 // Synchronized reports whether the state is one in which both sequence
 // spaces are known: ESTABLISHED and every state after it (RFC 793 §3.4).
 func (s State) Synchronized() bool { return s >= Established && s < numStates }
-
-// Closing reports whether the endpoint has sent or received a FIN.
-func (s State) Closing() bool { return s > Established && s < numStates }
-
-// Open reports whether an endpoint in this state still holds a connection
-// (anything but CLOSED and LISTEN).
-func (s State) Open() bool { return s > Listen && s < numStates }

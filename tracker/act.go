@@ -1,0 +1,147 @@
+package tracker
+
+import "fmt"
+
+// update applies one segment, sent by side s, to the connection: the core
+// (apply) changes the two halves, and update turns what it returns into
+// counts, findings, timers, flood statistics and transitions.
+func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
+	c.zeek.Observe(seg, s == Client)
+	c.Last = seg.Time
+	res := apply(&c.half[s], &c.half[s.Peer()], seg)
+	if res.Obs != 0 {
+		t.observed(c, s, seg, &res)
+	}
+	t.settle(c, s, seg.Time, seg.Packet, res.Snd)
+	t.settle(c, s.Peer(), seg.Time, seg.Packet, res.Rcv)
+	if c.flood != nil && c.half[Server].synAcked {
+		t.flood.completed(c)
+	}
+}
+
+// observed acts on what a segment showed: counters, findings, timers.
+func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
+	o := res.Obs
+	if o&obsZeroWindowEnded != 0 && res.ZeroTo-res.ZeroFrom > int64(t.th.Stuck) && !c.hasFinding(ZeroWindow, s) {
+		t.emit(c, zeroWindowFinding(c, s, res.ZeroFrom, res.ZeroTo))
+	}
+	c.count(o)
+	switch {
+	case o&obsInvalidFlags != 0:
+		t.emitOnce(c, InvalidFlags, s, seg.Time, func() string {
+			return endpoint(c, s) + " sent a segment with " + flagProblem(seg.Flags)
+		})
+	case o&obsRSTOutside != 0:
+		t.emitOnce(c, BadSequence, s, seg.Time, func() string {
+			return fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer())
+		})
+	case o&obsSynAckWrongAck != 0:
+		t.emitOnce(c, BadSequence, s, seg.Time, func() string {
+			return fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)",
+				endpoint(c, s), seg.Ack, s.Peer(), c.half[s.Peer()].isn.Add(1))
+		})
+	case o&obsSynAckOtherISN != 0:
+		t.emitOnce(c, BadSequence, s, seg.Time, func() string {
+			return fmt.Sprintf("%s sent a second SYN-ACK with another ISN (%d, first %d)", endpoint(c, s), seg.Seq, c.half[s].isn)
+		})
+	}
+	if o&obsOpened != 0 && !c.Midstream && s == Client {
+		t.flood.opened(c)
+	}
+	if o&obsRefused != 0 {
+		c.refusedAt = seg.Time
+	}
+	t.aborted(c, s, seg, o)
+	if o&obsRSTAccepted != 0 && c.flood != nil {
+		t.floodFailed(c, c.First)
+	}
+	if o&obsTimeWaitRestarted != 0 {
+		t.timeWaits.push(timer{key: c.Key, id: c.ID, side: s.Peer(), due: seg.Time + t.twLen})
+	}
+}
+
+// count adds a segment's observations to the connection's counters.
+func (c *Conn) count(o observation) {
+	switch {
+	case o&obsDuplicate != 0:
+		c.Duplicates++
+	case o&obsInvalidFlags != 0:
+		c.Invalid++
+	case o&obsRSTOutside != 0:
+		c.BadRST++
+	case o&obsRSTChallenged != 0:
+		c.ChallengedRST++
+	case o&obsKeepalive != 0:
+		c.Keepalives++
+	case o&obsZeroWindowProbe != 0:
+		c.ZeroWindowProbes++
+	case o&(obsUnacceptableAck|obsSynAckWrongAck|obsSynAckOtherISN|obsFinMoved) != 0:
+		c.BadSeq++
+	}
+}
+
+// aborted makes the finding for an RST that aborted a connection.
+func (t *Tracker) aborted(c *Conn, s Side, seg *Segment, o observation) {
+	switch {
+	case o&obsAbortAfterClose != 0:
+		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s reset the connection: the %s's data arrived after it had closed", endpoint(c, s), s.Peer())})
+	case o&obsAbortLostState != 0:
+		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state)",
+				endpoint(c, s), s.Peer())})
+	case o&obsAbort != 0:
+		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
+			Detail: fmt.Sprintf("%s aborted the connection with RST after %s", endpoint(c, s), secs(seg.Time-c.First))})
+	}
+}
+
+// emitOnce makes a finding of kind k for side s unless that side has one
+// already, formatting its sentence only then: a repeated offence costs
+// nothing on the packet path.
+func (t *Tracker) emitOnce(c *Conn, k Kind, s Side, at int64, detail func() string) {
+	if !c.hasFinding(k, s) {
+		t.emit(c, Anomaly{Kind: k, Side: s, HasSide: true, Time: at, Detail: detail()})
+	}
+}
+
+// flagProblem names what is wrong with a segment's flags.
+func flagProblem(f Flags) string {
+	switch {
+	case f&(SYN|FIN) == SYN|FIN:
+		return "SYN and FIN both set"
+	case f&(SYN|RST) == SYN|RST:
+		return "SYN and RST both set"
+	case f&(FIN|PSH|URG) != 0:
+		return "no ACK (flags " + f.String() + ")"
+	}
+	return "no flags set"
+}
+
+// settle re-derives one side's state after its facts changed and records
+// the transition, if any, with its causes. It is the only place a state is
+// set: every state is derive's.
+func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
+	if why == 0 {
+		return // no fact changed: every change of a fact records its cause
+	}
+	h := &c.half[s]
+	to := h.derive()
+	if to == h.state {
+		return
+	}
+	tr := trans{time: at, packet: pkt, side: s, from: h.state, to: to, why: why}
+	h.state = to
+	h.since = at
+	if to == TimeWait {
+		h.twSince = at
+		t.timeWaits.push(timer{key: c.Key, id: c.ID, side: s, due: at + t.twLen})
+	}
+	if c.half[0].state == Closed && c.half[1].state == Closed {
+		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
+	}
+	c.addTrans(tr)
+	if t.cfg.OnTransition != nil {
+		t.cfg.OnTransition(c, tr.public())
+	}
+}

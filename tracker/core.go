@@ -1,0 +1,266 @@
+package tracker
+
+import (
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// The core: one pure function, apply, takes a segment to the two halves of
+// its connection — first what the sender's own segment says about it, then
+// what the receiver learns by receiving it (segments seen are taken as
+// delivered until later evidence says otherwise) — and returns what it
+// changed and what it observed. It touches nothing but the two halves: no
+// tracker, no timers, no findings. The tracker (act) turns the result into
+// transitions, findings, timers and flood statistics.
+
+// Result is what applying one segment did: the facts it established about
+// each half, as causes, and what it observed for the tracker to act on.
+type Result struct {
+	Snd, Rcv cause       // facts established about the sender and the receiver
+	Obs      observation // what the segment showed
+	// ZeroFrom and ZeroTo bound a zero receive window of the sender's that
+	// this segment ended (ObsZeroWindowEnded).
+	ZeroFrom, ZeroTo int64
+}
+
+// observation is a set of things a segment showed that are not facts
+// about a side: what to count, what to find, which timer to start.
+type observation uint32
+
+const (
+	obsDuplicate       observation = 1 << iota // a capture duplicate: ignored
+	obsUnacceptableAck                         // an ACK that misses a SYN_SENT side's SYN: ignored
+	obsInvalidFlags                            // impossible flags: ignored
+	obsRSTOutside                              // an RST outside the receiver's window: ignored
+	obsRSTChallenged                           // an RST in the window, not at its edge: a challenge ACK
+	obsKeepalive                               // a keepalive probe
+	obsZeroWindowProbe                         // a zero-window probe
+	obsSynAckWrongAck                          // a SYN-ACK acknowledging another ISN: ignored
+	obsSynAckOtherISN                          // a second SYN-ACK with another ISN: ignored
+	obsFinMoved                                // a FIN at another sequence number than the first: ignored
+	obsOpened                                  // the sender's first SYN, before the peer sent anything
+	obsRefused                                 // an RST answered the receiver's SYN
+	obsRSTAccepted                             // the receiver accepted an RST: both ends closed
+	obsAbort                                   // an established connection aborted by the sender
+	obsAbortAfterClose                         // the sender closed and reset the peer's late data
+	obsAbortLostState                          // the sender answered data with a bare RST: it lost the connection
+	obsTimeWaitRestarted                       // a retransmitted FIN restarted the receiver's TIME_WAIT
+	obsZeroWindowEnded                         // the sender's zero window opened (ZeroFrom, ZeroTo)
+)
+
+// arrival is one segment being applied: its sender S, its receiver R and what
+// has been found so far. Its methods are the rules, each written once for
+// both directions.
+type arrival struct {
+	S, R     *Half
+	seg      *Segment
+	prevSent int64 // the sender's previous segment
+	res      Result
+}
+
+// apply applies one segment, sent by snd to rcv, and returns what it
+// changed and observed. It is the whole of the state machine's input side.
+func apply(snd, rcv *Half, seg *Segment) Result {
+	a := arrival{S: snd, R: rcv, seg: seg}
+	if a.account() {
+		a.apply()
+	}
+	return a.res
+}
+
+func (a *arrival) cs(c cause) { a.res.Snd |= c }
+func (a *arrival) cr(c cause) { a.res.Rcv |= c }
+func (a *arrival) obs(o observation) {
+	a.res.Obs |= o
+}
+
+// dupWindow: an identical segment from the same side this soon after the
+// first, with nothing from the peer between, is a capture duplicate. Linux
+// retransmits on a timer no sooner than TCP_TIMEOUT_MIN (2 jiffies) and
+// fast-retransmits only after the peer's duplicate ACKs.
+const dupWindow = int64(time.Millisecond)
+
+// segSig identifies a segment's content for duplicate detection.
+type segSig struct {
+	seq, ack seqnum.Value
+	flags    Flags
+	payload  uint32
+	window   uint16
+}
+
+// account counts the segment for its sender and reports whether it is
+// evidence at all: the same segment again within a millisecond, with
+// nothing from the peer between, was duplicated by the capture (a SPAN port
+// seeing both directions of a VLAN, or several interfaces). No TCP timer
+// retransmits that fast.
+func (a *arrival) account() bool {
+	S, R, seg := a.S, a.R, a.seg
+	a.prevSent = S.lastSent
+	S.packets++
+	S.bytes += uint64(seg.Payload)
+	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, payload: seg.Payload, window: seg.Window}
+	dup := S.packets > 1 && sig == S.lastSig && seg.Time-a.prevSent < dupWindow && R.lastSent < a.prevSent
+	S.lastSent = seg.Time
+	if dup {
+		a.obs(obsDuplicate)
+		return false
+	}
+	S.lastSig = sig
+	return true
+}
+
+// apply runs the rules for one segment that is evidence.
+func (a *arrival) apply() {
+	R, seg := a.R, a.seg
+	f := seg.Flags
+	a.inferMissedSynAck()
+	if R.inSynSent() && f&(SYN|RST|ACK) == ACK && !R.acceptsSynAck(seg.Ack) {
+		// An ACK that does not acknowledge the SYN of a side in SYN_SENT
+		// (a TIME_WAIT socket's or a stale peer's): unacceptable, answered
+		// by an RST and otherwise ignored (RFC 793 p. 66).
+		a.obs(obsUnacceptableAck)
+		return
+	}
+	R.silentRtx = 0 // R's retransmissions, if any, were answered
+	a.window()
+	if !R.nxtValid && f&ACK != 0 && f&RST == 0 {
+		R.nxt, R.nxtValid = seg.Ack, true // the peer has sent at least this far
+	}
+	switch {
+	case f&(SYN|FIN) == SYN|FIN, f&(SYN|RST) == SYN|RST, f&(SYN|RST|ACK) == 0:
+		// Impossible combinations, or neither SYN, RST nor ACK: Linux drops
+		// them without a state change (tcp_rcv_state_process); so do we.
+		a.obs(obsInvalidFlags)
+	case f&RST != 0:
+		a.onRST()
+	case a.isProbe():
+		if R.window == 0 {
+			a.obs(obsZeroWindowProbe)
+		} else {
+			a.obs(obsKeepalive)
+		}
+	default:
+		a.onSegment()
+	}
+}
+
+// inSynSent reports whether h is in SYN_SENT as far as its facts go: it
+// sent a SYN, not a SYN-ACK, and has not received the peer's SYN.
+func (h *Half) inSynSent() bool { return h.synSent && !h.peerSyn && !h.sentSynAck }
+
+// acceptsSynAck reports whether an acknowledgment number acknowledges h's
+// SYN: ISN+1, or, for a Fast Open SYN with data, the end of that data (RFC
+// 7413 §4.2).
+func (h *Half) acceptsSynAck(ack seqnum.Value) bool {
+	return ack == h.isn.Add(1) || h.synSeen && h.nxtValid && ack == h.nxt
+}
+
+// inferMissedSynAck: a side in SYN_SENT sends nothing but SYNs and RSTs, so
+// an ACK from it means it received a SYN-ACK the capture missed,
+// acknowledging its SYN. That SYN-ACK is inferred: the peer's ISN is this
+// ACK − 1.
+func (a *arrival) inferMissedSynAck() {
+	S, R, seg := a.S, a.R, a.seg
+	if !S.inSynSent() || seg.Flags&(SYN|RST|ACK) != ACK || R.synSent {
+		return
+	}
+	R.synSent, R.isn, R.sentSynAck, R.peerSyn = true, seg.Ack-1, true, true
+	R.nxt, R.nxtValid = seg.Ack, true
+	S.peerSyn, S.synAcked = true, true
+	a.cs(cSynAckInferred)
+	a.cr(cSynAckSent)
+}
+
+// isProbe reports whether the segment is a keepalive (RFC 1122 §4.2.3.6)
+// or zero-window probe: one byte of already-acknowledged sequence space, or
+// none. Linux sends both as snd.una−1 with no data; they never move a state.
+func (a *arrival) isProbe() bool {
+	S, R, seg := a.S, a.R, a.seg
+	una := una(S, R)
+	return S.nxtValid && S.state.Synchronized() && seg.Flags&(SYN|FIN) == 0 && seg.Payload <= 1 &&
+		seg.Seq == una-1 && una == S.nxt
+}
+
+// una returns the oldest sequence number of h's that h's peer has not
+// acknowledged, as far as the observer knows.
+func una(h, peer *Half) seqnum.Value {
+	if peer.ackValid {
+		return peer.ack
+	}
+	return h.nxt
+}
+
+// onSegment applies a segment that is neither an RST nor a probe: its SYN,
+// its acknowledgment, its FIN, its data, in sequence order.
+func (a *arrival) onSegment() {
+	S, R, seg := a.S, a.R, a.seg
+	f := seg.Flags
+	if f&SYN != 0 {
+		if f&ACK == 0 {
+			a.onSYN()
+		} else {
+			a.onSYNACK()
+		}
+	}
+	if f&ACK != 0 {
+		a.onACK()
+	}
+	if f&FIN != 0 {
+		a.onFIN()
+	}
+	if seg.Payload > 0 {
+		S.lastData = seg.Time
+		if S.reset && S.nxtValid && S.nxt.LessThan(seg.End()) && !R.reset {
+			S.reset = false // new data after an RST at its snd.nxt: that RST was not its own
+			a.cs(cRevived)
+		}
+	}
+	a.advance()
+}
+
+// advance moves the sender's sequence space past the segment, or counts it
+// as a retransmission when it carried nothing new.
+func (a *arrival) advance() {
+	S, seg := a.S, a.seg
+	end := seg.End()
+	if !S.sentValid || S.sent.LessThan(end) {
+		S.sent, S.sentValid = end, true
+	}
+	if !S.nxtValid || S.nxt.LessThan(end) {
+		S.nxt, S.nxtValid = end, true
+		return
+	}
+	if seg.Payload == 0 && seg.Flags&FIN == 0 {
+		return
+	}
+	if seg.Flags&FIN == 0 {
+		S.retransmits++
+	}
+	if S.silentRtx == 0 {
+		S.silentSince = seg.Time
+	} else {
+		S.silentGap = seg.Time - a.prevSent
+	}
+	S.silentRtx++
+}
+
+// window follows the receive window the sender advertises, for zero_window.
+func (a *arrival) window() {
+	h, seg := a.S, a.seg
+	if seg.Flags&SYN != 0 && h.window != 0 {
+		return // a SYN's window is never scaled (RFC 7323 §2.2): keep the last real one
+	}
+	h.window = seg.Window
+	if seg.Flags&(SYN|RST) != 0 {
+		return
+	}
+	switch {
+	case seg.Window == 0 && h.zeroSince == 0:
+		h.zeroSince = seg.Time
+	case seg.Window != 0 && h.zeroSince != 0:
+		a.res.ZeroFrom, a.res.ZeroTo = h.zeroSince, seg.Time
+		a.obs(obsZeroWindowEnded)
+		h.zeroSince = 0
+	}
+}

@@ -1,0 +1,261 @@
+package tracker
+
+import (
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// covers reports whether an acknowledgment number acknowledges the sequence
+// position at (ACK ≥ at+1).
+func covers(ack, at seqnum.Value) bool { return at.LessThan(ack) }
+
+// finGrace is added to twice the round trip before a segment that does not
+// acknowledge the peer's FIN counts as proof that the FIN was lost: room for
+// scheduling delays and delayed processing at the endpoint.
+const finGrace = int64(10 * time.Millisecond)
+
+// onSYN handles a SYN without ACK: an active open, or its retransmission.
+// (A SYN with another ISN on a live connection never gets here: the tracker
+// holds it aside, see pending.go.)
+func (a *arrival) onSYN() {
+	S, R, seg := a.S, a.R, a.seg
+	if S.synSent {
+		if seg.Seq == S.isn {
+			a.synRetransmitted()
+		}
+		return
+	}
+	S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
+	S.synTime = seg.Time
+	a.cs(cSynSent)
+	if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
+		a.cs(cPeerSyn)
+	}
+	if !R.Sent() {
+		a.obs(obsOpened)
+	}
+	if R.synSent && !R.peerSyn {
+		R.peerSyn = true // simultaneous open: SYN_SENT → SYN_RCVD
+		a.cr(cPeerSyn)
+	} else if !R.synSent {
+		R.peerSyn = true
+	}
+}
+
+// synRetransmitted handles the same SYN again.
+func (a *arrival) synRetransmitted() {
+	S, R := a.S, a.R
+	S.retransmits++
+	S.synRtx++
+	if S.reset && !S.peerSyn {
+		S.reset = false // the RST that refused it never arrived
+		a.cs(cRstLost)
+	}
+	// It retransmits its SYN after we saw the peer's SYN-ACK and before it
+	// acknowledged it: the SYN-ACK never reached it.
+	if S.peerSyn && !(S.ackValid && R.synSent && covers(S.ack, R.isn)) {
+		S.peerSyn = false
+		a.cs(cPeerSynLost)
+	}
+}
+
+// onSYNACK handles a SYN-ACK: the answer to the receiver's SYN, its
+// retransmission, or the second half of a simultaneous open.
+func (a *arrival) onSYNACK() {
+	S, R, seg := a.S, a.R, a.seg
+	// It must acknowledge ISN+1 (RFC 793 p. 66), or the end of a Fast Open
+	// SYN's data that it accepts.
+	if R.synSent && !R.acceptsSynAck(seg.Ack) {
+		a.obs(obsSynAckWrongAck) // the receiver ignores it
+		return
+	}
+	if !R.synSent { // its SYN was not seen: picked up at the SYN-ACK
+		R.synSent, R.isn, R.wscale = true, seg.Ack-1, -1
+	}
+	switch {
+	case !S.synSent:
+		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
+		S.sentSynAck = true
+		S.synTime = seg.Time
+		if R.synTime != 0 {
+			S.rtt = max(seg.Time-R.lastSent, 1) // SYN in, SYN-ACK out: the round trip to S
+		}
+		a.cs(cSynAckSent)
+	case seg.Seq != S.isn:
+		a.obs(obsSynAckOtherISN)
+		return
+	case S.sentSynAck:
+		S.retransmits++
+		S.synRtx++
+		S.retransmitted(seg.Time)
+		if S.ackNeverArrived(&S.synAcked, R) {
+			a.cs(cSynAckLost)
+		}
+	default: // simultaneous open: SYN_RCVD sends SYN-ACK
+		S.sentSynAck = true
+		S.wscale = seg.WScale
+	}
+	if !S.peerSyn {
+		S.peerSyn = true
+		a.cs(cPeerSyn)
+	}
+	if !R.peerSyn {
+		R.peerSyn = true
+		a.cr(cPeerSyn)
+	}
+}
+
+// ackNeverArrived applies "retransmitted after its ACK": h sent again what
+// the peer had acknowledged (one of h's acknowledged facts), which proves
+// that acknowledgment never reached h. The fact is withdrawn, and the proof
+// counted: after two of them nothing carrying the same acknowledgment is
+// believed to arrive (see onACK).
+func (h *Half) ackNeverArrived(acked *bool, peer *Half) bool {
+	if !*acked {
+		return false
+	}
+	*acked = false
+	h.lostAcks++
+	h.lostAck = peer.ack
+	return true
+}
+
+// onACK handles the acknowledgment field: what it says the sender
+// received, and what the receiver learns when it arrives.
+func (a *arrival) onACK() {
+	S, R, seg := a.S, a.R, a.seg
+	ack := seg.Ack
+	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
+		// It acknowledges more than the peer was seen to send: data the
+		// capture missed, a segment reordered before the capture point, or
+		// data never sent. It is believed; whether the peer ever sent it is
+		// judged at the end (detectSeq).
+		R.nxt = ack
+	}
+	if R.sentValid && R.sent.Add(1).LessThan(ack) && S.overAck == 0 {
+		S.overAck = seg.Time
+	}
+	if !S.ackValid || S.ack.LessThan(ack) {
+		S.ack, S.ackValid = ack, true
+		if S.lostAcks > 0 {
+			// It hears the peer again: the peer's latest acknowledgment
+			// reached it with this data.
+			S.lostAcks = 0
+			a.cs(S.reclaimAcks(R))
+		}
+	}
+	// After R proved twice that this very acknowledgment did not reach it,
+	// nothing carrying it is believed to arrive (the path to R is a black
+	// hole) until R shows it hears from S again (above).
+	pureRepeat := seg.Flags&SYN == 0 && R.lostAcks >= 2 && ack == R.lostAck
+	if R.synSent && covers(ack, R.isn) {
+		if S.rtt == 0 && R.synTime != 0 && seg.Flags&SYN == 0 {
+			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
+		}
+		if !S.peerSyn {
+			S.peerSyn = true
+			a.cs(cPeerSyn)
+		}
+		a.cr(R.receiveAck(&R.synAcked, cSynAcked, pureRepeat, seg))
+	}
+	a.finLostBeforeAck()
+	if R.finSent && covers(ack, R.finSeq) {
+		if !S.peerFin {
+			S.peerFin = true
+			a.cs(cPeerFin)
+		}
+		a.cr(R.receiveAck(&R.finAcked, cFinAcked, pureRepeat, seg))
+	}
+}
+
+// finLostBeforeAck: Linux acknowledges a FIN at once, and every later
+// segment carries that acknowledgment. One sent well over a round trip
+// after the peer's last FIN passed that does not cover it shows the FIN
+// never arrived. It is believed received again only when acknowledged.
+func (a *arrival) finLostBeforeAck() {
+	S, R, seg := a.S, a.R, a.seg
+	if R.finSent && !covers(seg.Ack, R.finSeq) && S.peerFin && S.rtt > 0 && seg.Time-R.finLast > 2*S.rtt+finGrace &&
+		seg.Flags&SYN == 0 && !(S.ackValid && covers(S.ack, R.finSeq)) {
+		S.peerFin = false
+		a.cs(cPeerFinLost)
+	}
+}
+
+// receiveAck sets one of h's "acknowledged" facts when an ACK covering it
+// arrives — unless it is a repeat of an ACK h proved lost, which is held
+// back for heal instead.
+func (h *Half) receiveAck(fact *bool, why cause, lost bool, seg *Segment) cause {
+	switch {
+	case *fact:
+		return 0
+	case lost:
+		h.heldAck, h.heldAckPkt = seg.Time, seg.Packet
+		return 0
+	}
+	*fact = true
+	return why
+}
+
+// reclaimAcks restores h's "acknowledged" facts that the peer's latest
+// acknowledgment covers: h shows it hears the peer again, or its path
+// healed.
+func (h *Half) reclaimAcks(peer *Half) (c cause) {
+	if h.sentSynAck && !h.synAcked && peer.ackValid && covers(peer.ack, h.isn) {
+		h.synAcked, c = true, c|cSynAcked
+	}
+	if h.finSent && !h.finAcked && peer.ackValid && covers(peer.ack, h.finSeq) {
+		h.finAcked, c = true, c|cFinAcked
+	}
+	return c
+}
+
+// onFIN handles a FIN: the sender's close, or its retransmission.
+func (a *arrival) onFIN() {
+	S, R, seg := a.S, a.R, a.seg
+	fin := seg.Seq.Add(seqnum.Size(seg.Payload))
+	if seg.Flags&SYN != 0 {
+		fin++
+	}
+	switch {
+	case !S.finSent:
+		a.firstFIN(fin)
+	case fin == S.finSeq:
+		S.finRtx++
+		S.finLast = seg.Time // (a retransmission is not assumed delivered: see onACK)
+		S.retransmitted(seg.Time)
+		if S.ackNeverArrived(&S.finAcked, R) {
+			a.cs(cFinAckLost)
+		}
+		if R.state == TimeWait { // a retransmitted FIN restarts TIME_WAIT (RFC 793 p. 73)
+			R.twSince = seg.Time
+			a.obs(obsTimeWaitRestarted)
+		}
+	default:
+		a.obs(obsFinMoved) // a FIN at another sequence number than its first
+	}
+}
+
+// firstFIN records the sender's FIN at sequence number fin.
+func (a *arrival) firstFIN(fin seqnum.Value) {
+	S, R, seg := a.S, a.R, a.seg
+	S.finSent, S.finSeq, S.finTime, S.finLast = true, fin, seg.Time, seg.Time
+	S.finAck = seg.Ack
+	// Its FIN came first unless it acknowledges the peer's FIN.
+	S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
+	a.cs(cFinSent)
+	if R.ackValid && R.ack == fin.Add(1) {
+		// The peer acknowledged this FIN before it passed the capture
+		// point (reordered on the way): it was received, and a FIN the
+		// peer sent with that acknowledgment answered it.
+		S.finAcked = true
+		a.cs(cFinAcked)
+		if R.finSent && R.finFirst && covers(R.finAck, fin) {
+			R.finFirst = false
+		}
+	}
+	if !R.peerFin {
+		R.peerFin = true
+		a.cr(cPeerFin)
+	}
+}

@@ -1,0 +1,113 @@
+package tracker
+
+type timer struct {
+	key  FlowKey
+	id   uint64
+	due  int64
+	side Side
+}
+
+// fifo is a queue in a ring buffer: pushing and popping allocate only when
+// the queue outgrows its buffer.
+type fifo[T any] struct {
+	buf     []T
+	head, n int
+}
+
+// timerQueue is a FIFO of timers.
+type timerQueue = fifo[timer]
+
+func (q *fifo[T]) len() int { return q.n }
+
+func (q *fifo[T]) front() *T { return &q.buf[q.head] }
+
+func (q *fifo[T]) push(t T) {
+	if q.n == len(q.buf) {
+		buf := make([]T, max(16, 2*len(q.buf)))
+		for i := 0; i < q.n; i++ {
+			buf[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = t
+	q.n++
+}
+
+// pop removes the first element.
+func (q *fifo[T]) pop() T {
+	t := q.buf[q.head]
+	var zero T
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return t
+}
+
+// conn returns the timer's connection if it is still in the table.
+func (t *Tracker) timerConn(tm timer) *Conn {
+	if c := t.table.get(&tm.key); c != nil && c.ID == tm.id {
+		return c
+	}
+	return nil
+}
+
+// expire runs a connection's timers up to the clock: TIME_WAIT ends 2×MSL
+// after it began.
+func (t *Tracker) expire(c *Conn) {
+	for s := Client; s <= Server; s++ {
+		if why, at := c.half[s].expire(t.now, t.twLen); why != 0 {
+			t.settle(c, s, at, 0, why)
+		}
+	}
+}
+
+// runTimers fires the timers that are due: TIME_WAIT expiries; handshakes
+// not completed in time (an unanswered SYN, for the SYN flood detector);
+// and the removal from the table of connections closed on both sides for
+// 2×MSL, for which nothing more can arrive (they stay in Conns).
+func (t *Tracker) runTimers() {
+	for t.timeWaits.len() > 0 && t.timeWaits.front().due <= t.now {
+		if c := t.timerConn(t.timeWaits.pop()); c != nil {
+			t.expire(c) // stale entries (TIME_WAIT restarted or left) do nothing
+		}
+	}
+	for t.handshakes.len() > 0 && t.handshakes.front().due <= t.now {
+		tm := t.handshakes.pop()
+		c := t.timerConn(tm)
+		if c == nil || !c.embryonic() {
+			continue
+		}
+		if c.flood != nil {
+			t.floodFailed(c, c.First)
+		}
+		t.pushEvictable(&t.embryos, tm)
+	}
+	for t.closed.len() > 0 && t.closed.front().due <= t.now {
+		c := t.timerConn(t.closed.pop())
+		if c == nil || c.half[0].state != Closed || c.half[1].state != Closed {
+			continue
+		}
+		if c.Last+t.twLen > t.now {
+			t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen}) // traffic came after it closed
+			continue
+		}
+		t.judgeOpen(c)
+		t.retire(c)
+	}
+}
+
+// pushEvictable adds a connection to an eviction queue. A queue whose
+// entries are mostly of connections gone from the table is rebuilt with the
+// live ones: amortized, a few table lookups per connection, and the queue
+// stays within twice the table's size.
+func (t *Tracker) pushEvictable(q *timerQueue, tm timer) {
+	q.push(tm)
+	if q.len() <= 2*t.table.len()+1024 {
+		return
+	}
+	for n := q.len(); n > 0; n-- {
+		if tm := q.pop(); t.timerConn(tm) != nil {
+			q.push(tm)
+		}
+	}
+}
