@@ -152,4 +152,3 @@ func serverPort(a, b uint16) bool {
 	}
 	return a < b
 }
-

@@ -29,24 +29,24 @@ type Result struct {
 type observation uint32
 
 const (
-	obsDuplicate       observation = 1 << iota // a capture duplicate: ignored
-	obsUnacceptableAck                         // an ACK that misses a SYN_SENT side's SYN: ignored
-	obsInvalidFlags                            // impossible flags: ignored
-	obsRSTOutside                              // an RST outside the receiver's window: ignored
-	obsRSTChallenged                           // an RST in the window, not at its edge: a challenge ACK
-	obsKeepalive                               // a keepalive probe
-	obsZeroWindowProbe                         // a zero-window probe
-	obsSynAckWrongAck                          // a SYN-ACK acknowledging another ISN: ignored
-	obsSynAckOtherISN                          // a second SYN-ACK with another ISN: ignored
-	obsFinMoved                                // a FIN at another sequence number than the first: ignored
-	obsOpened                                  // the sender's first SYN, before the peer sent anything
-	obsRefused                                 // an RST answered the receiver's SYN
-	obsRSTAccepted                             // the receiver accepted an RST: both ends closed
-	obsAbort                                   // an established connection aborted by the sender
-	obsAbortAfterClose                         // the sender closed and reset the peer's late data
-	obsAbortLostState                          // the sender answered data with a bare RST: it lost the connection
-	obsTimeWaitRestarted                       // a retransmitted FIN restarted the receiver's TIME_WAIT
-	obsZeroWindowEnded                         // the sender's zero window opened (ZeroFrom, ZeroTo)
+	obsDuplicate         observation = 1 << iota // a capture duplicate: ignored
+	obsUnacceptableAck                           // an ACK that misses a SYN_SENT side's SYN: ignored
+	obsInvalidFlags                              // impossible flags: ignored
+	obsRSTOutside                                // an RST outside the receiver's window: ignored
+	obsRSTChallenged                             // an RST in the window, not at its edge: a challenge ACK
+	obsKeepalive                                 // a keepalive probe
+	obsZeroWindowProbe                           // a zero-window probe
+	obsSynAckWrongAck                            // a SYN-ACK acknowledging another ISN: ignored
+	obsSynAckOtherISN                            // a second SYN-ACK with another ISN: ignored
+	obsFinMoved                                  // a FIN at another sequence number than the first: ignored
+	obsOpened                                    // the sender's first SYN, before the peer sent anything
+	obsRefused                                   // an RST answered the receiver's SYN
+	obsRSTAccepted                               // the receiver accepted an RST: both ends closed
+	obsAbort                                     // an established connection aborted by the sender
+	obsAbortAfterClose                           // the sender closed and reset the peer's late data
+	obsAbortLostState                            // the sender answered data with a bare RST: it lost the connection
+	obsTimeWaitRestarted                         // a retransmitted FIN restarted the receiver's TIME_WAIT
+	obsZeroWindowEnded                           // the sender's zero window opened (ZeroFrom, ZeroTo)
 )
 
 // arrival is one segment being applied: its sender S, its receiver R and what

@@ -184,4 +184,3 @@ func (t *Tracker) portReuse(old *Conn, sides [2]bool, c *Conn, seg *Segment) {
 		Detail: "new SYN on " + c.Client().String() + " → " + c.Server().String() + " while the " +
 			side.String() + " still held the previous connection #" + strconv.FormatUint(old.ID, 10) + " in TIME_WAIT (RFC 6191)"})
 }
-

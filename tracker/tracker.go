@@ -273,4 +273,3 @@ func (c *Conn) watched() bool {
 	}
 	return false
 }
-
