@@ -58,6 +58,7 @@ type Half struct {
 	isn     seqnum.Value // its initial sequence number, valid with synSent
 	finSeq  seqnum.Value // sequence number its FIN occupies, valid with finSent
 	finAck  seqnum.Value // acknowledgment number its FIN carried
+	synEnd  seqnum.Value // one past its SYN and the data it carried (Fast Open), valid with synSent
 	nxt     seqnum.Value // one past the highest sequence number it sent (its snd.nxt), valid with nxtValid
 	sent    seqnum.Value // one past the highest sequence number of a segment it was seen to send, valid with sentValid
 	ack     seqnum.Value // highest acknowledgment number it sent (its rcv.nxt as last told), valid with ackValid
@@ -91,6 +92,9 @@ type Half struct {
 	twExpired  bool // its TIME_WAIT ran out (2×MSL)
 	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
 	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
+	// finInferred: its FIN was not captured but inferred from the peer's
+	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
+	finInferred bool
 	nxtValid   bool
 	sentValid  bool
 	ackValid   bool

@@ -166,6 +166,7 @@ func (a *arrival) inferMissedSynAck() {
 		return
 	}
 	R.synSent, R.isn, R.sentSynAck, R.peerSyn = true, seg.Ack-1, true, true
+	R.synEnd = seg.Ack
 	R.nxt, R.nxtValid = seg.Ack, true
 	S.peerSyn, S.synAcked = true, true
 	a.cs(cSynAckInferred)
@@ -210,6 +211,9 @@ func (a *arrival) onSegment() {
 		a.onFIN()
 	}
 	if seg.Payload > 0 {
+		if S.finInferred && S.finSeq.LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) && f&FIN == 0 {
+			a.finWasData(S, true) // data at the position taken for its FIN
+		}
 		S.lastData = seg.Time
 		if S.reset && S.nxtValid && S.nxt.LessThan(seg.End()) && !R.reset {
 			S.reset = false // new data after an RST at its snd.nxt: that RST was not its own

@@ -31,6 +31,11 @@ const (
 	cMidstream                        // picked up mid-stream
 	cExpired                          // 2×MSL ran out in TIME_WAIT
 	cReused                           // the 4-tuple was reused
+	cFinNotCaptured                   // the peer acknowledged one past its last byte: its FIN, not captured
+	cFinWasData                       // it sent past the position taken for its FIN: that was data
+	cPeerFinWasData                   // the peer sent past the position taken for its FIN: that was data
+	cFinAckNotCaptured                // its FIN was not retransmitted: the peer's ACK, not captured, arrived
+	cSynAckedByData                   // it acknowledged the peer's data, which carried the ACK of its SYN
 	numCauses
 )
 
@@ -58,6 +63,11 @@ var causePhrases = [...]string{
 	"first seen mid-stream; handshake assumed",
 	"TIME_WAIT ended after 2×MSL",
 	"4-tuple reused by a new connection",
+	"its FIN was not captured: the peer's ACK one past its last byte shows it was sent",
+	"it sent past the sequence number taken for its FIN: that was data, not a FIN",
+	"the peer sent past the sequence number taken for its FIN: that was data, not a FIN",
+	"its FIN was never retransmitted: the peer's ACK, not captured, arrived",
+	"it acknowledged the peer's data, which carried the ACK of its SYN: the handshake completed",
 }
 
 var combinedPhrases = map[cause]string{

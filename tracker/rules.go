@@ -27,6 +27,7 @@ func (a *arrival) onSYN() {
 		return
 	}
 	S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
+	S.synEnd = seg.Seq.Add(1 + seqnum.Size(seg.Payload))
 	S.synTime = seg.Time
 	a.cs(cSynSent)
 	if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
@@ -71,11 +72,12 @@ func (a *arrival) onSYNACK() {
 		return
 	}
 	if !R.synSent { // its SYN was not seen: picked up at the SYN-ACK
-		R.synSent, R.isn, R.wscale = true, seg.Ack-1, -1
+		R.synSent, R.isn, R.wscale, R.synEnd = true, seg.Ack-1, -1, seg.Ack
 	}
 	switch {
 	case !S.synSent:
 		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
+		S.synEnd = seg.Seq.Add(1 + seqnum.Size(seg.Payload))
 		S.sentSynAck = true
 		S.synTime = seg.Time
 		if R.synTime != 0 {
@@ -126,6 +128,9 @@ func (h *Half) ackNeverArrived(acked *bool, peer *Half) bool {
 func (a *arrival) onACK() {
 	S, R, seg := a.S, a.R, a.seg
 	ack := seg.Ack
+	if seg.Flags&SYN == 0 {
+		a.ackedUnseen()
+	}
 	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
 		// It acknowledges more than the peer was seen to send: data the
 		// capture missed, a segment reordered before the capture point, or
@@ -135,6 +140,13 @@ func (a *arrival) onACK() {
 	}
 	if R.sentValid && R.sent.Add(1).LessThan(ack) && S.overAck == 0 {
 		S.overAck = seg.Time
+	}
+	if S.sentSynAck && !S.synAcked && R.synSent && covers(ack, R.synEnd) && seg.Flags&SYN == 0 {
+		// It acknowledges data (or a FIN) of the peer's past the SYN: the
+		// peer sent it from ESTABLISHED, and every such segment carries the
+		// ACK of this side's SYN.
+		S.synAcked = true
+		a.cs(cSynAckedByData)
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
 		S.ack, S.ackValid = ack, true
@@ -166,6 +178,59 @@ func (a *arrival) onACK() {
 			a.cs(cPeerFin)
 		}
 		a.cr(R.receiveAck(&R.finAcked, cFinAcked, pureRepeat, seg))
+	}
+}
+
+// ackedUnseen applies what an acknowledgment proves about the peer's
+// sequence space that the capture did not show. One exactly one past the
+// last sequence number the peer R was seen to send — or, for a peer never
+// seen, one past the acknowledgment S gave before — sits where R's FIN would
+// be: R sent its FIN and the capture missed it (finNotCaptured). It must
+// move S's acknowledgment forward: the answer to a keepalive, whose
+// sequence number is one below the peer's snd.nxt, repeats it. One byte
+// of data would fit as well; if R later turns out to have sent past that
+// position, the FIN is withdrawn (finWasData).
+func (a *arrival) ackedUnseen() {
+	S, R, seg := a.S, a.R, a.seg
+	if R.finInferred && covers(seg.Ack, R.finSeq.Add(1)) {
+		a.finWasData(R, false) // nothing follows a FIN
+	}
+	if R.finSent || !R.synSent || !R.peerSyn || R.reset || !S.ackValid || !S.ack.LessThan(seg.Ack) {
+		return // (an acknowledgment that does not move is a keepalive's answer)
+	}
+	end, ok := R.sent, R.sentValid
+	if S.ackValid && (!ok || end.LessThan(S.ack)) {
+		end, ok = S.ack, true
+	}
+	if !ok || seg.Ack != end.Add(1) || !covers(end, R.isn) {
+		return
+	}
+	R.finSent, R.finSeq, R.finInferred = true, end, true
+	R.finTime, R.finLast, R.finAck = seg.Time, seg.Time, R.ack
+	R.finFirst = !R.peerFin // it answered the peer's FIN if that had arrived
+	if !R.finFirst && S.finSent && !S.finAcked {
+		S.finAcked = true // and that FIN of R's acknowledged S's
+		a.cs(cFinAcked)
+	}
+	a.cr(cFinSent | cFinNotCaptured)
+}
+
+// finWasData withdraws h's inferred FIN: h (the sender of this segment, or
+// its receiver) sent past the sequence number taken for it, so that was a
+// byte of data.
+func (a *arrival) finWasData(h *Half, sender bool) {
+	peer := a.R
+	if !sender {
+		peer = a.S
+	}
+	h.finSent, h.finInferred, h.finAcked, h.finFirst = false, false, false, false
+	peer.peerFin = false
+	if sender {
+		a.cs(cFinWasData)
+		a.cr(cPeerFinWasData)
+	} else {
+		a.cr(cFinWasData)
+		a.cs(cPeerFinWasData)
 	}
 }
 
@@ -216,6 +281,13 @@ func (a *arrival) onFIN() {
 	fin := seg.Seq.Add(seqnum.Size(seg.Payload))
 	if seg.Flags&SYN != 0 {
 		fin++
+	}
+	if S.finInferred {
+		if fin == S.finSeq {
+			S.finInferred = false // the FIN inferred earlier, captured late (reordered)
+			return
+		}
+		a.finWasData(S, true)
 	}
 	switch {
 	case !S.finSent:
