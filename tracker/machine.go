@@ -170,16 +170,20 @@ func (h *Half) retransmitted(at int64) {
 	h.heldAck = 0
 }
 
-// heal judges a side's silence after its latest retransmission of a
-// SYN-ACK or FIN, at time now: on a black-holed path (lostAcks ≥ 2) a
-// repeat of the lost ACK is not believed (onACK), but when the side stops
-// retransmitting after one for longer than twice its last backoff, that ACK
-// did arrive: the path healed. Silence after the last retransmission Linux
-// makes means it gave up and dropped the connection, healed path or not.
-// It returns the fact established, if any, with when and on which packet.
-func (h *Half) heal(peer *Half, now int64) (why cause, at int64, pkt uint64) {
+// heal judges a side's silence at time now, after its latest FIN or
+// retransmission of a SYN-ACK or FIN; final says no segment can come any
+// more (end of input). It returns the fact established, if any, with when
+// and on which packet (0: none, inferred from time).
+//
+//   - Silence after the last retransmission Linux makes means it gave up
+//     and dropped the connection.
+//   - On a black-holed path (lostAcks ≥ 2) a repeat of the lost ACK is not
+//     believed (onACK); when the side then stops retransmitting for longer
+//     than twice its last backoff, that ACK did arrive: the path healed.
+//   - Otherwise a FIN not retransmitted was acknowledged (finAckedUnseen).
+func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt uint64) {
 	if h.lastRtx == 0 || now-h.lastRtx <= nextRtxDue(h.rtxGap) {
-		return 0, 0, 0 // the next retransmission may still come
+		return h.finAckedUnseen(peer, now, final)
 	}
 	if h.sentSynAck && !h.synAcked && h.synRtx >= synAckRetries ||
 		h.finSent && !h.finAcked && h.finRtx >= orphanFinRetries {
@@ -190,12 +194,33 @@ func (h *Half) heal(peer *Half, now int64) (why cause, at int64, pkt uint64) {
 		return cGaveUp, h.lastRtx + nextRtxDue(h.rtxGap), 0
 	}
 	if h.heldAck == 0 || h.lostAcks < 2 {
-		return 0, 0, 0
+		return h.finAckedUnseen(peer, now, final)
 	}
 	at, pkt = h.heldAck, h.heldAckPkt
 	h.heldAck = 0 // lostAcks is kept: a later retransmission proves the loss again
 	h.reclaimAcks(peer)
 	return cAckHealed, at, pkt
+}
+
+// finAckedUnseen: silence proves delivery. Linux acknowledges a FIN the
+// moment it arrives, and a sender whose FIN is not acknowledged sends it
+// again within its retransmission timeout (TCP_RTO_MIN and the round trip,
+// or twice its last backoff). A FIN the peer received (as far as the
+// evidence goes) that was not sent again for longer than that was
+// acknowledged, though the capture missed the ACK. When the input ended
+// before the timeout could tell, a FIN never retransmitted is taken as
+// acknowledged all the same: the peer answers at once, and nothing says
+// its answer was lost.
+func (h *Half) finAckedUnseen(peer *Half, now int64, final bool) (cause, int64, uint64) {
+	if !h.finSent || h.finAcked || h.lostAcks >= 2 || h.reset || h.gaveUp || !peer.peerFin || peer.reset {
+		return 0, 0, 0
+	}
+	due := nextRtxDue(h.rtxGap)
+	if !(final && h.finRtx == 0) && now-h.finLast <= due {
+		return 0, 0, 0
+	}
+	h.finAcked = true
+	return cFinAckNotCaptured, min(h.finLast+peer.rtt, now), 0
 }
 
 // expire ends a TIME_WAIT that has lasted 2×MSL (twLen) by now, and

@@ -163,7 +163,13 @@ func TestAdvFINReorderOverAck(t *testing.T) {
 		step{from: Server, flags: A, seq: 21, ack: 100}, // bogus ack
 		step{from: Client, flags: FA, seq: 11, ack: 21}, // client's FIN at 11
 	), 0)
-	expect(t, tr, outcome{1, "FIN_WAIT_1", "CLOSE_WAIT", map[Kind]int{BadSequence: 1}})
+	// The over-acknowledgment does not acknowledge the FIN (it is not FIN+1);
+	// the FIN, never retransmitted before the input ended, is taken as
+	// acknowledged at the end, by silence alone.
+	expect(t, tr, outcome{1, "FIN_WAIT_2", "CLOSE_WAIT", map[Kind]int{BadSequence: 1}})
+	if last, _ := tr.Conns()[0].LastTransition(); last.Packet != 0 || !strings.Contains(last.Why, "never retransmitted") {
+		t.Errorf("FIN_WAIT_2 from %q at packet %d; want the silence rule", last.Why, last.Packet)
+	}
 }
 
 // TFO: SYN with data, SYN-ACK acking data missed by the capture, server acks the data.

@@ -169,6 +169,7 @@ func (t *Tracker) Finish() {
 	for _, c := range t.conns {
 		if c.inTable {
 			t.check(c, t.now, final)
+			t.expire(c) // a TIME_WAIT the check inferred may be over already
 		}
 	}
 	for t.handshakes.len() > 0 {
@@ -217,7 +218,7 @@ func (t *Tracker) Observe(seg *Segment) {
 func (t *Tracker) check(c *Conn, now int64, p pass) {
 	if p.counts {
 		for s := Client; s <= Server; s++ {
-			if why, at, pkt := c.half[s].heal(&c.half[s.Peer()], now); why != 0 {
+			if why, at, pkt := c.half[s].heal(&c.half[s.Peer()], now, !p.live); why != 0 {
 				t.settle(c, s, at, pkt, why)
 			}
 		}
