@@ -63,14 +63,11 @@ func TestLiveView(t *testing.T) {
 	now += int64(3 * time.Second)
 	tr.Advance(now)
 	tr.Sweep()
-	for _, a := range tr.Anomalies() {
-		v.Anomaly(a)
-	}
 	s := LiveStats{Time: Time(now), Packets: 14, TCPPackets: 14, PacketsPerS: 4.6, Dropped: Dropped{Kernel: 2}}
-	if err := v.Render(s, tr.Conns()); err != nil {
+	if err := v.Render(s, tr); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Render(s, tr.Conns()); err != nil {
+	if err := v.Render(s, tr); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -100,8 +97,8 @@ func TestLiveView(t *testing.T) {
 	// On a terminal every frame starts by clearing the screen.
 	buf.Reset()
 	v = NewLiveView(&buf, "eth9", true)
-	v.Render(s, tr.Conns())
-	v.Render(s, tr.Conns())
+	v.Render(s, tr)
+	v.Render(s, tr)
 	if !strings.HasPrefix(buf.String(), clearScreen) || strings.Count(buf.String(), clearScreen) != 2 {
 		t.Errorf("terminal frames do not each start with %q", clearScreen)
 	}
@@ -128,7 +125,7 @@ func TestEvents(t *testing.T) {
 		seen[e.Event]++
 		if e.Event == "end" {
 			var c Connection
-			if err := json.Unmarshal(e.Connection, &c); err != nil || c.ID != 1 || c.ServerState != "CLOSED" {
+			if err := json.Unmarshal(e.Connection, &c); err != nil || c.ID != 1 || c.ServerState != tracker.Closed {
 				t.Errorf("end event %s: want connection 1 with the server CLOSED", e.Connection)
 			}
 		}
