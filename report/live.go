@@ -117,19 +117,24 @@ func rank(c *tracker.Conn) int {
 // last packet, then insertion, and at most n long: a stable sort of all the
 // open connections, cut to its first n, without sorting them all.
 func insertRanked(top []ranked, r ranked, n int) []ranked {
+	if len(top) == n && rankCmp(top[n-1], r) <= 0 {
+		return top // the usual case once full: not among the first n
+	}
 	i, _ := slices.BinarySearchFunc(top, r, func(a, b ranked) int {
-		if c := cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(b.c.Last, a.c.Last)); c != 0 {
+		if c := rankCmp(a, b); c != 0 {
 			return c
 		}
 		return -1 // after the equal ones already there
 	})
-	if i >= n {
-		return top
-	}
 	if len(top) == n {
 		top = top[:n-1]
 	}
 	return slices.Insert(top, i, r)
+}
+
+// rankCmp orders by rank, then most recent last packet first.
+func rankCmp(a, b ranked) int {
+	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(b.c.Last, a.c.Last))
 }
 
 // Render draws one frame from the tracker's state and the capture's

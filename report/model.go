@@ -311,20 +311,29 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 // live view share it.
 func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
 	forgotten := tr.Evicted().Forgotten
-	s := Summary{
+	var n [2][256]uint64 // by side and state (a uint8): no map update per connection
+	for _, c := range conns {
+		n[tracker.Client][c.State(tracker.Client)]++
+		n[tracker.Server][c.State(tracker.Server)]++
+	}
+	n[tracker.Client][tracker.Closed] += forgotten
+	n[tracker.Server][tracker.Closed] += forgotten
+	return Summary{
 		Connections: len(conns) + int(forgotten),
 		Anomalies:   tr.AnomalyCounts(),
-		States:      StateCounts{Client: map[tracker.State]uint64{}, Server: map[tracker.State]uint64{}},
+		States:      StateCounts{Client: stateMap(&n[tracker.Client]), Server: stateMap(&n[tracker.Server])},
 	}
-	for _, c := range conns {
-		s.States.Client[c.State(tracker.Client)]++
-		s.States.Server[c.State(tracker.Server)]++
+}
+
+// stateMap returns the states with a non-zero count.
+func stateMap(n *[256]uint64) map[tracker.State]uint64 {
+	m := map[tracker.State]uint64{}
+	for s, k := range n {
+		if k > 0 {
+			m[tracker.State(s)] = k
+		}
 	}
-	if forgotten > 0 {
-		s.States.Client[tracker.Closed] += forgotten
-		s.States.Server[tracker.Closed] += forgotten
-	}
-	return s
+	return m
 }
 
 // anomalies converts findings, in order of time (then connection, then
