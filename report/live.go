@@ -2,12 +2,9 @@ package report
 
 import (
 	"cmp"
-	"fmt"
 	"io"
 	"slices"
 	"time"
-
-	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -162,49 +159,4 @@ func (v *LiveView) Draw(snap *Snapshot) error {
 	p.recentTransitions(snap.Recent)
 	p.latestAnomalies(snap.Anomalies, snap.Summary.AnomalyTotal())
 	return p.err
-}
-
-// openRows lists the open connections that matter most.
-func (p *printer) openRows(snap *Snapshot) {
-	if len(snap.Rows) == 0 {
-		return
-	}
-	now := int64(snap.Stats.Time)
-	rows := make([][]string, 0, len(snap.Rows))
-	for i := range snap.Rows {
-		c := &snap.Rows[i]
-		idle := time.Duration(max(0, now-int64(c.LastPacket)))
-		rows = append(rows, []string{fmt.Sprint(c.ID), c.Client.String(), c.Server.String(),
-			c.ClientState.String(), c.ServerState.String(), duration(idle), kinds(c.Anomalies)})
-	}
-	if len(snap.Rows) < snap.Open {
-		p.printf("\nOpen connections: the %d that matter most of %s\n", len(snap.Rows), count(uint64(snap.Open)))
-	} else {
-		p.printf("\nOpen connections\n")
-	}
-	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "IDLE", "ANOMALIES"}, rows,
-		[]tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignLeft})
-}
-
-func (p *printer) recentTransitions(recent []ConnTransition) {
-	if len(recent) == 0 {
-		return
-	}
-	p.printf("\nRecent transitions\n")
-	for _, t := range recent {
-		p.printf("  %s  #%-5d %-6s %-11s → %-11s %s\n", clock(t.Time), t.Connection, t.Side, t.From, t.To, t.Why)
-	}
-}
-
-// latestAnomalies lists the latest findings of the total made.
-func (p *printer) latestAnomalies(latest []Anomaly, total int) {
-	if total == 0 {
-		p.printf("\nNo anomalies.\n")
-		return
-	}
-	p.printf("\nAnomalies: %d (latest last)\n", total)
-	for i := range latest {
-		a := &latest[i]
-		p.printf("  %s  %-8s %-18s %-6s %-6s %s\n", clock(a.Time), a.Severity, a.Kind, where(a), a.Side, a.Detail)
-	}
 }
