@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/netip"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -56,36 +57,52 @@ func (e *Events) write(v any) {
 	_, e.err = e.w.Write(e.buf.Bytes())
 }
 
-// transitionEvent is a "transition" line.
-type transitionEvent struct {
-	Event      string `json:"event"`
-	Time       Time   `json:"time"`
-	Connection uint64 `json:"connection"`
-	Client     string `json:"client"`
-	Server     string `json:"server"`
-	Packet     uint64 `json:"packet"`
-	Side       string `json:"side"`
-	From       string `json:"from"`
-	To         string `json:"to"`
-	Why        string `json:"why"`
+// ConnTransition is a transition with the connection it belongs to: the
+// ndjson "transition" event, and a line of the live view's recent
+// transitions.
+type ConnTransition struct {
+	Time       Time           `json:"time"`
+	Connection uint64         `json:"connection"`
+	Client     netip.AddrPort `json:"client"`
+	Server     netip.AddrPort `json:"server"`
+	Packet     uint64         `json:"packet"` // 0 for a timer
+	Side       tracker.Side   `json:"side"`
+	From       tracker.State  `json:"from"`
+	To         tracker.State  `json:"to"`
+	Why        string         `json:"why"`
+}
+
+// ConnTransitionOf converts a tracker transition of c into the model.
+func ConnTransitionOf(c *tracker.Conn, tr tracker.Transition) ConnTransition {
+	return ConnTransition{
+		Time: Time(tr.Time), Connection: c.ID, Client: c.Client(), Server: c.Server(),
+		Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why,
+	}
 }
 
 // Transition writes a "transition" event, then an "end" event if the
 // transition ended the connection. It has the signature of
 // tracker.Config.OnTransition.
 func (e *Events) Transition(c *tracker.Conn, tr tracker.Transition) {
-	e.write(transitionEvent{
-		Event: "transition", Time: Time(tr.Time), Connection: c.ID,
-		Client: c.Client().String(), Server: c.Server().String(), Packet: tr.Packet,
-		Side: tr.Side.String(), From: tr.From.String(), To: tr.To.String(), Why: tr.Why,
-	})
+	e.writeTransition(ConnTransitionOf(c, tr))
 	if Ends(c, tr) {
-		e.write(struct {
-			Event      string     `json:"event"`
-			Time       Time       `json:"time"`
-			Connection Connection `json:"connection"`
-		}{"end", Time(tr.Time), connection(c, e.verbose)})
+		e.writeEnd(Time(tr.Time), connection(c, e.verbose))
 	}
+}
+
+func (e *Events) writeTransition(t ConnTransition) {
+	e.write(struct {
+		Event string `json:"event"`
+		ConnTransition
+	}{"transition", t})
+}
+
+func (e *Events) writeEnd(at Time, c Connection) {
+	e.write(struct {
+		Event      string     `json:"event"`
+		Time       Time       `json:"time"`
+		Connection Connection `json:"connection"`
+	}{"end", at, c})
 }
 
 // Ends reports whether tr is the transition that ended c: neither side
@@ -99,24 +116,13 @@ func Ends(c *tracker.Conn, tr tracker.Transition) bool {
 
 // Anomaly writes an "anomaly" event. It has the signature of
 // tracker.Config.OnAnomaly.
-func (e *Events) Anomaly(a tracker.Anomaly) {
+func (e *Events) Anomaly(a tracker.Anomaly) { e.writeAnomaly(AnomalyOf(a)) }
+
+func (e *Events) writeAnomaly(a Anomaly) {
 	e.write(struct {
 		Event string `json:"event"`
 		Anomaly
-	}{"anomaly", AnomalyOf(a)})
-}
-
-// AnomalyOf converts a tracker finding into the report's form.
-func AnomalyOf(a tracker.Anomaly) Anomaly {
-	x := Anomaly{Kind: a.Kind.String(), Severity: a.Kind.Severity().String(), Connection: a.Conn,
-		Time: Time(a.Time), Detail: a.Detail}
-	if a.HasSide {
-		x.Side = a.Side.String()
-	}
-	if a.Target.IsValid() {
-		x.Target = a.Target.String()
-	}
-	return x
+	}{"anomaly", a})
 }
 
 // LiveStats is a live capture's progress, for the "stats" event and the

@@ -2,7 +2,10 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,18 +14,46 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
-// liveScene plays three connections into a tracker whose hooks feed a live
-// view and an event writer: 1 closes cleanly, 2 is left in CLOSE_WAIT until
-// it is stuck, 3 stays ESTABLISHED.
-func liveScene(t *testing.T, hooks ...func(c *tracker.Conn, tr tracker.Transition)) (*tracker.Tracker, int64) {
+// scene plays segments between 198.18.0.1 (client ports) and
+// 198.18.0.2:80 into a tracker, a millisecond apart.
+type scene struct {
+	tr  *tracker.Tracker
+	now int64
+	pkt uint64
+}
+
+var (
+	sceneClient = tracker.AddrFrom4([4]byte{198, 18, 0, 1})
+	sceneServer = tracker.AddrFrom4([4]byte{198, 18, 0, 2})
+)
+
+func newScene(cfg tracker.Config) *scene {
+	return &scene{tr: tracker.New(cfg), now: time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC).UnixNano()}
+}
+
+func (s *scene) seg(fromClient bool, port uint16, flags tracker.Flags, seq, ack uint32) {
+	s.pkt++
+	s.now += int64(time.Millisecond)
+	g := tracker.Segment{Time: s.now, Packet: s.pkt, Src: sceneClient, Dst: sceneServer, SrcPort: port, DstPort: 80,
+		Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Flags: flags, Window: 65535, WScale: -1}
+	if !fromClient {
+		g.Src, g.Dst, g.SrcPort, g.DstPort = sceneServer, sceneClient, 80, port
+	}
+	s.tr.Observe(&g)
+}
+
+func (s *scene) handshake(port uint16) {
+	s.seg(true, port, tracker.SYN, 100, 0)
+	s.seg(false, port, tracker.SYN|tracker.ACK, 500, 101)
+	s.seg(true, port, tracker.ACK, 101, 501)
+}
+
+// liveScene plays three connections into a tracker whose transitions go to
+// the hooks: 1 closes cleanly, 2 is left in CLOSE_WAIT (stuck after 2 s),
+// 3 stays ESTABLISHED.
+func liveScene(t *testing.T, hooks ...func(c *tracker.Conn, tr tracker.Transition)) *scene {
 	t.Helper()
-	var (
-		cli = tracker.AddrFrom4([4]byte{198, 18, 0, 1})
-		srv = tracker.AddrFrom4([4]byte{198, 18, 0, 2})
-		now = time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC).UnixNano()
-		pkt uint64
-	)
-	tr := tracker.New(tracker.Config{
+	s := newScene(tracker.Config{
 		Thresholds: tracker.Thresholds{Stuck: 2 * time.Second},
 		OnTransition: func(c *tracker.Conn, x tracker.Transition) {
 			for _, h := range hooks {
@@ -30,80 +61,166 @@ func liveScene(t *testing.T, hooks ...func(c *tracker.Conn, tr tracker.Transitio
 			}
 		},
 	})
-	seg := func(fromClient bool, port uint16, flags tracker.Flags, seq, ack uint32, payload uint32) {
-		pkt++
-		now += int64(time.Millisecond)
-		s := tracker.Segment{Time: now, Packet: pkt, Src: cli, Dst: srv, SrcPort: port, DstPort: 80,
-			Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Flags: flags, Window: 65535, WScale: -1, Payload: payload}
-		if !fromClient {
-			s.Src, s.Dst, s.SrcPort, s.DstPort = srv, cli, 80, port
-		}
-		tr.Observe(&s)
-	}
 	const A = tracker.ACK
 	for _, port := range []uint16{40001, 40002, 40003} {
-		seg(true, port, tracker.SYN, 100, 0, 0)
-		seg(false, port, tracker.SYN|A, 500, 101, 0)
-		seg(true, port, A, 101, 501, 0)
+		s.handshake(port)
 	}
-	// 1: client closes, server closes.
-	seg(true, 40001, tracker.FIN|A, 101, 501, 0)
-	seg(false, 40001, tracker.FIN|A, 501, 102, 0)
-	seg(true, 40001, A, 102, 502, 0)
-	// 2: client closes, server acknowledges and never closes.
-	seg(true, 40002, tracker.FIN|A, 101, 501, 0)
-	seg(false, 40002, A, 501, 102, 0)
-	return tr, now
+	s.seg(true, 40001, tracker.FIN|A, 101, 501)
+	s.seg(false, 40001, tracker.FIN|A, 501, 102)
+	s.seg(true, 40001, A, 102, 502)
+	s.seg(true, 40002, tracker.FIN|A, 101, 501)
+	s.seg(false, 40002, A, 501, 102)
+	return s
 }
 
-func TestLiveView(t *testing.T) {
+// TestLiveViewFromTracker draws frames from a tracker's state: the open
+// connections in order (the stuck one first, the closed one not listed),
+// the recent transitions and the findings read from the tracker.
+func TestLiveViewFromTracker(t *testing.T) {
 	var buf bytes.Buffer
 	v := NewLiveView(&buf, "eth9", false)
-	tr, now := liveScene(t, v.Transition)
-	now += int64(3 * time.Second)
-	tr.Advance(now)
-	tr.Sweep()
-	for _, a := range tr.Anomalies() {
-		v.Anomaly(a)
+	sc := liveScene(t, v.Transition)
+	sc.now += int64(3 * time.Second)
+	sc.tr.Advance(sc.now)
+	sc.tr.Sweep()
+	s := LiveStats{Time: Time(sc.now), Packets: 14, TCPPackets: 14, PacketsPerS: 4.6, Dropped: Dropped{Kernel: 2}}
+	snap := v.Snapshot(s, sc.tr)
+	if snap.Summary.Connections != 3 || snap.Open != 2 || len(snap.Recent) != MaxRecent {
+		t.Errorf("snapshot: %d connections, %d open, %d recent transitions; want 3, 2, %d", snap.Summary.Connections, snap.Open, len(snap.Recent), MaxRecent)
 	}
-	s := LiveStats{Time: Time(now), Packets: 14, TCPPackets: 14, PacketsPerS: 4.6, Dropped: Dropped{Kernel: 2}}
-	if err := v.Render(s, tr.Conns()); err != nil {
+	if len(snap.Rows) != 2 || snap.Rows[0].ID != 2 || snap.Rows[1].ID != 3 || len(snap.Rows[0].Anomalies) == 0 {
+		t.Errorf("open rows %+v: want 2 (with its anomalies), then 3", snap.Rows)
+	}
+	if len(snap.Anomalies) == 0 || !slices.ContainsFunc(snap.Anomalies, func(a Anomaly) bool { return a.Kind == tracker.CloseWaitStuck }) {
+		t.Errorf("latest findings %+v: want close_wait_stuck", snap.Anomalies)
+	}
+	if err := v.Render(s, sc.tr); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Render(s, tr.Conns()); err != nil {
+	if err := v.Render(s, sc.tr); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	if strings.Contains(out, "\x1b[") {
-		t.Error("escape sequences when not a terminal")
-	}
 	if n := strings.Count(out, "--- 2026-11-21 07:00:03  interface eth9: 14 packets (5/s), 14 TCP; dropped: 2 by the kernel, 0 by the interface\n"); n != 2 {
 		t.Errorf("%d snapshot headers, want 2:\n%s", n, out)
 	}
-	frame := out[:strings.Index(out[1:], "\n--- ")+1]
-	for _, want := range []string{"Connections: 3 seen, 2 open", "│ CLOSE_WAIT  │       0 │       1 │", "Recent transitions", "→ CLOSE_WAIT", "close_wait_stuck", "Anomalies: "} {
-		if !strings.Contains(frame, want) {
-			t.Errorf("frame lacks %q:\n%s", want, frame)
+	for _, want := range []string{"Connections: 3 seen, 2 open", "│ CLOSE_WAIT  │       0 │       1 │", "→ CLOSE_WAIT", "close_wait_stuck"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("frame lacks %q:\n%s", want, out)
 		}
 	}
-	// The open connections: the one in CLOSE_WAIT (with its anomaly once
-	// the tracker found one, and not ESTABLISHED anyway) before the
-	// ESTABLISHED one; the closed one is not listed.
-	i2, i3 := strings.Index(frame, "198.18.0.1:40002"), strings.Index(frame, "198.18.0.1:40003")
-	if i2 < 0 || i3 < 0 || i2 > strings.Index(frame, "Recent") || i3 < i2 {
-		t.Errorf("open connections not in order (CLOSE_WAIT first, then ESTABLISHED):\n%s", frame)
-	}
-	if strings.Contains(frame[:strings.Index(frame, "Recent")], "198.18.0.1:40001") {
-		t.Errorf("a closed connection listed as open:\n%s", frame)
-	}
+}
 
-	// On a terminal every frame starts by clearing the screen.
-	buf.Reset()
-	v = NewLiveView(&buf, "eth9", true)
-	v.Render(s, tr.Conns())
-	v.Render(s, tr.Conns())
-	if !strings.HasPrefix(buf.String(), clearScreen) || strings.Count(buf.String(), clearScreen) != 2 {
-		t.Errorf("terminal frames do not each start with %q", clearScreen)
+// TestLiveTerminal: on a terminal every frame starts by clearing the
+// screen; elsewhere there is no escape sequence at all.
+func TestLiveTerminal(t *testing.T) {
+	for _, terminal := range []bool{true, false} {
+		var buf bytes.Buffer
+		v := NewLiveView(&buf, "eth9", terminal)
+		v.Draw(sampleSnapshot())
+		v.Draw(sampleSnapshot())
+		out := buf.String()
+		if terminal && (!strings.HasPrefix(out, clearScreen) || strings.Count(out, clearScreen) != 2) {
+			t.Errorf("terminal frames do not each start with %q", clearScreen)
+		}
+		if !terminal && strings.Contains(out, "\x1b[") {
+			t.Error("escape sequences when not a terminal")
+		}
+	}
+}
+
+// sampleSnapshot is a frame of the sample model: its open connections,
+// connection 1's transitions and the findings.
+func sampleSnapshot() *Snapshot {
+	r := sampleReport(false)
+	snap := &Snapshot{
+		Iface:   "eth9",
+		Stats:   LiveStats{Time: after(2*time.Hour + 3*time.Minute + 10*time.Second), Packets: 1234567, TCPPackets: 1200000, PacketsPerS: 20576.6, Dropped: Dropped{Kernel: 17}},
+		Summary: r.Summary, Open: 3, Anomalies: r.Anomalies,
+	}
+	for _, i := range []int{0, 4, 1} { // with anomalies, most recent first; then ESTABLISHED
+		snap.Rows = append(snap.Rows, r.Connections[i])
+	}
+	c := &r.Connections[0]
+	for _, tr := range sampleTransitions() {
+		snap.Recent = append(snap.Recent, ConnTransition{Time: tr.Time, Connection: c.ID, Client: c.Client, Server: c.Server,
+			Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why})
+	}
+	return snap
+}
+
+// TestLiveGolden draws three appended frames: the sample; many open
+// connections of which few are listed, no finding; nothing seen yet.
+func TestLiveGolden(t *testing.T) {
+	var buf bytes.Buffer
+	v := NewLiveView(&buf, "ignored", false)
+	frames := []*Snapshot{sampleSnapshot(), sampleSnapshot(), {Iface: "eth9", Stats: LiveStats{Time: t0}}}
+	busy := frames[1]
+	busy.Open, busy.Rows, busy.Recent, busy.Anomalies = 40, busy.Rows[:2], nil, nil
+	busy.Summary.Anomalies = map[tracker.Kind]int{}
+	busy.Summary.Connections = 65
+	for _, f := range frames {
+		if err := v.Draw(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkGolden(t, "live", buf.Bytes())
+}
+
+// TestLiveViewRowsCapped: of many open connections the snapshot keeps
+// MaxOpenRows, those not ESTABLISHED on both sides first.
+func TestLiveViewRowsCapped(t *testing.T) {
+	sc := newScene(tracker.Config{})
+	v := NewLiveView(&bytes.Buffer{}, "eth9", false)
+	for i := range 20 {
+		sc.handshake(uint16(41000 + i))
+	}
+	for i := range 3 { // a SYN only
+		sc.seg(true, uint16(42000+i), tracker.SYN, 7, 0)
+	}
+	snap := v.Snapshot(LiveStats{Time: Time(sc.now)}, sc.tr)
+	if snap.Open != 23 || len(snap.Rows) != MaxOpenRows {
+		t.Fatalf("%d open, %d rows; want 23, %d", snap.Open, len(snap.Rows), MaxOpenRows)
+	}
+	var ids []uint64
+	for _, r := range snap.Rows {
+		ids = append(ids, r.ID)
+	}
+	// The SYN_SENT ones newest first, then the ESTABLISHED ones newest first.
+	want := []uint64{23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9}
+	if !slices.Equal(ids, want) || snap.Rows[0].ClientState != tracker.SynSent {
+		t.Errorf("rows %v (first %v); want %v (first SYN_SENT)", ids, snap.Rows[0].ClientState, want)
+	}
+}
+
+// TestInsertRanked: keeping the first n while inserting one by one gives
+// the first n of a stable sort of all.
+func TestInsertRanked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		all := make([]ranked, rng.IntN(40))
+		for i := range all {
+			all[i] = ranked{&tracker.Conn{ID: uint64(i), Last: int64(rng.IntN(5))}, rng.IntN(3)}
+		}
+		n := 1 + rng.IntN(10)
+		var top []ranked
+		for _, r := range all {
+			top = insertRanked(top, r, n)
+		}
+		want := slices.Clone(all)
+		slices.SortStableFunc(want, func(a, b ranked) int {
+			return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(b.c.Last, a.c.Last))
+		})
+		want = want[:min(n, len(want))]
+		ids := func(rs []ranked) (s []uint64) {
+			for _, r := range rs {
+				s = append(s, r.c.ID)
+			}
+			return s
+		}
+		if !slices.Equal(ids(top), ids(want)) {
+			t.Fatalf("trial %d, n %d: kept %v, want %v", trial, n, ids(top), ids(want))
+		}
 	}
 }
 
@@ -113,9 +230,9 @@ func TestEvents(t *testing.T) {
 	var lines []int
 	w := writeCounter{&buf, &lines}
 	ev.w = w
-	tr, now := liveScene(t, ev.Transition)
-	tr.Advance(now + int64(3*time.Second))
-	ev.Stats(LiveStats{Time: Time(now), Packets: 14})
+	sc := liveScene(t, ev.Transition)
+	sc.tr.Advance(sc.now + int64(3*time.Second))
+	ev.Stats(LiveStats{Time: Time(sc.now), Packets: 14})
 	seen := map[string]int{}
 	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
 		var e struct {
@@ -128,7 +245,7 @@ func TestEvents(t *testing.T) {
 		seen[e.Event]++
 		if e.Event == "end" {
 			var c Connection
-			if err := json.Unmarshal(e.Connection, &c); err != nil || c.ID != 1 || c.ServerState != "CLOSED" {
+			if err := json.Unmarshal(e.Connection, &c); err != nil || c.ID != 1 || c.ServerState != tracker.Closed {
 				t.Errorf("end event %s: want connection 1 with the server CLOSED", e.Connection)
 			}
 		}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"cmp"
+	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -13,27 +15,29 @@ const SchemaVersion = 1
 
 // Report is everything tcpwatch says about one capture. Its JSON encoding is
 // the `--format json` document of SPEC.md; the table printer renders the
-// same data.
+// same data. Every field is typed: states, kinds, severities, sides and
+// addresses encode as text (MarshalText) and decode back (UnmarshalText),
+// so that nothing parses a string the program printed.
 type Report struct {
 	SchemaVersion int          `json:"schema_version"`
 	Input         Input        `json:"input"`
 	Connections   []Connection `json:"connections"`
 	Anomalies     []Anomaly    `json:"anomalies"`
 	Summary       Summary      `json:"summary"`
-
-	verbose bool
 }
 
 // Input describes what was read.
 type Input struct {
-	Files       []string          `json:"files"`
-	Interface   string            `json:"interface"`
-	Packets     uint64            `json:"packets"`
-	TCPPackets  uint64            `json:"tcp_packets"`
-	Skipped     map[string]uint64 `json:"skipped"`
-	FirstPacket Time              `json:"first_packet"`
-	LastPacket  Time              `json:"last_packet"`
-	Dropped     Dropped           `json:"dropped"`
+	Files      []string `json:"files"`
+	Interface  string   `json:"interface"`
+	Packets    uint64   `json:"packets"`
+	TCPPackets uint64   `json:"tcp_packets"`
+	// Skipped counts the packets not tracked, by reason. A reason with no
+	// key was not counted; one with a 0 was counted and did not occur.
+	Skipped     map[Skip]uint64 `json:"skipped"`
+	FirstPacket Time            `json:"first_packet"`
+	LastPacket  Time            `json:"last_packet"`
+	Dropped     Dropped         `json:"dropped"`
 	// Evicted counts connections dropped from the flow table to keep
 	// memory bounded (--max-conns): embryonic ones (handshake never
 	// completed) are left out of the report; established ones keep the
@@ -42,6 +46,52 @@ type Input struct {
 	// Error is the error that ended the input early, if any: everything
 	// read before it is still analyzed.
 	Error string `json:"error,omitempty"`
+}
+
+// Skip is a reason a packet was read but not tracked (Input.Skipped).
+type Skip uint8
+
+// The reasons, in the order the table printer lists them.
+const (
+	NotTCP    Skip = iota // neither TCP over IPv4 nor over IPv6
+	Fragment              // an IP fragment (fragments are not reassembled)
+	Truncated             // headers cut short by the snapshot length
+	Malformed             // headers that contradict themselves
+	Filtered              // rejected by the BPF filter
+	numSkips
+)
+
+var skipNames = [numSkips]string{"not_tcp", "fragment", "truncated", "malformed", "filtered"}
+
+// Skips lists every reason in the printer's order.
+func Skips() []Skip {
+	s := make([]Skip, numSkips)
+	for i := range s {
+		s[i] = Skip(i)
+	}
+	return s
+}
+
+// String returns the reason as the JSON document spells it ("not_tcp").
+func (s Skip) String() string {
+	if s < numSkips {
+		return skipNames[s]
+	}
+	return fmt.Sprintf("Skip(%d)", uint8(s))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Skip) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Skip) UnmarshalText(b []byte) error {
+	for i, n := range skipNames {
+		if n == string(b) {
+			*s = Skip(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("parse skip reason %q: want not_tcp, fragment, truncated, malformed or filtered", b)
 }
 
 // Evicted counts connections evicted from the flow table.
@@ -66,25 +116,45 @@ type Dropped struct {
 
 // Connection is one connection's row.
 type Connection struct {
-	ID           uint64        `json:"id"`
-	Client       string        `json:"client"`
-	Server       string        `json:"server"`
-	ClientState  string        `json:"client_state"`
-	ServerState  string        `json:"server_state"`
-	FirstPacket  Time          `json:"first_packet"`
-	LastPacket   Time          `json:"last_packet"`
-	Midstream    bool          `json:"midstream"`
-	Packets      PerSide       `json:"packets"`
-	PayloadBytes PerSide       `json:"payload_bytes"`
-	Keepalives   uint64        `json:"keepalives"`
-	History      string        `json:"history"`
-	ConnState    string        `json:"conn_state"`
-	CommunityID  string        `json:"community_id"`
-	Transitions  *[]Transition `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
-	Anomalies    []string      `json:"anomalies"`
-
-	duration time.Duration
+	ID           uint64         `json:"id"`
+	Client       netip.AddrPort `json:"client"`
+	Server       netip.AddrPort `json:"server"`
+	ClientState  tracker.State  `json:"client_state"`
+	ServerState  tracker.State  `json:"server_state"`
+	FirstPacket  Time           `json:"first_packet"`
+	LastPacket   Time           `json:"last_packet"`
+	Midstream    bool           `json:"midstream"`
+	Packets      PerSide        `json:"packets"`
+	PayloadBytes PerSide        `json:"payload_bytes"`
+	Keepalives   uint64         `json:"keepalives"`
+	History      string         `json:"history"`
+	ConnState    ConnState      `json:"conn_state"`
+	CommunityID  string         `json:"community_id"`
+	Transitions  *[]Transition  `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
+	Anomalies    []tracker.Kind `json:"anomalies"`
 }
+
+// Duration is the time from the connection's first packet to its last.
+func (c *Connection) Duration() time.Duration {
+	return time.Duration(c.LastPacket - c.FirstPacket)
+}
+
+// TransitionList returns the connection's transitions (none without -v).
+func (c *Connection) TransitionList() []Transition {
+	if c.Transitions == nil {
+		return nil
+	}
+	return *c.Transitions
+}
+
+// ConnState is a Zeek conn_state code (S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0
+// RSTRH SH SHR OTH), as tracker.Conn.ConnState computes it; "" before any
+// segment.
+type ConnState string
+
+// ConnSF is Zeek's "normal establishment and termination": a FIN from each
+// side after a handshake.
+const ConnSF ConnState = "SF"
 
 // PerSide is a count for each side.
 type PerSide struct {
@@ -94,30 +164,81 @@ type PerSide struct {
 
 // Transition is one state change with its evidence.
 type Transition struct {
-	Time   Time   `json:"time"`
-	Packet uint64 `json:"packet"`
-	Side   string `json:"side"`
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Why    string `json:"why"`
+	Time   Time          `json:"time"`
+	Packet uint64        `json:"packet"` // 0 for a timer
+	Side   tracker.Side  `json:"side"`
+	From   tracker.State `json:"from"`
+	To     tracker.State `json:"to"`
+	Why    string        `json:"why"`
 }
 
-// Anomaly is one finding.
+// Anomaly is one finding. A connection's finding names the connection and
+// the side at fault; a SYN flood names only its target.
 type Anomaly struct {
-	Kind       string `json:"kind"`
-	Severity   string `json:"severity"`
-	Connection uint64 `json:"connection,omitempty"`
-	Side       string `json:"side,omitempty"`
-	Target     string `json:"target,omitempty"`
-	Time       Time   `json:"time"`
-	Detail     string `json:"detail"`
+	Kind       tracker.Kind     `json:"kind"`
+	Severity   tracker.Severity `json:"severity"`
+	Connection uint64           `json:"connection,omitempty"`
+	Side       OptionalSide     `json:"side,omitzero"`
+	Target     netip.AddrPort   `json:"target,omitzero"`
+	Time       Time             `json:"time"`
+	Detail     string           `json:"detail"`
+}
+
+// OptionalSide is a side, or none (a finding about a target rather than a
+// connection). The zero value is none; it encodes as the side's name and is
+// left out of JSON when there is none.
+type OptionalSide struct {
+	Side  tracker.Side
+	Valid bool
+}
+
+// SideOf returns s as an OptionalSide that is present.
+func SideOf(s tracker.Side) OptionalSide { return OptionalSide{s, true} }
+
+// IsZero reports whether there is no side (for encoding/json's omitzero).
+func (o OptionalSide) IsZero() bool { return !o.Valid }
+
+// String returns the side's name, or "" if there is none.
+func (o OptionalSide) String() string {
+	if !o.Valid {
+		return ""
+	}
+	return o.Side.String()
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (o OptionalSide) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler; "" is none.
+func (o *OptionalSide) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*o = OptionalSide{}
+		return nil
+	}
+	o.Valid = true
+	return o.Side.UnmarshalText(b)
 }
 
 // Summary counts connections by state and anomalies by kind.
 type Summary struct {
-	Connections int                          `json:"connections"`
-	Anomalies   map[string]int               `json:"anomalies"`
-	States      map[string]map[string]uint64 `json:"states"`
+	Connections int                  `json:"connections"`
+	Anomalies   map[tracker.Kind]int `json:"anomalies"`
+	States      StateCounts          `json:"states"`
+}
+
+// AnomalyTotal is the number of findings made, listed or not.
+func (s *Summary) AnomalyTotal() int {
+	n := 0
+	for _, c := range s.Anomalies {
+		n += c
+	}
+	return n
+}
+
+// StateCounts counts each side's connections by state.
+type StateCounts struct {
+	Client map[tracker.State]uint64 `json:"client"`
+	Server map[tracker.State]uint64 `json:"server"`
 }
 
 // Time is a capture timestamp in nanoseconds since the epoch; it encodes as
@@ -137,6 +258,20 @@ func (t Time) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (t Time) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *Time) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*t = 0
+		return nil
+	}
+	v, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return fmt.Errorf("parse time %q: want RFC 3339 (2006-01-02T15:04:05.999999999Z)", b)
+	}
+	*t = Time(v.UnixNano())
+	return nil
+}
 
 // Options say what to include.
 type Options struct {
@@ -160,27 +295,45 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 		Input:         in,
 		Connections:   make([]Connection, 0, len(conns)),
 		Anomalies:     anomalies(tr.Anomalies()),
-		verbose:       opts.Verbose,
+		Summary:       summarize(tr, conns),
 	}
 	if r.Input.Files == nil {
 		r.Input.Files = []string{}
 	}
-	states := map[string]map[string]uint64{"client": {}, "server": {}}
 	for _, c := range conns {
-		row := connection(c, opts.Verbose)
-		states["client"][row.ClientState]++
-		states["server"][row.ServerState]++
-		r.Connections = append(r.Connections, row)
-	}
-	if n := ev.Forgotten; n > 0 {
-		states["client"]["CLOSED"] += n
-		states["server"]["CLOSED"] += n
-	}
-	r.Summary = Summary{Connections: len(conns) + int(ev.Forgotten), Anomalies: map[string]int{}, States: states}
-	for k, n := range tr.AnomalyCounts() {
-		r.Summary.Anomalies[k.String()] = n
+		r.Connections = append(r.Connections, connection(c, opts.Verbose))
 	}
 	return r
+}
+
+// summarize counts the connections by state, those forgotten beyond --keep
+// as CLOSED on both sides, and the findings by kind. The report and the
+// live view share it.
+func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
+	forgotten := tr.Evicted().Forgotten
+	var n [2][256]uint64 // by side and state (a uint8): no map update per connection
+	for _, c := range conns {
+		n[tracker.Client][c.State(tracker.Client)]++
+		n[tracker.Server][c.State(tracker.Server)]++
+	}
+	n[tracker.Client][tracker.Closed] += forgotten
+	n[tracker.Server][tracker.Closed] += forgotten
+	return Summary{
+		Connections: len(conns) + int(forgotten),
+		Anomalies:   tr.AnomalyCounts(),
+		States:      StateCounts{Client: stateMap(&n[tracker.Client]), Server: stateMap(&n[tracker.Server])},
+	}
+}
+
+// stateMap returns the states with a non-zero count.
+func stateMap(n *[256]uint64) map[tracker.State]uint64 {
+	m := map[tracker.State]uint64{}
+	for s, k := range n {
+		if k > 0 {
+			m[tracker.State(s)] = k
+		}
+	}
+	return m
 }
 
 // anomalies converts findings, in order of time (then connection, then
@@ -197,62 +350,63 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 	return out
 }
 
+// AnomalyOf converts a tracker finding into the report's form.
+func AnomalyOf(a tracker.Anomaly) Anomaly {
+	x := Anomaly{Kind: a.Kind, Severity: a.Kind.Severity(), Connection: a.Conn,
+		Time: Time(a.Time), Detail: a.Detail}
+	if a.HasSide {
+		x.Side = SideOf(a.Side)
+	}
+	if a.Target.IsValid() {
+		x.Target = a.Target
+	}
+	return x
+}
+
+// row is the part of a connection's row that the live view shows too.
+func row(c *tracker.Conn) Connection {
+	return Connection{
+		ID:          c.ID,
+		Client:      c.Client(),
+		Server:      c.Server(),
+		ClientState: c.State(tracker.Client),
+		ServerState: c.State(tracker.Server),
+		FirstPacket: Time(c.First),
+		LastPacket:  Time(c.Last),
+		Midstream:   c.Midstream,
+		Anomalies:   kindsOf(c),
+	}
+}
+
+// kindsOf returns the kinds found on c, never nil (JSON: [] when none).
+func kindsOf(c *tracker.Conn) []tracker.Kind {
+	if ks := c.Kinds(); ks != nil {
+		return ks
+	}
+	return []tracker.Kind{}
+}
+
+// connection is a connection's full row, with its transitions if verbose.
 func connection(c *tracker.Conn, verbose bool) Connection {
 	cl, sv := c.Half(tracker.Client), c.Half(tracker.Server)
-	client, server := c.Client(), c.Server()
-	row := Connection{
-		ID:           c.ID,
-		Client:       client.String(),
-		Server:       server.String(),
-		ClientState:  cl.State().String(),
-		ServerState:  sv.State().String(),
-		FirstPacket:  Time(c.First),
-		LastPacket:   Time(c.Last),
-		Midstream:    c.Midstream,
-		Packets:      PerSide{cl.Packets(), sv.Packets()},
-		PayloadBytes: PerSide{cl.Bytes(), sv.Bytes()},
-		Keepalives:   uint64(c.Keepalives),
-		History:      c.History(),
-		ConnState:    c.ConnState(),
-		CommunityID:  c.CommunityID(),
-		Anomalies:    []string{},
-		duration:     time.Duration(c.Last - c.First),
-	}
-	for _, k := range c.Kinds() {
-		row.Anomalies = append(row.Anomalies, k.String())
-	}
+	x := row(c)
+	x.Packets = PerSide{cl.Packets(), sv.Packets()}
+	x.PayloadBytes = PerSide{cl.Bytes(), sv.Bytes()}
+	x.Keepalives = uint64(c.Keepalives)
+	x.History = c.History()
+	x.ConnState = ConnState(c.ConnState())
+	x.CommunityID = c.CommunityID()
 	if verbose {
 		trs := c.Transitions()
 		list := make([]Transition, 0, len(trs))
-		row.Transitions = &list
 		for _, tr := range trs {
-			list = append(list, Transition{
-				Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side.String(),
-				From: tr.From.String(), To: tr.To.String(), Why: tr.Why,
-			})
+			list = append(list, transitionOf(tr))
 		}
+		x.Transitions = &list
 	}
-	return row
+	return x
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (t *Time) UnmarshalText(b []byte) error {
-	if len(b) == 0 {
-		*t = 0
-		return nil
-	}
-	v, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
-		return err
-	}
-	*t = Time(v.UnixNano())
-	return nil
-}
-
-// TransitionList returns the connection's transitions (none without -v).
-func (c *Connection) TransitionList() []Transition {
-	if c.Transitions == nil {
-		return nil
-	}
-	return *c.Transitions
+func transitionOf(tr tracker.Transition) Transition {
+	return Transition{Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why}
 }

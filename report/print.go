@@ -130,9 +130,9 @@ func (p *printer) input(in *Input) {
 	}
 	fmt.Fprintf(&b, ": %s packets, %s TCP", count(in.Packets), count(in.TCPPackets))
 	var skipped []string
-	for _, k := range []string{"not_tcp", "fragment", "truncated", "malformed", "filtered"} {
+	for _, k := range Skips() {
 		if n := in.Skipped[k]; n > 0 {
-			skipped = append(skipped, fmt.Sprintf("%s %s", count(n), strings.ReplaceAll(k, "_", " ")))
+			skipped = append(skipped, fmt.Sprintf("%s %s", count(n), strings.ReplaceAll(k.String(), "_", " ")))
 		}
 	}
 	if len(skipped) > 0 {
@@ -190,8 +190,8 @@ func shown(r *Report, opts PrintOptions) (rows []int, notClean, left int) {
 // cleanlyClosed: both sides closed (TIME_WAIT at most) after a FIN
 // exchange, with no anomaly.
 func cleanlyClosed(c *Connection) bool {
-	done := func(s string) bool { return s == "CLOSED" || s == "TIME_WAIT" }
-	return done(c.ClientState) && done(c.ServerState) && c.ConnState == "SF" && len(c.Anomalies) == 0
+	done := func(s tracker.State) bool { return s == tracker.Closed || s == tracker.TimeWait }
+	return done(c.ClientState) && done(c.ServerState) && c.ConnState == ConnSF && len(c.Anomalies) == 0
 }
 
 func (p *printer) connections(r *Report, opts PrintOptions) {
@@ -223,11 +223,11 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 			mid = true
 		}
 		rows = append(rows, []string{
-			id, c.Client, c.Server, c.ClientState, c.ServerState,
-			duration(c.duration),
+			id, c.Client.String(), c.Server.String(), c.ClientState.String(), c.ServerState.String(),
+			duration(c.Duration()),
 			fmt.Sprintf("%s/%s", count(c.Packets.Client), count(c.Packets.Server)),
 			fmt.Sprintf("%s/%s", count(c.PayloadBytes.Client), count(c.PayloadBytes.Server)),
-			c.History, strings.Join(c.Anomalies, ","),
+			c.History, kinds(c.Anomalies),
 		})
 	}
 	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "DURATION", "PKTS C/S", "BYTES C/S", "HISTORY", "ANOMALIES"},
@@ -235,9 +235,9 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 	if mid {
 		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
 	}
-	if r.verbose {
-		for _, i := range idx {
-			p.timeline(&r.Connections[i])
+	for _, i := range idx {
+		if c := &r.Connections[i]; c.Transitions != nil { // with -v
+			p.timeline(c)
 		}
 	}
 }
@@ -245,7 +245,7 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 func (p *printer) timeline(c *Connection) {
 	p.printf("\n#%d %s → %s\n", c.ID, c.Client, c.Server)
 	for _, t := range c.TransitionList() {
-		at := time.Unix(0, int64(t.Time)).UTC().Format("15:04:05.000000")
+		at := clock(t.Time)
 		pkt := "timer"
 		if t.Packet > 0 {
 			pkt = fmt.Sprintf("pkt %d", t.Packet)
@@ -258,16 +258,22 @@ func (p *printer) states(r *Report) {
 	if len(r.Connections) == 0 {
 		return
 	}
+	p.printf("\nStates\n")
+	p.stateTable(&r.Summary.States)
+}
+
+// stateTable prints the states either side is in, in RFC order, with the
+// number of clients and of servers in each; nothing if there are none.
+func (p *printer) stateTable(sc *StateCounts) {
 	var rows [][]string
 	for _, s := range tracker.States() {
-		n := s.String()
-		c, sv := r.Summary.States["client"][n], r.Summary.States["server"][n]
-		if c+sv > 0 {
-			rows = append(rows, []string{n, count(c), count(sv)})
+		if c, sv := sc.Client[s], sc.Server[s]; c+sv > 0 {
+			rows = append(rows, []string{s.String(), count(c), count(sv)})
 		}
 	}
-	p.printf("\nStates\n")
-	p.table([]string{"STATE", "CLIENTS", "SERVERS"}, rows, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight})
+	if len(rows) > 0 {
+		p.table([]string{"STATE", "CLIENTS", "SERVERS"}, rows, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight})
+	}
 }
 
 func (p *printer) anomalies(r *Report) {
@@ -277,21 +283,14 @@ func (p *printer) anomalies(r *Report) {
 	}
 	as := slices.Clone(r.Anomalies)
 	slices.SortStableFunc(as, func(a, b Anomaly) int {
-		return cmp.Or(cmp.Compare(sevRank(b.Severity), sevRank(a.Severity)), cmp.Compare(a.Time, b.Time))
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Time, b.Time))
 	})
 	rows := make([][]string, 0, len(as))
-	for _, a := range as {
-		conn := a.Target
-		if a.Connection != 0 {
-			conn = fmt.Sprintf("#%d", a.Connection)
-		}
-		at := time.Unix(0, int64(a.Time)).UTC().Format("15:04:05.000000")
-		rows = append(rows, []string{a.Severity, a.Kind, conn, a.Side, at, a.Detail})
+	for i := range as {
+		a := &as[i]
+		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), clock(a.Time), a.Detail})
 	}
-	total := 0
-	for _, n := range r.Summary.Anomalies {
-		total += n
-	}
+	total := r.Summary.AnomalyTotal()
 	if total > len(as) {
 		p.printf("\nAnomalies: %s (listing the first %s)\n", count(uint64(total)), count(uint64(len(as))))
 	} else {
@@ -300,14 +299,79 @@ func (p *printer) anomalies(r *Report) {
 	p.tableWrapped([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil, 72)
 }
 
-func sevRank(s string) int {
-	switch s {
-	case "critical":
-		return 2
-	case "warning":
-		return 1
+// openRows lists the live view's open connections that matter most.
+func (p *printer) openRows(snap *Snapshot) {
+	if len(snap.Rows) == 0 {
+		return
 	}
-	return 0
+	now := int64(snap.Stats.Time)
+	rows := make([][]string, 0, len(snap.Rows))
+	for i := range snap.Rows {
+		c := &snap.Rows[i]
+		idle := time.Duration(max(0, now-int64(c.LastPacket)))
+		rows = append(rows, []string{fmt.Sprint(c.ID), c.Client.String(), c.Server.String(),
+			c.ClientState.String(), c.ServerState.String(), duration(idle), kinds(c.Anomalies)})
+	}
+	if len(snap.Rows) < snap.Open {
+		p.printf("\nOpen connections: the %d that matter most of %s\n", len(snap.Rows), count(uint64(snap.Open)))
+	} else {
+		p.printf("\nOpen connections\n")
+	}
+	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "IDLE", "ANOMALIES"}, rows,
+		[]tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignLeft})
+}
+
+// recentTransitions lists the live view's latest transitions.
+func (p *printer) recentTransitions(recent []ConnTransition) {
+	if len(recent) == 0 {
+		return
+	}
+	p.printf("\nRecent transitions\n")
+	for _, t := range recent {
+		p.printf("  %s  #%-5d %-6s %-11s → %-11s %s\n", clock(t.Time), t.Connection, t.Side, t.From, t.To, t.Why)
+	}
+}
+
+// latestAnomalies lists the live view's latest findings of the total made.
+func (p *printer) latestAnomalies(latest []Anomaly, total int) {
+	if total == 0 {
+		p.printf("\nNo anomalies.\n")
+		return
+	}
+	p.printf("\nAnomalies: %d (latest last)\n", total)
+	for i := range latest {
+		a := &latest[i]
+		p.printf("  %s  %-8s %-18s %-6s %-6s %s\n", clock(a.Time), a.Severity, a.Kind, where(a), a.Side, a.Detail)
+	}
+}
+
+// where names a finding's connection ("#3") or, for a target-wide one,
+// its target.
+func where(a *Anomaly) string {
+	switch {
+	case a.Connection != 0:
+		return fmt.Sprintf("#%d", a.Connection)
+	case a.Target.IsValid():
+		return a.Target.String()
+	}
+	return ""
+}
+
+// clock formats a capture time of day for a table: 15:04:05.000000 UTC.
+func clock(t Time) string {
+	return time.Unix(0, int64(t)).UTC().Format("15:04:05.000000")
+}
+
+// kinds joins anomaly kinds with commas.
+func kinds(ks []tracker.Kind) string {
+	var b strings.Builder
+	for i, k := range ks {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k.String())
+	}
+	return b.String()
 }
 
 // count formats n with thousands separators.

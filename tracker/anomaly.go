@@ -290,3 +290,31 @@ func (t *Tracker) startRefresh() {
 		}
 	}
 }
+
+// MarshalText implements encoding.TextMarshaler: the kind's name. An
+// unknown value marshals as its String form, so that output always encodes.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, ok := ParseKind(string(b))
+	if !ok {
+		return fmt.Errorf("parse anomaly kind %q: not one of SPEC.md's kinds (syn_flood, half_open, ...)", b)
+	}
+	*k = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler: "info", "warning" or
+// "critical" (an unknown value as its String form).
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, ok := ParseSeverity(string(b))
+	if !ok {
+		return fmt.Errorf("parse severity %q: want info, warning or critical", b)
+	}
+	*s = v
+	return nil
+}

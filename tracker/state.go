@@ -1,6 +1,9 @@
 package tracker
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // State is one endpoint's TCP connection state as RFC 793 §3.2 names it.
 // The zero value is CLOSED.
@@ -79,3 +82,34 @@ func States() []State {
 // Synchronized reports whether the state is one in which both sequence
 // spaces are known: ESTABLISHED and every state after it (RFC 793 §3.4).
 func (s State) Synchronized() bool { return s >= Established && s < numStates }
+
+// MarshalText implements encoding.TextMarshaler: the RFC name. An unknown
+// value marshals as its String form, so that output always encodes.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler. It accepts what
+// ParseState accepts.
+func (s *State) UnmarshalText(b []byte) error {
+	v, ok := ParseState(string(b))
+	if !ok {
+		return fmt.Errorf("parse state %q: not an RFC 793 state name (CLOSED, SYN_SENT, ESTABLISHED, ...)", b)
+	}
+	*s = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler: "client" or "server".
+func (s Side) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Side) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "client":
+		*s = Client
+	case "server":
+		*s = Server
+	default:
+		return fmt.Errorf("parse side %q: want client or server", b)
+	}
+	return nil
+}

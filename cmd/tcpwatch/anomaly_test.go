@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,10 +28,10 @@ type expectation struct {
 	name     string
 	pcap     string
 	args     []string
-	kinds    []string
+	kinds    []tracker.Kind
 	hasKinds bool
 	findings int
-	target   string
+	target   netip.AddrPort
 	healthy  bool
 }
 
@@ -59,11 +61,13 @@ func readExpectation(t *testing.T, path string) expectation {
 		case "args":
 			e.args = strings.Fields(val)
 		case "kinds":
-			e.kinds, e.hasKinds = strings.Fields(val), true
-			for _, k := range e.kinds {
-				if _, ok := tracker.ParseKind(k); !ok {
-					t.Fatalf("%s: %q is not an anomaly kind", path, k)
+			e.hasKinds = true
+			for _, name := range strings.Fields(val) {
+				k, ok := tracker.ParseKind(name)
+				if !ok {
+					t.Fatalf("%s: %q is not an anomaly kind", path, name)
 				}
+				e.kinds = append(e.kinds, k)
 			}
 			slices.Sort(e.kinds)
 		case "findings":
@@ -71,7 +75,9 @@ func readExpectation(t *testing.T, path string) expectation {
 				t.Fatalf("%s: findings: %v", path, err)
 			}
 		case "target":
-			e.target = val
+			if e.target, err = netip.ParseAddrPort(val); err != nil {
+				t.Fatalf("%s: target: %v", path, err)
+			}
 		case "healthy":
 			e.healthy = val == "true"
 		default:
@@ -132,7 +138,7 @@ func TestAnomalyRecordings(t *testing.T) {
 				t.Skip("known: " + why)
 			}
 			rep := runJSON(t, append([]string{"-r", e.pcap}, e.args...)...)
-			var got []string
+			var got []tracker.Kind
 			for _, a := range rep.Anomalies {
 				if !slices.Contains(got, a.Kind) {
 					got = append(got, a.Kind)
@@ -146,23 +152,23 @@ func TestAnomalyRecordings(t *testing.T) {
 				t.Errorf("%d findings, want %d\n%s", len(rep.Anomalies), e.findings, findings(rep))
 			}
 			for _, a := range rep.Anomalies {
-				if e.target != "" && a.Target != e.target {
-					t.Errorf("%s finding aimed at %q, want %q", a.Kind, a.Target, e.target)
+				if e.target.IsValid() && a.Target != e.target {
+					t.Errorf("%s finding aimed at %v, want %v", a.Kind, a.Target, e.target)
 				}
-				if a.Kind == "syn_flood" && (a.Target == "" || a.Connection != 0 || a.Side != "") {
-					t.Errorf("syn_flood finding names target %q, connection %d, side %q: want the target only", a.Target, a.Connection, a.Side)
+				if a.Kind == tracker.SynFlood && (!a.Target.IsValid() || a.Connection != 0 || a.Side.Valid) {
+					t.Errorf("syn_flood finding names target %v, connection %d, side %q: want the target only", a.Target, a.Connection, a.Side)
 				}
 				if a.Detail == "" {
 					t.Errorf("%s finding without a detail", a.Kind)
 				}
-				if k, _ := tracker.ParseKind(a.Kind); a.Severity != k.Severity().String() {
+				if a.Severity != a.Kind.Severity() {
 					t.Errorf("%s finding with severity %s", a.Kind, a.Severity)
 				}
-				if e.healthy && a.Severity != "info" {
+				if e.healthy && a.Severity != tracker.Info {
 					t.Errorf("healthy capture: %s finding (%s): %s", a.Severity, a.Kind, a.Detail)
 				}
 			}
-			if slices.Contains(e.kinds, "syn_flood") {
+			if slices.Contains(e.kinds, tracker.SynFlood) {
 				// One finding for the target, none per spoofed source.
 				for _, c := range rep.Connections {
 					if len(c.Anomalies) > 0 {
@@ -170,11 +176,7 @@ func TestAnomalyRecordings(t *testing.T) {
 					}
 				}
 			}
-			n := 0
-			for _, c := range rep.Summary.Anomalies {
-				n += c
-			}
-			if n != len(rep.Anomalies) {
+			if n := rep.Summary.AnomalyTotal(); n != len(rep.Anomalies) {
 				t.Errorf("summary counts %d findings, the list has %d", n, len(rep.Anomalies))
 			}
 		})
@@ -184,7 +186,7 @@ func TestAnomalyRecordings(t *testing.T) {
 func findings(rep *report.Report) string {
 	var b strings.Builder
 	for _, a := range rep.Anomalies {
-		b.WriteString("    " + a.Severity + " " + a.Kind + " conn " + strconv.FormatUint(a.Connection, 10) + " " + a.Side + ": " + a.Detail + "\n")
+		fmt.Fprintf(&b, "    %s %s conn %d %s: %s\n", a.Severity, a.Kind, a.Connection, a.Side, a.Detail)
 	}
 	return b.String()
 }
@@ -193,7 +195,7 @@ func findings(rep *report.Report) string {
 // catalogue is triggered by at least one recording, and that the healthy set
 // covers request/response, keepalive, bulk and many short connections.
 func TestAnomalyCatalogueRecorded(t *testing.T) {
-	seen := map[string]bool{}
+	seen := map[tracker.Kind]bool{}
 	healthy := map[string]bool{}
 	for _, e := range readExpectations(t) {
 		if _, ok := knownBugs[e.name]; ok {
@@ -207,7 +209,7 @@ func TestAnomalyCatalogueRecorded(t *testing.T) {
 		}
 	}
 	for _, k := range tracker.Kinds() {
-		if !seen[k.String()] {
+		if !seen[k] {
 			t.Errorf("no recording triggers %s", k)
 		}
 	}

@@ -53,8 +53,7 @@ func (f *failOn) matched(r *report.Report) bool {
 	if f == nil {
 		return false
 	}
-	for name, n := range r.Summary.Anomalies {
-		k, _ := tracker.ParseKind(name)
+	for k, n := range r.Summary.Anomalies {
 		if n > 0 && (f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev) {
 			return true
 		}

@@ -5,21 +5,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 // kernelRow is one line of a recording's .states file: the states the Linux
 // kernel reported (ss -tan in both namespaces) when the capture stopped.
 type kernelRow struct {
-	client, server string
-	clientState    string
-	serverState    string
+	client, server netip.AddrPort
+	clientState    tracker.State
+	serverState    tracker.State
 }
 
 func readStates(t *testing.T, path string) []kernelRow {
@@ -45,12 +47,33 @@ func readStates(t *testing.T, path string) []kernelRow {
 		if len(f) != 4 {
 			t.Fatalf("%s: malformed line %q", path, line)
 		}
-		rows = append(rows, kernelRow{f[0], f[1], f[2], f[3]})
+		rows = append(rows, parseKernelRow(t, path, f))
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// parseKernelRow parses the fields of a .states line: client, server,
+// client state, server state.
+func parseKernelRow(t *testing.T, path string, f []string) kernelRow {
+	t.Helper()
+	var r kernelRow
+	var err error
+	if r.client, err = netip.ParseAddrPort(f[0]); err != nil {
+		t.Fatalf("%s: client: %v", path, err)
+	}
+	if r.server, err = netip.ParseAddrPort(f[1]); err != nil {
+		t.Fatalf("%s: server: %v", path, err)
+	}
+	if err := r.clientState.UnmarshalText([]byte(f[2])); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := r.serverState.UnmarshalText([]byte(f[3])); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
 }
 
 // TestKernelStates runs tcpwatch on every recorded capture and checks that
@@ -109,7 +132,7 @@ func match(conns []report.Connection, used []bool, w kernelRow) int {
 func transitions(c report.Connection) string {
 	var b strings.Builder
 	for _, t := range c.TransitionList() {
-		b.WriteString("    pkt " + strconv.FormatUint(t.Packet, 10) + " " + t.Side + " " + t.From + " → " + t.To + " (" + t.Why + ")\n")
+		fmt.Fprintf(&b, "    pkt %d %s %s → %s (%s)\n", t.Packet, t.Side, t.From, t.To, t.Why)
 	}
 	return b.String()
 }

@@ -51,7 +51,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	switch format {
 	case report.Table:
 		w.view = report.NewLiveView(stdout, cfg.iface, isTerminal(stdout))
-		tc.OnTransition, tc.OnAnomaly = w.view.Transition, w.view.Anomaly
+		tc.OnTransition = w.view.Transition
 	case report.NDJSON:
 		w.events = report.NewEvents(stdout, cfg.verbose)
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
@@ -157,7 +157,7 @@ func (w *watch) tick(now time.Time) error {
 	w.lastPackets, w.lastTick = st.Packets, now
 	switch {
 	case w.view != nil:
-		if err := w.view.Render(s, w.tr.Conns()); err != nil {
+		if err := w.view.Render(s, w.tr); err != nil {
 			return fmt.Errorf("writing the live view: %w", err)
 		}
 	case w.events != nil:

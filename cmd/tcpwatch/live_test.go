@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/tcpwatch/tcpwatch/internal/netlab"
 	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 // syncBuffer is a bytes.Buffer that run writes while the test reads.
@@ -94,14 +96,14 @@ func (r *liveRun) waitFor(t *testing.T, what string, ok func(out string) bool) {
 
 // event is any ndjson line, decoded loosely.
 type event struct {
-	Event      string          `json:"event"`
-	Connection json.RawMessage `json:"connection"`
-	Kind       string          `json:"kind"`
-	Side       string          `json:"side"`
-	From       string          `json:"from"`
-	To         string          `json:"to"`
-	Report     *report.Report  `json:"report"`
-	Dropped    *report.Dropped `json:"dropped"`
+	Event      string              `json:"event"`
+	Connection json.RawMessage     `json:"connection"`
+	Kind       tracker.Kind        `json:"kind"`
+	Side       report.OptionalSide `json:"side"`
+	From       tracker.State       `json:"from"`
+	To         tracker.State       `json:"to"`
+	Report     *report.Report      `json:"report"`
+	Dropped    *report.Dropped     `json:"dropped"`
 }
 
 func events(t *testing.T, out string) []event {
@@ -226,9 +228,9 @@ func TestLiveNDJSON(t *testing.T) {
 	for _, e := range evs {
 		seen[e.Event]++
 		switch {
-		case e.Event == "transition" && e.Side == "server" && e.To == "CLOSE_WAIT":
+		case e.Event == "transition" && e.Side == report.SideOf(tracker.Server) && e.To == tracker.CloseWait:
 			closeWait = true
-		case e.Event == "anomaly" && e.Kind == "connection_refused":
+		case e.Event == "anomaly" && e.Kind == tracker.ConnectionRefused:
 			refused = true
 		}
 	}
@@ -263,12 +265,12 @@ func checkFinal(t *testing.T, l *netlab.Lab, rep *report.Report) {
 	if rep.Input.Interface != l.Server.Link || rep.Input.Dropped.Kernel != 0 || len(rep.Input.Files) != 0 {
 		t.Errorf("input %+v: want interface %s, no files, no drops", rep.Input, l.Server.Link)
 	}
-	want := map[string][2]string{
-		"198.18.0.2:8080": {"TIME_WAIT", "CLOSED"},
-		"198.18.0.2:8081": {"FIN_WAIT_2", "CLOSE_WAIT"},
-		"198.18.0.2:9":    {"CLOSED", "CLOSED"},
+	want := map[netip.AddrPort][2]tracker.State{
+		netip.MustParseAddrPort("198.18.0.2:8080"): {tracker.TimeWait, tracker.Closed},
+		netip.MustParseAddrPort("198.18.0.2:8081"): {tracker.FinWait2, tracker.CloseWait},
+		netip.MustParseAddrPort("198.18.0.2:9"):    {tracker.Closed, tracker.Closed},
 	}
-	got := map[string]report.Connection{}
+	got := map[netip.AddrPort]report.Connection{}
 	for _, c := range rep.Connections {
 		got[c.Server] = c
 	}
@@ -285,14 +287,14 @@ func checkFinal(t *testing.T, l *netlab.Lab, rep *report.Report) {
 			t.Errorf("%s: client %s, server %s; want %s, %s", srv, c.ClientState, c.ServerState, st[0], st[1])
 		}
 	}
-	kinds := map[string]string{}
+	kinds := map[tracker.Kind]report.OptionalSide{}
 	for _, a := range rep.Anomalies {
 		kinds[a.Kind] = a.Side
 	}
-	if side, ok := kinds["close_wait_stuck"]; !ok || side != "server" {
+	if side, ok := kinds[tracker.CloseWaitStuck]; !ok || side != report.SideOf(tracker.Server) {
 		t.Errorf("anomalies %+v: want close_wait_stuck on the server side", rep.Anomalies)
 	}
-	if _, ok := kinds["connection_refused"]; !ok {
+	if _, ok := kinds[tracker.ConnectionRefused]; !ok {
 		t.Errorf("anomalies %+v: want connection_refused", rep.Anomalies)
 	}
 }
@@ -351,7 +353,7 @@ func TestLiveCount(t *testing.T) {
 	if err := json.Unmarshal([]byte(tw.out.String()), &rep); err != nil {
 		t.Fatalf("exit %d, output is not one JSON document: %v\n%s%s", tw.code, err, tw.out.String(), tw.err.String())
 	}
-	if rep.Input.Packets != 3 || len(rep.Connections) != 1 || rep.Connections[0].ClientState != "ESTABLISHED" {
+	if rep.Input.Packets != 3 || len(rep.Connections) != 1 || rep.Connections[0].ClientState != tracker.Established {
 		t.Errorf("after -c 3: %d packets, connections %+v; want 3 packets of one handshake", rep.Input.Packets, rep.Connections)
 	}
 }
@@ -412,7 +414,7 @@ func TestLiveInterrupt(t *testing.T) {
 	evs := events(t, out.String())
 	last := evs[len(evs)-1]
 	if last.Event != "report" || last.Report == nil || len(last.Report.Connections) != 1 ||
-		last.Report.Connections[0].ClientState != "TIME_WAIT" {
+		last.Report.Connections[0].ClientState != tracker.TimeWait {
 		t.Errorf("after SIGINT the last line is not the final report of the connection:\n%s", out.String())
 	}
 }

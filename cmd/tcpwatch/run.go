@@ -187,15 +187,15 @@ func inputOf(st capture.Stats) report.Input {
 	in := report.Input{
 		Packets:     st.Packets,
 		TCPPackets:  st.TCP,
-		Skipped:     map[string]uint64{"not_tcp": st.NotTCP, "truncated": st.Truncated, "malformed": st.Malformed},
+		Skipped:     map[report.Skip]uint64{report.NotTCP: st.NotTCP, report.Truncated: st.Truncated, report.Malformed: st.Malformed},
 		FirstPacket: report.Time(st.First),
 		LastPacket:  report.Time(st.Last),
 	}
 	if st.Fragments > 0 {
-		in.Skipped["fragment"] = st.Fragments
+		in.Skipped[report.Fragment] = st.Fragments
 	}
 	if st.Filtered > 0 {
-		in.Skipped["filtered"] = st.Filtered
+		in.Skipped[report.Filtered] = st.Filtered
 	}
 	return in
 }

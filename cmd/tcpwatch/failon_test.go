@@ -1,0 +1,54 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// TestFailOnMatched: --fail-on against the summary's counts, which include
+// the findings past the listing cap.
+func TestFailOnMatched(t *testing.T) {
+	rep := func(counts map[tracker.Kind]int) *report.Report {
+		return &report.Report{Summary: report.Summary{Anomalies: counts}}
+	}
+	info := rep(map[tracker.Kind]int{tracker.ConnectionRefused: 2})
+	warn := rep(map[tracker.Kind]int{tracker.Reset: 1, tracker.HalfOpen: 10001})
+	crit := rep(map[tracker.Kind]int{tracker.SynFlood: 1})
+	none := rep(map[tracker.Kind]int{})
+	for _, tc := range []struct {
+		list string
+		rep  *report.Report
+		want bool
+	}{
+		{"", crit, false},
+		{"any", none, false},
+		{"any", info, true},
+		{"warning", info, false},
+		{"warning", warn, true},
+		{"warning", crit, true},
+		{"critical", warn, false},
+		{"critical", crit, true},
+		{"critical,connection_refused", info, true},
+		{" half_open , syn_flood", warn, true},
+		{"reset", info, false},
+		{"zero_window", rep(map[tracker.Kind]int{tracker.ZeroWindow: 0}), false},
+	} {
+		f, err := parseFailOn(tc.list)
+		if err != nil {
+			t.Fatalf("parseFailOn(%q): %v", tc.list, err)
+		}
+		if got := f.matched(tc.rep); got != tc.want {
+			t.Errorf("--fail-on %q on %v: matched %v, want %v", tc.list, tc.rep.Summary.Anomalies, got, tc.want)
+		}
+	}
+}
+
+func TestFailOnParseError(t *testing.T) {
+	_, err := parseFailOn("warning,nope")
+	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence)`
+	if err == nil || err.Error() != want {
+		t.Errorf("parseFailOn: %v\nwant %s", err, want)
+	}
+}

@@ -1,0 +1,80 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// TestEventsGolden writes events of each kind from the sample model: the
+// transitions of connection 1, connection 4's end without and with its
+// transitions (-v), the findings, and a stats line.
+func TestEventsGolden(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEvents(&buf, false)
+	conns := sampleConnections()
+	for _, tr := range sampleTransitions() {
+		e.writeTransition(ConnTransition{Time: tr.Time, Connection: 1, Client: conns[0].Client, Server: conns[0].Server,
+			Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why})
+	}
+	end := conns[3]
+	e.writeEnd(end.LastPacket, end)
+	trs := []Transition{{Time: end.LastPacket, Packet: 9, Side: tracker.Server, From: tracker.LastAck, To: tracker.Closed,
+		Why: "its FIN was acknowledged (ACK ≥ FIN+1)"}}
+	end.Transitions = &trs
+	e.writeEnd(end.LastPacket, end)
+	for _, a := range sampleAnomalies() {
+		e.writeAnomaly(a)
+	}
+	e.Stats(LiveStats{Time: after(time.Minute), Packets: 1234567, TCPPackets: 1200000, PacketsPerS: 20576.1,
+		Dropped: Dropped{Kernel: 17, Interface: 1}, Active: 1500, Connections: 31000})
+	if e.Err() != nil {
+		t.Fatal(e.Err())
+	}
+	checkGolden(t, "events", buf.Bytes())
+}
+
+// failWriter fails every write after the first n.
+type failWriter struct {
+	n      int
+	writes int
+}
+
+var errFull = errors.New("no space left on device")
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.writes > w.n {
+		return 0, errFull
+	}
+	return len(p), nil
+}
+
+// TestEventsStopAtFirstError: the first write error is kept, and nothing
+// is written after it.
+func TestEventsStopAtFirstError(t *testing.T) {
+	w := &failWriter{n: 1}
+	e := NewEvents(w, false)
+	for _, a := range sampleAnomalies() {
+		e.writeAnomaly(a)
+	}
+	e.Stats(LiveStats{})
+	if !errors.Is(e.Err(), errFull) || w.writes != 2 {
+		t.Errorf("Err %v after %d writes; want %v after 2", e.Err(), w.writes, errFull)
+	}
+}
+
+// TestEventsUnencodable: a value JSON cannot encode stops the stream with
+// the encoder's error, and nothing is written.
+func TestEventsUnencodable(t *testing.T) {
+	w := &failWriter{n: 10}
+	e := NewEvents(w, false)
+	e.write(func() {})
+	e.writeAnomaly(Anomaly{Kind: tracker.Reset})
+	if e.Err() == nil || w.writes != 0 {
+		t.Errorf("Err %v after %d writes; want an encoding error and no write", e.Err(), w.writes)
+	}
+}
