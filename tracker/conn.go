@@ -37,6 +37,7 @@ type Half struct {
 	since       int64 // when it entered its current state
 	synTime     int64 // when its SYN or SYN-ACK was sent
 	rtt         int64 // round trip between the capture point and it, from the handshake; 0: unknown
+	nxtTime     int64 // when a segment of its last moved nxt forward (0: an ACK of the peer's did)
 	lastData    int64 // its last segment with payload
 	finTime     int64 // its first FIN
 	finLast     int64 // its latest FIN transmission
@@ -92,6 +93,8 @@ type Half struct {
 	twExpired  bool // its TIME_WAIT ran out (2×MSL)
 	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
 	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
+	rttByData  bool // rtt was measured on data and its ACK, not on the handshake
+	isnKnown   bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
 	// finInferred: its FIN was not captured but inferred from the peer's
 	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
 	finInferred bool

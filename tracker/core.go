@@ -145,6 +145,12 @@ func (a *arrival) apply() {
 	}
 }
 
+// setISN records h's initial sequence number and the end of its SYN (past
+// the data of a Fast Open SYN).
+func (h *Half) setISN(isn, end seqnum.Value) {
+	h.isn, h.synEnd, h.isnKnown = isn, end, true
+}
+
 // inSynSent reports whether h is in SYN_SENT as far as its facts go: it
 // sent a SYN, not a SYN-ACK, and has not received the peer's SYN.
 func (h *Half) inSynSent() bool { return h.synSent && !h.peerSyn && !h.sentSynAck }
@@ -165,8 +171,8 @@ func (a *arrival) inferMissedSynAck() {
 	if !S.inSynSent() || seg.Flags&(SYN|RST|ACK) != ACK || R.synSent {
 		return
 	}
-	R.synSent, R.isn, R.sentSynAck, R.peerSyn = true, seg.Ack-1, true, true
-	R.synEnd = seg.Ack
+	R.synSent, R.sentSynAck, R.peerSyn = true, true, true
+	R.setISN(seg.Ack-1, seg.Ack)
 	R.nxt, R.nxtValid = seg.Ack, true
 	S.peerSyn, S.synAcked = true, true
 	a.cs(cSynAckInferred)
@@ -232,7 +238,7 @@ func (a *arrival) advance() {
 		S.sent, S.sentValid = end, true
 	}
 	if !S.nxtValid || S.nxt.LessThan(end) {
-		S.nxt, S.nxtValid = end, true
+		S.nxt, S.nxtValid, S.nxtTime = end, true, seg.Time
 		return
 	}
 	if seg.Payload == 0 && seg.Flags&FIN == 0 {

@@ -19,6 +19,12 @@ func (t *Tracker) connFor(c *Conn, seg *Segment, fromA bool) (_ *Conn, held bool
 		// The SYN opened a new one.
 		return t.openFromPending(c, p, seg), false
 	}
+	s := c.sideOf(fromA)
+	if seg.Flags&(SYN|ACK|RST) == SYN|ACK && c.Ended() && !c.half[s].sentIt(seg) {
+		// A SYN-ACK of another handshake on a 4-tuple whose connection
+		// ended: a SYN the capture missed opened a new connection.
+		return t.replace(c, seg, fromA), false
+	}
 	if seg.Flags&(SYN|ACK|RST) != SYN {
 		return c, false
 	}
@@ -30,19 +36,28 @@ func (t *Tracker) connFor(c *Conn, seg *Segment, fromA bool) (_ *Conn, held bool
 		delete(t.pendingSyn, c.ID)
 		return t.openFromPending(c, p, seg), false
 	}
-	s := c.sideOf(fromA)
 	if t.startsNew(c, seg, s) {
-		oldTW := timeWaitSides(c)
-		t.supersede(c, seg)
-		n := t.newConn(c.Key, seg, fromA)
-		t.portReuse(c, oldTW, n, seg)
-		return n, false
+		return t.replace(c, seg, fromA), false
 	}
 	if h := &c.half[s]; seg.Flags&FIN == 0 && h.synSent && seg.Seq != h.isn {
 		t.holdSyn(c, seg)
 		return c, true
 	}
 	return c, false
+}
+
+// replace ends c, whose 4-tuple seg reuses, and opens the new connection.
+func (t *Tracker) replace(c *Conn, seg *Segment, fromA bool) *Conn {
+	oldTW := timeWaitSides(c)
+	t.supersede(c, seg)
+	n := t.newConn(c.Key, seg, fromA)
+	t.portReuse(c, oldTW, n, seg)
+	return n
+}
+
+// sentIt reports whether a SYN-ACK is h's own, sent again: same ISN.
+func (h *Half) sentIt(synAck *Segment) bool {
+	return h.isnKnown && h.sentSynAck && synAck.Seq == h.isn
 }
 
 // startsNew reports whether a SYN from side s on a known 4-tuple opens a

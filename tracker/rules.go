@@ -26,8 +26,8 @@ func (a *arrival) onSYN() {
 		}
 		return
 	}
-	S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
-	S.synEnd = seg.Seq.Add(1 + seqnum.Size(seg.Payload))
+	S.synSent, S.wscale, S.synSeen = true, seg.WScale, true
+	S.setISN(seg.Seq, seg.Seq.Add(1+seqnum.Size(seg.Payload)))
 	S.synTime = seg.Time
 	a.cs(cSynSent)
 	if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
@@ -67,17 +67,23 @@ func (a *arrival) onSYNACK() {
 	S, R, seg := a.S, a.R, a.seg
 	// It must acknowledge ISN+1 (RFC 793 p. 66), or the end of a Fast Open
 	// SYN's data that it accepts.
-	if R.synSent && !R.acceptsSynAck(seg.Ack) {
+	if R.synSent && R.isnKnown && !R.acceptsSynAck(seg.Ack) {
 		a.obs(obsSynAckWrongAck) // the receiver ignores it
 		return
 	}
-	if !R.synSent { // its SYN was not seen: picked up at the SYN-ACK
-		R.synSent, R.isn, R.wscale, R.synEnd = true, seg.Ack-1, -1, seg.Ack
+	if !R.isnKnown { // its SYN was not seen: picked up at the SYN-ACK or later
+		R.synSent = true
+		R.setISN(seg.Ack-1, seg.Ack)
+		if !R.synSeen {
+			R.wscale = -1
+		}
 	}
 	switch {
+	case S.synSent && !S.isnKnown:
+		a.midstreamSynAck()
 	case !S.synSent:
-		S.synSent, S.isn, S.wscale, S.synSeen = true, seg.Seq, seg.WScale, true
-		S.synEnd = seg.Seq.Add(1 + seqnum.Size(seg.Payload))
+		S.synSent, S.wscale, S.synSeen = true, seg.WScale, true
+		S.setISN(seg.Seq, seg.Seq.Add(1+seqnum.Size(seg.Payload)))
 		S.sentSynAck = true
 		S.synTime = seg.Time
 		if R.synTime != 0 {
@@ -108,6 +114,35 @@ func (a *arrival) onSYNACK() {
 	}
 }
 
+// measureRTT takes one round trip measured on data and the ACK that
+// answered it, when the handshake gave none (a capture that started late):
+// the smallest sample, since a delayed ACK only adds to it, and the rules
+// that use the round trip wait for a multiple of it.
+func (h *Half) measureRTT(d int64) {
+	if d <= 0 || h.rtt != 0 && !h.rttByData {
+		return
+	}
+	if h.rtt == 0 || d < h.rtt {
+		h.rtt, h.rttByData = d, true
+	}
+}
+
+// midstreamSynAck: a SYN-ACK from a side picked up mid-stream, taken to be
+// past its handshake. Its ACK was seen before it (the capture began after
+// the SYN-ACK went out): the SYN-ACK is sent again, so that ACK never
+// arrived (the server is still in SYN_RCVD).
+func (a *arrival) midstreamSynAck() {
+	S, R, seg := a.S, a.R, a.seg
+	S.setISN(seg.Seq, seg.Seq.Add(1+seqnum.Size(seg.Payload)))
+	S.sentSynAck, S.synSeen, S.wscale = true, true, seg.WScale
+	S.retransmits++
+	S.synRtx++
+	S.retransmitted(seg.Time)
+	if S.ackNeverArrived(&S.synAcked, R) {
+		a.cs(cSynAckLost)
+	}
+}
+
 // ackNeverArrived applies "retransmitted after its ACK": h sent again what
 // the peer had acknowledged (one of h's acknowledged facts), which proves
 // that acknowledgment never reached h. The fact is withdrawn, and the proof
@@ -131,7 +166,11 @@ func (a *arrival) onACK() {
 	if seg.Flags&SYN == 0 {
 		a.ackedUnseen()
 	}
+	if R.nxtValid && ack == R.nxt && R.nxtTime != 0 && seg.Flags&SYN == 0 && (!S.ackValid || S.ack.LessThan(ack)) {
+		S.measureRTT(seg.Time - R.nxtTime)
+	}
 	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
+		R.nxtTime = 0 // moved by an acknowledgment, not by a segment seen
 		// It acknowledges more than the peer was seen to send: data the
 		// capture missed, a segment reordered before the capture point, or
 		// data never sent. It is believed; whether the peer ever sent it is
@@ -202,7 +241,7 @@ func (a *arrival) ackedUnseen() {
 	if S.ackValid && (!ok || end.LessThan(S.ack)) {
 		end, ok = S.ack, true
 	}
-	if !ok || seg.Ack != end.Add(1) || !covers(end, R.isn) {
+	if !ok || seg.Ack != end.Add(1) || R.isnKnown && !covers(end, R.isn) {
 		return
 	}
 	R.finSent, R.finSeq, R.finInferred = true, end, true
