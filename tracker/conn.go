@@ -98,9 +98,9 @@ type Half struct {
 	// finInferred: its FIN was not captured but inferred from the peer's
 	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
 	finInferred bool
-	nxtValid   bool
-	sentValid  bool
-	ackValid   bool
+	nxtValid    bool
+	sentValid   bool
+	ackValid    bool
 }
 
 // State returns the endpoint's RFC 793 state, derived from its facts.

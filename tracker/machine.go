@@ -10,32 +10,32 @@ import (
 type cause uint32
 
 const (
-	cSynSent        cause = 1 << iota // it sent its SYN
-	cSynAckSent                       // it answered a SYN with a SYN-ACK
-	cPeerSyn                          // it received the peer's SYN
-	cSynAcked                         // its SYN was acknowledged
-	cFinSent                          // it sent its FIN
-	cPeerFin                          // it received the peer's FIN
-	cFinAcked                         // its FIN was acknowledged
-	cRstSent                          // it sent an RST
-	cRstRcvd                          // it accepted an RST
-	cSynAckLost                       // it retransmitted an acknowledged SYN-ACK
-	cFinAckLost                       // it retransmitted an acknowledged FIN
-	cPeerSynLost                      // it retransmitted its SYN after a SYN-ACK
-	cPeerFinLost                      // its ACK, sent long after the peer's FIN, does not cover it
-	cRstLost                          // it retransmitted its SYN after an RST that would have closed it
-	cAckHealed                        // its retransmissions stopped after the peer's repeated ACK
-	cSynAckInferred                   // it acknowledged the peer's SYN-ACK, which the capture missed
-	cGaveUp                           // it stopped retransmitting after the kernel's retry limit
-	cRevived                          // it sent new data after an RST at its snd.nxt
-	cMidstream                        // picked up mid-stream
-	cExpired                          // 2×MSL ran out in TIME_WAIT
-	cReused                           // the 4-tuple was reused
-	cFinNotCaptured                   // the peer acknowledged one past its last byte: its FIN, not captured
-	cFinWasData                       // it sent past the position taken for its FIN: that was data
-	cPeerFinWasData                   // the peer sent past the position taken for its FIN: that was data
-	cFinAckNotCaptured                // its FIN was not retransmitted: the peer's ACK, not captured, arrived
-	cSynAckedByData                   // it acknowledged the peer's data, which carried the ACK of its SYN
+	cSynSent           cause = 1 << iota // it sent its SYN
+	cSynAckSent                          // it answered a SYN with a SYN-ACK
+	cPeerSyn                             // it received the peer's SYN
+	cSynAcked                            // its SYN was acknowledged
+	cFinSent                             // it sent its FIN
+	cPeerFin                             // it received the peer's FIN
+	cFinAcked                            // its FIN was acknowledged
+	cRstSent                             // it sent an RST
+	cRstRcvd                             // it accepted an RST
+	cSynAckLost                          // it retransmitted an acknowledged SYN-ACK
+	cFinAckLost                          // it retransmitted an acknowledged FIN
+	cPeerSynLost                         // it retransmitted its SYN after a SYN-ACK
+	cPeerFinLost                         // its ACK, sent long after the peer's FIN, does not cover it
+	cRstLost                             // it retransmitted its SYN after an RST that would have closed it
+	cAckHealed                           // its retransmissions stopped after the peer's repeated ACK
+	cSynAckInferred                      // it acknowledged the peer's SYN-ACK, which the capture missed
+	cGaveUp                              // it stopped retransmitting after the kernel's retry limit
+	cRevived                             // it sent new data after an RST at its snd.nxt
+	cMidstream                           // picked up mid-stream
+	cExpired                             // 2×MSL ran out in TIME_WAIT
+	cReused                              // the 4-tuple was reused
+	cFinNotCaptured                      // the peer acknowledged one past its last byte: its FIN, not captured
+	cFinWasData                          // it sent past the position taken for its FIN: that was data
+	cPeerFinWasData                      // the peer sent past the position taken for its FIN: that was data
+	cFinAckNotCaptured                   // its FIN was not retransmitted: the peer's ACK, not captured, arrived
+	cSynAckedByData                      // it acknowledged the peer's data, which carried the ACK of its SYN
 	numCauses
 )
 
