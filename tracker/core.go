@@ -203,6 +203,7 @@ func una(h, peer *Half) seqnum.Value {
 func (a *arrival) onSegment() {
 	S, R, seg := a.S, a.R, a.seg
 	f := seg.Flags
+	a.seqPastFIN()
 	if f&SYN != 0 {
 		if f&ACK == 0 {
 			a.onSYN()

@@ -36,6 +36,7 @@ const (
 	cPeerFinWasData                      // the peer sent past the position taken for its FIN: that was data
 	cFinAckNotCaptured                   // its FIN was not retransmitted: the peer's ACK, not captured, arrived
 	cSynAckedByData                      // it acknowledged the peer's data, which carried the ACK of its SYN
+	cFinNotCapturedSeq                   // its sequence number moved one past its last byte: its FIN, not captured
 	numCauses
 )
 
@@ -68,6 +69,7 @@ var causePhrases = [...]string{
 	"the peer sent past the sequence number taken for its FIN: that was data, not a FIN",
 	"its FIN was never retransmitted: the peer's ACK, not captured, arrived",
 	"it acknowledged the peer's data, which carried the ACK of its SYN: the handshake completed",
+	"its FIN was not captured: its next segment's sequence number is one past its last byte",
 }
 
 var combinedPhrases = map[cause]string{

@@ -244,14 +244,44 @@ func (a *arrival) ackedUnseen() {
 	if !ok || seg.Ack != end.Add(1) || R.isnKnown && !covers(end, R.isn) {
 		return
 	}
-	R.finSent, R.finSeq, R.finInferred = true, end, true
-	R.finTime, R.finLast, R.finAck = seg.Time, seg.Time, R.ack
-	R.finFirst = !R.peerFin // it answered the peer's FIN if that had arrived
-	if !R.finFirst && S.finSent && !S.finAcked {
-		S.finAcked = true // and that FIN of R's acknowledged S's
-		a.cs(cFinAcked)
+	a.inferFIN(R, S, end, false)
+	a.cr(cFinNotCaptured)
+}
+
+// seqPastFIN: the sender's sequence number is exactly one past the last
+// sequence number it was seen to send: the one between is its FIN, which
+// the capture missed (data would have been retransmitted, or shown by an
+// acknowledgment).
+func (a *arrival) seqPastFIN() {
+	S, R, seg := a.S, a.R, a.seg
+	if S.finSent || !S.sentValid || !S.peerSyn || S.reset || seg.Flags&SYN != 0 || seg.Seq != S.sent.Add(1) {
+		return
 	}
-	a.cr(cFinSent | cFinNotCaptured)
+	a.inferFIN(S, R, S.sent, true)
+	a.cs(cFinNotCapturedSeq)
+}
+
+// inferFIN records h's FIN at sequence number at, which the capture
+// missed; sender says whether h sent this segment. The FIN answered the
+// peer's if that had arrived, and then carried the ACK of it.
+func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
+	seg := a.seg
+	h.finSent, h.finSeq, h.finInferred = true, at, true
+	h.finTime, h.finLast, h.finAck = seg.Time, seg.Time, h.ack
+	h.finFirst = !h.peerFin
+	hc, pc := a.cs, a.cr
+	if !sender {
+		hc, pc = a.cr, a.cs
+	}
+	hc(cFinSent)
+	if !h.finFirst && peer.finSent && !peer.finAcked {
+		peer.finAcked = true
+		pc(cFinAcked)
+	}
+	if sender && !peer.peerFin {
+		peer.peerFin = true
+		pc(cPeerFin)
+	}
 }
 
 // finWasData withdraws h's inferred FIN: h (the sender of this segment, or
