@@ -195,7 +195,7 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 		h.gaveUp = true
 		return cGaveUp, h.lastRtx + nextRtxDue(h.rtxGap), 0
 	}
-	if h.heldAck == 0 || h.lostAcks < 2 {
+	if h.heldAck == 0 || h.lostAcks < blackHoleProofs {
 		return h.finAckedUnseen(peer, now, final)
 	}
 	at, pkt = h.heldAck, h.heldAckPkt
@@ -214,7 +214,7 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 // acknowledged all the same: the peer answers at once, and nothing says
 // its answer was lost.
 func (h *Half) finAckedUnseen(peer *Half, now int64, final bool) (cause, int64, uint64) {
-	if !h.finSent || h.finAcked || h.lostAcks >= 2 || h.reset || h.gaveUp || !peer.peerFin || peer.reset {
+	if !h.finSent || h.finAcked || h.lostAcks >= blackHoleProofs || h.reset || h.gaveUp || !peer.peerFin || peer.reset {
 		return 0, 0, 0
 	}
 	due := nextRtxDue(h.rtxGap)

@@ -285,9 +285,9 @@ func TestScenarios(t *testing.T) {
 		}},
 		{"lost third ACK: server keeps retransmitting SYN-ACK", with(handshake,
 			step{from: Server, flags: SA, ack: 1, after: time.Second, client: "ESTABLISHED", server: "SYN_RCVD"},
-			step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
+			// proven lost: a bare repeat is not believed
+			step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
 			step{from: Server, flags: SA, ack: 1, after: 2 * time.Second, server: "SYN_RCVD"},
-			// proven lost twice: a bare repeat is not believed
 			step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
 			// nor is data carrying the same ACK (a black hole drops it too)...
 			step{from: Client, flags: PA, seq: 1, ack: 1, payload: 5, client: "ESTABLISHED", server: "SYN_RCVD"},
@@ -308,7 +308,11 @@ func TestScenarios(t *testing.T) {
 			step{from: Client, flags: FA, seq: 11, ack: 21},
 			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
 			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
+			// the same ACK again is not believed until the client falls silent
+			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_1"},
+			// ...or shows it hears the server again, acknowledging new data
+			step{from: Server, flags: PA, seq: 21, ack: 12, payload: 5, client: "FIN_WAIT_1"},
+			step{from: Client, flags: A, seq: 12, ack: 26, client: "FIN_WAIT_2"},
 		)},
 		{"LAST_ACK with retransmitted FIN into a black hole", with(established,
 			step{from: Client, flags: FA, seq: 11, ack: 21},
@@ -316,7 +320,7 @@ func TestScenarios(t *testing.T) {
 			step{from: Server, flags: FA, seq: 21, ack: 12, server: "LAST_ACK"},
 			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
 			step{from: Server, flags: FA, seq: 21, ack: 12, after: 200 * time.Millisecond, client: "TIME_WAIT", server: "LAST_ACK"},
-			step{from: Client, flags: A, seq: 12, ack: 22, server: "CLOSED"},
+			step{from: Client, flags: A, seq: 12, ack: 22, server: "LAST_ACK"},
 			step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond, server: "LAST_ACK"},
 			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "LAST_ACK"},
 		)},
@@ -328,7 +332,7 @@ func TestScenarios(t *testing.T) {
 			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_2", server: "CLOSING"},
 			step{from: Server, flags: FA, seq: 21, ack: 12, after: 80 * time.Millisecond, client: "FIN_WAIT_2"},
 			step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_2"},
+			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1"},
 			step{from: Client, flags: FA, seq: 11, ack: 21, after: 200 * time.Millisecond, client: "FIN_WAIT_1"},
 			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1", server: "CLOSING"},
 			// the path heals: the next FIN is acknowledged

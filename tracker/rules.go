@@ -199,7 +199,7 @@ func (a *arrival) onACK() {
 	// After R proved twice that this very acknowledgment did not reach it,
 	// nothing carrying it is believed to arrive (the path to R is a black
 	// hole) until R shows it hears from S again (above).
-	pureRepeat := seg.Flags&SYN == 0 && R.lostAcks >= 2 && ack == R.lostAck
+	pureRepeat := seg.Flags&SYN == 0 && R.lostAcks >= blackHoleProofs && ack == R.lostAck
 	if R.synSent && covers(ack, R.isn) {
 		if S.rtt == 0 && R.synTime != 0 && seg.Flags&SYN == 0 {
 			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
@@ -400,3 +400,8 @@ func (a *arrival) firstFIN(fin seqnum.Value) {
 		a.cr(cPeerFin)
 	}
 }
+
+// blackHoleProofs is how many retransmissions after an acknowledgment was
+// seen — each a proof that it never arrived — make the path a black hole
+// for that acknowledgment: a repeat of it is no longer believed.
+const blackHoleProofs = 1
