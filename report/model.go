@@ -46,6 +46,21 @@ type Input struct {
 	// Error is the error that ended the input early, if any: everything
 	// read before it is still analyzed.
 	Error string `json:"error,omitempty"`
+	// CaptureLoss estimates what the capture missed, when it missed
+	// anything (BuildLoss).
+	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
+}
+
+// CaptureLoss is what the capture evidently missed, over the connections
+// listed: segments the evidence shows were sent but that were not captured,
+// in connections seen both ways, and the connections seen one way only.
+type CaptureLoss struct {
+	NotCaptured uint64 `json:"segments_not_captured"`
+	MissedBytes uint64 `json:"missed_bytes"`
+	// Estimate is the share of those connections' segments not captured:
+	// NotCaptured / (captured + NotCaptured).
+	Estimate float64 `json:"estimate"`
+	OneSided uint64  `json:"one_sided_connections"`
 }
 
 // Skip is a reason a packet was read but not tracked (Input.Skipped).
@@ -132,6 +147,52 @@ type Connection struct {
 	CommunityID  string         `json:"community_id"`
 	Transitions  *[]Transition  `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
 	Anomalies    []tracker.Kind `json:"anomalies"`
+	// Capture says how much of the connection the capture saw: left out
+	// when it saw both directions.
+	Capture Capture `json:"capture,omitzero"`
+	// Seen is the one side whose segments were captured, with Capture.
+	Seen OptionalSide `json:"seen,omitzero"`
+	// MissedBytes counts each side's data the capture missed (gaps and
+	// acknowledged data never seen), when there is any.
+	MissedBytes *PerSide `json:"missed_bytes,omitempty"`
+	// NotCaptured counts segments the capture missed that the evidence
+	// shows were sent (FINs, SYN-ACKs, ACKs, data), when there are any.
+	NotCaptured uint64 `json:"not_captured,omitempty"`
+}
+
+// Capture is how much of a connection the capture saw.
+type Capture uint8
+
+const (
+	BothDirections Capture = iota // the zero value: left out of JSON
+	OneSided                      // one side's segments only (Connection.Seen)
+)
+
+// String returns "" or "one-sided".
+func (c Capture) String() string {
+	if c == OneSided {
+		return "one-sided"
+	}
+	return ""
+}
+
+// IsZero reports whether both directions were seen (for omitzero).
+func (c Capture) IsZero() bool { return c == BothDirections }
+
+// MarshalText implements encoding.TextMarshaler.
+func (c Capture) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *Capture) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "":
+		*c = BothDirections
+	case "one-sided":
+		*c = OneSided
+	default:
+		return fmt.Errorf("parse capture %q: want one-sided", b)
+	}
+	return nil
 }
 
 // Duration is the time from the connection's first packet to its last.
@@ -170,6 +231,8 @@ type Transition struct {
 	From   tracker.State `json:"from"`
 	To     tracker.State `json:"to"`
 	Why    string        `json:"why"`
+	// Inferred: shown by what followed a segment the capture missed.
+	Inferred bool `json:"inferred,omitempty"`
 }
 
 // Anomaly is one finding. A connection's finding names the connection and
@@ -303,7 +366,34 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	for _, c := range conns {
 		r.Connections = append(r.Connections, connection(c, opts.Verbose))
 	}
+	r.Input.CaptureLoss = captureLoss(r.Connections)
 	return r
+}
+
+// captureLoss sums what the capture missed over the connections, or
+// returns nil when it evidently missed nothing.
+func captureLoss(conns []Connection) *CaptureLoss {
+	var l CaptureLoss
+	var seen uint64
+	for i := range conns {
+		c := &conns[i]
+		if c.Capture == OneSided {
+			l.OneSided++
+			continue
+		}
+		l.NotCaptured += c.NotCaptured
+		seen += c.Packets.Client + c.Packets.Server
+		if c.MissedBytes != nil {
+			l.MissedBytes += c.MissedBytes.Client + c.MissedBytes.Server
+		}
+	}
+	if l.NotCaptured+l.MissedBytes+l.OneSided == 0 {
+		return nil
+	}
+	if l.NotCaptured > 0 {
+		l.Estimate = float64(l.NotCaptured) / float64(seen+l.NotCaptured)
+	}
+	return &l
 }
 
 // summarize counts the connections by state, those forgotten beyond --keep
@@ -396,6 +486,13 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 	x.History = c.History()
 	x.ConnState = ConnState(c.ConnState())
 	x.CommunityID = c.CommunityID()
+	if seen, ok := c.OneSided(); ok {
+		x.Capture, x.Seen = OneSided, SideOf(seen)
+	}
+	if mc, ms := c.MissedBytes(tracker.Client), c.MissedBytes(tracker.Server); mc+ms > 0 {
+		x.MissedBytes = &PerSide{mc, ms}
+	}
+	x.NotCaptured = uint64(c.NotCaptured)
 	if verbose {
 		trs := c.Transitions()
 		list := make([]Transition, 0, len(trs))
@@ -408,5 +505,6 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 }
 
 func transitionOf(tr tracker.Transition) Transition {
-	return Transition{Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why}
+	return Transition{Time: Time(tr.Time), Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why,
+		Inferred: tr.Inferred}
 }

@@ -160,6 +160,24 @@ func (p *printer) input(in *Input) {
 	if in.Error != "" {
 		p.printf("input ended early: %s\n", in.Error)
 	}
+	p.captureLoss(in.CaptureLoss)
+}
+
+// captureLoss warns that the capture missed packets: the states account
+// for what the evidence shows was sent, and the timeline marks those steps.
+func (p *printer) captureLoss(l *CaptureLoss) {
+	if l == nil {
+		return
+	}
+	if l.NotCaptured > 0 || l.MissedBytes > 0 {
+		p.printf("warning: the capture missed packets: %s not captured (about %.1f%%), %s bytes of data;"+
+			" states account for them (inferred steps are marked in -v)\n",
+			plural(l.NotCaptured, "TCP segment"), 100*l.Estimate, count(l.MissedBytes))
+	}
+	if l.OneSided > 0 {
+		p.printf("note: %s captured in one direction only (> client's segments, < server's):"+
+			" the other side's state is inferred from them\n", plural(l.OneSided, "connection"))
+	}
 }
 
 // shown picks the connections the table lists.
@@ -222,6 +240,7 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 			id += "*"
 			mid = true
 		}
+		id += oneSidedMark(c)
 		rows = append(rows, []string{
 			id, c.Client.String(), c.Server.String(), c.ClientState.String(), c.ServerState.String(),
 			duration(c.Duration()),
@@ -242,13 +261,28 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 	}
 }
 
+// oneSidedMark is ">" for a connection of which only the client's
+// segments were captured, "<" for only the server's.
+func oneSidedMark(c *Connection) string {
+	switch {
+	case c.Capture != OneSided:
+		return ""
+	case c.Seen.Side == tracker.Client:
+		return ">"
+	}
+	return "<"
+}
+
 func (p *printer) timeline(c *Connection) {
-	p.printf("\n#%d %s → %s\n", c.ID, c.Client, c.Server)
+	p.printf("\n#%d %s → %s%s\n", c.ID, c.Client, c.Server, captureNote(c))
 	for _, t := range c.TransitionList() {
 		at := clock(t.Time)
 		pkt := "timer"
-		if t.Packet > 0 {
+		switch {
+		case t.Packet > 0:
 			pkt = fmt.Sprintf("pkt %d", t.Packet)
+		case t.Inferred:
+			pkt = "inferred"
 		}
 		p.printf("  %s  %-9s %-6s %-11s → %-11s %s\n", at, pkt, t.Side, t.From, t.To, t.Why)
 	}
@@ -401,4 +435,31 @@ func duration(d time.Duration) string {
 		return fmt.Sprintf("%dm%06.3fs", int(d.Minutes()), (d % time.Minute).Seconds())
 	}
 	return fmt.Sprintf("%dh%02dm%02ds", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+// captureNote says what the capture missed of a connection, for its
+// timeline's heading.
+func captureNote(c *Connection) string {
+	var notes []string
+	if c.Capture == OneSided {
+		notes = append(notes, "captured "+c.Seen.String()+"'s segments only")
+	}
+	if c.NotCaptured > 0 {
+		notes = append(notes, fmt.Sprintf("%d segments not captured", c.NotCaptured))
+	}
+	if m := c.MissedBytes; m != nil {
+		notes = append(notes, fmt.Sprintf("%s/%s bytes missed", count(m.Client), count(m.Server)))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(notes, "; ") + ")"
+}
+
+// plural counts things: "1 connection", "2 connections".
+func plural(n uint64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return count(n) + " " + thing + "s"
 }

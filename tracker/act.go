@@ -26,6 +26,12 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 		t.emit(c, zeroWindowFinding(c, s, res.ZeroFrom, res.ZeroTo))
 	}
 	c.count(o)
+	if o&obsGap != 0 {
+		c.NotCaptured++
+	}
+	if o&obsGapFilled != 0 && c.NotCaptured > 0 {
+		c.NotCaptured--
+	}
 	switch {
 	case o&obsInvalidFlags != 0:
 		t.emitOnce(c, InvalidFlags, s, seg.Time, func() string {
@@ -125,6 +131,7 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 	if why == 0 {
 		return // no fact changed: every change of a fact records its cause
 	}
+	c.countInferred(why)
 	h := &c.half[s]
 	to := h.derive()
 	if to == h.state {
@@ -143,5 +150,23 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 	c.addTrans(tr)
 	if t.cfg.OnTransition != nil {
 		t.cfg.OnTransition(c, tr.public())
+	}
+}
+
+// notCapturedCauses are the facts that show a segment the capture missed;
+// inferredCauses also those that take such an inference back.
+const (
+	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured
+	inferredCauses    = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData
+)
+
+// countInferred counts the segments a side's new facts show the capture
+// missed (and takes back an inferred FIN that was data).
+func (c *Conn) countInferred(why cause) {
+	if why&notCapturedCauses != 0 {
+		c.NotCaptured++
+	}
+	if why&cFinWasData != 0 && c.NotCaptured > 0 {
+		c.NotCaptured--
 	}
 }

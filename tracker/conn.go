@@ -51,20 +51,22 @@ type Half struct {
 	heldAckPkt  uint64
 
 	packets     uint64 // segments it sent
+	missed      uint64 // bytes of its data the capture missed, in gaps its later segments jumped (see missedBytes)
 	bytes       uint64 // payload bytes it sent (retransmissions included)
 	retransmits uint64 // segments carrying only sequence space it had already sent
 	lastSent    int64  // time of its last segment, 0 if none
 
 	// Sequence space.
-	isn     seqnum.Value // its initial sequence number, valid with synSent
-	finSeq  seqnum.Value // sequence number its FIN occupies, valid with finSent
-	finAck  seqnum.Value // acknowledgment number its FIN carried
-	synEnd  seqnum.Value // one past its SYN and the data it carried (Fast Open), valid with synSent
-	nxt     seqnum.Value // one past the highest sequence number it sent (its snd.nxt), valid with nxtValid
-	sent    seqnum.Value // one past the highest sequence number of a segment it was seen to send, valid with sentValid
-	ack     seqnum.Value // highest acknowledgment number it sent (its rcv.nxt as last told), valid with ackValid
-	lostAck seqnum.Value // the acknowledgment proven lost (see lostAcks)
-	lastSig segSig       // its previous segment, to recognize capture duplicates
+	isn     seqnum.Value    // its initial sequence number, valid with synSent
+	finSeq  seqnum.Value    // sequence number its FIN occupies, valid with finSent
+	finAck  seqnum.Value    // acknowledgment number its FIN carried
+	synEnd  seqnum.Value    // one past its SYN and the data it carried (Fast Open), valid with synSent
+	nxt     seqnum.Value    // one past the highest sequence number it sent (its snd.nxt), valid with nxtValid
+	sent    seqnum.Value    // one past the highest sequence number of a segment it was seen to send, valid with sentValid
+	ack     seqnum.Value    // highest acknowledgment number it sent (its rcv.nxt as last told), valid with ackValid
+	lostAck seqnum.Value    // the acknowledgment proven lost (see lostAcks)
+	gap     [2]seqnum.Value // the latest gap in what it was seen to send, [start, end)
+	lastSig segSig          // its previous segment, to recognize capture duplicates
 
 	synRtx    uint32 // retransmissions of its SYN or SYN-ACK
 	finRtx    uint32 // retransmissions of its FIN
@@ -130,6 +132,9 @@ type Transition struct {
 	From   State
 	To     State
 	Why    string
+	// Inferred: the evidence for it is a segment the capture missed,
+	// shown by what followed (an acknowledgment, a sequence number, silence).
+	Inferred bool
 }
 
 // Conn is one TCP connection: one lifetime of a 4-tuple, with two halves.
@@ -147,10 +152,14 @@ type Conn struct {
 	Keepalives       uint32
 	ZeroWindowProbes uint32
 	Duplicates       uint32 // segments the capture duplicated (ignored)
-	Invalid          uint32 // segments with impossible flag combinations (ignored)
-	BadRST           uint32 // RSTs outside the receiver's window (ignored)
-	ChallengedRST    uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
-	BadSeq           uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
+	// NotCaptured counts segments the capture missed that the evidence
+	// shows were sent: FINs and SYN-ACKs shown by acknowledgments and
+	// sequence numbers, ACKs shown by silence, gaps in the data.
+	NotCaptured   uint32
+	Invalid       uint32 // segments with impossible flag combinations (ignored)
+	BadRST        uint32 // RSTs outside the receiver's window (ignored)
+	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
+	BadSeq        uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
 
 	found      [2]uint16 // kinds of anomaly found, as bits 1<<Kind, by side at fault
 	clientIsA  bool
@@ -213,6 +222,37 @@ func (c *Conn) sideOf(fromA bool) Side {
 	return Server
 }
 
+// OneSided reports whether the capture saw only one direction of the
+// connection, and which side sent what it saw: one side sent nothing,
+// while the other sent at least two segments and acknowledged the silent
+// side's SYN, so the silent side was alive.
+func (c *Conn) OneSided() (seen Side, ok bool) {
+	for s := Client; s <= Server; s++ {
+		h, p := &c.half[s], &c.half[s.Peer()]
+		if h.packets >= 2 && p.packets == 0 && p.isnKnown && h.ackValid && covers(h.ack, p.isn) {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// MissedBytes returns how many bytes of side s's data the capture missed:
+// gaps its later segments jumped, and data beyond the last it was seen to
+// send that the peer acknowledged (Zeek's missed_bytes). A side never seen
+// counts none: the connection is one-sided, not lossy.
+func (c *Conn) MissedBytes(s Side) uint64 {
+	h, p := &c.half[s], &c.half[s.Peer()]
+	n := h.missed
+	if h.sentValid && p.ackValid && h.sent.LessThan(p.ack) {
+		tail := uint64(p.ack.Sub(h.sent))
+		if h.finInferred && tail > 0 {
+			tail-- // its FIN, not data
+		}
+		n += tail
+	}
+	return n
+}
+
 // CommunityID returns the connection's Community ID v1 flow hash (seed 0).
 func (c *Conn) CommunityID() string {
 	return CommunityID(c.Key.A, c.Key.B, c.Key.APort, c.Key.BPort, 0)
@@ -265,7 +305,8 @@ func (c *Conn) transAt(i uint32) *trans {
 }
 
 func (t trans) public() Transition {
-	return Transition{Time: t.time, Packet: t.packet, Side: t.side, From: t.from, To: t.to, Why: whyOf(t.why)}
+	return Transition{Time: t.time, Packet: t.packet, Side: t.side, From: t.from, To: t.to, Why: whyOf(t.why),
+		Inferred: t.why&inferredCauses != 0}
 }
 
 // Transitions returns the connection's state changes, oldest first.

@@ -47,6 +47,8 @@ const (
 	obsAbortLostState                            // the sender answered data with a bare RST: it lost the connection
 	obsTimeWaitRestarted                         // a retransmitted FIN restarted the receiver's TIME_WAIT
 	obsZeroWindowEnded                           // the sender's zero window opened (ZeroFrom, ZeroTo)
+	obsGap                                       // the sender's sequence numbers jumped data the capture missed
+	obsGapFilled                                 // a segment came for the start of the latest gap: it was reordered, not missed
 )
 
 // arrival is one segment being applied: its sender S, its receiver R and what
@@ -176,7 +178,7 @@ func (a *arrival) inferMissedSynAck() {
 	R.nxt, R.nxtValid = seg.Ack, true
 	S.peerSyn, S.synAcked = true, true
 	a.cs(cSynAckInferred)
-	a.cr(cSynAckSent)
+	a.cr(cSynAckSent | cSynAckNotCaptured)
 }
 
 // isProbe reports whether the segment is a keepalive (RFC 1122 §4.2.3.6)
@@ -207,8 +209,8 @@ func (a *arrival) onSegment() {
 	if f&SYN != 0 {
 		if f&ACK == 0 {
 			a.onSYN()
-		} else {
-			a.onSYNACK()
+		} else if !a.onSYNACK() {
+			return // the receiver ignores it
 		}
 	}
 	if f&ACK != 0 {
@@ -235,6 +237,7 @@ func (a *arrival) onSegment() {
 func (a *arrival) advance() {
 	S, seg := a.S, a.seg
 	end := seg.End()
+	a.gaps()
 	if !S.sentValid || S.sent.LessThan(end) {
 		S.sent, S.sentValid = end, true
 	}
@@ -254,6 +257,34 @@ func (a *arrival) advance() {
 		S.silentGap = seg.Time - a.prevSent
 	}
 	S.silentRtx++
+}
+
+// gaps follows the holes in what the capture saw of the sender's data: a
+// segment that begins past the last sequence number seen leaves a gap the
+// capture missed (the sender sent it: its sequence numbers moved on); a
+// later segment inside the latest gap fills it (a retransmission).
+func (a *arrival) gaps() {
+	S, seg := a.S, a.seg
+	if !S.sentValid {
+		return
+	}
+	from := S.sent
+	if S.finInferred && S.finSeq == from {
+		from++ // the FIN inferred there is not data
+	}
+	if from.LessThan(seg.Seq) {
+		n := seg.Seq.Sub(from)
+		S.missed += uint64(n)
+		S.gap = [2]seqnum.Value{from, seg.Seq}
+		a.obs(obsGap)
+		return
+	}
+	if seg.Payload > 0 && !seg.Seq.LessThan(S.gap[0]) && !S.gap[1].LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) {
+		S.missed -= min(S.missed, uint64(seg.Payload))
+		if S.gap[0] == seg.Seq {
+			a.obs(obsGapFilled)
+		}
+	}
 }
 
 // window follows the receive window the sender advertises, for zero_window.

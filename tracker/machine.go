@@ -37,6 +37,7 @@ const (
 	cFinAckNotCaptured                   // its FIN was not retransmitted: the peer's ACK, not captured, arrived
 	cSynAckedByData                      // it acknowledged the peer's data, which carried the ACK of its SYN
 	cFinNotCapturedSeq                   // its sequence number moved one past its last byte: its FIN, not captured
+	cSynAckNotCaptured                   // its SYN-ACK was not captured: the peer's ACK from SYN_SENT shows it
 	numCauses
 )
 
@@ -70,6 +71,7 @@ var causePhrases = [...]string{
 	"its FIN was never retransmitted: the peer's ACK, not captured, arrived",
 	"it acknowledged the peer's data, which carried the ACK of its SYN: the handshake completed",
 	"its FIN was not captured: its next segment's sequence number is one past its last byte",
+	"its SYN-ACK was not captured: the peer acknowledged it from SYN_SENT",
 }
 
 var combinedPhrases = map[cause]string{

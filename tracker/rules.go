@@ -63,13 +63,13 @@ func (a *arrival) synRetransmitted() {
 
 // onSYNACK handles a SYN-ACK: the answer to the receiver's SYN, its
 // retransmission, or the second half of a simultaneous open.
-func (a *arrival) onSYNACK() {
+func (a *arrival) onSYNACK() (ok bool) {
 	S, R, seg := a.S, a.R, a.seg
 	// It must acknowledge ISN+1 (RFC 793 p. 66), or the end of a Fast Open
 	// SYN's data that it accepts.
 	if R.synSent && R.isnKnown && !R.acceptsSynAck(seg.Ack) {
 		a.obs(obsSynAckWrongAck) // the receiver ignores it
-		return
+		return false
 	}
 	if !R.isnKnown { // its SYN was not seen: picked up at the SYN-ACK or later
 		R.synSent = true
@@ -92,7 +92,7 @@ func (a *arrival) onSYNACK() {
 		a.cs(cSynAckSent)
 	case seg.Seq != S.isn:
 		a.obs(obsSynAckOtherISN)
-		return
+		return false
 	case S.sentSynAck:
 		S.retransmits++
 		S.synRtx++
@@ -112,6 +112,7 @@ func (a *arrival) onSYNACK() {
 		R.peerSyn = true
 		a.cr(cPeerSyn)
 	}
+	return true
 }
 
 // measureRTT takes one round trip measured on data and the ACK that
