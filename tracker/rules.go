@@ -189,8 +189,9 @@ func (a *arrival) onACK() {
 		a.cs(cSynAckedByData)
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
+		heard := S.ackValid // (a first acknowledgment number is no news from the peer)
 		S.ack, S.ackValid = ack, true
-		if S.lostAcks > 0 {
+		if S.lostAcks > 0 && heard {
 			// It hears the peer again: the peer's latest acknowledgment
 			// reached it with this data.
 			S.lostAcks = 0
@@ -369,6 +370,7 @@ func (a *arrival) onFIN() {
 		if S.ackNeverArrived(&S.finAcked, R) {
 			a.cs(cFinAckLost)
 		}
+		a.finUnanswered()
 		if R.state == TimeWait { // a retransmitted FIN restarts TIME_WAIT (RFC 793 p. 73)
 			R.twSince = seg.Time
 			a.obs(obsTimeWaitRestarted)
@@ -376,6 +378,32 @@ func (a *arrival) onFIN() {
 	default:
 		a.obs(obsFinMoved) // a FIN at another sequence number than its first
 	}
+}
+
+// finUnanswered: a FIN sent again and again without a single segment
+// back, to a receiver next to the capture point, never reached the
+// receiver's TCP: a host that close answers a FIN within its round trip,
+// and one that received it would have acknowledged one of the copies. Its
+// silence means something after the capture point (a firewall) dropped
+// them. (A receiver far away may have answered into a path that lost its
+// answers; then the FIN is still taken as delivered.)
+func (a *arrival) finUnanswered() {
+	S, R := a.S, a.R
+	if S.finRtx < 2 || !R.peerFin || R.lastSent >= S.finTime || !R.near(S) {
+		return
+	}
+	R.peerFin = false
+	a.cr(cFinUnanswered)
+}
+
+// nearRTT is the round trip under which an endpoint counts as next to the
+// capture point whatever the other's: a host on the same link.
+const nearRTT = int64(time.Millisecond)
+
+// near reports whether h is next to the capture point: its round trip from
+// there is known and small, absolutely or beside the peer's.
+func (h *Half) near(peer *Half) bool {
+	return h.rtt > 0 && (h.rtt <= nearRTT || 4*h.rtt <= peer.rtt)
 }
 
 // firstFIN records the sender's FIN at sequence number fin.

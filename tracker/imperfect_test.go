@@ -1,0 +1,168 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+)
+
+// The rules for segments the capture missed, one packet script each: what
+// the kernels would hold is written as the final states, and the rule that
+// gets there must be the one named (its words in the timeline).
+func TestMissedSegmentsInferred(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		steps          []step
+		advance        time.Duration // capture time after the last step
+		client, server string
+		because        string // a phrase of the rule that decides
+		notCaptured    uint32
+	}{
+		{"client's FIN not captured: the server's FIN-ACK one past its data shows it", with(established,
+			step{from: Server, flags: FA, seq: 21, ack: 12},
+			step{from: Client, flags: A, seq: 12, ack: 22},
+		), 0, "TIME_WAIT", "CLOSED", "the peer's ACK one past its last byte", 1},
+		{"server's FIN not captured: the client's last ACK one past the server's data shows it", with(established,
+			step{from: Client, flags: FA, seq: 11, ack: 21},
+			step{from: Server, flags: A, seq: 21, ack: 12},
+			step{from: Client, flags: A, seq: 12, ack: 22},
+		), 0, "TIME_WAIT", "CLOSED", "the peer's ACK one past its last byte", 1},
+		{"both FINs not captured: the last ACK's sequence number and acknowledgment show them", with(established,
+			step{from: Client, flags: A, seq: 12, ack: 22},
+		), 0, "TIME_WAIT", "CLOSED", "its next segment's sequence number is one past its last byte", 2},
+		{"last ACK not captured: the server's FIN, never sent again, was acknowledged", with(established,
+			step{from: Client, flags: FA, seq: 11, ack: 21},
+			step{from: Server, flags: FA, seq: 21, ack: 12},
+		), 0, "TIME_WAIT", "CLOSED", "never retransmitted", 1},
+		{"last ACK not captured, FIN sent again once: acknowledged once the next timeout passes in silence", with(established,
+			step{from: Client, flags: FA, seq: 11, ack: 21},
+			step{from: Server, flags: FA, seq: 21, ack: 12},
+			step{from: Server, flags: FA, seq: 21, ack: 12, after: 300 * time.Millisecond},
+			step{from: Client, flags: A, seq: 12, ack: 22, after: time.Millisecond},
+		), 0, "TIME_WAIT", "CLOSED", "its FIN was acknowledged", 0},
+		{"FIN retransmitted into silence: no inference while the next copy may come", with(established,
+			step{from: Client, flags: FA, seq: 11, ack: 21},
+			step{from: Server, flags: A, seq: 21, ack: 12},
+			step{from: Server, flags: FA, seq: 21, ack: 12},
+			step{from: Server, flags: FA, seq: 21, ack: 12, after: 210 * time.Millisecond},
+		), 100 * time.Millisecond, "TIME_WAIT", "LAST_ACK", "", 0},
+		{"one byte of data taken for a FIN is withdrawn when more data follows", with(established,
+			step{from: Server, flags: A, seq: 21, ack: 12},
+			step{from: Client, flags: PA, seq: 12, ack: 21, payload: 5},
+		), 0, "ESTABLISHED", "ESTABLISHED", "that was data, not a FIN", 1}, // the byte itself
+		{"the server acknowledging the client's data is past SYN_RCVD", []step{
+			{from: Client, flags: S},
+			{from: Server, flags: SA, ack: 1},
+			{from: Client, flags: PA, seq: 1, ack: 1, payload: 10},
+			{from: Server, flags: A, seq: 1, ack: 11},
+		}, 0, "ESTABLISHED", "ESTABLISHED", "", 0},
+		{"server's segments only: its ACK of the client's data shows the handshake done", []step{
+			{from: Server, flags: SA, ack: 1},
+			{from: Server, flags: A, seq: 1, ack: 11},
+			{from: Server, flags: PA, seq: 1, ack: 11, payload: 20},
+		}, 0, "ESTABLISHED", "ESTABLISHED", "which carried the ACK of its SYN", 0},
+		{"a SYN-ACK after a mid-stream pickup at the third ACK: that ACK never arrived", []step{
+			{from: Client, flags: A, seq: 1, ack: 1},
+			{from: Server, flags: SA, ack: 1, after: time.Second},
+			{from: Client, flags: A, seq: 1, ack: 1},
+		}, 0, "ESTABLISHED", "SYN_RCVD", "the ACK seen earlier never arrived", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := play(t, tc.steps, tc.advance)
+			c := tr.Conns()[len(tr.Conns())-1]
+			if c.State(Client).String() != tc.client || c.State(Server).String() != tc.server {
+				t.Fatalf("%v/%v, want %s/%s\n%s", c.State(Client), c.State(Server), tc.client, tc.server, timeline(c))
+			}
+			if tc.because != "" && !anyWhy(c, tc.because) {
+				t.Errorf("no transition because %q\n%s", tc.because, timeline(c))
+			}
+			if c.NotCaptured != tc.notCaptured {
+				t.Errorf("%d segments not captured, want %d\n%s", c.NotCaptured, tc.notCaptured, timeline(c))
+			}
+		})
+	}
+}
+
+// anyWhy reports whether a transition of c gives a reason containing s.
+func anyWhy(c *Conn, s string) bool {
+	for _, x := range c.Transitions() {
+		if contains(x.Why, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOneSidedCapture: each direction alone still gives both sides' states,
+// and the connection says it was seen one way.
+func TestOneSidedCapture(t *testing.T) {
+	full := with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12},
+		step{from: Server, flags: FA, seq: 21, ack: 12},
+		step{from: Client, flags: A, seq: 12, ack: 22},
+	)
+	for _, seen := range []Side{Client, Server} {
+		t.Run(seen.String()+" only", func(t *testing.T) {
+			var steps []step
+			for _, s := range full {
+				if s.from == seen {
+					s.client, s.server = "", ""
+					steps = append(steps, s)
+				}
+			}
+			tr := play(t, steps, 0)
+			c := tr.Conns()[0]
+			if c.State(Client) != TimeWait || c.State(Server) != Closed {
+				t.Errorf("%v/%v, want TIME_WAIT/CLOSED\n%s", c.State(Client), c.State(Server), timeline(c))
+			}
+			if s, ok := c.OneSided(); !ok || s != seen {
+				t.Errorf("OneSided() = %v, %v; want %v, true", s, ok, seen)
+			}
+		})
+	}
+}
+
+// TestFINUnansweredByNearHostNotDelivered: a FIN sent four times to a
+// server next to the capture point (its SYN-ACK came within a millisecond)
+// that never answers never reached its TCP: it stays ESTABLISHED.
+func TestFINUnansweredByNearHostNotDelivered(t *testing.T) {
+	tr := play(t, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+		step{from: Client, flags: FA, seq: 11, ack: 21, after: 200 * time.Millisecond},
+		step{from: Client, flags: FA, seq: 11, ack: 21, after: 400 * time.Millisecond, server: "ESTABLISHED"},
+		step{from: Client, flags: FA, seq: 11, ack: 21, after: 800 * time.Millisecond},
+	), 100*time.Millisecond)
+	c := tr.Conns()[0]
+	if c.State(Client) != FinWait1 || c.State(Server) != Established {
+		t.Fatalf("%v/%v, want FIN_WAIT_1/ESTABLISHED\n%s", c.State(Client), c.State(Server), timeline(c))
+	}
+	if !anyWhy(c, "next to the capture point") {
+		t.Errorf("not decided by the near-host rule\n%s", timeline(c))
+	}
+}
+
+// TestSynAckOfNewHandshakeOnEndedTuple: a capture that missed a new SYN on
+// a 4-tuple whose connection ended sees a SYN-ACK with another ISN: that
+// opens the new connection.
+func TestSynAckOfNewHandshakeOnEndedTuple(t *testing.T) {
+	tr := play(t, with(closed,
+		step{from: Server, flags: SA, seq: 100000, ack: 100001, after: time.Second},
+		step{from: Client, flags: A, seq: 100001, ack: 100001},
+	), 0)
+	if n := len(tr.Conns()); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+	c := tr.Conns()[1]
+	if c.State(Client) != Established || c.State(Server) != Established {
+		t.Errorf("new connection %v/%v, want ESTABLISHED/ESTABLISHED\n%s", c.State(Client), c.State(Server), timeline(c))
+	}
+}
