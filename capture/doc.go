@@ -23,6 +23,23 @@
 // with libpcap's semantics ([Filter]). Files never go through libpcap;
 // live capture ([OpenLive]) does, with the filter set in the kernel.
 //
+// Only compiling filters and capturing live need libpcap, and so cgo
+// (bpf_cgo.go, live_cgo.go). Built with CGO_ENABLED=0, the package reads
+// and decodes files as well, and refuses a filter or an interface with
+// [ErrNoLibpcap].
+//
+// # Errors
+//
+// An input that cannot be opened or read to its end gives an [*Error]: one
+// line with the operation, the input, the packet that could not be read and
+// the cause, which errors.Is and errors.As find through it ([ErrTruncated],
+// [ErrNotCapture], ...). A capture that ends inside a record, or whose gzip
+// stream is cut short or damaged, is an error even where the format readers
+// would call it a clean end: after a record header with no packet bytes,
+// or a gzip stream cut at a record boundary or in its trailer. A filter
+// expression that compiles for no link type is the filter's error; one that
+// does not compile for the input's link type (NFLOG, raw IP) is the input's.
+//
 // # Decoding
 //
 // [Decoder] parses headers by hand, in place: Ethernet (802.1Q and QinQ tags,
