@@ -1,8 +1,14 @@
 package capture
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -25,7 +31,8 @@ type Stats struct {
 
 // Reader reads packets from one or more capture files in order, as one
 // capture, or from a live interface ([OpenLive]), and decodes them. It is not
-// safe for concurrent use.
+// safe for concurrent use, except that the context given to
+// [OpenFilesContext] may end at any time.
 type Reader struct {
 	names  []string
 	next   int         // index in names of the next file to open
@@ -43,9 +50,22 @@ type Reader struct {
 	// runs once per change of link type.
 	lastType layers.LinkType
 	lastOK   bool
+
+	// Interruption: stop is set, and intr closed, when the context ends;
+	// cur is the file being read, whose reads interrupt stops (mu guards it).
+	stop      atomic.Bool
+	intr      chan struct{}
+	mu        sync.Mutex
+	cur       *os.File
+	stopAfter func() bool // unregisters interrupt from the context
 }
 
-// OpenFiles opens files to be read in order as one capture. "-" is
+// OpenFiles is [OpenFilesContext] with a context that never ends.
+func OpenFiles(names []string, filter string) (*Reader, error) {
+	return OpenFilesContext(context.Background(), names, filter)
+}
+
+// OpenFilesContext opens files to be read in order as one capture. "-" is
 // standard input. Each file may be pcap (microsecond or nanosecond
 // timestamps, either byte order) or pcapng (several sections and
 // interfaces, each interface with its own link type and timestamp
@@ -55,17 +75,29 @@ type Reader struct {
 // packets it rejects are returned with Kind Filtered, so that time still
 // advances with them.
 //
-// The first file is opened, and the filter compiled, before OpenFiles
+// The first file is opened, and the filter compiled, before OpenFilesContext
 // returns, and their errors are returned here: an [*Error] for the file, or
 // the filter's own error for an expression that compiles for no link type.
 // Errors from later files are returned by Next when it reaches them.
-func OpenFiles(names []string, filter string) (*Reader, error) {
+//
+// When ctx ends, reading stops: Next returns [ErrInterrupted], at once even
+// when it was waiting for a pipe, FIFO or terminal (standard input among
+// them) whose writer stalled. An interruption while the first file is
+// being opened is not an error of OpenFilesContext: Next reports it.
+func OpenFilesContext(ctx context.Context, names []string, filter string) (*Reader, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no capture files to read")
 	}
-	r := &Reader{names: names}
+	r := &Reader{names: names, intr: make(chan struct{}), stopAfter: func() bool { return false }}
+	if ctx.Done() != nil {
+		r.stopAfter = context.AfterFunc(ctx, r.interrupt)
+	}
 	if err := r.openNext(); err != nil {
+		r.stopAfter()
 		return nil, err
+	}
+	if r.src == nil {
+		return r, nil // interrupted
 	}
 	// Compile the filter for the first file's link type when the header
 	// gives it (pcap); pcapng gives it per interface, so check the syntax
@@ -86,13 +118,15 @@ func OpenFiles(names []string, filter string) (*Reader, error) {
 	return r, nil
 }
 
-// openNext opens the next file in the list.
+// openNext opens the next file in the list. When it is interrupted, it
+// returns nil with r.err set to ErrInterrupted.
 func (r *Reader) openNext() error {
 	r.name = r.names[r.next]
 	r.next++
 	r.inFile = 0
-	f, own, err := openInput(r.name)
+	f, own, err := openInput(r.name, r.intr)
 	if err == nil {
+		r.setCur(f)
 		var src *fileSource
 		if src, err = openStream(f, &r.bufs); err == nil {
 			if own {
@@ -101,9 +135,14 @@ func (r *Reader) openNext() error {
 			r.src = src
 			return nil
 		}
+		r.setCur(nil)
 		if own {
 			f.Close()
 		}
+	}
+	if r.stop.Load() {
+		r.err = ErrInterrupted
+		return nil
 	}
 	return r.inputError("open", 0, err)
 }
@@ -116,8 +155,34 @@ func (r *Reader) inputError(op string, packet uint64, cause error) error {
 	return &Error{Op: op, Input: r.name, Live: r.live != nil, Packet: packet, Err: cause}
 }
 
+// interrupt stops the reading (the context ended): Next returns
+// ErrInterrupted from now on, and a read blocked on a pipe, FIFO or
+// terminal returns at once. It may be called from any goroutine.
+func (r *Reader) interrupt() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stop.Swap(true) {
+		return
+	}
+	close(r.intr)
+	if r.cur != nil {
+		r.cur.SetReadDeadline(time.Unix(1, 0)) // not pollable (a regular file): ErrNoDeadline
+	}
+}
+
+// setCur records the file being read, for interrupt.
+func (r *Reader) setCur(f *os.File) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cur = f
+	if f != nil && r.stop.Load() {
+		f.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
 // Next reads the next packet into p. It returns io.EOF after the last packet
-// of the last file. Any other error is an [*Error] naming the input,
+// of the last file, and ErrInterrupted once the context given to
+// OpenFilesContext ended. Any other error is an [*Error] naming the input,
 // the packet and the problem. Every error is final (every later call
 // returns it); every packet returned before it stays valid.
 //
@@ -127,14 +192,17 @@ func (r *Reader) Next(p *Packet) error {
 	if r.err != nil {
 		return r.err
 	}
+	if r.stop.Load() {
+		return r.fail(ErrInterrupted)
+	}
 	for {
 		if r.src == nil {
 			if r.next == len(r.names) {
 				r.err = io.EOF
 				return r.err
 			}
-			if err := r.openNext(); err != nil {
-				return r.fail(err)
+			if err := r.openNext(); err != nil || r.err != nil {
+				return r.fail(cmp.Or(err, r.err))
 			}
 		}
 		data, ci, lt, err := r.src.readPacket()
@@ -145,6 +213,9 @@ func (r *Reader) Next(p *Packet) error {
 			}
 			if err == ErrTimeout { // live: nothing arrived; not final
 				return err
+			}
+			if r.stop.Load() {
+				return r.fail(ErrInterrupted) // the read failed because it was stopped
 			}
 			return r.fail(r.inputError("read", r.inFile+1, err))
 		}
@@ -210,6 +281,7 @@ func (r *Reader) closeSource() error {
 	if r.src == nil {
 		return nil
 	}
+	r.setCur(nil)
 	err := r.src.close()
 	r.src = nil
 	return err
@@ -220,8 +292,11 @@ func (r *Reader) Stats() Stats { return r.stats }
 
 // Close closes the file being read. Next returns ErrClosed after it.
 func (r *Reader) Close() error {
+	if r.stopAfter != nil {
+		r.stopAfter()
+	}
 	err := r.closeSource()
-	if r.err == nil || r.err == io.EOF {
+	if r.err == nil || r.err == io.EOF || r.err == ErrInterrupted {
 		r.err = ErrClosed
 	}
 	return err

@@ -11,6 +11,13 @@
 // their zero-copy calls; [Reader.Next] fills a caller-owned [Packet] and does
 // not allocate.
 //
+// [OpenFilesContext] stops reading when its context ends, also in the middle
+// of a read that waits for a pipe, a FIFO or a terminal whose writer
+// stalled: a FIFO is opened aside (opening one waits for a writer), and
+// standard input, unless it is a regular file, is reopened through
+// /proc/self/fd so that Go's poller, whose read deadline stops a read,
+// serves it without changing the mode of the descriptor the shell shares.
+//
 // Every packet is returned, whatever it is, so that the capture's clock moves
 // with it: [Packet.Kind] says whether it is a TCP segment, something else
 // (NotTCP), a non-first IP fragment, a header cut by the snaplen (Truncated),

@@ -76,6 +76,11 @@ var (
 	ErrNoLibpcap = errors.New("this tcpwatch was built without cgo (libpcap); rebuild with CGO_ENABLED=1")
 )
 
+// ErrInterrupted is returned by [Reader.Next] once the context given to
+// [OpenFilesContext] is done: the packets read before stay valid, and the
+// read that was waiting for more is abandoned.
+var ErrInterrupted = errors.New("capture: reading interrupted")
+
 // ErrClosed is returned by Next after Close.
 var ErrClosed = errors.New("capture: reader closed")
 

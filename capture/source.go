@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -55,14 +58,80 @@ type buffers struct {
 	gz           *gzip.Reader
 }
 
-// openInput opens a capture file for reading ("-" is standard input): own
-// says whether to close f after it.
-func openInput(name string) (f *os.File, own bool, err error) {
+// openInput opens a capture file for reading ("-" is standard input) in a
+// way an interruption can stop: own says whether to close f after it.
+//
+// Reads from a regular file do not block. A pipe, FIFO or terminal is read
+// through Go's poller, whose read deadline interrupt sets: os.Open puts
+// FIFOs there, and standard input is reopened through /proc (stdinFile).
+// Opening a FIFO blocks until a writer opens it, so it is opened aside and
+// abandoned when intr is closed first.
+func openInput(name string, intr <-chan struct{}) (f *os.File, own bool, err error) {
 	if name == "-" {
-		return os.Stdin, false, nil
+		f, own = stdinFile()
+		return f, own, nil
+	}
+	if fi, err := os.Stat(name); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+		f, err = openFIFO(name, intr)
+		return f, true, err
 	}
 	f, err = os.Open(name)
 	return f, true, osCause(err)
+}
+
+// openFIFO opens a FIFO unless intr is closed before a writer opens it.
+func openFIFO(name string, intr <-chan struct{}) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(name)
+		done <- opened{f, err}
+	}()
+	select {
+	case o := <-done:
+		return o.f, osCause(o.err)
+	case <-intr:
+		go func() {
+			if o := <-done; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, ErrInterrupted
+	}
+}
+
+// stdinFile returns standard input as a file an interruption can stop, and
+// whether it is a new file to close after reading. A regular file is read
+// as it is (its reads do not block), and so is a descriptor already in
+// Go's poller. A pipe, FIFO or terminal is reopened through /proc/self/fd:
+// a new open file description, which Go makes non-blocking and polls,
+// without changing the mode of the one the shell and other processes share.
+// Where that is impossible (a socket, no /proc), standard input is read as
+// it is and an interruption waits for its read to return.
+func stdinFile() (*os.File, bool) {
+	in := os.Stdin
+	if fi, err := in.Stat(); err == nil && fi.Mode().IsRegular() {
+		return in, false
+	}
+	if in.SetReadDeadline(time.Time{}) == nil {
+		return in, false
+	}
+	rc, err := in.SyscallConn()
+	if err != nil {
+		return in, false
+	}
+	var name string
+	rc.Control(func(fd uintptr) { name = "/proc/self/fd/" + strconv.FormatUint(uint64(fd), 10) })
+	// O_NONBLOCK: opening a pipe for reading must not wait for a writer
+	// (the one that filled it may be gone).
+	f, err := os.OpenFile(name, os.O_RDONLY|nonblock, 0)
+	if err != nil {
+		return in, false
+	}
+	return f, true
 }
 
 // openStream reads the header of a capture from rd. Its errors are the
