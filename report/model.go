@@ -42,6 +42,9 @@ type Input struct {
 	// Error is the error that ended the input early, if any: everything
 	// read before it is still analyzed.
 	Error string `json:"error,omitempty"`
+	// Interrupted says that a signal (SIGINT, SIGTERM) stopped the run
+	// before the input ended: the report covers what was read until then.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Evicted counts connections evicted from the flow table.
