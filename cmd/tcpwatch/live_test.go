@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -387,9 +386,9 @@ func TestLiveInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := l.Server.Command(context.Background(), exe, "-test.run=^TestLiveHelperProcess$", "--",
+	cmd := l.Server.Command(context.Background(), exe, "-test.run=^TestHelperProcess$", "--",
 		"-i", l.Server.Link, "-F", "ndjson", "--interval", "100ms")
-	cmd.Env = append(os.Environ(), "TCPWATCH_LIVE_HELPER=1")
+	cmd.Env = append(os.Environ(), helperEnv)
 	var out syncBuffer
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -429,23 +428,4 @@ func signalChild(pid int, sig syscall.Signal) error {
 		}
 	}
 	return syscall.Kill(pid, sig)
-}
-
-// TestLiveHelperProcess is tcpwatch's main when TestLiveInterrupt runs this
-// binary as tcpwatch; otherwise it does nothing.
-func TestLiveHelperProcess(t *testing.T) {
-	if os.Getenv("TCPWATCH_LIVE_HELPER") != "1" {
-		return
-	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, args, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
 }
