@@ -378,7 +378,7 @@ func TestLiveErrorsCLI(t *testing.T) {
 
 // TestLiveInterrupt runs tcpwatch as its own process (this test binary,
 // re-executed in the server namespace) and presses Ctrl-C: SIGINT stops it
-// cleanly, and it prints the final report and exits 0.
+// cleanly, and it prints the final report, marked interrupted, and exits 0.
 func TestLiveInterrupt(t *testing.T) {
 	l := netlab.New(t)
 	server(t, l, "198.18.0.2:8080", echoOnce)
@@ -414,6 +414,8 @@ func TestLiveInterrupt(t *testing.T) {
 	if last.Event != "report" || last.Report == nil || len(last.Report.Connections) != 1 ||
 		last.Report.Connections[0].ClientState != "TIME_WAIT" {
 		t.Errorf("after SIGINT the last line is not the final report of the connection:\n%s", out.String())
+	} else if !last.Report.Input.Interrupted {
+		t.Errorf("the report after SIGINT does not say the run was interrupted:\n%s", out.String())
 	}
 }
 
