@@ -213,6 +213,7 @@ func BenchmarkDecodeGopacket(b *testing.B) {
 // BenchmarkFilter compares the BPF interpreter with golang.org/x/net/bpf's
 // VM on the same libpcap program.
 func BenchmarkFilter(b *testing.B) {
+	needLibpcap(b)
 	benchSetup(b)
 	pkts := benchFiles.pkts
 	const expr = "tcp port 80 or tcp port 443"

@@ -6,11 +6,12 @@ import (
 	"fmt"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcap"
 )
 
 // Filter is a BPF filter expression, compiled by libpcap once per link type
-// and run in Go by a small classic-BPF interpreter.
+// and run in Go by a small classic-BPF interpreter. Compiling needs cgo
+// (bpf_cgo.go); a tcpwatch built without it refuses every expression with
+// [ErrNoLibpcap].
 //
 // golang.org/x/net/bpf's VM was the first candidate; it does not allocate per
 // packet, but it dispatches every instruction through an interface and
@@ -61,13 +62,9 @@ func (f *Filter) program(lt layers.LinkType) (*bpfProgram, error) {
 	}
 	p, ok := f.progs[lt]
 	if !ok {
-		insns, err := pcap.CompileBPFFilter(dlt(lt), snaplenForFilter, f.expr)
+		prog, err := compileBPF(dlt(lt), snaplenForFilter, f.expr)
 		if err != nil {
-			return nil, fmt.Errorf("filter %q: %w", f.expr, err)
-		}
-		prog := make(bpfProgram, len(insns))
-		for i, in := range insns {
-			prog[i] = bpfInsn{code: in.Code, jt: in.Jt, jf: in.Jf, k: in.K}
+			return nil, f.compileError(lt, err)
 		}
 		if err := prog.validate(); err != nil {
 			return nil, fmt.Errorf("filter %q: %w", f.expr, err)
@@ -77,6 +74,47 @@ func (f *Filter) program(lt layers.LinkType) (*bpfProgram, error) {
 	}
 	f.lastType, f.last = lt, p
 	return p, nil
+}
+
+// compileError is the error for an expression libpcap could not compile
+// for lt: the expression's own fault if it does not compile for Ethernet
+// either, the link type's otherwise (a *filterError that says so).
+func (f *Filter) compileError(lt layers.LinkType, err error) error {
+	if errors.Is(err, ErrNoLibpcap) {
+		return fmt.Errorf("filter %q: %w", f.expr, err)
+	}
+	fe := &filterError{expr: f.expr, lt: lt, err: err}
+	if lt != layers.LinkTypeEthernet {
+		_, errEther := compileBPF(layers.LinkTypeEthernet, snaplenForFilter, f.expr)
+		fe.forType = errEther == nil
+	}
+	return fe
+}
+
+// filterError is the error for an expression libpcap cannot compile, for
+// any link type or (forType) only for lt. Only the second kind depends on
+// the input, so only that kind is reported as the input's error.
+type filterError struct {
+	expr    string
+	lt      layers.LinkType
+	forType bool
+	err     error // libpcap's message
+}
+
+func (e *filterError) Error() string {
+	if e.forType {
+		return fmt.Sprintf("filter %q for link type %s (%d): %v", e.expr, LinkTypeName(e.lt), uint16(e.lt), e.err)
+	}
+	return fmt.Sprintf("filter %q: %v", e.expr, e.err)
+}
+
+func (e *filterError) Unwrap() []error { return []error{ErrBadFilter, e.err} }
+
+// forLinkType reports whether err is a filter that does not compile for
+// the input's link type (but would for another).
+func forLinkType(err error) bool {
+	var fe *filterError
+	return errors.As(err, &fe) && fe.forType
 }
 
 // dlt maps a file's LINKTYPE_ value to the DLT_ value libpcap's compiler

@@ -12,6 +12,7 @@ import (
 // golang.org/x/net/bpf's VM, which must agree whenever the packet was not cut
 // (the two differ only in what "len" means for a cut packet).
 func TestFilterMatchesXNetBPF(t *testing.T) {
+	needLibpcap(t)
 	exprs := []string{
 		"tcp", "udp", "ip6", "tcp port 443", "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
 		"host 192.0.2.1 and not port 22", "net 198.51.100.0/24", "vlan and tcp",

@@ -1,11 +1,15 @@
 package capture
 
 import (
+	"cmp"
+	"context"
 	"errors"
-	"fmt"
 	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
@@ -25,17 +29,15 @@ type Stats struct {
 	First, Last                                                     int64 // capture time of the first and last packet, ns; 0 if none
 }
 
-// ErrClosed is returned by Next after Close.
-var ErrClosed = errors.New("capture: reader closed")
-
 // Reader reads packets from one or more capture files in order, as one
 // capture, or from a live interface ([OpenLive]), and decodes them. It is not
-// safe for concurrent use.
+// safe for concurrent use, except that the context given to
+// [OpenFilesContext] may end at any time.
 type Reader struct {
 	names  []string
 	next   int         // index in names of the next file to open
 	src    source      // the file being read, or the interface; nil between files
-	label  string      // how errors name src
+	name   string      // the input src reads, as errors name it (Error.Input)
 	live   *liveSource // set for a live capture, also after Close (statistics)
 	filter *Filter
 	dec    Decoder
@@ -48,27 +50,54 @@ type Reader struct {
 	// runs once per change of link type.
 	lastType layers.LinkType
 	lastOK   bool
+
+	// Interruption: stop is set, and intr closed, when the context ends;
+	// cur is the file being read, whose reads interrupt stops (mu guards it).
+	stop      atomic.Bool
+	intr      chan struct{}
+	mu        sync.Mutex
+	cur       *os.File
+	stopAfter func() bool // unregisters interrupt from the context
 }
 
-// OpenFiles opens files to be read in order as one capture. "-" is standard
-// input. Each file may be pcap (microsecond or nanosecond timestamps, either
-// byte order) or pcapng (several sections and interfaces, each interface with
-// its own link type and timestamp resolution), and gzip-compressed or not.
+// OpenFiles is [OpenFilesContext] with a context that never ends.
+func OpenFiles(names []string, filter string) (*Reader, error) {
+	return OpenFilesContext(context.Background(), names, filter)
+}
+
+// OpenFilesContext opens files to be read in order as one capture. "-" is
+// standard input. Each file may be pcap (microsecond or nanosecond
+// timestamps, either byte order) or pcapng (several sections and
+// interfaces, each interface with its own link type and timestamp
+// resolution), and gzip-compressed or not.
 //
 // filter is a BPF expression exactly as tcpdump takes it, or "" for none;
 // packets it rejects are returned with Kind Filtered, so that time still
 // advances with them.
 //
-// The first file is opened, and the filter compiled, before OpenFiles
-// returns, and their errors are returned here. Errors from later files are
-// returned by Next when it reaches them.
-func OpenFiles(names []string, filter string) (*Reader, error) {
+// The first file is opened, and the filter compiled, before OpenFilesContext
+// returns, and their errors are returned here: an [*Error] for the file, or
+// the filter's own error for an expression that compiles for no link type.
+// Errors from later files are returned by Next when it reaches them.
+//
+// When ctx ends, reading stops: Next returns [ErrInterrupted], at once even
+// when it was waiting for a pipe, FIFO or terminal (standard input among
+// them) whose writer stalled. An interruption while the first file is
+// being opened is not an error of OpenFilesContext: Next reports it.
+func OpenFilesContext(ctx context.Context, names []string, filter string) (*Reader, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no capture files to read")
 	}
-	r := &Reader{names: names}
+	r := &Reader{names: names, intr: make(chan struct{}), stopAfter: func() bool { return false }}
+	if ctx.Done() != nil {
+		r.stopAfter = context.AfterFunc(ctx, r.interrupt)
+	}
 	if err := r.openNext(); err != nil {
+		r.stopAfter()
 		return nil, err
+	}
+	if r.src == nil {
+		return r, nil // interrupted
 	}
 	// Compile the filter for the first file's link type when the header
 	// gives it (pcap); pcapng gives it per interface, so check the syntax
@@ -79,30 +108,83 @@ func OpenFiles(names []string, filter string) (*Reader, error) {
 	}
 	f, err := NewFilter(filter, lt)
 	if err != nil {
-		r.src.close()
+		r.Close()
+		if forLinkType(err) {
+			err = r.inputError("open", 0, err)
+		}
 		return nil, err
 	}
 	r.filter = f
 	return r, nil
 }
 
-// openNext opens the next file in the list.
+// openNext opens the next file in the list. When it is interrupted, it
+// returns nil with r.err set to ErrInterrupted.
 func (r *Reader) openNext() error {
-	name := r.names[r.next]
+	r.name = r.names[r.next]
 	r.next++
-	src, err := openFile(name, &r.bufs)
-	if err != nil {
-		return err
-	}
-	r.src, r.label = src, src.label
 	r.inFile = 0
-	return nil
+	f, own, err := openInput(r.name, r.intr)
+	if err == nil {
+		r.setCur(f)
+		var src *fileSource
+		if src, err = openStream(f, &r.bufs); err == nil {
+			if own {
+				src.f = f
+			}
+			r.src = src
+			return nil
+		}
+		r.setCur(nil)
+		if own {
+			f.Close()
+		}
+	}
+	if r.stop.Load() {
+		r.err = ErrInterrupted
+		return nil
+	}
+	return r.inputError("open", 0, err)
+}
+
+// inputError is the *Error for the input being read.
+func (r *Reader) inputError(op string, packet uint64, cause error) error {
+	if r.live != nil {
+		packet = 0
+	}
+	return &Error{Op: op, Input: r.name, Live: r.live != nil, Packet: packet, Err: cause}
+}
+
+// interrupt stops the reading (the context ended): Next returns
+// ErrInterrupted from now on, and a read blocked on a pipe, FIFO or
+// terminal returns at once. It may be called from any goroutine.
+func (r *Reader) interrupt() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stop.Swap(true) {
+		return
+	}
+	close(r.intr)
+	if r.cur != nil {
+		r.cur.SetReadDeadline(time.Unix(1, 0)) // not pollable (a regular file): ErrNoDeadline
+	}
+}
+
+// setCur records the file being read, for interrupt.
+func (r *Reader) setCur(f *os.File) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cur = f
+	if f != nil && r.stop.Load() {
+		f.SetReadDeadline(time.Unix(1, 0))
+	}
 }
 
 // Next reads the next packet into p. It returns io.EOF after the last packet
-// of the last file. Any other error is final (every later call returns it)
-// and names the file and the problem; every packet returned before it stays
-// valid.
+// of the last file, and ErrInterrupted once the context given to
+// OpenFilesContext ended. Any other error is an [*Error] naming the input,
+// the packet and the problem. Every error is final (every later call
+// returns it); every packet returned before it stays valid.
 //
 // Next does not allocate in the steady state: p is filled in place, and
 // nothing in it refers to the reader's buffers.
@@ -110,34 +192,36 @@ func (r *Reader) Next(p *Packet) error {
 	if r.err != nil {
 		return r.err
 	}
+	if r.stop.Load() {
+		return r.fail(ErrInterrupted)
+	}
 	for {
 		if r.src == nil {
 			if r.next == len(r.names) {
 				r.err = io.EOF
 				return r.err
 			}
-			if err := r.openNext(); err != nil {
-				r.err = err
-				return err
+			if err := r.openNext(); err != nil || r.err != nil {
+				return r.fail(cmp.Or(err, r.err))
 			}
 		}
-		data, ci, lt, err := r.read()
+		data, ci, lt, err := r.src.readPacket()
 		if err != nil {
 			if err == io.EOF {
-				r.src.close()
-				r.src = nil
+				r.closeSource()
 				continue
 			}
 			if err == ErrTimeout { // live: nothing arrived; not final
 				return err
 			}
-			r.err = r.readError(err)
-			return r.err
+			if r.stop.Load() {
+				return r.fail(ErrInterrupted) // the read failed because it was stopped
+			}
+			return r.fail(r.inputError("read", r.inFile+1, err))
 		}
 		if lt != r.lastType || !r.lastOK {
 			if !Supported(lt) {
-				r.err = linkTypeError(r.label, lt)
-				return r.err
+				return r.fail(r.inputError("read", r.inFile+1, linkTypeError(lt)))
 			}
 			r.lastType, r.lastOK = lt, true
 		}
@@ -153,8 +237,7 @@ func (r *Reader) Next(p *Packet) error {
 		if r.filter != nil {
 			ok, err := r.filter.Match(lt, data, ci.Length)
 			if err != nil {
-				r.err = fmt.Errorf("%s: %w", r.label, err)
-				return r.err
+				return r.fail(r.inputError("read", r.inFile, err))
 			}
 			if !ok {
 				p.Kind = Filtered
@@ -162,58 +245,46 @@ func (r *Reader) Next(p *Packet) error {
 				return nil
 			}
 		}
-		p.Kind = r.dec.Decode(lt, data, ci.Length, &p.Seg)
-		switch p.Kind {
-		case TCP:
-			p.Seg.Time = p.Time
-			p.Seg.Packet = p.Num
-			r.stats.TCP++
-		case NotTCP:
-			r.stats.NotTCP++
-		case Fragment:
-			r.stats.Fragments++
-		case Truncated:
-			r.stats.Truncated++
-		case Malformed:
-			r.stats.Malformed++
-		}
+		r.decode(p, lt, data, ci.Length)
 		return nil
 	}
 }
 
-// read reads from the current source and turns a panic in the format
-// readers, which parse untrusted bytes, into an error.
-func (r *Reader) read() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			err = fmt.Errorf("%w: the format reader failed: %v", errCorrupt, e)
-		}
-	}()
-	return r.src.readPacket()
+// decode decodes a packet that passed the filter into p and counts it.
+func (r *Reader) decode(p *Packet, lt layers.LinkType, data []byte, wireLen int) {
+	p.Kind = r.dec.Decode(lt, data, wireLen, &p.Seg)
+	switch p.Kind {
+	case TCP:
+		p.Seg.Time = p.Time
+		p.Seg.Packet = p.Num
+		r.stats.TCP++
+	case NotTCP:
+		r.stats.NotTCP++
+	case Fragment:
+		r.stats.Fragments++
+	case Truncated:
+		r.stats.Truncated++
+	case Malformed:
+		r.stats.Malformed++
+	}
 }
 
-var errCorrupt = errors.New("corrupt")
+// fail makes err final and closes the source.
+func (r *Reader) fail(err error) error {
+	r.err = err
+	r.closeSource()
+	return err
+}
 
-// readError turns a read error into the one-line error Next returns, and
-// closes the source.
-func (r *Reader) readError(err error) error {
-	fs, ok := r.src.(*fileSource)
-	if !ok {
-		r.src.close()
-		r.src = nil
-		return fmt.Errorf("%s: %w", r.label, err)
+// closeSource closes the source being read, if any.
+func (r *Reader) closeSource() error {
+	if r.src == nil {
+		return nil
 	}
-	label, ng := r.label, fs.ng != nil
-	r.src.close()
+	r.setCur(nil)
+	err := r.src.close()
 	r.src = nil
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: %w after packet %d: %w", label, ErrTruncated, r.inFile, err)
-	}
-	what := "corrupt pcap record"
-	if ng {
-		what = "corrupt pcapng block"
-	}
-	return fmt.Errorf("%s: %s after packet %d: %w", label, what, r.inFile, err)
+	return err
 }
 
 // Stats returns the counts so far.
@@ -221,12 +292,11 @@ func (r *Reader) Stats() Stats { return r.stats }
 
 // Close closes the file being read. Next returns ErrClosed after it.
 func (r *Reader) Close() error {
-	var err error
-	if r.src != nil {
-		err = r.src.close()
-		r.src = nil
+	if r.stopAfter != nil {
+		r.stopAfter()
 	}
-	if r.err == nil || r.err == io.EOF {
+	err := r.closeSource()
+	if r.err == nil || r.err == io.EOF || r.err == ErrInterrupted {
 		r.err = ErrClosed
 	}
 	return err

@@ -11,6 +11,13 @@
 // their zero-copy calls; [Reader.Next] fills a caller-owned [Packet] and does
 // not allocate.
 //
+// [OpenFilesContext] stops reading when its context ends, also in the middle
+// of a read that waits for a pipe, a FIFO or a terminal whose writer
+// stalled: a FIFO is opened aside (opening one waits for a writer), and
+// standard input, unless it is a regular file, is reopened through
+// /proc/self/fd so that Go's poller, whose read deadline stops a read,
+// serves it without changing the mode of the descriptor the shell shares.
+//
 // Every packet is returned, whatever it is, so that the capture's clock moves
 // with it: [Packet.Kind] says whether it is a TCP segment, something else
 // (NotTCP), a non-first IP fragment, a header cut by the snaplen (Truncated),
@@ -22,6 +29,23 @@
 // once per link type met in the input, and run in Go by a small interpreter
 // with libpcap's semantics ([Filter]). Files never go through libpcap;
 // live capture ([OpenLive]) does, with the filter set in the kernel.
+//
+// Only compiling filters and capturing live need libpcap, and so cgo
+// (bpf_cgo.go, live_cgo.go). Built with CGO_ENABLED=0, the package reads
+// and decodes files as well, and refuses a filter or an interface with
+// [ErrNoLibpcap].
+//
+// # Errors
+//
+// An input that cannot be opened or read to its end gives an [*Error]: one
+// line with the operation, the input, the packet that could not be read and
+// the cause, which errors.Is and errors.As find through it ([ErrTruncated],
+// [ErrNotCapture], ...). A capture that ends inside a record, or whose gzip
+// stream is cut short or damaged, is an error even where the format readers
+// would call it a clean end: after a record header with no packet bytes,
+// or a gzip stream cut at a record boundary or in its trailer. A filter
+// expression that compiles for no link type is the filter's error; one that
+// does not compile for the input's link type (NFLOG, raw IP) is the input's.
 //
 // # Decoding
 //

@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -45,9 +46,7 @@ func FuzzDecode(f *testing.F) {
 			if seg.WScale < -1 || seg.WScale > 14 {
 				t.Fatalf("window scale %d", seg.WScale)
 			}
-			if seg.Payload > uint32(max(1<<16, wire)) {
-				t.Fatalf("payload %d from a %d-byte packet", seg.Payload, wire)
-			}
+			checkPayload(t, lt, data, wire, &seg)
 		}
 		if extra == 0 && k == Truncated {
 			t.Fatalf("Truncated for a packet that was not cut")
@@ -55,11 +54,54 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+// checkPayload checks a TCP segment's payload length against the IP
+// header's length fields. Under any link type, the payload and the
+// smallest IP and TCP headers fit in what the IP header claims: for IPv6,
+// a payload length the packet on the wire holds; for IPv4, a 16-bit total
+// length, or, when that is 0 (segmentation offload, BIG TCP), the wire
+// length. For bare IP, where the header is at offset 0, the payload must be
+// exactly what the length fields leave after the IP and TCP headers.
+func checkPayload(t *testing.T, lt layers.LinkType, data []byte, wire int, seg *tracker.Segment) {
+	t.Helper()
+	payload := int(seg.Payload)
+	if seg.Src.Is4() && payload+40 > max(wire, 0xffff) || !seg.Src.Is4() && payload+60 > wire {
+		t.Fatalf("payload %d from a %d-byte packet", payload, wire)
+	}
+	if lt != layers.LinkTypeRaw && lt != layers.LinkTypeIPv6 {
+		return
+	}
+	be := binary.BigEndian
+	want := -1
+	switch data[0] >> 4 {
+	case 4:
+		ihl := int(data[0]&0x0f) * 4
+		total := int(be.Uint16(data[2:]))
+		if total == 0 {
+			total = wire
+		}
+		want = total - ihl - int(data[ihl+12]>>4)*4
+	case 6:
+		if data[6] != protoTCP {
+			return // extension headers: the decoder walks them, this check does not
+		}
+		plen := int(be.Uint16(data[4:]))
+		if plen == 0 {
+			plen = wire - 40
+		}
+		want = plen - int(data[40+12]>>4)*4
+	}
+	if payload != want {
+		t.Fatalf("payload %d, the IP header says %d", payload, want)
+	}
+}
+
 // fuzzBufs is shared by FuzzReader's runs, as a Reader shares it across files.
 var fuzzBufs buffers
 
 // FuzzReader feeds whole files to the reader: whatever the bytes, it must
-// return packets and then io.EOF or one clean, one-line error.
+// return packets and then io.EOF or one clean, one-line error. An input read
+// to its end must fail without its last byte, which is inside its last
+// record (or header): a cut capture is never taken for a complete one.
 func FuzzReader(f *testing.F) {
 	f.Add(pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}, rec{ts: t0, data: ethData}))
 	f.Add(pcapFile(binary.BigEndian, true, layers.LinkTypeRaw, rec{ts: t0, data: v6SYN}))
@@ -82,35 +124,53 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		src, err := openStream(`"fuzz"`, bytes.NewReader(data), nil, &fuzzBufs)
-		if err != nil {
-			checkError(t, err)
+		n, err := readFuzz(t, data)
+		if err != nil || len(data) == 0 {
 			return
 		}
-		r := &Reader{src: src, label: `"fuzz"`}
-		var p Packet
-		for n := 0; ; n++ {
-			err := r.Next(&p)
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				checkError(t, err)
-				if r.Next(&p) != err {
-					t.Fatal("error not final")
-				}
-				return
-			}
-			if p.Num != uint64(n+1) {
-				t.Fatalf("packet %d numbered %d", n+1, p.Num)
-			}
+		if _, err := readFuzz(t, data[:len(data)-1]); err == nil {
+			t.Fatalf("read to the end (%d packets), and again without its last byte", n)
 		}
 	})
 }
 
+// readFuzz reads a capture held in data as the file "fuzz" and checks how
+// it ends. It returns the number of packets and the error that ended the
+// read (nil at the end).
+func readFuzz(t *testing.T, data []byte) (int, error) {
+	r := &Reader{names: []string{"fuzz"}, next: 1, name: "fuzz"}
+	src, err := openStream(bytes.NewReader(data), &fuzzBufs)
+	if err != nil {
+		checkError(t, r.inputError("open", 0, err))
+		return 0, err
+	}
+	r.src = src
+	var p Packet
+	for n := 0; ; n++ {
+		err := r.Next(&p)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			checkError(t, err)
+			if r.Next(&p) != err {
+				t.Fatal("error not final")
+			}
+			return n, err
+		}
+		if p.Num != uint64(n+1) {
+			t.Fatalf("packet %d numbered %d", n+1, p.Num)
+		}
+	}
+}
+
+// checkError checks that err is one line naming the input.
 func checkError(t *testing.T, err error) {
+	t.Helper()
+	var e *Error
 	msg := err.Error()
-	if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, `"fuzz"`) {
+	if !errors.As(err, &e) || e.Input != "fuzz" || strings.Contains(msg, "\n") ||
+		!strings.HasPrefix(msg, `open "fuzz": `) && !strings.HasPrefix(msg, `read "fuzz": packet `) {
 		t.Fatalf("bad error: %q", msg)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"os"
 	"testing"
 	"time"
 
@@ -262,4 +263,19 @@ func gz(t testing.TB, b []byte) []byte {
 type order interface {
 	binary.ByteOrder
 	binary.AppendByteOrder
+}
+
+// openFile opens a capture file as a bare source, without a Reader.
+func openFile(name string, bufs *buffers) (*fileSource, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	src, err := openStream(f, bufs)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	src.f = f
+	return src, nil
 }

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package capture
 
 import (
@@ -42,11 +44,15 @@ func TestLiveErrors(t *testing.T) {
 	}{
 		{
 			name: "no such interface", iface: "twnosuch0", is: ErrNoInterface,
-			says: []string{`interface "twnosuch0": no such interface; available: `, l.Server.Link, "lo"},
+			says: []string{`open interface "twnosuch0": no such interface; available: `, l.Server.Link, "lo"},
 		},
 		{
 			name: "bad filter", iface: l.Server.Link, opts: LiveOptions{Filter: "tcp port"}, is: ErrBadFilter,
-			says: []string{`filter "tcp port": bad filter: `, "syntax error"},
+			says: []string{`filter "tcp port": can't parse filter expression: syntax error`},
+		},
+		{
+			name: "filter on an NFLOG interface", iface: "nflog", opts: LiveOptions{Filter: "port 80"}, is: ErrBadFilter,
+			says: []string{`open interface "nflog": filter "port 80" for link type NFLOG (239): NFLOG link-layer type filtering not implemented`},
 		},
 		{
 			name: "interface down", iface: l.Server.Link, is: ErrInterfaceDown,
@@ -56,7 +62,7 @@ func TestLiveErrors(t *testing.T) {
 				}
 				t.Cleanup(func() { l.Server.Run("ip", "link", "set", l.Server.Link, "up") })
 			},
-			says: []string{`interface "` + l.Server.Link + `": interface is down; bring it up first (ip link set ` + l.Server.Link + ` up)`},
+			says: []string{`open interface "` + l.Server.Link + `": interface is down; bring it up first (ip link set ` + l.Server.Link + ` up)`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,7 +114,7 @@ func TestLivePermissionDenied(t *testing.T) {
 	if !errors.Is(err, ErrPermission) {
 		t.Fatalf("OpenLive without CAP_NET_RAW: %v, want %v", err, ErrPermission)
 	}
-	want := `interface "lo": permission denied; run as root or grant the capability: setcap cap_net_raw,cap_net_admin+eip $(which tcpwatch)`
+	want := `open interface "lo": permission denied; run as root or grant the capability: setcap cap_net_raw,cap_net_admin+eip $(which tcpwatch)`
 	if err.Error() != want {
 		t.Errorf("error:\n got %s\nwant %s", err, want)
 	}
@@ -263,12 +269,4 @@ func contains(lts []layers.LinkType, lt layers.LinkType) bool {
 		}
 	}
 	return false
-}
-
-// TestFileNotLive: a file reader has no libpcap counters.
-func TestFileNotLive(t *testing.T) {
-	r := &Reader{}
-	if _, ok := r.LiveStats(); ok || r.Live() {
-		t.Error("a file reader reports live statistics")
-	}
 }

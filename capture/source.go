@@ -2,21 +2,23 @@ package capture
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcap"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// source is where packets come from: a file today, a live interface later.
+// source is where packets come from: a file or a live interface.
 // The data a source returns is valid until its next call.
 type source interface {
 	// readPacket returns the next packet: its captured bytes, its capture
@@ -41,29 +43,13 @@ const (
 // Large reads keep system calls rare; 1 MiB is where the gain levels off.
 const readBufferSize = 1 << 20
 
-// ErrNotCapture is wrapped by the error for a file that is neither pcap nor
-// pcapng (nor a gzip-compressed one).
-var ErrNotCapture = errors.New("not a pcap or pcapng file")
-
-// ErrEmpty is wrapped by the error for a zero-length input.
-var ErrEmpty = errors.New("empty file")
-
-// ErrTruncated is wrapped by the error for an input that ends inside a
-// record: the file was cut short, typically by a capture that was killed.
-var ErrTruncated = errors.New("truncated")
-
-// ErrLinkType is wrapped by the error for a link type the decoder does not
-// understand.
-var ErrLinkType = errors.New("not supported")
-
 // fileSource reads a pcap or pcapng file.
 type fileSource struct {
-	label string    // the name as errors show it: "x.pcap" quoted, or standard input
-	c     io.Closer // nil for standard input
-	gz    *gzip.Reader
-	pcap  *pcapgo.Reader
-	ng    *pcapgo.NgReader
-	lt    layers.LinkType // for pcap
+	f    *os.File // closed with the source; nil for standard input and for streams
+	gz   *gzip.Reader
+	pcap *pcapgo.Reader
+	ng   *pcapgo.NgReader
+	lt   layers.LinkType // for pcap
 }
 
 // buffers are the bufio.Readers a Reader reuses from file to file.
@@ -72,40 +58,86 @@ type buffers struct {
 	gz           *gzip.Reader
 }
 
-// quoteName is how errors name an input.
-func quoteName(name string) string {
+// openInput opens a capture file for reading ("-" is standard input) in a
+// way an interruption can stop: own says whether to close f after it.
+//
+// Reads from a regular file do not block. A pipe, FIFO or terminal is read
+// through Go's poller, whose read deadline interrupt sets: os.Open puts
+// FIFOs there, and standard input is reopened through /proc (stdinFile).
+// Opening a FIFO blocks until a writer opens it, so it is opened aside and
+// abandoned when intr is closed first.
+func openInput(name string, intr <-chan struct{}) (f *os.File, own bool, err error) {
 	if name == "-" {
-		return "standard input"
+		f, own = stdinFile()
+		return f, own, nil
 	}
-	return strconv.Quote(name)
+	if fi, err := os.Stat(name); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+		f, err = openFIFO(name, intr)
+		return f, true, err
+	}
+	f, err = os.Open(name)
+	return f, true, osCause(err)
 }
 
-// openFile opens a capture file ("-" is standard input) and reads its header.
-func openFile(name string, bufs *buffers) (*fileSource, error) {
-	label := quoteName(name)
-	if name == "-" {
-		return openStream(label, os.Stdin, nil, bufs)
+// openFIFO opens a FIFO unless intr is closed before a writer opens it.
+func openFIFO(name string, intr <-chan struct{}) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("open %s: %w", label, err)
+	done := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(name)
+		done <- opened{f, err}
+	}()
+	select {
+	case o := <-done:
+		return o.f, osCause(o.err)
+	case <-intr:
+		go func() {
+			if o := <-done; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, ErrInterrupted
 	}
-	src, err := openStream(label, f, f, bufs)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return src, nil
 }
 
-// openStream reads the header of a capture from rd. closer, if not nil, is
-// closed with the source.
-func openStream(label string, rd io.Reader, closer io.Closer, bufs *buffers) (src *fileSource, err error) {
-	s := &fileSource{label: label, c: closer}
+// stdinFile returns standard input as a file an interruption can stop, and
+// whether it is a new file to close after reading. A regular file is read
+// as it is (its reads do not block), and so is a descriptor already in
+// Go's poller. A pipe, FIFO or terminal is reopened through /proc/self/fd:
+// a new open file description, which Go makes non-blocking and polls,
+// without changing the mode of the one the shell and other processes share.
+// Where that is impossible (a socket, no /proc), standard input is read as
+// it is and an interruption waits for its read to return.
+func stdinFile() (*os.File, bool) {
+	in := os.Stdin
+	if fi, err := in.Stat(); err == nil && fi.Mode().IsRegular() {
+		return in, false
+	}
+	if in.SetReadDeadline(time.Time{}) == nil {
+		return in, false
+	}
+	rc, err := in.SyscallConn()
+	if err != nil {
+		return in, false
+	}
+	var name string
+	rc.Control(func(fd uintptr) { name = "/proc/self/fd/" + strconv.FormatUint(uint64(fd), 10) })
+	// O_NONBLOCK: opening a pipe for reading must not wait for a writer
+	// (the one that filled it may be gone).
+	f, err := os.OpenFile(name, os.O_RDONLY|nonblock, 0)
+	if err != nil {
+		return in, false
+	}
+	return f, true
+}
+
+// openStream reads the header of a capture from rd. Its errors are the
+// causes an *Error wraps.
+func openStream(rd io.Reader, bufs *buffers) (*fileSource, error) {
+	s := &fileSource{}
 	if bufs.file == nil {
 		bufs.file = bufio.NewReaderSize(rd, readBufferSize)
 	} else {
@@ -115,113 +147,182 @@ func openStream(label string, rd io.Reader, closer io.Closer, bufs *buffers) (sr
 	head, err := br.Peek(4)
 	if len(head) == 0 {
 		if err == io.EOF {
-			return nil, fmt.Errorf("%s: %w", s.label, ErrEmpty)
+			return nil, ErrEmpty
 		}
-		return nil, fmt.Errorf("read %s: %w", s.label, err)
+		return nil, osCause(err)
 	}
 	if len(head) >= 2 && binary.BigEndian.Uint16(head) == magicGzip {
-		if bufs.gz == nil {
-			bufs.gz, err = gzip.NewReader(br)
-		} else {
-			err = bufs.gz.Reset(br)
+		if br, err = s.gunzip(br, bufs); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: gzip: %w", s.label, noEOF(err))
-		}
-		s.gz = bufs.gz
-		if bufs.gunzip == nil {
-			bufs.gunzip = bufio.NewReaderSize(s.gz, readBufferSize)
-		} else {
-			bufs.gunzip.Reset(s.gz)
-		}
-		br = bufs.gunzip
 		head, err = br.Peek(4)
 		if len(head) == 0 && err == io.EOF {
-			return nil, fmt.Errorf("%s: %w (after gzip decompression)", s.label, ErrEmpty)
+			return nil, fmt.Errorf("%w (after gzip decompression)", ErrEmpty)
 		}
 	}
 	if len(head) < 4 {
 		if err != nil && err != io.EOF {
-			if s.gz != nil {
-				return nil, fmt.Errorf("%s: gzip: %w", s.label, err)
-			}
-			return nil, fmt.Errorf("read %s: %w", s.label, err)
+			return nil, s.streamError(err, "inside its first four bytes", "corrupt capture")
 		}
-		return nil, fmt.Errorf("%s: %w (only %d bytes)", s.label, ErrNotCapture, len(head))
+		return nil, fmt.Errorf("%w (only %d bytes)", ErrNotCapture, len(head))
 	}
-	switch magic := binary.BigEndian.Uint32(head); magic {
+	return s, s.openFormat(br, binary.BigEndian.Uint32(head))
+}
+
+// gunzip starts decompressing br and returns the reader of what it holds.
+func (s *fileSource) gunzip(br *bufio.Reader, bufs *buffers) (*bufio.Reader, error) {
+	var err error
+	if bufs.gz == nil {
+		bufs.gz, err = gzip.NewReader(br)
+	} else {
+		err = bufs.gz.Reset(br)
+	}
+	if err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, truncation("inside its gzip header")
+		}
+		return nil, osCause(err)
+	}
+	s.gz = bufs.gz
+	if bufs.gunzip == nil {
+		bufs.gunzip = bufio.NewReaderSize(s.gz, readBufferSize)
+	} else {
+		bufs.gunzip.Reset(s.gz)
+	}
+	return bufs.gunzip, nil
+}
+
+// openFormat reads the pcap file header or the first pcapng section header
+// from br, whose first four bytes are magic.
+func (s *fileSource) openFormat(br *bufio.Reader, magic uint32) error {
+	var err error
+	switch magic {
 	case magicPcapMicro, magicPcapMicroLE, magicPcapNano, magicPcapNanoLE:
-		s.pcap, err = pcapgo.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("%s: pcap file header: %w", s.label, noEOF(err))
+		if s.pcap, err = pcapgo.NewReader(br); err != nil {
+			return s.streamError(err, "inside the pcap file header", "corrupt pcap file header")
 		}
 		s.lt = s.pcap.LinkType()
 		if !Supported(s.lt) {
-			return nil, linkTypeError(s.label, s.lt)
+			return linkTypeError(s.lt)
 		}
 	case magicPcapng:
-		s.ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
-		if err != nil {
-			return nil, fmt.Errorf("%s: corrupt pcapng section header: %w", s.label, noEOF(err))
+		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true}
+		if s.ng, err = pcapgo.NewNgReader(br, opts); err != nil {
+			return s.streamError(err, "inside the pcapng section header", "corrupt pcapng section header")
 		}
 	default:
-		return nil, fmt.Errorf("%s: %w (magic %#08x)", s.label, ErrNotCapture, magic)
+		return fmt.Errorf("%w (magic %#08x)", ErrNotCapture, magic)
 	}
-	return s, nil
+	return nil
 }
 
-// noEOF turns a plain EOF inside a header into the unexpected EOF it is.
-func noEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
+// streamError is the cause for err, which stopped the reading of a header
+// or a record: where the capture ends if the stream below the format
+// reader ended, the gzip stream's or the file's own error, or else what
+// is corrupt (what) and how.
+func (s *fileSource) streamError(err error, where truncation, what string) error {
+	switch {
+	case isGzipError(err):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF:
+		if s.gz != nil {
+			if gzErr := gzipEnd(s.gz); gzErr != io.EOF {
+				return gzErr // the format reader only saw the stream stop
+			}
+		}
+		return where
 	}
-	return err
+	if _, ok := err.(*os.PathError); ok {
+		return osCause(err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
-func linkTypeError(label string, lt layers.LinkType) error {
-	return fmt.Errorf("%s: link type %s (%d) %w", label, LinkTypeName(lt), uint16(lt), ErrLinkType)
+// gzipEnd returns io.EOF if gz ended cleanly (its trailer read and its
+// checksum right), and otherwise the reason it stopped. The format readers
+// return io.EOF when the stream below them stops at a record boundary, even
+// when it stopped because it was cut short.
+func gzipEnd(gz *gzip.Reader) error {
+	var b [1]byte
+	n, err := gz.Read(b[:]) // a gzip.Reader repeats its final error
+	switch {
+	case n == 0 && err == io.EOF:
+		return io.EOF
+	case err == io.EOF || err == nil:
+		return errors.New("gzip stream goes on after the capture's end")
+	case err == io.ErrUnexpectedEOF:
+		return truncation("before the end of its gzip stream")
+	}
+	return osCause(err)
 }
 
+// isGzipError reports whether err is the gzip stream's own (a bad header,
+// checksum or deflate data).
+func isGzipError(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt)
+}
+
+func linkTypeError(lt layers.LinkType) error {
+	return fmt.Errorf("link type %s (%d) %w", LinkTypeName(lt), uint16(lt), ErrLinkType)
+}
+
+// readPacket reads the next record. A panic in the format readers, which
+// parse untrusted bytes, is turned into an error.
 func (s *fileSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			err = fmt.Errorf("%s: the format reader failed: %v", s.what(), e)
+		}
+	}()
 	if s.pcap != nil {
 		data, ci, err = s.pcap.ZeroCopyReadPacketData()
-		return data, ci, s.lt, err
-	}
-	data, ci, err = s.ng.ZeroCopyReadPacketData()
-	if err == nil {
+		lt = s.lt
+	} else {
+		data, ci, err = s.ng.ZeroCopyReadPacketData()
 		// WantMixedLinkType puts the interface's link type here.
-		if len(ci.AncillaryData) > 0 {
+		if err == nil && len(ci.AncillaryData) > 0 {
 			lt, _ = ci.AncillaryData[0].(layers.LinkType)
 		}
+	}
+	if err != nil {
+		err = s.endError(err, ci.CaptureLength)
 	}
 	return data, ci, lt, err
 }
 
+// endError is io.EOF at the clean end of the capture, and otherwise the
+// cause of err, the format reader's error for a record whose header gave
+// caplen.
+func (s *fileSource) endError(err error, caplen int) error {
+	switch {
+	case err == io.EOF && s.pcap != nil && caplen > 0:
+		// pcapgo read the record header, then no byte of the packet:
+		// io.ReadFull calls that io.EOF, not io.ErrUnexpectedEOF.
+		return truncation("after this packet's record header")
+	case err == io.EOF && s.gz != nil:
+		// pcapgo's NgReader calls a stream that stops at a block boundary
+		// io.EOF even when the stream was cut short.
+		return gzipEnd(s.gz)
+	case err == io.EOF:
+		return io.EOF
+	case s.pcap != nil:
+		return s.streamError(err, "inside this packet's record", s.what())
+	}
+	return s.streamError(err, "inside a pcapng block", s.what())
+}
+
+// what names the records of the file's format, for errors.
+func (s *fileSource) what() string {
+	if s.pcap != nil {
+		return "corrupt pcap record"
+	}
+	return "corrupt pcapng block"
+}
+
 func (s *fileSource) close() error {
-	if s.c == nil {
+	if s.f == nil {
 		return nil
 	}
-	return s.c.Close()
-}
-
-// LinkTypeName returns libpcap's name for a link type (LINKTYPE_ without the
-// prefix), or "UNKNOWN".
-func LinkTypeName(lt layers.LinkType) string {
-	if n, ok := linkTypeNames[lt]; ok {
-		return n
-	}
-	if lt >= 104 { // libpcap's DLT_ and LINKTYPE_ values agree from 104 on
-		if n := pcap.DatalinkValToName(int(lt)); n != "" {
-			return n
-		}
-	}
-	return "UNKNOWN"
-}
-
-// linkTypeNames names the link types whose LINKTYPE_ value is not the DLT_
-// value libpcap knows them by.
-var linkTypeNames = map[layers.LinkType]string{
-	0: "NULL", 1: "ETHERNET", 3: "AX25", 6: "IEEE802_5", 7: "ARCNET_BSD", 8: "SLIP",
-	9: "PPP", 10: "FDDI", 12: "RAW", 14: "RAW", 50: "PPP_HDLC", 51: "PPP_ETHER",
-	100: "ATM_RFC1483", 101: "RAW",
+	return s.f.Close()
 }

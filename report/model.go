@@ -46,8 +46,11 @@ type Input struct {
 	// Error is the error that ended the input early, if any: everything
 	// read before it is still analyzed.
 	Error string `json:"error,omitempty"`
+	// Interrupted says that a signal (SIGINT, SIGTERM) stopped the run
+	// before the input ended: the report covers what was read until then.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// CaptureLoss estimates what the capture missed, when it missed
-	// anything (BuildLoss).
+	// anything.
 	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
 }
 

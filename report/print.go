@@ -160,6 +160,9 @@ func (p *printer) input(in *Input) {
 	if in.Error != "" {
 		p.printf("input ended early: %s\n", in.Error)
 	}
+	if in.Interrupted {
+		p.printf("interrupted by a signal: the report covers what was read before it\n")
+	}
 	p.captureLoss(in.CaptureLoss)
 }
 

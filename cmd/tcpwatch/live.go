@@ -58,17 +58,18 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	}
 	w.tr = tracker.New(tc)
 
-	inputErr := w.loop(ctx)
+	interrupted, inputErr := w.loop(ctx)
 	rd.Close() // the final counters are read as the handle closes
 	ls, _ := rd.LiveStats()
 	w.tr.Advance(time.Now().UnixNano())
 	w.tr.Finish()
 	if w.events != nil && w.events.Err() != nil && inputErr == nil {
-		inputErr = fmt.Errorf("writing events: %w", w.events.Err())
+		inputErr = writeError(w.events.Err())
 	}
 
 	in := inputOf(rd.Stats())
 	in.Interface = cfg.iface
+	in.Interrupted = interrupted
 	in.Dropped = report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped}
 	if w.view != nil {
 		fmt.Fprintln(stdout) // the final report follows the last frame
@@ -88,11 +89,12 @@ type watch struct {
 	lastTick    time.Time
 }
 
-// loop reads and tracks packets until ctx is done, --duration has passed,
-// -c packets were analyzed or the capture fails (the error returned).
-// Everything runs in this goroutine: Next returns ErrTimeout when the wire
-// is quiet, so the clock, the detectors and the view keep going.
-func (w *watch) loop(ctx context.Context) error {
+// loop reads and tracks packets until ctx is done (interrupted: a
+// signal), --duration has passed, -c packets were analyzed or the capture
+// fails (the error returned). Everything runs in this goroutine: Next
+// returns ErrTimeout when the wire is quiet, so the clock, the detectors
+// and the view keep going.
+func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 	start := time.Now()
 	w.lastTick = start
 	var end time.Time
@@ -104,7 +106,7 @@ func (w *watch) loop(ctx context.Context) error {
 	var n uint64
 	for {
 		if ctx.Err() != nil {
-			return nil
+			return true, nil
 		}
 		err := w.rd.Next(&p)
 		now := time.Now()
@@ -112,16 +114,16 @@ func (w *watch) loop(ctx context.Context) error {
 		case err == capture.ErrTimeout:
 			w.tr.Advance(now.UnixNano())
 		case err != nil:
-			return err
+			return false, err
 		default:
 			feed(w.tr, &p)
 			n++
 			if w.cfg.count > 0 && n >= w.cfg.count {
-				return nil
+				return false, nil
 			}
 		}
 		if !end.IsZero() && !now.Before(end) {
-			return nil
+			return false, nil
 		}
 		if !now.Before(nextSweep) {
 			w.tr.Advance(now.UnixNano())
@@ -130,7 +132,7 @@ func (w *watch) loop(ctx context.Context) error {
 		}
 		if !now.Before(nextTick) {
 			if err := w.tick(now); err != nil {
-				return err
+				return false, err
 			}
 			for !nextTick.After(now) {
 				nextTick = nextTick.Add(w.cfg.interval)
@@ -158,12 +160,12 @@ func (w *watch) tick(now time.Time) error {
 	switch {
 	case w.view != nil:
 		if err := w.view.Render(s, w.tr); err != nil {
-			return fmt.Errorf("writing the live view: %w", err)
+			return writeError(err)
 		}
 	case w.events != nil:
 		w.events.Stats(s)
 		if err := w.events.Err(); err != nil {
-			return fmt.Errorf("writing events: %w", err)
+			return writeError(err)
 		}
 	}
 	return nil

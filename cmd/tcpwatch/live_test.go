@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -365,8 +364,9 @@ func TestLiveErrorsCLI(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-i", "twnosuch0"}, `tcpwatch: interface "twnosuch0": no such interface; available: `},
-		{[]string{"-i", l.Server.Link, "tcp", "port"}, `tcpwatch: filter "tcp port": bad filter: `},
+		{[]string{"-i", "twnosuch0"}, `tcpwatch: open interface "twnosuch0": no such interface; available: `},
+		{[]string{"-i", l.Server.Link, "tcp", "port"}, `tcpwatch: filter "tcp port": can't parse filter expression: syntax error`},
+		{[]string{"-i", "nflog", "port", "80"}, `tcpwatch: open interface "nflog": filter "port 80" for link type NFLOG (239): `},
 		{[]string{"-i", l.Server.Link, "--interval", "0s"}, `tcpwatch: --interval 0s: must be positive`},
 	} {
 		tw := startLive(context.Background(), l.Server, tc.args...)
@@ -380,7 +380,7 @@ func TestLiveErrorsCLI(t *testing.T) {
 
 // TestLiveInterrupt runs tcpwatch as its own process (this test binary,
 // re-executed in the server namespace) and presses Ctrl-C: SIGINT stops it
-// cleanly, and it prints the final report and exits 0.
+// cleanly, and it prints the final report, marked interrupted, and exits 0.
 func TestLiveInterrupt(t *testing.T) {
 	l := netlab.New(t)
 	server(t, l, "198.18.0.2:8080", echoOnce)
@@ -388,9 +388,9 @@ func TestLiveInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := l.Server.Command(context.Background(), exe, "-test.run=^TestLiveHelperProcess$", "--",
+	cmd := l.Server.Command(context.Background(), exe, "-test.run=^TestHelperProcess$", "--",
 		"-i", l.Server.Link, "-F", "ndjson", "--interval", "100ms")
-	cmd.Env = append(os.Environ(), "TCPWATCH_LIVE_HELPER=1")
+	cmd.Env = append(os.Environ(), helperEnv)
 	var out syncBuffer
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -416,6 +416,8 @@ func TestLiveInterrupt(t *testing.T) {
 	if last.Event != "report" || last.Report == nil || len(last.Report.Connections) != 1 ||
 		last.Report.Connections[0].ClientState != tracker.TimeWait {
 		t.Errorf("after SIGINT the last line is not the final report of the connection:\n%s", out.String())
+	} else if !last.Report.Input.Interrupted {
+		t.Errorf("the report after SIGINT does not say the run was interrupted:\n%s", out.String())
 	}
 }
 
@@ -430,23 +432,4 @@ func signalChild(pid int, sig syscall.Signal) error {
 		}
 	}
 	return syscall.Kill(pid, sig)
-}
-
-// TestLiveHelperProcess is tcpwatch's main when TestLiveInterrupt runs this
-// binary as tcpwatch; otherwise it does nothing.
-func TestLiveHelperProcess(t *testing.T) {
-	if os.Getenv("TCPWATCH_LIVE_HELPER") != "1" {
-		return
-	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, args, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
 }

@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runLive(ctx, cfg, format, stdout, stderr)
 	}
 
-	rd, err := capture.OpenFiles(cfg.files, cfg.filter)
+	rd, err := capture.OpenFilesContext(ctx, cfg.files, cfg.filter)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
@@ -164,14 +164,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
-	inputErr := analyze(ctx, rd, tr, cfg.count)
+	interrupted, inputErr := analyze(rd, tr, cfg.count)
 	tr.Finish()
 	if events != nil && events.Err() != nil && inputErr == nil {
-		inputErr = fmt.Errorf("writing events: %w", events.Err())
+		inputErr = writeError(events.Err())
 	}
 
 	in := inputOf(rd.Stats())
 	in.Files = cfg.files
+	in.Interrupted = interrupted
 	return finish(cfg, format, in, tr, inputErr, stdout, stderr)
 }
 
@@ -209,17 +210,38 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	}
 	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
-		fmt.Fprintf(stderr, "tcpwatch: writing the report: %v\n", err)
+		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}
 	if inputErr != nil {
-		fmt.Fprintf(stderr, "tcpwatch: %v\n", inputErr)
+		fmt.Fprintf(stderr, "tcpwatch: %s\n", inputMessage(inputErr, in.Packets))
 		return exitError
 	}
 	if cfg.fail.matched(rep) {
 		return exitMatched
 	}
 	return exitOK
+}
+
+// inputMessage is the line tcpwatch prints for the error that ended its
+// input after packets packets: an input's error says that what was read
+// before it is in the report.
+func inputMessage(err error, packets uint64) string {
+	var ce *capture.Error
+	if errors.As(err, &ce) && packets > 0 {
+		return fmt.Sprintf("%v; the report covers the %d packets before it", err, packets)
+	}
+	return err.Error()
+}
+
+// writeError is the error for a failed write of the report or the events
+// to standard output (a full disk, a reader that went away).
+func writeError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("write standard output: %w", err)
 }
 
 // limitMemory sets a soft memory limit that a full flow table fits in with
@@ -243,27 +265,26 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 }
 
 // analyze feeds every packet to the tracker until the input ends, count
-// packets have been analyzed (0: no limit) or ctx is cancelled. It returns
-// the error that ended the input early, if any.
-func analyze(ctx context.Context, rd *capture.Reader, tr *tracker.Tracker, count uint64) error {
+// packets have been analyzed (0: no limit) or the reader was interrupted
+// (its context ended: a signal). It returns whether it was interrupted,
+// and the error that ended the input early, if any.
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return nil
-		}
-		err := rd.Next(&p)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
+		switch err := rd.Next(&p); {
+		case err == io.EOF:
+			return false, nil
+		case err == capture.ErrInterrupted:
+			return true, nil
+		case err != nil:
+			return false, err
 		}
 		feed(tr, &p)
 		if p.Kind != capture.Filtered {
 			n++
 			if count > 0 && n >= count {
-				return nil
+				return false, nil
 			}
 		}
 	}

@@ -1,0 +1,152 @@
+//go:build cgo
+
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcap"
+)
+
+// liveSource reads packets from a libpcap handle.
+type liveSource struct {
+	h     *pcap.Handle
+	lt    layers.LinkType
+	stats LiveStats // the last counters read, kept after close
+}
+
+// openLive opens and activates a libpcap handle on iface with o (defaults
+// filled in) and sets its filter.
+func openLive(iface string, o LiveOptions) (*liveSource, error) {
+	in, err := pcap.NewInactiveHandle(iface)
+	if err != nil {
+		return nil, liveError(iface, err)
+	}
+	defer in.CleanUp() // releases the handle unless it was activated
+	for _, set := range []struct {
+		what string
+		err  error
+	}{
+		{"snaplen", in.SetSnapLen(o.Snaplen)},
+		{"promiscuous mode", in.SetPromisc(o.Promisc && iface != "any")},
+		{"immediate mode", in.SetImmediateMode(true)},
+		{"buffer size", in.SetBufferSize(o.BufferSize)},
+		{"timeout", in.SetTimeout(o.Timeout)},
+	} {
+		if set.err != nil {
+			return nil, liveError(iface, fmt.Errorf("set %s: %w", set.what, set.err))
+		}
+	}
+	h, err := in.Activate()
+	if err != nil {
+		return nil, liveError(iface, activateError(iface, in, err))
+	}
+	src := &liveSource{h: h, lt: h.LinkType()}
+	if !Supported(src.lt) {
+		h.Close()
+		return nil, liveError(iface, linkTypeError(src.lt))
+	}
+	if err := src.setFilter(o.Filter); err != nil {
+		h.Close()
+		if forLinkType(err) {
+			return nil, liveError(iface, err)
+		}
+		return nil, err
+	}
+	return src, nil
+}
+
+// setFilter compiles expr for the handle's link type, which reports its
+// errors as a file's filter reports them, and sets it in the kernel.
+func (s *liveSource) setFilter(expr string) error {
+	if expr == "" {
+		return nil
+	}
+	if _, err := NewFilter(expr, s.lt); err != nil {
+		return err
+	}
+	if err := s.h.SetBPFFilter(expr); err != nil {
+		return &filterError{expr: expr, lt: s.lt, forType: true, err: err}
+	}
+	return nil
+}
+
+// activateError turns pcap_activate's status into a cause that says what
+// to do.
+func activateError(iface string, in *pcap.InactiveHandle, err error) error {
+	// gopacket reports pcap_activate's status as an error of an unexported
+	// type whose text is fixed per status.
+	switch err.Error() {
+	case "No Such Device":
+		return fmt.Errorf("%w; available: %s", ErrNoInterface, available())
+	case "Permission Denied":
+		return fmt.Errorf("%w; run as root or grant the capability: setcap cap_net_raw,cap_net_admin+eip $(which tcpwatch)", ErrPermission)
+	case "Interface Not Up":
+		return fmt.Errorf("%w; bring it up first (ip link set %s up)", ErrInterfaceDown, iface)
+	}
+	msg := err.Error()
+	if detail := in.Error(); detail != nil && detail.Error() != "" {
+		msg = detail.Error()
+	}
+	return fmt.Errorf("%w: %s", errActivateFallback, msg)
+}
+
+// available lists the interfaces libpcap can capture on, for an error.
+func available() string {
+	devs, err := pcap.FindAllDevs()
+	if err != nil || len(devs) == 0 {
+		return "none found (ip link lists the interfaces)"
+	}
+	names := make([]string, 0, len(devs))
+	for _, d := range devs {
+		names = append(names, d.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func (s *liveSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {
+	data, ci, err = s.h.ZeroCopyReadPacketData()
+	switch {
+	case err == nil:
+	case errors.Is(err, pcap.NextErrorTimeoutExpired):
+		err = ErrTimeout
+	case errors.Is(err, pcap.NextErrorReadError):
+		// The handle's own message says what happened (the interface went
+		// down, was deleted, ...).
+		if e := s.h.Error(); e != nil && e.Error() != "" {
+			err = fmt.Errorf("capture stopped: %s", e)
+		} else {
+			err = errors.New("capture stopped: read error")
+		}
+	}
+	return data, ci, s.lt, err
+}
+
+func (s *liveSource) close() error {
+	if s.h != nil {
+		s.update()
+		s.h.Close()
+		s.h = nil
+	}
+	return nil
+}
+
+// update reads libpcap's counters.
+func (s *liveSource) update() {
+	if s.h == nil {
+		return
+	}
+	if st, err := s.h.Stats(); err == nil {
+		s.stats = LiveStats{
+			Received:  uint64(uint32(st.PacketsReceived)),
+			Dropped:   uint64(uint32(st.PacketsDropped)),
+			IfDropped: uint64(uint32(st.PacketsIfDropped)),
+		}
+	}
+}
