@@ -27,6 +27,11 @@ type Packet struct {
 type Stats struct {
 	Packets, TCP, NotTCP, Fragments, Truncated, Malformed, Filtered uint64
 	First, Last                                                     int64 // capture time of the first and last packet, ns; 0 if none
+	// End is when capture stopped, as pcapng's interface statistics say
+	// (isb_endtime, the latest of the files read), 0 if none says; Dropped
+	// counts the packets their interfaces dropped (isb_ifdrop).
+	End     int64
+	Dropped uint64
 }
 
 // Reader reads packets from one or more capture files in order, as one
@@ -282,6 +287,11 @@ func (r *Reader) closeSource() error {
 		return nil
 	}
 	r.setCur(nil)
+	if fs, ok := r.src.(*fileSource); ok {
+		end, dropped := fs.ended()
+		r.stats.End = max(r.stats.End, end)
+		r.stats.Dropped += dropped
+	}
 	err := r.src.close()
 	r.src = nil
 	return err

@@ -50,6 +50,33 @@ type fileSource struct {
 	pcap *pcapgo.Reader
 	ng   *pcapgo.NgReader
 	lt   layers.LinkType // for pcap
+	// From pcapng's interface statistics blocks (written by dumpcap when
+	// it stops): when capture stopped (isb_endtime, ns; 0: not said), and
+	// the packets each interface dropped (isb_ifdrop, the latest count).
+	end       int64
+	ifDropped []uint64
+}
+
+// interfaceStatistics takes one interface statistics block.
+func (s *fileSource) interfaceStatistics(id int, st pcapgo.NgInterfaceStatistics) {
+	if !st.EndTime.IsZero() {
+		s.end = max(s.end, st.EndTime.UnixNano())
+	}
+	if st.PacketsDropped != pcapgo.NgNoValue64 && id >= 0 && id < 1<<16 {
+		for len(s.ifDropped) <= id {
+			s.ifDropped = append(s.ifDropped, 0)
+		}
+		s.ifDropped[id] = st.PacketsDropped
+	}
+}
+
+// ended returns when capture stopped and how many packets the interfaces
+// dropped, as the file's statistics blocks say.
+func (s *fileSource) ended() (end int64, dropped uint64) {
+	for _, n := range s.ifDropped {
+		dropped += n
+	}
+	return s.end, dropped
 }
 
 // buffers are the bufio.Readers a Reader reuses from file to file.
@@ -206,7 +233,8 @@ func (s *fileSource) openFormat(br *bufio.Reader, magic uint32) error {
 			return linkTypeError(s.lt)
 		}
 	case magicPcapng:
-		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true}
+		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true,
+			StatisticsCallback: s.interfaceStatistics}
 		if s.ng, err = pcapgo.NewNgReader(br, opts); err != nil {
 			return s.streamError(err, "inside the pcapng section header", "corrupt pcapng section header")
 		}

@@ -37,7 +37,10 @@ type Input struct {
 	Skipped     map[Skip]uint64 `json:"skipped"`
 	FirstPacket Time            `json:"first_packet"`
 	LastPacket  Time            `json:"last_packet"`
-	Dropped     Dropped         `json:"dropped"`
+	// CaptureEnd is when capture stopped, when the input says so and it was
+	// after the last packet (pcapng's isb_endtime): timers ran until then.
+	CaptureEnd Time    `json:"capture_end,omitzero"`
+	Dropped    Dropped `json:"dropped"`
 	// Evicted counts connections dropped from the flow table to keep
 	// memory bounded (--max-conns): embryonic ones (handshake never
 	// completed) are left out of the report; established ones keep the

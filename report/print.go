@@ -143,6 +143,10 @@ func (p *printer) input(in *Input) {
 		last := time.Unix(0, int64(in.LastPacket)).UTC()
 		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"),
 			last.Format("15:04:05.000000"), duration(last.Sub(first)))
+		if in.CaptureEnd != 0 {
+			end := time.Unix(0, int64(in.CaptureEnd)).UTC()
+			fmt.Fprintf(&b, ", capture stopped %s later", duration(end.Sub(last)))
+		}
 	}
 	if ev := in.Evicted.Embryonic + in.Evicted.Established; ev > 0 {
 		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake)", count(ev), count(in.Evicted.Embryonic))

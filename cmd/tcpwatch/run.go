@@ -165,6 +165,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	tr := tracker.New(tc)
 	interrupted, inputErr := analyze(rd, tr, cfg.count)
+	if st := rd.Stats(); st.End > st.Last && !interrupted && inputErr == nil && (cfg.count == 0 || st.Packets < uint64(cfg.count)) {
+		// The capture ran on after its last packet (pcapng's isb_endtime):
+		// a CLOSE_WAIT that lasted to the end is judged on its real length.
+		tr.Advance(st.End)
+	}
 	tr.Finish()
 	if events != nil && events.Err() != nil && inputErr == nil {
 		inputErr = writeError(events.Err())
@@ -191,6 +196,10 @@ func inputOf(st capture.Stats) report.Input {
 		Skipped:     map[report.Skip]uint64{report.NotTCP: st.NotTCP, report.Truncated: st.Truncated, report.Malformed: st.Malformed},
 		FirstPacket: report.Time(st.First),
 		LastPacket:  report.Time(st.Last),
+		Dropped:     report.Dropped{Interface: st.Dropped},
+	}
+	if st.End > st.Last {
+		in.CaptureEnd = report.Time(st.End)
 	}
 	if st.Fragments > 0 {
 		in.Skipped[report.Fragment] = st.Fragments
