@@ -131,10 +131,10 @@ func TestOneSidedCapture(t *testing.T) {
 	}
 }
 
-// TestFINUnansweredByNearHostNotDelivered: a FIN sent four times to a
-// server next to the capture point (its SYN-ACK came within a millisecond)
-// that never answers never reached its TCP: it stays ESTABLISHED.
-func TestFINUnansweredByNearHostNotDelivered(t *testing.T) {
+// TestFINUnansweredNotDelivered: a FIN sent four times to a server that
+// never answers never reached its TCP (a live receiver acknowledges every
+// copy): the server stays ESTABLISHED.
+func TestFINUnansweredNotDelivered(t *testing.T) {
 	tr := play(t, with(established,
 		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
 		step{from: Client, flags: FA, seq: 11, ack: 21, after: 200 * time.Millisecond},
@@ -145,8 +145,8 @@ func TestFINUnansweredByNearHostNotDelivered(t *testing.T) {
 	if c.State(Client) != FinWait1 || c.State(Server) != Established {
 		t.Fatalf("%v/%v, want FIN_WAIT_1/ESTABLISHED\n%s", c.State(Client), c.State(Server), timeline(c))
 	}
-	if !anyWhy(c, "next to the capture point") {
-		t.Errorf("not decided by the near-host rule\n%s", timeline(c))
+	if !anyWhy(c, "the FIN never reached it") {
+		t.Errorf("not decided by the unanswered-FIN rule\n%s", timeline(c))
 	}
 }
 

@@ -38,7 +38,7 @@ const (
 	cSynAckedByData                      // it acknowledged the peer's data, which carried the ACK of its SYN
 	cFinNotCapturedSeq                   // its sequence number moved one past its last byte: its FIN, not captured
 	cSynAckNotCaptured                   // its SYN-ACK was not captured: the peer's ACK from SYN_SENT shows it
-	cFinUnanswered                       // it never answered the peer's repeated FIN, though next to the capture point
+	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
 
@@ -73,7 +73,7 @@ var causePhrases = [...]string{
 	"it acknowledged the peer's data, which carried the ACK of its SYN: the handshake completed",
 	"its FIN was not captured: its next segment's sequence number is one past its last byte",
 	"its SYN-ACK was not captured: the peer acknowledged it from SYN_SENT",
-	"it never answered the peer's FIN, sent again and again, though it is next to the capture point: something after the capture point dropped it",
+	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 
 var combinedPhrases = map[cause]string{

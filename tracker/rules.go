@@ -381,29 +381,21 @@ func (a *arrival) onFIN() {
 }
 
 // finUnanswered: a FIN sent again and again without a single segment
-// back, to a receiver next to the capture point, never reached the
-// receiver's TCP: a host that close answers a FIN within its round trip,
-// and one that received it would have acknowledged one of the copies. Its
-// silence means something after the capture point (a firewall) dropped
-// them. (A receiver far away may have answered into a path that lost its
-// answers; then the FIN is still taken as delivered.)
+// back from its receiver never reached the receiver's TCP: a live receiver
+// acknowledges every copy (a duplicate FIN draws an ACK too), and a host
+// next to the capture point answers within its round trip. Its silence
+// means something dropped the FIN on the way (a firewall after the capture
+// point); the receiver's state does not advance on it. (The receiver's
+// answers could also have been lost on a path that drops them all; nothing
+// shows they were sent, and a receiver that later acknowledges the FIN is
+// taken to have received it after all.)
 func (a *arrival) finUnanswered() {
 	S, R := a.S, a.R
-	if S.finRtx < 2 || !R.peerFin || R.lastSent >= S.finTime || !R.near(S) {
+	if S.finRtx < 2 || !R.peerFin || R.lastSent >= S.finTime || !R.Sent() {
 		return
 	}
 	R.peerFin = false
 	a.cr(cFinUnanswered)
-}
-
-// nearRTT is the round trip under which an endpoint counts as next to the
-// capture point whatever the other's: a host on the same link.
-const nearRTT = int64(time.Millisecond)
-
-// near reports whether h is next to the capture point: its round trip from
-// there is known and small, absolutely or beside the peer's.
-func (h *Half) near(peer *Half) bool {
-	return h.rtt > 0 && (h.rtt <= nearRTT || 4*h.rtt <= peer.rtt)
 }
 
 // firstFIN records the sender's FIN at sequence number fin.

@@ -98,22 +98,23 @@ func TestKernelStates(t *testing.T) {
 // connection's states against the kernel's in its .states file.
 func checkKernelStates(t *testing.T, statesFile, pcap string) {
 	t.Helper()
+	errorf := t.Errorf
 	want := readStates(t, statesFile)
 	rep := runJSON(t, "-r", pcap, "-v")
 	if len(rep.Connections) != len(want) {
-		t.Errorf("tcpwatch found %d connections, the kernel %d", len(rep.Connections), len(want))
+		errorf("tcpwatch found %d connections, the kernel %d", len(rep.Connections), len(want))
 	}
 	used := make([]bool, len(rep.Connections))
 	for _, w := range want {
 		i := match(rep.Connections, used, w)
 		if i < 0 {
-			t.Errorf("%s → %s: no such connection in tcpwatch's output", w.client, w.server)
+			errorf("%s → %s: no such connection in tcpwatch's output", w.client, w.server)
 			continue
 		}
 		used[i] = true
 		c := rep.Connections[i]
 		if c.ClientState != w.clientState || c.ServerState != w.serverState {
-			t.Errorf("%s → %s: tcpwatch says client %s, server %s; the kernel says client %s, server %s\n%s",
+			errorf("%s → %s: tcpwatch says client %s, server %s; the kernel says client %s, server %s\n%s",
 				w.client, w.server, c.ClientState, c.ServerState, w.clientState, w.serverState, transitions(c))
 		}
 	}

@@ -11,9 +11,12 @@
 //	peer -role server -scenario close-client-first -sync DIR -addr 198.18.0.2:8080
 //	peer -role client -scenario close-client-first -sync DIR -addr 198.18.0.2:8080
 //	peer -role raw -scenario challenge-ack -sync DIR -addr 198.18.0.2:8080
+//	peer -role delay -sync DIR -links m-c,m-s -delay 10ms
 //
 // The raw role (edge.go) crafts the few segments no socket sends, for the
-// scenarios that need them (rawPlays).
+// scenarios that need them (rawPlays). The delay role (delay.go) joins two
+// links with a fixed delay each way, for the recordings over a delayed path.
+// The recordings of many connections follow a plan (convo.go).
 package main
 
 import (
@@ -98,12 +101,20 @@ func main() {
 		fmt.Println(strings.Join(names, "\n"))
 		return
 	}
+	if *role == "delay" {
+		delayForward() // joins two links (delay.go), no scenario
+		return
+	}
+	if *portsOf != "" || *wantStates {
+		printPlan() // convo.go
+		return
+	}
 	p, ok := scenarios[*scenario]
 	if *role == "raw" {
 		_, ok = rawPlays[*scenario]
 	}
 	if !ok || *syncDir == "" || (*role != "client" && *role != "server" && *role != "raw") {
-		fmt.Fprintln(os.Stderr, "usage: peer -role client|server|raw -scenario NAME -sync DIR [-addr IP:PORT]  (peer -list for names)")
+		fmt.Fprintln(os.Stderr, "usage: peer -role client|server|raw|delay -scenario NAME -sync DIR [-addr IP:PORT]  (peer -list for names)")
 		os.Exit(2)
 	}
 	log.SetPrefix(*role + " ")
