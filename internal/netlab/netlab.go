@@ -212,6 +212,3 @@ func (n *NS) Do(f func() error) error {
 	}()
 	return <-errc
 }
-
-// AddrPort returns the namespace's IPv4 address with the given port.
-func (n *NS) AddrPort(port uint16) netip.AddrPort { return netip.AddrPortFrom(n.Addr4, port) }
