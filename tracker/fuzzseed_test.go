@@ -40,21 +40,18 @@ const (
 	ms         = time.Millisecond
 )
 
-// handshakeSeed opens a connection with ISNs c and s.
-func handshakeSeed(c, s uint32) []seedSeg {
-	return []seedSeg{
-		{after: ms, flags: fS, seq: c},
-		{after: ms, server: true, flags: fSA, seq: s, ack: c + 1},
-		{after: ms, flags: fA, seq: c + 1, ack: s + 1},
-	}
+// cl and sv make a segment from the client and from the server.
+func cl(after time.Duration, f tracker.Flags, seq, ack uint32) seedSeg {
+	return seedSeg{after: after, flags: f, seq: seq, ack: ack}
 }
 
-// exchangeSeed is a request of 10 bytes and a response of 20.
-var exchangeSeed = []seedSeg{
-	{after: ms, flags: fPA, seq: cISN + 1, ack: sISN + 1, payload: 10},
-	{after: ms, server: true, flags: fPA, seq: sISN + 1, ack: cISN + 11, payload: 20},
-	{after: ms, flags: fA, seq: cISN + 11, ack: sISN + 21},
+func sv(after time.Duration, f tracker.Flags, seq, ack uint32) seedSeg {
+	return seedSeg{after: after, server: true, flags: f, seq: seq, ack: ack}
 }
+
+func (s seedSeg) data(n uint8) seedSeg { s.payload = n; return s }
+func (s seedSeg) zeroWindow() seedSeg  { s.win0 = true; return s }
+func (s seedSeg) sweepAfter() seedSeg  { s.sweep = true; return s }
 
 func seed(parts ...[]seedSeg) []seedSeg {
 	var out []seedSeg
@@ -64,51 +61,118 @@ func seed(parts ...[]seedSeg) []seedSeg {
 	return out
 }
 
-var (
-	open         = seed(handshakeSeed(cISN, sISN), exchangeSeed)
-	clientCloses = []seedSeg{{after: ms, flags: fFA, seq: cISN + 11, ack: sISN + 21}, {after: ms, server: true, flags: fFA, seq: sISN + 21, ack: cISN + 12}, {after: ms, flags: fA, seq: cISN + 12, ack: sISN + 22}}
-	lostThirdACK = []seedSeg{{after: time.Second, server: true, flags: fSA, seq: sISN, ack: cISN + 1}, {after: ms, flags: fA, seq: cISN + 1, ack: sISN + 1}, {after: 2 * time.Second, server: true, flags: fSA, seq: sISN, ack: cISN + 1}, {after: ms, flags: fA, seq: cISN + 1, ack: sISN + 1}}
-	synAckGiveUp = func() []seedSeg {
-		var out []seedSeg
-		for gap := time.Second; gap <= 16*time.Second; gap *= 2 {
-			out = append(out, seedSeg{after: gap, server: true, flags: fSA, seq: sISN, ack: cISN + 1}, seedSeg{after: ms, flags: fA, seq: cISN + 1, ack: sISN + 1, sweep: true})
-		}
-		return out
-	}()
-)
+// handshakeSeed opens a connection with ISNs c and s.
+func handshakeSeed(c, s uint32) []seedSeg {
+	return []seedSeg{cl(ms, fS, c, 0), sv(ms, fSA, s, c+1), cl(ms, fA, c+1, s+1)}
+}
+
+// open is a handshake, a request of 10 bytes and a response of 20.
+var open = seed(handshakeSeed(cISN, sISN), []seedSeg{
+	cl(ms, fPA, cISN+1, sISN+1).data(10),
+	sv(ms, fPA, sISN+1, cISN+11).data(20),
+	cl(ms, fA, cISN+11, sISN+21),
+})
+
+// clientCloses closes an open connection from the client's side.
+var clientCloses = []seedSeg{
+	cl(ms, fFA, cISN+11, sISN+21),
+	sv(ms, fFA, sISN+21, cISN+12),
+	cl(ms, fA, cISN+12, sISN+22),
+}
 
 // fuzzSeeds are the seed corpus of FuzzTracker, by file name.
 var fuzzSeeds = map[string][]seedSeg{
-	"handshake":                      handshakeSeed(cISN, sISN),
-	"client-closes-first":            seed(open, clientCloses),
-	"server-closes-first":            seed(open, []seedSeg{{after: ms, server: true, flags: fFA, seq: sISN + 21, ack: cISN + 11}, {after: ms, flags: fA, seq: cISN + 11, ack: sISN + 22}, {after: ms, flags: fFA, seq: cISN + 11, ack: sISN + 22}, {after: ms, server: true, flags: fA, seq: sISN + 22, ack: cISN + 12}}),
-	"simultaneous-close":             seed(open, []seedSeg{{after: ms, flags: fFA, seq: cISN + 11, ack: sISN + 21}, {after: 10 * time.Microsecond, server: true, flags: fFA, seq: sISN + 21, ack: cISN + 11}, {after: ms, flags: fA, seq: cISN + 12, ack: sISN + 22}, {after: 10 * time.Microsecond, server: true, flags: fA, seq: sISN + 22, ack: cISN + 12}}),
-	"refused":                        {{after: ms, flags: fS, seq: cISN}, {after: ms, server: true, flags: fRA, ack: cISN + 1}},
-	"rst-abort":                      seed(open, []seedSeg{{after: ms, flags: fRA, seq: cISN + 11, ack: sISN + 21}}),
-	"syn-retransmitted":              {{after: ms, flags: fS, seq: cISN}, {after: time.Second, flags: fS, seq: cISN}, {after: ms, server: true, flags: fSA, seq: sISN, ack: cISN + 1}, {after: ms, flags: fA, seq: cISN + 1, ack: sISN + 1}},
-	"lost-third-ack":                 seed(handshakeSeed(cISN, sISN), lostThirdACK),
-	"synack-give-up":                 seed(handshakeSeed(cISN, sISN), synAckGiveUp),
-	"last-ack-black-hole":            seed(open, clientCloses, []seedSeg{{after: 208 * ms, server: true, flags: fFA, seq: sISN + 21, ack: cISN + 12}, {after: ms, flags: fA, seq: cISN + 12, ack: sISN + 22}, {after: 400 * ms, server: true, flags: fFA, seq: sISN + 21, ack: cISN + 12}, {after: ms, flags: fA, seq: cISN + 12, ack: sISN + 22}}),
-	"data-into-silence":              seed(open, []seedSeg{{after: ms, flags: fPA, seq: cISN + 11, ack: sISN + 21, payload: 5}, {after: 208 * ms, flags: fPA, seq: cISN + 11, ack: sISN + 21, payload: 5}, {after: 400 * ms, flags: fPA, seq: cISN + 11, ack: sISN + 21, payload: 5}, {after: 800 * ms, flags: fPA, seq: cISN + 11, ack: sISN + 21, payload: 5}}),
-	"port-reuse":                     seed(open, clientCloses, []seedSeg{{after: time.Second, flags: fS, seq: 900000}, {after: ms, server: true, flags: fSA, seq: 300000, ack: 900001}, {after: ms, flags: fA, seq: 900001, ack: 300001}}),
-	"new-isn-syn-on-live-connection": seed(open, []seedSeg{{after: time.Second, flags: fS, seq: 777777}, {after: ms, server: true, flags: fA, seq: sISN + 21, ack: cISN + 11}, {after: ms, flags: fR, seq: cISN + 11}, {after: time.Second, flags: fS, seq: 777777}, {after: ms, server: true, flags: fSA, seq: 90000, ack: 777778}, {after: ms, flags: fA, seq: 777778, ack: 90001}}),
-	"midstream-keepalive":            {{after: ms, flags: fPA, seq: cISN + 50, ack: sISN + 70, payload: 10}, {after: ms, server: true, flags: fA, seq: sISN + 70, ack: cISN + 60}, {after: 10 * time.Second, flags: fA, seq: cISN + 59, ack: sISN + 70}, {after: ms, server: true, flags: fA, seq: sISN + 70, ack: cISN + 60}},
-	"zero-window":                    seed(open, []seedSeg{{after: ms, server: true, flags: fA, seq: sISN + 21, ack: cISN + 11, win0: true}, {after: 3 * time.Second, flags: fA, seq: cISN + 10, ack: sISN + 21}, {after: ms, server: true, flags: fA, seq: sISN + 21, ack: cISN + 11, win0: true, sweep: true}, {after: 3 * time.Second, server: true, flags: fA, seq: sISN + 21, ack: cISN + 11}}),
-	"isn-wrap-v6":                    nil, // set in init: v6 endpoints, ISNs across 2^32
+	"handshake":           handshakeSeed(cISN, sISN),
+	"client-closes-first": seed(open, clientCloses),
+	"server-closes-first": seed(open, []seedSeg{
+		sv(ms, fFA, sISN+21, cISN+11),
+		cl(ms, fA, cISN+11, sISN+22),
+		cl(ms, fFA, cISN+11, sISN+22),
+		sv(ms, fA, sISN+22, cISN+12),
+	}),
+	"simultaneous-close": seed(open, []seedSeg{
+		cl(ms, fFA, cISN+11, sISN+21),
+		sv(10*time.Microsecond, fFA, sISN+21, cISN+11),
+		cl(ms, fA, cISN+12, sISN+22),
+		sv(10*time.Microsecond, fA, sISN+22, cISN+12),
+	}),
+	"refused":   {cl(ms, fS, cISN, 0), sv(ms, fRA, 0, cISN+1)},
+	"rst-abort": seed(open, []seedSeg{cl(ms, fRA, cISN+11, sISN+21)}),
+	"syn-retransmitted": {
+		cl(ms, fS, cISN, 0),
+		cl(time.Second, fS, cISN, 0),
+		sv(ms, fSA, sISN, cISN+1),
+		cl(ms, fA, cISN+1, sISN+1),
+	},
+	"lost-third-ack": seed(handshakeSeed(cISN, sISN), []seedSeg{
+		sv(time.Second, fSA, sISN, cISN+1),
+		cl(ms, fA, cISN+1, sISN+1),
+		sv(2*time.Second, fSA, sISN, cISN+1),
+		cl(ms, fA, cISN+1, sISN+1),
+	}),
+	"synack-give-up": seed(handshakeSeed(cISN, sISN), synAckRetries()),
+	"last-ack-black-hole": seed(open, clientCloses, []seedSeg{
+		sv(208*ms, fFA, sISN+21, cISN+12),
+		cl(ms, fA, cISN+12, sISN+22),
+		sv(400*ms, fFA, sISN+21, cISN+12),
+		cl(ms, fA, cISN+12, sISN+22),
+	}),
+	"data-into-silence": seed(open, []seedSeg{
+		cl(ms, fPA, cISN+11, sISN+21).data(5),
+		cl(208*ms, fPA, cISN+11, sISN+21).data(5),
+		cl(400*ms, fPA, cISN+11, sISN+21).data(5),
+		cl(800*ms, fPA, cISN+11, sISN+21).data(5),
+	}),
+	"port-reuse": seed(open, clientCloses, []seedSeg{
+		cl(time.Second, fS, 900000, 0),
+		sv(ms, fSA, 300000, 900001),
+		cl(ms, fA, 900001, 300001),
+	}),
+	"new-isn-syn-on-live-connection": seed(open, []seedSeg{
+		cl(time.Second, fS, 777777, 0),
+		sv(ms, fA, sISN+21, cISN+11), // challenge ACK
+		cl(ms, fR, cISN+11, 0),
+		cl(time.Second, fS, 777777, 0),
+		sv(ms, fSA, 90000, 777778),
+		cl(ms, fA, 777778, 90001),
+	}),
+	"midstream-keepalive": {
+		cl(ms, fPA, cISN+50, sISN+70).data(10),
+		sv(ms, fA, sISN+70, cISN+60),
+		cl(10*time.Second, fA, cISN+59, sISN+70),
+		sv(ms, fA, sISN+70, cISN+60),
+	},
+	"zero-window": seed(open, []seedSeg{
+		sv(ms, fA, sISN+21, cISN+11).zeroWindow(),
+		cl(3*time.Second, fA, cISN+10, sISN+21),
+		sv(ms, fA, sISN+21, cISN+11).zeroWindow().sweepAfter(),
+		sv(3*time.Second, fA, sISN+21, cISN+11),
+	}),
+	"isn-wrap-v6": isnWrap(),
 }
 
 // v6Seeds are the seeds played between IPv6 endpoints.
 var v6Seeds = map[string]bool{"isn-wrap-v6": true}
+
+// synAckRetries are Linux's five SYN-ACK retransmissions (1, 2, 4, 8, 16 s)
+// into a path that drops the ACKs, with a live sweep after each.
+func synAckRetries() []seedSeg {
+	var out []seedSeg
+	for gap := time.Second; gap <= 16*time.Second; gap *= 2 {
+		out = append(out, sv(gap, fSA, sISN, cISN+1), cl(ms, fA, cISN+1, sISN+1).sweepAfter())
+	}
+	return out
+}
 
 // isnWrap runs a connection with ISNs just below 2^32 and 2^31, so that
 // its sequence numbers wrap.
 func isnWrap() []seedSeg {
 	c, s := uint32(0xFFFFFFFE), uint32(0x7FFFFFFF)
 	return seed(handshakeSeed(c, s), []seedSeg{
-		{after: ms, flags: fPA, seq: c + 1, ack: s + 1, payload: 10},
-		{after: ms, server: true, flags: fFA, seq: s + 1, ack: c + 11},
-		{after: ms, flags: fFA, seq: c + 11, ack: s + 2},
-		{after: ms, server: true, flags: fA, seq: s + 2, ack: c + 12},
+		cl(ms, fPA, c+1, s+1).data(10),
+		sv(ms, fFA, s+1, c+11),
+		cl(ms, fFA, c+11, s+2),
+		sv(ms, fA, s+2, c+12),
 	})
 }
 
@@ -163,6 +227,9 @@ func encodeAfter(d time.Duration) (byte, error) {
 func TestFuzzSeedCorpus(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzTracker")
 	for name, segs := range fuzzSeeds {
+		if len(segs) == 0 {
+			t.Errorf("seed %s is empty", name)
+		}
 		b, err := encodeSeed(segs, v6Seeds[name])
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
