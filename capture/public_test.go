@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tcpwatch/tcpwatch/internal/testenv"
 )
 
 // publicDir is where the project keeps the public captures with third-party
@@ -18,7 +20,7 @@ func publicDir(t *testing.T) string {
 		dir = filepath.Join("..", "..", "shared", "pcaps", "public")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Skipf("public captures not found (%v); set TCPWATCH_PUBLIC_PCAPS to their directory", err)
+		testenv.SkipOrFail(t, "public captures not found (%v); set TCPWATCH_PUBLIC_PCAPS to their directory", err)
 	}
 	return dir
 }

@@ -49,8 +49,9 @@ const (
 	PA = PSH | ACK
 )
 
-// run plays a script against a fresh tracker with each ISN pair and checks
-// the states after every step. It returns the tracker of the last run.
+// run plays a script against a fresh tracker with each ISN pair, checks
+// the states after every step and that every transition is one the rules
+// allow (edges_test.go). It returns the tracker of the last run.
 func run(t *testing.T, cfg Config, steps []step) *Tracker {
 	t.Helper()
 	var tr *Tracker
@@ -74,6 +75,11 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 			}
 			if st.server != "" && c.State(Server).String() != st.server {
 				t.Fatalf("isn %v step %d (%s %v): server %v, want %s\n%s", isn, i+1, st.from, st.flags, c.State(Server), st.server, timeline(c))
+			}
+		}
+		for _, c := range tr.Conns() {
+			if p := transitionProblem(c); p != "" {
+				t.Fatalf("isn %v: connection #%d: %s\n%s", isn, c.ID, p, timeline(c))
 			}
 		}
 	}
@@ -126,119 +132,94 @@ var established = with(handshake,
 	step{from: Client, flags: A, seq: 11, ack: 21, client: "ESTABLISHED", server: "ESTABLISHED"},
 )
 
-type edge struct{ from, to State }
-
-// rfc793Edges are the arrows of RFC 793's state diagram (§3.2, figure 6)
-// that a passive observer can see, with LISTEN folded into CLOSED (a side
-// that has sent nothing is CLOSED, SPEC.md) and Linux's RST handling.
-var rfc793Edges = []edge{
-	{Closed, SynSent},        // active OPEN, snd SYN
-	{Closed, SynRcvd},        // rcv SYN, snd SYN,ACK (passive open)
-	{SynSent, SynRcvd},       // rcv SYN, snd ACK (simultaneous open)
-	{SynSent, Established},   // rcv SYN,ACK, snd ACK
-	{SynSent, Closed},        // rcv RST acknowledging the SYN (refused)
-	{SynRcvd, Established},   // rcv ACK of SYN
-	{SynRcvd, FinWait1},      // CLOSE, snd FIN
-	{SynRcvd, Closed},        // rcv RST (back to LISTEN; the connection is gone)
-	{Established, FinWait1},  // CLOSE, snd FIN
-	{Established, CloseWait}, // rcv FIN, snd ACK
-	{Established, Closed},    // RST
-	{FinWait1, FinWait2},     // rcv ACK of FIN
-	{FinWait1, Closing},      // rcv FIN, snd ACK
-	{FinWait1, TimeWait},     // rcv FIN+ACK of FIN
-	{FinWait2, TimeWait},     // rcv FIN, snd ACK
-	{Closing, TimeWait},      // rcv ACK of FIN
-	{CloseWait, LastAck},     // CLOSE, snd FIN
-	{LastAck, Closed},        // rcv ACK of FIN
-	{TimeWait, Closed},       // timeout = 2 MSL
+// diagramRows has one row per edge of the state diagram: the packets
+// leading to the edge, with the states after them.
+var diagramRows = []struct {
+	name  string
+	edge  edge
+	steps []step
+}{
+	{"active open", edge{Closed, SynSent}, handshake[:1]},
+	{"passive open", edge{Closed, SynRcvd}, handshake[:2]},
+	{"SYN-ACK received", edge{SynSent, Established}, handshake[:2]},
+	{"handshake ACK received", edge{SynRcvd, Established}, handshake},
+	{"simultaneous open", edge{SynSent, SynRcvd}, []step{
+		{from: Client, flags: S, client: "SYN_SENT", server: "CLOSED"},
+		// Both SYNs cross; each is delivered to a side in SYN_SENT.
+		{from: Server, flags: S, client: "SYN_RCVD", server: "SYN_RCVD"},
+		{from: Client, flags: SA, ack: 1, client: "SYN_RCVD", server: "ESTABLISHED"},
+		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
+	}},
+	{"refused", edge{SynSent, Closed}, []step{
+		{from: Client, flags: S, client: "SYN_SENT"},
+		{from: Server, flags: RA, ack: 1, client: "CLOSED", server: "CLOSED"},
+	}},
+	{"close in SYN_RCVD", edge{SynRcvd, FinWait1}, with(handshake[:2],
+		step{from: Server, flags: FA, seq: 1, ack: 1, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
+	)},
+	{"RST in SYN_RCVD", edge{SynRcvd, Closed}, with(handshake[:2],
+		step{from: Client, flags: R, seq: 1, client: "CLOSED", server: "CLOSED"},
+	)},
+	{"active close", edge{Established, FinWait1}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+	)},
+	{"passive close", edge{Established, CloseWait}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+	)},
+	{"FIN acknowledged", edge{FinWait1, FinWait2}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
+	)},
+	{"peer closes: LAST_ACK", edge{CloseWait, LastAck}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12},
+		step{from: Server, flags: FA, seq: 21, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
+	)},
+	{"FIN_WAIT_2 to TIME_WAIT", edge{FinWait2, TimeWait}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
+		step{from: Server, flags: FA, seq: 21, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
+	)},
+	{"last ACK", edge{LastAck, Closed}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12},
+		step{from: Server, flags: FA, seq: 21, ack: 12},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
+	)},
+	{"three-segment close", edge{FinWait1, TimeWait}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+		step{from: Server, flags: FA, seq: 21, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
+	)},
+	{"simultaneous close", edge{FinWait1, Closing}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+		// The server's FIN does not acknowledge the client's: they crossed.
+		step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSING", server: "CLOSING"},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "CLOSING", server: "TIME_WAIT"},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "TIME_WAIT", server: "TIME_WAIT"},
+	)},
+	{"CLOSING to TIME_WAIT", edge{Closing, TimeWait}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSING", server: "CLOSING"},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "TIME_WAIT", server: "CLOSING"},
+	)},
+	{"RST abort", edge{Established, Closed}, with(established,
+		step{from: Client, flags: RA, seq: 11, ack: 21, client: "CLOSED", server: "CLOSED"},
+	)},
+	{"TIME_WAIT expires", edge{TimeWait, Closed}, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: FA, seq: 21, ack: 12},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
+		// 2×MSL later the same client port opens again: a new connection.
+		step{from: Client, flags: S, seq: 100000, after: 61 * time.Second, client: "SYN_SENT", server: "CLOSED"},
+	)},
 }
 
-// TestRFC793Diagram has one row per edge of the state diagram. Each row
-// plays the packets leading to the edge and checks the states after them;
-// the test then checks that the rows together cross every edge.
+// TestRFC793Diagram plays each of diagramRows and checks that it crosses
+// its edge, then that the rows together cross every edge of the diagram.
 func TestRFC793Diagram(t *testing.T) {
-	tests := []struct {
-		name  string
-		edge  edge
-		steps []step
-	}{
-		{"active open", edge{Closed, SynSent}, handshake[:1]},
-		{"passive open", edge{Closed, SynRcvd}, handshake[:2]},
-		{"SYN-ACK received", edge{SynSent, Established}, handshake[:2]},
-		{"handshake ACK received", edge{SynRcvd, Established}, handshake},
-		{"simultaneous open", edge{SynSent, SynRcvd}, []step{
-			{from: Client, flags: S, client: "SYN_SENT", server: "CLOSED"},
-			// Both SYNs cross; each is delivered to a side in SYN_SENT.
-			{from: Server, flags: S, client: "SYN_RCVD", server: "SYN_RCVD"},
-			{from: Client, flags: SA, ack: 1, client: "SYN_RCVD", server: "ESTABLISHED"},
-			{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
-		}},
-		{"refused", edge{SynSent, Closed}, []step{
-			{from: Client, flags: S, client: "SYN_SENT"},
-			{from: Server, flags: RA, ack: 1, client: "CLOSED", server: "CLOSED"},
-		}},
-		{"close in SYN_RCVD", edge{SynRcvd, FinWait1}, with(handshake[:2],
-			step{from: Server, flags: FA, seq: 1, ack: 1, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
-		)},
-		{"RST in SYN_RCVD", edge{SynRcvd, Closed}, with(handshake[:2],
-			step{from: Client, flags: R, seq: 1, client: "CLOSED", server: "CLOSED"},
-		)},
-		{"active close", edge{Established, FinWait1}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-		)},
-		{"passive close", edge{Established, CloseWait}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-		)},
-		{"FIN acknowledged", edge{FinWait1, FinWait2}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
-		)},
-		{"peer closes: LAST_ACK", edge{CloseWait, LastAck}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12},
-			step{from: Server, flags: FA, seq: 21, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
-		)},
-		{"FIN_WAIT_2 to TIME_WAIT", edge{FinWait2, TimeWait}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
-			step{from: Server, flags: FA, seq: 21, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
-		)},
-		{"last ACK", edge{LastAck, Closed}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12},
-			step{from: Server, flags: FA, seq: 21, ack: 12},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
-		)},
-		{"three-segment close", edge{FinWait1, TimeWait}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-			step{from: Server, flags: FA, seq: 21, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
-		)},
-		{"simultaneous close", edge{FinWait1, Closing}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-			// The server's FIN does not acknowledge the client's: they crossed.
-			step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSING", server: "CLOSING"},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "CLOSING", server: "TIME_WAIT"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "TIME_WAIT", server: "TIME_WAIT"},
-		)},
-		{"CLOSING to TIME_WAIT", edge{Closing, TimeWait}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSING", server: "CLOSING"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "TIME_WAIT", server: "CLOSING"},
-		)},
-		{"RST abort", edge{Established, Closed}, with(established,
-			step{from: Client, flags: RA, seq: 11, ack: 21, client: "CLOSED", server: "CLOSED"},
-		)},
-		{"TIME_WAIT expires", edge{TimeWait, Closed}, with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: FA, seq: 21, ack: 12},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
-			// 2×MSL later the same client port opens again: a new connection.
-			step{from: Client, flags: S, seq: 100000, after: 61 * time.Second, client: "SYN_SENT", server: "CLOSED"},
-		)},
-	}
 	covered := map[edge]bool{}
-	for _, tc := range tests {
+	for _, tc := range diagramRows {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := run(t, Config{}, tc.steps)
 			found := false
@@ -263,132 +244,134 @@ func TestRFC793Diagram(t *testing.T) {
 	}
 }
 
-// TestScenarios covers retransmissions, corrections and the ways real
-// connections deviate from the diagram.
+// scenarios are retransmissions, corrections and the ways real connections
+// deviate from the diagram, with the states after each step.
+var scenarios = []struct {
+	name  string
+	steps []step
+}{
+	{"SYN retransmitted before answer", []step{
+		{from: Client, flags: S, client: "SYN_SENT"},
+		{from: Client, flags: S, after: time.Second, client: "SYN_SENT", server: "CLOSED"},
+		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
+		{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
+	}},
+	{"SYN-ACK lost: client retransmits SYN", []step{
+		{from: Client, flags: S},
+		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
+		{from: Client, flags: S, after: time.Second, client: "SYN_SENT", server: "SYN_RCVD"},
+		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
+		{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
+	}},
+	{"lost third ACK: server keeps retransmitting SYN-ACK", with(handshake,
+		step{from: Server, flags: SA, ack: 1, after: time.Second, client: "ESTABLISHED", server: "SYN_RCVD"},
+		// proven lost: a bare repeat is not believed
+		step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
+		step{from: Server, flags: SA, ack: 1, after: 2 * time.Second, server: "SYN_RCVD"},
+		step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
+		// nor is data carrying the same ACK (a black hole drops it too)...
+		step{from: Client, flags: PA, seq: 1, ack: 1, payload: 5, client: "ESTABLISHED", server: "SYN_RCVD"},
+		// ...until the server acknowledges it: it did arrive, and Linux
+		// completes the handshake with it
+		step{from: Server, flags: A, seq: 1, ack: 6, client: "ESTABLISHED", server: "ESTABLISHED"},
+	)},
+	{"data retransmitted: no state change", with(established,
+		step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10},
+		step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10, client: "ESTABLISHED", server: "ESTABLISHED"},
+	)},
+	{"FIN retransmitted before its ACK", with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+		step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
+	)},
+	{"FIN retransmitted after its ACK: the ACK never arrived", with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+		// the same ACK again is not believed until the client falls silent
+		step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_1"},
+		// ...or shows it hears the server again, acknowledging new data
+		step{from: Server, flags: PA, seq: 21, ack: 12, payload: 5, client: "FIN_WAIT_1"},
+		step{from: Client, flags: A, seq: 12, ack: 26, client: "FIN_WAIT_2"},
+	)},
+	{"LAST_ACK with retransmitted FIN into a black hole", with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12},
+		step{from: Server, flags: FA, seq: 21, ack: 12, server: "LAST_ACK"},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
+		step{from: Server, flags: FA, seq: 21, ack: 12, after: 200 * time.Millisecond, client: "TIME_WAIT", server: "LAST_ACK"},
+		step{from: Client, flags: A, seq: 12, ack: 22, server: "LAST_ACK"},
+		step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond, server: "LAST_ACK"},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "LAST_ACK"},
+	)},
+	{"FIN black-holed towards the client: CLOSING on one side only", with(established,
+		step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
+		// 120 ms later the client's FIN still acknowledges only 21: the
+		// server's FIN never reached it.
+		step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_2", server: "CLOSING"},
+		step{from: Server, flags: FA, seq: 21, ack: 12, after: 80 * time.Millisecond, client: "FIN_WAIT_2"},
+		step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1"},
+		step{from: Client, flags: FA, seq: 11, ack: 21, after: 200 * time.Millisecond, client: "FIN_WAIT_1"},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1", server: "CLOSING"},
+		// the path heals: the next FIN is acknowledged
+		step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond},
+		step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "TIME_WAIT"},
+	)},
+	{"server closes first", with(established,
+		step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
+		step{from: Client, flags: A, seq: 11, ack: 22, client: "CLOSE_WAIT", server: "FIN_WAIT_2"},
+		step{from: Client, flags: FA, seq: 11, ack: 22, client: "LAST_ACK", server: "TIME_WAIT"},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "CLOSED", server: "TIME_WAIT"},
+	)},
+	{"half-close with data flowing after the FIN", with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
+		step{from: Server, flags: PA, seq: 21, ack: 12, payload: 100},
+		step{from: Client, flags: A, seq: 12, ack: 121},
+		step{from: Server, flags: PA, seq: 121, ack: 12, payload: 100, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
+		step{from: Client, flags: A, seq: 12, ack: 221},
+		step{from: Server, flags: FA, seq: 221, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
+		step{from: Client, flags: A, seq: 12, ack: 222, client: "TIME_WAIT", server: "CLOSED"},
+	)},
+	{"keepalives never move a state", with(established,
+		step{from: Client, flags: A, seq: 10, ack: 21, after: 10 * time.Second},
+		step{from: Server, flags: A, seq: 21, ack: 11},
+		step{from: Client, flags: A, seq: 10, ack: 21, payload: 1, after: 10 * time.Second},
+		step{from: Server, flags: A, seq: 21, ack: 11, client: "ESTABLISHED", server: "ESTABLISHED"},
+	)},
+	{"RST outside the window is ignored", with(established,
+		step{from: Server, flags: R, seq: 100000, client: "ESTABLISHED", server: "ESTABLISHED"},
+	)},
+	{"RST in window but not exact draws a challenge ACK", with(established,
+		step{from: Server, flags: R, seq: 25, client: "ESTABLISHED", server: "ESTABLISHED"},
+		step{from: Client, flags: A, seq: 11, ack: 21},
+		step{from: Server, flags: R, seq: 21, client: "CLOSED", server: "CLOSED"},
+	)},
+	{"RST without ACK in SYN_SENT is ignored", []step{
+		{from: Client, flags: S},
+		{from: Server, flags: R, client: "SYN_SENT", server: "CLOSED"},
+	}},
+	{"SYN-ACK acknowledging the wrong ISN is ignored", []step{
+		{from: Client, flags: S},
+		{from: Server, flags: SA, ack: 7, client: "SYN_SENT", server: "CLOSED"},
+	}},
+	{"RST after FIN (tcp_reset_check)", with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21},
+		step{from: Server, flags: A, seq: 21, ack: 12, server: "CLOSE_WAIT"},
+		step{from: Client, flags: R, seq: 11, client: "CLOSED", server: "CLOSED"},
+	)},
+	{"invalid flags never move a state", with(established,
+		step{from: Client, flags: SYN | FIN, seq: 11},
+		step{from: Client, flags: FIN, seq: 11},
+		step{from: Client, flags: 0, seq: 11, client: "ESTABLISHED", server: "ESTABLISHED"},
+	)},
+}
+
+// TestScenarios plays each of scenarios.
 func TestScenarios(t *testing.T) {
-	tests := []struct {
-		name  string
-		steps []step
-	}{
-		{"SYN retransmitted before answer", []step{
-			{from: Client, flags: S, client: "SYN_SENT"},
-			{from: Client, flags: S, after: time.Second, client: "SYN_SENT", server: "CLOSED"},
-			{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
-			{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
-		}},
-		{"SYN-ACK lost: client retransmits SYN", []step{
-			{from: Client, flags: S},
-			{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
-			{from: Client, flags: S, after: time.Second, client: "SYN_SENT", server: "SYN_RCVD"},
-			{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
-			{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
-		}},
-		{"lost third ACK: server keeps retransmitting SYN-ACK", with(handshake,
-			step{from: Server, flags: SA, ack: 1, after: time.Second, client: "ESTABLISHED", server: "SYN_RCVD"},
-			// proven lost: a bare repeat is not believed
-			step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
-			step{from: Server, flags: SA, ack: 1, after: 2 * time.Second, server: "SYN_RCVD"},
-			step{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
-			// nor is data carrying the same ACK (a black hole drops it too)...
-			step{from: Client, flags: PA, seq: 1, ack: 1, payload: 5, client: "ESTABLISHED", server: "SYN_RCVD"},
-			// ...until the server acknowledges it: it did arrive, and Linux
-			// completes the handshake with it
-			step{from: Server, flags: A, seq: 1, ack: 6, client: "ESTABLISHED", server: "ESTABLISHED"},
-		)},
-		{"data retransmitted: no state change", with(established,
-			step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10},
-			step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10, client: "ESTABLISHED", server: "ESTABLISHED"},
-		)},
-		{"FIN retransmitted before its ACK", with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
-		)},
-		{"FIN retransmitted after its ACK: the ACK never arrived", with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2"},
-			step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
-			// the same ACK again is not believed until the client falls silent
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_1"},
-			// ...or shows it hears the server again, acknowledging new data
-			step{from: Server, flags: PA, seq: 21, ack: 12, payload: 5, client: "FIN_WAIT_1"},
-			step{from: Client, flags: A, seq: 12, ack: 26, client: "FIN_WAIT_2"},
-		)},
-		{"LAST_ACK with retransmitted FIN into a black hole", with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12},
-			step{from: Server, flags: FA, seq: 21, ack: 12, server: "LAST_ACK"},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "CLOSED"},
-			step{from: Server, flags: FA, seq: 21, ack: 12, after: 200 * time.Millisecond, client: "TIME_WAIT", server: "LAST_ACK"},
-			step{from: Client, flags: A, seq: 12, ack: 22, server: "LAST_ACK"},
-			step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond, server: "LAST_ACK"},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "LAST_ACK"},
-		)},
-		{"FIN black-holed towards the client: CLOSING on one side only", with(established,
-			step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
-			// 120 ms later the client's FIN still acknowledges only 21: the
-			// server's FIN never reached it.
-			step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_2", server: "CLOSING"},
-			step{from: Server, flags: FA, seq: 21, ack: 12, after: 80 * time.Millisecond, client: "FIN_WAIT_2"},
-			step{from: Client, flags: FA, seq: 11, ack: 21, after: 120 * time.Millisecond, client: "FIN_WAIT_1", server: "CLOSING"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1"},
-			step{from: Client, flags: FA, seq: 11, ack: 21, after: 200 * time.Millisecond, client: "FIN_WAIT_1"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "FIN_WAIT_1", server: "CLOSING"},
-			// the path heals: the next FIN is acknowledged
-			step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond},
-			step{from: Client, flags: A, seq: 12, ack: 22, client: "TIME_WAIT", server: "TIME_WAIT"},
-		)},
-		{"server closes first", with(established,
-			step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSE_WAIT", server: "FIN_WAIT_1"},
-			step{from: Client, flags: A, seq: 11, ack: 22, client: "CLOSE_WAIT", server: "FIN_WAIT_2"},
-			step{from: Client, flags: FA, seq: 11, ack: 22, client: "LAST_ACK", server: "TIME_WAIT"},
-			step{from: Server, flags: A, seq: 22, ack: 12, client: "CLOSED", server: "TIME_WAIT"},
-		)},
-		{"half-close with data flowing after the FIN", with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
-			step{from: Server, flags: PA, seq: 21, ack: 12, payload: 100},
-			step{from: Client, flags: A, seq: 12, ack: 121},
-			step{from: Server, flags: PA, seq: 121, ack: 12, payload: 100, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
-			step{from: Client, flags: A, seq: 12, ack: 221},
-			step{from: Server, flags: FA, seq: 221, ack: 12, client: "TIME_WAIT", server: "LAST_ACK"},
-			step{from: Client, flags: A, seq: 12, ack: 222, client: "TIME_WAIT", server: "CLOSED"},
-		)},
-		{"keepalives never move a state", with(established,
-			step{from: Client, flags: A, seq: 10, ack: 21, after: 10 * time.Second},
-			step{from: Server, flags: A, seq: 21, ack: 11},
-			step{from: Client, flags: A, seq: 10, ack: 21, payload: 1, after: 10 * time.Second},
-			step{from: Server, flags: A, seq: 21, ack: 11, client: "ESTABLISHED", server: "ESTABLISHED"},
-		)},
-		{"RST outside the window is ignored", with(established,
-			step{from: Server, flags: R, seq: 100000, client: "ESTABLISHED", server: "ESTABLISHED"},
-		)},
-		{"RST in window but not exact draws a challenge ACK", with(established,
-			step{from: Server, flags: R, seq: 25, client: "ESTABLISHED", server: "ESTABLISHED"},
-			step{from: Client, flags: A, seq: 11, ack: 21},
-			step{from: Server, flags: R, seq: 21, client: "CLOSED", server: "CLOSED"},
-		)},
-		{"RST without ACK in SYN_SENT is ignored", []step{
-			{from: Client, flags: S},
-			{from: Server, flags: R, client: "SYN_SENT", server: "CLOSED"},
-		}},
-		{"SYN-ACK acknowledging the wrong ISN is ignored", []step{
-			{from: Client, flags: S},
-			{from: Server, flags: SA, ack: 7, client: "SYN_SENT", server: "CLOSED"},
-		}},
-		{"RST after FIN (tcp_reset_check)", with(established,
-			step{from: Client, flags: FA, seq: 11, ack: 21},
-			step{from: Server, flags: A, seq: 21, ack: 12, server: "CLOSE_WAIT"},
-			step{from: Client, flags: R, seq: 11, client: "CLOSED", server: "CLOSED"},
-		)},
-		{"invalid flags never move a state", with(established,
-			step{from: Client, flags: SYN | FIN, seq: 11},
-			step{from: Client, flags: FIN, seq: 11},
-			step{from: Client, flags: 0, seq: 11, client: "ESTABLISHED", server: "ESTABLISHED"},
-		)},
-	}
-	for _, tc := range tests {
+	for _, tc := range scenarios {
 		t.Run(tc.name, func(t *testing.T) { run(t, Config{}, tc.steps) })
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/internal/testenv"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -405,7 +406,7 @@ func TestZeekLabels(t *testing.T) {
 	dir := publicPcaps()
 	labels, _ := filepath.Glob(filepath.Join(dir, "labels", "*.zeek-conn.tsv"))
 	if len(labels) == 0 {
-		t.Skipf("no Zeek labels under %s (the shared captures are absent; set TCPWATCH_PUBLIC_PCAPS)", dir)
+		testenv.SkipOrFail(t, "no Zeek labels under %s (the shared captures are absent; set TCPWATCH_PUBLIC_PCAPS)", dir)
 	}
 	known, err := readGolden(goldenPath)
 	if err != nil {

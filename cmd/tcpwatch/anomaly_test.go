@@ -124,19 +124,12 @@ func readExpectations(t *testing.T) []expectation {
 	return es
 }
 
-// knownBugs are expectations that a recording proved the tracker does not
-// meet yet (reported, to be fixed in tracker/); their test is skipped.
-var knownBugs = map[string]string{}
-
 // TestAnomalyRecordings runs tcpwatch on every recording with an
 // expectation and checks the kinds found, or that a healthy capture has no
 // finding above info.
 func TestAnomalyRecordings(t *testing.T) {
 	for _, e := range readExpectations(t) {
 		t.Run(e.name, func(t *testing.T) {
-			if why, ok := knownBugs[e.name]; ok {
-				t.Skip("known: " + why)
-			}
 			rep := runJSON(t, append([]string{"-r", e.pcap}, e.args...)...)
 			var got []tracker.Kind
 			for _, a := range rep.Anomalies {
@@ -198,9 +191,6 @@ func TestAnomalyCatalogueRecorded(t *testing.T) {
 	seen := map[tracker.Kind]bool{}
 	healthy := map[string]bool{}
 	for _, e := range readExpectations(t) {
-		if _, ok := knownBugs[e.name]; ok {
-			continue
-		}
 		for _, k := range e.kinds {
 			seen[k] = true
 		}
@@ -222,6 +212,8 @@ func TestAnomalyCatalogueRecorded(t *testing.T) {
 
 // TestAnomalyRecordingStates checks tcpwatch's states against the kernel's
 // for the anomaly recordings, as TestKernelStates does for testdata/pcaps.
+// Under a SYN flood the kernel lists every half-open connection; tcpwatch
+// summarizes them in the flood's finding and counts them (checkKernelStates).
 func TestAnomalyRecordingStates(t *testing.T) {
 	states, err := filepath.Glob(filepath.Join(anomalyDir, "*.states"))
 	if err != nil {
@@ -230,12 +222,6 @@ func TestAnomalyRecordingStates(t *testing.T) {
 	for _, sf := range states {
 		name := strings.TrimSuffix(filepath.Base(sf), ".states")
 		t.Run(name, func(t *testing.T) {
-			if why, ok := knownStateBugs[name]; ok {
-				t.Skip("known: " + why)
-			}
-			if name == "syn-flood" {
-				t.Skip("the flood's embryonic connections are summarized in its finding, not listed")
-			}
 			pcap := strings.TrimSuffix(sf, ".states") + ".pcap"
 			if !fileExists(pcap) {
 				pcap += ".gz"
@@ -244,10 +230,6 @@ func TestAnomalyRecordingStates(t *testing.T) {
 		})
 	}
 }
-
-// knownStateBugs: recordings whose kernel states tcpwatch does not
-// reproduce yet (reported; skipped until tracker/ is fixed).
-var knownStateBugs = map[string]string{}
 
 // TestFailOnExitCodes is --fail-on's contract (SPEC.md, exit codes) on
 // recorded captures.

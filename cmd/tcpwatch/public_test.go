@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tcpwatch/tcpwatch/internal/testenv"
 )
 
 // publicDir returns ../shared/pcaps/public beside the repository (or
@@ -19,7 +21,7 @@ func publicDir(t *testing.T) string {
 		dir = filepath.Join("..", "..", "..", "shared", "pcaps", "public")
 	}
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("public captures not found at %s (set TCPWATCH_PUBLIC_PCAPS): %v", dir, err)
+		testenv.SkipOrFail(t, "public captures not found at %s (set TCPWATCH_PUBLIC_PCAPS): %v", dir, err)
 	}
 	return dir
 }

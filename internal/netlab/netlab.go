@@ -24,7 +24,8 @@
 // # Requirements
 //
 // Root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and the ip command (iproute2).
-// [Skip] skips a test, saying why, when either is missing.
+// [Skip] skips a test, saying why, when either is missing (in CI, with
+// CI=true, it fails the test instead: see internal/testenv).
 package netlab
 
 import (
@@ -41,6 +42,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tcpwatch/tcpwatch/internal/testenv"
 )
 
 // The lab's addresses.
@@ -88,11 +91,12 @@ func Available() error {
 	return checkErr
 }
 
-// Skip skips the test, with the reason, when labs cannot be built here.
+// Skip skips the test, with the reason, when labs cannot be built here;
+// in CI (CI=true) it fails the test instead.
 func Skip(t testing.TB) {
 	t.Helper()
 	if err := Available(); err != nil {
-		t.Skipf("netlab: %v", err)
+		testenv.SkipOrFail(t, "netlab: %v", err)
 	}
 }
 
@@ -208,6 +212,3 @@ func (n *NS) Do(f func() error) error {
 	}()
 	return <-errc
 }
-
-// AddrPort returns the namespace's IPv4 address with the given port.
-func (n *NS) AddrPort(port uint16) netip.AddrPort { return netip.AddrPortFrom(n.Addr4, port) }
