@@ -156,8 +156,9 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 // notCapturedCauses are the facts that show a segment the capture missed;
 // inferredCauses also those that take such an inference back.
 const (
-	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured
-	inferredCauses    = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData
+	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
+		cFinAckLostUnseen | cSynAckLostUnseen
+	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData
 )
 
 // countInferred counts the segments a side's new facts show the capture

@@ -57,7 +57,8 @@ const (
 type arrival struct {
 	S, R     *Half
 	seg      *Segment
-	prevSent int64 // the sender's previous segment
+	prevSent int64  // the sender's previous segment
+	prevSig  segSig // and what it was
 	res      Result
 }
 
@@ -98,7 +99,7 @@ type segSig struct {
 // retransmits that fast.
 func (a *arrival) account() bool {
 	S, R, seg := a.S, a.R, a.seg
-	a.prevSent = S.lastSent
+	a.prevSent, a.prevSig = S.lastSent, S.lastSig
 	S.packets++
 	S.bytes += uint64(seg.Payload)
 	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, payload: seg.Payload, window: seg.Window}

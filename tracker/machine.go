@@ -38,6 +38,8 @@ const (
 	cSynAckedByData                      // it acknowledged the peer's data, which carried the ACK of its SYN
 	cFinNotCapturedSeq                   // its sequence number moved one past its last byte: its FIN, not captured
 	cSynAckNotCaptured                   // its SYN-ACK was not captured: the peer's ACK from SYN_SENT shows it
+	cFinAckLostUnseen                    // the peer repeated its ACK of its FIN: it sent the FIN again, not captured
+	cSynAckLostUnseen                    // the peer repeated its ACK of its SYN-ACK: it sent the SYN-ACK again, not captured
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
@@ -73,6 +75,8 @@ var causePhrases = [...]string{
 	"it acknowledged the peer's data, which carried the ACK of its SYN: the handshake completed",
 	"its FIN was not captured: its next segment's sequence number is one past its last byte",
 	"its SYN-ACK was not captured: the peer acknowledged it from SYN_SENT",
+	"retransmitted its FIN, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
+	"retransmitted its SYN-ACK, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 

@@ -166,6 +166,7 @@ func (a *arrival) onACK() {
 	ack := seg.Ack
 	if seg.Flags&SYN == 0 {
 		a.ackedUnseen()
+		a.repeatedAck()
 	}
 	if R.nxtValid && ack == R.nxt && R.nxtTime != 0 && seg.Flags&SYN == 0 && (!S.ackValid || S.ack.LessThan(ack)) {
 		S.measureRTT(seg.Time - R.nxtTime)
@@ -283,6 +284,34 @@ func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
 	if sender && !peer.peerFin {
 		peer.peerFin = true
 		pc(cPeerFin)
+	}
+}
+
+// repeatedAck: a bare ACK that repeats the sender's previous segment
+// exactly, well after it (not a capture duplicate, no window change), is
+// the answer to a segment that brought nothing new: the peer sent again
+// what this ACK had already acknowledged. When that is the peer's FIN or
+// SYN-ACK, the peer retransmitted it — the capture missed the copy — and
+// so it never received the acknowledgment: the same rule as a
+// retransmission seen (ackNeverArrived).
+func (a *arrival) repeatedAck() {
+	S, R, seg := a.S, a.R, a.seg
+	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, payload: seg.Payload, window: seg.Window}
+	if seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 || sig != a.prevSig || seg.Time-a.prevSent < minRTO ||
+		R.lastSent > a.prevSent {
+		return // (a copy the capture saw was judged as it came)
+	}
+	switch {
+	case R.finSent && R.finAcked && seg.Ack == R.finSeq.Add(1):
+		if R.ackNeverArrived(&R.finAcked, S) {
+			R.finRtx++
+			a.cr(cFinAckLostUnseen)
+		}
+	case R.sentSynAck && R.synAcked && !R.finSent && seg.Ack == R.synEnd && (!R.nxtValid || R.nxt == R.synEnd):
+		if R.ackNeverArrived(&R.synAcked, S) {
+			R.synRtx++
+			a.cr(cSynAckLostUnseen)
+		}
 	}
 }
 
