@@ -8,7 +8,7 @@ import (
 // TestEveryCauseHasAPhrase keeps the cause bits and their sentences in
 // step: a cause without a phrase would print another cause's words.
 func TestEveryCauseHasAPhrase(t *testing.T) {
-	if n := bits.TrailingZeros32(uint32(numCauses)); n != len(causePhrases) {
+	if n := bits.TrailingZeros64(uint64(numCauses)); n != len(causePhrases) {
 		t.Fatalf("%d causes, %d phrases", n, len(causePhrases))
 	}
 	for i, p := range causePhrases {

@@ -82,21 +82,24 @@ type Half struct {
 	state State // derived from the facts below by derive, and set only by Tracker.settle
 
 	// Facts.
-	synSent    bool // it sent a SYN or SYN-ACK (or, mid-stream, is assumed to have)
-	peerSyn    bool // it received the peer's SYN (a SYN-ACK for an active opener)
-	synAcked   bool // the peer acknowledged its SYN (ACK ≥ ISN+1)
-	finSent    bool // it sent a FIN
-	finFirst   bool // its FIN did not acknowledge a FIN of the peer: it closed first (or both crossed)
-	finAcked   bool // the peer acknowledged its FIN (ACK ≥ FIN+1)
-	peerFin    bool // it received the peer's FIN
-	reset      bool // it sent an RST, or received one it accepted
-	gaveUp     bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it
-	reused     bool // a new connection took over the 4-tuple: whatever it held is gone
-	twExpired  bool // its TIME_WAIT ran out (2×MSL)
-	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
-	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
-	rttByData  bool // rtt was measured on data and its ACK, not on the handshake
-	isnKnown   bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
+	synSent  bool // it sent a SYN or SYN-ACK (or, mid-stream, is assumed to have)
+	peerSyn  bool // it received the peer's SYN (a SYN-ACK for an active opener)
+	synAcked bool // the peer acknowledged its SYN (ACK ≥ ISN+1)
+	finSent  bool // it sent a FIN
+	finFirst bool // its FIN did not acknowledge a FIN of the peer: it closed first (or both crossed)
+	finAcked bool // the peer acknowledged its FIN (ACK ≥ FIN+1)
+	peerFin  bool // it received the peer's FIN
+	reset    bool // it sent an RST, or received one it accepted
+	gaveUp   bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it
+	// synAbandoned: in SYN_SENT, it did not send its SYN again when due
+	// (synSilent): refused by an RST the capture missed, or it gave up.
+	synAbandoned bool
+	reused       bool // a new connection took over the 4-tuple: whatever it held is gone
+	twExpired    bool // its TIME_WAIT ran out (2×MSL)
+	sentSynAck   bool // it sent a SYN-ACK (so a second one is a retransmission)
+	synSeen      bool // its SYN or SYN-ACK was seen (so wscale is known)
+	rttByData    bool // rtt was measured on data and its ACK, not on the handshake
+	isnKnown     bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
 	// finInferred: its FIN was not captured but inferred from the peer's
 	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
 	finInferred bool

@@ -18,7 +18,7 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 	case c.refusedAt != 0:
 		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
 			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server))})
-	case cl.state == SynSent && !sv.Sent() && cl.synRtx > 0 && cl.lastSent-c.First >= minRTO:
+	case (cl.state == SynSent || cl.synAbandoned) && !sv.Sent() && cl.synRtx > 0 && cl.lastSent-c.First >= minRTO:
 		out = append(out, Anomaly{Kind: SynTimeout, Side: Server, HasSide: true, Time: c.First,
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
 				endpoint(c, Client), cl.synRtx+1, secs(cl.lastSent-c.First), endpoint(c, Server))})

@@ -60,6 +60,20 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			{from: Server, flags: A, seq: 1, ack: 11},
 			{from: Server, flags: PA, seq: 1, ack: 11, payload: 20},
 		}, 0, "ESTABLISHED", "ESTABLISHED", "which carried the ACK of its SYN", 0},
+		{"SYN not sent again when due, nothing else from the client: refused by an RST not captured", []step{
+			{from: Client, flags: S},
+		}, 2 * time.Second, "CLOSED", "CLOSED", "an RST the capture missed refused it", 0},
+		{"SYN sent again at 1 s intervals, input ends before the next is due: still trying", []step{
+			{from: Client, flags: S},
+			{from: Client, flags: S, after: time.Second},
+			{from: Client, flags: S, after: time.Second},
+		}, 1500 * time.Millisecond, "SYN_SENT", "CLOSED", "", 0},
+		{"the client's repeated ACK answers the server's FIN sent again, not captured: LAST_ACK", with(established,
+			step{from: Client, flags: FA, seq: 11, ack: 21},
+			step{from: Server, flags: FA, seq: 21, ack: 12},
+			step{from: Client, flags: A, seq: 12, ack: 22, server: "CLOSED"},
+			step{from: Client, flags: A, seq: 12, ack: 22, after: 250 * time.Millisecond, server: "LAST_ACK"},
+		), 0, "TIME_WAIT", "LAST_ACK", "the peer's repeated ACK answered it", 1},
 		{"a SYN-ACK after a mid-stream pickup at the third ACK: that ACK never arrived", []step{
 			{from: Client, flags: A, seq: 1, ack: 1},
 			{from: Server, flags: SA, ack: 1, after: time.Second},

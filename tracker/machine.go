@@ -3,11 +3,12 @@ package tracker
 import (
 	"strings"
 	"sync"
+	"time"
 )
 
 // cause is a set of facts that one segment established about one side. It
 // is the evidence recorded with a transition.
-type cause uint32
+type cause uint64
 
 const (
 	cSynSent           cause = 1 << iota // it sent its SYN
@@ -40,6 +41,7 @@ const (
 	cSynAckNotCaptured                   // its SYN-ACK was not captured: the peer's ACK from SYN_SENT shows it
 	cFinAckLostUnseen                    // the peer repeated its ACK of its FIN: it sent the FIN again, not captured
 	cSynAckLostUnseen                    // the peer repeated its ACK of its SYN-ACK: it sent the SYN-ACK again, not captured
+	cSynAbandoned                        // its SYN was not sent again when due: refused by an RST not captured, or given up
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
@@ -77,6 +79,7 @@ var causePhrases = [...]string{
 	"its SYN-ACK was not captured: the peer acknowledged it from SYN_SENT",
 	"retransmitted its FIN, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
 	"retransmitted its SYN-ACK, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
+	"its SYN was not sent again when its retransmission was due, and it sent nothing else: an RST the capture missed refused it, or its connect() gave up",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 
@@ -124,7 +127,7 @@ var whyCache sync.Map // cause → string, for combinations without a phrase of 
 // CLOSED via LAST_ACK).
 func (h *Half) derive() State {
 	switch {
-	case h.reset, h.reused, h.gaveUp, !h.synSent:
+	case h.reset, h.reused, h.gaveUp, h.synAbandoned, !h.synSent:
 		return Closed
 	case !h.peerSyn:
 		return SynSent
@@ -192,6 +195,9 @@ func (h *Half) retransmitted(at int64) {
 //     than twice its last backoff, that ACK did arrive: the path healed.
 //   - Otherwise a FIN not retransmitted was acknowledged (finAckedUnseen).
 func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt uint64) {
+	if why, at := h.synSilent(now); why != 0 {
+		return why, at, 0
+	}
 	if h.lastRtx == 0 || now-h.lastRtx <= nextRtxDue(h.rtxGap) {
 		return h.finAckedUnseen(peer, now, final)
 	}
@@ -210,6 +216,31 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 	h.heldAck = 0 // lostAcks is kept: a later retransmission proves the loss again
 	h.reclaimAcks(peer)
 	return cAckHealed, at, pkt
+}
+
+// synTimeoutInit is Linux's first SYN retransmission timeout
+// (TCP_TIMEOUT_INIT); later ones double.
+const synTimeoutInit = int64(time.Second)
+
+// synSilent: a side in SYN_SENT that does not send its SYN again by the
+// time its next retransmission was surely due got an answer, or stopped
+// trying: a SYN-ACK would have drawn its ACK, so the answer was an RST the
+// capture missed (connection refused), or its connect() gave up. Either
+// way it holds no connection.
+func (h *Half) synSilent(now int64) (cause, int64) {
+	if !h.inSynSent() || h.reset || h.synAbandoned {
+		return 0, 0
+	}
+	gap := h.rtxGap
+	if h.synRtx == 0 {
+		gap = synTimeoutInit / 2 // the first timeout is TCP_TIMEOUT_INIT, as after a gap of half that
+	}
+	due := nextRtxDue(gap)
+	if now-h.lastSent <= due {
+		return 0, 0
+	}
+	h.synAbandoned = true
+	return cSynAbandoned, h.lastSent + due
 }
 
 // finAckedUnseen: silence proves delivery. Linux acknowledges a FIN the

@@ -49,6 +49,7 @@ func (a *arrival) synRetransmitted() {
 	S, R := a.S, a.R
 	S.retransmits++
 	S.synRtx++
+	S.lastRtx, S.rtxGap = a.seg.Time, a.seg.Time-a.prevSent // (its previous segment was its SYN)
 	if S.reset && !S.peerSyn {
 		S.reset = false // the RST that refused it never arrived
 		a.cs(cRstLost)
