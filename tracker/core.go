@@ -176,6 +176,11 @@ func (a *arrival) inferMissedSynAck() {
 	}
 	R.synSent, R.sentSynAck, R.peerSyn = true, true, true
 	R.setISN(seg.Ack-1, seg.Ack)
+	if S.synTime != 0 && R.rtt == 0 {
+		// SYN out, ACK back: the whole path's round trip, which the
+		// capture cannot split between the two ends.
+		R.rtt = max(seg.Time-S.synTime, 1)
+	}
 	R.nxt, R.nxtValid = seg.Ack, true
 	S.peerSyn, S.synAcked = true, true
 	a.cs(cSynAckInferred)

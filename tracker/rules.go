@@ -272,7 +272,7 @@ func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
 	seg := a.seg
 	h.finSent, h.finSeq, h.finInferred = true, at, true
 	h.finTime, h.finLast, h.finAck = seg.Time, seg.Time, h.ack
-	h.finFirst = !h.peerFin
+	h.finFirst = !h.peerFin || crossed(h, peer, seg.Time)
 	hc, pc := a.cs, a.cr
 	if !sender {
 		hc, pc = a.cr, a.cs
@@ -286,6 +286,24 @@ func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
 		peer.peerFin = true
 		pc(cPeerFin)
 	}
+}
+
+// crossed reports whether h's FIN, which the capture missed, was sent
+// before the peer's FIN reached h, though h is taken to have received it
+// since: the segment at time `at` (the peer's ACK of h's FIN, or h's next
+// segment) came sooner after the peer's FIN passed the capture point than
+// a FIN answering it could have. An answer has to travel the whole path,
+// capture point to h and back, and, for the peer's ACK of it, to the peer
+// and back: one round trip of each end from the capture point (both known,
+// or the path's measured on the handshake). The FINs crossed: a
+// simultaneous close.
+func crossed(h, peer *Half, at int64) bool {
+	if !peer.finSent || peer.finInferred || h.rtt == 0 {
+		return false
+	}
+	path := h.rtt + peer.rtt
+	guard := min(path/20, int64(time.Millisecond)) // timer and forwarding jitter
+	return at-peer.finTime < path-guard
 }
 
 // repeatedAck: a bare ACK that repeats the sender's previous segment
