@@ -38,6 +38,7 @@ type Half struct {
 	synTime     int64 // when its SYN or SYN-ACK was sent
 	rtt         int64 // round trip between the capture point and it, from the handshake; 0: unknown
 	nxtTime     int64 // when a segment of its last moved nxt forward (0: an ACK of the peer's did)
+	ackTime     int64 // when its acknowledgment number last moved forward
 	lastData    int64 // its last segment with payload
 	finTime     int64 // its first FIN
 	finLast     int64 // its latest FIN transmission

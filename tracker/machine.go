@@ -42,6 +42,7 @@ const (
 	cFinAckLostUnseen                    // the peer repeated its ACK of its FIN: it sent the FIN again, not captured
 	cSynAckLostUnseen                    // the peer repeated its ACK of its SYN-ACK: it sent the SYN-ACK again, not captured
 	cSynAbandoned                        // its SYN was not sent again when due: refused by an RST not captured, or given up
+	cFinNotCapturedEnd                   // its last segments and FIN were not captured: the peer acknowledged past them and had closed
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
@@ -80,6 +81,7 @@ var causePhrases = [...]string{
 	"retransmitted its FIN, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
 	"retransmitted its SYN-ACK, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
 	"its SYN was not sent again when its retransmission was due, and it sent nothing else: an RST the capture missed refused it, or its connect() gave up",
+	"its last segments were not captured: the peer acknowledged past them and had closed too, and nothing more came; its FIN is taken to be the last of them",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 
@@ -262,6 +264,36 @@ func (h *Half) finAckedUnseen(peer *Half, now int64, final bool) (cause, int64, 
 	}
 	h.finAcked = true
 	return cFinAckNotCaptured, min(h.finLast+peer.rtt, now), 0
+}
+
+// endFIN judges at the end of input a side whose last segments the
+// capture missed: the peer acknowledged past what it was seen to send, by
+// two or more (one is the FIN rule of ackedUnseen), with nothing seen of it
+// since, and the peer had closed as well. The FIN is taken to be the last
+// of what the peer acknowledged (a FIN sent with the last data, as Linux
+// does when the application closes with data queued): a connection both
+// ends were closing, with nothing more from either, ended. (A side never
+// seen gives no such evidence: that the peer acknowledged more of it after
+// its own FIN fits a half-close just as well as a side still sending in
+// CLOSE_WAIT.) It returns the causes for h and for the peer, and when.
+func endFIN(h, peer *Half) (hc, pc cause, at int64) {
+	if h.finSent || h.reset || h.gaveUp || !h.peerSyn || !peer.ackValid || !peer.finSent || peer.reset || peer.ackTime == 0 {
+		return 0, 0, 0
+	}
+	if !h.sentValid || !h.sent.Add(1).LessThan(peer.ack) || h.lastSent >= peer.ackTime {
+		return 0, 0, 0
+	}
+	h.finSent, h.finSeq, h.finInferred = true, peer.ack-1, true
+	h.finTime, h.finLast, h.finAck, h.finAcked = peer.ackTime, peer.ackTime, h.ack, true
+	h.finFirst = !h.peerFin
+	hc = cFinSent | cFinAcked | cFinNotCapturedEnd
+	if !peer.peerFin {
+		peer.peerFin, pc = true, pc|cPeerFin
+	}
+	if !h.finFirst && !peer.finAcked {
+		peer.finAcked, pc = true, pc|cFinAcked
+	}
+	return hc, pc, peer.ackTime
 }
 
 // expire ends a TIME_WAIT that has lasted 2×MSL (twLen) by now, and

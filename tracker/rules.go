@@ -192,7 +192,7 @@ func (a *arrival) onACK() {
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
 		heard := S.ackValid // (a first acknowledgment number is no news from the peer)
-		S.ack, S.ackValid = ack, true
+		S.ack, S.ackValid, S.ackTime = ack, true, seg.Time
 		if S.lostAcks > 0 && heard {
 			// It hears the peer again: the peer's latest acknowledgment
 			// reached it with this data.

@@ -217,11 +217,7 @@ func (t *Tracker) Observe(seg *Segment) {
 // check runs a connection's detectors for one pass.
 func (t *Tracker) check(c *Conn, now int64, p pass) {
 	if p.counts {
-		for s := Client; s <= Server; s++ {
-			if why, at, pkt := c.half[s].heal(&c.half[s.Peer()], now, !p.live); why != 0 {
-				t.settle(c, s, at, pkt, why)
-			}
-		}
+		t.judgeSilence(c, now, !p.live)
 	}
 	var buf [4]Anomaly
 	out := detectClose(c, now, &t.th, p, buf[:0])
@@ -229,6 +225,25 @@ func (t *Tracker) check(c *Conn, now int64, p pass) {
 	out = detectSeq(c, p, out)
 	for _, a := range out {
 		t.emit(c, a)
+	}
+}
+
+// judgeSilence applies what time and the end of input prove about each
+// side (heal, endFIN), and records the transitions.
+func (t *Tracker) judgeSilence(c *Conn, now int64, final bool) {
+	for s := Client; s <= Server; s++ {
+		if why, at, pkt := c.half[s].heal(&c.half[s.Peer()], now, final); why != 0 {
+			t.settle(c, s, at, pkt, why)
+		}
+	}
+	if !final {
+		return
+	}
+	for s := Client; s <= Server; s++ {
+		if hc, pc, at := endFIN(&c.half[s], &c.half[s.Peer()]); hc != 0 {
+			t.settle(c, s, at, 0, hc)
+			t.settle(c, s.Peer(), at, 0, pc)
+		}
 	}
 }
 
