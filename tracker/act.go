@@ -157,7 +157,7 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 // inferredCauses also those that take such an inference back.
 const (
 	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
-		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd
+		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff
 	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData
 )
 

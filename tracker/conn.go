@@ -95,12 +95,18 @@ type Half struct {
 	// synAbandoned: in SYN_SENT, it did not send its SYN again when due
 	// (synSilent): refused by an RST the capture missed, or it gave up.
 	synAbandoned bool
-	reused       bool // a new connection took over the 4-tuple: whatever it held is gone
-	twExpired    bool // its TIME_WAIT ran out (2×MSL)
-	sentSynAck   bool // it sent a SYN-ACK (so a second one is a retransmission)
-	synSeen      bool // its SYN or SYN-ACK was seen (so wscale is known)
-	rttByData    bool // rtt was measured on data and its ACK, not on the handshake
-	isnKnown     bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
+	// midWrite: its last data segment had neither PSH nor FIN: Linux sets
+	// PSH on the last segment of each write, so more of it was queued.
+	midWrite bool
+	// cutOff: it stopped in the middle of a write and never sent again
+	// (midWriteSilent): an RST the capture missed ended the connection.
+	cutOff     bool
+	reused     bool // a new connection took over the 4-tuple: whatever it held is gone
+	twExpired  bool // its TIME_WAIT ran out (2×MSL)
+	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
+	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
+	rttByData  bool // rtt was measured on data and its ACK, not on the handshake
+	isnKnown   bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
 	// finInferred: its FIN was not captured but inferred from the peer's
 	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
 	finInferred bool

@@ -229,7 +229,7 @@ func (a *arrival) onSegment() {
 		if S.finInferred && S.finSeq.LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) && f&FIN == 0 {
 			a.finWasData(S, true) // data at the position taken for its FIN
 		}
-		S.lastData = seg.Time
+		S.lastData, S.midWrite = seg.Time, f&(PSH|FIN) == 0
 		if S.reset && S.nxtValid && S.nxt.LessThan(seg.End()) && !R.reset {
 			S.reset = false // new data after an RST at its snd.nxt: that RST was not its own
 			a.cs(cRevived)

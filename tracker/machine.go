@@ -43,6 +43,8 @@ const (
 	cSynAckLostUnseen                    // the peer repeated its ACK of its SYN-ACK: it sent the SYN-ACK again, not captured
 	cSynAbandoned                        // its SYN was not sent again when due: refused by an RST not captured, or given up
 	cFinNotCapturedEnd                   // its last segments and FIN were not captured: the peer acknowledged past them and had closed
+	cCutOff                              // it stopped in the middle of a write and never sent again: an RST not captured ended it
+	cCutOffPeer                          // the peer stopped in the middle of a write: this side's RST, not captured, ended it
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
@@ -82,6 +84,8 @@ var causePhrases = [...]string{
 	"retransmitted its SYN-ACK, not captured: the peer's repeated ACK answered it, so the ACK seen earlier never arrived",
 	"its SYN was not sent again when its retransmission was due, and it sent nothing else: an RST the capture missed refused it, or its connect() gave up",
 	"its last segments were not captured: the peer acknowledged past them and had closed too, and nothing more came; its FIN is taken to be the last of them",
+	"it stopped in the middle of a write (its last data had no PSH) and never sent again, not even a retransmission: an RST the capture missed ended the connection",
+	"the peer stopped in the middle of a write and never sent again: an RST the capture missed, this side's, ended the connection",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 
@@ -129,7 +133,7 @@ var whyCache sync.Map // cause → string, for combinations without a phrase of 
 // CLOSED via LAST_ACK).
 func (h *Half) derive() State {
 	switch {
-	case h.reset, h.reused, h.gaveUp, h.synAbandoned, !h.synSent:
+	case h.reset, h.reused, h.gaveUp, h.synAbandoned, h.cutOff, !h.synSent:
 		return Closed
 	case !h.peerSyn:
 		return SynSent
@@ -245,6 +249,26 @@ func (h *Half) synSilent(now int64) (cause, int64) {
 	return cSynAbandoned, h.lastSent + due
 }
 
+// midWriteSilent: a side whose last segment was data in the middle of a
+// write (no PSH, and the peer acknowledged nothing past it) sends the rest
+// as acknowledgments open the window; if they stop, it retransmits, and a
+// closed window draws its window probes. One that sends nothing at all for
+// longer than a retransmission was surely due no longer has the
+// connection: an RST the capture missed ended it, and the peer that sent
+// it holds nothing either. It returns the causes for h and the peer.
+func midWriteSilent(h, peer *Half, now int64) (hc, pc cause, at int64) {
+	if !h.midWrite || h.lastData != h.lastSent || h.reset || h.cutOff || h.finSent || peer.reset ||
+		!h.state.Synchronized() || peer.ackValid && h.sentValid && h.sent.LessThan(peer.ack) {
+		return 0, 0, 0
+	}
+	due := nextRtxDue(max(h.rtt+peer.rtt, minRTO))
+	if now-h.lastSent <= due {
+		return 0, 0, 0
+	}
+	h.cutOff, peer.cutOff = true, true
+	return cCutOff, cCutOffPeer, h.lastSent + due
+}
+
 // finAckedUnseen: silence proves delivery. Linux acknowledges a FIN the
 // moment it arrives, and a sender whose FIN is not acknowledged sends it
 // again within its retransmission timeout (TCP_RTO_MIN and the round trip,
@@ -285,13 +309,18 @@ func endFIN(h, peer *Half) (hc, pc cause, at int64) {
 	}
 	h.finSent, h.finSeq, h.finInferred = true, peer.ack-1, true
 	h.finTime, h.finLast, h.finAck, h.finAcked = peer.ackTime, peer.ackTime, h.ack, true
-	h.finFirst = !h.peerFin
+	// It answered the peer's FIN if that was sent before the peer
+	// acknowledged it, and arrived.
+	h.finFirst = !(h.peerFin && peer.finTime < peer.ackTime)
 	hc = cFinSent | cFinAcked | cFinNotCapturedEnd
 	if !peer.peerFin {
 		peer.peerFin, pc = true, pc|cPeerFin
 	}
 	if !h.finFirst && !peer.finAcked {
 		peer.finAcked, pc = true, pc|cFinAcked
+	}
+	if h.finFirst && peer.finFirst && covers(peer.finAck, h.finSeq) {
+		peer.finFirst = false // the peer's FIN, acknowledging h's, answered it
 	}
 	return hc, pc, peer.ackTime
 }

@@ -236,6 +236,12 @@ func (t *Tracker) judgeSilence(c *Conn, now int64, final bool) {
 			t.settle(c, s, at, pkt, why)
 		}
 	}
+	for s := Client; s <= Server; s++ {
+		if hc, pc, at := midWriteSilent(&c.half[s], &c.half[s.Peer()], now); hc != 0 {
+			t.settle(c, s, at, 0, hc)
+			t.settle(c, s.Peer(), at, 0, pc)
+		}
+	}
 	if !final {
 		return
 	}
