@@ -120,21 +120,27 @@ func (e *endpoint) initEndpoint(syn bool, seq, onePast seqnum.Value) {
 }
 
 // relative mirrors get_relative_seq: seq relative to the start of this
-// side's sequence space, with the wraps of ref (the highest sequence number
-// or acknowledgment seen) adjusted for a seq on the other side of 2^32.
-// underflow reports a number before the start.
-func (e *endpoint) relative(seq seqnum.Value, ref counter) (rel relSeq, underflow bool) {
-	wraps := ref.wraps
-	if d := seq.Sub(ref.v); d < 0 {
-		if wraps != 0 && passesZero(seq, ref.v) {
-			wraps-- // behind ref, before its last wrap
+// side's sequence space, where last is the highest sequence number (or
+// acknowledgment) seen and wraps how often it passed 2^32: a seq behind last
+// but numerically above it is from before last's latest wrap, one ahead of
+// last but numerically below it from after the next. underflow reports a
+// number before the start.
+//
+// It runs twice per segment, so it is kept within the compiler's inlining
+// budget: it takes last and wraps rather than a counter, and the second
+// branch omits Zeek's test that seq is ahead of last (delta > 0): seq is not
+// behind last there, and passesZero(last, seq) excludes seq == last.
+func (e *endpoint) relative(seq, last seqnum.Value, wraps uint32) (rel relSeq, underflow bool) {
+	if seq.Sub(last) < 0 {
+		if wraps != 0 && passesZero(seq, last) {
+			wraps--
 		}
-	} else if d > 0 && passesZero(ref.v, seq) {
-		wraps++ // ahead of ref, past the next wrap
+	} else if passesZero(last, seq) {
+		wraps++
 	}
 	if wraps == 0 {
 		d := seq.Sub(e.start)
-		return relSeq(int64(d)), d < 0
+		return relSeq(d), d < 0 // sign-extended
 	}
 	return relSeq(uint64(wraps)<<32 + uint64(seq) - uint64(e.start)), false
 }

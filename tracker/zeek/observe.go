@@ -22,7 +22,7 @@ func (z *Summary) Observe(seg Segment) {
 	segLen := seg.seqLen()
 	onePast := seg.Seq.Add(segLen)
 	e.initEndpoint(f&SYN != 0, seg.Seq, onePast)
-	seq, underflow := e.relative(seg.Seq, e.last)
+	seq, underflow := e.relative(seg.Seq, e.last.v, e.last.wraps)
 	z.updateHistory(side, f, seq, seg.Payload)
 	if seg.Window == 0 {
 		z.zeroWindow(side, f)
@@ -38,7 +38,7 @@ func (z *Summary) Observe(seg Segment) {
 		if peer.state == inactive {
 			peer.initFromAck(seg.Ack)
 			ack = 1
-		} else if r, before := peer.relative(seg.Ack, peer.ack); !before {
+		} else if r, before := peer.relative(seg.Ack, peer.ack.v, peer.ack.wraps); !before {
 			ack = r
 			if f&RST == 0 { // ACKs in RSTs are not trusted
 				peer.updateAck(seg.Ack)
