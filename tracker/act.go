@@ -6,7 +6,7 @@ import "fmt"
 // (apply) changes the two halves, and update turns what it returns into
 // counts, findings, timers, flood statistics and transitions.
 func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
-	c.zeek.Observe(seg, s == Client)
+	c.zeek.Observe(seg.Zeek(s == Client))
 	c.Last = seg.Time
 	res := apply(&c.half[s], &c.half[s.Peer()], seg)
 	if res.Obs != 0 {

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+	"github.com/tcpwatch/tcpwatch/tracker/zeek"
 )
 
 // Side names one endpoint of a connection.
@@ -187,7 +188,7 @@ type Conn struct {
 
 	half [2]Half // indexed by Side
 
-	zeek ZeekSummary
+	zeek zeek.Summary
 }
 
 // Client returns the client's address and port.

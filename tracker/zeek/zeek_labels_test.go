@@ -1,4 +1,4 @@
-package tracker_test
+package zeek_test
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/internal/testenv"
 	"github.com/tcpwatch/tcpwatch/tracker"
+	"github.com/tcpwatch/tcpwatch/tracker/zeek"
 )
 
 // TestZeekLabels runs every public capture that comes with Zeek's conn.log
@@ -27,7 +28,7 @@ import (
 // testdata/zeek_labels.golden does not list with the same value. Refresh the
 // file with
 //
-//	go test ./tracker -run ZeekLabels -update
+//	go test ./tracker/zeek -run ZeekLabels -update
 //
 // and give every new difference its reason.
 //
@@ -35,24 +36,39 @@ import (
 //
 //   - "tracker": tracker.Tracker, which decides where connections begin and
 //     end and reports each one's History and ConnState. It is skipped while
-//     the tracker reports no conn_state at all (not wired to ZeekSummary yet).
+//     the tracker reports no conn_state at all (not wired to zeek.Summary yet).
 //   - "harness": this test groups segments by 4-tuple itself, splitting a
 //     4-tuple the way Zeek's TCPSessionAdapter::IsReuse does (a SYN with a new
 //     sequence number, or after the connection closed), and feeds each group
-//     to a tracker.ZeekSummary; it also ends a connection where Zeek's
-//     timers would have removed it (zeekExpired). It isolates ZeekSummary
-//     from the tracker.
+//     to a zeek.Summary; it also ends a connection where Zeek's timers
+//     would have removed it (zeekExpired). It isolates zeek.Summary from the
+//     tracker.
 var update = flag.Bool("update", false, "rewrite testdata/zeek_labels.golden with the current differences")
 
 const goldenPath = "testdata/zeek_labels.golden"
 
-// publicPcaps is where the shared captures live; TCPWATCH_PUBLIC_PCAPS
-// overrides it.
+// publicPcaps is where the shared captures live: ../shared/pcaps/public
+// beside the repository's root (the directory that holds go.mod), whichever
+// package directory the test runs in; TCPWATCH_PUBLIC_PCAPS overrides it.
 func publicPcaps() string {
 	if d := os.Getenv("TCPWATCH_PUBLIC_PCAPS"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "shared", "pcaps", "public")
+	root, err := filepath.Abs(".")
+	for err == nil {
+		if _, statErr := os.Stat(filepath.Join(root, "go.mod")); statErr == nil {
+			break
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			err = os.ErrNotExist
+		}
+		root = parent
+	}
+	if err != nil {
+		root = filepath.Join("..", "..") // tracker/zeek is two levels down
+	}
+	return filepath.Join(root, "..", "shared", "pcaps", "public")
 }
 
 // zeekRow is one TCP row of a Zeek conn.log label.
@@ -137,8 +153,8 @@ func parseAddrPort(h, p string) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ip, uint16(port)), nil
 }
 
-// readSegments returns the capture's packets: TCP segments, and the time of
-// every packet (the tracker's clock advances with non-TCP packets too).
+// readPackets calls each for every packet of the capture, TCP or not (the
+// tracker's clock advances with non-TCP packets too).
 func readPackets(path string, each func(p *capture.Packet)) error {
 	r, err := capture.OpenFiles([]string{path}, "")
 	if err != nil {
@@ -180,7 +196,7 @@ type harnessConn struct {
 	side0  netip.AddrPort // the first segment's sender, passed to Observe as the client
 	synSeq [2]uint32      // sequence number of each side's last SYN without ACK
 	sawSYN [2]bool
-	z      tracker.ZeekSummary
+	z      zeek.Summary
 	last   int64 // time of the last segment
 }
 
@@ -251,7 +267,7 @@ func runHarness(path string) ([]ourConn, error) {
 		if seg.Flags&(tracker.SYN|tracker.ACK) == tracker.SYN {
 			c.sawSYN[side], c.synSeq[side] = true, uint32(seg.Seq)
 		}
-		c.z.Observe(seg, side == 0)
+		c.z.Observe(seg.Zeek(side == 0))
 		c.last = seg.Time
 	})
 	out := make([]ourConn, len(all))
@@ -388,7 +404,7 @@ func writeGolden(path string, diffs []knownDiff) error {
 	b.WriteString("# Known differences between tcpwatch and Zeek's conn.log labels (see\n")
 	b.WriteString("# TestZeekLabels). One line per pipeline, capture, field and pair of values:\n")
 	b.WriteString("# mode, capture, field, Zeek's value, ours, number of rows, an example row\n")
-	b.WriteString("# (orig>resp#occurrence), reason. `go test ./tracker -run ZeekLabels -update`\n")
+	b.WriteString("# (orig>resp#occurrence), reason. `go test ./tracker/zeek -run ZeekLabels -update`\n")
 	b.WriteString("# rewrites it and keeps the reasons of lines that stay; explain every new line.\n")
 	for _, d := range diffs {
 		if d.reason == "" {
@@ -421,80 +437,97 @@ func TestZeekLabels(t *testing.T) {
 	var all []difference
 	modesRun := make(map[string]bool)
 	for _, pl := range pipelines {
-		var report strings.Builder
-		fmt.Fprintf(&report, "%s pipeline: agreement with Zeek's conn.log\n%-50s %5s %12s %12s %s\n",
-			pl.mode, "capture", "rows", "conn_state", "history", "unmatched")
-		var tot fileResult
-		var results []fileResult
-		wired := false
-		for _, label := range labels {
-			name := strings.TrimSuffix(filepath.Base(label), ".zeek-conn.tsv")
-			pcaps, _ := filepath.Glob(filepath.Join(dir, "*", name))
-			if len(pcaps) != 1 {
-				t.Errorf("%s: want one capture named %s, found %d", label, name, len(pcaps))
-				continue
-			}
-			rows, err := readZeekLabel(label)
-			if err != nil {
-				t.Errorf("%v", err)
-				continue
-			}
-			ours, err := pl.run(pcaps[0])
-			if err != nil {
-				// A capture tcpwatch cannot read fully is compared as far as
-				// it was read; its rows show up as differences.
-				t.Logf("%s %s: %v", pl.mode, name, err)
-			}
-			for _, c := range ours {
-				wired = wired || c.state != ""
-			}
-			res := compare(pl.mode, name, rows, ours)
-			results = append(results, res)
-			fmt.Fprintf(&report, "%-50s %5d %12s %12s %d\n", name, res.rows,
-				ratio(res.stateOK, res.stateN), ratio(res.histOK, res.histN), res.missing)
-			tot.rows += res.rows
-			tot.missing += res.missing
-			tot.stateN += res.stateN
-			tot.stateOK += res.stateOK
-			tot.histN += res.histN
-			tot.histOK += res.histOK
-		}
+		diffs, wired := runPipeline(t, dir, labels, pl.mode, pl.run)
 		if !wired {
-			t.Logf("%s pipeline skipped: it reports no conn_state for any connection (not wired to ZeekSummary yet)", pl.mode)
+			t.Logf("%s pipeline skipped: it reports no conn_state for any connection (not wired to zeek.Summary yet)", pl.mode)
 			continue
 		}
 		modesRun[pl.mode] = true
-		fmt.Fprintf(&report, "%-50s %5d %12s %12s %d\n", "TOTAL", tot.rows,
-			ratio(tot.stateOK, tot.stateN), ratio(tot.histOK, tot.histN), tot.missing)
-		t.Log("\n" + report.String())
-		for _, r := range results {
-			all = append(all, r.diffs...)
-		}
+		all = append(all, diffs...)
 	}
 
 	current := group(all)
 	if *update {
-		// Keep the reasons of known lines, and the lines of pipelines that
-		// did not run.
-		var out []knownDiff
-		for id, d := range current {
-			if k, ok := known[id]; ok {
-				d.reason = k.reason
-			}
-			out = append(out, *d)
-		}
-		for _, k := range known {
-			if !modesRun[k.mode] {
-				out = append(out, k)
-			}
-		}
-		if err := writeGolden(goldenPath, out); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s: %d lines of known differences", goldenPath, len(out))
+		updateGolden(t, known, current, modesRun)
 		return
 	}
+	checkGolden(t, known, current, modesRun)
+}
 
+// runPipeline compares one pipeline with every label, logs the agreement per
+// capture and returns the differences. wired is false when the pipeline
+// reported no conn_state at all; nothing is logged then.
+func runPipeline(t *testing.T, dir string, labels []string, mode string, run func(string) ([]ourConn, error)) (diffs []difference, wired bool) {
+	var report strings.Builder
+	fmt.Fprintf(&report, "%s pipeline: agreement with Zeek's conn.log\n%-50s %5s %12s %12s %s\n",
+		mode, "capture", "rows", "conn_state", "history", "unmatched")
+	var tot fileResult
+	for _, label := range labels {
+		name := strings.TrimSuffix(filepath.Base(label), ".zeek-conn.tsv")
+		pcaps, _ := filepath.Glob(filepath.Join(dir, "*", name))
+		if len(pcaps) != 1 {
+			t.Errorf("%s: want one capture named %s, found %d", label, name, len(pcaps))
+			continue
+		}
+		rows, err := readZeekLabel(label)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		ours, err := run(pcaps[0])
+		if err != nil {
+			// A capture tcpwatch cannot read fully is compared as far as
+			// it was read; its rows show up as differences.
+			t.Logf("%s %s: %v", mode, name, err)
+		}
+		for _, c := range ours {
+			wired = wired || c.state != ""
+		}
+		res := compare(mode, name, rows, ours)
+		diffs = append(diffs, res.diffs...)
+		fmt.Fprintf(&report, "%-50s %5d %12s %12s %d\n", name, res.rows,
+			ratio(res.stateOK, res.stateN), ratio(res.histOK, res.histN), res.missing)
+		tot.rows += res.rows
+		tot.missing += res.missing
+		tot.stateN += res.stateN
+		tot.stateOK += res.stateOK
+		tot.histN += res.histN
+		tot.histOK += res.histOK
+	}
+	if !wired {
+		return nil, false
+	}
+	fmt.Fprintf(&report, "%-50s %5d %12s %12s %d\n", "TOTAL", tot.rows,
+		ratio(tot.stateOK, tot.stateN), ratio(tot.histOK, tot.histN), tot.missing)
+	t.Log("\n" + report.String())
+	return diffs, true
+}
+
+// updateGolden rewrites the golden file with the current differences,
+// keeping the reasons of known lines and the lines of pipelines that did not
+// run.
+func updateGolden(t *testing.T, known map[string]knownDiff, current map[string]*knownDiff, modesRun map[string]bool) {
+	var out []knownDiff
+	for id, d := range current {
+		if k, ok := known[id]; ok {
+			d.reason = k.reason
+		}
+		out = append(out, *d)
+	}
+	for _, k := range known {
+		if !modesRun[k.mode] {
+			out = append(out, k)
+		}
+	}
+	if err := writeGolden(goldenPath, out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s: %d lines of known differences", goldenPath, len(out))
+}
+
+// checkGolden fails on every difference the golden file does not list, or
+// lists fewer times, for a pipeline that has expectations recorded.
+func checkGolden(t *testing.T, known map[string]knownDiff, current map[string]*knownDiff, modesRun map[string]bool) {
 	recorded := make(map[string]bool) // pipelines with at least one golden line
 	for _, k := range known {
 		recorded[k.mode] = true
