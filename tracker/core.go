@@ -57,8 +57,8 @@ const (
 type arrival struct {
 	S, R     *Half
 	seg      *Segment
-	prevSent int64  // the sender's previous segment
-	prevSig  segSig // and what it was
+	prevSent int64 // the sender's previous segment
+	same     bool  // this segment is the same as that one (segSig)
 	res      Result
 }
 
@@ -99,11 +99,12 @@ type segSig struct {
 // retransmits that fast.
 func (a *arrival) account() bool {
 	S, R, seg := a.S, a.R, a.seg
-	a.prevSent, a.prevSig = S.lastSent, S.lastSig
+	a.prevSent = S.lastSent
 	S.packets++
 	S.bytes += uint64(seg.Payload)
 	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, payload: seg.Payload, window: seg.Window}
-	dup := S.packets > 1 && sig == S.lastSig && seg.Time-a.prevSent < dupWindow && R.lastSent < a.prevSent
+	a.same = S.packets > 1 && sig == S.lastSig
+	dup := a.same && seg.Time-a.prevSent < dupWindow && R.lastSent < a.prevSent
 	S.lastSent = seg.Time
 	if dup {
 		a.obs(obsDuplicate)

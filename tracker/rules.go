@@ -121,10 +121,7 @@ func (a *arrival) onSYNACK() (ok bool) {
 // the smallest sample, since a delayed ACK only adds to it, and the rules
 // that use the round trip wait for a multiple of it.
 func (h *Half) measureRTT(d int64) {
-	if d <= 0 || h.rtt != 0 && !h.rttByData {
-		return
-	}
-	if h.rtt == 0 || d < h.rtt {
+	if d > 0 && (h.rtt == 0 || d < h.rtt) {
 		h.rtt, h.rttByData = d, true
 	}
 }
@@ -168,9 +165,9 @@ func (a *arrival) onACK() {
 	if seg.Flags&SYN == 0 {
 		a.ackedUnseen()
 		a.repeatedAck()
-	}
-	if R.nxtValid && ack == R.nxt && R.nxtTime != 0 && seg.Flags&SYN == 0 && (!S.ackValid || S.ack.LessThan(ack)) {
-		S.measureRTT(seg.Time - R.nxtTime)
+		if (S.rtt == 0 || S.rttByData) && R.nxtTime != 0 && ack == R.nxt && R.nxtValid && (!S.ackValid || S.ack.LessThan(ack)) {
+			S.measureRTT(seg.Time - R.nxtTime)
+		}
 	}
 	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
 		R.nxtTime = 0 // moved by an acknowledgment, not by a segment seen
@@ -200,9 +197,10 @@ func (a *arrival) onACK() {
 			a.cs(S.reclaimAcks(R))
 		}
 	}
-	// After R proved twice that this very acknowledgment did not reach it,
+	// After R proved that this very acknowledgment did not reach it,
 	// nothing carrying it is believed to arrive (the path to R is a black
-	// hole) until R shows it hears from S again (above).
+	// hole) until R shows it hears from S again (above), or falls silent
+	// (heal).
 	pureRepeat := seg.Flags&SYN == 0 && R.lostAcks >= blackHoleProofs && ack == R.lostAck
 	if R.synSent && covers(ack, R.isn) {
 		if S.rtt == 0 && R.synTime != 0 && seg.Flags&SYN == 0 {
@@ -238,8 +236,11 @@ func (a *arrival) ackedUnseen() {
 	if R.finInferred && covers(seg.Ack, R.finSeq.Add(1)) {
 		a.finWasData(R, false) // nothing follows a FIN
 	}
-	if R.finSent || !R.synSent || !R.peerSyn || R.reset || !S.ackValid || !S.ack.LessThan(seg.Ack) {
+	if !S.ackValid || !S.ack.LessThan(seg.Ack) || R.finSent || !R.synSent || !R.peerSyn || R.reset {
 		return // (an acknowledgment that does not move is a keepalive's answer)
+	}
+	if seg.Ack != S.ack.Add(1) && (!R.sentValid || seg.Ack != R.sent.Add(1)) {
+		return // (the common case: not one past anything, data acknowledged)
 	}
 	end, ok := R.sent, R.sentValid
 	if S.ackValid && (!ok || end.LessThan(S.ack)) {
@@ -258,7 +259,7 @@ func (a *arrival) ackedUnseen() {
 // acknowledgment).
 func (a *arrival) seqPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
-	if S.finSent || !S.sentValid || !S.peerSyn || S.reset || seg.Flags&SYN != 0 || seg.Seq != S.sent.Add(1) {
+	if seg.Seq != S.sent.Add(1) || !S.sentValid || S.finSent || !S.peerSyn || S.reset || seg.Flags&SYN != 0 {
 		return
 	}
 	a.inferFIN(S, R, S.sent, true)
@@ -315,8 +316,7 @@ func crossed(h, peer *Half, at int64) bool {
 // retransmission seen (ackNeverArrived).
 func (a *arrival) repeatedAck() {
 	S, R, seg := a.S, a.R, a.seg
-	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, payload: seg.Payload, window: seg.Window}
-	if seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 || sig != a.prevSig || seg.Time-a.prevSent < minRTO ||
+	if !a.same || seg.Time-a.prevSent < minRTO || seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 ||
 		R.lastSent > a.prevSent {
 		return // (a copy the capture saw was judged as it came)
 	}
