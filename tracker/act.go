@@ -137,6 +137,7 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 	if to == h.state {
 		return
 	}
+	at = max(at, h.since) // (an inference dated back never goes before the side's last change)
 	tr := trans{time: at, packet: pkt, side: s, from: h.state, to: to, why: why}
 	h.state = to
 	h.since = at

@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 	"github.com/tcpwatch/tcpwatch/tracker/zeek"
@@ -320,12 +322,15 @@ func (t trans) public() Transition {
 		Inferred: t.why&inferredCauses != 0}
 }
 
-// Transitions returns the connection's state changes, oldest first.
+// Transitions returns the connection's state changes in time order (those
+// at the same time in the order they were made): a timer or an inference
+// judged later can date a change before ones recorded earlier.
 func (c *Conn) Transitions() []Transition {
 	out := make([]Transition, c.nTrs)
 	for i := range out {
 		out[i] = c.transAt(uint32(i)).public()
 	}
+	slices.SortStableFunc(out, func(a, b Transition) int { return cmp.Compare(a.Time, b.Time) })
 	return out
 }
 

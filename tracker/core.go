@@ -177,6 +177,7 @@ func (a *arrival) inferMissedSynAck() {
 	}
 	R.synSent, R.sentSynAck, R.peerSyn = true, true, true
 	R.setISN(seg.Ack-1, seg.Ack)
+	R.synTime = seg.Time // (sent before this ACK, after the SYN)
 	if S.synTime != 0 && R.rtt == 0 {
 		// SYN out, ACK back: the whole path's round trip, which the
 		// capture cannot split between the two ends.
@@ -227,6 +228,7 @@ func (a *arrival) onSegment() {
 		a.onFIN()
 	}
 	if seg.Payload > 0 {
+		a.dataFromSynRcvd()
 		if S.finInferred && S.finSeq.LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) && f&FIN == 0 {
 			a.finWasData(S, true) // data at the position taken for its FIN
 		}
@@ -237,6 +239,19 @@ func (a *arrival) onSegment() {
 		}
 	}
 	a.advance()
+}
+
+// dataFromSynRcvd: a socket in SYN_RCVD sends no data unless the peer's
+// SYN carried Fast Open data (RFC 7413 §4.2); data from a side whose SYN-ACK
+// answered a plain SYN shows that its SYN was acknowledged, though the ACK
+// seen for it was proven lost or never captured.
+func (a *arrival) dataFromSynRcvd() {
+	S, R, seg := a.S, a.R, a.seg
+	if !S.sentSynAck || S.synAcked || seg.Flags&SYN != 0 || !R.isnKnown || R.synEnd != R.isn.Add(1) {
+		return
+	}
+	S.synAcked, S.lostAcks, S.heldAck = true, 0, 0
+	a.cs(cSynAckedBySending)
 }
 
 // advance moves the sender's sequence space past the segment, or counts it
@@ -252,8 +267,8 @@ func (a *arrival) advance() {
 		S.nxt, S.nxtValid, S.nxtTime = end, true, seg.Time
 		return
 	}
-	if seg.Payload == 0 && seg.Flags&FIN == 0 {
-		return
+	if seg.Payload == 0 && seg.Flags&FIN == 0 || seg.Flags&SYN != 0 {
+		return // (a SYN sent again is counted as such, data and all)
 	}
 	if seg.Flags&FIN == 0 {
 		S.retransmits++

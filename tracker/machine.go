@@ -45,6 +45,7 @@ const (
 	cFinNotCapturedEnd                   // its last segments and FIN were not captured: the peer acknowledged past them and had closed
 	cCutOff                              // it stopped in the middle of a write and never sent again: an RST not captured ended it
 	cCutOffPeer                          // the peer stopped in the middle of a write: this side's RST, not captured, ended it
+	cSynAckedBySending                   // it sent data, which a SYN_RCVD socket cannot (no Fast Open): its SYN was acknowledged
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
@@ -86,6 +87,7 @@ var causePhrases = [...]string{
 	"its last segments were not captured: the peer acknowledged past them and had closed too, and nothing more came; its FIN is taken to be the last of them",
 	"it stopped in the middle of a write (its last data had no PSH) and never sent again, not even a retransmission: an RST the capture missed ended the connection",
 	"the peer stopped in the middle of a write and never sent again: an RST the capture missed, this side's, ended the connection",
+	"it sent data, which a socket in SYN_RCVD cannot without Fast Open: its SYN was acknowledged",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 

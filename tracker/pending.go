@@ -39,7 +39,7 @@ func (t *Tracker) connFor(c *Conn, seg *Segment, fromA bool) (_ *Conn, held bool
 	if t.startsNew(c, seg, s) {
 		return t.replace(c, seg, fromA), false
 	}
-	if h := &c.half[s]; seg.Flags&FIN == 0 && h.synSent && seg.Seq != h.isn {
+	if h := &c.half[s]; seg.Flags&FIN == 0 && h.synSent && (seg.Seq != h.isn || !h.isnKnown) {
 		t.holdSyn(c, seg)
 		return c, true
 	}
