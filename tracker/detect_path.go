@@ -7,14 +7,15 @@ import "fmt"
 //   - half_open, "retransmitting into silence": a side retransmitted
 //     SilentRetransmits times, over at least minRTO, and the peer sent
 //     nothing at all since the first of them: the peer is gone or the path
-//     is black-holed (RFC 793 §3.4, half-open connections).
+//     is black-holed (RFC 793 §3.4, half-open connections). A peer the
+//     capture never saw at all (one direction captured) proves nothing.
 //   - zero_window: a side advertised a zero receive window for longer than
 //     Stuck, stalling its peer (RFC 1122 §4.2.2.17). The stall ends when the
 //     window opens, at an RST, or when the connection ended.
 func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Anomaly {
 	for s := Client; s <= Server; s++ {
 		h := &c.half[s]
-		if p.counts && p.wants(HalfOpen, s.Peer()) && int(h.silentRtx) >= th.SilentRetransmits &&
+		if p.counts && p.wants(HalfOpen, s.Peer()) && int(h.silentRtx) >= th.SilentRetransmits && c.half[s.Peer()].Sent() &&
 			h.lastSent-h.silentSince >= minRTO && now-h.lastSent >= p.grace(h.silentGap) && !h.reset && !h.reused {
 			out = append(out, Anomaly{Kind: HalfOpen, rule: ruleSilence, Side: s.Peer(), HasSide: true, Time: h.silentSince,
 				Detail: fmt.Sprintf("%s retransmitted %d times over %s with no answer: the %s is gone or the path is black-holed",

@@ -119,12 +119,25 @@ var edgeRules = []edgeRule{
 		"number, takes effect with the rest the segment shows: its ACK, the peer's FIN it answered",
 		slices.Concat(outOf(Established, FinWait2, Closing, LastAck, TimeWait, Closed), outOf(CloseWait, Closed),
 			outOf(FinWait1, TimeWait, Closed))},
-	{withdrawRule,
-		slices.Concat(into(Established, FinWait1, FinWait2, Closing, LastAck, TimeWait, Closed, CloseWait),
-			into(CloseWait, LastAck, Closed), into(FinWait1, Closing, TimeWait))},
+	{withdrawRule, withdrawals()},
 	{"one segment acknowledges the peer's FIN (or takes it back) and carries the side's own FIN, " +
 		"or carries the peer's FIN while the side retransmits its own: two steps at once",
 		[]edge{{Established, LastAck}, {CloseWait, FinWait1}, {CloseWait, FinWait2}, {FinWait2, Closing}}},
+}
+
+// withdrawals are the edges of withdrawRule: a side's own FIN, the peer's,
+// or both taken back, from any state either had led to.
+func withdrawals() []edge {
+	closing := []State{FinWait1, FinWait2, Closing, LastAck, TimeWait, Closed, CloseWait}
+	var es []edge
+	for _, to := range []State{Established, CloseWait, FinWait1, FinWait2} {
+		for _, from := range closing {
+			if from != to {
+				es = append(es, edge{from, to})
+			}
+		}
+	}
+	return es
 }
 
 // legalEdges maps each edge to the rules that allow it.

@@ -196,3 +196,38 @@ func TestSynAckOfNewHandshakeOnEndedTuple(t *testing.T) {
 		t.Errorf("new connection %v/%v, want ESTABLISHED/ESTABLISHED\n%s", c.State(Client), c.State(Server), timeline(c))
 	}
 }
+
+// TestMidstreamSynAckFindingHasItsTime: the half-open handshake found on a
+// connection picked up after its SYN-ACK went out is timed at the first
+// SYN-ACK seen, not at zero (found by FuzzTracker).
+func TestMidstreamSynAckFindingHasItsTime(t *testing.T) {
+	tr := play(t, []step{
+		{from: Client, flags: A, seq: 1, ack: 1},
+		{from: Server, flags: SA, ack: 1, after: time.Second},
+		{from: Server, flags: SA, ack: 1, after: 2 * time.Second},
+	}, 0)
+	for _, a := range tr.Anomalies() {
+		if a.Time == 0 {
+			t.Errorf("finding with no time: %+v", a)
+		}
+	}
+	if len(tr.Anomalies()) == 0 {
+		t.Error("no half_open finding for a SYN-ACK sent again into silence")
+	}
+}
+
+// TestFINsInferredThenWithdrawn: a side picked up mid-stream whose FIN is
+// inferred (the peer's FIN acknowledges one byte past it) and then sends
+// data past that byte had sent data, not a FIN: both FINs' effects on it
+// are taken back (found by FuzzTracker: TIME_WAIT to CLOSE_WAIT).
+func TestFINsInferredThenWithdrawn(t *testing.T) {
+	tr := play(t, []step{
+		{from: Client, flags: A, seq: 1, ack: 1},
+		{from: Server, flags: FA, seq: 1, ack: 2},
+		{from: Client, flags: PA, seq: 2, ack: 2, payload: 5},
+	}, 0)
+	c := tr.Conns()[0]
+	if c.State(Client) != CloseWait || !anyWhy(c, "that was data, not a FIN") {
+		t.Errorf("client %v, want CLOSE_WAIT by withdrawal\n%s", c.State(Client), timeline(c))
+	}
+}

@@ -134,6 +134,9 @@ func (a *arrival) midstreamSynAck() {
 	S, R, seg := a.S, a.R, a.seg
 	S.setISN(seg.Seq, seg.Seq.Add(1+seqnum.Size(seg.Payload)))
 	S.sentSynAck, S.synSeen, S.wscale = true, true, seg.WScale
+	if S.synTime == 0 {
+		S.synTime = seg.Time // (its first SYN-ACK went out before the capture began)
+	}
 	S.retransmits++
 	S.synRtx++
 	S.retransmitted(seg.Time)
