@@ -158,7 +158,7 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 // inferredCauses also those that take such an inference back.
 const (
 	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
-		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff
+		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff | cSynAckAckedUnseen
 	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData
 )
 

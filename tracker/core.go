@@ -257,11 +257,14 @@ func (a *arrival) dataFromSynRcvd() {
 // advance moves the sender's sequence space past the segment, or counts it
 // as a retransmission when it carried nothing new.
 func (a *arrival) advance() {
-	S, seg := a.S, a.seg
+	S, R, seg := a.S, a.R, a.seg
 	end := seg.End()
 	a.gaps()
 	if !S.sentValid || S.sent.LessThan(end) {
 		S.sent, S.sentValid = end, true
+		if R.overAck != 0 && R.ackValid && !S.sent.Add(1).LessThan(R.ack) {
+			R.overAck = 0 // what the peer acknowledged beyond its view was sent: it is seen now
+		}
 	}
 	if !S.nxtValid || S.nxt.LessThan(end) {
 		S.nxt, S.nxtValid, S.nxtTime = end, true, seg.Time

@@ -16,7 +16,8 @@ import (
 // covers fits in the window the acknowledging side offered, the peer's
 // last segments were sent and missed (counted in missed_bytes). A peer
 // still sending below the acknowledged point after it never sent that
-// far, and no peer sends past the window it was offered.
+// far (its sequence number, an RST's too, is its snd.nxt), and no peer
+// sends past the window it was offered.
 //
 // The other bad_sequence cases (a SYN-ACK acknowledging the wrong ISN, an
 // RST outside the window) are judged as they happen, in update.
@@ -27,7 +28,7 @@ func detectSeq(c *Conn, p pass, out []Anomaly) []Anomaly {
 	for s := Client; s <= Server; s++ {
 		h, peer := &c.half[s], &c.half[s.Peer()]
 		if p.wants(BadSequence, s) && h.overAck != 0 && h.ackValid && peer.sentValid && peer.sent.Add(1).LessThan(h.ack) &&
-			(peer.lastSent > h.overAck || seqnum.Size(h.ack.Sub(peer.sent)) > h.recvWindow(peer)) {
+			(peer.lastSent > h.overAck && peer.lastSig.seq.Add(1).LessThan(h.ack) || seqnum.Size(h.ack.Sub(peer.sent)) > h.recvWindow(peer)) {
 			out = append(out, Anomaly{Kind: BadSequence, rule: ruleOverAck, Side: s, HasSide: true, Time: h.overAck,
 				Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",
 					endpoint(c, s), h.ack.Sub(peer.sent), s.Peer())})

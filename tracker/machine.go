@@ -46,6 +46,7 @@ const (
 	cCutOff                              // it stopped in the middle of a write and never sent again: an RST not captured ended it
 	cCutOffPeer                          // the peer stopped in the middle of a write: this side's RST, not captured, ended it
 	cSynAckedBySending                   // it sent data, which a SYN_RCVD socket cannot (no Fast Open): its SYN was acknowledged
+	cSynAckAckedUnseen                   // its SYN-ACK, sent again, stopped short of the kernel's limit: the last copy was acknowledged
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	numCauses
 )
@@ -88,6 +89,7 @@ var causePhrases = [...]string{
 	"it stopped in the middle of a write (its last data had no PSH) and never sent again, not even a retransmission: an RST the capture missed ended the connection",
 	"the peer stopped in the middle of a write and never sent again: an RST the capture missed, this side's, ended the connection",
 	"it sent data, which a socket in SYN_RCVD cannot without Fast Open: its SYN was acknowledged",
+	"its SYN-ACK was sent again, then not again when due, short of the kernel's limit: the ACK of its last copy arrived, though the capture missed it",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 }
 
@@ -209,7 +211,7 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 	if h.lastRtx == 0 || now-h.lastRtx <= nextRtxDue(h.rtxGap) {
 		return h.finAckedUnseen(peer, now, final)
 	}
-	if h.sentSynAck && !h.synAcked && h.synRtx >= synAckRetries ||
+	if h.sentSynAck && !h.synAcked && max(int(h.synRtx), synAckRetryOfGap(h.rtxGap)) >= synAckRetries ||
 		h.finSent && !h.finAcked && h.finRtx >= orphanFinRetries {
 		if h.gaveUp {
 			return 0, 0, 0
@@ -218,12 +220,34 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 		return cGaveUp, h.lastRtx + nextRtxDue(h.rtxGap), 0
 	}
 	if h.heldAck == 0 || h.lostAcks < blackHoleProofs {
+		if h.sentSynAck && !h.synAcked && h.synRtx > 0 && !h.reset && peer.synSent && (peer.ackValid || !peer.Sent()) {
+			// Its SYN-ACK sent again, then not again when due, short of
+			// the kernel's limit: the last copy was acknowledged (the
+			// capture missed that ACK, or never saw the client at all).
+			// Not so for a client seen to send nothing but its SYN: a
+			// spoofed source never answers, and a listener under a flood
+			// stops retransmitting early (it prunes old requests).
+			h.synAcked = true
+			return cSynAckAckedUnseen, min(h.lastRtx+peer.rtt, now), 0
+		}
 		return h.finAckedUnseen(peer, now, final)
 	}
 	at, pkt = h.heldAck, h.heldAckPkt
 	h.heldAck = 0 // lostAcks is kept: a later retransmission proves the loss again
 	h.reclaimAcks(peer)
 	return cAckHealed, at, pkt
+}
+
+// synAckRetryOfGap is which retransmission of a SYN-ACK came after a gap
+// of gap since the one before: Linux's timeouts double from one second
+// (1, 2, 4, 8, 16 s), so a capture that missed some copies still tells
+// how far the backoff went.
+func synAckRetryOfGap(gap int64) int {
+	n := 1
+	for step := synTimeoutInit; n < 8 && gap >= step+step/2; step *= 2 {
+		n++
+	}
+	return n
 }
 
 // synTimeoutInit is Linux's first SYN retransmission timeout

@@ -20,9 +20,12 @@ func (t *Tracker) connFor(c *Conn, seg *Segment, fromA bool) (_ *Conn, held bool
 		return t.openFromPending(c, p, seg), false
 	}
 	s := c.sideOf(fromA)
-	if seg.Flags&(SYN|ACK|RST) == SYN|ACK && c.Ended() && !c.half[s].sentIt(seg) {
+	if seg.Flags&(SYN|ACK|RST) == SYN|ACK && !c.half[s].sentIt(seg) && (c.Ended() || c.half[s.Peer()].newHandshake(seg)) {
 		// A SYN-ACK of another handshake on a 4-tuple whose connection
-		// ended: a SYN the capture missed opened a new connection.
+		// ended, or that answers a SYN the capture never showed: a SYN
+		// the capture missed opened a new connection (a server that
+		// still held the old one would answer it with a challenge ACK,
+		// RFC 5961 §4).
 		return t.replace(c, seg, fromA), false
 	}
 	if seg.Flags&(SYN|ACK|RST) != SYN {
@@ -53,6 +56,13 @@ func (t *Tracker) replace(c *Conn, seg *Segment, fromA bool) *Conn {
 	n := t.newConn(c.Key, seg, fromA)
 	t.portReuse(c, oldTW, n, seg)
 	return n
+}
+
+// newHandshake reports whether a SYN-ACK to h acknowledges another SYN
+// than the one h's ISN was inferred from (its SYN never seen): h's new
+// SYN, which the capture missed.
+func (h *Half) newHandshake(synAck *Segment) bool {
+	return !h.synSeen && h.isnKnown && synAck.Ack != h.isn.Add(1)
 }
 
 // sentIt reports whether a SYN-ACK is h's own, sent again: same ISN.

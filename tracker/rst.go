@@ -99,7 +99,9 @@ func rstAcceptable(S, R *Half, seg *Segment) (ok, inWindow bool) {
 			return true, false
 		}
 	}
-	inWindow = seg.Seq.InWindow(rcvNxt, R.recvWindow(S))
+	// A receiver the capture never saw advertised no window: the RST is
+	// taken as in it (challenged), not as outside it.
+	inWindow = !R.Sent() || seg.Seq.InWindow(rcvNxt, R.recvWindow(S))
 	if R.state == SynRcvd && inWindow {
 		return true, false // a request socket takes any RST in its window (tcp_check_req)
 	}

@@ -50,8 +50,8 @@ func TestFindingsFollowStates(t *testing.T) {
 	}{
 		{"client→server only", []Plan{{Only: ClientToServer}}, 0},
 		{"server→client only", []Plan{{Only: ServerToClient}}, 0},
-		{"5% lost", seeds(Plan{Loss: 0.05}), 0.1},
-		{"first 1–3 packets missing", []Plan{{Late: 1}, {Late: 2}, {Late: 3}}, 0.05},
+		{"5% lost", seeds(Plan{Loss: 0.05}), 0.03},
+		{"first 1–3 packets missing", []Plan{{Late: 1}, {Late: 2}, {Late: 3}}, 0},
 	}
 	recs := recordings(t)
 	for _, l := range limits {
