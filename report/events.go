@@ -70,13 +70,14 @@ type ConnTransition struct {
 	From       tracker.State  `json:"from"`
 	To         tracker.State  `json:"to"`
 	Why        string         `json:"why"`
+	Inferred   bool           `json:"inferred,omitempty"` // shown by what followed a segment the capture missed
 }
 
 // ConnTransitionOf converts a tracker transition of c into the model.
 func ConnTransitionOf(c *tracker.Conn, tr tracker.Transition) ConnTransition {
 	return ConnTransition{
 		Time: Time(tr.Time), Connection: c.ID, Client: c.Client(), Server: c.Server(),
-		Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why,
+		Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why, Inferred: tr.Inferred,
 	}
 }
 

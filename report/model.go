@@ -129,7 +129,8 @@ type Evicted struct {
 	Forgotten uint64 `json:"forgotten"`
 }
 
-// Dropped counts packets lost by the capture (live mode).
+// Dropped counts packets the capture itself lost: libpcap's counts in live
+// mode; in a file, what pcapng's interface statistics say (isb_ifdrop).
 type Dropped struct {
 	Kernel    uint64 `json:"kernel"`
 	Interface uint64 `json:"interface"`
@@ -148,11 +149,14 @@ type Connection struct {
 	Packets      PerSide        `json:"packets"`
 	PayloadBytes PerSide        `json:"payload_bytes"`
 	Keepalives   uint64         `json:"keepalives"`
-	History      string         `json:"history"`
-	ConnState    ConnState      `json:"conn_state"`
-	CommunityID  string         `json:"community_id"`
-	Transitions  *[]Transition  `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
-	Anomalies    []tracker.Kind `json:"anomalies"`
+	// ZeroWindowProbes counts probes sent while the peer advertised a zero
+	// window, when there are any; like keepalives they never move a state.
+	ZeroWindowProbes uint64         `json:"zero_window_probes,omitempty"`
+	History          string         `json:"history"`
+	ConnState        ConnState      `json:"conn_state"`
+	CommunityID      string         `json:"community_id"`
+	Transitions      *[]Transition  `json:"transitions,omitempty"` // with -v (present, maybe empty); absent otherwise
+	Anomalies        []tracker.Kind `json:"anomalies"`
 	// Capture says how much of the connection the capture saw: left out
 	// when it saw both directions.
 	Capture Capture `json:"capture,omitzero"`
@@ -489,6 +493,7 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 	x.Packets = PerSide{cl.Packets(), sv.Packets()}
 	x.PayloadBytes = PerSide{cl.Bytes(), sv.Bytes()}
 	x.Keepalives = uint64(c.Keepalives)
+	x.ZeroWindowProbes = uint64(c.ZeroWindowProbes)
 	x.History = c.History()
 	x.ConnState = ConnState(c.ConnState())
 	x.CommunityID = c.CommunityID()

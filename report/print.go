@@ -291,7 +291,11 @@ func (p *printer) timeline(c *Connection) {
 		case t.Inferred:
 			pkt = "inferred"
 		}
-		p.printf("  %s  %-9s %-6s %-11s → %-11s %s\n", at, pkt, t.Side, t.From, t.To, t.Why)
+		why := t.Why
+		if t.Inferred && t.Packet > 0 {
+			why += " (inferred)"
+		}
+		p.printf("  %s  %-9s %-6s %-11s → %-11s %s\n", at, pkt, t.Side, t.From, t.To, why)
 	}
 }
 

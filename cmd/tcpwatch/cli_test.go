@@ -150,3 +150,25 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageErrorIsOneLine: a bad flag or value gives one line on stderr,
+// nothing on stdout (a pipeline reading JSON sees no usage text), exit 2;
+// -h prints the usage on stdout, exit 0.
+func TestUsageErrorIsOneLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"-r", sample, "--bogus"},
+		{"-r", sample, "--stuck", "5"},
+		{"-r", sample, "-c"},
+		{"-r", sample, "-F", "xml"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		if code != 2 || out.Len() != 0 || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("tcpwatch %v: exit %d, stdout %q, stderr %q; want 2, nothing, one line", args, code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage:") || errb.Len() != 0 {
+		t.Errorf("tcpwatch -h: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}

@@ -68,11 +68,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("tcpwatch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.Usage = func() {
-		fs.SetOutput(stdout)
-		fmt.Fprint(stdout, usage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}     // and the usage is printed for -h only (below), never on an error
+
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
 	fs.StringVar(&c.iface, "i", "", "capture live on `IFACE` (any: all interfaces)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets")
@@ -94,6 +91,11 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	var filter []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage)
+				fs.SetOutput(stdout)
+				fs.PrintDefaults()
+			}
 			return nil, err
 		}
 		rest := fs.Args()
@@ -164,8 +166,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
-	interrupted, inputErr := analyze(rd, tr, cfg.count)
-	if st := rd.Stats(); st.End > st.Last && !interrupted && inputErr == nil && (cfg.count == 0 || st.Packets < uint64(cfg.count)) {
+	ended, interrupted, inputErr := analyze(rd, tr, cfg.count)
+	st := rd.Stats()
+	ranOn := ended && st.End > st.Last
+	if ranOn {
 		// The capture ran on after its last packet (pcapng's isb_endtime):
 		// a CLOSE_WAIT that lasted to the end is judged on its real length.
 		tr.Advance(st.End)
@@ -178,6 +182,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	in := inputOf(rd.Stats())
 	in.Files = cfg.files
 	in.Interrupted = interrupted
+	if ranOn {
+		in.CaptureEnd = report.Time(st.End)
+	}
 	return finish(cfg, format, in, tr, inputErr, stdout, stderr)
 }
 
@@ -197,9 +204,6 @@ func inputOf(st capture.Stats) report.Input {
 		FirstPacket: report.Time(st.First),
 		LastPacket:  report.Time(st.Last),
 		Dropped:     report.Dropped{Interface: st.Dropped},
-	}
-	if st.End > st.Last {
-		in.CaptureEnd = report.Time(st.End)
 	}
 	if st.Fragments > 0 {
 		in.Skipped[report.Fragment] = st.Fragments
@@ -277,23 +281,23 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 // packets have been analyzed (0: no limit) or the reader was interrupted
 // (its context ended: a signal). It returns whether it was interrupted,
 // and the error that ended the input early, if any.
-func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (interrupted bool, err error) {
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
 		switch err := rd.Next(&p); {
 		case err == io.EOF:
-			return false, nil
+			return true, false, nil
 		case err == capture.ErrInterrupted:
-			return true, nil
+			return false, true, nil
 		case err != nil:
-			return false, err
+			return false, false, err
 		}
 		feed(tr, &p)
 		if p.Kind != capture.Filtered {
 			n++
 			if count > 0 && n >= count {
-				return false, nil
+				return false, false, nil
 			}
 		}
 	}
