@@ -10,6 +10,13 @@
 #   sudo testdata/pcaps/record.sh              # every scenario
 #   sudo testdata/pcaps/record.sh refused ipv6 # just these
 #   testdata/pcaps/record.sh -l                # list the scenarios
+#   sudo testdata/pcaps/record.sh --holdout    # the holdout set, into testdata/holdout
+#   sudo testdata/pcaps/record.sh -o DIR NAME  # write NAME.* into DIR instead
+#
+# A scenario of one connection also exists over a delayed path and captured
+# at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
+# trip in ms): the same peers and rules, the same expected states (the
+# holdout set in testdata/holdout is made of these).
 #
 # Needs: root, ip and ss (iproute2), tcpdump, nft (nftables), chrt
 # (util-linux), go; ethtool is used when present. See README.md beside this
@@ -104,19 +111,66 @@ declare -A LINK=(
 	[bulk-in-flight-rtt80-at-client]="rtt=80 at=client snap=128"
 )
 
+# The holdout set (testdata/holdout, see its README.md): the scenarios of one
+# connection above, each over a 10 ms path captured at the client and over a
+# 30 ms path captured at the server. The inference was not designed on these.
+HOLDOUT=()
+for base in "${SCENARIOS[@]:0:30}"; do
+	HOLDOUT+=("$base-rtt10-at-client" "$base-rtt30-at-server")
+done
+
 usage() {
-	echo "usage: sudo $0 [-l] [SCENARIO...]"
+	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
+	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
+	echo "  --holdout  with no SCENARIO named, record the holdout set; DIR defaults to"
+	echo "             $ROOT/testdata/holdout"
+	echo "  -l         list the scenarios (with --holdout: the holdout set)"
+	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
+	echo "             connection over a path of N ms round trip, captured at that end"
 	echo "scenarios: ${SCENARIOS[*]}"
 }
 
-case "${1:-}" in
--h | --help) usage; exit 0 ;;
--l | --list) printf '%s\n' "${SCENARIOS[@]}"; exit 0 ;;
-esac
+ARGS=("$@")
+OUT="" HOLDOUT_SET="" LIST=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	-l | --list) LIST=1 ;;
+	-o) [ $# -ge 2 ] || { usage >&2; exit 2; }; OUT=$2; shift ;;
+	--holdout) HOLDOUT_SET=1 ;;
+	--) shift; break ;;
+	-*) echo "record.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+	shift
+done
+if [ -n "$HOLDOUT_SET" ]; then
+	OUT=${OUT:-$ROOT/testdata/holdout}
+	DEFAULT=("${HOLDOUT[@]}")
+else
+	DEFAULT=("${SCENARIOS[@]}")
+fi
+if [ -n "$LIST" ]; then
+	printf '%s\n' "${DEFAULT[@]}"
+	exit 0
+fi
+OUT=${OUT:-$HERE}
+
+# variant NAME: whether NAME is BASE-rttN-at-client or BASE-rttN-at-server
+# for a scenario BASE of one connection (an EXPECT that is not a plan, and no
+# LINK of its own); sets VBASE and VLINK ("rtt=N at=SIDE").
+variant() {
+	[[ $1 =~ ^(.+)-rtt([0-9]+)-at-(client|server)$ ]] || return 1
+	local b=${BASH_REMATCH[1]}
+	[ -n "${EXPECT[$b]+x}" ] && [ "${EXPECT[$b]}" != plan ] && [ -z "${LINK[$b]+x}" ] || return 1
+	[ "${BASH_REMATCH[2]}" -gt 0 ] || return 1
+	VBASE=$b
+	VLINK="rtt=$((10#${BASH_REMATCH[2]})) at=${BASH_REMATCH[3]}"
+}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "record.sh: sorry, this needs root (it creates network namespaces, nftables rules and runs tcpdump)." >&2
-	echo "           Please run: sudo $0 $*" >&2
+	echo "           Please run: sudo $0 ${ARGS[*]}" >&2
 	exit 1
 fi
 
@@ -128,15 +182,17 @@ for tool in ip ss tcpdump nft go awk chrt; do
 done
 
 if [ $# -eq 0 ]; then
-	set -- "${SCENARIOS[@]}"
+	set -- "${DEFAULT[@]}"
 fi
 for name in "$@"; do
-	if [ -z "${EXPECT[$name]+x}" ]; then
+	if [ -z "${EXPECT[$name]+x}" ] && ! variant "$name"; then
 		echo "record.sh: unknown scenario '$name'" >&2
 		usage >&2
 		exit 2
 	fi
 done
+
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || { echo "record.sh: cannot write to $OUT" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/twrec.XXXXXX)
 CNS="twrec-c-$$" # client namespace: 198.18.0.1/24, fd00::1/64 on eth-c
@@ -247,7 +303,7 @@ setup_netns() {
 peer() {
 	local ns=$CNS
 	[ "$1" = server ] && ns=$SNS
-	ip netns exec "$ns" chrt -f 40 "$TMP/peer" -role "$1" -scenario "$NAME" -sync "$SYNC" -addr "$ADDR" \
+	ip netns exec "$ns" chrt -f 40 "$TMP/peer" -role "$1" -scenario "$SCEN" -sync "$SYNC" -addr "$ADDR" \
 		>"$TMP/$NAME.$1.log" 2>&1 &
 	PIDS+=($!)
 }
@@ -308,7 +364,7 @@ nft_drop_out() {
 capture_start() {
 	local ns=$SNS dev=eth-s
 	[ "$AT" = client ] && { ns=$CNS; dev=eth-c; }
-	ip netns exec "$ns" chrt -f 45 tcpdump -i "$dev" ${SNAP:+-s "$SNAP"} -n -U --immediate-mode -Z root -w "$HERE/$NAME.pcap" >"$TMP/$NAME.tcpdump.log" 2>&1 &
+	ip netns exec "$ns" chrt -f 45 tcpdump -i "$dev" ${SNAP:+-s "$SNAP"} -n -U --immediate-mode -Z root -w "$OUT/$NAME.pcap" >"$TMP/$NAME.tcpdump.log" 2>&1 &
 	TCPDUMP_PID=$!
 	PIDS+=("$TCPDUMP_PID")
 	local i
@@ -330,9 +386,17 @@ capture_stop() {
 		NX "$CNS" ss -tanH
 		echo "# ss -tanH, server namespace (eth-s 198.18.0.2 fd00::2)"
 		NX "$SNS" ss -tanH
-	} >"$HERE/$NAME.ss.txt"
+	} >"$OUT/$NAME.ss.txt"
 	grep -E 'packets (captured|received by filter|dropped by kernel)' "$TMP/$NAME.tcpdump.log" |
 		tr '\n' ' ' | sed 's/ $//' >"$TMP/$NAME.tcpdump.stats"
+}
+
+# path_settle: over a delayed path, wait until the last segments either end
+# sent (an ACK, a delayed ACK) have arrived, before a rule that would drop
+# them goes in: two round trips and 100 ms. Without a delay, nothing.
+path_settle() {
+	[ "$RTT" -gt 0 ] || return 0
+	sleep "$(awk -v r="$RTT" 'BEGIN { print (2 * r + 100) / 1000 }')"
 }
 
 # ---- scenarios: each leaves tcpdump running and the peers alive ----
@@ -344,7 +408,8 @@ plain() {
 	wait_listen
 	capture_start
 	peer client
-	await client-done
+	# many-short takes about 125 round trips: a delayed path needs longer.
+	await client-done $((15 + RTT))
 	await server-done
 	sleep "$1"
 }
@@ -569,6 +634,7 @@ sc_user-timeout() {
 	peer client
 	await client-established
 	await server-established
+	path_settle # the client's ACK of the reply must not be dropped
 	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080
 	mark go
 	await client-done 10
@@ -612,7 +678,7 @@ sc_black-hole-healed() {
 portset() {
 	local m l=""
 	for m in "$@"; do
-		l+=",$("$TMP/peer" -scenario "$NAME" -ports "$m")"
+		l+=",$("$TMP/peer" -scenario "$SCEN" -ports "$m")"
 	done
 	l=$(echo "$l" | tr -s , | sed 's/^,//; s/,$//; s/,/, /g')
 	[ -n "$l" ] && echo "{ $l }"
@@ -703,7 +769,7 @@ sc_bulk-in-flight-rtt80-at-client() { convos 5 3; }
 # known 4-tuple starts a new connection; a connection first seen without a SYN
 # has the higher port as its client), and each side's state from ss.
 write_states() {
-	tcpdump -nn -S -r "$HERE/$NAME.pcap" tcp 2>/dev/null | awk -v SS="$HERE/$NAME.ss.txt" '
+	tcpdump -nn -S -r "$OUT/$NAME.pcap" tcp 2>/dev/null | awk -v SS="$OUT/$NAME.ss.txt" '
 	function norm(a) {
 		sub(/^\[::ffff:/, "", a)
 		if (a ~ /^[0-9.]+\]:/) sub(/\]/, "", a)
@@ -759,20 +825,20 @@ write_states() {
 			}
 			print C[i] "\t" S[i] "\t" cs "\t" ss
 		}
-	}' >"$HERE/$NAME.states" || fail "could not write $NAME.states"
+	}' >"$OUT/$NAME.states" || fail "could not write $NAME.states"
 }
 
 # check: compare with EXPECT, and make sure no frame is bigger than the wire's.
 check() {
 	local want="" item n i got biggest states
-	states=$(awk -F'\t' 'NR > 1 { print $3 " " $4 }' "$HERE/$NAME.states")
-	if [ "${EXPECT[$NAME]}" = plan ]; then
+	states=$(awk -F'\t' 'NR > 1 { print $3 " " $4 }' "$OUT/$NAME.states")
+	if [ "${EXPECT[$SCEN]}" = plan ]; then
 		# Per connection, named by the client's port, whatever the order
 		# of their first packets.
-		want=$("$TMP/peer" -scenario "$NAME" -expect | sort)$'\n'
-		got=$(awk -F'\t' 'NR > 1 { p = $1; sub(/.*:/, "", p); print p "\t" $3 " " $4 }' "$HERE/$NAME.states" | sort)
+		want=$("$TMP/peer" -scenario "$SCEN" -expect | sort)$'\n'
+		got=$(awk -F'\t' 'NR > 1 { p = $1; sub(/.*:/, "", p); print p "\t" $3 " " $4 }' "$OUT/$NAME.states" | sort)
 	else
-		IFS=, read -ra items <<<"${EXPECT[$NAME]}"
+		IFS=, read -ra items <<<"${EXPECT[$SCEN]}"
 		for item in "${items[@]}"; do
 			n=1
 			if [[ $item == *"*"* ]]; then n=${item%%\**}; item=${item#*\*}; fi
@@ -780,10 +846,10 @@ check() {
 		done
 		got=$states
 	fi
-	biggest=$(tcpdump -nn -e -r "$HERE/$NAME.pcap" 2>/dev/null |
+	biggest=$(tcpdump -nn -e -r "$OUT/$NAME.pcap" 2>/dev/null |
 		awk 'match($0, /, length [0-9]+:/) { l = substr($0, RSTART + 9, RLENGTH - 10) + 0; if (l > b) b = l } END { print b + 0 }')
 	local packets
-	packets=$(tcpdump -nn -r "$HERE/$NAME.pcap" 2>/dev/null | wc -l)
+	packets=$(tcpdump -nn -r "$OUT/$NAME.pcap" 2>/dev/null | wc -l)
 	if [ "$got" != "${want%$'\n'}" ]; then
 		log "$NAME: MISMATCH: kernel states differ from the expected ones:"
 		diff <(printf '%s' "$want") <(echo "$got") | sed 's/^/    /' >&2
@@ -792,7 +858,7 @@ check() {
 		log "$NAME: a ${biggest}-byte frame: segments were merged (offloads still on?)"
 		STATUS=1
 	else
-		log "$NAME: ok: $packets packets (largest frame $biggest bytes), $(($(wc -l <"$HERE/$NAME.states") - 1)) connections, states: $(echo "$states" | sort | uniq -c | awk '{ printf "%s%s×%s/%s", sep, $1, $2, $3; sep = ", " }')"
+		log "$NAME: ok: $packets packets (largest frame $biggest bytes), $(($(wc -l <"$OUT/$NAME.states") - 1)) connections, states: $(echo "$states" | sort | uniq -c | awk '{ printf "%s%s×%s/%s", sep, $1, $2, $3; sep = ", " }')"
 	fi
 }
 
@@ -818,10 +884,17 @@ path_ok() {
 
 STATUS=0
 for NAME in "$@"; do
+	# SCEN: the scenario the peers play and whose states are expected
+	# (for NAME-rttN-at-SIDE, NAME); LINKS: how its path and capture differ.
+	SCEN=$NAME LINKS=${LINK[$NAME]:-}
+	if [ -z "${EXPECT[$NAME]+x}" ]; then
+		variant "$NAME"
+		SCEN=$VBASE LINKS=$VLINK
+	fi
 	ADDR=198.18.0.2:8080
-	[ "$NAME" = ipv6 ] && ADDR='[fd00::2]:8080'
+	[ "$SCEN" = ipv6 ] && ADDR='[fd00::2]:8080'
 	RTT=0 AT=server SNAP=""
-	for opt in ${LINK[$NAME]:-}; do
+	for opt in $LINKS; do
 		case $opt in
 		rtt=*) RTT=${opt#rtt=} ;;
 		at=*) AT=${opt#at=} ;;
@@ -836,10 +909,10 @@ for NAME in "$@"; do
 		SYNC="$TMP/$NAME.sync"
 		rm -rf "$SYNC"
 		mkdir -p "$SYNC"
-		rm -f "$HERE/$NAME.pcap" "$HERE/$NAME.states" "$HERE/$NAME.ss.txt"
+		rm -f "$OUT/$NAME.pcap" "$OUT/$NAME.states" "$OUT/$NAME.ss.txt"
 		log "$NAME: recording"
 		setup_netns
-		"sc_$NAME"
+		"sc_$SCEN"
 		capture_stop
 		cleanup # kill the peers (by PID) and delete the namespaces
 		if [ "$RTT" -gt 0 ] && ! path_ok; then
