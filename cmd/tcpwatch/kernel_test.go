@@ -76,13 +76,19 @@ func parseKernelRow(t *testing.T, path string, f []string) kernelRow {
 	return r
 }
 
-// TestKernelStates runs tcpwatch on every recorded capture and checks that
+// TestKernelStates runs tcpwatch on every recorded capture (testdata/pcaps
+// and the holdout set, testdata/holdout) and checks that
 // both sides of every connection end in the state the kernel reported.
 func TestKernelStates(t *testing.T) {
 	states, err := filepath.Glob("../../testdata/pcaps/*.states")
 	if err != nil {
 		t.Fatal(err)
 	}
+	holdout, err := filepath.Glob("../../testdata/holdout/*.states")
+	if err != nil {
+		t.Fatal(err)
+	}
+	states = append(states, holdout...)
 	if len(states) == 0 {
 		t.Fatal("no recordings in testdata/pcaps")
 	}

@@ -53,7 +53,7 @@ func TestFindingsFollowStates(t *testing.T) {
 		{"5% lost", seeds(Plan{Loss: 0.05}), 0.03},
 		{"first 1–3 packets missing", []Plan{{Late: 1}, {Late: 2}, {Late: 3}}, 0},
 	}
-	recs := recordings(t)
+	recs := recordings(t, recordingDirs...)
 	for _, l := range limits {
 		spurious, copies := 0, 0
 		var worst string
