@@ -256,7 +256,9 @@ func (c *Conn) OneSided() (seen Side, ok bool) {
 func (c *Conn) MissedBytes(s Side) uint64 {
 	h, p := &c.half[s], &c.half[s.Peer()]
 	n := h.missed
-	if h.sentValid && p.ackValid && h.sent.LessThan(p.ack) {
+	if h.sentValid && p.ackValid && h.sent.LessThan(p.ack) && seqnum.Size(p.ack.Sub(h.sent)) <= p.recvWindow(h) {
+		// (Beyond the window the acknowledging side offered it is not
+		// data sent and missed: that acknowledgment is bad_sequence.)
 		tail := uint64(p.ack.Sub(h.sent))
 		if h.finInferred && tail > 0 {
 			tail-- // its FIN, not data

@@ -297,7 +297,8 @@ func (a *arrival) gaps() {
 	if S.finInferred && S.finSeq == from {
 		from++ // the FIN inferred there is not data
 	}
-	if from.LessThan(seg.Seq) {
+	if from.LessThan(seg.Seq) && seqnum.Size(seg.Seq.Sub(from)) <= a.R.recvWindow(S) {
+		// (A jump past the window the receiver offered is no data missed.)
 		n := seg.Seq.Sub(from)
 		S.missed += uint64(n)
 		S.gap = [2]seqnum.Value{from, seg.Seq}

@@ -126,11 +126,12 @@ var edgeRules = []edgeRule{
 }
 
 // withdrawals are the edges of withdrawRule: a side's own FIN, the peer's,
-// or both taken back, from any state either had led to.
+// or both taken back, from any state either had led to, and with them what
+// else the segment shows (the FIN it carries, at another sequence number).
 func withdrawals() []edge {
 	closing := []State{FinWait1, FinWait2, Closing, LastAck, TimeWait, Closed, CloseWait}
 	var es []edge
-	for _, to := range []State{Established, CloseWait, FinWait1, FinWait2} {
+	for _, to := range append([]State{Established}, closing...) {
 		for _, from := range closing {
 			if from != to {
 				es = append(es, edge{from, to})

@@ -231,3 +231,18 @@ func TestFINsInferredThenWithdrawn(t *testing.T) {
 		t.Errorf("client %v, want CLOSE_WAIT by withdrawal\n%s", c.State(Client), timeline(c))
 	}
 }
+
+// TestInferredFINReplacedByRealFIN: the server's FIN inferred from the
+// client's ACK one past its data, then the server's real FIN further on:
+// that byte was data, and the FIN is the one seen (found by FuzzTracker).
+func TestInferredFINReplacedByRealFIN(t *testing.T) {
+	tr := play(t, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 22},
+		step{from: Server, flags: FA, seq: 22, ack: 12},
+		step{from: Client, flags: A, seq: 12, ack: 23},
+	), 0)
+	c := tr.Conns()[0]
+	if c.State(Client) != TimeWait || c.State(Server) != Closed || !anyWhy(c, "that was data, not a FIN") {
+		t.Errorf("%v/%v, want TIME_WAIT/CLOSED after the withdrawal\n%s", c.State(Client), c.State(Server), timeline(c))
+	}
+}

@@ -347,6 +347,9 @@ func (a *arrival) finWasData(h *Half, sender bool) {
 	}
 	h.finSent, h.finInferred, h.finAcked, h.finFirst = false, false, false, false
 	peer.peerFin = false
+	if peer.finSent {
+		peer.finFirst = true // it answered no FIN of h's: there was none yet
+	}
 	if sender {
 		a.cs(cFinWasData)
 		a.cr(cPeerFinWasData)
