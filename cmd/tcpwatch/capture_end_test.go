@@ -1,14 +1,10 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcpwatch/tcpwatch/report"
@@ -20,46 +16,11 @@ import (
 // last packet and that the interface dropped `dropped` packets.
 func asPcapng(t *testing.T, pcap string, after time.Duration, dropped uint64) string {
 	t.Helper()
-	f, err := os.Open(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "x.pcapng")
-	o, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	w, err := pcapgo.NewNgWriterInterface(o, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, SnapLength: 65535,
-		TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var last time.Time
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		last = ci.Timestamp
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ci.Timestamp, CaptureLength: len(data), Length: ci.Length}, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := pcapgo.NgInterfaceStatistics{LastUpdate: last.Add(after), EndTime: last.Add(after),
-		PacketsReceived: pcapgo.NgNoValue64, PacketsDropped: dropped}
-	if err := w.WriteInterfaceStats(0, st); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	ng, _ := toPcapng(t, pcap, func(last time.Time) pcapgo.NgInterfaceStatistics {
+		return pcapgo.NgInterfaceStatistics{LastUpdate: last.Add(after), EndTime: last.Add(after),
+			PacketsReceived: pcapgo.NgNoValue64, PacketsDropped: dropped}
+	})
+	return writeFile(t, "x.pcapng", ng)
 }
 
 // TestCaptureEndFromInterfaceStatistics: a server stuck in CLOSE_WAIT for

@@ -73,9 +73,14 @@ func countPackets(t *testing.T, data []byte) uint64 {
 
 // samplePcapng is the sample capture rewritten as pcapng, with the offset
 // at which each block after the headers begins.
-func samplePcapng(t *testing.T) (ng []byte, blocks []int) {
+func samplePcapng(t *testing.T) (ng []byte, blocks []int) { return toPcapng(t, sample, nil) }
+
+// toPcapng rewrites a pcap as pcapng, with the offset at which each block
+// after the headers begins; isb, if set, gives the interface statistics
+// block written after the packets from the last packet's time.
+func toPcapng(t *testing.T, pcap string, isb func(last time.Time) pcapgo.NgInterfaceStatistics) (ng []byte, blocks []int) {
 	t.Helper()
-	f, err := os.Open(sample)
+	f, err := os.Open(pcap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,18 +94,24 @@ func samplePcapng(t *testing.T) (ng []byte, blocks []int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var last time.Time
 	for {
 		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
-			return buf.Bytes(), blocks
+			break
 		}
 		w.Flush()
 		blocks = append(blocks, buf.Len())
 		if err != nil || w.WritePacket(ci, data) != nil {
 			t.Fatal(err)
 		}
-		w.Flush()
+		last = ci.Timestamp
 	}
+	if isb != nil && w.WriteInterfaceStats(0, isb(last)) != nil {
+		t.Fatal("write interface statistics")
+	}
+	w.Flush()
+	return buf.Bytes(), blocks
 }
 
 // gzipCut compresses data and cuts the compressed stream right after the

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tcpwatch/tcpwatch/internal/degrade"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -26,54 +25,15 @@ type kernelRow struct {
 
 func readStates(t *testing.T, path string) []kernelRow {
 	t.Helper()
-	f, err := os.Open(path)
+	rows, err := degrade.ReadStates(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var rows []kernelRow
-	sc := bufio.NewScanner(f)
-	header := true
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if header {
-			header = false
-			continue
-		}
-		f := strings.Split(line, "\t")
-		if len(f) != 4 {
-			t.Fatalf("%s: malformed line %q", path, line)
-		}
-		rows = append(rows, parseKernelRow(t, path, f))
+	out := make([]kernelRow, len(rows))
+	for i, r := range rows {
+		out[i] = kernelRow{r.Client, r.Server, r.State[tracker.Client], r.State[tracker.Server]}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-// parseKernelRow parses the fields of a .states line: client, server,
-// client state, server state.
-func parseKernelRow(t *testing.T, path string, f []string) kernelRow {
-	t.Helper()
-	var r kernelRow
-	var err error
-	if r.client, err = netip.ParseAddrPort(f[0]); err != nil {
-		t.Fatalf("%s: client: %v", path, err)
-	}
-	if r.server, err = netip.ParseAddrPort(f[1]); err != nil {
-		t.Fatalf("%s: server: %v", path, err)
-	}
-	if err := r.clientState.UnmarshalText([]byte(f[2])); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if err := r.serverState.UnmarshalText([]byte(f[3])); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return r
+	return out
 }
 
 // TestKernelStates runs tcpwatch on every recorded capture (testdata/pcaps
