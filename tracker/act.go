@@ -159,7 +159,8 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 const (
 	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
 		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff | cSynAckAckedUnseen
-	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData
+	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData | cCutOffPeer | cSynAbandoned |
+		cFinAckDueAfterEnd | cCapturedLate
 )
 
 // countInferred counts the segments a side's new facts show the capture
@@ -168,7 +169,7 @@ func (c *Conn) countInferred(why cause) {
 	if why&notCapturedCauses != 0 {
 		c.NotCaptured++
 	}
-	if why&cFinWasData != 0 && c.NotCaptured > 0 {
+	if why&(cFinWasData|cCapturedLate) != 0 && c.NotCaptured > 0 {
 		c.NotCaptured--
 	}
 }

@@ -113,9 +113,12 @@ type Half struct {
 	// finInferred: its FIN was not captured but inferred from the peer's
 	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
 	finInferred bool
-	nxtValid    bool
-	sentValid   bool
-	ackValid    bool
+	// synAckInferred: its SYN-ACK was inferred from the peer's ACK; the
+	// first copy captured after it is that SYN-ACK, reordered.
+	synAckInferred bool
+	nxtValid       bool
+	sentValid      bool
+	ackValid       bool
 }
 
 // State returns the endpoint's RFC 793 state, derived from its facts.
@@ -260,8 +263,8 @@ func (c *Conn) MissedBytes(s Side) uint64 {
 		// (Beyond the window the acknowledging side offered it is not
 		// data sent and missed: that acknowledgment is bad_sequence.)
 		tail := uint64(p.ack.Sub(h.sent))
-		if h.finInferred && tail > 0 {
-			tail-- // its FIN, not data
+		if h.finInferred && tail > 0 || tail == 1 && !h.isnKnown && h.lastSig.payload == 0 && h.lastSig.seq == h.sent {
+			tail-- // its FIN, not data; or the answer to a keepalive (snd.una−1) first seen mid-stream
 		}
 		n += tail
 	}

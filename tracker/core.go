@@ -116,7 +116,7 @@ func (a *arrival) account() bool {
 
 // apply runs the rules for one segment that is evidence.
 func (a *arrival) apply() {
-	R, seg := a.R, a.seg
+	S, R, seg := a.S, a.R, a.seg
 	f := seg.Flags
 	a.inferMissedSynAck()
 	if R.inSynSent() && f&(SYN|RST|ACK) == ACK && !R.acceptsSynAck(seg.Ack) {
@@ -127,6 +127,16 @@ func (a *arrival) apply() {
 		return
 	}
 	R.silentRtx = 0 // R's retransmissions, if any, were answered
+	if S.cutOff || S.synAbandoned {
+		// It sends again: nothing ended it.
+		S.cutOff, S.synAbandoned, R.cutOff = false, false, false
+		a.cs(cRevived)
+		a.cr(cRevived)
+	} else if R.cutOff {
+		S.cutOff, R.cutOff = false, false
+		a.cs(cRevived)
+		a.cr(cRevived)
+	}
 	a.window()
 	if !R.nxtValid && f&ACK != 0 && f&RST == 0 {
 		R.nxt, R.nxtValid = seg.Ack, true // the peer has sent at least this far
@@ -178,10 +188,11 @@ func (a *arrival) inferMissedSynAck() {
 	R.synSent, R.sentSynAck, R.peerSyn = true, true, true
 	R.setISN(seg.Ack-1, seg.Ack)
 	R.synTime = seg.Time // (sent before this ACK, after the SYN)
+	R.synAckInferred = true
 	if S.synTime != 0 && R.rtt == 0 {
 		// SYN out, ACK back: the whole path's round trip, which the
 		// capture cannot split between the two ends.
-		R.rtt = max(seg.Time-S.synTime, 1)
+		R.rtt = max(seg.Time-a.prevSent, 1) // (from its latest SYN: earlier ones went unanswered)
 	}
 	R.nxt, R.nxtValid = seg.Ack, true
 	S.peerSyn, S.synAcked = true, true
@@ -232,7 +243,10 @@ func (a *arrival) onSegment() {
 		if S.finInferred && S.finSeq.LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) && f&FIN == 0 {
 			a.finWasData(S, true) // data at the position taken for its FIN
 		}
-		S.lastData, S.midWrite = seg.Time, f&(PSH|FIN) == 0
+		S.lastData = seg.Time
+		if !S.sentValid || S.sent.LessThan(seg.End()) {
+			S.midWrite = f&(PSH|FIN) == 0 // (a retransmission says nothing about the write)
+		}
 		if S.reset && S.nxtValid && S.nxt.LessThan(seg.End()) && !R.reset {
 			S.reset = false // new data after an RST at its snd.nxt: that RST was not its own
 			a.cs(cRevived)

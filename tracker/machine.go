@@ -48,6 +48,8 @@ const (
 	cSynAckedBySending                   // it sent data, which a SYN_RCVD socket cannot (no Fast Open): its SYN was acknowledged
 	cSynAckAckedUnseen                   // its SYN-ACK, sent again, stopped short of the kernel's limit: the last copy was acknowledged
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
+	cCapturedLate                        // a segment inferred as not captured was captured late (reordered)
+	cFinAckDueAfterEnd                   // the input ended before its FIN's ACK was due: taken as acknowledged
 	numCauses
 )
 
@@ -91,6 +93,8 @@ var causePhrases = [...]string{
 	"it sent data, which a socket in SYN_RCVD cannot without Fast Open: its SYN was acknowledged",
 	"its SYN-ACK was sent again, then not again when due, short of the kernel's limit: the ACK of its last copy arrived, though the capture missed it",
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
+	"a segment taken as not captured was captured late: it was reordered",
+	"the input ended before the ACK of its FIN was due: taken as acknowledged (its peer answers a FIN at once; the capture may have stopped too soon to show it)",
 }
 
 var combinedPhrases = map[cause]string{
@@ -185,9 +189,12 @@ func nextRtxDue(gap int64) int64 {
 // retransmitted records a retransmission of a SYN-ACK or FIN: the gap since
 // the previous one (for heal and the live grace), and that any ACK held
 // back before it did not arrive after all.
-func (h *Half) retransmitted(at int64) {
-	if h.lastRtx != 0 {
+func (h *Half) retransmitted(at, orig int64) {
+	switch {
+	case h.lastRtx != 0:
 		h.rtxGap = at - h.lastRtx
+	case orig != 0 && orig < at:
+		h.rtxGap = at - orig // the first: its gap from the original
 	}
 	h.lastRtx = at
 	h.heldAck = 0
@@ -250,6 +257,11 @@ func synAckRetryOfGap(gap int64) int {
 	return n
 }
 
+// delAckMax is Linux's longest delayed ACK (TCP_DELACK_MAX): a FIN that
+// moves its receiver to CLOSE_WAIT is acknowledged late (pingpong mode,
+// tcp_fin), so that the application's FIN can carry the ACK.
+const delAckMax = int64(200 * time.Millisecond)
+
 // synTimeoutInit is Linux's first SYN retransmission timeout
 // (TCP_TIMEOUT_INIT); later ones double.
 const synTimeoutInit = int64(time.Second)
@@ -288,6 +300,9 @@ func midWriteSilent(h, peer *Half, now int64) (hc, pc cause, at int64) {
 		return 0, 0, 0
 	}
 	due := nextRtxDue(max(h.rtt+peer.rtt, minRTO))
+	if h.silentRtx > 0 {
+		due = max(due, nextRtxDue(h.silentGap))
+	}
 	if now-h.lastSent <= due {
 		return 0, 0, 0
 	}
@@ -309,10 +324,24 @@ func (h *Half) finAckedUnseen(peer *Half, now int64, final bool) (cause, int64, 
 		return 0, 0, 0
 	}
 	due := nextRtxDue(h.rtxGap)
-	if !(final && h.finRtx == 0) && now-h.finLast <= due {
+	// Its ACK cannot have passed the capture point sooner than the peer's
+	// round trip, plus a delayed ACK when the FIN found the peer
+	// ESTABLISHED (tcp_fin enters pingpong mode).
+	soonest := peer.rtt
+	if !peer.finSent {
+		soonest += delAckMax
+	}
+	waited := now-h.finLast > max(due, soonest)
+	if !waited && !(final && h.finRtx == 0) {
 		return 0, 0, 0
 	}
 	h.finAcked = true
+	if !waited && now-h.finLast <= soonest {
+		// The input ended before its ACK could have come: nothing was
+		// missed, and nothing says the peer, which answers a FIN at once,
+		// did not.
+		return cFinAckDueAfterEnd, now, 0
+	}
 	return cFinAckNotCaptured, min(h.finLast+peer.rtt, now), 0
 }
 

@@ -93,6 +93,7 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, s Side) bool {
 // counting its copies.
 func (t *Tracker) holdSyn(c *Conn, seg *Segment) {
 	c.BadSeq++
+	c.half[c.sideOf(seg.Src == c.Key.A && seg.SrcPort == c.Key.APort)].lastSent = seg.Time // (answers to it are answers)
 	p, ok := t.pendingSyn[c.ID]
 	if ok && p.first.Seq == seg.Seq && p.first.Src == seg.Src {
 		p.last, p.n = *seg, p.n+1

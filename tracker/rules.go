@@ -94,10 +94,13 @@ func (a *arrival) onSYNACK() (ok bool) {
 	case seg.Seq != S.isn:
 		a.obs(obsSynAckOtherISN)
 		return false
+	case S.synAckInferred:
+		S.synAckInferred, S.synSeen, S.wscale = false, true, seg.WScale
+		a.cs(cCapturedLate) // the inferred SYN-ACK, captured late: no retransmission
 	case S.sentSynAck:
 		S.retransmits++
 		S.synRtx++
-		S.retransmitted(seg.Time)
+		S.retransmitted(seg.Time, S.synTime)
 		if S.ackNeverArrived(&S.synAcked, R) {
 			a.cs(cSynAckLost)
 		}
@@ -139,7 +142,7 @@ func (a *arrival) midstreamSynAck() {
 	}
 	S.retransmits++
 	S.synRtx++
-	S.retransmitted(seg.Time)
+	S.retransmitted(seg.Time, 0)
 	if S.ackNeverArrived(&S.synAcked, R) {
 		a.cs(cSynAckLost)
 	}
@@ -306,7 +309,7 @@ func crossed(h, peer *Half, at int64) bool {
 		return false
 	}
 	path := h.rtt + peer.rtt
-	guard := min(path/20, int64(time.Millisecond)) // timer and forwarding jitter
+	guard := path / 4 // jitter between the handshake sample and the close round trip
 	return at-peer.finTime < path-guard
 }
 
@@ -329,7 +332,8 @@ func (a *arrival) repeatedAck() {
 			R.finRtx++
 			a.cr(cFinAckLostUnseen)
 		}
-	case R.sentSynAck && R.synAcked && !R.finSent && seg.Ack == R.synEnd && (!R.nxtValid || R.nxt == R.synEnd):
+	case R.sentSynAck && R.synAcked && !R.finSent && seg.Ack == R.synEnd && (!R.nxtValid || R.nxt == R.synEnd) &&
+		seg.Time-R.synTime < synAckWindow:
 		if R.ackNeverArrived(&R.synAcked, S) {
 			R.synRtx++
 			a.cr(cSynAckLostUnseen)
@@ -409,7 +413,18 @@ func (a *arrival) onFIN() {
 	}
 	if S.finInferred {
 		if fin == S.finSeq {
-			S.finInferred = false // the FIN inferred earlier, captured late (reordered)
+			// The FIN inferred earlier, captured late (reordered): it was
+			// not missed, and its own acknowledgment says whether it
+			// answered the peer's.
+			S.finInferred = false
+			if seg.Ack.LessThan(S.ack) {
+				// It acknowledges less than the sender had already
+				// acknowledged: this is the original, sent before the
+				// segment that showed it, not a retransmission.
+				S.finAck = seg.Ack
+				S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
+				a.cs(cCapturedLate)
+			}
 			return
 		}
 		a.finWasData(S, true)
@@ -420,7 +435,7 @@ func (a *arrival) onFIN() {
 	case fin == S.finSeq:
 		S.finRtx++
 		S.finLast = seg.Time // (a retransmission is not assumed delivered: see onACK)
-		S.retransmitted(seg.Time)
+		S.retransmitted(seg.Time, S.finTime)
 		if S.ackNeverArrived(&S.finAcked, R) {
 			a.cs(cFinAckLost)
 		}
@@ -480,3 +495,7 @@ func (a *arrival) firstFIN(fin seqnum.Value) {
 // seen — each a proof that it never arrived — make the path a black hole
 // for that acknowledgment: a repeat of it is no longer believed.
 const blackHoleProofs = 1
+
+// synAckWindow: Linux retransmits a SYN-ACK tcp_synack_retries (5) times,
+// 1+2+4+8+16 s after the first, and drops the request 32 s later.
+const synAckWindow = int64(64 * time.Second)
