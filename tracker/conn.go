@@ -79,7 +79,7 @@ type Half struct {
 	wscale    int8   // window scale from its SYN, -1 if none
 	// lostAcks counts how often this endpoint retransmitted a SYN-ACK or FIN
 	// that the peer had already acknowledged: proof that the acknowledgment
-	// never arrived. After two such proofs nothing carrying the same
+	// never arrived. After such a proof (blackHoleProofs) nothing carrying the same
 	// acknowledgment (lostAck) is believed to arrive.
 	lostAcks uint8
 
