@@ -127,13 +127,9 @@ func (a *arrival) apply() {
 		return
 	}
 	R.silentRtx = 0 // R's retransmissions, if any, were answered
-	if S.cutOff || S.synAbandoned {
-		// It sends again: nothing ended it.
+	if S.cutOff || S.synAbandoned || R.cutOff {
+		// It sends again: nothing ended the connection.
 		S.cutOff, S.synAbandoned, R.cutOff = false, false, false
-		a.cs(cRevived)
-		a.cr(cRevived)
-	} else if R.cutOff {
-		S.cutOff, R.cutOff = false, false
 		a.cs(cRevived)
 		a.cr(cRevived)
 	}
@@ -319,7 +315,7 @@ func (a *arrival) gaps() {
 		a.obs(obsGap)
 		return
 	}
-	if seg.Payload > 0 && !seg.Seq.LessThan(S.gap[0]) && !S.gap[1].LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) {
+	if S.missed > 0 && seg.Payload > 0 && !seg.Seq.LessThan(S.gap[0]) && !S.gap[1].LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) {
 		S.missed -= min(S.missed, uint64(seg.Payload))
 		if S.gap[0] == seg.Seq {
 			a.obs(obsGapFilled)

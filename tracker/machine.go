@@ -207,7 +207,7 @@ func (h *Half) retransmitted(at, orig int64) {
 //
 //   - Silence after the last retransmission Linux makes means it gave up
 //     and dropped the connection.
-//   - On a black-holed path (lostAcks ≥ 2) a repeat of the lost ACK is not
+//   - On a black-holed path (lostAcks ≥ blackHoleProofs) a repeat of the lost ACK is not
 //     believed (onACK); when the side then stops retransmitting for longer
 //     than twice its last backoff, that ACK did arrive: the path healed.
 //   - Otherwise a FIN not retransmitted was acknowledged (finAckedUnseen).
@@ -362,17 +362,13 @@ func endFIN(h, peer *Half) (hc, pc cause, at int64) {
 	if !h.sentValid || !h.sent.Add(1).LessThan(peer.ack) || h.lastSent >= peer.ackTime {
 		return 0, 0, 0
 	}
-	h.finSent, h.finSeq, h.finInferred = true, peer.ack-1, true
-	h.finTime, h.finLast, h.finAck, h.finAcked = peer.ackTime, peer.ackTime, h.ack, true
 	// It answered the peer's FIN if that was sent before the peer
 	// acknowledged it, and arrived.
-	h.finFirst = !(h.peerFin && peer.finTime < peer.ackTime)
+	pc = h.takeFIN(peer, peer.ack-1, peer.ackTime, h.peerFin && peer.finTime < peer.ackTime)
+	h.finAcked = true
 	hc = cFinSent | cFinAcked | cFinNotCapturedEnd
 	if !peer.peerFin {
 		peer.peerFin, pc = true, pc|cPeerFin
-	}
-	if !h.finFirst && !peer.finAcked {
-		peer.finAcked, pc = true, pc|cFinAcked
 	}
 	if h.finFirst && peer.finFirst && covers(peer.finAck, h.finSeq) {
 		peer.finFirst = false // the peer's FIN, acknowledging h's, answered it

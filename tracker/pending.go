@@ -43,7 +43,7 @@ func (t *Tracker) connFor(c *Conn, seg *Segment, fromA bool) (_ *Conn, held bool
 		return t.replace(c, seg, fromA), false
 	}
 	if h := &c.half[s]; seg.Flags&FIN == 0 && h.synSent && (seg.Seq != h.isn || !h.isnKnown) {
-		t.holdSyn(c, seg)
+		t.holdSyn(c, seg, s)
 		return c, true
 	}
 	return c, false
@@ -91,9 +91,9 @@ func (t *Tracker) startsNew(c *Conn, seg *Segment, s Side) bool {
 
 // holdSyn holds aside a SYN with a new ISN seen on the live connection c,
 // counting its copies.
-func (t *Tracker) holdSyn(c *Conn, seg *Segment) {
+func (t *Tracker) holdSyn(c *Conn, seg *Segment, s Side) {
 	c.BadSeq++
-	c.half[c.sideOf(seg.Src == c.Key.A && seg.SrcPort == c.Key.APort)].lastSent = seg.Time // (answers to it are answers)
+	c.half[s].lastSent = seg.Time // (answers to it are answers)
 	p, ok := t.pendingSyn[c.ID]
 	if ok && p.first.Seq == seg.Seq && p.first.Src == seg.Src {
 		p.last, p.n = *seg, p.n+1

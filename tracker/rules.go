@@ -151,8 +151,8 @@ func (a *arrival) midstreamSynAck() {
 // ackNeverArrived applies "retransmitted after its ACK": h sent again what
 // the peer had acknowledged (one of h's acknowledged facts), which proves
 // that acknowledgment never reached h. The fact is withdrawn, and the proof
-// counted: after two of them nothing carrying the same acknowledgment is
-// believed to arrive (see onACK).
+// counted: after blackHoleProofs of them nothing carrying the same
+// acknowledgment is believed to arrive (see onACK).
 func (h *Half) ackNeverArrived(acked *bool, peer *Half) bool {
 	if !*acked {
 		return false
@@ -167,26 +167,25 @@ func (h *Half) ackNeverArrived(acked *bool, peer *Half) bool {
 // received, and what the receiver learns when it arrives.
 func (a *arrival) onACK() {
 	S, R, seg := a.S, a.R, a.seg
-	ack := seg.Ack
-	if seg.Flags&SYN == 0 {
+	ack, notSyn := seg.Ack, seg.Flags&SYN == 0
+	if notSyn {
 		a.ackedUnseen()
 		a.repeatedAck()
 		if (S.rtt == 0 || S.rttByData) && R.nxtTime != 0 && ack == R.nxt && R.nxtValid && (!S.ackValid || S.ack.LessThan(ack)) {
 			S.measureRTT(seg.Time - R.nxtTime)
 		}
-	}
-	if R.nxtValid && R.nxt.LessThan(ack) && seg.Flags&SYN == 0 {
-		R.nxtTime = 0 // moved by an acknowledgment, not by a segment seen
-		// It acknowledges more than the peer was seen to send: data the
-		// capture missed, a segment reordered before the capture point, or
-		// data never sent. It is believed; whether the peer ever sent it is
-		// judged at the end (detectSeq).
-		R.nxt = ack
+		if R.nxtValid && R.nxt.LessThan(ack) {
+			// It acknowledges more than the peer was seen to send: data
+			// the capture missed, a segment reordered before the capture
+			// point, or data never sent. It is believed; whether the peer
+			// ever sent it is judged at the end (detectSeq).
+			R.nxt, R.nxtTime = ack, 0 // (moved by an acknowledgment, not by a segment seen)
+		}
 	}
 	if R.sentValid && R.sent.Add(1).LessThan(ack) && S.overAck == 0 {
 		S.overAck = seg.Time
 	}
-	if S.sentSynAck && !S.synAcked && R.synSent && covers(ack, R.synEnd) && seg.Flags&SYN == 0 {
+	if notSyn && S.sentSynAck && !S.synAcked && R.synSent && covers(ack, R.synEnd) {
 		// It acknowledges data (or a FIN) of the peer's past the SYN: the
 		// peer sent it from ESTABLISHED, and every such segment carries the
 		// ACK of this side's SYN.
@@ -207,9 +206,9 @@ func (a *arrival) onACK() {
 	// nothing carrying it is believed to arrive (the path to R is a black
 	// hole) until R shows it hears from S again (above), or falls silent
 	// (heal).
-	pureRepeat := seg.Flags&SYN == 0 && R.lostAcks >= blackHoleProofs && ack == R.lostAck
+	pureRepeat := notSyn && R.lostAcks >= blackHoleProofs && ack == R.lostAck
 	if R.synSent && covers(ack, R.isn) {
-		if S.rtt == 0 && R.synTime != 0 && seg.Flags&SYN == 0 {
+		if S.rtt == 0 && R.synTime != 0 && notSyn {
 			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
 		}
 		if !S.peerSyn {
@@ -245,14 +244,11 @@ func (a *arrival) ackedUnseen() {
 	if !S.ackValid || !S.ack.LessThan(seg.Ack) || R.finSent || !R.synSent || !R.peerSyn || R.reset {
 		return // (an acknowledgment that does not move is a keepalive's answer)
 	}
-	if seg.Ack != S.ack.Add(1) && (!R.sentValid || seg.Ack != R.sent.Add(1)) {
-		return // (the common case: not one past anything, data acknowledged)
+	end := S.ack // the last R sent as far as seen: its segments, or what S acknowledged
+	if R.sentValid && end.LessThan(R.sent) {
+		end = R.sent
 	}
-	end, ok := R.sent, R.sentValid
-	if S.ackValid && (!ok || end.LessThan(S.ack)) {
-		end, ok = S.ack, true
-	}
-	if !ok || seg.Ack != end.Add(1) || R.isnKnown && !covers(end, R.isn) {
+	if seg.Ack != end.Add(1) || R.isnKnown && !covers(end, R.isn) {
 		return
 	}
 	a.inferFIN(R, S, end, false)
@@ -277,22 +273,30 @@ func (a *arrival) seqPastFIN() {
 // peer's if that had arrived, and then carried the ACK of it.
 func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
 	seg := a.seg
-	h.finSent, h.finSeq, h.finInferred = true, at, true
-	h.finTime, h.finLast, h.finAck = seg.Time, seg.Time, h.ack
-	h.finFirst = !h.peerFin || crossed(h, peer, seg.Time)
 	hc, pc := a.cs, a.cr
 	if !sender {
 		hc, pc = a.cr, a.cs
 	}
 	hc(cFinSent)
-	if !h.finFirst && peer.finSent && !peer.finAcked {
-		peer.finAcked = true
-		pc(cFinAcked)
-	}
+	pc(h.takeFIN(peer, at, seg.Time, h.peerFin && !crossed(h, peer, seg.Time)))
 	if sender && !peer.peerFin {
 		peer.peerFin = true
 		pc(cPeerFin)
 	}
+}
+
+// takeFIN records h's FIN at sequence number at, which the capture missed,
+// sent by the time when; answered says it answered the peer's FIN, and so
+// carried the ACK of it. It returns what that established for the peer.
+func (h *Half) takeFIN(peer *Half, at seqnum.Value, when int64, answered bool) cause {
+	h.finSent, h.finSeq, h.finInferred = true, at, true
+	h.finTime, h.finLast, h.finAck = when, when, h.ack
+	h.finFirst = !answered
+	if answered && peer.finSent && !peer.finAcked {
+		peer.finAcked = true
+		return cFinAcked
+	}
+	return 0
 }
 
 // crossed reports whether h's FIN, which the capture missed, was sent

@@ -161,12 +161,10 @@ func (t *Tracker) Sweep() {
 // once at the end of input, before reading the results.
 func (t *Tracker) Finish() {
 	t.compact()
-	for _, c := range t.conns {
-		t.expire(c)
-	}
 	t.startRefresh()
 	defer func() { t.refresh = nil }()
 	for _, c := range t.conns {
+		t.expire(c)
 		if c.inTable {
 			t.check(c, t.now, final)
 			t.expire(c) // a TIME_WAIT the check inferred may be over already
