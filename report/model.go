@@ -255,6 +255,7 @@ type Anomaly struct {
 	Target     netip.AddrPort   `json:"target,omitzero"`
 	Time       Time             `json:"time"`
 	Detail     string           `json:"detail"`
+	Fields     map[string]any   `json:"fields,omitempty"`
 }
 
 // OptionalSide is a side, or none (a finding about a target rather than a
@@ -453,7 +454,7 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 // AnomalyOf converts a tracker finding into the report's form.
 func AnomalyOf(a tracker.Anomaly) Anomaly {
 	x := Anomaly{Kind: a.Kind, Severity: a.Kind.Severity(), Connection: a.Conn,
-		Time: Time(a.Time), Detail: a.Detail}
+		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields}
 	if a.HasSide {
 		x.Side = SideOf(a.Side)
 	}

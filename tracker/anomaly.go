@@ -111,6 +111,10 @@ type Anomaly struct {
 	Target  netip.AddrPort // the server (or flood target)
 	Time    int64          // when the condition began, ns since the epoch
 	Detail  string
+	// Fields are the finding's figures beside its sentence, for machines
+	// (JSON "fields"): counts, rates, seconds stuck. Keys are snake_case;
+	// values are numbers, strings or booleans. Nil when there are none.
+	Fields map[string]any
 
 	rule rule // which detector made it, for bringing its sentence up to date
 }

@@ -1,7 +1,7 @@
 package tracker
 
 import (
-	"slices"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -131,7 +131,7 @@ func TestFinishIsDeterministic(t *testing.T) {
 		}
 		if first == nil {
 			first = got
-		} else if !slices.Equal(first, got) {
+		} else if !reflect.DeepEqual(first, got) {
 			t.Fatal("findings in a different order")
 		}
 	}
