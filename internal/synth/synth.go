@@ -47,9 +47,47 @@ type Config struct {
 	Flood       int
 	FloodTarget netip.AddrPort // default 198.18.0.2:80
 
+	// Mix makes the connections unlike one another (see [Mix]); the zero
+	// value writes every connection the same way.
+	Mix Mix
+
 	Start    time.Time     // time of the first packet (default 2026-01-01T00:00:00Z)
 	Interval time.Duration // mean gap between packets (default 50µs)
 	Snaplen  int           // cut packets to this many bytes (default 0: never)
+}
+
+// Mix is the share (0 to 1) of connections of each kind, drawn per
+// connection from the seed: a capture that looks like a busy server's.
+type Mix struct {
+	IPv6       float64 // over IPv6 (the rest over IPv4, unless Config.IPv6)
+	Aborted    float64 // the client aborts with an RST where it would have closed
+	Refused    float64 // the SYN is answered by an RST (nothing listens)
+	Retransmit float64 // one data segment of the client's is sent twice
+	MaxRounds  int     // when positive, each connection has 0..MaxRounds data rounds, uniformly
+	// Midstream is the share of the connections open when the capture
+	// starts (the first Concurrency) that it picks up mid-stream: their
+	// first packets, up to a random point, are not written.
+	Midstream float64
+}
+
+// Medium is the "medium" capture of the scale measurements: about 2 M
+// packets in about 150,000 connections, 5,000 open at once, 10 % over IPv6,
+// 5 % aborted, 3 % refused, 1.5 % with a retransmitted data segment, a 2 %
+// spoofed SYN flood (of the packets), and half the initial connections
+// picked up mid-stream.
+func Medium(seed uint64) Config {
+	return Config{Seed: seed, Conns: 150_000, Concurrency: 5_000, Flood: 40_000,
+		FloodTarget: netip.MustParseAddrPort("[fd00::2:0:0:1]:80"), Interval: 25 * time.Microsecond,
+		Mix: Mix{IPv6: 0.10, Aborted: 0.05, Refused: 0.03, Retransmit: 0.015, MaxRounds: 3, Midstream: 0.5}}
+}
+
+// Large is Medium five times over: about 10 M packets in 750,000
+// connections, at the same rate, so that it lasts five times as long.
+func Large(seed uint64) Config {
+	c := Medium(seed)
+	c.Conns *= 5
+	c.Flood *= 5
+	return c
 }
 
 // ErrFloodTooLarge is returned when Flood asks for more distinct sources than
@@ -78,10 +116,16 @@ const (
 	phServerFIN
 	phLastACK
 	phDone
+	phRefuse        // the server's RST-ACK to a SYN nothing listens for
+	phAbort         // the client's RST in place of its FIN
+	phClientDataRtx // the client's data segment again
 )
 
 type conn struct {
 	client, server netip.AddrPort
+	refused        bool   // answered by RST
+	aborted        bool   // ends with the client's RST
+	rtx            bool   // its first data segment is sent twice
 	cseq, sseq     uint32 // next sequence number of each side
 	phase          int
 	rounds         int    // data rounds left
@@ -137,6 +181,7 @@ type gen struct {
 	open    []*conn
 	free    []*conn
 	werr    error
+	mute    bool // skip writing: a connection picked up mid-stream
 	pkt     [1600]byte
 }
 
@@ -212,7 +257,20 @@ func (g *gen) newConn() *conn {
 	if g.rng.IntN(2) == 0 {
 		sport = 443
 	}
-	if g.cfg.IPv6 {
+	m := &g.cfg.Mix
+	v6 := g.cfg.IPv6 || m.IPv6 > 0 && g.rng.Float64() < m.IPv6
+	if m.MaxRounds > 0 {
+		c.rounds = g.rng.IntN(m.MaxRounds + 1)
+	}
+	switch r := g.rng.Float64(); {
+	case r < m.Refused:
+		c.refused = true
+	case r < m.Refused+m.Aborted:
+		c.aborted = true
+	case r < m.Refused+m.Aborted+m.Retransmit:
+		c.rtx = true
+	}
+	if v6 {
 		var a, b [16]byte
 		copy(a[:], []byte{0xfd, 0, 0, 0, 0, 1})
 		copy(b[:], []byte{0xfd, 0, 0, 0, 0, 2})
@@ -228,14 +286,31 @@ func (g *gen) newConn() *conn {
 	}
 	c.cseq = g.rng.Uint32()
 	c.sseq = g.rng.Uint32()
-	c.rounds = g.cfg.DataRounds
+	if m.MaxRounds <= 0 {
+		c.rounds = g.cfg.DataRounds
+	}
+	if i < g.cfg.Concurrency && m.Midstream > 0 && !c.refused && g.rng.Float64() < m.Midstream {
+		g.skip(c)
+	}
 	return c
+}
+
+// skip runs a connection picked up mid-stream through its first packets,
+// up to a random point past its handshake, without writing them.
+func (g *gen) skip(c *conn) {
+	n := 3 + g.rng.IntN(4*c.rounds+2)
+	g.mute = true
+	for ; n > 0 && c.phase != phDone; n-- {
+		g.step(c)
+	}
+	g.mute = false
 }
 
 // TCP flags.
 const (
 	fFIN = 0x01
 	fSYN = 0x02
+	fRST = 0x04
 	fPSH = 0x08
 	fACK = 0x10
 )
@@ -247,6 +322,19 @@ func (g *gen) step(c *conn) {
 		g.tcp(c.client, c.server, c.cseq, 0, fSYN, clientWindow, true, 0)
 		c.cseq++
 		c.phase = phSYNACK
+		if c.refused {
+			c.phase = phRefuse
+		}
+	case phRefuse:
+		g.tcp(c.server, c.client, 0, c.cseq, fRST|fACK, 0, false, 0)
+		c.phase = phDone
+	case phAbort:
+		g.tcp(c.client, c.server, c.cseq, c.sseq, fRST|fACK, clientWindow>>wscale, false, 0)
+		c.phase = phDone
+	case phClientDataRtx:
+		g.tcp(c.client, c.server, c.cseq-c.clen, c.sseq, fPSH|fACK, clientWindow>>wscale, false, c.clen)
+		c.rtx = false
+		c.phase = phServerACK
 	case phSYNACK:
 		g.tcp(c.server, c.client, c.sseq, c.cseq, fSYN|fACK, serverWindow, true, 0)
 		c.sseq++
@@ -262,6 +350,9 @@ func (g *gen) step(c *conn) {
 		g.tcp(c.client, c.server, c.cseq, c.sseq, fPSH|fACK, clientWindow>>wscale, false, c.clen)
 		c.cseq += c.clen
 		c.phase = phServerACK
+		if c.rtx {
+			c.phase = phClientDataRtx
+		}
 	case phServerACK:
 		g.tcp(c.server, c.client, c.sseq, c.cseq, fACK, serverWindow>>wscale, false, 0)
 		c.phase = phServerData
@@ -278,6 +369,11 @@ func (g *gen) step(c *conn) {
 			c.phase = phClientFIN
 		}
 	case phClientFIN:
+		if c.aborted {
+			c.phase = phAbort
+			g.step(c)
+			return
+		}
 		g.tcp(c.client, c.server, c.cseq, c.sseq, fFIN|fACK, clientWindow>>wscale, false, 0)
 		c.cseq++
 		c.phase = phServerFINACK
@@ -309,6 +405,9 @@ func (g *gen) floodSYN() {
 
 // tcp writes one Ethernet/IP/TCP packet with payload zero bytes of data.
 func (g *gen) tcp(src, dst netip.AddrPort, seq, ack uint32, flags byte, win uint16, synOpts bool, payload uint32) {
+	if g.mute {
+		return
+	}
 	b := g.pkt[:]
 	v6 := src.Addr().Is6()
 	// Ethernet: locally administered MACs derived from the addresses.

@@ -256,3 +256,64 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perRun), "ns/packet")
 }
+
+// TestMixShares checks that a mixed capture holds each kind of connection
+// in about the share asked for, counted on the wire.
+func TestMixShares(t *testing.T) {
+	const conns = 4000
+	mix := synth.Mix{IPv6: 0.2, Aborted: 0.1, Refused: 0.1, Retransmit: 0.1, MaxRounds: 3, Midstream: 0.5}
+	pkts, _ := readAll(t, synth.Config{Seed: 11, Conns: conns, Concurrency: 400, Mix: mix})
+	var v6Syns, syns, refused, aborted, rtx, synAcks int
+	seen := map[flow]uint32{} // a client's highest data end, by flow
+	firstIsSYN := map[flow]bool{}
+	for _, p := range pkts {
+		s := p.Seg
+		key := flow{s.SrcAddrPort(), s.DstAddrPort()}
+		rkey := flow{key.b, key.a}
+		if _, ok := firstIsSYN[key]; !ok {
+			if _, ok := firstIsSYN[rkey]; !ok {
+				firstIsSYN[key] = s.Flags&(tracker.SYN|tracker.ACK) == tracker.SYN
+			}
+		}
+		switch {
+		case s.Flags == tracker.SYN:
+			syns++
+			if !s.Src.Is4() {
+				v6Syns++
+			}
+		case s.Flags == tracker.SYN|tracker.ACK:
+			synAcks++
+		case s.Flags.Has(tracker.RST) && (s.SrcPort == 80 || s.SrcPort == 443):
+			refused++
+		case s.Flags.Has(tracker.RST):
+			aborted++
+		case s.Payload > 0 && s.DstPort != 80 && s.DstPort != 443:
+		case s.Payload > 0:
+			if end, ok := seen[key]; ok && uint32(s.End()) <= end {
+				rtx++
+			}
+			seen[key] = uint32(s.End())
+		}
+	}
+	midstream := 0
+	for _, syn := range firstIsSYN {
+		if !syn {
+			midstream++
+		}
+	}
+	near := func(name string, got int, want float64) {
+		t.Helper()
+		if float64(got) < 0.7*want || float64(got) > 1.3*want {
+			t.Errorf("%s: %d, want about %.0f", name, got, want)
+		}
+	}
+	near("SYNs", syns, conns*(1-0.5*0.9*400/conns))
+	near("IPv6 SYNs", v6Syns, 0.2*float64(syns))
+	near("refused", refused, 0.1*conns)
+	near("aborted", aborted, 0.1*conns)
+	near("retransmitted data", rtx, 0.1*conns*0.75) // (those with no data round send none)
+	near("picked up mid-stream", midstream, 0.5*400*0.9)
+	if refused+synAcks > syns+400 {
+		t.Errorf("%d refused and %d SYN-ACKs for %d SYNs", refused, synAcks, syns)
+	}
+}

@@ -1,6 +1,7 @@
 // Command synthgen writes a synthetic capture to standard output, for
 // measurements: e.g. `go run ./internal/synth/synthgen -flood 1000000
-// -target '[fd00::2]:80' > flood.pcap`.
+// -target '[fd00::2]:80' > flood.pcap`, or `-mix medium` for the
+// scale measurements' capture (internal/synth.Medium).
 package main
 
 import (
@@ -22,9 +23,20 @@ func main() {
 	flag.StringVar(&target, "target", "198.18.0.2:80", "flood target (an IPv6 target allows more than 131070 sources)")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	flag.DurationVar(&cfg.Interval, "interval", 0, "mean gap between packets (default 50µs)")
+	mix := flag.String("mix", "", "medium or large: the scale measurements' captures (the other flags but -seed are ignored)")
 	flag.Parse()
 	var err error
-	if cfg.FloodTarget, err = netip.ParseAddrPort(target); err == nil {
+	switch *mix {
+	case "medium":
+		cfg = synth.Medium(cfg.Seed)
+	case "large":
+		cfg = synth.Large(cfg.Seed)
+	case "":
+		cfg.FloodTarget, err = netip.ParseAddrPort(target)
+	default:
+		err = fmt.Errorf("-mix %q: want medium or large", *mix)
+	}
+	if err == nil {
 		err = synth.Write(os.Stdout, cfg)
 	}
 	if err != nil {
