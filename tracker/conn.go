@@ -181,7 +181,9 @@ type Conn struct {
 	clientIsA  bool
 	Midstream  bool // first seen without its opening SYN: the roles are inferred
 	openJudged bool // detectOpen has run
-	inTable    bool // in the flow table (followed), not retired
+	inTable    bool // followed: in the flow table, or parked in the compact one; not retired
+	parked     bool // ended, and only its compact record is in the table of TIME_WAITs (timewait.go)
+	inEnded    bool // in the store of ended connections (Tracker.ended)
 	Evicted    bool // dropped from the flow table to stay under MaxConns
 
 	flood *floodTarget // while its handshake is pending: the SYN flood target it counts for

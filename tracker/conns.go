@@ -32,7 +32,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	t.conns = append(t.conns, c)
 	t.table.put(c)
 	c.inTable = true
-	tm := timer{key: k, id: c.ID, due: seg.Time + int64(t.th.HandshakeTimeout)}
+	tm := timer{key: k, id: uint32(c.ID), due: seg.Time + int64(t.th.HandshakeTimeout)}
 	if !c.Midstream {
 		t.handshakes.push(tm)
 	}
@@ -46,7 +46,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 func (t *Tracker) evictOne() bool {
 	for _, q := range []*timerQueue{&t.embryos, &t.handshakes} {
 		for q.len() > 0 {
-			c := t.timerConn(q.pop())
+			c := t.tableConn(q.pop())
 			if c == nil || !c.embryonic() {
 				continue
 			}
@@ -62,14 +62,14 @@ func (t *Tracker) evictOne() bool {
 	var victim *Conn
 	for tries := 0; t.lru.len() > 0 && tries < 8; {
 		tm := t.lru.pop()
-		c := t.timerConn(tm)
+		c := t.tableConn(tm)
 		if c == nil {
 			continue
 		}
 		tries++
 		if victim == nil || c.Last < victim.Last {
 			if victim != nil {
-				t.lru.push(timer{key: victim.Key, id: victim.ID})
+				t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
 			}
 			victim = c
 		} else {
@@ -92,8 +92,7 @@ func (t *Tracker) drop(c *Conn) {
 		delete(t.pendingSyn, c.ID)
 	}
 	if c.inTable {
-		t.table.del(&c.Key)
-		c.inTable = false
+		t.unlink(c)
 	}
 	if t.conns[c.idx] == c {
 		t.conns[c.idx] = nil
@@ -109,20 +108,8 @@ func (t *Tracker) retire(c *Conn) {
 		t.unpend(c, p)
 		delete(t.pendingSyn, c.ID)
 	}
-	t.table.del(&c.Key)
-	c.inTable = false
-	t.ended.push(c)
-	for t.ended.len() > t.maxKept {
-		old := t.ended.pop()
-		if t.conns[old.idx] == old {
-			t.conns[old.idx] = nil
-			t.holes++
-			t.evicted.Forgotten++
-		}
-	}
-	if t.holes > len(t.conns)/2 && t.holes > 1024 {
-		t.compact()
-	}
+	t.unlink(c)
+	t.store(c)
 }
 
 // compact removes evicted connections' holes from conns.
@@ -136,6 +123,10 @@ func (t *Tracker) compact() {
 			c.idx = int32(n)
 			t.conns[n] = c
 			n++
+			if c.parked {
+				r := t.tw.get(&c.Key)
+				r.bits = r.bits&(1<<twFlags-1) | uint32(n-1)<<twFlags
+			}
 		}
 	}
 	clear(t.conns[n:])

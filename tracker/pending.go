@@ -1,6 +1,9 @@
 package tracker
 
-import "strconv"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // A SYN on a 4-tuple the tracker follows is where one connection ends and
 // the next begins, and every rule for it is here. A SYN after the
@@ -202,11 +205,17 @@ func (t *Tracker) portReuse(old *Conn, sides [2]bool, c *Conn, seg *Segment) {
 	if tw == Server {
 		ep = old.Server()
 	}
+	t.reuseFinding(old.ID, ep, c, seg)
+}
+
+// reuseFinding makes the port_reuse finding for the new connection c whose
+// SYN seg came while ep still held connection #oldID in TIME_WAIT.
+func (t *Tracker) reuseFinding(oldID uint64, ep netip.AddrPort, c *Conn, seg *Segment) {
 	side := Server
 	if ep == c.Client() {
 		side = Client
 	}
 	t.emit(c, Anomaly{Kind: PortReuse, Side: side, HasSide: true, Time: seg.Time,
 		Detail: "new SYN on " + c.Client().String() + " → " + c.Server().String() + " while the " +
-			side.String() + " still held the previous connection #" + strconv.FormatUint(old.ID, 10) + " in TIME_WAIT (RFC 6191)"})
+			side.String() + " still held the previous connection #" + strconv.FormatUint(oldID, 10) + " in TIME_WAIT (RFC 6191)"})
 }

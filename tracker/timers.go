@@ -1,10 +1,12 @@
 package tracker
 
+// timer names its connection by key and the low 32 bits of its ID (the ID
+// is checked only against the connection of that key): 48 bytes.
 type timer struct {
 	key  FlowKey
-	id   uint64
-	due  int64
 	side Side
+	id   uint32
+	due  int64
 }
 
 // fifo is a queue in a ring buffer: pushing and popping allocate only when
@@ -43,9 +45,25 @@ func (q *fifo[T]) pop() T {
 	return t
 }
 
-// conn returns the timer's connection if it is still in the table.
+// timerConn returns the timer's connection if it is still followed: in the
+// flow table, or parked with its full record stored.
 func (t *Tracker) timerConn(tm timer) *Conn {
-	if c := t.table.get(&tm.key); c != nil && c.ID == tm.id {
+	if c := t.table.get(&tm.key); c != nil {
+		if uint32(c.ID) == tm.id {
+			return c
+		}
+		return nil
+	}
+	if r := t.tw.get(&tm.key); r != nil && r.id == tm.id {
+		return t.recConn(r)
+	}
+	return nil
+}
+
+// tableConn returns the timer's connection if it is in the flow table
+// (the eviction queues name only those).
+func (t *Tracker) tableConn(tm timer) *Conn {
+	if c := t.table.get(&tm.key); c != nil && uint32(c.ID) == tm.id {
 		return c
 	}
 	return nil
@@ -69,6 +87,7 @@ func (t *Tracker) runTimers() {
 	for t.timeWaits.len() > 0 && t.timeWaits.front().due <= t.now {
 		if c := t.timerConn(t.timeWaits.pop()); c != nil {
 			t.expire(c) // stale entries (TIME_WAIT restarted or left) do nothing
+			t.parkIfEnded(c)
 		}
 	}
 	for t.handshakes.len() > 0 && t.handshakes.front().due <= t.now {
@@ -88,12 +107,13 @@ func (t *Tracker) runTimers() {
 			continue
 		}
 		if c.Last+t.twLen > t.now {
-			t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen}) // traffic came after it closed
+			t.closed.push(timer{key: c.Key, id: uint32(c.ID), due: c.Last + t.twLen}) // traffic came after it closed
 			continue
 		}
 		t.judgeOpen(c)
 		t.retire(c)
 	}
+	t.expireParked()
 }
 
 // pushEvictable adds a connection to an eviction queue. A queue whose
@@ -106,7 +126,7 @@ func (t *Tracker) pushEvictable(q *timerQueue, tm timer) {
 		return
 	}
 	for n := q.len(); n > 0; n-- {
-		if tm := q.pop(); t.timerConn(tm) != nil {
+		if tm := q.pop(); t.tableConn(tm) != nil {
 			q.push(tm)
 		}
 	}

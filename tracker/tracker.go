@@ -43,6 +43,11 @@ const DefaultMaxKept = 200_000
 type Evictions struct {
 	Embryonic   uint64 // handshake never completed: dropped from the report too
 	Established uint64 // dropped from the table; their record is kept as it was
+	// TimeWait counts compact records of connections that ended dropped
+	// from the full table of TIME_WAITs (MaxTimeWait), oldest first:
+	// their record is kept, but what arrives for them after is not
+	// recognized.
+	TimeWait uint64
 	// Flood counts connections whose handshake never completed, to a target
 	// found under a SYN flood: the flood's finding summarizes them, and the
 	// report leaves them out (Finish).
@@ -63,8 +68,13 @@ type Tracker struct {
 	now      int64
 	nextID   uint64
 	table    *flowTable
-	conns    []*Conn // in order of first packet; nil where one was evicted
-	holes    int     // nil entries in conns
+	tw       *twTable // compact records of connections that ended (timewait.go)
+	// maxTimeWait caps tw: ten times MaxConns, as a compact record is
+	// about a tenth of a connection's.
+	maxTimeWait  int
+	lateSegments uint64  // segments for forgotten connections judged on their compact record
+	conns        []*Conn // in order of first packet; nil where one was evicted
+	holes        int     // nil entries in conns
 
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, closed
@@ -105,6 +115,8 @@ func New(cfg Config) *Tracker {
 	if t.maxConns <= 0 {
 		t.maxConns = DefaultMaxConns
 	}
+	t.maxTimeWait = 10 * t.maxConns
+	t.tw = newTWTable(t.table.seed)
 	t.maxKept = cfg.MaxKept
 	if t.maxKept <= 0 {
 		t.maxKept = DefaultMaxKept
@@ -127,8 +139,13 @@ func (t *Tracker) Conns() []*Conn {
 // Evicted returns how many connections were evicted from the flow table.
 func (t *Tracker) Evicted() Evictions { return t.evicted }
 
-// Active returns the number of connections in the flow table.
-func (t *Tracker) Active() int { return t.table.len() }
+// Active returns the number of connections in the flow table, those that
+// ended and are kept as compact records (Parked) included.
+func (t *Tracker) Active() int { return t.table.len() + t.tw.len() }
+
+// Parked returns the number of connections that ended and are followed by
+// their compact record only (timewait.go), waiting out TIME_WAIT.
+func (t *Tracker) Parked() int { return t.tw.len() }
 
 // Advance moves the clock forward to now (a packet that is not TCP, or a
 // ticker in live mode) and runs the timers that are due. The clock never
@@ -192,6 +209,12 @@ func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
+	if c == nil && t.tw.len() > 0 {
+		var done bool
+		if c, done = t.unpark(&k, seg, fromA); done {
+			return
+		}
+	}
 	if c != nil {
 		t.expire(c)
 		if c.watched() {
@@ -208,8 +231,9 @@ func (t *Tracker) Observe(seg *Segment) {
 	if c.nTrs == 0 && c.half[0].packets+c.half[1].packets == 1 && c.half[0].state == Closed && c.half[1].state == Closed {
 		// A first segment that opened nothing (a lone RST, a segment with
 		// impossible flags): the connection is over as soon as it began.
-		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
+		t.closed.push(timer{key: c.Key, id: uint32(c.ID), due: c.Last + t.twLen})
 	}
+	t.parkIfEnded(c)
 }
 
 // check runs a connection's detectors for one pass.

@@ -1,0 +1,351 @@
+package tracker
+
+import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
+
+// A connection that ended — both sides CLOSED or in TIME_WAIT — can still
+// see a retransmitted FIN or a new SYN on its 4-tuple until 2×MSL after
+// its last segment. Like Linux's timewait socket (a small struct in place
+// of the full socket), the flow table then keeps only a compact,
+// pointer-free record of it (twRecord, 72 bytes), and its full
+// record goes to the store of ended connections (MaxKept). A segment for
+// it brings the full record back into the flow table while the store still
+// holds it, so it is judged exactly as if it had never left; once the
+// store has forgotten it, the compact record alone judges what arrives
+// (judgeForgotten): a FIN sent again restarts its TIME_WAIT, a SYN opens
+// the next connection (port_reuse if a side was still in TIME_WAIT), and
+// anything else is absorbed.
+
+// twRecord is what the table keeps of a connection that ended: 64 bytes.
+type twRecord struct {
+	key FlowKey
+	nxt [2]seqnum.Value // by side: one past the last sequence number it sent (its FIN)
+	// until: nothing more can arrive for it after this: 2×MSL after its
+	// last segment, or after a TIME_WAIT began, whichever is later. A side
+	// in TIME_WAIT is taken to hold it until then.
+	until int64
+	id    uint32 // the low 32 bits of the connection's ID (fullID)
+	bits  uint32 // the full record's index in Tracker.conns << 4 | the flags below
+}
+
+const (
+	twClientTW  = 1 << iota // the client is in TIME_WAIT
+	twServerTW              // the server is
+	twClientIsA             // endpoint A of key is the client
+	twUsed                  // the slot holds a record
+	twFlags     = 4
+)
+
+func (r *twRecord) used() bool      { return r.bits&twUsed != 0 }
+func (r *twRecord) idx() int        { return int(r.bits >> twFlags) }
+func (r *twRecord) clientIsA() bool { return r.bits&twClientIsA != 0 }
+
+// inTW reports whether side s was in TIME_WAIT when the record was made.
+func (r *twRecord) inTW(s Side) bool { return r.bits&(twClientTW<<s) != 0 }
+
+// fullID returns the connection's ID: the latest ID issued with those low
+// bits (fewer than 2³² connections begin while one waits out TIME_WAIT).
+func (t *Tracker) fullID(r *twRecord) uint64 {
+	return t.nextID - uint64(uint32(t.nextID)-r.id)
+}
+
+// twChunk is how many records a slab chunk holds: the slab grows a chunk
+// at a time, without copying and without slack beyond one chunk.
+const twChunk = 4096
+
+// twRef names a record in park order: its slot, and its ID's low bits
+// to recognize a slot reused since.
+type twRef struct{ slot, id uint32 }
+
+// twTable holds the compact records in a slab addressed by index, found by
+// an open-addressing index of slots: nothing in it holds a
+// pointer, so the garbage collector never scans it.
+type twTable struct {
+	chunks [][]twRecord // twChunk records each
+	used   uint32       // slots handed out so far
+	free   []uint32
+	index  []uint32 // slot+1; 0: empty
+	mask   uint64
+	n      int
+	seed   [2]uint64
+	order  fifo[twRef] // in the order parked, for expiry and eviction
+}
+
+// rec returns the record in a slot.
+func (t *twTable) rec(slot uint32) *twRecord { return &t.chunks[slot/twChunk][slot%twChunk] }
+
+func newTWTable(seed [2]uint64) *twTable {
+	t := &twTable{seed: seed}
+	t.grow(64)
+	return t
+}
+
+func (t *twTable) len() int { return t.n }
+
+func (t *twTable) hash(k *FlowKey) uint32 {
+	h := mix(k.A.hi^t.seed[1], k.A.lo^0x9E3779B97F4A7C15)
+	h = mix(h^k.B.hi, k.B.lo^t.seed[0])
+	return uint32(mix(h^(uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9))
+}
+
+func (t *twTable) grow(size int) {
+	old := t.index
+	t.index = make([]uint32, size)
+	t.mask = uint64(size - 1)
+	for _, ref := range old {
+		if ref != 0 {
+			i := uint64(t.hash(&t.rec(ref-1).key)) & t.mask
+			for t.index[i] != 0 {
+				i = (i + 1) & t.mask
+			}
+			t.index[i] = ref
+		}
+	}
+}
+
+// find returns the position in index of k's record, and whether it is there.
+// The index holds no hashes (4 bytes a slot): each probe compares keys.
+func (t *twTable) find(k *FlowKey) (uint64, bool) {
+	for i := uint64(t.hash(k)) & t.mask; ; i = (i + 1) & t.mask {
+		ref := t.index[i]
+		if ref == 0 {
+			return i, false
+		}
+		if t.rec(ref - 1).key.eq(k) {
+			return i, true
+		}
+	}
+}
+
+// get returns k's record, or nil. The pointer is valid until the next put.
+func (t *twTable) get(k *FlowKey) *twRecord {
+	if t.n == 0 {
+		return nil
+	}
+	if i, ok := t.find(k); ok {
+		return t.rec(t.index[i] - 1)
+	}
+	return nil
+}
+
+// put adds a record; its key must not be in the table.
+func (t *twTable) put(r twRecord) {
+	if 2*(t.n+1) > len(t.index) {
+		t.grow(2 * len(t.index))
+	}
+	var slot uint32
+	if n := len(t.free); n > 0 {
+		slot, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		if t.used%twChunk == 0 {
+			t.chunks = append(t.chunks, make([]twRecord, twChunk))
+		}
+		slot = t.used
+		t.used++
+	}
+	i, _ := t.find(&r.key)
+	*t.rec(slot) = r
+	t.index[i] = slot + 1
+	t.n++
+	t.order.push(twRef{slot: slot, id: r.id})
+}
+
+// del removes k's record, shifting later entries of its probe run back.
+func (t *twTable) del(k *FlowKey) {
+	i, ok := t.find(k)
+	if !ok {
+		return
+	}
+	slot := t.index[i] - 1
+	*t.rec(slot) = twRecord{}
+	t.free = append(t.free, slot)
+	for j := (i + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {
+		home := uint64(t.hash(&t.rec(t.index[j]-1).key)) & t.mask
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.index[i] = t.index[j]
+			i = j
+		}
+	}
+	t.index[i] = 0
+	t.n--
+}
+
+// oldest returns the record parked first that is still in the table,
+// dropping stale entries of the park order, or nil.
+func (t *twTable) oldest() *twRecord {
+	for t.order.len() > 0 {
+		ref := t.order.front()
+		if r := t.rec(ref.slot); r.used() && r.id == ref.id {
+			return r
+		}
+		t.order.pop()
+	}
+	return nil
+}
+
+// recConn returns the full record of a compact one, nil if the store
+// forgot it.
+func (t *Tracker) recConn(r *twRecord) *Conn {
+	if i := r.idx(); i < len(t.conns) {
+		if c := t.conns[i]; c != nil && uint32(c.ID) == r.id {
+			return c
+		}
+	}
+	return nil
+}
+
+// park moves a connection that ended from the flow table to the compact
+// table, and its full record to the store.
+func (t *Tracker) park(c *Conn) {
+	t.table.del(&c.Key)
+	for t.tw.len() >= t.maxTimeWait && t.evictParked() {
+	}
+	r := twRecord{key: c.Key, id: uint32(c.ID), until: c.Last + t.twLen, bits: uint32(c.idx)<<twFlags | twUsed}
+	if c.clientIsA {
+		r.bits |= twClientIsA
+	}
+	for s := Client; s <= Server; s++ {
+		h := &c.half[s]
+		r.nxt[s] = h.nxt
+		if h.state == TimeWait {
+			r.bits |= twClientTW << s
+			r.until = max(r.until, h.twSince+t.twLen)
+		}
+	}
+	t.tw.put(r)
+	c.parked = true
+	t.store(c)
+}
+
+// parkIfEnded parks a connection of the flow table that has ended.
+func (t *Tracker) parkIfEnded(c *Conn) {
+	if c.inTable && !c.parked && c.Ended() {
+		t.park(c)
+	}
+}
+
+// unpark finds the connection of a segment whose 4-tuple is not in the flow
+// table: a parked one is brought back into it and returned. With done
+// set the segment was judged on a compact record whose full record the
+// store forgot (judgeForgotten). Neither: a new connection.
+func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bool) {
+	r := t.tw.get(k)
+	if r == nil {
+		return nil, false
+	}
+	if c = t.recConn(r); c == nil {
+		return nil, t.judgeForgotten(r, seg, fromA)
+	}
+	t.tw.del(k)
+	c.parked = false
+	for t.table.len() >= t.maxConns && t.evictOne() {
+	}
+	t.table.put(c)
+	return c, false
+}
+
+// judgeForgotten judges a segment for a connection that ended and that the
+// store forgot, on its compact record alone; a SYN drops the record and
+// opens the next connection. It reports true: the segment is dealt with.
+func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
+	s := Server
+	if fromA == r.clientIsA() {
+		s = Client
+	}
+	if seg.Flags&(SYN|ACK|RST) != SYN {
+		if seg.Flags&FIN != 0 && r.inTW(s.Peer()) && seg.Time < r.until && seg.End() == r.nxt[s] {
+			// Its FIN again: the peer's ACK was lost, and the peer's
+			// TIME_WAIT starts over (RFC 793 p. 73).
+			r.until = max(r.until, seg.Time+t.twLen)
+		}
+		t.lateSegments++
+		return true
+	}
+	old, oldID := *r, t.fullID(r)
+	t.tw.del(&r.key)
+	n := t.newConn(old.key, seg, fromA)
+	for side := Client; side <= Server; side++ {
+		if old.inTW(side) && old.until > seg.Time {
+			ep := old.key.AddrPortA()
+			if (side == Client) != old.clientIsA() {
+				ep = old.key.AddrPortB()
+			}
+			t.reuseFinding(oldID, ep, n, seg)
+			break
+		}
+	}
+	t.update(n, seg, n.sideOf(fromA))
+	return true
+}
+
+// evictParked drops the compact record parked first; false if there is none.
+func (t *Tracker) evictParked() bool {
+	r := t.tw.oldest()
+	if r == nil {
+		return false
+	}
+	t.evicted.TimeWait++
+	if c := t.recConn(r); c != nil {
+		t.judgeOpen(c)
+		t.retire(c)
+		return true
+	}
+	t.tw.del(&r.key)
+	return true
+}
+
+// expireParked drops the compact records of forgotten connections for which
+// nothing more can arrive, oldest first; a record whose full record is
+// still stored leaves with it (retire).
+func (t *Tracker) expireParked() {
+	for {
+		r := t.tw.oldest()
+		if r == nil || r.until > t.now || t.recConn(r) != nil {
+			return
+		}
+		t.tw.del(&r.key)
+	}
+}
+
+// unlink removes a connection from whichever table follows it.
+func (t *Tracker) unlink(c *Conn) {
+	if c.parked {
+		t.tw.del(&c.Key)
+		c.parked = false
+	} else {
+		t.table.del(&c.Key)
+	}
+	c.inTable = false
+}
+
+// store puts a connection that ended (or was evicted) into the store of
+// ended connections, forgetting the oldest beyond MaxKept.
+func (t *Tracker) store(c *Conn) {
+	if !c.inEnded {
+		c.inEnded = true
+		t.ended.push(c)
+	}
+	for t.ended.len() > t.maxKept {
+		old := t.ended.pop()
+		old.inEnded = false
+		if old.inTable && !old.parked {
+			continue // back in the flow table: stored again when it ends
+		}
+		if t.conns[old.idx] == old {
+			t.forget(old)
+		}
+	}
+	if t.holes > len(t.conns)/2 && t.holes > 1024 {
+		t.compact()
+	}
+}
+
+// forget drops an ended connection from the report, counting it.
+func (t *Tracker) forget(c *Conn) {
+	if p, ok := t.pendingSyn[c.ID]; ok {
+		t.unpend(c, p)
+		delete(t.pendingSyn, c.ID)
+	}
+	t.conns[c.idx] = nil
+	t.holes++
+	t.evicted.Forgotten++
+}

@@ -1,0 +1,108 @@
+package tracker
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// closeMany plays n short connections from distinct clients, each closed by
+// the client first, so that each client ends in TIME_WAIT; spread over
+// 50 s, so that none of them leaves TIME_WAIT (60 s) before the last.
+func closeMany(tr *Tracker, n int, start int64) int64 {
+	now := start
+	gap := int64(50*time.Second) / int64(n)
+	for i := 0; i < n; i++ {
+		now = start + int64(i)*gap
+		src, sp := source(i), uint16(1024+i%60000)
+		seg := Segment{Src: src, SrcPort: sp, Dst: target, DstPort: 80, Window: 1000, WScale: -1}
+		for _, x := range [...]struct {
+			fromClient bool
+			f          Flags
+			seq, ack   uint32
+		}{{true, SYN, 100, 0}, {false, SYN | ACK, 500, 101}, {true, ACK, 101, 501},
+			{true, FIN | ACK, 101, 501}, {false, FIN | ACK, 501, 102}, {true, ACK, 102, 502}} {
+			now += int64(time.Microsecond)
+			s := seg
+			if !x.fromClient {
+				s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, src, sp
+			}
+			s.Time, s.Flags, s.Seq, s.Ack = now, x.f, seqnum.Value(x.seq), seqnum.Value(x.ack)
+			tr.Observe(&s)
+		}
+	}
+	return now
+}
+
+// heapBytes returns the live heap after a collection.
+func heapBytes() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestTimeWaitsAreCompact: connections waiting out TIME_WAIT whose full
+// records the store no longer keeps cost the tracker at most 150 bytes
+// each (the goal: a million TIME_WAITs in 150 MB), and each is still
+// followed.
+func TestTimeWaitsAreCompact(t *testing.T) {
+	const n = 250_000
+	before := heapBytes()
+	tr := New(Config{MaxKept: 100, MaxConns: n / 10})
+	closeMany(tr, n, int64(1_700_000_000)*int64(time.Second))
+	per := float64(heapBytes()-before) / n
+	if tr.Parked() != n {
+		t.Fatalf("%d connections parked in TIME_WAIT, want %d", tr.Parked(), n)
+	}
+	if per > 150 {
+		t.Errorf("%.0f bytes per TIME_WAIT, want at most 150", per)
+	}
+	runtime.KeepAlive(tr)
+}
+
+// BenchmarkTimeWaits reports the bytes a million TIME_WAITs take in the
+// flow table, beside a store of ended connections kept small (its cost,
+// about 1.3 KB per connection kept, is bounded by MaxKept).
+func BenchmarkTimeWaits(b *testing.B) {
+	for b.Loop() {
+		before := heapBytes()
+		tr := New(Config{MaxKept: 1000})
+		closeMany(tr, 1_000_000, int64(1_700_000_000)*int64(time.Second))
+		after := heapBytes()
+		b.ReportMetric(float64(after-before)/1e6, "bytes/timewait")
+		b.ReportMetric(float64(tr.Parked()), "parked")
+		runtime.KeepAlive(tr)
+	}
+}
+
+// TestForgottenTimeWaitJudgedOnItsRecord: once the store forgot a
+// connection in TIME_WAIT, its compact record still judges what arrives:
+// the server's FIN again is absorbed (no new connection), and a new SYN
+// opens the next connection, with port_reuse for the client's TIME_WAIT.
+func TestForgottenTimeWaitJudgedOnItsRecord(t *testing.T) {
+	tr := New(Config{MaxKept: 1})
+	now := closeMany(tr, 3, int64(1_700_000_000)*int64(time.Second))
+	if ev := tr.Evicted(); ev.Forgotten != 2 || tr.Parked() != 3 {
+		t.Fatalf("forgotten %d, parked %d; want 2, 3", ev.Forgotten, tr.Parked())
+	}
+	src, sp := source(0), uint16(1024)
+	fin := Segment{Time: now + int64(time.Second), Src: target, SrcPort: 80, Dst: src, DstPort: sp,
+		Flags: FIN | ACK, Seq: 501, Ack: 102, Window: 1000, WScale: -1}
+	tr.Observe(&fin)
+	if tr.Parked() != 3 || len(tr.Conns()) != 1 || tr.lateSegments != 1 {
+		t.Fatalf("after the FIN again: parked %d, %d connections, %d late; want 3, 1, 1", tr.Parked(), len(tr.Conns()), tr.lateSegments)
+	}
+	syn := Segment{Time: fin.Time + int64(time.Second), Src: src, SrcPort: sp, Dst: target, DstPort: 80,
+		Flags: SYN, Seq: 9000, Window: 1000, WScale: -1}
+	tr.Observe(&syn)
+	cs := tr.Conns()
+	if tr.Parked() != 2 || len(cs) != 2 || cs[1].State(Client) != SynSent {
+		t.Fatalf("after a new SYN: parked %d, %d connections; want 2, 2 with the new one in SYN_SENT", tr.Parked(), len(cs))
+	}
+	if as := tr.Anomalies(); len(as) != 1 || as[0].Kind != PortReuse || as[0].Conn != cs[1].ID || as[0].Side != Client {
+		t.Errorf("findings %+v, want port_reuse for the client of the new connection", as)
+	}
+}
