@@ -31,7 +31,7 @@ const DefaultMSL = 30 * time.Second
 
 // DefaultMaxConns is the default cap on the flow table: about 150 MB of
 // connection state at most (a connection with its timers and table slot
-// takes about 1.5 KB; the command sets its memory limit at 2 KB each).
+// takes about 1.5 KB).
 const DefaultMaxConns = 100_000
 
 // DefaultMaxKept is the default cap on ended connections kept for the

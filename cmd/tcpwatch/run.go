@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -190,7 +189,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // trackerConfig is the tracker's configuration from the command line.
 func trackerConfig(cfg *config) tracker.Config {
-	limitMemory(cfg.maxConns)
 	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
 		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
 }
@@ -255,16 +253,6 @@ func writeError(err error) error {
 		err = pe.Err
 	}
 	return fmt.Errorf("write standard output: %w", err)
-}
-
-// limitMemory sets a soft memory limit that a full flow table fits in with
-// room to spare, so that the garbage collector runs harder before the heap
-// doubles under a flood of evicted connections. GOMEMLIMIT overrides it.
-func limitMemory(maxConns int) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	debug.SetMemoryLimit(int64(maxConns)*2048 + 48<<20)
 }
 
 // feed hands one packet to the tracker: a TCP segment to follow, or just
