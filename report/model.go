@@ -123,10 +123,15 @@ type Evicted struct {
 	// a target found under a SYN flood, left out of the connections: the
 	// syn_flood finding summarizes them.
 	SynFlood uint64 `json:"syn_flood"`
-	// Forgotten counts connections that ended (closed on both sides) and
-	// were left out of the connections, oldest first, beyond --keep; the
-	// summary still counts them, as CLOSED on both sides.
+	// Forgotten counts connections that ended (closed on both sides, or
+	// TIME_WAIT) and were left out of the connections, oldest first, beyond
+	// --keep; the summary still counts them, in the state each side had
+	// (a TIME_WAIT that ran out since as CLOSED).
 	Forgotten uint64 `json:"forgotten"`
+	// TimeWait counts connections that ended whose compact TIME_WAIT
+	// record was dropped from its full table (ten times --max-conns):
+	// listed as they were, but a segment for them after is a new flow.
+	TimeWait uint64 `json:"time_wait,omitempty"`
 }
 
 // Dropped counts packets the capture itself lost: libpcap's counts in live
@@ -363,7 +368,8 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
 	})
 	ev := tr.Evicted()
-	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten}
+	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
+		TimeWait: ev.TimeWait}
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,
@@ -408,7 +414,7 @@ func captureLoss(conns []Connection) *CaptureLoss {
 }
 
 // summarize counts the connections by state, those forgotten beyond --keep
-// as CLOSED on both sides, and the findings by kind. The report and the
+// in the state they had, and the findings by kind. The report and the
 // live view share it.
 func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
 	forgotten := tr.Evicted().Forgotten
@@ -417,8 +423,11 @@ func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
 		n[tracker.Client][c.State(tracker.Client)]++
 		n[tracker.Server][c.State(tracker.Server)]++
 	}
-	n[tracker.Client][tracker.Closed] += forgotten
-	n[tracker.Server][tracker.Closed] += forgotten
+	for s, byState := range tr.ForgottenStates() {
+		for st, k := range byState {
+			n[s][st] += k
+		}
+	}
 	return Summary{
 		Connections: len(conns) + int(forgotten),
 		Anomalies:   tr.AnomalyCounts(),

@@ -149,7 +149,11 @@ func (p *printer) input(in *Input) {
 		}
 	}
 	if ev := in.Evicted.Embryonic + in.Evicted.Established; ev > 0 {
-		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake)", count(ev), count(in.Evicted.Embryonic))
+		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake, %s open and idle)",
+			count(ev), count(in.Evicted.Embryonic), count(in.Evicted.Established))
+	}
+	if n := in.Evicted.TimeWait; n > 0 {
+		fmt.Fprintf(&b, ", %s ended connections no longer followed in TIME_WAIT (its table was full)", count(n))
 	}
 	if n := in.Evicted.Forgotten; n > 0 {
 		fmt.Fprintf(&b, ", %s connections that ended long before not kept (--keep)", count(n))

@@ -40,49 +40,88 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	return c
 }
 
-// evictOne drops one connection from the table: the oldest whose handshake
-// never completed, else the least recently active of the oldest few. It
-// reports false if the table is empty.
+// evictOne drops one connection from the full flow table, losing the
+// least: a handshake that timed out (an unanswered SYN), or the oldest
+// still in progress to a target found under a SYN flood (the flood's own);
+// else the least recently active of the oldest few connections past
+// their handshake, if it was idle for longer than a handshake may take;
+// else the oldest handshake still in progress; else that connection all
+// the same. (Connections that ended are not in the table: they wait out
+// TIME_WAIT as compact records, timewait.go, so a SYN waiting for its
+// answer is never dropped for one.) It reports false if the table is empty.
 func (t *Tracker) evictOne() bool {
-	for _, q := range []*timerQueue{&t.embryos, &t.handshakes} {
-		for q.len() > 0 {
-			c := t.tableConn(q.pop())
-			if c == nil || !c.embryonic() {
-				continue
-			}
-			if c.flood != nil {
-				c.flood.evicted++
-				t.floodFailed(c, c.First)
-			}
-			t.drop(c)
-			t.evicted.Embryonic++
+	if t.evictEmbryo(&t.embryos) || t.floodsOldest() && t.evictEmbryo(&t.handshakes) {
+		return true
+	}
+	victim := t.idlest()
+	if victim != nil && t.now-victim.Last < int64(t.th.HandshakeTimeout) {
+		if t.evictEmbryo(&t.handshakes) {
+			t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
 			return true
 		}
 	}
+	if victim == nil {
+		return t.evictEmbryo(&t.handshakes)
+	}
+	victim.Evicted = true
+	t.evicted.Established++
+	t.retire(victim)
+	return true
+}
+
+// floodsOldest reports whether the oldest handshake in progress is to a
+// target found under a SYN flood.
+func (t *Tracker) floodsOldest() bool {
+	for t.handshakes.len() > 0 {
+		if c := t.tableConn(*t.handshakes.front()); c != nil {
+			return c.embryonic() && t.flood.flooded(c)
+		}
+		t.handshakes.pop() // (gone: its timer does nothing)
+	}
+	return false
+}
+
+// evictEmbryo drops the oldest connection of q whose handshake never
+// completed, from the table and the report.
+func (t *Tracker) evictEmbryo(q *timerQueue) bool {
+	for q.len() > 0 {
+		c := t.tableConn(q.pop())
+		if c == nil || !c.embryonic() {
+			continue
+		}
+		if c.flood != nil {
+			c.flood.evicted++
+			t.floodFailed(c, c.First)
+		}
+		t.drop(c)
+		t.evicted.Embryonic++
+		return true
+	}
+	return false
+}
+
+// idlest returns the least recently active of the oldest few connections
+// past their handshake in the LRU queue, nil if it holds none; the others
+// go back to its end.
+func (t *Tracker) idlest() *Conn {
 	var victim *Conn
-	for tries := 0; t.lru.len() > 0 && tries < 8; {
+	for tries := 0; t.lru.len() > 0 && tries < 16; {
 		tm := t.lru.pop()
 		c := t.tableConn(tm)
 		if c == nil {
 			continue
 		}
 		tries++
-		if victim == nil || c.Last < victim.Last {
-			if victim != nil {
-				t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
-			}
-			victim = c
-		} else {
+		if c.embryonic() || victim != nil && c.Last >= victim.Last {
 			t.lru.push(tm)
+			continue
 		}
+		if victim != nil {
+			t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
+		}
+		victim = c
 	}
-	if victim == nil {
-		return false
-	}
-	victim.Evicted = true
-	t.evicted.Established++
-	t.retire(victim)
-	return true
+	return victim
 }
 
 // drop removes a connection from the table and from the report.

@@ -261,6 +261,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 		return true
 	}
 	old, oldID := *r, t.fullID(r)
+	t.forgottenClosed(r)
 	t.tw.del(&r.key)
 	n := t.newConn(old.key, seg, fromA)
 	for side := Client; side <= Server; side++ {
@@ -276,6 +277,34 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 	t.update(n, seg, n.sideOf(fromA))
 	return true
 }
+
+// forgottenClosed counts the sides of a forgotten connection that were in
+// TIME_WAIT as CLOSED: its TIME_WAIT ran out, or a new connection took
+// over the 4-tuple.
+func (t *Tracker) forgottenClosed(r *twRecord) {
+	for s := Client; s <= Server; s++ {
+		if r.inTW(s) {
+			t.forgotten[s][TimeWait]--
+			t.forgotten[s][Closed]++
+		}
+	}
+	r.bits &^= twClientTW | twServerTW
+}
+
+// settleForgotten counts, at the end of input, the TIME_WAITs of forgotten
+// connections that have run out by then as CLOSED.
+func (t *Tracker) settleForgotten() {
+	for i := uint32(0); i < t.tw.used; i++ {
+		if r := t.tw.rec(i); r.used() && r.until <= t.now && t.recConn(r) == nil {
+			t.forgottenClosed(r)
+		}
+	}
+}
+
+// ForgottenStates returns, by side and state, how many connections were
+// forgotten beyond MaxKept in that state: the state each side had, a
+// TIME_WAIT that ran out since (or was taken over) counted as CLOSED.
+func (t *Tracker) ForgottenStates() [2][numStates]uint64 { return t.forgotten }
 
 // evictParked drops the compact record parked first; false if there is none.
 func (t *Tracker) evictParked() bool {
@@ -302,6 +331,7 @@ func (t *Tracker) expireParked() {
 		if r == nil || r.until > t.now || t.recConn(r) != nil {
 			return
 		}
+		t.forgottenClosed(r)
 		t.tw.del(&r.key)
 	}
 }
@@ -339,11 +369,23 @@ func (t *Tracker) store(c *Conn) {
 	}
 }
 
-// forget drops an ended connection from the report, counting it.
+// forget drops an ended connection from the report, counting it in the
+// state each side had.
 func (t *Tracker) forget(c *Conn) {
 	if p, ok := t.pendingSyn[c.ID]; ok {
 		t.unpend(c, p)
 		delete(t.pendingSyn, c.ID)
+	}
+	var r *twRecord
+	if c.parked {
+		r = t.tw.get(&c.Key)
+	}
+	for s := Client; s <= Server; s++ {
+		st := c.half[s].state
+		t.forgotten[s][st]++
+		if r != nil && st != TimeWait {
+			r.bits &^= twClientTW << s // (its TIME_WAIT ran out while stored)
+		}
 	}
 	t.conns[c.idx] = nil
 	t.holes++

@@ -72,9 +72,10 @@ type Tracker struct {
 	// maxTimeWait caps tw: ten times MaxConns, as a compact record is
 	// about a tenth of a connection's.
 	maxTimeWait  int
-	lateSegments uint64  // segments for forgotten connections judged on their compact record
-	conns        []*Conn // in order of first packet; nil where one was evicted
-	holes        int     // nil entries in conns
+	lateSegments uint64               // segments for forgotten connections judged on their compact record
+	forgotten    [2][numStates]uint64 // connections forgotten beyond maxKept, by side and state
+	conns        []*Conn              // in order of first packet; nil where one was evicted
+	holes        int                  // nil entries in conns
 
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, closed
@@ -193,6 +194,7 @@ func (t *Tracker) Finish() {
 		}
 	}
 	t.floodFinish()
+	t.settleForgotten()
 	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
 			t.drop(c)

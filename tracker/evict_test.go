@@ -1,0 +1,95 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// TestEvictionLosesTheLeast fills a table of two connections and opens a
+// third: what is evicted follows what it would lose.
+func TestEvictionLosesTheLeast(t *testing.T) {
+	const (
+		established = iota // a handshake completed
+		closedTW           // closed by the client: TIME_WAIT
+		handshake          // a SYN not answered yet
+	)
+	for _, tc := range []struct {
+		name      string
+		first     int           // the first connection's kind
+		idle      time.Duration // since its last segment when the others come
+		want      Evictions
+		wantFirst bool // the first connection is still followed
+	}{
+		{"an idle established connection goes before a handshake in progress", established, 10 * time.Second,
+			Evictions{Established: 1}, false},
+		{"a handshake in progress goes before an established connection active a moment ago", established, time.Second,
+			Evictions{Embryonic: 1}, true},
+		{"a TIME_WAIT never displaces a SYN waiting for its answer", closedTW, time.Second, Evictions{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(Config{MaxConns: 2})
+			now := int64(1_700_000_000) * int64(time.Second)
+			seg := func(port uint16, fromClient bool, f Flags, seq, ack uint32) {
+				now += int64(time.Millisecond)
+				s := Segment{Time: now, Src: cAddr, SrcPort: port, Dst: sAddr, DstPort: 80, Flags: f,
+					Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Window: 1000, WScale: -1}
+				if !fromClient {
+					s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, port
+				}
+				tr.Observe(&s)
+			}
+			seg(40000, true, SYN, 100, 0)
+			seg(40000, false, SYN|ACK, 500, 101)
+			seg(40000, true, ACK, 101, 501)
+			if tc.first == closedTW {
+				seg(40000, true, FIN|ACK, 101, 501)
+				seg(40000, false, FIN|ACK, 501, 102)
+				seg(40000, true, ACK, 102, 502)
+			}
+			now += int64(tc.idle)
+			seg(40001, true, SYN, 700, 0)
+			seg(40002, true, SYN, 900, 0)
+			if ev := tr.Evicted(); ev != tc.want {
+				t.Errorf("evicted %+v, want %+v", ev, tc.want)
+			}
+			k, _ := keyOf(&Segment{Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80})
+			if got := tr.table.get(&k) != nil || tr.tw.get(&k) != nil; got != tc.wantFirst {
+				t.Errorf("first connection followed: %v, want %v", got, tc.wantFirst)
+			}
+		})
+	}
+}
+
+// TestForgottenCountedInTheirState: one-segment connections picked up
+// mid-stream (ESTABLISHED on both sides), evicted from a small table and
+// forgotten from a small store, are still counted ESTABLISHED; clients
+// forgotten in a TIME_WAIT that ran out by the end count as CLOSED.
+func TestForgottenCountedInTheirState(t *testing.T) {
+	tr := New(Config{MaxConns: 10, MaxKept: 10})
+	now := int64(1_700_000_000) * int64(time.Second)
+	for i := 0; i < 1000; i++ {
+		now += int64(time.Millisecond)
+		s := Segment{Time: now, Src: source(i), SrcPort: 40000, Dst: target, DstPort: 80, Flags: ACK,
+			Seq: 1000, Ack: 2000, Window: 1000, WScale: -1}
+		tr.Observe(&s)
+	}
+	closeMany(tr, 100, now)
+	tr.Advance(now + int64(2*time.Minute))
+	tr.Finish()
+	f := tr.ForgottenStates()
+	var est, closed uint64
+	for _, c := range tr.Conns() {
+		switch c.State(Client) {
+		case Established:
+			est++
+		case Closed:
+			closed++
+		}
+	}
+	if est+f[Client][Established] != 1000 || closed+f[Client][Closed] != 100 || f[Client][TimeWait] != 0 {
+		t.Errorf("clients ESTABLISHED %d+%d, CLOSED %d+%d, TIME_WAIT %d forgotten; want 1000, 100 and 0",
+			est, f[Client][Established], closed, f[Client][Closed], f[Client][TimeWait])
+	}
+}
