@@ -165,7 +165,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
-	ended, interrupted, inputErr := analyze(rd, tr, cfg.count)
+	analyzeInput := analyze
+	if pipelined(cfg.files) {
+		analyzeInput = analyzePipelined // (pipeline.go)
+	}
+	ended, interrupted, inputErr := analyzeInput(rd, tr, cfg.count)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
 	if ranOn {

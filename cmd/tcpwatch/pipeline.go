@@ -1,0 +1,99 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// Reading and decoding run on one goroutine and tracking on another, so
+// that a file is analyzed on two cores. The reader fills batches of
+// decoded packets and hands each over whole: one channel operation per
+// batchSize packets, and the batches are reused, so the packet path
+// allocates nothing. A capture.Packet holds no slices (the decoder copies
+// what it keeps out of the reader's buffer), so a batch outlives the read
+// that filled it.
+
+// batchSize is the number of packets handed over at once.
+const batchSize = 512
+
+// batches is how many batches circulate: the reader can run this far ahead.
+const batches = 4
+
+type batch struct {
+	pkts []capture.Packet
+	last bool  // the input ended after these packets (or -c was reached)
+	err  error // with last: what ended it (io.EOF, capture.ErrInterrupted, an error; nil for -c)
+}
+
+// pipelined reports whether every input is a regular file: a pipe or
+// standard input is read packet by packet, so that ndjson events follow
+// the packets as they come rather than a batch at a time.
+func pipelined(files []string) bool {
+	for _, f := range files {
+		if f == "-" {
+			return false
+		}
+		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
+}
+
+// analyzePipelined is analyze with reading and decoding on a goroutine of
+// their own; it returns the same results.
+func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, interrupted bool, err error) {
+	free, full := make(chan *batch, batches), make(chan *batch, batches)
+	for range batches {
+		free <- &batch{pkts: make([]capture.Packet, batchSize)}
+	}
+	go readBatches(rd, count, free, full)
+	for b := range full {
+		for i := range b.pkts {
+			feed(tr, &b.pkts[i])
+		}
+		if !b.last {
+			free <- b
+			continue
+		}
+		switch {
+		case b.err == io.EOF:
+			return true, false, nil
+		case b.err == capture.ErrInterrupted:
+			return false, true, nil
+		}
+		return false, false, b.err
+	}
+	panic("unreachable: the reader always ends with a last batch")
+}
+
+// readBatches reads packets into batches taken from free and sends them on
+// full, until the input ends or count packets were read (0: no limit); the
+// last batch says which.
+func readBatches(rd *capture.Reader, count uint64, free <-chan *batch, full chan<- *batch) {
+	var n uint64
+	for {
+		b := <-free
+		b.pkts = b.pkts[:cap(b.pkts)]
+		for i := range b.pkts {
+			p := &b.pkts[i]
+			if err := rd.Next(p); err != nil {
+				b.pkts, b.last, b.err = b.pkts[:i], true, err
+				full <- b
+				return
+			}
+			if p.Kind == capture.Filtered {
+				continue
+			}
+			if n++; count > 0 && n >= count {
+				b.pkts, b.last = b.pkts[:i+1], true
+				full <- b
+				return
+			}
+		}
+		full <- b
+	}
+}
