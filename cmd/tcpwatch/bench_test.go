@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -181,4 +182,109 @@ func BenchmarkDecodeOnlyGopacket(b *testing.B) {
 		f.Close()
 	}
 	reportRate(b, pkts)
+}
+
+// scaleCaptures writes the captures of the scale measurements (medium:
+// 360 MB, large: 1.8 GB) into a temporary directory when a benchmark first
+// needs one, and removes them when BenchmarkScale returns.
+type scaleCaptures struct {
+	dir   string
+	names map[string]string
+}
+
+func (sc *scaleCaptures) get(b *testing.B, mix string) string {
+	if name, ok := sc.names[mix]; ok {
+		return name
+	}
+	cfg := map[string]synth.Config{"medium": synth.Medium(1), "large": synth.Large(1)}[mix]
+	name := filepath.Join(sc.dir, mix+".pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := synth.Write(f, cfg); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	sc.names[mix] = name
+	return name
+}
+
+// naiveConn is the floor's whole per-connection state: what a tracker
+// that follows flags alone keeps.
+type naiveConn struct {
+	packets       uint64
+	syn, fin, rst uint8
+}
+
+// BenchmarkScale measures, on the medium and large captures: decode only;
+// the floor, decode and a naive Go-map tracker keyed by the 4-tuple that
+// follows flags alone; and tcpwatch's analysis with one goroutine and with
+// reading on a second (analyzePipelined), each followed by Finish.
+func BenchmarkScale(b *testing.B) {
+	sc := &scaleCaptures{dir: b.TempDir(), names: map[string]string{}}
+	for _, mix := range []string{"medium", "large"} {
+		b.Run(mix+"/decode", func(b *testing.B) {
+			name := sc.get(b, mix)
+			var pkts uint64
+			var sink uint32
+			for b.Loop() {
+				pkts += readAll(b, name, func(p *capture.Packet) { sink += p.Seg.Payload })
+			}
+			reportRate(b, pkts)
+		})
+		b.Run(mix+"/naive-map", func(b *testing.B) {
+			name := sc.get(b, mix)
+			var pkts uint64
+			for b.Loop() {
+				m := map[[2]netip.AddrPort]*naiveConn{}
+				pkts += readAll(b, name, func(p *capture.Packet) {
+					if p.Kind != capture.TCP {
+						return
+					}
+					a, z := p.Seg.SrcAddrPort(), p.Seg.DstAddrPort()
+					if z.Compare(a) < 0 {
+						a, z = z, a
+					}
+					c := m[[2]netip.AddrPort{a, z}]
+					if c == nil {
+						c = new(naiveConn)
+						m[[2]netip.AddrPort{a, z}] = c
+					}
+					c.packets++
+					f := p.Seg.Flags
+					c.syn += uint8(f & tracker.SYN >> 1)
+					c.fin += uint8(f & tracker.FIN)
+					c.rst += uint8(f & tracker.RST >> 2)
+				})
+			}
+			reportRate(b, pkts)
+		})
+		for _, w := range []struct {
+			name string
+			loop func(*capture.Reader, *tracker.Tracker, uint64) (bool, bool, error)
+		}{{"tcpwatch-1", analyze}, {"tcpwatch-2", analyzePipelined}} {
+			b.Run(mix+"/"+w.name, func(b *testing.B) {
+				name := sc.get(b, mix)
+				b.ReportAllocs()
+				var pkts uint64
+				for b.Loop() {
+					rd, err := capture.OpenFiles([]string{name}, "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					tr := tracker.New(tracker.Config{})
+					if _, _, err := w.loop(rd, tr, 0); err != nil {
+						b.Fatal(err)
+					}
+					tr.Finish()
+					pkts += rd.Stats().Packets
+					rd.Close()
+				}
+				reportRate(b, pkts)
+			})
+		}
+	}
 }
