@@ -44,9 +44,10 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 // least: a handshake that timed out (an unanswered SYN), or the oldest
 // still in progress to a target found under a SYN flood (the flood's own);
 // else the least recently active of the oldest few connections past
-// their handshake, if it was idle for longer than a handshake may take;
-// else the oldest handshake still in progress; else that connection all
-// the same. (Connections that ended are not in the table: they wait out
+// their handshake, if it was idle for longer than Thresholds.Stuck (a
+// connection idle that long has to be flagged, or is a keepalive's); else
+// the oldest handshake still in progress; else that connection all the
+// same. (Connections that ended are not in the table: they wait out
 // TIME_WAIT as compact records, timewait.go, so a SYN waiting for its
 // answer is never dropped for one.) It reports false if the table is empty.
 func (t *Tracker) evictOne() bool {
@@ -54,7 +55,7 @@ func (t *Tracker) evictOne() bool {
 		return true
 	}
 	victim := t.idlest()
-	if victim != nil && t.now-victim.Last < int64(t.th.HandshakeTimeout) {
+	if victim != nil && t.now-victim.Last < int64(t.th.Stuck) {
 		if t.evictEmbryo(&t.handshakes) {
 			t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
 			return true

@@ -22,9 +22,9 @@ func TestEvictionLosesTheLeast(t *testing.T) {
 		want      Evictions
 		wantFirst bool // the first connection is still followed
 	}{
-		{"an idle established connection goes before a handshake in progress", established, 10 * time.Second,
+		{"an idle established connection goes before a handshake in progress", established, 2 * time.Minute,
 			Evictions{Established: 1}, false},
-		{"a handshake in progress goes before an established connection active a moment ago", established, time.Second,
+		{"a handshake in progress goes before an established connection active less than --stuck ago", established, 30 * time.Second,
 			Evictions{Embryonic: 1}, true},
 		{"a TIME_WAIT never displaces a SYN waiting for its answer", closedTW, time.Second, Evictions{}, true},
 	} {

@@ -68,6 +68,11 @@ type Mix struct {
 	// starts (the first Concurrency) that it picks up mid-stream: their
 	// first packets, up to a random point, are not written.
 	Midstream float64
+	// SteadyFlood makes the flood's SYNs a steady share of the packets,
+	// spread evenly over the capture; otherwise each packet is a flood SYN
+	// in proportion to the flood SYNs still to come against the open
+	// connections, which puts a large flood near the start.
+	SteadyFlood bool
 }
 
 // Medium is the "medium" capture of the scale measurements: about 2 M
@@ -78,7 +83,7 @@ type Mix struct {
 func Medium(seed uint64) Config {
 	return Config{Seed: seed, Conns: 150_000, Concurrency: 5_000, Flood: 40_000,
 		FloodTarget: netip.MustParseAddrPort("[fd00::2:0:0:1]:80"), Interval: 25 * time.Microsecond,
-		Mix: Mix{IPv6: 0.10, Aborted: 0.05, Refused: 0.03, Retransmit: 0.015, MaxRounds: 3, Midstream: 0.5}}
+		Mix: Mix{IPv6: 0.10, Aborted: 0.05, Refused: 0.03, Retransmit: 0.015, MaxRounds: 3, Midstream: 0.5, SteadyFlood: true}}
 }
 
 // Large is Medium five times over: about 10 M packets in 750,000
@@ -164,6 +169,14 @@ func Write(w io.Writer, cfg Config) error {
 		w:   bufio.NewWriterSize(w, 1<<20),
 		now: cfg.Start.UnixNano(),
 	}
+	if cfg.Mix.SteadyFlood && cfg.Flood > 0 {
+		rounds := float64(cfg.DataRounds)
+		if cfg.Mix.MaxRounds > 0 {
+			rounds = float64(cfg.Mix.MaxRounds) / 2
+		}
+		conn := float64(cfg.Conns) * (7 + 4*rounds)
+		g.floodShare = float64(cfg.Flood) / (float64(cfg.Flood) + conn)
+	}
 	g.writeFileHeader()
 	if err := g.run(); err != nil {
 		return err
@@ -182,7 +195,10 @@ type gen struct {
 	free    []*conn
 	werr    error
 	mute    bool // skip writing: a connection picked up mid-stream
-	pkt     [1600]byte
+	// floodShare: with Mix.SteadyFlood, the share of the packets that are
+	// flood SYNs (estimated from the connections' mean length).
+	floodShare float64
+	pkt        [1600]byte
 }
 
 func (g *gen) writeFileHeader() {
@@ -214,6 +230,12 @@ func (g *gen) run() error {
 		// combined: each pick is uniform over open connections and flood
 		// packets still to come, which spreads the flood over the capture.
 		i := g.rng.IntN(left)
+		if g.floodShare > 0 {
+			i = g.rng.IntN(max(1, len(g.open)))
+			if g.flooded < g.cfg.Flood && (len(g.open) == 0 || g.rng.Float64() < g.floodShare) {
+				i = len(g.open)
+			}
+		}
 		if i >= len(g.open) {
 			g.floodSYN()
 		} else {

@@ -317,3 +317,22 @@ func TestMixShares(t *testing.T) {
 		t.Errorf("%d refused and %d SYN-ACKs for %d SYNs", refused, synAcks, syns)
 	}
 }
+
+// TestSteadyFlood: with Mix.SteadyFlood the flood's SYNs are spread evenly
+// over the capture, not gathered at its start.
+func TestSteadyFlood(t *testing.T) {
+	target := netip.MustParseAddrPort("[fd00::2:0:0:1]:80")
+	pkts, _ := readAll(t, synth.Config{Seed: 12, Conns: 2000, Concurrency: 200, Flood: 1000, FloodTarget: target,
+		Mix: synth.Mix{MaxRounds: 2, SteadyFlood: true}})
+	var quarters [4]int
+	for i, p := range pkts {
+		if p.Seg.DstAddrPort() == target && p.Seg.Flags == tracker.SYN && p.Seg.Src.IP().Is6() {
+			quarters[4*i/len(pkts)]++
+		}
+	}
+	for q, n := range quarters {
+		if n < 150 || n > 350 {
+			t.Errorf("flood SYNs by quarter of the capture %v: quarter %d has %d, want about 250", quarters, q+1, n)
+		}
+	}
+}
