@@ -54,10 +54,7 @@ const DefaultMaxRows = 50
 func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 	switch f {
 	case JSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(r)
+		return writeJSON(w, r) // (jsonstream.go)
 	case NDJSON:
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
