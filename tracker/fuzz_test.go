@@ -95,8 +95,8 @@ func FuzzTracker(f *testing.F) {
 		const maxConns = 4
 		capped, _ := fuzzRun(data, tracker.Config{MaxConns: maxConns, Thresholds: tracker.Thresholds{Stuck: time.Second}},
 			func(tr *tracker.Tracker) {
-				if tr.Active() > maxConns {
-					t.Fatalf("table holds %d connections, cap %d", tr.Active(), maxConns)
+				if open, parked := tr.Active()-tr.Parked(), tr.Parked(); open > maxConns || parked > 10*maxConns {
+					t.Fatalf("table holds %d connections and %d in TIME_WAIT, caps %d and %d", open, parked, maxConns, 10*maxConns)
 				}
 			})
 		checkTracker(t, capped, -1)
