@@ -93,3 +93,17 @@ func TestForgottenCountedInTheirState(t *testing.T) {
 			est, f[Client][Established], closed, f[Client][Closed], f[Client][TimeWait])
 	}
 }
+
+// TestTimeWaitTableFullDropsTheOldest: beyond ten times MaxConns the
+// oldest TIME_WAIT records go, counted; the connections stay in the report.
+func TestTimeWaitTableFullDropsTheOldest(t *testing.T) {
+	for _, keep := range []int{1000, 3} { // full records stored, and forgotten
+		tr := New(Config{MaxConns: 1, MaxKept: keep})
+		closeMany(tr, 15, int64(1_700_000_000)*int64(time.Second))
+		tr.Finish()
+		if ev := tr.Evicted(); ev.TimeWait != 5 || tr.Parked() != 10 || uint64(len(tr.Conns()))+ev.Forgotten != 15 {
+			t.Errorf("keep %d: %d TIME_WAIT records dropped, %d parked, %d listed + %d forgotten; want 5, 10, 15 in all",
+				keep, ev.TimeWait, tr.Parked(), len(tr.Conns()), ev.Forgotten)
+		}
+	}
+}
