@@ -182,7 +182,7 @@ type Conn struct {
 	Midstream  bool // first seen without its opening SYN: the roles are inferred
 	openJudged bool // detectOpen has run
 	inTable    bool // followed: in the flow table, or parked in the compact one; not retired
-	parked     bool // ended, and only its compact record is in the table of TIME_WAITs (timewait.go)
+	parked     bool // ended, and only its compact record is in the table of TIME_WAITs (twrecords.go)
 	inEnded    bool // in the store of ended connections (Tracker.ended)
 	Evicted    bool // dropped from the flow table to stay under MaxConns
 

@@ -48,7 +48,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 // connection idle that long has to be flagged, or is a keepalive's); else
 // the oldest handshake still in progress; else that connection all the
 // same. (Connections that ended are not in the table: they wait out
-// TIME_WAIT as compact records, timewait.go, so a SYN waiting for its
+// TIME_WAIT as compact records, twrecords.go, so a SYN waiting for its
 // answer is never dropped for one.) It reports false if the table is empty.
 func (t *Tracker) evictOne() bool {
 	if t.evictEmbryo(&t.embryos) || t.floodsOldest() && t.evictEmbryo(&t.handshakes) {

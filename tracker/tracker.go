@@ -68,7 +68,7 @@ type Tracker struct {
 	now      int64
 	nextID   uint64
 	table    *flowTable
-	tw       *twTable // compact records of connections that ended (timewait.go)
+	tw       *twTable // compact records of connections that ended (twrecords.go)
 	// maxTimeWait caps tw: ten times MaxConns, as a compact record is
 	// about a tenth of a connection's.
 	maxTimeWait  int
@@ -145,7 +145,7 @@ func (t *Tracker) Evicted() Evictions { return t.evicted }
 func (t *Tracker) Active() int { return t.table.len() + t.tw.len() }
 
 // Parked returns the number of connections that ended and are followed by
-// their compact record only (timewait.go), waiting out TIME_WAIT.
+// their compact record only (twrecords.go), waiting out TIME_WAIT.
 func (t *Tracker) Parked() int { return t.tw.len() }
 
 // Advance moves the clock forward to now (a packet that is not TCP, or a

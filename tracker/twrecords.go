@@ -52,9 +52,9 @@ func (t *Tracker) fullID(r *twRecord) uint64 {
 // at a time, without copying and without slack beyond one chunk.
 const twChunk = 4096
 
-// twRef names a record in park order: its slot, and its ID's low bits
+// parkRef names a record in park order: its slot, and its ID's low bits
 // to recognize a slot reused since.
-type twRef struct{ slot, id uint32 }
+type parkRef struct{ slot, id uint32 }
 
 // twTable holds the compact records in a slab addressed by index, found by
 // an open-addressing index of slots: nothing in it holds a
@@ -67,7 +67,7 @@ type twTable struct {
 	mask   uint64
 	n      int
 	seed   [2]uint64
-	order  fifo[twRef] // in the order parked, for expiry and eviction
+	order  fifo[parkRef] // in the order parked, for expiry and eviction
 }
 
 // rec returns the record in a slot.
@@ -146,7 +146,7 @@ func (t *twTable) put(r twRecord) {
 	*t.rec(slot) = r
 	t.index[i] = slot + 1
 	t.n++
-	t.order.push(twRef{slot: slot, id: r.id})
+	t.order.push(parkRef{slot: slot, id: r.id})
 }
 
 // del removes k's record, shifting later entries of its probe run back.
