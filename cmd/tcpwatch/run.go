@@ -62,6 +62,7 @@ type config struct {
 	duration time.Duration
 	interval time.Duration
 	filter   string
+	pictures pictureConfig
 }
 
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
@@ -86,6 +87,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
+	addPictureFlags(fs, c)
+	args = ladderArgs(args)
 	// Options may also follow the filter, as GNU getopt lets tcpdump take
 	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
 	var filter []string
@@ -134,6 +137,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 		return nil, err
 	}
 	c.fail = f
+	if err := checkPictureFlags(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -224,6 +230,10 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
+		return exitError
+	}
+	if err := drawPictures(cfg, rep, tr, stdout); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
 	if inputErr != nil {

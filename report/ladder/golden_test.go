@@ -1,0 +1,81 @@
+package ladder
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// goldenCases are kernel recordings of each kind of opening and close. drop
+// removes a packet first (by number), to draw what the tracker infers
+// from the segments around a missing one.
+var goldenCases = []struct {
+	name, pcap string
+	drop       uint64
+}{
+	{"close-client-first", "close-client-first.pcap", 0},
+	{"close-server-first", "close-server-first.pcap", 0},
+	{"simultaneous-close", "simultaneous-close.pcap", 0},
+	{"three-segment-close", "three-segment-close.pcap", 0},
+	{"half-open", "lost-third-ack.pcap", 0},
+	{"refused", "refused.pcap", 0},
+	{"keepalive", "keepalive.pcap", 0},
+	{"zero-window", "zero-window.pcap", 0},
+	{"rst-abort", "rst-abort.pcap", 0},
+	{"client-fin-not-captured", "close-client-first.pcap", 8},
+}
+
+func TestGoldenLadders(t *testing.T) {
+	for _, c := range goldenCases {
+		t.Run(c.name, func(t *testing.T) {
+			pkts := readSegments(t, c.pcap)
+			if c.drop > 0 {
+				pkts = slices.DeleteFunc(pkts, func(p capture.Packet) bool { return p.Num == c.drop })
+			}
+			_, ls := draw(t, pkts)
+			if len(ls) == 0 {
+				t.Fatal("no connection drawn")
+			}
+			var txt, svgs bytes.Buffer
+			for _, l := range ls {
+				if err := Text(&txt, l, TextOptions{Width: DefaultWidth}); err != nil {
+					t.Fatal(err)
+				}
+				if err := Text(&txt, l, TextOptions{Width: 72, ASCII: true}); err != nil {
+					t.Fatal(err)
+				}
+				svgs.Write(SVG(l))
+			}
+			golden(t, c.name+".txt", txt.Bytes())
+			golden(t, c.name+".svg", svgs.Bytes())
+		})
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
+	}
+}
