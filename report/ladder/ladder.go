@@ -49,8 +49,8 @@ func (m Mark) String() string {
 // Step is one row of the ladder.
 type Step struct {
 	Kind   Kind
-	Time   int64       // ns since the epoch
-	Packet uint64      // packet number (0 for a timer or an inference judged on silence)
+	Time   int64        // ns since the epoch
+	Packet uint64       // packet number (0 for a timer or an inference judged on silence)
 	From   tracker.Side // sender (Segment, Inferred)
 
 	Flags    tracker.Flags
