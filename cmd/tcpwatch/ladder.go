@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/report/html"
 	"github.com/tcpwatch/tcpwatch/report/ladder"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -119,65 +121,135 @@ func checkPictureFlags(c *config) error {
 }
 
 // drawPictures draws what the picture options ask for, after the report
-// rep of the tracker tr was printed.
+// rep of the tracker tr was printed: the segments of the connections drawn
+// are read again from the files, and nothing is recorded for the others.
 func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout io.Writer) error {
 	p := &cfg.pictures
 	if !p.ladder.set && p.html == "" {
 		return nil
 	}
-	conns, err := drawnConns(cfg, rep, tr)
+	byID := make(map[uint64]*tracker.Conn)
+	for _, c := range tr.Conns() {
+		byID[c.ID] = c
+	}
+	terminal, err := ladderConns(cfg, rep, byID)
 	if err != nil {
 		return err
 	}
+	listed := report.Listed(rep, report.PrintOptions{All: cfg.all})
+	conns := terminal
+	if p.html != "" {
+		conns = union(terminal, listedConns(rep, listed, byID))
+	}
 	rec := ladder.NewRecorder(trackerConfig(cfg), conns)
-	if err := reread(cfg, rep.Input.Packets, rec); err != nil {
+	var syns *html.SYNCounter
+	if p.html != "" {
+		syns = &html.SYNCounter{Span: htmlSpan(rep)}
+	}
+	if err := reread(cfg, rep.Input.Packets, rec, syns); err != nil {
 		return err
 	}
-	ladders := rec.Ladders(tr.Anomalies())
-	if p.ladder.set {
-		opts := ladder.TextOptions{Width: termWidth(stdout), ASCII: p.ascii}
-		for _, l := range ladders {
-			if _, err := fmt.Fprintln(stdout); err != nil {
-				return writeError(err)
-			}
-			if err := ladder.Text(stdout, l, opts); err != nil {
-				return writeError(err)
-			}
+	ladders := make(map[uint64]*ladder.Ladder)
+	for _, l := range rec.Ladders(tr.Anomalies()) {
+		ladders[l.ID] = l
+	}
+	if p.html != "" {
+		d := &html.Data{Report: rep, Listed: listed, Ladders: ladders, SYNs: syns,
+			States: html.States(tr.Conns(), syns.Span)}
+		if err := writeHTML(p.html, d); err != nil {
+			return err
+		}
+	}
+	if !p.ladder.set {
+		return nil
+	}
+	opts := ladder.TextOptions{Width: termWidth(stdout), ASCII: p.ascii}
+	for _, c := range terminal {
+		if _, err := fmt.Fprintln(stdout); err != nil {
+			return writeError(err)
+		}
+		if err := ladder.Text(stdout, ladders[c.ID], opts); err != nil {
+			return writeError(err)
 		}
 	}
 	return nil
 }
 
-// drawnConns returns the connections to draw: those --ladder names, or
-// every connection the table lists.
-func drawnConns(cfg *config, rep *report.Report, tr *tracker.Tracker) ([]*tracker.Conn, error) {
-	byID := make(map[uint64]*tracker.Conn)
-	for _, c := range tr.Conns() {
-		byID[c.ID] = c
+// ladderConns returns the connections --ladder draws in the terminal: the
+// ones it names, or every connection the table lists.
+func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Conn) ([]*tracker.Conn, error) {
+	if !cfg.pictures.ladder.set {
+		return nil, nil
+	}
+	ids := cfg.pictures.ladder.ids
+	if len(ids) == 0 {
+		return listedConns(rep, report.Listed(rep, report.PrintOptions{All: cfg.all}), byID), nil
 	}
 	var out []*tracker.Conn
-	if ids := cfg.pictures.ladder.ids; len(ids) > 0 {
-		for _, id := range ids {
-			c := byID[id]
-			if c == nil {
-				return nil, fmt.Errorf("--ladder %d: no connection #%d in the report (it lists %d)", id, id, len(rep.Connections))
-			}
-			out = append(out, c)
+	for _, id := range ids {
+		c := byID[id]
+		if c == nil {
+			return nil, fmt.Errorf("--ladder %d: no connection #%d in the report (it lists %d)", id, id, len(rep.Connections))
 		}
-		return out, nil
-	}
-	for _, i := range report.Listed(rep, report.PrintOptions{All: cfg.all}) {
-		if c := byID[rep.Connections[i].ID]; c != nil {
-			out = append(out, c)
-		}
+		out = append(out, c)
 	}
 	return out, nil
 }
 
+func listedConns(rep *report.Report, listed []int, byID map[uint64]*tracker.Conn) []*tracker.Conn {
+	var out []*tracker.Conn
+	for _, i := range listed {
+		if c := byID[rep.Connections[i].ID]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// union returns a's connections, then b's not in a.
+func union(a, b []*tracker.Conn) []*tracker.Conn {
+	seen := make(map[*tracker.Conn]bool, len(a))
+	out := append([]*tracker.Conn(nil), a...)
+	for _, c := range a {
+		seen[c] = true
+	}
+	for _, c := range b {
+		if !seen[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// htmlSpan is the capture's time, for the charts.
+func htmlSpan(rep *report.Report) html.Span {
+	return html.Span{Start: int64(rep.Input.FirstPacket), End: max(int64(rep.Input.LastPacket), int64(rep.Input.CaptureEnd))}
+}
+
+// writeHTML writes the HTML report to name.
+func writeHTML(name string, d *html.Data) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	err = html.Write(w, d)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %q: %w", name, err)
+	}
+	return nil
+}
+
 // reread reads the files again, up to the packet the first reading ended
-// at, and gives the recorder the segments it wants.
-func reread(cfg *config, packets uint64, rec *ladder.Recorder) error {
-	if rec.Len() == 0 {
+// at, gives the recorder the segments it wants and counts SYNs.
+func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCounter) error {
+	if rec.Len() == 0 && syns == nil {
 		return nil
 	}
 	rd, err := capture.OpenFiles(cfg.files, cfg.filter)
@@ -196,7 +268,13 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder) error {
 		if p.Num > packets {
 			return nil
 		}
-		if p.Kind == capture.TCP && rec.Wants(&p.Seg) {
+		if p.Kind != capture.TCP {
+			continue
+		}
+		if syns != nil {
+			syns.Add(&p.Seg)
+		}
+		if rec.Wants(&p.Seg) {
 			rec.Observe(&p.Seg)
 		}
 	}
