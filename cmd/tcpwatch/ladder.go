@@ -139,7 +139,7 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 	listed := report.Listed(rep, report.PrintOptions{All: cfg.all})
 	conns := terminal
 	if p.html != "" {
-		conns = union(terminal, listedConns(rep, listed, byID))
+		conns = union(terminal, listedConns(rep, listed[:min(len(listed), html.MaxLadders)], byID))
 	}
 	rec := ladder.NewRecorder(trackerConfig(cfg), conns)
 	var syns *html.SYNCounter

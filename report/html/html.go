@@ -24,6 +24,10 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"kinds":    kindsText,
 }).Parse(pageText))
 
+// MaxLadders caps the ladders on one page: the first this many listed
+// connections get one (a large capture with --all lists them all).
+const MaxLadders = 200
+
 // Data is what the page shows.
 type Data struct {
 	Report  *report.Report
@@ -43,6 +47,8 @@ type view struct {
 	More      int
 	Listed    []listed
 	Left      int
+	NoLadder  int             // listed connections beyond MaxLadders
+	Drawn     map[uint64]bool // connections with a ladder on the page
 	States    []stateRow
 	Charts    []template.HTML
 	SYNChart  template.HTML
@@ -63,7 +69,7 @@ type stateRow struct {
 // Write writes the page.
 func Write(w io.Writer, d *Data) error {
 	r := d.Report
-	v := &view{R: r, Title: "tcpwatch: " + strings.Join(r.Input.Files, ", "), Anomalies: r.Anomalies}
+	v := &view{R: r, Title: "tcpwatch: " + strings.Join(r.Input.Files, ", "), Anomalies: r.Anomalies, Drawn: map[uint64]bool{}}
 	if r.Input.Interface != "" {
 		v.Title = "tcpwatch: " + r.Input.Interface
 	}
@@ -82,6 +88,11 @@ func Write(w io.Writer, d *Data) error {
 		if ld := d.Ladders[c.ID]; ld != nil {
 			l.Ladder = template.HTML(ladder.SVG(ld)) // our own writer escaped every text and attribute
 			l.Timeline = timeline(ld)
+		}
+		if l.Ladder == "" {
+			v.NoLadder++
+		} else {
+			v.Drawn[c.ID] = true
 		}
 		v.Listed = append(v.Listed, l)
 	}

@@ -17,7 +17,7 @@ const (
 	rowH        = 30
 	findingH    = 34
 	slope       = 12 // how far an arrow falls on its way across
-	maxDetail   = 90
+	maxDetail   = 66
 	fontFamily  = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
 	colorText   = "#212529"
 	colorDim    = "#adb5bd"
