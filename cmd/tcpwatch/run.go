@@ -63,6 +63,7 @@ type config struct {
 	interval time.Duration
 	filter   string
 	pictures pictureConfig
+	metrics  string // --metrics ADDR
 }
 
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
@@ -88,6 +89,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
 	addPictureFlags(fs, c)
+	addMetricsFlags(fs, c)
 	args = ladderArgs(args)
 	// Options may also follow the filter, as GNU getopt lets tcpdump take
 	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
@@ -138,6 +140,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	}
 	c.fail = f
 	if err := checkPictureFlags(c); err != nil {
+		return nil, err
+	}
+	if err := checkMetricsFlags(c); err != nil {
 		return nil, err
 	}
 	return c, nil
