@@ -26,10 +26,16 @@ var goldenCases = []struct {
 	{"three-segment-close", "three-segment-close.pcap", 0},
 	{"half-open", "lost-third-ack.pcap", 0},
 	{"refused", "refused.pcap", 0},
+	{"half-close-data", "half-close-data.pcap", 0},
+	{"fin-with-data", "fin-with-data.pcap", 0},
+	{"last-ack-retransmit", "last-ack-retransmit.pcap", 0},
+	{"closing-stuck", "closing-stuck.pcap", 0},
+	{"midstream", "midstream.pcap", 0},
 	{"keepalive", "keepalive.pcap", 0},
 	{"zero-window", "zero-window.pcap", 0},
 	{"rst-abort", "rst-abort.pcap", 0},
 	{"client-fin-not-captured", "close-client-first.pcap", 8},
+	{"simultaneous-open", "simultaneous-open.pcap", 0}, // testdata/record
 }
 
 func TestGoldenLadders(t *testing.T) {

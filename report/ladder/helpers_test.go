@@ -2,6 +2,7 @@ package ladder
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,7 +14,11 @@ import (
 // packets (as segments with no ports: the tracker only advances its clock).
 func readSegments(t *testing.T, name string) []capture.Packet {
 	t.Helper()
-	rd, err := capture.OpenFiles([]string{filepath.Join("..", "..", "testdata", "pcaps", name)}, "")
+	path := filepath.Join("..", "..", "testdata", "pcaps", name)
+	if local := filepath.Join("testdata", name); fileExists(local) {
+		path = local // recorded for the ladders (testdata/record)
+	}
+	rd, err := capture.OpenFiles([]string{path}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +34,11 @@ func readSegments(t *testing.T, name string) []capture.Packet {
 		}
 		out = append(out, p)
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // draw runs both passes over pkts: the tracker over all of them, then a

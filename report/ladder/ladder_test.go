@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/internal/degrade"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -159,5 +160,67 @@ func TestRecorderIgnoresOtherConnections(t *testing.T) {
 	}
 	if ls := rec.Ladders(tr.Anomalies()); len(ls) != 1 || ls[0].ID != c.ID {
 		t.Errorf("drew %d ladders, want one of #%d", len(ls), c.ID)
+	}
+}
+
+// TestSimultaneousOpenEndsInTheKernelsStates: the recording made for the
+// ladders (testdata/record) ends, drawn, in the states the kernel reported.
+func TestSimultaneousOpenEndsInTheKernelsStates(t *testing.T) {
+	rows, err := degrade.ReadStates(filepath.Join("testdata", "simultaneous-open.states"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ls := draw(t, readSegments(t, "simultaneous-open.pcap"))
+	if len(ls) != 1 || len(rows) != 1 {
+		t.Fatalf("%d ladders, %d kernel rows; want one each", len(ls), len(rows))
+	}
+	if ls[0].Client != rows[0].Client || ls[0].Final() != rows[0].State {
+		t.Errorf("ladder %s ends in %v; the kernel said %s in %v", ls[0].Client, ls[0].Final(), rows[0].Client, rows[0].State)
+	}
+	var synsCrossed bool
+	for i := 1; i < len(ls[0].Steps); i++ {
+		a, b := ls[0].Steps[i-1], ls[0].Steps[i]
+		if a.Flags == tracker.SYN && b.Flags == tracker.SYN && a.From != b.From {
+			synsCrossed = true
+		}
+	}
+	if !synsCrossed {
+		t.Error("no two SYNs crossed: not a simultaneous open")
+	}
+}
+
+// TestRepeatsAreMarked: on each recording, the segments marked as each
+// kind of repeat are the ones the capture shows: FINs and SYNs sent again
+// are retransmissions, keepalives and zero-window probes as the tracker
+// counted them.
+func TestRepeatsAreMarked(t *testing.T) {
+	for _, c := range []struct {
+		pcap string
+		mark Mark
+		want int
+	}{
+		{"last-ack-retransmit.pcap", Retransmission, 4}, // the server's FIN, 4 times again
+		{"lost-third-ack.pcap", Retransmission, 2},      // the SYN-ACK, twice again
+		{"syn-timeout.pcap", Retransmission, -1},        // every SYN after the first
+		{"keepalive.pcap", Keepalive, -1},               // as the tracker counted
+		{"close-client-first.pcap", Retransmission, 0},
+	} {
+		tr, ls := draw(t, readSegments(t, c.pcap))
+		want := c.want
+		switch {
+		case c.mark == Keepalive:
+			want = int(tr.Conns()[0].Keepalives)
+		case want < 0:
+			want = int(tr.Conns()[0].Half(tracker.Client).Packets()) - 1
+		}
+		got := 0
+		for _, s := range ls[0].Steps {
+			if s.Mark == c.mark {
+				got++
+			}
+		}
+		if got != want || want == 0 && c.want != 0 {
+			t.Errorf("%s: %d steps marked %s, want %d", c.pcap, got, c.mark, want)
+		}
 	}
 }

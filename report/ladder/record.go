@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // Recorder collects the segments of the connections to draw during a
@@ -228,6 +229,8 @@ func segmentSteps(d *drawn) []*step {
 	client := d.c.Client()
 	var base [2]uint32
 	var known [2]bool
+	var top [2]seqnum.Value // one past the highest sequence number each side sent
+	var sent [2]bool
 	steps := make([]*step, 0, len(d.segs))
 	for _, r := range d.segs {
 		seg := &r.seg
@@ -239,8 +242,15 @@ func segmentSteps(d *drawn) []*step {
 		if !known[from] {
 			base[from], known[from] = uint32(seg.Seq), true
 		}
+		mark := r.mark
+		if mark == NoMark && sent[from] && seg.Len() > 0 && !top[from].LessThan(seg.End()) {
+			mark = Retransmission // only sequence space it had sent before (a FIN or SYN again too)
+		}
+		if !sent[from] || top[from].LessThan(seg.End()) {
+			top[from], sent[from] = seg.End(), true
+		}
 		s := &step{class: 1, Step: Step{Kind: Segment, Time: seg.Time, Packet: seg.Packet, From: from, Flags: seg.Flags,
-			Seq: uint32(seg.Seq) - base[from], Len: seg.Payload, Mark: r.mark}}
+			Seq: uint32(seg.Seq) - base[from], Len: seg.Payload, Mark: mark}}
 		if seg.Flags&tracker.ACK != 0 {
 			if !known[to] {
 				base[to], known[to] = uint32(seg.Ack)-1, true
