@@ -262,6 +262,8 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCou
 		switch err := rd.Next(&p); {
 		case err == io.EOF:
 			return nil
+		case err != nil && p.Num >= packets:
+			return nil // where the first reading ended too (its error is reported)
 		case err != nil:
 			return fmt.Errorf("reading again for the drawings: %w", err)
 		}

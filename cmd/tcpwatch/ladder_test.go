@@ -68,6 +68,7 @@ func TestLadderErrors(t *testing.T) {
 		{"standard input", []string{"-r", "-", "--ladder"}, "cannot read standard input twice"},
 		{"live", []string{"-i", "lo", "--ladder"}, "--ladder needs -r FILE"},
 		{"html live", []string{"-i", "lo", "--html", "x.html"}, "--html needs -r FILE"},
+		{"html not writable", []string{"-r", sample, "--html", "/nonexistent/x.html"}, `--html: open /nonexistent/x.html: no such file or directory`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,5 +80,22 @@ func TestLadderErrors(t *testing.T) {
 				t.Errorf("stderr %q, want one line containing %q", errOut, tc.stderr)
 			}
 		})
+	}
+}
+
+// TestLadderOfATruncatedCapture: the drawings cover what was read; the
+// exit code and the one line are the truncation's.
+func TestLadderOfATruncatedCapture(t *testing.T) {
+	good, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := writeFile(t, "cut.pcap", good[:len(good)-10])
+	code, out, errOut := runCLI("-r", cut, "--ladder", "--html", filepath.Join(t.TempDir(), "x.html"))
+	if code != exitError || !strings.Contains(errOut, "truncated") || !strings.Contains(errOut, "the report covers") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 2 and the truncation in one line", code, errOut)
+	}
+	if !strings.Contains(out, "\n#1 198.18.0.1:") {
+		t.Errorf("no ladder of what was read:\n%s", out)
 	}
 }
