@@ -28,6 +28,10 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 // connections get one (a large capture with --all lists them all).
 const MaxLadders = 200
 
+// MaxSteps caps a ladder's rows on the page: a long transfer is drawn by
+// its first and last MaxSteps/2 steps (its timeline is complete).
+const MaxSteps = 400
+
 // Data is what the page shows.
 type Data struct {
 	Report  *report.Report
@@ -86,7 +90,7 @@ func Write(w io.Writer, d *Data) error {
 		c := &r.Connections[i]
 		l := listed{C: c}
 		if ld := d.Ladders[c.ID]; ld != nil {
-			l.Ladder = template.HTML(ladder.SVG(ld)) // our own writer escaped every text and attribute
+			l.Ladder = template.HTML(ladder.SVGAtMost(ld, MaxSteps)) // our own writer escaped every text and attribute
 			l.Timeline = timeline(ld)
 		}
 		if l.Ladder == "" {

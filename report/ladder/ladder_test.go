@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -222,5 +223,29 @@ func TestRepeatsAreMarked(t *testing.T) {
 		if got != want || want == 0 && c.want != 0 {
 			t.Errorf("%s: %d steps marked %s, want %d", c.pcap, got, c.mark, want)
 		}
+	}
+}
+
+// TestSVGAtMostKeepsTheEnds: a long ladder is drawn by its first and last
+// steps, says how many it left out, and still ends in the final states.
+func TestSVGAtMostKeepsTheEnds(t *testing.T) {
+	_, ls := draw(t, readSegments(t, "anomalies/bulk.pcap.gz"))
+	l := ls[0]
+	if len(l.Steps) < 100 {
+		t.Fatalf("%d steps, want a long transfer", len(l.Steps))
+	}
+	out := string(SVGAtMost(l, 20))
+	if n := strings.Count(out, `<g class="step"`); n != 20 {
+		t.Errorf("%d steps drawn, want 20", n)
+	}
+	if want := strconv.Itoa(len(l.Steps)-20) + " steps not drawn"; !strings.Contains(out, want) {
+		t.Errorf("no %q row", want)
+	}
+	last := l.Steps[len(l.Steps)-1]
+	if !strings.Contains(out, `data-packet="`+strconv.FormatUint(last.Packet, 10)+`"`) {
+		t.Error("the last step is not drawn")
+	}
+	if !bytes.Equal(SVGAtMost(l, 0), SVG(l)) || !bytes.Equal(SVGAtMost(l, len(l.Steps)), SVG(l)) {
+		t.Error("no limit, or a limit above the steps, does not draw every step")
 	}
 }

@@ -33,9 +33,19 @@ const (
 // connection's ID and each side's final state (data-conn, data-client-state,
 // data-server-state), and each step's group its states after it, so that a
 // program reading the drawing finds the states without parsing the text.
-func SVG(l *Ladder) []byte {
+func SVG(l *Ladder) []byte { return SVGAtMost(l, 0) }
+
+// SVGAtMost draws at most max steps (0: all): the first and the last
+// max/2, with a row between them that says how many were left out, so
+// that a long transfer does not make a drawing of thousands of rows. The
+// root's states are the final ones either way.
+func SVGAtMost(l *Ladder, max int) []byte {
+	shown, gapAt, gap := elide(len(l.Steps), max)
 	h := headerH + 10
-	for i := range l.Steps {
+	if gap > 0 {
+		h += rowH
+	}
+	for _, i := range shown {
 		h += rowH + findingH*len(l.Steps[i].Findings)
 	}
 	final := l.Final()
@@ -61,10 +71,30 @@ func SVG(l *Ladder) []byte {
 		d.Empty("line", svg.N("x1", x), svg.N("y1", 30), svg.N("x2", x), svg.N("y2", float64(h)), svg.A("stroke", colorText), svg.N("stroke-width", 2))
 	}
 	y := headerH
-	for i := range l.Steps {
+	for k, i := range shown {
+		if gap > 0 && k == gapAt {
+			d.Text("text", "⋮ "+strconv.Itoa(gap)+" steps not drawn", svg.N("x", float64(clientX+serverX)/2), svg.N("y", float64(y)+18),
+				svg.A("text-anchor", "middle"), svg.A("fill", colorProbe), svg.A("class", "elided"))
+			y += rowH
+		}
 		y = svgStep(d, l, &l.Steps[i], id, y)
 	}
 	return d.Bytes()
+}
+
+// elide returns the indexes of the steps to draw out of n, at most max (0:
+// all), and where and how many were left out.
+func elide(n, max int) (shown []int, gapAt, gap int) {
+	if max <= 0 || n <= max {
+		max = n
+	}
+	head := max - max/2
+	for i := range n {
+		if i < head || i >= n-(max-head) {
+			shown = append(shown, i)
+		}
+	}
+	return shown, head, n - max
 }
 
 // svgStep draws one step from y and returns the y of the next.
