@@ -15,7 +15,7 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	t.settle(c, s, seg.Time, seg.Packet, res.Snd)
 	t.settle(c, s.Peer(), seg.Time, seg.Packet, res.Rcv)
 	if c.flood != nil && c.half[Server].synAcked {
-		t.flood.completed(c)
+		t.floodCompleted(c)
 	}
 }
 
@@ -160,7 +160,7 @@ const (
 	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
 		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff | cSynAckAckedUnseen
 	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData | cCutOffPeer | cSynAbandoned |
-		cFinAckDueAfterEnd | cCapturedLate
+		cFinAckDueAfterEnd | cCapturedLate | cSynCookie | cSynAckIgnored | cSynAckPruned
 )
 
 // countInferred counts the segments a side's new facts show the capture

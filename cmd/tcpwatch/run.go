@@ -192,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func trackerConfig(cfg *config) tracker.Config {
 	limitMemory(cfg.maxConns)
 	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
-		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}, KeepFlood: cfg.all}
 }
 
 // inputOf describes what a reader read, from its counts.

@@ -57,7 +57,7 @@ func serverSmallBacklog() {
 
 // clientsDuringFlood: after record.sh's "go", four legitimate clients
 // connect, 0.6 s apart (the flood starts 0.3 s after "go"), each with a
-// 2.5 s connect timeout: one exchange, then close. Without SYN cookies the
+// 1.5 s connect timeout: one exchange, then close. Without SYN cookies the
 // ones during the flood find the SYN queue full and give up.
 func clientsDuringFlood() {
 	await("go")
@@ -67,7 +67,7 @@ func clientsDuringFlood() {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i) * 600 * time.Millisecond)
-			ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 			defer cancel()
 			d := newDialer()
 			nc, err := d.DialContext(ctx, "tcp", *addr)
