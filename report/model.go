@@ -256,6 +256,9 @@ type Anomaly struct {
 	Time       Time             `json:"time"`
 	Detail     string           `json:"detail"`
 	Fields     map[string]any   `json:"fields,omitempty"`
+	// Also: the kinds of the conditions this one caused, reported within
+	// it (one finding per root cause); --fail-on matches them too.
+	Also []tracker.Kind `json:"also,omitempty"`
 }
 
 // OptionalSide is a side, or none (a finding about a target rather than a
@@ -298,6 +301,8 @@ type Summary struct {
 	Connections int                  `json:"connections"`
 	Anomalies   map[tracker.Kind]int `json:"anomalies"`
 	States      StateCounts          `json:"states"`
+	// Also counts the findings carrying each kind in their also list.
+	Also map[tracker.Kind]int `json:"also,omitempty"`
 }
 
 // AnomalyTotal is the number of findings made, listed or not.
@@ -422,6 +427,7 @@ func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
 	return Summary{
 		Connections: len(conns) + int(forgotten),
 		Anomalies:   tr.AnomalyCounts(),
+		Also:        tr.AlsoCounts(),
 		States:      StateCounts{Client: stateMap(&n[tracker.Client]), Server: stateMap(&n[tracker.Server])},
 	}
 }
@@ -454,7 +460,7 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 // AnomalyOf converts a tracker finding into the report's form.
 func AnomalyOf(a tracker.Anomaly) Anomaly {
 	x := Anomaly{Kind: a.Kind, Severity: a.Kind.Severity(), Connection: a.Conn,
-		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields}
+		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields, Also: a.Also}
 	if a.HasSide {
 		x.Side = SideOf(a.Side)
 	}

@@ -93,8 +93,9 @@ func (t *Tracker) aborted(c *Conn, s Side, seg *Segment, o observation) {
 		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
 			Detail: fmt.Sprintf("%s reset the connection: the %s's data arrived after it had closed", endpoint(c, s), s.Peer())})
 	case o&obsAbortLostState != 0:
-		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state)",
+		// The abort is the consequence: reported within it (Also).
+		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time, Also: []Kind{Reset},
+			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state); the connection is aborted",
 				endpoint(c, s), s.Peer())})
 	case o&obsAbort != 0:
 		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,

@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -115,6 +116,12 @@ type Anomaly struct {
 	// (JSON "fields"): counts, rates, seconds stuck. Keys are snake_case;
 	// values are numbers, strings or booleans. Nil when there are none.
 	Fields map[string]any
+	// Also are the kinds of the conditions this finding's condition caused,
+	// reported within it rather than as findings of their own (one finding
+	// per root cause: a client left in FIN_WAIT_2 by a server stuck in
+	// CLOSE_WAIT; the abort by a peer that lost the connection). --fail-on
+	// matches them as it matches Kind. Nil when there are none.
+	Also []Kind
 
 	rule rule // which detector made it, for bringing its sentence up to date
 }
@@ -222,6 +229,18 @@ func (t *Tracker) AnomalyCounts() map[Kind]int {
 	return m
 }
 
+// AlsoCounts returns how many findings carry each kind in Also (the
+// conditions they caused), including those beyond MaxAnomalies.
+func (t *Tracker) AlsoCounts() map[Kind]int {
+	m := make(map[Kind]int)
+	for k := Kind(1); k < numKinds; k++ {
+		if n := t.alsoCount[k]; n > 0 {
+			m[k] = n
+		}
+	}
+	return m
+}
+
 // Kinds returns the kinds of anomaly found on the connection, in SPEC order.
 func (c *Conn) Kinds() []Kind {
 	var ks []Kind
@@ -245,7 +264,13 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
 			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
-				t.anomalies[i].Detail = a.Detail
+				old := &t.anomalies[i]
+				for _, k := range a.Also {
+					if !slices.Contains(old.Also, k) {
+						t.alsoCount[k]++
+					}
+				}
+				old.Detail, old.Fields, old.Also = a.Detail, a.Fields, a.Also
 			}
 			return
 		}
@@ -256,6 +281,9 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 		}
 	}
 	t.kindCount[a.Kind]++
+	for _, k := range a.Also {
+		t.alsoCount[k]++
+	}
 	if len(t.anomalies) >= t.th.MaxAnomalies {
 		return
 	}

@@ -88,6 +88,7 @@ type Tracker struct {
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
+	alsoCount [numKinds]int      // kinds in findings' Also
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is
 	flood     *synFlood
 	evicted   Evictions
