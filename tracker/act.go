@@ -146,6 +146,9 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 		h.twSince = at
 		t.timeWaits.push(timer{key: c.Key, id: c.ID, side: s, due: at + t.twLen})
 	}
+	if s == Client && (to == TimeWait) != (tr.from == TimeWait) && !c.Midstream {
+		t.twCount(c, at, to == TimeWait)
+	}
 	if c.half[0].state == Closed && c.half[1].state == Closed {
 		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
 	}

@@ -25,12 +25,13 @@ const (
 	ZeroWindow
 	InvalidFlags
 	BadSequence
+	TimeWaitBuildup
 	numKinds
 )
 
 var kindNames = [numKinds]string{"", "syn_flood", "half_open", "close_wait_stuck", "fin_wait_2_stuck",
 	"unacked_fin", "syn_timeout", "connection_refused", "reset", "port_reuse", "zero_window",
-	"invalid_flags", "bad_sequence"}
+	"invalid_flags", "bad_sequence", "time_wait_buildup"}
 
 // String returns the kind's name as SPEC.md spells it.
 func (k Kind) String() string {
@@ -163,6 +164,9 @@ type Thresholds struct {
 	// take to complete its handshake before the SYN counts as unanswered
 	// for syn_flood.
 	HandshakeTimeout time.Duration
+	// TimeWaitLimit is how many TIME_WAITs one client host may hold
+	// towards one service before time_wait_buildup (--time-wait-limit).
+	TimeWaitLimit int
 	// MaxAnomalies caps the findings kept in the list (the summary still
 	// counts all of them), so hostile traffic cannot exhaust memory.
 	MaxAnomalies int
@@ -183,6 +187,10 @@ type Thresholds struct {
 //     counting as a flood.
 //   - HandshakeTimeout 3 s: Linux's first SYN retransmission comes after
 //     1 s; a handshake not done within 3 s lost at least one SYN or SYN-ACK.
+//   - TimeWaitLimit 7,058: a quarter of Linux's default ephemeral port
+//     range (32768–60999, 28,232 ports), what 118 new connections a second
+//     to one service hold over 2×MSL (60 s); the whole range runs out at
+//     470 a second.
 //   - MaxAnomalies 10,000 findings listed.
 var DefaultThresholds = Thresholds{
 	Stuck:             60 * time.Second,
@@ -193,6 +201,7 @@ var DefaultThresholds = Thresholds{
 	FloodSYNs:         200,
 	HandshakeTimeout:  3 * time.Second,
 	MaxAnomalies:      10000,
+	TimeWaitLimit:     linuxEphemeralPorts / 4,
 }
 
 func (th *Thresholds) withDefaults() {
@@ -205,6 +214,7 @@ func (th *Thresholds) withDefaults() {
 	orDefault(&th.FloodSYNs, d.FloodSYNs)
 	orDefault(&th.HandshakeTimeout, d.HandshakeTimeout)
 	orDefault(&th.MaxAnomalies, d.MaxAnomalies)
+	orDefault(&th.TimeWaitLimit, d.TimeWaitLimit)
 }
 
 // orDefault sets *v to d unless it is positive.

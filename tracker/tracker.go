@@ -92,6 +92,7 @@ type Tracker struct {
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is
 	flood     *synFlood
 	evicted   Evictions
+	tw        twBuildup // TIME_WAITs per client host and service (timewait.go)
 }
 
 // New returns an empty tracker.
@@ -196,6 +197,7 @@ func (t *Tracker) Finish() {
 	for _, ft := range t.flood.order {
 		t.floodRefresh(ft)
 	}
+	t.twRefresh()
 	t.compact()
 }
 

@@ -288,9 +288,9 @@ func TestFailOnExitCodes(t *testing.T) {
 		{"silence", []string{"--fail-on", "critical"}, 0},
 		{"flood", []string{"--fail-on", "critical"}, 1},
 		{"flood", []string{"--fail-on", "close_wait_stuck,syn_flood"}, 1},
-		{"flood", []string{"--fail-on", "half_open,syn_timeout"}, 0}, // no per-connection findings
+		{"flood", []string{"--fail-on", "half_open,syn_timeout"}, 0},             // no per-connection findings
 		{"stuck", []string{"--stuck", "2s", "--fail-on", "fin_wait_2_stuck"}, 1}, // within close_wait_stuck (also)
-		{"lost", []string{"--fail-on", "reset"}, 1},                             // the abort, within half_open (also)
+		{"lost", []string{"--fail-on", "reset"}, 1},                              // the abort, within half_open (also)
 		{"lost", []string{"--fail-on", "half_open"}, 1},
 		{"lost", []string{"--fail-on", "close_wait_stuck"}, 0},
 		{"bulk", []string{"--fail-on", "any"}, 0},

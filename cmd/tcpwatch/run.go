@@ -62,6 +62,13 @@ type config struct {
 	duration time.Duration
 	interval time.Duration
 	filter   string
+	twLimit  int
+}
+
+// findingFlags registers the detectors' thresholds.
+func findingFlags(fs *flag.FlagSet, c *config) {
+	fs.IntVar(&c.twLimit, "time-wait-limit", tracker.DefaultThresholds.TimeWaitLimit,
+		"TIME_WAITs one client host may hold towards one service before time_wait_buildup (default: a quarter of Linux's 28,232 ephemeral ports)")
 }
 
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
@@ -86,6 +93,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
+	findingFlags(fs, c)
 	// Options may also follow the filter, as GNU getopt lets tcpdump take
 	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
 	var filter []string
@@ -128,6 +136,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	}
 	if c.keep <= 0 {
 		return nil, fmt.Errorf("--keep %d: must be positive", c.keep)
+	}
+	if c.twLimit <= 0 {
+		return nil, fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
 	}
 	f, err := parseFailOn(c.failOn)
 	if err != nil {
@@ -192,7 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func trackerConfig(cfg *config) tracker.Config {
 	limitMemory(cfg.maxConns)
 	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
-		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}, KeepFlood: cfg.all}
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all}
 }
 
 // inputOf describes what a reader read, from its counts.
