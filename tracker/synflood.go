@@ -121,15 +121,20 @@ func (t *Tracker) floodFailed(c *Conn, at int64) {
 // floodRoll closes the target's current second.
 func (t *Tracker) floodRoll(ft *floodTarget) {
 	th := &t.th
+	t.floodEdge(ft)
 	if ft.secFailed >= th.FloodRate {
 		start := ft.sec * int64(time.Second)
 		if ft.floodStart == 0 {
-			ft.floodStart, ft.floodFirst = start, ft.secFirst
+			ft.floodStart = start
+			if ft.floodFirst == 0 {
+				ft.floodFirst = ft.secFirst
+			}
 		}
+		ft.lastFlood = ft.sec
 		ft.floodEnd = start + int64(time.Second)
 		ft.floodFailed += ft.secFailed
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
-		ft.legitDone += ft.doneIn(ft.sec)
+		ft.legitDone += ft.doneIn(ft.sec, 0)
 		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
 			n := len(t.anomalies)
 			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})

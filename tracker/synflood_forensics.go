@@ -34,10 +34,15 @@ type forensics struct {
 
 	heldAtEnd int // server sockets still in SYN_RCVD at the end of input
 
-	legitDone   int // handshakes completed during the flood (its seconds at the flood rate)
+	legitDone   int // handshakes completed during the flood (its seconds at the flood rate, and floodEdge's)
 	legitFailed int // failed SYNs whose client tried again or answered: not spoofed
 
-	done [doneRing]secCount // completed handshakes by second of their SYN, recent seconds only
+	done [doneRing]secCount // completed handshakes by tenth of a second of their SYN, recent seconds only
+
+	// The last second closed with failures, and the last at the flood
+	// rate (floodEdge).
+	prevSec, prevFirst, lastFlood int64
+	prevFailed                    int
 }
 
 // doneRing is how many recent seconds of completed handshakes are kept:
@@ -47,7 +52,7 @@ const doneRing = 8
 
 type secCount struct {
 	sec int64
-	n   int32
+	n   [10]uint16 // by tenth of the second
 }
 
 // classify counts what the server did with a SYN that never completed the
@@ -69,12 +74,42 @@ func (f *forensics) classify(c *Conn, now int64) {
 	}
 }
 
-// doneIn returns the handshakes completed whose SYN came in second sec.
-func (f *forensics) doneIn(sec int64) int {
-	if d := f.done[sec%doneRing]; d.sec == sec {
-		return int(d.n)
+// doneIn returns the handshakes completed whose SYN came in second sec, at
+// or after from (to the tenth of a second; 0: the whole second).
+func (f *forensics) doneIn(sec, from int64) int {
+	d := &f.done[sec%doneRing]
+	if d.sec != sec {
+		return 0
 	}
-	return 0
+	n := 0
+	for i, v := range d.n {
+		if from == 0 || sec*int64(time.Second)+int64(i+1)*tenth > from {
+			n += int(v)
+		}
+	}
+	return n
+}
+
+const tenth = int64(100 * time.Millisecond)
+
+// floodEdge: a second at half the flood rate or more next to one at the
+// flood rate is part of the flood, cut by the clock's second: the flood
+// began with the first failed SYN of the second before its first at the
+// flood rate, and the legitimate clients of both edge seconds count. It
+// runs as each second with failures is closed.
+func (t *Tracker) floodEdge(ft *floodTarget) {
+	half := max(t.th.FloodRate/2, 1)
+	flooding := ft.secFailed >= t.th.FloodRate
+	switch {
+	case flooding && ft.floodStart == 0 && ft.prevSec == ft.sec-1 && ft.prevFailed >= half:
+		ft.floodFirst = ft.prevFirst
+		ft.legitDone += ft.doneIn(ft.prevSec, ft.prevFirst)
+	case !flooding && ft.floodStart != 0 && ft.lastFlood == ft.sec-1 && ft.secFailed >= half:
+		ft.legitDone += ft.doneIn(ft.sec, 0) // its last second
+	}
+	if ft.secFailed > 0 {
+		ft.prevSec, ft.prevFirst, ft.prevFailed = ft.sec, ft.secFirst, ft.secFailed
+	}
 }
 
 // floodDone counts a completed handshake in the second of its SYN. A slot
@@ -84,13 +119,15 @@ func (t *Tracker) floodDone(ft *floodTarget, c *Conn) {
 	sec := c.First / int64(time.Second)
 	slot := &ft.done[sec%doneRing]
 	if slot.sec != sec {
-		if slot.n > 0 && slot.sec == ft.sec {
+		if slot.sec == ft.sec && slot.n != [10]uint16{} {
 			t.floodRoll(ft)
 			ft.sec, ft.secFailed = ft.sec+1, 0
 		}
 		*slot = secCount{sec: sec}
 	}
-	slot.n++
+	if i := c.First % int64(time.Second) / tenth; slot.n[i] < math.MaxUint16 {
+		slot.n[i]++
+	}
 }
 
 // floodHeld counts, at the end of input, a summarized connection of the
