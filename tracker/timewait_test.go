@@ -82,3 +82,32 @@ func TestTimeWaitBuildup(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeWaitPairsCapped: the TIME_WAIT counts follow at most
+// maxTimeWaitPairs client host and service pairs at once, whatever the
+// number of hosts; the rest are counted, not followed.
+func TestTimeWaitPairsCapped(t *testing.T) {
+	tr := New(Config{})
+	now := int64(1_700_000_000) * int64(time.Second)
+	n := maxTimeWaitPairs + 100
+	for i := 0; i < n; i++ {
+		src, sp := source(i), uint16(40000)
+		for _, s := range []Segment{
+			{Src: src, SrcPort: sp, Dst: target, DstPort: 80, Flags: SYN, Seq: 1},
+			{Src: target, SrcPort: 80, Dst: src, DstPort: sp, Flags: SYN | ACK, Seq: 9, Ack: 2},
+			{Src: src, SrcPort: sp, Dst: target, DstPort: 80, Flags: FIN | ACK, Seq: 2, Ack: 10},
+			{Src: target, SrcPort: 80, Dst: src, DstPort: sp, Flags: FIN | ACK, Seq: 10, Ack: 3},
+			{Src: src, SrcPort: sp, Dst: target, DstPort: 80, Flags: ACK, Seq: 3, Ack: 11},
+		} {
+			now += int64(time.Microsecond)
+			s.Time, s.Window, s.WScale = now, 1000, -1
+			tr.Observe(&s)
+		}
+	}
+	if got := len(tr.tw.pairs); got != maxTimeWaitPairs {
+		t.Errorf("%d pairs followed, want the cap %d", got, maxTimeWaitPairs)
+	}
+	if tr.tw.untracked != 100 {
+		t.Errorf("%d TIME_WAITs beyond the cap counted, want 100", tr.tw.untracked)
+	}
+}
