@@ -70,8 +70,12 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 }
 
 func printTables(w io.Writer, r *Report, opts PrintOptions) error {
-	p := &printer{w: w}
+	p := &printer{w: w, dated: spansDays(&r.Input)}
 	p.input(&r.Input)
+	if rolledUp(r, opts) {
+		p.rollup(r, rollupOf(r))
+		return p.err
+	}
 	p.connections(r, opts)
 	p.states(r)
 	p.anomalies(r)
@@ -81,6 +85,28 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 type printer struct {
 	w   io.Writer
 	err error
+	// dated: the capture spans more than one day (UTC), so times of day
+	// carry their date.
+	dated bool
+}
+
+// spansDays reports whether the input's first and last packets fall on
+// different days (UTC).
+func spansDays(in *Input) bool {
+	if in.FirstPacket == 0 {
+		return false
+	}
+	day := func(t Time) string { return time.Unix(0, int64(t)).UTC().Format(time.DateOnly) }
+	return day(in.FirstPacket) != day(max(in.LastPacket, in.CaptureEnd))
+}
+
+// clock formats a capture time for a table: its time of day, with its
+// date when the capture spans days.
+func (p *printer) clock(t Time) string {
+	if p.dated {
+		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+	}
+	return clock(t)
 }
 
 func (p *printer) printf(format string, args ...any) {
@@ -238,10 +264,18 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 	if len(idx) == 0 {
 		return
 	}
-	rows := make([][]string, 0, len(idx))
+	list := make([]*Connection, len(idx))
+	for j, i := range idx {
+		list[j] = &r.Connections[i]
+	}
+	p.connTable(list)
+}
+
+// connTable lists connections in a table, then (with -v) their timelines.
+func (p *printer) connTable(list []*Connection) {
+	rows := make([][]string, 0, len(list))
 	mid := false
-	for _, i := range idx {
-		c := &r.Connections[i]
+	for _, c := range list {
 		id := fmt.Sprint(c.ID)
 		if c.Midstream {
 			id += "*"
@@ -261,11 +295,25 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 	if mid {
 		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
 	}
-	for _, i := range idx {
-		if c := &r.Connections[i]; c.Transitions != nil { // with -v
+	for _, c := range list {
+		if c.Transitions != nil { // with -v
 			p.timeline(c)
 		}
 	}
+}
+
+// tableAligned prints a table whose columns are aligned as align says, one
+// letter a column: 'r' right, anything else left. Printers in other files
+// use it, so that only this one knows the table library.
+func (p *printer) tableAligned(header []string, rows [][]string, align string) {
+	as := make([]tw.Align, len(align))
+	for i, a := range align {
+		as[i] = tw.AlignLeft
+		if a == 'r' {
+			as[i] = tw.AlignRight
+		}
+	}
+	p.table(header, rows, as)
 }
 
 // oneSidedMark is ">" for a connection of which only the client's
@@ -283,7 +331,7 @@ func oneSidedMark(c *Connection) string {
 func (p *printer) timeline(c *Connection) {
 	p.printf("\n#%d %s → %s%s\n", c.ID, c.Client, c.Server, captureNote(c))
 	for _, t := range c.TransitionList() {
-		at := clock(t.Time)
+		at := p.clock(t.Time)
 		pkt := "timer"
 		switch {
 		case t.Packet > 0:
@@ -333,7 +381,7 @@ func (p *printer) anomalies(r *Report) {
 	rows := make([][]string, 0, len(as))
 	for i := range as {
 		a := &as[i]
-		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), clock(a.Time), a.Detail})
+		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail})
 	}
 	total := r.Summary.AnomalyTotal()
 	if total > len(as) {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/internal/synth"
+)
+
+// synthCapture writes a seeded synthetic capture of cfg to a temporary
+// file and returns its name.
+func synthCapture(t *testing.T, cfg synth.Config) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "synth.pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(f, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// checkGoldenFile compares got with testdata/golden/NAME; -update rewrites it.
+func checkGoldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
+
+// TestRollupGolden: a capture of more than a few dozen connections is
+// rolled up (services, findings by kind, the connections that matter
+// most), on a recording and on a seeded synthetic capture with faults and
+// a SYN flood; --all lists everything instead.
+func TestRollupGolden(t *testing.T) {
+	// 30 ms between packets: 22 minutes, long enough for CLOSE_WAIT to be
+	// stuck; a flood needs the default 50 µs to reach its rate.
+	synthetic := synthCapture(t, synth.Config{Seed: 13, Conns: 3000, Concurrency: 200, Faults: 40, Interval: 30 * time.Millisecond})
+	flood := synthCapture(t, synth.Config{Seed: 14, Conns: 2000, Concurrency: 200, Faults: 25, Flood: 2000})
+	for _, tc := range []struct {
+		name  string
+		input string
+		args  []string
+	}{
+		{"rollup-many-short.txt", "../../testdata/pcaps/many-short.pcap", nil},
+		{"rollup-synth.txt", synthetic, nil},
+		{"rollup-synth-verbose.txt", synthetic, []string{"-v"}},
+		{"rollup-synth-flood.txt", flood, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(append([]string{"-r", tc.input}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			out = strings.ReplaceAll(out, tc.input, filepath.Base(tc.input))
+			checkGoldenFile(t, tc.name, out)
+		})
+	}
+}
