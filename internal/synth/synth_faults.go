@@ -6,10 +6,10 @@ import "net/netip"
 type fault uint8
 
 const (
-	noFault fault = iota
-	faultRefused // the server answers the SYN with RST (connection_refused)
-	faultAbort   // the client aborts with RST instead of its FIN (reset)
-	faultHang    // the server acknowledges the client's FIN and never closes (CLOSE_WAIT)
+	noFault      fault = iota
+	faultRefused       // the server answers the SYN with RST (connection_refused)
+	faultAbort         // the client aborts with RST instead of its FIN (reset)
+	faultHang          // the server acknowledges the client's FIN and never closes (CLOSE_WAIT)
 )
 
 // pickFault gives the i-th connection its fault: every Faults-th one, in
