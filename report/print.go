@@ -39,9 +39,8 @@ func ParseFormat(s string) (Format, error) {
 
 // PrintOptions control the table printer.
 type PrintOptions struct {
-	// All lists every connection. Otherwise a capture with more than
-	// MaxRows connections lists only those that did not close cleanly, at
-	// most MaxRows of them, and says how many were left out.
+	// All lists every connection and finding. Otherwise a capture with
+	// more than MaxRows connections is rolled up (Rollup).
 	All     bool
 	MaxRows int
 }
@@ -76,7 +75,7 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 		p.rollup(r, rollupOf(r))
 		return p.err
 	}
-	p.connections(r, opts)
+	p.connections(r)
 	p.states(r)
 	p.anomalies(r)
 	return p.err
@@ -213,31 +212,6 @@ func (p *printer) captureLoss(l *CaptureLoss) {
 	}
 }
 
-// shown picks the connections the table lists.
-func shown(r *Report, opts PrintOptions) (rows []int, notClean, left int) {
-	max := opts.MaxRows
-	if max <= 0 {
-		max = DefaultMaxRows
-	}
-	if opts.All || len(r.Connections) <= max {
-		for i := range r.Connections {
-			rows = append(rows, i)
-		}
-		return rows, 0, 0
-	}
-	for i := range r.Connections {
-		c := &r.Connections[i]
-		if cleanlyClosed(c) {
-			continue
-		}
-		notClean++
-		if len(rows) < max {
-			rows = append(rows, i)
-		}
-	}
-	return rows, notClean, len(r.Connections) - len(rows)
-}
-
 // cleanlyClosed: both sides closed (TIME_WAIT at most) after a FIN
 // exchange, with no anomaly.
 func cleanlyClosed(c *Connection) bool {
@@ -245,7 +219,7 @@ func cleanlyClosed(c *Connection) bool {
 	return done(c.ClientState) && done(c.ServerState) && c.ConnState == ConnSF && len(c.Anomalies) == 0
 }
 
-func (p *printer) connections(r *Report, opts PrintOptions) {
+func (p *printer) connections(r *Report) {
 	if len(r.Connections) == 0 {
 		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 {
 			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
@@ -254,19 +228,10 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 		}
 		return
 	}
-	idx, notClean, left := shown(r, opts)
-	if left > 0 {
-		p.printf("\nConnections: %s; listing %s of the %s that did not close cleanly (--all lists every one)\n",
-			count(uint64(len(r.Connections))), count(uint64(len(idx))), count(uint64(notClean)))
-	} else {
-		p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
-	}
-	if len(idx) == 0 {
-		return
-	}
-	list := make([]*Connection, len(idx))
-	for j, i := range idx {
-		list[j] = &r.Connections[i]
+	p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
+	list := make([]*Connection, len(r.Connections))
+	for i := range r.Connections {
+		list[i] = &r.Connections[i]
 	}
 	p.connTable(list)
 }
