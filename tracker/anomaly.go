@@ -245,7 +245,7 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
 			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
-				t.anomalies[i].Detail = a.Detail
+				t.anomalies[i].Detail, t.anomalies[i].Fields = a.Detail, a.Fields
 			}
 			return
 		}
@@ -272,6 +272,10 @@ func endpoint(c *Conn, s Side) string {
 	}
 	return "server " + c.Server().String()
 }
+
+// seconds is a duration in ns as seconds, at full precision, for a
+// finding's Fields.
+func seconds(ns int64) float64 { return float64(ns) / 1e9 }
 
 // secs formats a duration in seconds for a detail sentence.
 func secs(ns int64) string {

@@ -62,24 +62,37 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 			if idle := now - max(h.since, h.lastData); idle > stuck && p.wants(CloseWaitStuck, s) {
 				out = append(out, Anomaly{Kind: CloseWaitStuck, rule: ruleCloseWait, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has not closed %s after the %s's FIN — its application never called close()",
-						endpoint(c, s), secs(now-h.since), s.Peer())})
+						endpoint(c, s), secs(now-h.since), s.Peer()),
+					Fields: map[string]any{"seconds_stuck": seconds(now - h.since), "seconds_idle": seconds(idle)}})
 			}
 		case FinWait2:
 			if idle := now - max(h.since, peer.lastData); idle > stuck && p.wants(FinWait2Stuck, s) {
 				out = append(out, Anomaly{Kind: FinWait2Stuck, rule: ruleFinWait2, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has waited %s in FIN_WAIT_2 for the %s to close its half",
-						endpoint(c, s), secs(now-h.since), s.Peer())})
+						endpoint(c, s), secs(now-h.since), s.Peer()),
+					Fields: map[string]any{"seconds_stuck": seconds(now - h.since), "seconds_idle": seconds(idle)}})
 			}
 		case FinWait1, Closing, LastAck:
 			if p.counts && p.wants(UnackedFin, s) && int(h.finRtx) >= th.FinRetransmits &&
 				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap) {
 				out = append(out, Anomaly{Kind: UnackedFin, rule: ruleUnackedFin, Side: s, HasSide: true, Time: h.finTime,
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s)",
-						endpoint(c, s), h.finRtx, finFate(h, now))})
+						endpoint(c, s), h.finRtx, finFate(h, now)),
+					Fields: finFields(h, state, now)})
 			}
 		}
 	}
 	return out
+}
+
+// finFields are unacked_fin's figures: retransmissions, how long the FIN
+// has waited (until the kernel gave up, if it did), and in what state.
+func finFields(h *Half, state State, now int64) map[string]any {
+	wait := now - h.finTime
+	if h.gaveUp {
+		wait = h.lastRtx - h.finTime
+	}
+	return map[string]any{"retransmits": int(h.finRtx), "seconds": seconds(wait), "gave_up": h.gaveUp, "state": state.String()}
 }
 
 // finFate says how long an unacknowledged FIN has been waiting, or that

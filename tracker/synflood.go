@@ -126,7 +126,7 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
 		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
 			n := len(t.anomalies)
-			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodStart, Detail: ft.detail()})
+			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodStart, Detail: ft.detail(), Fields: ft.fields()})
 			ft.anomaly = -1 // counted, not kept (MaxAnomalies)
 			if len(t.anomalies) > n {
 				ft.anomaly = n + 1
@@ -134,7 +134,7 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 		}
 	}
 	if ft.anomaly > 0 { // every unanswered SYN counts, also those after the last flooding second
-		t.anomalies[ft.anomaly-1].Detail = ft.detail()
+		t.anomalies[ft.anomaly-1].Detail, t.anomalies[ft.anomaly-1].Fields = ft.detail(), ft.fields()
 	}
 }
 
@@ -200,4 +200,17 @@ func (h *hll) estimate() int {
 		e = m * math.Log(m/float64(zeros)) // linear counting for small numbers
 	}
 	return int(e + 0.5)
+}
+
+// fields are the finding's figures: unanswered SYNs, their mean rate over
+// the flooding seconds and the peak second's, sources (an estimate), the
+// most half-open at once, and the flood's length.
+func (ft *floodTarget) fields() map[string]any {
+	dur := seconds(ft.floodEnd - ft.floodStart)
+	rate := 0.0
+	if dur > 0 {
+		rate = float64(ft.floodFailed) / dur
+	}
+	return map[string]any{"syns": ft.failed, "rate": rate, "peak_rate": ft.peakRate, "sources": ft.sources.estimate(),
+		"half_open_peak": ft.peakHalfOpen, "evicted": ft.evicted, "seconds": dur}
 }
