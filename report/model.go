@@ -168,6 +168,19 @@ type Connection struct {
 	// NotCaptured counts segments the capture missed that the evidence
 	// shows were sent (FINs, SYN-ACKs, ACKs, data), when there are any.
 	NotCaptured uint64 `json:"not_captured,omitempty"`
+	// Zeek is what -F zeek prints beyond the above (not in JSON).
+	Zeek ZeekConn `json:"-"`
+}
+
+// ZeekConn is the part of a connection's conn.log row (-F zeek) that the
+// rest of the model does not hold.
+type ZeekConn struct {
+	// OrigIsServer: Zeek's originator is the server (see SPEC.md, Zeek
+	// fields), so id.orig_h is the server's address.
+	OrigIsServer bool
+	// OrigBytes and RespBytes are conn.log's orig_bytes and resp_bytes:
+	// payload as sequence numbers span it, retransmissions not counted.
+	OrigBytes, RespBytes uint64
 }
 
 // Capture is how much of a connection the capture saw.
@@ -505,6 +518,8 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		x.MissedBytes = &PerSide{mc, ms}
 	}
 	x.NotCaptured = uint64(c.NotCaptured)
+	x.Zeek.OrigIsServer = !c.ZeekOrigIsClient()
+	x.Zeek.OrigBytes, x.Zeek.RespBytes = c.ZeekBytes()
 	if verbose {
 		trs := c.Transitions()
 		list := make([]Transition, 0, len(trs))

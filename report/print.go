@@ -22,6 +22,8 @@ const (
 	Table  Format = iota // tables for people (default)
 	JSON                 // one JSON document at the end
 	NDJSON               // one JSON event per line as it happens
+	CSV                  // one row per connection, with a header row
+	Zeek                 // a conn.log in Zeek's TSV format
 )
 
 // ParseFormat parses a --format value.
@@ -33,8 +35,12 @@ func ParseFormat(s string) (Format, error) {
 		return JSON, nil
 	case "ndjson":
 		return NDJSON, nil
+	case "csv":
+		return CSV, nil
+	case "zeek":
+		return Zeek, nil
 	}
-	return 0, fmt.Errorf("unknown format %q (want table, json or ndjson)", s)
+	return 0, fmt.Errorf("unknown format %q (want table, json, ndjson, csv or zeek)", s)
 }
 
 // PrintOptions control the table printer.
@@ -64,6 +70,10 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 			Event  string  `json:"event"`
 			Report *Report `json:"report"`
 		}{"report", r})
+	case CSV:
+		return printCSV(w, r)
+	case Zeek:
+		return printZeek(w, r)
 	}
 	return printTables(w, r, opts)
 }

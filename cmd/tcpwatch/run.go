@@ -73,7 +73,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
 	fs.StringVar(&c.iface, "i", "", "capture live on `IFACE` (any: all interfaces)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets")
-	fs.StringVar(&c.format, "F", "table", "output `format`: table, json or ndjson")
+	fs.StringVar(&c.format, "F", "table", "output `format`: table, json, ndjson, csv or zeek")
 	fs.StringVar(&c.format, "format", "table", "same as -F")
 	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
 	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")

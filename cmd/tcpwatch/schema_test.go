@@ -184,4 +184,3 @@ func TestFieldsAgreeWithSentence(t *testing.T) {
 		t.Errorf("only %v checked; the recordings should show more kinds", seen)
 	}
 }
-
