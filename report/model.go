@@ -55,6 +55,9 @@ type Input struct {
 	// CaptureLoss estimates what the capture missed, when it missed
 	// anything.
 	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
+	// Warnings are sentences about the input that the reader should know
+	// (files given out of time order), when there are any.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // CaptureLoss is what the capture evidently missed, over the connections

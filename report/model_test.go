@@ -108,7 +108,7 @@ func TestStrings(t *testing.T) {
 		{where(&Anomaly{}), ""},
 		{count(999), "999"},
 		{count(1000), "1,000"},
-		{duration(59*time.Minute + 59*time.Second), "59m59.000s"},
+		{duration(59*time.Minute + 59*time.Second), "59m59s"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

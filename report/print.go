@@ -161,7 +161,7 @@ func (p *printer) input(in *Input) {
 	case len(in.Files) == 1:
 		fmt.Fprintf(&b, "%s", in.Files[0])
 	default:
-		fmt.Fprintf(&b, "%d files", len(in.Files))
+		fmt.Fprintf(&b, "%s files", count(uint64(len(in.Files))))
 	}
 	fmt.Fprintf(&b, ": %s packets, %s TCP", count(in.Packets), count(in.TCPPackets))
 	var skipped []string
@@ -176,8 +176,15 @@ func (p *printer) input(in *Input) {
 	if in.FirstPacket != 0 {
 		first := time.Unix(0, int64(in.FirstPacket)).UTC()
 		last := time.Unix(0, int64(in.LastPacket)).UTC()
-		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"),
-			last.Format("15:04:05.000000"), duration(last.Sub(first)))
+		endLayout := "15:04:05.000000"
+		if p.dated || last.Before(first) {
+			endLayout = "2006-01-02 15:04:05.000000" // the end on another day: its date too
+		}
+		span := duration(last.Sub(first))
+		if last.Before(first) {
+			span = "the last packet is older than the first: files out of time order"
+		}
+		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"), last.Format(endLayout), span)
 		if in.CaptureEnd != 0 {
 			end := time.Unix(0, int64(in.CaptureEnd)).UTC()
 			fmt.Fprintf(&b, ", capture stopped %s later", duration(end.Sub(last)))
@@ -196,6 +203,9 @@ func (p *printer) input(in *Input) {
 		fmt.Fprintf(&b, ", dropped: %s by the kernel, %s by the interface", count(in.Dropped.Kernel), count(in.Dropped.Interface))
 	}
 	p.printf("%s\n", b.String())
+	for _, w := range in.Warnings {
+		p.printf("warning: %s\n", w)
+	}
 	if in.Error != "" {
 		p.printf("input ended early: %s\n", in.Error)
 	}
@@ -362,7 +372,7 @@ func (p *printer) anomalies(r *Report) {
 	if total > len(as) {
 		p.printf("\nAnomalies: %s (listing the first %s)\n", count(uint64(total)), count(uint64(len(as))))
 	} else {
-		p.printf("\nAnomalies: %d\n", total)
+		p.printf("\nAnomalies: %s\n", count(uint64(total)))
 	}
 	p.tableWrapped([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil, 72)
 }
@@ -381,7 +391,7 @@ func (p *printer) openRows(snap *Snapshot) {
 			c.ClientState.String(), c.ServerState.String(), duration(idle), kinds(c.Anomalies)})
 	}
 	if len(snap.Rows) < snap.Open {
-		p.printf("\nOpen connections: the %d that matter most of %s\n", len(snap.Rows), count(uint64(snap.Open)))
+		p.printf("\nOpen connections: the %s that matter most of %s\n", count(uint64(len(snap.Rows))), count(uint64(snap.Open)))
 	} else {
 		p.printf("\nOpen connections\n")
 	}
@@ -406,7 +416,7 @@ func (p *printer) latestAnomalies(latest []Anomaly, total int) {
 		p.printf("\nNo anomalies.\n")
 		return
 	}
-	p.printf("\nAnomalies: %d (latest last)\n", total)
+	p.printf("\nAnomalies: %s (latest last)\n", count(uint64(total)))
 	for i := range latest {
 		a := &latest[i]
 		p.printf("  %s  %-8s %-18s %-6s %-6s %s\n", clock(a.Time), a.Severity, a.Kind, where(a), a.Side, a.Detail)
@@ -458,18 +468,8 @@ func count(n uint64) string {
 	return b.String()
 }
 
-// duration formats d for people: 0.000183 s, 12.3 s, 4m05s.
-func duration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%.6f s", d.Seconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.3f s", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%06.3fs", int(d.Minutes()), (d % time.Minute).Seconds())
-	}
-	return fmt.Sprintf("%dh%02dm%02ds", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
-}
+// duration formats d as everything tcpwatch prints (tracker.FormatDuration).
+func duration(d time.Duration) string { return tracker.FormatDuration(d) }
 
 // captureNote says what the capture missed of a connection, for its
 // timeline's heading.
@@ -479,7 +479,7 @@ func captureNote(c *Connection) string {
 		notes = append(notes, "captured "+c.Seen.String()+"'s segments only")
 	}
 	if c.NotCaptured > 0 {
-		notes = append(notes, fmt.Sprintf("%d segments not captured", c.NotCaptured))
+		notes = append(notes, plural(c.NotCaptured, "segment")+" not captured")
 	}
 	if m := c.MissedBytes; m != nil {
 		notes = append(notes, fmt.Sprintf("%s/%s bytes missed", count(m.Client), count(m.Server)))

@@ -166,7 +166,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
-	ended, interrupted, inputErr := analyze(rd, tr, cfg.count)
+	order := &fileOrder{file: -1}
+	ended, interrupted, inputErr := analyze(rd, tr, cfg.count, order)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
 	if ranOn {
@@ -182,6 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	in := inputOf(rd.Stats())
 	in.Files = cfg.files
 	in.Interrupted = interrupted
+	in.Warnings = order.warnings
 	if ranOn {
 		in.CaptureEnd = report.Time(st.End)
 	}
@@ -281,7 +283,7 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 // packets have been analyzed (0: no limit) or the reader was interrupted
 // (its context ended: a signal). It returns whether it was interrupted,
 // and the error that ended the input early, if any.
-func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, interrupted bool, err error) {
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder) (ended, interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
@@ -293,6 +295,7 @@ func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, inte
 		case err != nil:
 			return false, false, err
 		}
+		order.see(rd, &p)
 		feed(tr, &p)
 		if p.Kind != capture.Filtered {
 			n++

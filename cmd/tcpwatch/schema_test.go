@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -147,12 +149,12 @@ func TestFieldsAgreeWithSentence(t *testing.T) {
 		field  string
 		format string // how the sentence prints the figure
 	}{
-		"close_wait_stuck": {"seconds_stuck", "%.1f s"},
-		"fin_wait_2_stuck": {"seconds_stuck", "%.1f s"},
-		"unacked_fin":      {"retransmits", "its FIN %.0f times"},
-		"syn_timeout":      {"syns", "its SYN %.0f times"},
-		"syn_flood":        {"syns", "received %.0f SYNs"},
-		"zero_window":      {"seconds", "zero window for %.1f s"},
+		"close_wait_stuck": {"seconds_stuck", "not closed %s after"},
+		"fin_wait_2_stuck": {"seconds_stuck", "waited %s in FIN_WAIT_2"},
+		"unacked_fin":      {"retransmits", "its FIN %d times"},
+		"syn_timeout":      {"syns", "its SYN %d times"},
+		"syn_flood":        {"syns", "received %d SYNs"},
+		"zero_window":      {"seconds", "zero window for %s"},
 	}
 	seen := map[string]bool{}
 	for _, p := range recordings(t) {
@@ -173,7 +175,13 @@ func TestFieldsAgreeWithSentence(t *testing.T) {
 				continue
 			}
 			v, _ := a.Fields[c.field].(float64)
-			if want := fmt.Sprintf(c.format, v); !strings.Contains(a.Detail, want) {
+			var want string
+			if strings.Contains(c.format, "%s") { // seconds, as sentences print durations
+				want = fmt.Sprintf(c.format, tracker.FormatDuration(time.Duration(math.Round(v*1e9))))
+			} else {
+				want = fmt.Sprintf(c.format, int(v))
+			}
+			if !strings.Contains(a.Detail, want) {
 				t.Errorf("%s: %s: fields.%s = %v, but the sentence does not say %q: %s", filepath.Base(p), a.Kind, c.field, v, want, a.Detail)
 			}
 			seen[a.Kind] = true
