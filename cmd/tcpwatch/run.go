@@ -76,7 +76,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.StringVar(&c.format, "F", "table", "output `format`: table, json, ndjson, csv or zeek")
 	fs.StringVar(&c.format, "format", "table", "same as -F")
 	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
-	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
+	fs.BoolVar(&c.all, "all", false, "list every connection and finding in the table (by default a capture of more than 50 connections is rolled up: services, findings by kind, the connections that matter most)")
 	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
 	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
