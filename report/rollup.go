@@ -45,6 +45,9 @@ type Service struct {
 	// Findings count, by kind, the connections with that finding, and
 	// target-wide findings (syn_flood) about this service.
 	Findings [kindSlots]int
+	// Open counts the connections still held beyond TIME_WAIT at the end
+	// of input.
+	Open uint64
 	// bySeverity counts Findings by severity, for the order.
 	bySeverity [tracker.Critical + 1]int
 }
@@ -127,6 +130,9 @@ func (b *rollupBuilder) addConnection(c *Connection) {
 	for _, k := range c.Anomalies {
 		sv.count(k, 1)
 		worst = max(worst, int(k.Severity()))
+	}
+	if !ended(c) {
+		sv.Open++
 	}
 	if worst < 0 && cleanlyClosed(c) {
 		return
@@ -214,17 +220,15 @@ func (b *rollupBuilder) result(counts map[tracker.Kind]int) *Rollup {
 }
 
 // serviceCmp puts the worst services first: most critical findings, then
-// warnings, then infos, then most connections, then by address.
+// warnings, then infos and connections still open at the end (which count
+// as much: the connections that matter most rank them alike), then most
+// connections, then by address.
 func serviceCmp(a, b Service) int {
-	for s := tracker.Critical; ; s-- {
-		if c := cmp.Compare(b.bySeverity[s], a.bySeverity[s]); c != 0 {
-			return c
-		}
-		if s == tracker.Info {
-			break
-		}
-	}
-	return cmp.Or(cmp.Compare(b.Connections, a.Connections), a.Server.Compare(b.Server))
+	info := func(sv *Service) uint64 { return uint64(sv.bySeverity[tracker.Info]) + sv.Open }
+	return cmp.Or(cmp.Compare(b.bySeverity[tracker.Critical], a.bySeverity[tracker.Critical]),
+		cmp.Compare(b.bySeverity[tracker.Warning], a.bySeverity[tracker.Warning]),
+		cmp.Compare(info(&b), info(&a)),
+		cmp.Compare(b.Connections, a.Connections), a.Server.Compare(b.Server))
 }
 
 // topTargets returns the services with the most findings, at most

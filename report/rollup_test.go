@@ -31,15 +31,21 @@ func TestRollupOrdersServicesWorstFirst(t *testing.T) {
 		conn(5, "198.18.0.3:80", est, est, 0, tracker.ZeroWindow),
 		conn(6, "198.18.0.4:80", est, est, 0, tracker.HalfOpen),
 		conn(7, "198.18.0.4:80", est, est, 0, tracker.HalfOpen),
+		conn(8, "198.18.0.5:80", tracker.FinWait2, tracker.CloseWait, 0), // still open: counts as an info
+		conn(9, "198.18.0.5:80", tracker.FinWait2, tracker.CloseWait, 0),
+		conn(10, "198.18.0.5:80", tracker.FinWait2, tracker.CloseWait, 0),
 	}, Anomalies: []Anomaly{{Kind: tracker.SynFlood, Target: ap("198.18.0.9:443"), Time: t0}}}
+	for i := range r.Connections[:7] { // the others closed
+		r.Connections[i].ClientState, r.Connections[i].ServerState = tracker.TimeWait, tracker.Closed
+	}
 	r.Summary.Anomalies = map[tracker.Kind]int{tracker.SynFlood: 1}
 	var got []string
 	for _, sv := range rollupOf(r).Services {
 		got = append(got, sv.Server.String())
 	}
 	// A flood's target (no connection listed), then most warnings, then
-	// infos, then most connections.
-	want := []string{"198.18.0.9:443", "198.18.0.4:80", "198.18.0.3:80", "198.18.0.2:80", "198.18.0.1:80"}
+	// infos and open connections, then most connections.
+	want := []string{"198.18.0.9:443", "198.18.0.4:80", "198.18.0.3:80", "198.18.0.5:80", "198.18.0.2:80", "198.18.0.1:80"}
 	if !slices.Equal(got, want) {
 		t.Errorf("services %v, want %v", got, want)
 	}
