@@ -50,10 +50,25 @@ func (p *printer) services(svs []Service) {
 	for i := range svs[:min(len(svs), MaxServices)] {
 		sv := &svs[i]
 		rows = append(rows, []string{sv.Server.String(), count(sv.Connections),
-			stateArray(&sv.ClientStates), stateArray(&sv.ServerStates), serviceFindings(sv)})
+			atMost(stateArray(&sv.ClientStates), maxCellItems), atMost(stateArray(&sv.ServerStates), maxCellItems),
+			atMost(serviceFindings(sv), maxCellItems+1)})
 	}
 	p.tableAligned([]string{"SERVER", "CONNS", "CLIENT STATES", "SERVER STATES", "FINDINGS"}, rows, "lrlll")
 	p.more(len(svs)-len(rows), "services")
+}
+
+// maxCellItems is how many states a services table's cell lists (and one
+// more kind of finding), so that a row fits a screen's width.
+const maxCellItems = 3
+
+// atMost cuts a comma-separated list to n items, saying how many it left
+// out ("... +2 more").
+func atMost(list string, n int) string {
+	items := strings.Split(list, ", ")
+	if len(items) <= n {
+		return list
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(", +%d more", len(items)-n)
 }
 
 // stateList lists the states of a summary's side, most first: "TIME_WAIT
@@ -68,12 +83,20 @@ func stateList(m map[tracker.State]uint64) string {
 	return stateArray(&a)
 }
 
-// stateArray lists the states counted in a, most first (ties in RFC order).
+// stateArray lists the states counted in a: those that still hold a
+// connection first, then CLOSED and TIME_WAIT, most first within each
+// (ties in RFC order), so that a cut list keeps what matters.
 func stateArray(a *[stateSlots]uint64) string {
-	var parts []string
+	var parts, done []string
 	for _, s := range byCount(a[:]) {
-		parts = append(parts, fmt.Sprintf("%s %s", tracker.State(s), count(a[s])))
+		part := fmt.Sprintf("%s %s", tracker.State(s), count(a[s]))
+		if st := tracker.State(s); st == tracker.Closed || st == tracker.TimeWait {
+			done = append(done, part)
+		} else {
+			parts = append(parts, part)
+		}
 	}
+	parts = append(parts, done...)
 	if len(parts) == 0 {
 		return "-"
 	}

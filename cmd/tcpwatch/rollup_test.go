@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/internal/synth"
 )
 
@@ -62,17 +65,51 @@ func TestRollupGolden(t *testing.T) {
 		args  []string
 	}{
 		{"rollup-many-short.txt", "../../testdata/pcaps/many-short.pcap", nil},
+		{"rollup-recordings.txt", "", inTimeOrder(t, recordings(t))},
 		{"rollup-synth.txt", synthetic, nil},
 		{"rollup-synth-verbose.txt", synthetic, []string{"-v"}},
 		{"rollup-synth-flood.txt", flood, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runCLI(append([]string{"-r", tc.input}, tc.args...)...)
+			args := tc.args
+			if tc.input != "" {
+				args = append([]string{"-r", tc.input}, args...)
+			}
+			code, out, errs := runCLI(args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			out = strings.ReplaceAll(out, tc.input, filepath.Base(tc.input))
+			if tc.input != "" {
+				out = strings.ReplaceAll(out, tc.input, filepath.Base(tc.input))
+			}
 			checkGoldenFile(t, tc.name, out)
 		})
 	}
+}
+
+// inTimeOrder returns the arguments that read the captures as one, in the
+// order of their first packets, with --stuck 2s so that the recordings'
+// stuck connections are flagged.
+func inTimeOrder(t *testing.T, files []string) []string {
+	t.Helper()
+	first := map[string]int64{}
+	for _, f := range files {
+		rd, err := capture.OpenFiles([]string{f}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p capture.Packet
+		if err := rd.Next(&p); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		first[f] = p.Time
+		rd.Close()
+	}
+	files = slices.Clone(files)
+	slices.SortStableFunc(files, func(a, b string) int { return cmp.Compare(first[a], first[b]) })
+	args := []string{"--stuck", "2s"}
+	for _, f := range files {
+		args = append(args, "-r", f)
+	}
+	return args
 }
