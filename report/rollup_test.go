@@ -141,3 +141,63 @@ func TestInsertTopIsTheFirstNOfASort(t *testing.T) {
 		}
 	}
 }
+
+// TestRollupCountsEveryConnectionOnce: on random reports, the services'
+// connections and findings add up to the report's, every kind's count is
+// the summary's, and Top holds MaxTop of the candidates, or all of them.
+func TestRollupCountsEveryConnectionOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	states := tracker.States()
+	kinds := tracker.Kinds()
+	for range 50 {
+		r := &Report{Input: Input{LastPacket: after(time.Hour)}, Summary: Summary{Anomalies: map[tracker.Kind]int{}}}
+		withKind := map[tracker.Kind]int{}
+		for i := range rng.IntN(300) {
+			var ks []tracker.Kind
+			for _, k := range kinds[1:] { // syn_flood is target-wide
+				if rng.IntN(10) == 0 {
+					ks = append(ks, k)
+					withKind[k]++
+					r.Summary.Anomalies[k]++
+				}
+			}
+			c := conn(uint64(i+1), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(rng.IntN(20))}), 80).String(),
+				states[rng.IntN(len(states))], states[rng.IntN(len(states))], time.Duration(rng.IntN(3600))*time.Second, ks...)
+			if rng.IntN(2) == 0 {
+				c.ConnState = ConnSF
+			}
+			r.Connections = append(r.Connections, c)
+		}
+		ru := rollupOf(r)
+		var conns uint64
+		found := map[tracker.Kind]int{}
+		for _, sv := range ru.Services {
+			conns += sv.Connections
+			for k, n := range sv.Findings {
+				found[tracker.Kind(k)] += n
+			}
+		}
+		candidates := 0
+		for i := range r.Connections {
+			if c := &r.Connections[i]; len(c.Anomalies) > 0 || !cleanlyClosed(c) {
+				candidates++
+			}
+		}
+		if conns != uint64(len(r.Connections)) || ru.Candidates != candidates || len(ru.Top) != min(MaxTop, candidates) {
+			t.Fatalf("services hold %d of %d connections; %d candidates (want %d), %d on top", conns, len(r.Connections), ru.Candidates, candidates, len(ru.Top))
+		}
+		for _, k := range kinds {
+			if found[k] != withKind[k] {
+				t.Errorf("%v: %d in the services, %d connections have it", k, found[k], withKind[k])
+			}
+		}
+		for _, g := range ru.Kinds {
+			if g.Count != r.Summary.Anomalies[g.Kind] {
+				t.Errorf("%v: count %d, summary %d", g.Kind, g.Count, r.Summary.Anomalies[g.Kind])
+			}
+		}
+		if len(ru.Kinds) != len(r.Summary.Anomalies) {
+			t.Errorf("%d kinds grouped, %d in the summary", len(ru.Kinds), len(r.Summary.Anomalies))
+		}
+	}
+}
