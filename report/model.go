@@ -55,6 +55,9 @@ type Input struct {
 	// CaptureLoss estimates what the capture missed, when it missed
 	// anything.
 	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
+	// Warnings are sentences about the input that the reader should know
+	// (files given out of time order), when there are any.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // CaptureLoss is what the capture evidently missed, over the connections
@@ -168,6 +171,19 @@ type Connection struct {
 	// NotCaptured counts segments the capture missed that the evidence
 	// shows were sent (FINs, SYN-ACKs, ACKs, data), when there are any.
 	NotCaptured uint64 `json:"not_captured,omitempty"`
+	// Zeek is what -F zeek prints beyond the above (not in JSON).
+	Zeek ZeekConn `json:"-"`
+}
+
+// ZeekConn is the part of a connection's conn.log row (-F zeek) that the
+// rest of the model does not hold.
+type ZeekConn struct {
+	// OrigIsServer: Zeek's originator is the server (see SPEC.md, Zeek
+	// fields), so id.orig_h is the server's address.
+	OrigIsServer bool
+	// OrigBytes and RespBytes are conn.log's orig_bytes and resp_bytes:
+	// payload as sequence numbers span it, retransmissions not counted.
+	OrigBytes, RespBytes uint64
 }
 
 // Capture is how much of a connection the capture saw.
@@ -511,6 +527,8 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		x.MissedBytes = &PerSide{mc, ms}
 	}
 	x.NotCaptured = uint64(c.NotCaptured)
+	x.Zeek.OrigIsServer = !c.ZeekOrigIsClient()
+	x.Zeek.OrigBytes, x.Zeek.RespBytes = c.ZeekBytes()
 	if verbose {
 		trs := c.Transitions()
 		list := make([]Transition, 0, len(trs))

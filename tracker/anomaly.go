@@ -311,10 +311,12 @@ func endpoint(c *Conn, s Side) string {
 	return "server " + c.Server().String()
 }
 
-// secs formats a duration in seconds for a detail sentence.
-func secs(ns int64) string {
-	return fmt.Sprintf("%.1f s", time.Duration(ns).Seconds())
-}
+// seconds is a duration in ns as seconds, at full precision, for a
+// finding's Fields.
+func seconds(ns int64) float64 { return float64(ns) / 1e9 }
+
+// secs formats a duration for a detail sentence (FormatDuration).
+func secs(ns int64) string { return FormatDuration(time.Duration(ns)) }
 
 type anomalyKey struct {
 	conn uint64

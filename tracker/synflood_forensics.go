@@ -167,16 +167,19 @@ func (ft *floodTarget) detail() string {
 	return b.String()
 }
 
-// fields are the finding's figures (Anomaly.Fields).
+// fields are the finding's figures (Anomaly.Fields): unanswered SYNs, their
+// mean rate over the flooding seconds and the peak second's, sources (an
+// estimate), the most half-open at once, the flood's length; what the
+// server did with the unanswered SYNs; legitimate clients' fate.
 func (ft *floodTarget) fields() map[string]any {
 	return map[string]any{
-		"syns":             ft.syns,
-		"failed":           ft.failed,
+		"syns":             ft.failed,
+		"all_syns":         ft.syns,
 		"sources":          ft.sources.estimate(),
-		"duration_s":       time.Duration(ft.span()).Seconds(),
-		"rate_per_s":       ft.rate(),
-		"peak_per_s":       ft.peakRate,
-		"peak_half_open":   ft.peakHalfOpen,
+		"seconds":          seconds(ft.span()),
+		"rate":             ft.rate(),
+		"peak_rate":        ft.peakRate,
+		"half_open_peak":   ft.peakHalfOpen,
 		"syn_rcvd":         ft.stateful,
 		"syn_cookies":      ft.stateless,
 		"dropped":          ft.dropped,

@@ -79,7 +79,7 @@ func TestSynFlood(t *testing.T) {
 				if tc.synack {
 					answer = "syn_cookies"
 				}
-				if a.Fields[answer] != tc.n || a.Fields["failed"] != tc.n || a.Fields["syns"] != tc.n || a.Fields["half_open_at_end"] != 0 {
+				if a.Fields[answer] != tc.n || a.Fields["syns"] != tc.n || a.Fields["all_syns"] != tc.n || a.Fields["half_open_at_end"] != 0 {
 					t.Errorf("fields %v: want all %d %s, none half-open at the end", a.Fields, tc.n, answer)
 				}
 				if first := start; a.Time != first {

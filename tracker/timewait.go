@@ -149,7 +149,7 @@ func (p *twPair) fields(k twKey, t *Tracker) map[string]any {
 		"peak":            p.peak,
 		"limit":           t.th.TimeWaitLimit,
 		"new_connections": p.entered,
-		"rate_per_s":      p.rate(),
+		"rate":            p.rate(),
 		"steady_state":    p.steady(t),
 		"ephemeral_ports": linuxEphemeralPorts,
 	}

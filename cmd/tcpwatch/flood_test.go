@@ -67,8 +67,8 @@ func TestSynFloodForensics(t *testing.T) {
 			if got := field("syn_cookies") + field("dropped"); got != noSocket {
 				t.Errorf("syn_cookies + dropped = %d, the kernel kept no socket for %d\n%s", got, noSocket, a.Detail)
 			}
-			if got := field("syn_rcvd") + field("syn_cookies") + field("dropped") + field("undetermined"); got != field("failed") {
-				t.Errorf("the server's answers add up to %d, not the %d SYNs that failed", got, field("failed"))
+			if got := field("syn_rcvd") + field("syn_cookies") + field("dropped") + field("undetermined"); got != field("syns") {
+				t.Errorf("the server's answers add up to %d, not the %d SYNs that failed", got, field("syns"))
 			}
 			if !strings.Contains(a.Detail, strconv.Itoa(synRcvd)+" still half-open") {
 				t.Errorf("the sentence does not give the %d half-open at the end: %s", synRcvd, a.Detail)
