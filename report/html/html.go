@@ -128,15 +128,7 @@ func countText(n uint64) string {
 	return b.String()
 }
 
-func durationText(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%.6f s", d.Seconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.3f s", d.Seconds())
-	}
-	return d.Round(time.Millisecond).String()
-}
+func durationText(d time.Duration) string { return tracker.FormatDuration(d) }
 
 func kindsText(ks []tracker.Kind) string {
 	s := make([]string, len(ks))

@@ -49,7 +49,8 @@ func TestLadderEndsInTheReportedStates(t *testing.T) {
 }
 
 // TestEverySegmentIsDrawnOnce: each TCP packet of a drawn connection is one
-// captured step, in packet order.
+// captured step, in packet order (in a capture with no connection left out
+// of the report, every TCP packet).
 func TestEverySegmentIsDrawnOnce(t *testing.T) {
 	for _, name := range recordings(t) {
 		pkts := readSegments(t, name)
@@ -73,6 +74,9 @@ func TestEverySegmentIsDrawnOnce(t *testing.T) {
 				}
 				last = s.Packet
 			}
+		}
+		if ev := tr.Evicted(); ev.Flood+ev.Embryonic > 0 {
+			continue // connections summarized by a flood's finding are not drawn
 		}
 		if len(tr.Conns()) > 0 && got != want {
 			t.Errorf("%s: %d segments drawn, the capture has %d TCP packets", name, got, want)
