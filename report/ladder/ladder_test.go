@@ -253,3 +253,22 @@ func TestSVGAtMostKeepsTheEnds(t *testing.T) {
 		t.Error("no limit, or a limit above the steps, does not draw every step")
 	}
 }
+
+// TestWantsDoesNotAllocate: the second reading asks of every packet
+// whether it is drawn; for one that is not, that costs no allocation.
+func TestWantsDoesNotAllocate(t *testing.T) {
+	pkts := readSegments(t, "many-short.pcap")
+	tr := tracker.New(tracker.Config{})
+	for i := range pkts {
+		feed(tr, &pkts[i])
+	}
+	tr.Finish()
+	rec := NewRecorder(tracker.Config{}, tr.Conns()[:1])
+	other := &pkts[len(pkts)-1].Seg
+	if rec.Wants(other) {
+		t.Fatal("the last connection's segment is wanted; want only the first connection's")
+	}
+	if n := testing.AllocsPerRun(1000, func() { rec.Wants(other) }); n != 0 {
+		t.Errorf("Wants allocates %v times per packet", n)
+	}
+}
