@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -19,23 +21,25 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var goldenCases = []struct {
 	name, pcap string
 	drop       uint64
+	stuck      time.Duration // --stuck, for a short recording's stuck findings
 }{
-	{"close-client-first", "close-client-first.pcap", 0},
-	{"close-server-first", "close-server-first.pcap", 0},
-	{"simultaneous-close", "simultaneous-close.pcap", 0},
-	{"three-segment-close", "three-segment-close.pcap", 0},
-	{"half-open", "lost-third-ack.pcap", 0},
-	{"refused", "refused.pcap", 0},
-	{"half-close-data", "half-close-data.pcap", 0},
-	{"fin-with-data", "fin-with-data.pcap", 0},
-	{"last-ack-retransmit", "last-ack-retransmit.pcap", 0},
-	{"closing-stuck", "closing-stuck.pcap", 0},
-	{"midstream", "midstream.pcap", 0},
-	{"keepalive", "keepalive.pcap", 0},
-	{"zero-window", "zero-window.pcap", 0},
-	{"rst-abort", "rst-abort.pcap", 0},
-	{"client-fin-not-captured", "close-client-first.pcap", 8},
-	{"simultaneous-open", "simultaneous-open.pcap", 0}, // testdata/record
+	{"close-client-first", "close-client-first.pcap", 0, 0},
+	{"close-server-first", "close-server-first.pcap", 0, 0},
+	{"simultaneous-close", "simultaneous-close.pcap", 0, 0},
+	{"three-segment-close", "three-segment-close.pcap", 0, 0},
+	{"half-open", "lost-third-ack.pcap", 0, 0},
+	{"refused", "refused.pcap", 0, 0},
+	{"half-close-data", "half-close-data.pcap", 0, 0},
+	{"fin-with-data", "fin-with-data.pcap", 0, 0},
+	{"last-ack-retransmit", "last-ack-retransmit.pcap", 0, 0},
+	{"closing-stuck", "closing-stuck.pcap", 0, 0},
+	{"midstream", "midstream.pcap", 0, 0},
+	{"keepalive", "keepalive.pcap", 0, 0},
+	{"zero-window", "zero-window.pcap", 0, 0},
+	{"rst-abort", "rst-abort.pcap", 0, 0},
+	{"client-fin-not-captured", "close-client-first.pcap", 8, 0},
+	{"simultaneous-open", "simultaneous-open.pcap", 0, 0}, // testdata/record
+	{"close-wait-stuck", "anomalies/close-wait-fin-wait-2.pcap", 0, 2 * time.Second},
 }
 
 func TestGoldenLadders(t *testing.T) {
@@ -45,7 +49,7 @@ func TestGoldenLadders(t *testing.T) {
 			if c.drop > 0 {
 				pkts = slices.DeleteFunc(pkts, func(p capture.Packet) bool { return p.Num == c.drop })
 			}
-			_, ls := draw(t, pkts)
+			_, ls := drawWith(t, tracker.Config{Thresholds: tracker.Thresholds{Stuck: c.stuck}}, pkts)
 			if len(ls) == 0 {
 				t.Fatal("no connection drawn")
 			}

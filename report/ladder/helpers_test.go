@@ -46,12 +46,18 @@ func fileExists(p string) bool {
 // every connection's ladder.
 func draw(t *testing.T, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
 	t.Helper()
-	tr := tracker.New(tracker.Config{})
+	return drawWith(t, tracker.Config{}, pkts)
+}
+
+// drawWith is draw with a tracker configuration.
+func drawWith(t *testing.T, cfg tracker.Config, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
+	t.Helper()
+	tr := tracker.New(cfg)
 	for i := range pkts {
 		feed(tr, &pkts[i])
 	}
 	tr.Finish()
-	rec := NewRecorder(tracker.Config{}, tr.Conns())
+	rec := NewRecorder(cfg, tr.Conns())
 	for i := range pkts {
 		if p := &pkts[i]; p.Kind == capture.TCP && rec.Wants(&p.Seg) {
 			rec.Observe(&p.Seg)

@@ -75,6 +75,25 @@ type Finding struct {
 	Side     tracker.Side
 	HasSide  bool
 	Detail   string
+	Also     []tracker.Kind // conditions it caused, reported within it
+}
+
+// Title is the finding's heading: "warning close_wait_stuck (server), also
+// fin_wait_2_stuck".
+func (f *Finding) Title() string {
+	t := f.Severity.String() + " " + f.Kind.String()
+	if f.HasSide {
+		t += " (" + f.Side.String() + ")"
+	}
+	for i, k := range f.Also {
+		if i == 0 {
+			t += ", also "
+		} else {
+			t += ", "
+		}
+		t += k.String()
+	}
+	return t
 }
 
 // Label is the arrow's text: flags, numbers, length and mark, e.g.

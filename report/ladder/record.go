@@ -318,6 +318,6 @@ func placeFindings(l *Ladder, findings []tracker.Anomaly) {
 		i, _ := slices.BinarySearchFunc(l.Steps, a.Time+1, func(s Step, t int64) int { return cmp.Compare(s.Time, t) })
 		i = max(i-1, 0)
 		l.Steps[i].Findings = append(l.Steps[i].Findings, Finding{Kind: a.Kind, Severity: a.Kind.Severity(),
-			Side: a.Side, HasSide: a.HasSide, Detail: a.Detail})
+			Side: a.Side, HasSide: a.HasSide, Detail: a.Detail, Also: a.Also})
 	}
 }

@@ -142,13 +142,9 @@ func svgStep(d *svg.Doc, l *Ladder, s *Step, id string, y int) int {
 		if f.Severity >= tracker.Warning {
 			c = colorWarn
 		}
-		who := ""
-		if f.HasSide {
-			who = " (" + f.Side.String() + ")"
-		}
 		d.Open("g", svg.A("class", "finding"), svg.A("data-kind", f.Kind.String()))
 		d.Text("title", f.Detail)
-		d.Text("text", "⚠ "+f.Severity.String()+" "+f.Kind.String()+who, svg.N("x", clientX+10), svg.N("y", float64(y)+12),
+		d.Text("text", "⚠ "+f.Title(), svg.N("x", clientX+10), svg.N("y", float64(y)+12),
 			svg.A("fill", c), svg.A("font-weight", "bold"))
 		d.Text("text", cut(f.Detail, maxDetail), svg.N("x", clientX+10), svg.N("y", float64(y)+27), svg.A("fill", c),
 			svg.A("font-size", "10"))

@@ -120,11 +120,7 @@ func writeFinding(b *strings.Builder, f Finding, indent, width int, ascii bool) 
 	if ascii {
 		mark = "!"
 	}
-	who := ""
-	if f.HasSide {
-		who = " (" + f.Side.String() + ")"
-	}
-	text := fmt.Sprintf("%s %s %s%s: %s", mark, f.Severity, f.Kind, who, f.Detail)
+	text := mark + " " + f.Title() + ": " + f.Detail
 	pad := strings.Repeat(" ", indent)
 	line := ""
 	for _, word := range strings.Fields(text) {
