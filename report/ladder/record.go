@@ -16,7 +16,7 @@ type Recorder struct {
 	order []*drawn
 	tr    *tracker.Tracker // a tracker of its own, fed only their segments
 	fresh map[tracker.FlowKey][]*freshConn
-	nConn int // the tracker's connections indexed in fresh
+	known map[*tracker.Conn]bool // the tracker's connections in fresh
 }
 
 // drawn is one connection to draw, as the first pass saw it.
@@ -54,7 +54,7 @@ func countersOf(c *tracker.Conn) counters {
 func NewRecorder(cfg tracker.Config, conns []*tracker.Conn) *Recorder {
 	cfg.OnTransition, cfg.OnAnomaly = nil, nil
 	r := &Recorder{want: make(map[tracker.FlowKey][]*drawn, len(conns)), tr: tracker.New(cfg),
-		fresh: make(map[tracker.FlowKey][]*freshConn)}
+		fresh: make(map[tracker.FlowKey][]*freshConn), known: make(map[*tracker.Conn]bool)}
 	for _, c := range conns {
 		d := &drawn{c: c}
 		r.want[c.Key] = append(r.want[c.Key], d)
@@ -101,23 +101,16 @@ func (r *Recorder) Observe(seg *tracker.Segment) {
 	d.segs = append(d.segs, recorded{seg: *seg, mark: mark})
 }
 
-// index adds the recorder's tracker's new connections to fresh.
+// index adds the recorder's tracker's new connections to fresh. New
+// connections are added at the end of Conns, so only the unknown ones at
+// its end are looked at.
 func (r *Recorder) index() {
 	cs := r.tr.Conns()
-	if len(cs) == r.nConn {
-		return
+	for i := len(cs) - 1; i >= 0 && !r.known[cs[i]]; i-- {
+		c := cs[i]
+		r.known[c] = true
+		r.fresh[c.Key] = append(r.fresh[c.Key], &freshConn{c: c})
 	}
-	old := make(map[*tracker.Conn]counters)
-	for _, fs := range r.fresh {
-		for _, f := range fs {
-			old[f.c] = f.last
-		}
-	}
-	r.fresh = make(map[tracker.FlowKey][]*freshConn, len(cs))
-	for _, c := range cs {
-		r.fresh[c.Key] = append(r.fresh[c.Key], &freshConn{c: c, last: old[c]})
-	}
-	r.nConn = len(cs)
 }
 
 // markOf says what the counters that moved at a segment make of it.
