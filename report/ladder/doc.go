@@ -12,7 +12,9 @@
 // the input a second time: a [Recorder] is given the connections to draw
 // (from the first pass), is shown only their segments ([Recorder.Wants]),
 // and feeds them to a tracker of its own, which says which segments were
-// retransmissions, keepalives, zero-window probes or capture duplicates.
+// keepalives, zero-window probes, capture duplicates or retransmitted
+// data; a segment that carries only sequence space its sender had sent
+// before (a SYN or FIN sent again too) is marked as a retransmission.
 // The states come from the first pass's transitions, so a ladder says
 // exactly what the report says.
 //
