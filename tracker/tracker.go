@@ -19,6 +19,10 @@ type Config struct {
 	// forgotten, and only counted, so that a long live capture or a huge
 	// file runs in bounded memory.
 	MaxKept int
+	// MaxLone caps the lone segments held at once, waiting for an answer
+	// (default DefaultMaxLone, lone.go); beyond it the oldest are dropped
+	// and counted as never answered.
+	MaxLone int
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
@@ -86,6 +90,9 @@ type Tracker struct {
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is
 	flood     *synFlood
 	evicted   Evictions
+
+	lone   loneTable  // segments for 4-tuples not followed (lone.go)
+	floods loneFloods // floods of them (lonefloods.go)
 }
 
 // New returns an empty tracker.
@@ -110,6 +117,10 @@ func New(cfg Config) *Tracker {
 		t.maxKept = DefaultMaxKept
 	}
 	t.flood = newSynFlood(&t.th)
+	t.lone.max = cfg.MaxLone
+	if t.lone.max <= 0 {
+		t.lone.max = DefaultMaxLone
+	}
 	return t
 }
 
@@ -139,6 +150,7 @@ func (t *Tracker) Advance(now int64) {
 	}
 	t.now = now
 	t.runTimers()
+	t.loneTimers()
 }
 
 // Sweep runs every connection's time-based detectors against the clock,
@@ -160,6 +172,7 @@ func (t *Tracker) Sweep() {
 // Finish runs every timer and detector due at the current clock: call it
 // once at the end of input, before reading the results.
 func (t *Tracker) Finish() {
+	t.loneFinish()
 	t.compact()
 	t.startRefresh()
 	defer func() { t.refresh = nil }()
@@ -176,6 +189,7 @@ func (t *Tracker) Finish() {
 		}
 	}
 	t.floodFinish()
+	t.loneFloodsFinish()
 	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
 			t.drop(c)
@@ -192,6 +206,12 @@ func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
+	if c == nil {
+		var held bool
+		if c, held = t.loneFor(&k, seg, fromA); held {
+			return // a lone segment is not a connection (lone.go)
+		}
+	}
 	if c != nil {
 		t.expire(c)
 		if c.watched() {
@@ -205,11 +225,7 @@ func (t *Tracker) Observe(seg *Segment) {
 		c = t.newConn(k, seg, fromA)
 	}
 	t.update(c, seg, c.sideOf(fromA))
-	if c.nTrs == 0 && c.half[0].packets+c.half[1].packets == 1 && c.half[0].state == Closed && c.half[1].state == Closed {
-		// A first segment that opened nothing (a lone RST, a segment with
-		// impossible flags): the connection is over as soon as it began.
-		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
-	}
+	t.closeIfNothing(c)
 }
 
 // check runs a connection's detectors for one pass.
