@@ -54,6 +54,10 @@ type Evictions struct {
 	// Forgotten counts ended connections (closed on both sides) dropped
 	// from the report, oldest first, beyond MaxKept.
 	Forgotten uint64
+	// ForgottenUnanswered counts those of them that were not answered
+	// both ways past a handshake (embryonic, one-sided): they are
+	// forgotten before any that was (store.go).
+	ForgottenUnanswered uint64
 }
 
 // Tracker follows every TCP connection of one capture. It is not safe for
@@ -81,6 +85,7 @@ type Tracker struct {
 	// connections gone from the table are dropped as they reach the front.
 	embryos, lru timerQueue
 	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
+	endedOther   fifo[*Conn] // the same, not answered both ways (store.go)
 	maxKept      int
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
