@@ -114,10 +114,10 @@ func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held b
 // sequence numbers that do not go back nor jump more than loneJump, and
 // the same of acknowledgment numbers when both carry one.
 func continues(a, b *Segment) bool {
-	if d := b.Seq.Sub(a.Seq); d > loneJump {
+	if d := b.Seq.Sub(a.Seq); d < 0 || d > loneJump {
 		return false
 	}
-	if a.Flags&b.Flags&ACK != 0 && b.Ack.Sub(a.Ack) > loneJump {
+	if d := b.Ack.Sub(a.Ack); a.Flags&b.Flags&ACK != 0 && (d < 0 || d > loneJump) {
 		return false
 	}
 	return a.Flags&RST == 0 && b.Flags&RST == 0
