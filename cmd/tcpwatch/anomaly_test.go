@@ -334,7 +334,7 @@ func floodOf(t *testing.T, path, val string) synth.Config {
 }
 
 // synthFlood writes the capture cfg describes to a temporary file.
-func synthFlood(t *testing.T, cfg synth.Config) string {
+func synthFlood(t testing.TB, cfg synth.Config) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "flood.pcap")
 	f, err := os.Create(name)
