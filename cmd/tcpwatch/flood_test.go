@@ -21,10 +21,11 @@ import (
 var floodTarget = netip.MustParseAddrPort("[fd00::2]:80")
 
 // floodCapture writes n lone segments of kind from distinct fd00::/8
-// sources, 100,000 a second, with 20 connections spread over them.
-func floodCapture(t testing.TB, kind synth.LoneKind, n int) string {
+// sources, 100,000 a second, with 20 connections spread over them; with
+// refused, the target answers each with an RST.
+func floodCapture(t testing.TB, kind synth.LoneKind, n int, refused bool) string {
 	t.Helper()
-	return synthFlood(t, synth.Config{Seed: 7, Conns: 20, Lone: n, LoneKind: kind,
+	return synthFlood(t, synth.Config{Seed: 7, Conns: 20, Lone: n, LoneKind: kind, LoneRefused: refused,
 		FloodTarget: floodTarget, Interval: 10 * time.Microsecond})
 }
 
@@ -67,8 +68,8 @@ func readTruth(t testing.TB, name string) map[tracker.Kind]*floodTruth {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if p.Seg.Src.IP().Is4() {
-			continue // a real connection
+		if p.Seg.Src.IP().Is4() || p.Seg.Src.IP() == floodTarget.Addr() {
+			continue // a real connection, or the target's answer
 		}
 		k, ok := kindOfFlags(p.Seg.Flags)
 		if !ok {
@@ -87,8 +88,9 @@ func readTruth(t testing.TB, name string) map[tracker.Kind]*floodTruth {
 }
 
 // TestFloodsNamedAndRealConnectionsKept: under 100,000 lone segments of
-// each kind (1 s at 100,000/s), with the default caps and with --max-conns
-// 1000 --keep 1000, every one of the 20 real connections is reported with
+// each kind (1 s at 100,000/s), unanswered or each refused by an RST from
+// the target, with the default caps and with --max-conns 1000 --keep 1000,
+// every one of the 20 real connections is reported with
 // the states its kernels held (client TIME_WAIT, server CLOSED), and each
 // flood is one finding with its target, and a rate and sources within 10 %
 // of the truth.
@@ -98,17 +100,23 @@ func TestFloodsNamedAndRealConnectionsKept(t *testing.T) {
 		n = 20_000
 	}
 	for _, kind := range []synth.LoneKind{synth.LoneACK, synth.LoneRST, synth.LoneSYNACK, synth.LoneFINACK, synth.LoneMixed} {
-		name := floodCapture(t, kind, n)
-		truth := readTruth(t, name)
-		for _, caps := range [][]string{nil, {"--max-conns", "1000", "--keep", "1000"}} {
-			t.Run(kind.String()+" "+strings.Join(caps, " "), func(t *testing.T) {
-				rep := runJSON(t, append([]string{"-r", name}, caps...)...)
-				checkRealConns(t, rep)
-				checkFloodFindings(t, rep, truth)
-				if l := rep.Input.Lone; l == nil || l.Segments < uint64(n)*7/8 {
-					t.Errorf("input.lone %+v, want about %d lone segments", l, n)
+		for _, refused := range []bool{false, true} {
+			name := floodCapture(t, kind, n, refused)
+			truth := readTruth(t, name)
+			for _, caps := range [][]string{nil, {"--max-conns", "1000", "--keep", "1000"}} {
+				what := kind.String() + " " + strings.Join(caps, " ")
+				if refused {
+					what += " refused"
 				}
-			})
+				t.Run(what, func(t *testing.T) {
+					rep := runJSON(t, append([]string{"-r", name}, caps...)...)
+					checkRealConns(t, rep)
+					checkFloodFindings(t, rep, truth)
+					if l := rep.Input.Lone; l == nil || l.Segments+l.Refused < uint64(n)*7/8 {
+						t.Errorf("input.lone %+v, want about %d lone segments", l, n)
+					}
+				})
+			}
 		}
 	}
 }
@@ -184,7 +192,7 @@ func TestFloodMemoryBoundedByCaps(t *testing.T) {
 		n = 40_000
 	}
 	for _, kind := range []synth.LoneKind{synth.LoneACK, synth.LoneMixed} {
-		name := floodCapture(t, kind, n)
+		name := floodCapture(t, kind, n, false)
 		for _, cfg := range []tracker.Config{{}, {MaxConns: 1000, MaxKept: 1000}, {MaxConns: 1000, MaxKept: 1000, MaxLone: 4096}} {
 			cfg.MaxConns = cmp.Or(cfg.MaxConns, tracker.DefaultMaxConns)
 			cfg.MaxKept = cmp.Or(cfg.MaxKept, tracker.DefaultMaxKept)

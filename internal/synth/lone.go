@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"time"
 )
@@ -149,5 +150,16 @@ func (g *gen) lone() {
 	if flags&fACK != 0 {
 		ack = g.rng.Uint32()
 	}
-	g.tcp(src, dst, g.rng.Uint32(), ack, flags, uint16(g.rng.IntN(65536)), flags&fSYN != 0, 0)
+	seq := g.rng.Uint32()
+	g.tcp(src, dst, seq, ack, flags, uint16(g.rng.IntN(65536)), flags&fSYN != 0, 0)
+	if g.cfg.LoneRefused && flags&fRST == 0 {
+		// RFC 793 p. 65: an RST at the segment's acknowledgment number, or,
+		// without one, at 0 acknowledging the segment.
+		g.now += int64(time.Microsecond)
+		if flags&fACK != 0 {
+			g.tcp(dst, src, ack, 0, fRST, 0, false, 0)
+		} else {
+			g.tcp(dst, src, 0, seq+uint32(bits.OnesCount8(flags&(fSYN|fFIN))), fRST|fACK, 0, false, 0)
+		}
+	}
 }

@@ -52,9 +52,12 @@ type Config struct {
 	// evenly over the capture instead of interleaved by Concurrency.
 	// LoneSources, if positive, limits the lone segments' senders to that
 	// many distinct addresses (LoneSource); otherwise each has its own.
+	// With LoneRefused, the target answers each lone segment but an RST
+	// with an RST, as a host that holds no such connection does.
 	Lone        int
 	LoneKind    LoneKind
 	LoneSources int
+	LoneRefused bool
 
 	Start    time.Time     // time of the first packet (default 2026-01-01T00:00:00Z)
 	Interval time.Duration // mean gap between packets (default 50µs)
