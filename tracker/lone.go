@@ -11,17 +11,19 @@ import "time"
 // its sender continues consistently (sequence and acknowledgment numbers
 // that do not go back, nor jump further than any window); the connection is
 // then opened with the held segment, exactly as it would have been opened
-// at once, and the segment at hand applied to it. A lone segment answered
-// by an RST shows there was no connection to follow (the receiver holds
-// none), and one never answered is counted, and judged by the flood
-// detectors (lonefloods.go) once loneAnswer has passed or when the full
-// table drops it, oldest first. A lone segment with impossible flags (no
-// SYN, RST nor ACK: a scan) opens its connection unanswered when it is
-// judged, so that its invalid_flags finding is made, unless a flood pushed
-// it out of the table first.
+// at once, and the segment at hand applied to it. A SYN from the other side
+// is an answer too; a SYN from its sender opens a fresh connection. A lone
+// segment answered by an RST shows there was no connection to follow (the
+// receiver holds none); one never answered is counted. The flood detectors
+// (lonefloods.go) judge both: when refused, once loneAnswer has passed, or
+// when the full table drops it, oldest first. A lone segment with
+// impossible flags (no SYN, RST nor ACK: a scan) opens its connection when
+// judged after loneAnswer or at the end of input, so that its invalid_flags
+// finding is made, unless the table was full within loneAnswer (a flood
+// pushes them through: counted, not listed).
 
 // DefaultMaxLone is the default cap on lone segments held at once: 65,536
-// entries of loneEntrySize bytes plus their index, about 6 MB.
+// entries of 88 bytes (loneEntry) and 8 bytes of index, about 6.3 MB.
 const DefaultMaxLone = 1 << 16
 
 // loneAnswer is how long a lone segment waits for an answer before the

@@ -216,3 +216,25 @@ func TestLoneIndexSurvivesChurn(t *testing.T) {
 		}
 	}
 }
+
+// TestLoneSegmentsDoNotAllocate fails if holding a lone segment in the full
+// table (pushing the oldest out and judging it for the flood detectors)
+// allocates.
+func TestLoneSegmentsDoNotAllocate(t *testing.T) {
+	tr := New(Config{MaxLone: 1024})
+	now := int64(1_700_000_000) * int64(time.Second)
+	i := uint32(0)
+	next := func() {
+		i++
+		now += int64(time.Microsecond)
+		seg := Segment{Time: now, Flags: ACK, WScale: -1, Src: AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+			SrcPort: 1024, Dst: sAddr, DstPort: 80, Seq: seqnum.Value(i * 7919), Ack: seqnum.Value(i * 104729)}
+		tr.Observe(&seg)
+	}
+	for range 2048 {
+		next()
+	}
+	if allocs := testing.AllocsPerRun(5000, next); allocs != 0 {
+		t.Errorf("a lone segment allocates %.2f times", allocs)
+	}
+}

@@ -20,6 +20,9 @@ import (
 
 var floodTarget = netip.MustParseAddrPort("[fd00::2]:80")
 
+// numLoneKinds stands for no flood: a busy server's connections alone.
+const numLoneKinds = synth.LoneSYN + 1
+
 // floodCapture writes n lone segments of kind from distinct fd00::/8
 // sources, 100,000 a second, with 20 connections spread over them; with
 // refused, the target answers each with an RST.
@@ -191,9 +194,14 @@ func TestFloodMemoryBoundedByCaps(t *testing.T) {
 	if testing.Short() {
 		n = 40_000
 	}
-	for _, kind := range []synth.LoneKind{synth.LoneACK, synth.LoneMixed} {
-		name := floodCapture(t, kind, n, false)
-		for _, cfg := range []tracker.Config{{}, {MaxConns: 1000, MaxKept: 1000}, {MaxConns: 1000, MaxKept: 1000, MaxLone: 4096}} {
+	busy := synthFlood(t, synth.Config{Seed: 12, Conns: n / 10, Concurrency: 1500, Interval: 20 * time.Microsecond})
+	for _, kind := range []synth.LoneKind{synth.LoneACK, synth.LoneMixed, numLoneKinds} {
+		name, cfgs := busy, []tracker.Config{{MaxConns: 1000, MaxKept: 1000}} // connections fill the table and the store
+		if kind != numLoneKinds {
+			name = floodCapture(t, kind, n, false)
+			cfgs = []tracker.Config{{}, {MaxConns: 1000, MaxKept: 1000}, {MaxConns: 1000, MaxKept: 1000, MaxLone: 4096}}
+		}
+		for _, cfg := range cfgs {
 			cfg.MaxConns = cmp.Or(cfg.MaxConns, tracker.DefaultMaxConns)
 			cfg.MaxKept = cmp.Or(cfg.MaxKept, tracker.DefaultMaxKept)
 			base := heapBytes()
@@ -204,7 +212,11 @@ func TestFloodMemoryBoundedByCaps(t *testing.T) {
 				maxLone = tracker.DefaultMaxLone
 			}
 			bound := uint64((cfg.MaxConns+cfg.MaxKept)*connBytes+maxLone*loneBytes) + 4<<20
-			caps := fmt.Sprintf("%v flood, max-conns %d, keep %d, lone %d", kind, cfg.MaxConns, cfg.MaxKept, maxLone)
+			what := kind.String() + " flood"
+			if kind == numLoneKinds {
+				what = "busy server"
+			}
+			caps := fmt.Sprintf("%s, max-conns %d, keep %d, lone %d", what, cfg.MaxConns, cfg.MaxKept, maxLone)
 			t.Logf("%s: live heap %d bytes at half the flood, peak %d, bound %d", caps, half, peak, bound)
 			if peak > bound {
 				t.Errorf("%s: live heap peaked at %d bytes, bound %d", caps, peak, bound)
