@@ -15,8 +15,10 @@ import (
 // sources (a 1,024-register HyperLogLog, 1 KB, about 3 % standard error);
 // the most frequent destination address and address:port (Misra–Gries
 // summaries of a few counters, exact for a single target); and the range of
-// destination addresses. Every piece merges: counts add, sketches merge
-// register by register or counter by counter.
+// destination addresses. Counts add and both sketches merge (registers by
+// their maximum, Misra–Gries summaries by Agarwal et al.'s rule), but the
+// per-second rate must be taken on merged counts: a share of a flood can
+// stay below LoneFloodRate in every second.
 //
 //   - ack_flood: bare ACKs (with or without data): RFC 4987's "ACK flood",
 //     which costs a stateful firewall or a listener a lookup each.
@@ -243,13 +245,6 @@ func (h *hll1k) add(a Addr) {
 	i := x >> 54
 	rank := uint8(bits.LeadingZeros64(x<<10|1<<9)) + 1
 	h[i] = max(h[i], rank)
-}
-
-// merge adds o's sources to h.
-func (h *hll1k) merge(o *hll1k) {
-	for i := range h {
-		h[i] = max(h[i], o[i])
-	}
 }
 
 func (h *hll1k) estimate() int {
