@@ -227,7 +227,7 @@ func cleanlyClosed(c *Connection) bool {
 
 func (p *printer) connections(r *Report, opts PrintOptions) {
 	if len(r.Connections) == 0 {
-		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 {
+		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 || r.Input.Lone != nil {
 			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
 		} else {
 			p.printf("\nNo TCP connections.\n")
