@@ -3,6 +3,7 @@ package tracker
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
@@ -49,5 +50,18 @@ func TestReportKeepsAnsweredConnectionsOverOthers(t *testing.T) {
 	}
 	if ev := tr.Evicted(); real != 20 || ev.Forgotten != 50 || ev.ForgottenUnanswered != 50 {
 		t.Errorf("%d connections kept, %d forgotten (%d unanswered); want 20 kept, 50 unanswered forgotten", real, ev.Forgotten, ev.ForgottenUnanswered)
+	}
+}
+
+// TestStoredSizesAsDocumented pins the sizes the README's memory bound is
+// made of: a lone entry of 88 bytes, and a connection with its table slots
+// (load ≤ ½), four timer entries and one block of transitions within 2 KB.
+func TestStoredSizesAsDocumented(t *testing.T) {
+	if n := unsafe.Sizeof(loneEntry{}); n != 88 {
+		t.Errorf("a lone entry takes %d bytes, README says 88", n)
+	}
+	conn := unsafe.Sizeof(Conn{}) + 2*unsafe.Sizeof(flowSlot{}) + 4*unsafe.Sizeof(timer{}) + unsafe.Sizeof(transBlock{})
+	if conn > 2048 {
+		t.Errorf("a connection takes %d bytes with its slots, timers and transitions, README says at most 2 KB", conn)
 	}
 }
