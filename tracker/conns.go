@@ -111,6 +111,9 @@ func (t *Tracker) retire(c *Conn) {
 	}
 	t.table.del(&c.Key)
 	c.inTable = false
+	if c.half[Client].state == TimeWait && !c.Midstream {
+		t.twLeave(c) // its expiry will not be followed
+	}
 	t.keep(c) // store.go
 	if t.holes > len(t.conns)/2 && t.holes > 1024 {
 		t.compact()

@@ -149,16 +149,18 @@ func (t *Tracker) loneFloodsFinish() {
 }
 
 // target names where the flood went: one address:port, one address (any
-// port), or the smallest prefix holding every destination.
+// port: the finding's target has port 0), or the smallest prefix holding
+// every destination (the target is its first address, port 0).
 func (f *loneFlood) target() (name string, ap netip.AddrPort) {
 	if k, n := f.dstPort.top(); 2*n >= f.segments {
 		ap = netip.AddrPortFrom(k.addr.IP(), k.port)
 		return ap.String(), ap
 	}
 	if a, n := f.dst.top(); 2*n >= f.segments {
-		return a.IP().String() + " (many ports)", ap
+		return a.IP().String() + " (many ports)", netip.AddrPortFrom(a.IP(), 0)
 	}
-	return rangeOf(f.lo, f.hi).String(), ap
+	p := rangeOf(f.lo, f.hi)
+	return p.String(), netip.AddrPortFrom(p.Addr(), 0)
 }
 
 // rangeOf returns the smallest prefix that holds both addresses.
@@ -192,7 +194,7 @@ func (f *loneFlood) finding(c loneClass) Anomaly {
 	}
 	return Anomaly{Kind: loneClassKinds[c], Target: ap, Time: f.floodFirst, Detail: detail,
 		Fields: map[string]any{"target": name, "segments": f.segments, "sources": src,
-			"rate_per_s": math.Round(rate), "peak_per_s": f.peak, "duration_s": time.Duration(dur).Seconds()}}
+			"rate": rate, "peak_rate": f.peak, "seconds": time.Duration(dur).Seconds()}}
 }
 
 // heavy is a Misra–Gries summary with heavyK counters: every value more

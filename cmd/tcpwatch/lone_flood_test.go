@@ -153,8 +153,8 @@ func checkFloodFindings(t *testing.T, rep *report.Report, truth map[tracker.Kind
 			continue
 		}
 		rate := float64(ft.segments) / time.Duration(ft.last-ft.first).Seconds()
-		if got, _ := a.Fields["rate_per_s"].(float64); math.Abs(got-rate) > rate/10 {
-			t.Errorf("%s: rate %v/s, want %.0f/s within 10%%", a.Kind, a.Fields["rate_per_s"], rate)
+		if got, _ := a.Fields["rate"].(float64); math.Abs(got-rate) > rate/10 {
+			t.Errorf("%s: rate %v/s, want %.0f/s within 10%%", a.Kind, a.Fields["rate"], rate)
 		}
 		if got, _ := a.Fields["sources"].(float64); math.Abs(got-float64(len(ft.sources))) > float64(len(ft.sources))/10 {
 			t.Errorf("%s: %v sources, want %d within 10%%", a.Kind, a.Fields["sources"], len(ft.sources))

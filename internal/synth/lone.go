@@ -50,10 +50,7 @@ func ParseLoneKind(s string) (LoneKind, error) {
 	return 0, fmt.Errorf("synth: flood kind %q: want ack, rst, synack, finack, mixed or syn", s)
 }
 
-const (
-	fRST = 0x04
-	fURG = 0x20
-)
+const fURG = 0x20
 
 // mixedFlags are the flags of a mixed flood: every kind above, data
 // without a connection, an RST with ACK, and two combinations no stack
