@@ -95,8 +95,10 @@ func (fs *loneFloods) count(t *Tracker, seg *Segment, n uint32) {
 		t.loneRoll(c)
 		f.sec, f.secN, f.secFirst = sec, 0, seg.Time
 	}
+	// A segment judged late (unanswered, 3 s after it came) counts in the
+	// current second; the span runs from the earliest to the latest.
 	f.secN += int(n)
-	f.secLast = seg.Time
+	f.secFirst, f.secLast = min(f.secFirst, seg.Time), max(f.secLast, seg.Time)
 	if f.segments == 0 || seg.Dst.less(f.lo) {
 		f.lo = seg.Dst
 	}
