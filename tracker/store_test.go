@@ -65,3 +65,12 @@ func TestStoredSizesAsDocumented(t *testing.T) {
 		t.Errorf("a connection takes %d bytes with its slots, timers and transitions, README says at most 2 KB", conn)
 	}
 }
+
+// TestEveryKindFitsTheFoundBits: a connection records the kinds found on it
+// as bits 1<<Kind; every kind must have its bit.
+func TestEveryKindFitsTheFoundBits(t *testing.T) {
+	var c Conn
+	if bits := 8 * unsafe.Sizeof(c.found[0]); uintptr(numKinds) > bits {
+		t.Errorf("%d kinds, %d bits per side in Conn.found", numKinds-1, bits)
+	}
+}
