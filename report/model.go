@@ -55,6 +55,11 @@ type Input struct {
 	// CaptureLoss estimates what the capture missed, when it missed
 	// anything.
 	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
+	// Warnings are sentences about the input that the reader should know
+	// (files given out of time order), when there are any.
+	Warnings []string `json:"warnings,omitempty"`
+	// Lone counts lone segments, when there were any.
+	Lone *Lone `json:"lone,omitempty"`
 }
 
 // CaptureLoss is what the capture evidently missed, over the connections
@@ -128,10 +133,23 @@ type Evicted struct {
 	// --keep; the summary still counts them, in the state each side had
 	// (a TIME_WAIT that ran out since as CLOSED).
 	Forgotten uint64 `json:"forgotten"`
+	// ForgottenUnanswered counts those of Forgotten that were never
+	// answered both ways past a handshake (embryonic, one-sided, spoofed):
+	// they are forgotten before any connection that was.
+	ForgottenUnanswered uint64 `json:"forgotten_unanswered"`
 	// TimeWait counts connections that ended whose compact TIME_WAIT
 	// record was dropped from its full table (ten times --max-conns):
 	// listed as they were, but a segment for them after is a new flow.
 	TimeWait uint64 `json:"time_wait,omitempty"`
+}
+
+// Lone counts lone segments: segments for a 4-tuple that no connection
+// followed, other than SYNs, that neither an answer nor a continuation
+// made a connection. They are not connections and are not listed.
+type Lone struct {
+	Segments uint64 `json:"segments"` // never answered
+	Tuples   uint64 `json:"tuples"`   // their distinct 4-tuples (as held at once)
+	Refused  uint64 `json:"refused"`  // answered by an RST: the receiver had no connection
 }
 
 // Dropped counts packets the capture itself lost: libpcap's counts in live
@@ -173,6 +191,19 @@ type Connection struct {
 	// NotCaptured counts segments the capture missed that the evidence
 	// shows were sent (FINs, SYN-ACKs, ACKs, data), when there are any.
 	NotCaptured uint64 `json:"not_captured,omitempty"`
+	// Zeek is what -F zeek prints beyond the above (not in JSON).
+	Zeek ZeekConn `json:"-"`
+}
+
+// ZeekConn is the part of a connection's conn.log row (-F zeek) that the
+// rest of the model does not hold.
+type ZeekConn struct {
+	// OrigIsServer: Zeek's originator is the server (see SPEC.md, Zeek
+	// fields), so id.orig_h is the server's address.
+	OrigIsServer bool
+	// OrigBytes and RespBytes are conn.log's orig_bytes and resp_bytes:
+	// payload as sequence numbers span it, retransmissions not counted.
+	OrigBytes, RespBytes uint64
 }
 
 // Capture is how much of a connection the capture saw.
@@ -261,6 +292,9 @@ type Anomaly struct {
 	Time       Time             `json:"time"`
 	Detail     string           `json:"detail"`
 	Fields     map[string]any   `json:"fields,omitempty"`
+	// Also: the kinds of the conditions this one caused, reported within
+	// it (one finding per root cause); --fail-on matches them too.
+	Also []tracker.Kind `json:"also,omitempty"`
 }
 
 // OptionalSide is a side, or none (a finding about a target rather than a
@@ -303,6 +337,8 @@ type Summary struct {
 	Connections int                  `json:"connections"`
 	Anomalies   map[tracker.Kind]int `json:"anomalies"`
 	States      StateCounts          `json:"states"`
+	// Also counts the findings carrying each kind in their also list.
+	Also map[tracker.Kind]int `json:"also,omitempty"`
 }
 
 // AnomalyTotal is the number of findings made, listed or not.
@@ -369,7 +405,10 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	})
 	ev := tr.Evicted()
 	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
-		TimeWait: ev.TimeWait}
+		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait}
+	if l := tr.Lone(); l != (tracker.LoneStats{}) {
+		in.Lone = &Lone{Segments: l.Segments, Tuples: l.Tuples, Refused: l.Refused}
+	}
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,
@@ -431,6 +470,7 @@ func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
 	return Summary{
 		Connections: len(conns) + int(forgotten),
 		Anomalies:   tr.AnomalyCounts(),
+		Also:        tr.AlsoCounts(),
 		States:      StateCounts{Client: stateMap(&n[tracker.Client]), Server: stateMap(&n[tracker.Server])},
 	}
 }
@@ -463,7 +503,7 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 // AnomalyOf converts a tracker finding into the report's form.
 func AnomalyOf(a tracker.Anomaly) Anomaly {
 	x := Anomaly{Kind: a.Kind, Severity: a.Kind.Severity(), Connection: a.Conn,
-		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields}
+		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields, Also: a.Also}
 	if a.HasSide {
 		x.Side = SideOf(a.Side)
 	}
@@ -514,6 +554,8 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		x.MissedBytes = &PerSide{mc, ms}
 	}
 	x.NotCaptured = uint64(c.NotCaptured)
+	x.Zeek.OrigIsServer = !c.ZeekOrigIsClient()
+	x.Zeek.OrigBytes, x.Zeek.RespBytes = c.ZeekBytes()
 	if verbose {
 		trs := c.Transitions()
 		list := make([]Transition, 0, len(trs))

@@ -149,7 +149,10 @@ func (t *Tracker) retire(c *Conn) {
 		delete(t.pendingSyn, c.ID)
 	}
 	t.unlink(c)
-	t.store(c)
+	if c.half[Client].state == TimeWait && !c.Midstream {
+		t.twLeave(c) // its expiry will not be followed
+	}
+	t.keep(c) // store.go
 }
 
 // compact removes evicted connections' holes from conns.
@@ -164,7 +167,7 @@ func (t *Tracker) compact() {
 			t.conns[n] = c
 			n++
 			if c.parked {
-				r := t.tw.get(&c.Key)
+				r := t.twRecs.get(&c.Key)
 				r.bits = r.bits&(1<<twFlags-1) | uint32(n-1)<<twFlags
 			}
 		}

@@ -55,17 +55,17 @@ func TestEvictionLosesTheLeast(t *testing.T) {
 				t.Errorf("evicted %+v, want %+v", ev, tc.want)
 			}
 			k, _ := keyOf(&Segment{Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80})
-			if got := tr.table.get(&k) != nil || tr.tw.get(&k) != nil; got != tc.wantFirst {
+			if got := tr.table.get(&k) != nil || tr.twRecs.get(&k) != nil; got != tc.wantFirst {
 				t.Errorf("first connection followed: %v, want %v", got, tc.wantFirst)
 			}
 		})
 	}
 }
 
-// TestForgottenCountedInTheirState: one-segment connections picked up
-// mid-stream (ESTABLISHED on both sides), evicted from a small table and
-// forgotten from a small store, are still counted ESTABLISHED; clients
-// forgotten in a TIME_WAIT that ran out by the end count as CLOSED.
+// TestForgottenCountedInTheirState: connections picked up mid-stream at an
+// ACK and its answer (ESTABLISHED on both sides), evicted from a small
+// table and forgotten from a small store, are still counted ESTABLISHED;
+// clients forgotten in a TIME_WAIT that ran out by the end count as CLOSED.
 func TestForgottenCountedInTheirState(t *testing.T) {
 	tr := New(Config{MaxConns: 10, MaxKept: 10})
 	now := int64(1_700_000_000) * int64(time.Second)
@@ -73,6 +73,9 @@ func TestForgottenCountedInTheirState(t *testing.T) {
 		now += int64(time.Millisecond)
 		s := Segment{Time: now, Src: source(i), SrcPort: 40000, Dst: target, DstPort: 80, Flags: ACK,
 			Seq: 1000, Ack: 2000, Window: 1000, WScale: -1}
+		tr.Observe(&s)
+		s.Src, s.SrcPort, s.Dst, s.DstPort, s.Seq, s.Ack = target, 80, source(i), 40000, 2000, 1000
+		s.Time += int64(time.Microsecond)
 		tr.Observe(&s)
 	}
 	closeMany(tr, 100, now)

@@ -217,5 +217,6 @@ func (t *Tracker) reuseFinding(oldID uint64, ep netip.AddrPort, c *Conn, seg *Se
 	}
 	t.emit(c, Anomaly{Kind: PortReuse, Side: side, HasSide: true, Time: seg.Time,
 		Detail: "new SYN on " + c.Client().String() + " → " + c.Server().String() + " while the " +
-			side.String() + " still held the previous connection #" + strconv.FormatUint(oldID, 10) + " in TIME_WAIT (RFC 6191)"})
+			side.String() + " still held the previous connection #" + strconv.FormatUint(oldID, 10) + " in TIME_WAIT (RFC 6191)",
+		Fields: map[string]any{"previous_connection": oldID}})
 }

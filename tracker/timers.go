@@ -54,7 +54,7 @@ func (t *Tracker) timerConn(tm timer) *Conn {
 		}
 		return nil
 	}
-	if r := t.tw.get(&tm.key); r != nil && r.id == tm.id {
+	if r := t.twRecs.get(&tm.key); r != nil && r.id == tm.id {
 		return t.recConn(r)
 	}
 	return nil

@@ -19,6 +19,15 @@ type Config struct {
 	// forgotten, and only counted, so that a long live capture or a huge
 	// file runs in bounded memory.
 	MaxKept int
+	// KeepFlood keeps the connections of a SYN flood (those whose
+	// handshake never completed, to a target found under a flood) in the
+	// report, with their states; by default the flood's finding summarizes
+	// them and they are counted in Evictions.Flood only.
+	KeepFlood bool
+	// MaxLone caps the lone segments held at once, waiting for an answer
+	// (default DefaultMaxLone, lone.go); beyond it the oldest are dropped
+	// and counted as never answered.
+	MaxLone int
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
@@ -55,6 +64,10 @@ type Evictions struct {
 	// Forgotten counts ended connections (closed on both sides) dropped
 	// from the report, oldest first, beyond MaxKept.
 	Forgotten uint64
+	// ForgottenUnanswered counts those of them that were not answered
+	// both ways past a handshake (embryonic, one-sided): they are
+	// forgotten before any that was (store.go).
+	ForgottenUnanswered uint64
 }
 
 // Tracker follows every TCP connection of one capture. It is not safe for
@@ -68,7 +81,7 @@ type Tracker struct {
 	now      int64
 	nextID   uint64
 	table    *flowTable
-	tw       *twTable // compact records of connections that ended (twrecords.go)
+	twRecs   *twTable // compact records of connections that ended (twrecords.go)
 	// maxTimeWait caps tw: ten times MaxConns, as a compact record is
 	// about a tenth of a connection's.
 	maxTimeWait  int
@@ -88,15 +101,21 @@ type Tracker struct {
 	// connections gone from the table are dropped as they reach the front.
 	embryos, lru timerQueue
 	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
+	endedOther   fifo[*Conn] // the same, not answered both ways (store.go)
 	maxKept      int
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
+	alsoCount [numKinds]int      // kinds in findings' Also
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is
 	flood     *synFlood
 	evicted   Evictions
+	tw        twBuildup // TIME_WAITs per client host and service (timewait.go)
+
+	lone   loneTable  // segments for 4-tuples not followed (lone.go)
+	floods loneFloods // floods of them (lonefloods.go)
 }
 
 // New returns an empty tracker.
@@ -117,12 +136,16 @@ func New(cfg Config) *Tracker {
 		t.maxConns = DefaultMaxConns
 	}
 	t.maxTimeWait = 10 * t.maxConns
-	t.tw = newTWTable(t.table.seed)
+	t.twRecs = newTWTable(t.table.seed)
 	t.maxKept = cfg.MaxKept
 	if t.maxKept <= 0 {
 		t.maxKept = DefaultMaxKept
 	}
 	t.flood = newSynFlood(&t.th)
+	t.lone.max = cfg.MaxLone
+	if t.lone.max <= 0 {
+		t.lone.max = DefaultMaxLone
+	}
 	return t
 }
 
@@ -142,11 +165,11 @@ func (t *Tracker) Evicted() Evictions { return t.evicted }
 
 // Active returns the number of connections in the flow table, those that
 // ended and are kept as compact records (Parked) included.
-func (t *Tracker) Active() int { return t.table.len() + t.tw.len() }
+func (t *Tracker) Active() int { return t.table.len() + t.twRecs.len() }
 
 // Parked returns the number of connections that ended and are followed by
 // their compact record only (twrecords.go), waiting out TIME_WAIT.
-func (t *Tracker) Parked() int { return t.tw.len() }
+func (t *Tracker) Parked() int { return t.twRecs.len() }
 
 // Advance moves the clock forward to now (a packet that is not TCP, or a
 // ticker in live mode) and runs the timers that are due. The clock never
@@ -157,6 +180,7 @@ func (t *Tracker) Advance(now int64) {
 	}
 	t.now = now
 	t.runTimers()
+	t.loneTimers()
 }
 
 // Sweep runs every connection's time-based detectors against the clock,
@@ -178,6 +202,7 @@ func (t *Tracker) Sweep() {
 // Finish runs every timer and detector due at the current clock: call it
 // once at the end of input, before reading the results.
 func (t *Tracker) Finish() {
+	t.loneFinish()
 	t.compact()
 	t.startRefresh()
 	defer func() { t.refresh = nil }()
@@ -194,15 +219,23 @@ func (t *Tracker) Finish() {
 		}
 	}
 	t.floodFinish()
+	t.loneFloodsFinish()
 	t.settleForgotten()
 	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
-			t.drop(c)
-			t.evicted.Flood++
-			continue
+			t.flood.target(c, false).held(c)
+			if !t.cfg.KeepFlood {
+				t.drop(c)
+				t.evicted.Flood++
+				continue
+			}
 		}
 		t.judgeOpen(c)
 	}
+	for _, ft := range t.flood.order {
+		t.floodRefresh(ft)
+	}
+	t.twRefresh()
 	t.compact()
 }
 
@@ -211,10 +244,16 @@ func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
-	if c == nil && t.tw.len() > 0 {
+	if c == nil && t.twRecs.len() > 0 {
 		var done bool
 		if c, done = t.unpark(&k, seg, fromA); done {
 			return
+		}
+	}
+	if c == nil {
+		var held bool
+		if c, held = t.loneFor(&k, seg, fromA); held {
+			return // a lone segment is not a connection (lone.go)
 		}
 	}
 	if c != nil {
@@ -230,11 +269,7 @@ func (t *Tracker) Observe(seg *Segment) {
 		c = t.newConn(k, seg, fromA)
 	}
 	t.update(c, seg, c.sideOf(fromA))
-	if c.nTrs == 0 && c.half[0].packets+c.half[1].packets == 1 && c.half[0].state == Closed && c.half[1].state == Closed {
-		// A first segment that opened nothing (a lone RST, a segment with
-		// impossible flags): the connection is over as soon as it began.
-		t.closed.push(timer{key: c.Key, id: uint32(c.ID), due: c.Last + t.twLen})
-	}
+	t.closeIfNothing(c)
 	t.parkIfEnded(c)
 }
 

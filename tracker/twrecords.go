@@ -197,7 +197,7 @@ func (t *Tracker) recConn(r *twRecord) *Conn {
 // table, and its full record to the store.
 func (t *Tracker) park(c *Conn) {
 	t.table.del(&c.Key)
-	for t.tw.len() >= t.maxTimeWait && t.evictParked() {
+	for t.twRecs.len() >= t.maxTimeWait && t.evictParked() {
 	}
 	r := twRecord{key: c.Key, id: uint32(c.ID), until: c.Last + t.twLen, bits: uint32(c.idx)<<twFlags | twUsed}
 	if c.clientIsA {
@@ -211,9 +211,9 @@ func (t *Tracker) park(c *Conn) {
 			r.until = max(r.until, h.twSince+t.twLen)
 		}
 	}
-	t.tw.put(r)
+	t.twRecs.put(r)
 	c.parked = true
-	t.store(c)
+	t.keep(c) // store.go
 }
 
 // parkIfEnded parks a connection of the flow table that has ended.
@@ -228,14 +228,14 @@ func (t *Tracker) parkIfEnded(c *Conn) {
 // set the segment was judged on a compact record whose full record the
 // store forgot (judgeForgotten). Neither: a new connection.
 func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bool) {
-	r := t.tw.get(k)
+	r := t.twRecs.get(k)
 	if r == nil {
 		return nil, false
 	}
 	if c = t.recConn(r); c == nil {
 		return nil, t.judgeForgotten(r, seg, fromA)
 	}
-	t.tw.del(k)
+	t.twRecs.del(k)
 	c.parked = false
 	for t.table.len() >= t.maxConns && t.evictOne() {
 	}
@@ -262,7 +262,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 	}
 	old, oldID := *r, t.fullID(r)
 	t.forgottenClosed(r)
-	t.tw.del(&r.key)
+	t.twRecs.del(&r.key)
 	n := t.newConn(old.key, seg, fromA)
 	for side := Client; side <= Server; side++ {
 		if old.inTW(side) && old.until > seg.Time {
@@ -294,8 +294,8 @@ func (t *Tracker) forgottenClosed(r *twRecord) {
 // settleForgotten counts, at the end of input, the TIME_WAITs of forgotten
 // connections that have run out by then as CLOSED.
 func (t *Tracker) settleForgotten() {
-	for i := uint32(0); i < t.tw.used; i++ {
-		if r := t.tw.rec(i); r.used() && r.until <= t.now && t.recConn(r) == nil {
+	for i := uint32(0); i < t.twRecs.used; i++ {
+		if r := t.twRecs.rec(i); r.used() && r.until <= t.now && t.recConn(r) == nil {
 			t.forgottenClosed(r)
 		}
 	}
@@ -308,7 +308,7 @@ func (t *Tracker) ForgottenStates() [2][numStates]uint64 { return t.forgotten }
 
 // evictParked drops the compact record parked first; false if there is none.
 func (t *Tracker) evictParked() bool {
-	r := t.tw.oldest()
+	r := t.twRecs.oldest()
 	if r == nil {
 		return false
 	}
@@ -318,7 +318,7 @@ func (t *Tracker) evictParked() bool {
 		t.retire(c)
 		return true
 	}
-	t.tw.del(&r.key)
+	t.twRecs.del(&r.key)
 	return true
 }
 
@@ -327,19 +327,19 @@ func (t *Tracker) evictParked() bool {
 // still stored leaves with it (retire).
 func (t *Tracker) expireParked() {
 	for {
-		r := t.tw.oldest()
+		r := t.twRecs.oldest()
 		if r == nil || r.until > t.now || t.recConn(r) != nil {
 			return
 		}
 		t.forgottenClosed(r)
-		t.tw.del(&r.key)
+		t.twRecs.del(&r.key)
 	}
 }
 
 // unlink removes a connection from whichever table follows it.
 func (t *Tracker) unlink(c *Conn) {
 	if c.parked {
-		t.tw.del(&c.Key)
+		t.twRecs.del(&c.Key)
 		c.parked = false
 	} else {
 		t.table.del(&c.Key)
@@ -347,38 +347,24 @@ func (t *Tracker) unlink(c *Conn) {
 	c.inTable = false
 }
 
-// store puts a connection that ended (or was evicted) into the store of
-// ended connections, forgetting the oldest beyond MaxKept.
-func (t *Tracker) store(c *Conn) {
-	if !c.inEnded {
-		c.inEnded = true
-		t.ended.push(c)
-	}
-	for t.ended.len() > t.maxKept {
-		old := t.ended.pop()
-		old.inEnded = false
-		if old.inTable && !old.parked {
-			continue // back in the flow table: stored again when it ends
-		}
-		if t.conns[old.idx] == old {
-			t.forget(old)
-		}
-	}
-	if t.holes > len(t.conns)/2 && t.holes > 1024 {
-		t.compact()
-	}
-}
-
 // forget drops an ended connection from the report, counting it in the
-// state each side had.
+// state each side had. One still parked has its last judgement first, as
+// retire gives it.
 func (t *Tracker) forget(c *Conn) {
+	if c.parked {
+		t.judgeOpen(c)
+		t.check(c, t.now, final)
+		if c.half[Client].state == TimeWait && !c.Midstream {
+			t.twLeave(c) // its expiry will not be followed
+		}
+	}
 	if p, ok := t.pendingSyn[c.ID]; ok {
 		t.unpend(c, p)
 		delete(t.pendingSyn, c.ID)
 	}
 	var r *twRecord
 	if c.parked {
-		r = t.tw.get(&c.Key)
+		r = t.twRecs.get(&c.Key)
 	}
 	for s := Client; s <= Server; s++ {
 		st := c.half[s].state

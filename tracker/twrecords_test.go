@@ -57,6 +57,7 @@ func TestTimeWaitsAreCompact(t *testing.T) {
 	if tr.Parked() != n {
 		t.Fatalf("%d connections parked in TIME_WAIT, want %d", tr.Parked(), n)
 	}
+	t.Logf("%.0f bytes per TIME_WAIT", per)
 	if per > 150 {
 		t.Errorf("%.0f bytes per TIME_WAIT, want at most 150", per)
 	}

@@ -47,15 +47,18 @@ func parseFailOn(s string) (*failOn, error) {
 	return f, nil
 }
 
-// matched reports whether the report has a finding the list names. It
-// counts every finding, also those past the listing cap.
+// matched reports whether the report has a finding the list names, by its
+// kind or a kind in its also list (the conditions it caused). It counts
+// every finding, also those past the listing cap.
 func (f *failOn) matched(r *report.Report) bool {
 	if f == nil {
 		return false
 	}
-	for k, n := range r.Summary.Anomalies {
-		if n > 0 && (f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev) {
-			return true
+	for _, m := range []map[tracker.Kind]int{r.Summary.Anomalies, r.Summary.Also} {
+		for k, n := range m {
+			if n > 0 && (f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev) {
+				return true
+			}
 		}
 	}
 	return false

@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/metrics"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -50,13 +55,25 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	tc := trackerConfig(cfg)
 	switch format {
 	case report.Table:
-		w.view = report.NewLiveView(stdout, cfg.iface, isTerminal(stdout))
+		term := isTerminal(stdout)
+		w.view = report.NewLiveView(stdout, cfg.iface, term)
 		tc.OnTransition = w.view.Transition
+		if term {
+			w.out = stdout.(*os.File)
+			w.winch = watchSize(w.out, w.view)
+			defer signal.Stop(w.winch)
+		}
 	case report.NDJSON:
 		w.events = report.NewEvents(stdout, cfg.verbose)
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
 	}
 	w.tr = tracker.New(tc)
+	stopMetrics, err := w.startMetrics()
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer stopMetrics()
 
 	interrupted, inputErr := w.loop(ctx)
 	rd.Close() // the final counters are read as the handle closes
@@ -72,6 +89,9 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	in.Interrupted = interrupted
 	in.Dropped = report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped}
 	if w.view != nil {
+		if err := w.view.Close(); err != nil && inputErr == nil {
+			inputErr = writeError(err)
+		}
 		fmt.Fprintln(stdout) // the final report follows the last frame
 	}
 	return finish(cfg, format, in, w.tr, inputErr, stdout, stderr)
@@ -84,9 +104,14 @@ type watch struct {
 	cfg    *config
 	view   *report.LiveView // table format
 	events *report.Events   // ndjson format
+	winch  chan os.Signal   // the terminal's size changed (SIGWINCH); nil if not a terminal
+	out    *os.File         // the terminal, with winch
 
 	lastPackets uint64 // at the last tick, for packets/s
 	lastTick    time.Time
+
+	metrics *metrics.Exporter // --metrics
+	payload uint64            // TCP payload bytes, for --metrics
 }
 
 // loop reads and tracks packets until ctx is done (interrupted: a
@@ -117,6 +142,9 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			return false, err
 		default:
 			feed(w.tr, &p)
+			if p.Kind == capture.TCP {
+				w.payload += uint64(p.Seg.Payload)
+			}
 			n++
 			if w.cfg.count > 0 && n >= w.cfg.count {
 				return false, nil
@@ -130,7 +158,7 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			w.tr.Sweep()
 			nextSweep = now.Add(sweepEvery)
 		}
-		if !now.Before(nextTick) {
+		if w.resized() || !now.Before(nextTick) {
 			if err := w.tick(now); err != nil {
 				return false, err
 			}
@@ -157,6 +185,7 @@ func (w *watch) tick(now time.Time) error {
 		s.PacketsPerS = float64(st.Packets-w.lastPackets) / dt
 	}
 	w.lastPackets, w.lastTick = st.Packets, now
+	w.publishMetrics(s)
 	switch {
 	case w.view != nil:
 		if err := w.view.Render(s, w.tr); err != nil {
@@ -169,6 +198,31 @@ func (w *watch) tick(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// watchSize sizes the live view to the terminal f and returns the channel
+// on which SIGWINCH says its size changed.
+func watchSize(f *os.File, v *report.LiveView) chan os.Signal {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	if cols, rows, err := term.GetSize(int(f.Fd())); err == nil {
+		v.SetSize(cols, rows)
+	}
+	return ch
+}
+
+// resized reports whether the terminal's size changed since the last
+// frame, and if so sizes the view anew: the frame is then redrawn at once.
+func (w *watch) resized() bool {
+	select {
+	case <-w.winch:
+	default:
+		return false
+	}
+	if cols, rows, err := term.GetSize(int(w.out.Fd())); err == nil {
+		w.view.SetSize(cols, rows)
+	}
+	return true
 }
 
 // isTerminal reports whether w is a terminal (a character device).

@@ -61,6 +61,15 @@ type config struct {
 	duration time.Duration
 	interval time.Duration
 	filter   string
+	twLimit  int
+	pictures pictureConfig
+	metrics  string // --metrics ADDR
+}
+
+// findingFlags registers the detectors' thresholds.
+func findingFlags(fs *flag.FlagSet, c *config) {
+	fs.IntVar(&c.twLimit, "time-wait-limit", tracker.DefaultThresholds.TimeWaitLimit,
+		"TIME_WAITs one client host may hold towards one service before time_wait_buildup (default: a quarter of Linux's 28,232 ephemeral ports)")
 }
 
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
@@ -72,10 +81,10 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
 	fs.StringVar(&c.iface, "i", "", "capture live on `IFACE` (any: all interfaces)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets")
-	fs.StringVar(&c.format, "F", "table", "output `format`: table, json or ndjson")
+	fs.StringVar(&c.format, "F", "table", "output `format`: table, json, ndjson, csv or zeek")
 	fs.StringVar(&c.format, "format", "table", "same as -F")
 	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
-	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
+	fs.BoolVar(&c.all, "all", false, "list every connection and finding in the table (by default a capture of more than 50 connections is rolled up: services, findings by kind, the connections that matter most)")
 	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
 	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
@@ -85,6 +94,10 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
+	findingFlags(fs, c)
+	addPictureFlags(fs, c)
+	addMetricsFlags(fs, c)
+	args = ladderArgs(args)
 	// Options may also follow the filter, as GNU getopt lets tcpdump take
 	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
 	var filter []string
@@ -128,11 +141,20 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	if c.keep <= 0 {
 		return nil, fmt.Errorf("--keep %d: must be positive", c.keep)
 	}
+	if c.twLimit <= 0 {
+		return nil, fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
+	}
 	f, err := parseFailOn(c.failOn)
 	if err != nil {
 		return nil, err
 	}
 	c.fail = f
+	if err := checkPictureFlags(c); err != nil {
+		return nil, err
+	}
+	if err := checkMetricsFlags(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -165,11 +187,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
+	order := &fileOrder{file: -1}
 	analyzeInput := analyze
 	if pipelined(cfg.files) {
 		analyzeInput = analyzePipelined // (pipeline.go)
 	}
-	ended, interrupted, inputErr := analyzeInput(rd, tr, cfg.count)
+	ended, interrupted, inputErr := analyzeInput(rd, tr, cfg.count, order)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
 	if ranOn {
@@ -185,6 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	in := inputOf(rd.Stats())
 	in.Files = cfg.files
 	in.Interrupted = interrupted
+	in.Warnings = order.warnings
 	if ranOn {
 		in.CaptureEnd = report.Time(st.End)
 	}
@@ -194,7 +218,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // trackerConfig is the tracker's configuration from the command line.
 func trackerConfig(cfg *config) tracker.Config {
 	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
-		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all}
 }
 
 // inputOf describes what a reader read, from its counts.
@@ -226,6 +250,10 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
+		return exitError
+	}
+	if err := drawPictures(cfg, rep, tr, stdout); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
 	if inputErr != nil {
@@ -273,7 +301,7 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 // packets have been analyzed (0: no limit) or the reader was interrupted
 // (its context ended: a signal). It returns whether it was interrupted,
 // and the error that ended the input early, if any.
-func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, interrupted bool, err error) {
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder) (ended, interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
@@ -285,6 +313,7 @@ func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, inte
 		case err != nil:
 			return false, false, err
 		}
+		order.see(rd, &p)
 		feed(tr, &p)
 		if p.Kind != capture.Filtered {
 			n++

@@ -51,9 +51,25 @@ type Config struct {
 	// value writes every connection the same way.
 	Mix Mix
 
+	// Lone is the number of lone segments of a flood of kind LoneKind to
+	// random 4-tuples (lone.go); with it, the connections are spread
+	// evenly over the capture instead of interleaved by Concurrency.
+	// LoneSources, if positive, limits the lone segments' senders to that
+	// many distinct addresses (LoneSource); otherwise each has its own.
+	// With LoneRefused, the target answers each lone segment but an RST
+	// with an RST, as a host that holds no such connection does.
+	Lone        int
+	LoneKind    LoneKind
+	LoneSources int
+	LoneRefused bool
+
 	Start    time.Time     // time of the first packet (default 2026-01-01T00:00:00Z)
 	Interval time.Duration // mean gap between packets (default 50µs)
 	Snaplen  int           // cut packets to this many bytes (default 0: never)
+
+	// Faults makes one connection in Faults end badly (0: none), in turn
+	// refused, aborted by RST, or left in CLOSE_WAIT (synth_faults.go).
+	Faults int
 }
 
 // Mix is the share (0 to 1) of connections of each kind, drawn per
@@ -135,6 +151,7 @@ type conn struct {
 	phase          int
 	rounds         int    // data rounds left
 	clen, slen     uint32 // length of the data segment in flight
+	fault          fault  // how it ends badly, if it does
 }
 
 // Write writes the capture cfg describes to w.
@@ -142,7 +159,7 @@ func Write(w io.Writer, cfg Config) error {
 	if cfg.Flood > maxFloodSources && (!cfg.FloodTarget.IsValid() || cfg.FloodTarget.Addr().Is4()) {
 		return ErrFloodTooLarge
 	}
-	if cfg.Flood < 0 || cfg.Conns < 0 {
+	if cfg.Flood < 0 || cfg.Conns < 0 || cfg.Lone < 0 {
 		return errors.New("synth: negative count")
 	}
 	if cfg.Concurrency <= 0 {
@@ -178,7 +195,11 @@ func Write(w io.Writer, cfg Config) error {
 		g.floodShare = float64(cfg.Flood) / (float64(cfg.Flood) + conn)
 	}
 	g.writeFileHeader()
-	if err := g.run(); err != nil {
+	run := g.run
+	if cfg.Lone > 0 {
+		run = g.runLone
+	}
+	if err := run(); err != nil {
 		return err
 	}
 	return g.w.Flush()
@@ -284,7 +305,11 @@ func (g *gen) newConn() *conn {
 	if m.MaxRounds > 0 {
 		c.rounds = g.rng.IntN(m.MaxRounds + 1)
 	}
-	switch r := g.rng.Float64(); {
+	r := 1.0 // (drawn only for a mix, so that other captures stay as they were)
+	if m.Refused+m.Aborted+m.Retransmit > 0 {
+		r = g.rng.Float64()
+	}
+	switch {
 	case r < m.Refused:
 		c.refused = true
 	case r < m.Refused+m.Aborted:
@@ -311,6 +336,7 @@ func (g *gen) newConn() *conn {
 	if m.MaxRounds <= 0 {
 		c.rounds = g.cfg.DataRounds
 	}
+	g.pickFault(c, i)
 	if i < g.cfg.Concurrency && m.Midstream > 0 && !c.refused && g.rng.Float64() < m.Midstream {
 		g.skip(c)
 	}
@@ -332,13 +358,15 @@ func (g *gen) skip(c *conn) {
 const (
 	fFIN = 0x01
 	fSYN = 0x02
-	fRST = 0x04
 	fPSH = 0x08
 	fACK = 0x10
 )
 
 // step writes the connection's next packet.
 func (g *gen) step(c *conn) {
+	if c.fault != noFault && g.stepFault(c) {
+		return
+	}
 	switch c.phase {
 	case phSYN:
 		g.tcp(c.client, c.server, c.cseq, 0, fSYN, clientWindow, true, 0)
