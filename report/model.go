@@ -400,9 +400,12 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	// before a later one's first packet can be created after it (its SYN
 	// was held until a SYN-ACK proved it new).
 	conns := slices.Clone(tr.Conns())
-	slices.SortStableFunc(conns, func(a, b *tracker.Conn) int {
+	byFirst := func(a, b *tracker.Conn) int {
 		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
-	})
+	}
+	if !slices.IsSortedFunc(conns, byFirst) { // (they almost always are: one linear pass)
+		slices.SortStableFunc(conns, byFirst)
+	}
 	ev := tr.Evicted()
 	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
 		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait}
