@@ -17,31 +17,52 @@ import (
 func writeJSON(w io.Writer, r *Report) error {
 	head := *r
 	head.Connections = nil
+	return writeStreamed(w, &head, r.Connections, true)
+}
+
+// writeNDJSONReport writes the ndjson stream's final report event, one line,
+// streamed the same way.
+func writeNDJSONReport(w io.Writer, r *Report) error {
+	head := *r
+	head.Connections = nil
+	return writeStreamed(w, struct {
+		Event  string  `json:"event"`
+		Report *Report `json:"report"`
+	}{"report", &head}, r.Connections, false)
+}
+
+// writeStreamed encodes doc, whose report's connections are nil, and writes
+// it with conns in their place, indented (two spaces, the report at the
+// top) or on one line.
+func writeStreamed(w io.Writer, doc any, conns []Connection, indent bool) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
+	marker := `"connections":`
+	if indent {
+		enc.SetIndent("", "  ")
+		marker = "\n  \"connections\": "
+	}
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&head); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return err
 	}
-	doc := b.Bytes()
-	const marker = "\n  \"connections\": "
-	i := bytes.Index(doc, []byte(marker+"null"))
+	out := b.Bytes()
+	i := bytes.Index(out, []byte(marker+"null"))
 	if i < 0 {
 		return errors.New("report: JSON encoding without its connections field")
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
-	bw.Write(doc[:i+len(marker)])
-	if err := writeConnections(bw, r.Connections); err != nil {
+	bw.Write(out[:i+len(marker)])
+	if err := writeConnections(bw, conns, indent); err != nil {
 		return err
 	}
-	bw.Write(doc[i+len(marker)+len("null"):])
+	bw.Write(out[i+len(marker)+len("null"):])
 	return bw.Flush()
 }
 
-// writeConnections writes the connections as the elements of an array one
-// level deep in the document.
-func writeConnections(bw *bufio.Writer, conns []Connection) error {
+// writeConnections writes the connections as the elements of an array: one
+// level deep in an indented document, or on one line.
+func writeConnections(bw *bufio.Writer, conns []Connection, indent bool) error {
 	switch {
 	case conns == nil:
 		bw.WriteString("null")
@@ -52,20 +73,23 @@ func writeConnections(bw *bufio.Writer, conns []Connection) error {
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	enc.SetIndent("    ", "  ")
+	open, sep, end := "[", ",", "]"
+	if indent {
+		enc.SetIndent("    ", "  ")
+		open, sep, end = "[\n    ", ",\n    ", "\n  ]"
+	}
 	enc.SetEscapeHTML(false)
-	bw.WriteString("[\n")
+	bw.WriteString(open)
 	for i := range conns {
 		b.Reset()
 		if err := enc.Encode(&conns[i]); err != nil {
 			return err
 		}
-		bw.WriteString("    ")
-		bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-		if i < len(conns)-1 {
-			bw.WriteString(",\n")
+		if i > 0 {
+			bw.WriteString(sep)
 		}
+		bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 	}
-	bw.WriteString("\n  ]")
+	bw.WriteString(end)
 	return nil
 }

@@ -9,9 +9,10 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
-// TestJSONStreamedAsEncoded: the streamed JSON document is byte for byte
-// what encoding/json makes of the whole report, with connections, with
-// none, and with characters encoding/json would escape for HTML.
+// TestJSONStreamedAsEncoded: the streamed JSON document, and the ndjson
+// stream's report event, are byte for byte what encoding/json makes of the
+// whole report, with connections, with none, and with characters
+// encoding/json would escape for HTML.
 func TestJSONStreamedAsEncoded(t *testing.T) {
 	sc := newScene(tracker.Config{MSL: time.Second})
 	for _, port := range []uint16{40001, 40002, 40003} {
@@ -34,6 +35,22 @@ func TestJSONStreamedAsEncoded(t *testing.T) {
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
 			t.Errorf("%s: streamed JSON differs:\n%s\nwant:\n%s", name, got.Bytes(), want.Bytes())
+		}
+		want.Reset()
+		got.Reset()
+		enc = json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			Event  string  `json:"event"`
+			Report *Report `json:"report"`
+		}{"report", r}); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeNDJSONReport(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s: streamed ndjson report differs:\n%s\nwant:\n%s", name, got.Bytes(), want.Bytes())
 		}
 	}
 }

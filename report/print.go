@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -61,12 +60,7 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 	case JSON:
 		return writeJSON(w, r) // (jsonstream.go)
 	case NDJSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(struct {
-			Event  string  `json:"event"`
-			Report *Report `json:"report"`
-		}{"report", r})
+		return writeNDJSONReport(w, r) // (jsonstream.go)
 	case CSV:
 		return printCSV(w, r)
 	case Zeek:
