@@ -53,7 +53,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		w.view = report.NewLiveView(stdout, cfg.iface, isTerminal(stdout))
 		tc.OnTransition = w.view.Transition
 	case report.NDJSON:
-		w.events = report.NewEvents(stdout, cfg.verbose)
+		w.events = report.NewEvents(stdout, cfg.verbose > 0)
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
 	}
 	w.tr = tracker.New(tc)

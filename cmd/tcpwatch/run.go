@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
-	"time"
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -31,116 +28,10 @@ const (
 	exitError   = 2
 )
 
-const usage = `usage: tcpwatch -r FILE [-r FILE ...] [options] [BPF filter expression]
-       tcpwatch -i IFACE [options] [BPF filter expression]
-
-Follows every TCP connection and infers each side's RFC 793 state.
-
-options:
-`
-
-type files []string
-
-func (f *files) String() string     { return strings.Join(*f, ",") }
-func (f *files) Set(s string) error { *f = append(*f, s); return nil }
-
-type config struct {
-	files    files
-	iface    string
-	count    uint64
-	format   string
-	verbose  bool
-	all      bool
-	msl      time.Duration
-	stuck    time.Duration
-	failOn   string
-	fail     *failOn
-	maxConns int
-	keep     int
-	snaplen  int
-	noPromis bool
-	duration time.Duration
-	interval time.Duration
-	filter   string
-}
-
-func parseArgs(args []string, stdout io.Writer) (*config, error) {
-	c := &config{}
-	fs := flag.NewFlagSet("tcpwatch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.Usage = func() {}     // and the usage is printed for -h only (below), never on an error
-
-	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
-	fs.StringVar(&c.iface, "i", "", "capture live on `IFACE` (any: all interfaces)")
-	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets")
-	fs.StringVar(&c.format, "F", "table", "output `format`: table, json or ndjson")
-	fs.StringVar(&c.format, "format", "table", "same as -F")
-	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
-	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
-	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
-	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
-	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
-	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
-	fs.IntVar(&c.snaplen, "s", liveSnaplen, "live: snapshot length in bytes; the default keeps the headers only (payload lengths come from the IP header), so the kernel ring holds many packets")
-	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
-	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
-	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
-	// Options may also follow the filter, as GNU getopt lets tcpdump take
-	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
-	var filter []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-			}
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			filter = append(filter, rest...) // after "--" every word is the filter's
-			break
-		}
-		filter = append(filter, rest[0])
-		args = rest[1:]
-	}
-	c.filter = strings.Join(filter, " ")
-	switch {
-	case len(c.files) == 0 && c.iface == "":
-		return nil, errors.New("nothing to read: give -r FILE or -i IFACE (tcpwatch -h for help)")
-	case len(c.files) > 0 && c.iface != "":
-		return nil, errors.New("-r and -i cannot be used together")
-	case c.msl <= 0:
-		return nil, fmt.Errorf("--msl %v: must be positive", c.msl)
-	case c.stuck <= 0:
-		return nil, fmt.Errorf("--stuck %v: must be positive", c.stuck)
-	}
-	if _, err := report.ParseFormat(c.format); err != nil {
-		return nil, err
-	}
-	if c.maxConns <= 0 {
-		return nil, fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
-	}
-	if c.keep <= 0 {
-		return nil, fmt.Errorf("--keep %d: must be positive", c.keep)
-	}
-	f, err := parseFailOn(c.failOn)
-	if err != nil {
-		return nil, err
-	}
-	c.fail = f
-	return c, nil
-}
-
 // run is tcpwatch with its arguments and streams; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stdout)
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, errDone) {
 		return exitOK
 	}
 	if err != nil {
@@ -162,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tc := trackerConfig(cfg)
 	var events *report.Events
 	if format == report.NDJSON {
-		events = report.NewEvents(stdout, cfg.verbose)
+		events = report.NewEvents(stdout, cfg.verbose > 0)
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
@@ -221,7 +112,7 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
-	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
+	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose > 0})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+const usageHead = `usage: tcpwatch -r FILE [-r FILE ...] [options] [BPF filter expression]
+       tcpwatch -i IFACE [options] [BPF filter expression]
+
+Follows every TCP connection and infers each side's RFC 793 state, and
+what is wrong with the connections that are stuck, refused or reset.
+
+Short flags cluster as tcpdump's do (-nr FILE, -vc10); options may follow
+the filter; after -- every word is the filter's.
+
+examples:
+  tcpwatch -r capture.pcap                    states and findings of every connection
+  tcpwatch -nr capture.pcap.gz port 443 -v    one service, with each connection's timeline
+  tcpwatch -r capture.pcap -F json | jq .summary
+  tcpwatch -r a.pcap -r b.pcap --fail-on warning
+                                              exit 1 on a finding at warning or worse (CI)
+  tcpwatch -i eth0 --duration 1m              a minute of live traffic, redrawn every second
+`
+
+const usageTail = `
+exit codes:
+  0  done; no finding matched --fail-on
+  1  a finding matched --fail-on
+  2  usage, input, capture or write error (one line on standard error)
+
+The whole contract (every flag, the JSON document, the events): docs/SPEC.md.
+`
+
+// printHelp writes --help to w: the usage, examples, every flag, the
+// anomaly kinds with their severities and the exit codes.
+func printHelp(w io.Writer, fs *pflag.FlagSet) error {
+	var b strings.Builder
+	b.WriteString(usageHead)
+	b.WriteString("\noptions:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			fmt.Fprintf(tw, "  %s\t%s\n", flagSynopsis(f), flagUsage(f))
+		}
+	})
+	tw.Flush()
+	b.WriteString("\nanomaly kinds (for --fail-on):\n")
+	for _, k := range tracker.Kinds() {
+		fmt.Fprintf(&b, "  %-20s %s\n", k, k.Severity())
+	}
+	b.WriteString(usageTail)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return writeError(err)
+	}
+	return errDone
+}
+
+// flagSynopsis is "-r FILE", "-F, --format FORMAT", "--all": a flag whose
+// long name is its letter is shown by the letter only.
+func flagSynopsis(f *pflag.Flag) string {
+	name, _ := pflag.UnquoteUsage(f)
+	switch f.Value.Type() {
+	case "bool", "count":
+		name = ""
+	case "duration":
+		name = "D"
+	case "int", "uint64":
+		if name == "int" || name == "uint" {
+			name = "N"
+		}
+	}
+	s := "--" + f.Name
+	switch {
+	case f.Shorthand != "" && f.Shorthand == f.Name:
+		s = "-" + f.Shorthand
+	case f.Shorthand != "":
+		s = "-" + f.Shorthand + ", " + s
+	}
+	if name != "" {
+		s += " " + name
+	}
+	return s
+}
+
+// flagUsage is a flag's help with its default, if it has one worth saying.
+func flagUsage(f *pflag.Flag) string {
+	_, usage := pflag.UnquoteUsage(f)
+	switch f.DefValue {
+	case "", "0", "0s", "false", "[]":
+		return usage
+	}
+	return fmt.Sprintf("%s (default %s)", usage, f.DefValue)
+}
+
+// printVersion writes tcpwatch's module version and the commit it was
+// built from, as the Go toolchain recorded them.
+func printVersion(w io.Writer) error {
+	if _, err := io.WriteString(w, versionLine()+"\n"); err != nil {
+		return writeError(err)
+	}
+	return errDone
+}
+
+// versionLine is "tcpwatch VERSION (commit REV, TIME[, modified]) GOVERSION".
+func versionLine() string {
+	version, commit := "unknown", ""
+	bi, ok := debug.ReadBuildInfo()
+	if ok {
+		version = bi.Main.Version
+		var rev, at, modified string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = ", modified"
+				}
+			}
+		}
+		if rev != "" {
+			commit = fmt.Sprintf(" (commit %s, %s%s)", rev, at, modified)
+		}
+	}
+	if version == "" {
+		version = "(devel)"
+	}
+	return fmt.Sprintf("tcpwatch %s%s %s %s/%s", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
