@@ -44,6 +44,9 @@ type PrintOptions struct {
 	// most MaxRows of them, and says how many were left out.
 	All     bool
 	MaxRows int
+
+	Quiet bool       // the header, the states and the findings only: no connections
+	Times TimeFormat // how times are printed (tcpdump's -t flags)
 }
 
 // DefaultMaxRows is how many connections the table lists by default.
@@ -70,9 +73,11 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 }
 
 func printTables(w io.Writer, r *Report, opts PrintOptions) error {
-	p := &printer{w: w}
+	p := &printer{w: w, times: opts.Times, first: r.Input.FirstPacket}
 	p.input(&r.Input)
-	p.connections(r, opts)
+	if !opts.Quiet {
+		p.connections(r, opts)
+	}
 	p.states(r)
 	p.anomalies(r)
 	return p.err
@@ -81,6 +86,9 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 type printer struct {
 	w   io.Writer
 	err error
+
+	times       TimeFormat
+	first, prev Time // the first packet's time; the time printed last (DeltaTime)
 }
 
 func (p *printer) printf(format string, args ...any) {
@@ -283,7 +291,7 @@ func oneSidedMark(c *Connection) string {
 func (p *printer) timeline(c *Connection) {
 	p.printf("\n#%d %s → %s%s\n", c.ID, c.Client, c.Server, captureNote(c))
 	for _, t := range c.TransitionList() {
-		at := clock(t.Time)
+		at := p.clock(t.Time)
 		pkt := "timer"
 		switch {
 		case t.Packet > 0:
@@ -333,7 +341,7 @@ func (p *printer) anomalies(r *Report) {
 	rows := make([][]string, 0, len(as))
 	for i := range as {
 		a := &as[i]
-		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), clock(a.Time), a.Detail})
+		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail})
 	}
 	total := r.Summary.AnomalyTotal()
 	if total > len(as) {

@@ -33,6 +33,13 @@ type config struct {
 	interval time.Duration
 	filter   string
 
+	quiet      bool // -q
+	times      int  // -t, -tt, ...
+	numeric    int  // -n, -nn: accepted; tcpwatch never resolves names
+	lineBuffer bool // -l: accepted; every line is written as it is made
+	listIfaces bool // -D
+	user       string
+
 	help, version bool
 }
 
@@ -77,6 +84,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 		return nil, printHelp(stdout, fs)
 	case c.version:
 		return nil, printVersion(stdout)
+	case c.listIfaces:
+		return nil, listInterfaces(stdout)
 	}
 	c.filter = strings.Join(fs.Args(), " ")
 	if err := c.check(fs); err != nil {
@@ -117,6 +126,10 @@ func addOutputFlags(fs *pflag.FlagSet, c *config) {
 	fs.StringVarP(&c.format, "format", "F", "table", "output `FORMAT`: table, json or ndjson")
 	fs.CountVarP(&c.verbose, "verbose", "v", "add each connection's timeline of state transitions")
 	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "table: the summary and the findings only, no connections")
+	fs.CountVarP(&c.times, "t", "t", "table: times as tcpdump prints them: -t none, -tt seconds since 1970, -ttt since the previous time, -tttt date and time, -ttttt since the first packet")
+	fs.CountVarP(&c.numeric, "n", "n", "accepted for tcpdump's sake: tcpwatch never resolves addresses or ports to names")
+	fs.BoolVarP(&c.lineBuffer, "l", "l", false, "accepted for tcpdump's sake: standard output is never block-buffered (every line, event and frame is written whole as it is made)")
 }
 
 func addAnalysisFlags(fs *pflag.FlagSet, c *config) {
@@ -132,6 +145,8 @@ func addLiveFlags(fs *pflag.FlagSet, c *config) {
 	fs.BoolVarP(&c.noPromis, "no-promiscuous-mode", "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long (0: until stopped)")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: how often the live view is redrawn or a stats event written")
+	fs.StringVarP(&c.user, "relinquish-privileges", "Z", "", "once the input is open, switch from root to `USER` (uid, gid and supplementary groups), as tcpdump does")
+	fs.BoolVarP(&c.listIfaces, "list-interfaces", "D", false, "list the interfaces libpcap can capture on, as tcpdump -D does, and exit")
 }
 
 func addInfoFlags(fs *pflag.FlagSet, c *config) {

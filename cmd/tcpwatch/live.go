@@ -45,6 +45,10 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		return exitError
 	}
 	defer rd.Close()
+	if err := dropPrivileges(cfg.user); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
 
 	w := &watch{rd: rd, cfg: cfg}
 	tc := trackerConfig(cfg)

@@ -49,6 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rd.Close()
+	if err := dropPrivileges(cfg.user); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
 
 	tc := trackerConfig(cfg)
 	var events *report.Events
@@ -113,7 +117,7 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		in.Error = inputErr.Error()
 	}
 	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose > 0})
-	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
+	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}

@@ -28,7 +28,7 @@ examples:
   tcpwatch -r capture.pcap -F json | jq .summary
   tcpwatch -r a.pcap -r b.pcap --fail-on warning
                                               exit 1 on a finding at warning or worse (CI)
-  tcpwatch -i eth0 --duration 1m              a minute of live traffic, redrawn every second
+  tcpwatch -i eth0 -Z nobody --duration 1m    a minute of live traffic, as nobody once eth0 is open
 `
 
 const usageTail = `
