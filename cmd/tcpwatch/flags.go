@@ -39,6 +39,7 @@ type config struct {
 	lineBuffer bool // -l: accepted; every line is written as it is made
 	listIfaces bool // -D
 	user       string
+	progress   string // auto, on, off
 
 	help, version bool
 }
@@ -129,6 +130,7 @@ func addOutputFlags(fs *pflag.FlagSet, c *config) {
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "table: the summary and the findings only, no connections")
 	fs.CountVarP(&c.times, "t", "t", "table: times as tcpdump prints them: -t none, -tt seconds since 1970, -ttt since the previous time, -tttt date and time, -ttttt since the first packet")
 	fs.CountVarP(&c.numeric, "n", "n", "accepted for tcpdump's sake: tcpwatch never resolves addresses or ports to names")
+	fs.StringVar(&c.progress, "progress", "auto", "progress of the reading of files on standard error, when it is a terminal: `WHEN` auto (once reading has taken a second), on (at once), off")
 	fs.BoolVarP(&c.lineBuffer, "l", "l", false, "accepted for tcpdump's sake: standard output is never block-buffered (every line, event and frame is written whole as it is made)")
 }
 
@@ -174,6 +176,11 @@ func (c *config) check(fs *pflag.FlagSet) error {
 	}
 	if _, err := report.ParseFormat(c.format); err != nil {
 		return err
+	}
+	switch c.progress {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("--progress %q: want auto, on or off", c.progress)
 	}
 	f, err := parseFailOn(c.failOn)
 	if err != nil {

@@ -61,7 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
-	ended, interrupted, inputErr := analyze(rd, tr, cfg.count)
+	prog := newProgress(cfg, rd, stderr)
+	ended, interrupted, inputErr := analyze(rd, tr, cfg.count, prog)
+	prog.finish(rd.Stats().Packets)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
 	if ranOn {
@@ -174,9 +176,10 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 
 // analyze feeds every packet to the tracker until the input ends, count
 // packets have been analyzed (0: no limit) or the reader was interrupted
-// (its context ended: a signal). It returns whether it was interrupted,
+// (its context ended: a signal), showing its progress if prog is not nil.
+// It returns whether it was interrupted,
 // and the error that ended the input early, if any.
-func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, interrupted bool, err error) {
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, prog *progress) (ended, interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
@@ -189,6 +192,9 @@ func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64) (ended, inte
 			return false, false, err
 		}
 		feed(tr, &p)
+		if p.Num%progressEvery == 0 {
+			prog.tick(p.Num)
+		}
 		if p.Kind != capture.Filtered {
 			n++
 			if count > 0 && n >= count {
