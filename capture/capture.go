@@ -51,6 +51,8 @@ type Reader struct {
 	err    error  // final: returned by every Next once set
 	inFile uint64 // packets read from the current file
 
+	raw rawPacket // the last packet read, for Raw
+
 	// The last link type seen and whether it is supported, so the check
 	// runs once per change of link type.
 	lastType layers.LinkType
@@ -230,6 +232,7 @@ func (r *Reader) Next(p *Packet) error {
 			}
 			r.lastType, r.lastOK = lt, true
 		}
+		r.raw = rawPacket{data, ci, lt}
 		r.inFile++
 		r.stats.Packets++
 		p.Num = r.stats.Packets

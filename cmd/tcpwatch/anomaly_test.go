@@ -256,6 +256,7 @@ func TestFailOnExitCodes(t *testing.T) {
 		{"refused", []string{"--fail-on", "warning"}, 0}, // only info findings
 		{"refused", []string{"--fail-on", "critical"}, 0},
 		{"refused", []string{"--fail-on", "any"}, 1},
+		{"refused", []string{"--fail-on", "info"}, 1},
 		{"refused", nil, 0},
 		{"silence", []string{"--fail-on", "half_open"}, 1},
 		{"silence", []string{"--fail-on", "warning"}, 1},
@@ -281,7 +282,7 @@ func TestFailOnExitCodes(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"bogus", "close_wait", "syn_flood,nope", "info", "WARNING"} {
+	for _, bad := range []string{"bogus", "close_wait", "syn_flood,nope", "WARNING"} {
 		t.Run("bad "+bad, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			if got := run(context.Background(), []string{"-r", pcaps["refused"], "--fail-on", bad}, &out, &errb); got != 2 {

@@ -8,8 +8,8 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
-// failOn is a parsed --fail-on: anomaly kinds, a severity (that severity or
-// worse), or any.
+// failOn is a parsed --fail-on (or --write): anomaly kinds, a severity
+// (that severity or worse), or any.
 type failOn struct {
 	any    bool
 	sev    tracker.Severity
@@ -17,7 +17,10 @@ type failOn struct {
 	kinds  map[tracker.Kind]bool
 }
 
-func parseFailOn(s string) (*failOn, error) {
+func parseFailOn(s string) (*failOn, error) { return parseKinds("--fail-on", s) }
+
+// parseKinds parses the comma-separated list s given to flag.
+func parseKinds(flag, s string) (*failOn, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -28,7 +31,7 @@ func parseFailOn(s string) (*failOn, error) {
 			f.any = true
 			continue
 		}
-		if sev, ok := tracker.ParseSeverity(w); ok && sev != tracker.Info {
+		if sev, ok := tracker.ParseSeverity(w); ok {
 			if !f.hasSev || sev < f.sev {
 				f.sev, f.hasSev = sev, true
 			}
@@ -40,11 +43,21 @@ func parseFailOn(s string) (*failOn, error) {
 			for _, k := range tracker.Kinds() {
 				names = append(names, k.String())
 			}
-			return nil, fmt.Errorf("--fail-on %q: %q is not an anomaly kind, warning, critical or any (kinds: %s)", s, w, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s %q: %q is not an anomaly kind, info, warning, critical or any (kinds: %s)", flag, s, w, strings.Join(names, ", "))
 		}
 		f.kinds[k] = true
 	}
 	return f, nil
+}
+
+// matches reports whether one of the kinds is in the list.
+func (f *failOn) matches(kinds []tracker.Kind) bool {
+	for _, k := range kinds {
+		if f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev {
+			return true
+		}
+	}
+	return false
 }
 
 // matched reports whether the report has a finding the list names. It

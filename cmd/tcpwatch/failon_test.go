@@ -33,6 +33,8 @@ func TestFailOnMatched(t *testing.T) {
 		{"critical,connection_refused", info, true},
 		{" half_open , syn_flood", warn, true},
 		{"reset", info, false},
+		{"info", info, true},
+		{"info", none, false},
 		{"zero_window", rep(map[tracker.Kind]int{tracker.ZeroWindow: 0}), false},
 	} {
 		f, err := parseFailOn(tc.list)
@@ -47,7 +49,7 @@ func TestFailOnMatched(t *testing.T) {
 
 func TestFailOnParseError(t *testing.T) {
 	_, err := parseFailOn("warning,nope")
-	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence)`
+	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, info, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence)`
 	if err == nil || err.Error() != want {
 		t.Errorf("parseFailOn: %v\nwant %s", err, want)
 	}

@@ -40,6 +40,8 @@ type config struct {
 	listIfaces bool // -D
 	user       string
 	progress   string // auto, on, off
+	writeFile  string // -w
+	write      string // --write: which connections -w writes
 
 	help, version bool
 }
@@ -74,6 +76,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.SortFlags = false
 	addInputFlags(fs, c)
 	addOutputFlags(fs, c)
+	addWriteFlags(fs, c)
 	addAnalysisFlags(fs, c)
 	addLiveFlags(fs, c)
 	addInfoFlags(fs, c)
@@ -123,6 +126,11 @@ func addInputFlags(fs *pflag.FlagSet, c *config) {
 	fs.Uint64VarP(&c.count, "c", "c", 0, "stop after `N` packets")
 }
 
+func addWriteFlags(fs *pflag.FlagSet, c *config) {
+	fs.StringVarP(&c.writeFile, "w", "w", "", "write the packets of the connections that matter to `FILE`, a pcap file (files only)")
+	fs.StringVar(&c.write, "write", "warning", "which connections -w writes: `LIST` of anomaly kinds, a severity (that or worse), any (a finding) or all")
+}
+
 func addOutputFlags(fs *pflag.FlagSet, c *config) {
 	fs.StringVarP(&c.format, "format", "F", "table", "output `FORMAT`: table, json or ndjson")
 	fs.CountVarP(&c.verbose, "verbose", "v", "add each connection's timeline of state transitions")
@@ -137,7 +145,7 @@ func addOutputFlags(fs *pflag.FlagSet, c *config) {
 func addAnalysisFlags(fs *pflag.FlagSet, c *config) {
 	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
 	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if a finding matches `LIST`: anomaly kinds (comma-separated), a severity (warning, critical: that or worse), or any")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if a finding matches `LIST`: anomaly kinds (comma-separated), a severity (info, warning, critical: that or worse), or any")
 	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
 	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
 }
@@ -187,5 +195,26 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return err
 	}
 	c.fail = f
+	return c.checkWrite()
+}
+
+// checkWrite validates -w and --write.
+func (c *config) checkWrite() error {
+	if c.write != "all" {
+		if _, err := parseKinds("--write", c.write); err != nil {
+			return err
+		}
+	}
+	if c.writeFile == "" {
+		return nil
+	}
+	if c.iface != "" {
+		return errors.New("-w works with -r only: live packets are not kept for a second pass")
+	}
+	for _, f := range c.files {
+		if f == "-" {
+			return errors.New("-w reads the input twice: give a file, not standard input (-r -)")
+		}
+	}
 	return nil
 }

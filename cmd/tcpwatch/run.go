@@ -123,6 +123,12 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}
+	if cfg.writeFile != "" {
+		if _, err := writePackets(context.Background(), cfg, rep, in.Packets); err != nil {
+			fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+			return exitError
+		}
+	}
 	if inputErr != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %s\n", inputMessage(inputErr, in.Packets))
 		return exitError

@@ -28,6 +28,7 @@ examples:
   tcpwatch -r capture.pcap -F json | jq .summary
   tcpwatch -r a.pcap -r b.pcap --fail-on warning
                                               exit 1 on a finding at warning or worse (CI)
+  tcpwatch -r capture.pcap -w stuck.pcap      the packets of the connections with a warning, for Wireshark
   tcpwatch -i eth0 -Z nobody --duration 1m    a minute of live traffic, as nobody once eth0 is open
 `
 

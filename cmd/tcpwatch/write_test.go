@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tcpwatch/tcpwatch/internal/testenv"
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// tcpdumpLine is the addresses of one line of tcpdump -nn: IPv4
+// "IP 198.18.0.1.40686 > 198.18.0.2.8080:", IPv6 "IP6 fd00::1.40686 > ...".
+var tcpdumpLine = regexp.MustCompile(`^\S+ IP6? (\S+)\.(\d+) > (\S+)\.(\d+):`)
+
+// tcpdumpRead runs tcpdump -r file -nn and returns each packet's two
+// endpoints, as "ip:port" sorted.
+func tcpdumpRead(t *testing.T, file string) [][2]string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command("tcpdump", "-r", file, "-nn")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tcpdump -r %s: %v: %s", file, err, errb.String())
+	}
+	var pkts [][2]string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		m := tcpdumpLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("tcpdump line %q: no addresses", line)
+		}
+		a := netip.AddrPortFrom(netip.MustParseAddr(m[1]), parsePort(t, m[2])).String()
+		b := netip.AddrPortFrom(netip.MustParseAddr(m[3]), parsePort(t, m[4])).String()
+		pkts = append(pkts, [2]string{min(a, b), max(a, b)})
+	}
+	return pkts
+}
+
+func parsePort(t *testing.T, s string) uint16 {
+	ap, err := netip.ParseAddrPort("0.0.0.0:" + s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap.Port()
+}
+
+// writeRun runs tcpwatch -F json -w FILE with args and returns the report
+// and the file's packets as tcpdump reads them.
+func writeRun(t *testing.T, args ...string) (*report.Report, [][2]string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out.pcap")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), append(args, "-F", "json", "-w", out), &stdout, &stderr); code != 0 {
+		t.Fatalf("tcpwatch %v: exit %d: %s", args, code, stderr.String())
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep, tcpdumpRead(t, out)
+}
+
+// TestWriteKeepsTheFlaggedConnectionsPackets: on every anomaly recording,
+// tcpwatch -w writes exactly the packets of the connections with a
+// finding at warning or worse (by default) or of every connection
+// (--write all): tcpdump -r lists, per connection, as many packets as the
+// report counts, and no other packet.
+func TestWriteKeepsTheFlaggedConnectionsPackets(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		testenv.SkipOrFail(t, "tcpdump is not installed (scripts/setup.sh installs it)")
+	}
+	wrote := 0
+	for _, e := range readExpectations(t) {
+		for _, which := range []string{"", "all"} {
+			t.Run(e.name+" "+which, func(t *testing.T) {
+				args := append([]string{"-r", e.pcap}, e.args...)
+				if which != "" {
+					args = append(args, "--write", which)
+				}
+				rep, pkts := writeRun(t, args...)
+				want := map[[2]string]uint64{}
+				for _, c := range rep.Connections {
+					if which == "all" || worst(c.Anomalies) >= tracker.Warning {
+						a, b := c.Client.String(), c.Server.String()
+						want[[2]string{min(a, b), max(a, b)}] += c.Packets.Client + c.Packets.Server
+					}
+				}
+				got := map[[2]string]uint64{}
+				for _, p := range pkts {
+					got[p]++
+				}
+				for k, n := range want {
+					if got[k] != n {
+						t.Errorf("%s ↔ %s: %d packets in the file, the report counts %d", k[0], k[1], got[k], n)
+					}
+				}
+				for k, n := range got {
+					if _, ok := want[k]; !ok {
+						t.Errorf("%s ↔ %s: %d packets of a connection not selected", k[0], k[1], n)
+					}
+				}
+				wrote += len(pkts)
+			})
+		}
+	}
+	if wrote == 0 {
+		t.Error("no recording gave -w a packet to write")
+	}
+}
+
+// worst is the highest severity among kinds (info for none).
+func worst(kinds []tracker.Kind) (w tracker.Severity) {
+	for _, k := range kinds {
+		w = max(w, k.Severity())
+	}
+	return w
+}
+
+// TestWriteByKind: --write with a kind list writes that kind's connections
+// only.
+func TestWriteByKind(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		testenv.SkipOrFail(t, "tcpdump is not installed (scripts/setup.sh installs it)")
+	}
+	pcap := filepath.Join(anomalyDir, "close-wait-fin-wait-2.pcap")
+	if _, pkts := writeRun(t, "-r", pcap, "--stuck", "2s", "--write", "close_wait_stuck"); len(pkts) != 9 {
+		t.Errorf("--write close_wait_stuck: %d packets, want the connection's 9", len(pkts))
+	}
+	if _, pkts := writeRun(t, "-r", pcap, "--stuck", "2s", "--write", "reset,syn_flood"); len(pkts) != 0 {
+		t.Errorf("--write reset,syn_flood: %d packets, want none", len(pkts))
+	}
+}
+
+// TestWriteUsageErrors: -w that cannot work is one line and exit 2.
+func TestWriteUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-r", "-", "-w", filepath.Join(dir, "x.pcap")}, "tcpwatch: -w reads the input twice: give a file, not standard input (-r -) (tcpwatch --help for usage)\n"},
+		{[]string{"-i", "lo", "-w", filepath.Join(dir, "x.pcap")}, "tcpwatch: -w works with -r only: live packets are not kept for a second pass (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "-w", filepath.Join(dir, "x.pcap"), "--write", "stuck"}, `tcpwatch: --write "stuck": "stuck" is not an anomaly kind, info, warning, critical or any (kinds: `},
+		{[]string{"-r", sample, "-w", filepath.Join(dir, "nosuch", "x.pcap")}, `tcpwatch: -w: open ` + filepath.Join(dir, "nosuch", "x.pcap") + ": no such file or directory\n"},
+	} {
+		code, _, errs := runCLI(tc.args...)
+		if code != exitError || !strings.HasPrefix(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("tcpwatch %v: exit %d, stderr %q; want 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.pcap")); err == nil {
+		t.Error("a refused -w created its file")
+	}
+}
