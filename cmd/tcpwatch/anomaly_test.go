@@ -274,8 +274,9 @@ func TestFailOnExitCodes(t *testing.T) {
 			if got := run(context.Background(), args, &out, &errb); got != c.want {
 				t.Errorf("exit %d, want %d; stderr: %s", got, c.want, errb.String())
 			}
-			if errb.Len() != 0 {
-				t.Errorf("stderr: %s", errb.String())
+			// A match says why, in one line; no match, nothing.
+			if msg := errb.String(); c.want == 0 && msg != "" || c.want == 1 && (!strings.HasPrefix(msg, "tcpwatch: --fail-on "+c.args[len(c.args)-1]+" matched: ") || strings.Count(msg, "\n") != 1) {
+				t.Errorf("stderr: %q", msg)
 			}
 			if out.Len() == 0 {
 				t.Error("no report on stdout")

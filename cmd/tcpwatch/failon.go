@@ -62,14 +62,19 @@ func (f *failOn) matches(kinds []tracker.Kind) bool {
 
 // matched reports whether the report has a finding the list names. It
 // counts every finding, also those past the listing cap.
-func (f *failOn) matched(r *report.Report) bool {
+func (f *failOn) matched(r *report.Report) bool { return f.reason(r) != "" }
+
+// reason says which findings matched, by kind in the kinds' order:
+// "2 close_wait_stuck, 1 half_open"; "" if none did.
+func (f *failOn) reason(r *report.Report) string {
 	if f == nil {
-		return false
+		return ""
 	}
-	for k, n := range r.Summary.Anomalies {
-		if n > 0 && (f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev) {
-			return true
+	var found []string
+	for _, k := range tracker.Kinds() {
+		if n := r.Summary.Anomalies[k]; n > 0 && f.matches([]tracker.Kind{k}) {
+			found = append(found, fmt.Sprintf("%d %s", n, k))
 		}
 	}
-	return false
+	return strings.Join(found, ", ")
 }

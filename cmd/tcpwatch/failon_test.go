@@ -54,3 +54,24 @@ func TestFailOnParseError(t *testing.T) {
 		t.Errorf("parseFailOn: %v\nwant %s", err, want)
 	}
 }
+
+// TestFailOnSaysWhatMatched: the reason lists the matching kinds with
+// their counts, in the kinds' order, and leaves out those not asked for.
+func TestFailOnSaysWhatMatched(t *testing.T) {
+	rep := &report.Report{Summary: report.Summary{Anomalies: map[tracker.Kind]int{
+		tracker.Reset: 4, tracker.HalfOpen: 2, tracker.CloseWaitStuck: 1}}}
+	for list, want := range map[string]string{
+		"warning":         "2 half_open, 1 close_wait_stuck",
+		"any":             "2 half_open, 1 close_wait_stuck, 4 reset",
+		"reset,syn_flood": "4 reset",
+		"critical":        "",
+	} {
+		f, err := parseFailOn(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.reason(rep); got != want {
+			t.Errorf("--fail-on %s: %q, want %q", list, got, want)
+		}
+	}
+}

@@ -123,17 +123,16 @@ func (p *progress) tick(packets uint64) {
 	p.bar.Set64(done + off)
 }
 
-// finish shows the final counts and erases the bar, so that nothing of it
-// is left on the terminal.
-func (p *progress) finish(packets uint64) {
-	if p == nil {
-		return
-	}
-	if time.Now().Before(p.out.open) {
+// finish shows the final counts (full, if the input was read to its end)
+// and erases the bar, so that nothing of it is left on the terminal.
+func (p *progress) finish(packets uint64, ended bool) {
+	if p == nil || time.Now().Before(p.out.open) {
 		return // never shown
 	}
 	p.bar.Describe(fmt.Sprintf("%s packets", count(packets)))
-	p.bar.Finish()
+	if ended {
+		p.bar.Finish()
+	}
 	p.bar.Clear()
 }
 

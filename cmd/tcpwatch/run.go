@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tr := tracker.New(tc)
 	prog := newProgress(cfg, rd, stderr)
 	ended, interrupted, inputErr := analyze(rd, tr, cfg.count, prog)
-	prog.finish(rd.Stats().Packets)
+	prog.finish(rd.Stats().Packets, ended)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
 	if ranOn {
@@ -133,7 +133,8 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		fmt.Fprintf(stderr, "tcpwatch: %s\n", inputMessage(inputErr, in.Packets))
 		return exitError
 	}
-	if cfg.fail.matched(rep) {
+	if why := cfg.fail.reason(rep); why != "" {
+		fmt.Fprintf(stderr, "tcpwatch: --fail-on %s matched: %s\n", cfg.failOn, why)
 		return exitMatched
 	}
 	return exitOK
