@@ -127,7 +127,7 @@ func addInputFlags(fs *pflag.FlagSet, c *config) {
 }
 
 func addWriteFlags(fs *pflag.FlagSet, c *config) {
-	fs.StringVarP(&c.writeFile, "w", "w", "", "write the packets of the connections that matter to `FILE`, a pcap file (files only)")
+	fs.StringVarP(&c.writeFile, "w", "w", "", "write the packets of the connections that matter to `FILE`, a pcap file")
 	fs.StringVar(&c.write, "write", "warning", "which connections -w writes: `LIST` of anomaly kinds, a severity (that or worse), any (a finding) or all")
 }
 
@@ -207,9 +207,6 @@ func (c *config) checkWrite() error {
 	}
 	if c.writeFile == "" {
 		return nil
-	}
-	if c.iface != "" {
-		return errors.New("-w works with -r only: live packets are not kept for a second pass")
 	}
 	for _, f := range c.files {
 		if f == "-" {

@@ -49,8 +49,14 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
+	out, err := openPcapOut(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer out.close()
 
-	w := &watch{rd: rd, cfg: cfg}
+	w := &watch{rd: rd, cfg: cfg, out: out}
 	tc := trackerConfig(cfg)
 	switch format {
 	case report.Table:
@@ -78,7 +84,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	if w.view != nil {
 		fmt.Fprintln(stdout) // the final report follows the last frame
 	}
-	return finish(cfg, format, in, w.tr, inputErr, stdout, stderr)
+	return finish(cfg, format, in, w.tr, inputErr, out, stdout, stderr)
 }
 
 // watch is one live capture's loop state.
@@ -88,6 +94,7 @@ type watch struct {
 	cfg    *config
 	view   *report.LiveView // table format
 	events *report.Events   // ndjson format
+	out    *pcapOut         // -w: keeps every packet for the second pass
 
 	lastPackets uint64 // at the last tick, for packets/s
 	lastTick    time.Time
@@ -121,6 +128,9 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			return false, err
 		default:
 			feed(w.tr, &p)
+			if err := w.out.keep(w.rd); err != nil {
+				return false, err
+			}
 			n++
 			if w.cfg.count > 0 && n >= w.cfg.count {
 				return false, nil

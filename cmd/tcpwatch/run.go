@@ -53,6 +53,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
+	out, err := openPcapOut(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer out.close()
 
 	tc := trackerConfig(cfg)
 	var events *report.Events
@@ -82,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ranOn {
 		in.CaptureEnd = report.Time(st.End)
 	}
-	return finish(cfg, format, in, tr, inputErr, stdout, stderr)
+	return finish(cfg, format, in, tr, inputErr, out, stdout, stderr)
 }
 
 // trackerConfig is the tracker's configuration from the command line.
@@ -114,7 +120,10 @@ func inputOf(st capture.Stats) report.Input {
 // finish builds the report of what the tracker (after Finish) analyzed,
 // prints it, and returns the exit code. inputErr is the error that ended
 // the input early, if any: it is reported, and the exit code is 2.
-func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Tracker, inputErr error, stdout, stderr io.Writer) int {
+//
+// With -w, the packets of the connections that matter are then written
+// (out).
+func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Tracker, inputErr error, out *pcapOut, stdout, stderr io.Writer) int {
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
@@ -123,11 +132,11 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}
-	if cfg.writeFile != "" {
-		if _, err := writePackets(context.Background(), cfg, rep, in.Packets); err != nil {
-			fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
-			return exitError
-		}
+	if warning, err := out.finish(cfg, rep, in.Packets); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	} else if warning != "" {
+		fmt.Fprintf(stderr, "tcpwatch: %s\n", warning)
 	}
 	if inputErr != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %s\n", inputMessage(inputErr, in.Packets))

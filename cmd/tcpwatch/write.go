@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -72,34 +73,125 @@ func (s selection) has(seg *tracker.Segment) bool {
 	return false
 }
 
-// writePackets is -w FILE for file input: a second pass over the files
-// (with the same filter, up to the last packet the first pass read) copies
-// the packets of the selected connections to a pcap file, as they were
-// captured: the first pass costs nothing more. It returns how many packets
-// it wrote.
-func writePackets(ctx context.Context, cfg *config, rep *report.Report, upTo uint64) (uint64, error) {
-	sel, err := selectConnections(rep, cfg.write)
-	if err != nil {
-		return 0, err
+// spoolMax bounds the temporary file a live capture keeps its packets in
+// for -w: at the default snapshot length of 256 bytes, about 4 million
+// packets.
+const spoolMax = 1 << 30
+
+// pcapOut is -w FILE, opened before the input is read so that a file that
+// cannot be written is an error at once. For file input the packets are
+// found at the end by a second pass over the files; a live capture keeps
+// every packet delivered in a spool (a temporary file beside FILE, at most
+// spoolMax bytes) that the second pass reads instead.
+type pcapOut struct {
+	f      *os.File
+	name   string
+	source []string // what the second pass reads
+	filter string
+	spool  *spool // live only
+}
+
+// openPcapOut opens -w's file (and, live, its spool); nil without -w.
+func openPcapOut(cfg *config) (*pcapOut, error) {
+	if cfg.writeFile == "" {
+		return nil, nil
 	}
-	rd, err := capture.OpenFilesContext(ctx, cfg.files, cfg.filter)
-	if err != nil {
-		return 0, err
-	}
-	defer rd.Close()
 	f, err := os.Create(cfg.writeFile)
 	if err != nil {
-		return 0, fmt.Errorf("-w: %w", err)
+		return nil, fmt.Errorf("-w: %w", err)
 	}
-	pw := &pcapWriter{name: cfg.writeFile, bw: bufio.NewWriterSize(f, 1<<20)}
-	n, err := copySelected(rd, sel, upTo, pw)
-	if err == nil {
-		err = pw.flush()
+	o := &pcapOut{f: f, name: cfg.writeFile, source: cfg.files, filter: cfg.filter}
+	if cfg.iface != "" {
+		sf, err := os.CreateTemp(filepath.Dir(cfg.writeFile), ".tcpwatch-spool-*.pcap")
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("-w: spool: %w", err)
+		}
+		o.spool = &spool{f: sf, pw: &pcapWriter{name: sf.Name(), bw: bufio.NewWriterSize(sf, 1<<20)}}
+		o.source, o.filter = []string{sf.Name()}, "" // the kernel applied the filter
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("-w: %w", cerr)
+	return o, nil
+}
+
+// keep adds the packet rd read last to the spool, if there is one.
+func (o *pcapOut) keep(rd *capture.Reader) error {
+	if o == nil || o.spool == nil {
+		return nil
 	}
-	return n, err
+	return o.spool.add(rd)
+}
+
+// finish writes the packets of the connections --write selects from the
+// report, which covers the first upTo packets, closes the file and removes
+// the spool. It returns a warning when the spool filled (the file then
+// lacks the later packets).
+func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64) (warning string, err error) {
+	if o == nil {
+		return "", nil
+	}
+	defer o.close()
+	if o.spool != nil {
+		if err := o.spool.pw.flush(); err != nil {
+			return "", err
+		}
+		if o.spool.full > 0 {
+			warning = fmt.Sprintf("-w %q: the spool filled (%d MiB) at packet %d; later packets are not in it", o.name, spoolMax>>20, o.spool.full)
+		}
+	}
+	sel, err := selectConnections(rep, cfg.write)
+	if err != nil {
+		return "", err
+	}
+	rd, err := capture.OpenFilesContext(context.Background(), o.source, o.filter)
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	pw := &pcapWriter{name: o.name, bw: bufio.NewWriterSize(o.f, 1<<20)}
+	if _, err := copySelected(rd, sel, upTo, pw); err != nil {
+		return "", err
+	}
+	if err := pw.flush(); err != nil {
+		return "", err
+	}
+	if err := o.f.Close(); err != nil {
+		return "", fmt.Errorf("-w: %w", err)
+	}
+	return warning, nil
+}
+
+// close closes the file and removes the spool; after finish, or instead
+// of it when the run failed before its report.
+func (o *pcapOut) close() {
+	if o == nil {
+		return
+	}
+	o.f.Close()
+	if o.spool != nil {
+		o.spool.f.Close()
+		os.Remove(o.spool.f.Name())
+	}
+}
+
+// spool is the file a live capture keeps its packets in for -w.
+type spool struct {
+	f    *os.File
+	pw   *pcapWriter
+	size int64
+	full uint64 // the packet number at which it filled; 0 while not full
+}
+
+// add writes the packet rd read last, unless the spool is full.
+func (s *spool) add(rd *capture.Reader) error {
+	if s.full > 0 {
+		return nil
+	}
+	data, ci, lt := rd.Raw()
+	if s.size += int64(len(data)) + 16; s.size > spoolMax {
+		s.full = rd.Stats().Packets
+		return nil
+	}
+	return s.pw.write(data, ci, lt)
 }
 
 // copySelected copies the packets of rd that sel has, up to packet upTo

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tcpwatch/tcpwatch/internal/netlab"
 	"github.com/tcpwatch/tcpwatch/internal/testenv"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
@@ -150,7 +154,6 @@ func TestWriteUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-r", "-", "-w", filepath.Join(dir, "x.pcap")}, "tcpwatch: -w reads the input twice: give a file, not standard input (-r -) (tcpwatch --help for usage)\n"},
-		{[]string{"-i", "lo", "-w", filepath.Join(dir, "x.pcap")}, "tcpwatch: -w works with -r only: live packets are not kept for a second pass (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "x.pcap"), "--write", "stuck"}, `tcpwatch: --write "stuck": "stuck" is not an anomaly kind, info, warning, critical or any (kinds: `},
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "nosuch", "x.pcap")}, `tcpwatch: -w: open ` + filepath.Join(dir, "nosuch", "x.pcap") + ": no such file or directory\n"},
 	} {
@@ -161,5 +164,59 @@ func TestWriteUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.pcap")); err == nil {
 		t.Error("a refused -w created its file")
+	}
+}
+
+// TestLiveWriteKeepsTheStuckConnection: live, -w keeps the packets in a
+// spool and writes, at the end, exactly those of the connection whose
+// server never closed (close_wait_stuck), not those of the one that closed
+// cleanly; the spool is gone afterwards.
+func TestLiveWriteKeepsTheStuckConnection(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		testenv.SkipOrFail(t, "tcpdump is not installed (scripts/setup.sh installs it)")
+	}
+	l := netlab.New(t)
+	server(t, l, "198.18.0.2:8080", echoOnce)
+	server(t, l, "198.18.0.2:8081", neverClose)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stuck.pcap")
+	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "-F", "json", "--stuck", "1s", "--duration", "3s", "-w", file, "tcp")
+	time.Sleep(300 * time.Millisecond) // the handle is open; json writes nothing before the end
+	request(t, l, "198.18.0.2:8080")
+	c, err := dial(t, l, "198.18.0.2:8081")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hello\n"))
+	c.(*net.TCPConn).CloseWrite()
+	tw.wait(t)
+	if tw.code != 0 {
+		t.Fatalf("exit %d: %s", tw.code, tw.err.String())
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(tw.out.String()), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var stuck *report.Connection
+	for i, c := range rep.Connections {
+		if c.Server.Port() == 8081 && slices.Contains(c.Anomalies, tracker.CloseWaitStuck) {
+			stuck = &rep.Connections[i]
+		}
+	}
+	if stuck == nil || len(rep.Connections) != 2 {
+		t.Fatalf("want two connections, one close_wait_stuck to :8081: %+v", rep.Connections)
+	}
+	pkts := tcpdumpRead(t, file)
+	a, b := stuck.Client.String(), stuck.Server.String()
+	for _, p := range pkts {
+		if p != [2]string{min(a, b), max(a, b)} {
+			t.Errorf("a packet of %s ↔ %s in the file", p[0], p[1])
+		}
+	}
+	if n := stuck.Packets.Client + stuck.Packets.Server; uint64(len(pkts)) != n || n == 0 {
+		t.Errorf("%d packets in the file, the report counts %d", len(pkts), n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tcpwatch-spool-*")); len(left) != 0 {
+		t.Errorf("spool left behind: %v", left)
 	}
 }
