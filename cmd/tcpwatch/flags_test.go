@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -107,5 +108,25 @@ func TestVersionNamesTheBuild(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), " go1.") {
 		t.Errorf("--version does not name the Go version: %q", out.String())
+	}
+}
+
+// TestVersionLineFromBuildInfo: the module version, the commit, its time
+// and whether the tree was modified, as the toolchain recorded them.
+func TestVersionLineFromBuildInfo(t *testing.T) {
+	vcs := []debug.BuildSetting{{Key: "vcs.revision", Value: "1b47fbb4"}, {Key: "vcs.time", Value: "2026-12-01T10:59:22Z"}}
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}, Settings: vcs}, "tcpwatch v1.2.0 (commit 1b47fbb4, 2026-12-01T10:59:22Z) go1.26 linux/amd64"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: append(vcs, debug.BuildSetting{Key: "vcs.modified", Value: "true"})},
+			"tcpwatch (devel) (commit 1b47fbb4, 2026-12-01T10:59:22Z, modified) go1.26 linux/amd64"},
+		{&debug.BuildInfo{}, "tcpwatch (devel) go1.26 linux/amd64"},
+		{nil, "tcpwatch unknown go1.26 linux/amd64"},
+	} {
+		if got := versionOf(tc.bi, "go1.26 linux/amd64"); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
 	}
 }

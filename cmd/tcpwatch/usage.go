@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"runtime"
@@ -111,12 +112,19 @@ func printVersion(w io.Writer) error {
 	return errDone
 }
 
-// versionLine is "tcpwatch VERSION (commit REV, TIME[, modified]) GOVERSION".
+// versionLine is "tcpwatch VERSION (commit REV, TIME[, modified]) GOVERSION
+// OS/ARCH" for this binary.
 func versionLine() string {
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(bi, runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH)
+}
+
+// versionOf is the version line for the build bi (nil: unknown) and the
+// toolchain and platform.
+func versionOf(bi *debug.BuildInfo, toolchain string) string {
 	version, commit := "unknown", ""
-	bi, ok := debug.ReadBuildInfo()
-	if ok {
-		version = bi.Main.Version
+	if bi != nil {
+		version = cmp.Or(bi.Main.Version, "(devel)")
 		var rev, at, modified string
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -134,8 +142,5 @@ func versionLine() string {
 			commit = fmt.Sprintf(" (commit %s, %s%s)", rev, at, modified)
 		}
 	}
-	if version == "" {
-		version = "(devel)"
-	}
-	return fmt.Sprintf("tcpwatch %s%s %s %s/%s", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("tcpwatch %s%s %s", version, commit, toolchain)
 }
