@@ -66,20 +66,10 @@ func (e usageError) Unwrap() error { return e.err }
 
 // parseArgs parses the command line the way tcpdump does (POSIX short
 // flags that cluster, -nr FILE, -c10; GNU long flags; options may follow
-// the filter; "--" ends the options). Each group of flags is registered by
-// a function of its own, in the order --help lists them.
+// the filter; "--" ends the options).
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	c := &config{}
-	fs := pflag.NewFlagSet("tcpwatch", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.Usage = func() {}     // and the usage is printed for --help only, never on an error
-	fs.SortFlags = false
-	addInputFlags(fs, c)
-	addOutputFlags(fs, c)
-	addWriteFlags(fs, c)
-	addAnalysisFlags(fs, c)
-	addLiveFlags(fs, c)
-	addInfoFlags(fs, c)
+	fs := newFlagSet(c)
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{parseError(fs, args, err)}
 	}
@@ -124,6 +114,23 @@ func addInputFlags(fs *pflag.FlagSet, c *config) {
 	fs.VarP(&c.files, "r", "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
 	fs.StringVarP(&c.iface, "interface", "i", "", "capture live on `IFACE` (any: all interfaces)")
 	fs.Uint64VarP(&c.count, "c", "c", 0, "stop after `N` packets")
+}
+
+// newFlagSet is tcpwatch's flags, set into c as they are parsed. Each
+// group of flags is registered by a function of its own, in the order
+// --help lists them.
+func newFlagSet(c *config) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("tcpwatch", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by run
+	fs.Usage = func() {}     // and the usage is printed for --help only, never on an error
+	fs.SortFlags = false
+	addInputFlags(fs, c)
+	addOutputFlags(fs, c)
+	addWriteFlags(fs, c)
+	addAnalysisFlags(fs, c)
+	addLiveFlags(fs, c)
+	addInfoFlags(fs, c)
+	return fs
 }
 
 func addWriteFlags(fs *pflag.FlagSet, c *config) {

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -128,5 +132,32 @@ func TestVersionLineFromBuildInfo(t *testing.T) {
 		if got := versionOf(tc.bi, "go1.26 linux/amd64"); got != tc.want {
 			t.Errorf("%q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestEveryFlagIsDocumented: every flag is in docs/SPEC.md's table of flags
+// and in the README's usage table, by its letter or its long name.
+func TestEveryFlagIsDocumented(t *testing.T) {
+	for _, doc := range []struct{ file, from, to string }{
+		{"../../docs/SPEC.md", "### Flags", "### The filter"},
+		{"../../README.md", "## Usage", "## How states are inferred"},
+	} {
+		b, err := os.ReadFile(doc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		i, j := strings.Index(text, doc.from), strings.Index(text, doc.to)
+		if i < 0 || j < i {
+			t.Fatalf("%s: no section from %q to %q", doc.file, doc.from, doc.to)
+		}
+		section := text[i:j]
+		newFlagSet(&config{}).VisitAll(func(f *pflag.Flag) {
+			long, short := "`--"+f.Name, "`-"+f.Shorthand
+			if !regexp.MustCompile(regexp.QuoteMeta(long)+"[` =]").MatchString(section) &&
+				(f.Shorthand == "" || !regexp.MustCompile(regexp.QuoteMeta(short)+"[` ]").MatchString(section)) {
+				t.Errorf("%s does not document %s", doc.file, flagSynopsis(f))
+			}
+		})
 	}
 }
