@@ -96,6 +96,13 @@ func openPcapOut(cfg *config) (*pcapOut, error) {
 	if cfg.writeFile == "" {
 		return nil, nil
 	}
+	if out, err := os.Stat(cfg.writeFile); err == nil {
+		for _, name := range cfg.files {
+			if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
+				return nil, fmt.Errorf("-w %q: it is also an input (-r %q); write to another file", cfg.writeFile, name)
+			}
+		}
+	}
 	f, err := os.Create(cfg.writeFile)
 	if err != nil {
 		return nil, fmt.Errorf("-w: %w", err)

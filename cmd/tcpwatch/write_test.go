@@ -153,6 +153,11 @@ func TestWriteByKind(t *testing.T) {
 // TestWriteUsageErrors: -w that cannot work is one line and exit 2.
 func TestWriteUsageErrors(t *testing.T) {
 	dir := t.TempDir()
+	good, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := writeFile(t, "in.pcap", good) // not the repository's: a failure must not truncate it
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -160,6 +165,7 @@ func TestWriteUsageErrors(t *testing.T) {
 		{[]string{"-r", "-", "-w", filepath.Join(dir, "x.pcap")}, "tcpwatch: -w reads the input twice: give a file, not standard input (-r -) (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "x.pcap"), "--write", "stuck"}, `tcpwatch: --write "stuck": "stuck" is not an anomaly kind, info, warning, critical or any (kinds: `},
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "nosuch", "x.pcap")}, `tcpwatch: -w: open ` + filepath.Join(dir, "nosuch", "x.pcap") + ": no such file or directory\n"},
+		{[]string{"-r", in, "-w", in}, `tcpwatch: -w "` + in + `": it is also an input (-r "` + in + `"); write to another file` + "\n"},
 	} {
 		code, _, errs := runCLI(tc.args...)
 		if code != exitError || !strings.HasPrefix(errs, tc.want) || strings.Count(errs, "\n") != 1 {
