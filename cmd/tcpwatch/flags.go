@@ -145,8 +145,8 @@ func addOutputFlags(fs *pflag.FlagSet, c *config) {
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "table: the summary and the findings only, no connections")
 	fs.CountVarP(&c.times, "t", "t", "table: times as tcpdump prints them: -t none, -tt seconds since 1970, -ttt since the previous time, -tttt date and time, -ttttt since the first packet")
 	fs.CountVarP(&c.numeric, "n", "n", "accepted for tcpdump's sake: tcpwatch never resolves addresses or ports to names")
-	fs.StringVar(&c.progress, "progress", "auto", "progress of the reading of files on standard error, when it is a terminal: `WHEN` auto (once reading has taken a second), on (at once), off")
-	fs.BoolVarP(&c.lineBuffer, "l", "l", false, "accepted for tcpdump's sake: standard output is never block-buffered (every line, event and frame is written whole as it is made)")
+	fs.StringVar(&c.progress, "progress", "auto", "show how far reading files has come, on standard error when it is a terminal; `WHEN`: auto (once reading has taken a second), on (at once) or off")
+	fs.BoolVarP(&c.lineBuffer, "l", "l", false, "accepted for tcpdump's sake: standard output is not block-buffered (what is printed is written as soon as it is made)")
 }
 
 func addAnalysisFlags(fs *pflag.FlagSet, c *config) {

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -29,7 +28,7 @@ examples:
   tcpwatch -r capture.pcap -F json | jq .summary
   tcpwatch -r a.pcap -r b.pcap --fail-on warning
                                               exit 1 on a finding at warning or worse (CI)
-  tcpwatch -r capture.pcap -w stuck.pcap      the packets of the connections with a warning, for Wireshark
+  tcpwatch -r capture.pcap -w stuck.pcap      the flagged connections' packets, for Wireshark
   tcpwatch -i eth0 -Z nobody --duration 1m    a minute of live traffic, as nobody once eth0 is open
 `
 
@@ -48,14 +47,8 @@ func printHelp(w io.Writer, fs *pflag.FlagSet) error {
 	var b strings.Builder
 	b.WriteString(usageHead)
 	b.WriteString("\noptions:\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fs.VisitAll(func(f *pflag.Flag) {
-		if !f.Hidden {
-			fmt.Fprintf(tw, "  %s\t%s\n", flagSynopsis(f), flagUsage(f))
-		}
-	})
-	tw.Flush()
-	b.WriteString("\nanomaly kinds (for --fail-on):\n")
+	writeFlags(&b, fs)
+	b.WriteString("\nanomaly kinds (for --fail-on and --write):\n")
 	for _, k := range tracker.Kinds() {
 		fmt.Fprintf(&b, "  %-20s %s\n", k, k.Severity())
 	}
@@ -64,6 +57,33 @@ func printHelp(w io.Writer, fs *pflag.FlagSet) error {
 		return writeError(err)
 	}
 	return errDone
+}
+
+// helpWidth is the width --help wraps the flags' descriptions at.
+const helpWidth = 100
+
+// writeFlags lists every flag, its synopsis in a column and its
+// description beside it, wrapped at helpWidth.
+func writeFlags(b *strings.Builder, fs *pflag.FlagSet) {
+	col := 0 // where the descriptions begin: after the longest synopsis
+	fs.VisitAll(func(f *pflag.Flag) { col = max(col, 2+len(flagSynopsis(f))+2) })
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		line := fmt.Sprintf("  %-*s", col-2, flagSynopsis(f))
+		for _, w := range strings.Fields(flagUsage(f)) {
+			if len(line) > col && len(line)+1+len(w) > helpWidth {
+				b.WriteString(line + "\n")
+				line = strings.Repeat(" ", col)
+			}
+			if len(line) > col {
+				line += " "
+			}
+			line += w
+		}
+		b.WriteString(line + "\n")
+	})
 }
 
 // flagSynopsis is "-r FILE", "-F, --format FORMAT", "--all": a flag whose
