@@ -161,3 +161,23 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseArgs: no command line makes the parser panic; each gives a
+// configuration or an error (go test -fuzz FuzzParseArgs ./cmd/tcpwatch).
+func FuzzParseArgs(f *testing.F) {
+	for _, seed := range []string{"-nr x.pcap -vvc10", "-r x -- -v", "--write= -w", "-c -1", "-tttttttt -r x", "--=x", "-", "---x", "-Fjson -r x port 80 -q", "--fail-on , -r x", "-r x --msl -1s"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		for _, a := range args {
+			if a == "-D" || strings.HasPrefix(a, "--list") || strings.Contains(a, "D") && strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") {
+				return // lists this machine's interfaces: not a parse
+			}
+		}
+		c, err := parseArgs(args, io.Discard)
+		if (c == nil) == (err == nil) {
+			t.Errorf("parseArgs(%q) = %v, %v: want one of them", args, c, err)
+		}
+	})
+}
