@@ -30,6 +30,7 @@ const (
 // progress draws, on standard error, how far the reading of the files
 // has come: bytes and packets read, the rate and the time left.
 type progress struct {
+	label string // before the packet count: "" or "-w: "
 	rd    *capture.Reader
 	bar   *progressbar.ProgressBar
 	out   *gate
@@ -52,26 +53,27 @@ func (g *gate) Write(b []byte) (int, error) {
 	return g.w.Write(b)
 }
 
-// newProgress is the progress display for reading cfg's files, or nil when
-// none is wanted: --progress off, standard error not a terminal, or an
-// input whose size is unknown (a pipe). With --progress auto it shows
-// once the reading has taken progressDelay; with on, at once.
-func newProgress(cfg *config, rd *capture.Reader, stderr io.Writer) *progress {
+// newProgress is the progress display for rd reading files, its packet
+// count after label, or nil when none is wanted: --progress off, standard
+// error not a terminal, or an input whose size is unknown (a pipe). With
+// --progress auto it shows once the reading has taken progressDelay; with
+// on, at once.
+func newProgress(cfg *config, files []string, label string, rd *capture.Reader, stderr io.Writer) *progress {
 	f, ok := stderr.(*os.File)
 	if cfg.progress == "off" || !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	sizes, total := inputSizes(cfg.files)
+	sizes, total := inputSizes(files)
 	if sizes == nil {
 		return nil
 	}
-	p := &progress{rd: rd, sizes: sizes, out: &gate{w: f}}
+	p := &progress{label: label, rd: rd, sizes: sizes, out: &gate{w: f}}
 	if cfg.progress == "auto" {
 		p.out.open = time.Now().Add(progressDelay)
 	}
 	p.bar = progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(p.out),
-		progressbar.OptionSetDescription("0 packets"),
+		progressbar.OptionSetDescription(label+"0 packets"),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
@@ -119,7 +121,7 @@ func (p *progress) tick(packets uint64) {
 	for _, s := range p.sizes[:min(file, len(p.sizes))] {
 		done += s
 	}
-	p.bar.Describe(fmt.Sprintf("%s packets", count(packets)))
+	p.bar.Describe(fmt.Sprintf("%s%s packets", p.label, count(packets)))
 	p.bar.Set64(done + off)
 }
 
@@ -129,7 +131,7 @@ func (p *progress) finish(packets uint64, ended bool) {
 	if p == nil || time.Now().Before(p.out.open) {
 		return // never shown
 	}
-	p.bar.Describe(fmt.Sprintf("%s packets", count(packets)))
+	p.bar.Describe(fmt.Sprintf("%s%s packets", p.label, count(packets)))
 	if ended {
 		p.bar.Finish()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,6 +70,12 @@ func TestProgressOnATerminalOnly(t *testing.T) {
 	}
 	if last := term[strings.LastIndex(term, "\r")+1:]; strings.TrimSpace(last) != "" || !strings.HasSuffix(strings.TrimRight(term, "\r"), " ") {
 		t.Errorf("the bar is not erased at the end: %q", term)
+	}
+
+	// -w's second pass shows its own.
+	_, term, _ = onTerminal(t, "-r", lostAck, "--progress", "on", "-w", filepath.Join(t.TempDir(), "x.pcap"))
+	if !strings.Contains(term, "-w: 7 packets 100% |") {
+		t.Errorf("terminal: no progress of -w's pass in %q", term)
 	}
 
 	// A small file is read before --progress auto shows anything.

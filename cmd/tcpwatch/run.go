@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
-	prog := newProgress(cfg, rd, stderr)
+	prog := newProgress(cfg, cfg.files, "", rd, stderr)
 	ended, interrupted, inputErr := analyze(rd, tr, cfg.count, prog)
 	prog.finish(rd.Stats().Packets, ended)
 	st := rd.Stats()
@@ -132,7 +132,7 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}
-	if warning, err := out.finish(cfg, rep, in.Packets); err != nil {
+	if warning, err := out.finish(cfg, rep, in.Packets, stderr); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	} else if warning != "" {

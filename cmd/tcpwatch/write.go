@@ -132,7 +132,7 @@ func (o *pcapOut) keep(rd *capture.Reader) error {
 // report, which covers the first upTo packets, closes the file and removes
 // the spool. It returns a warning when the spool filled (the file then
 // lacks the later packets).
-func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64) (warning string, err error) {
+func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io.Writer) (warning string, err error) {
 	if o == nil {
 		return "", nil
 	}
@@ -155,7 +155,10 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64) (warning 
 	}
 	defer rd.Close()
 	pw := &pcapWriter{name: o.name, bw: bufio.NewWriterSize(o.f, 1<<20)}
-	if _, err := copySelected(rd, sel, upTo, pw); err != nil {
+	prog := newProgress(cfg, cfg.files, "-w: ", rd, stderr) // none for the spool
+	_, err = copySelected(rd, sel, upTo, pw, prog)
+	prog.finish(rd.Stats().Packets, err == nil)
+	if err != nil {
 		return "", err
 	}
 	if err := pw.flush(); err != nil {
@@ -202,8 +205,9 @@ func (s *spool) add(rd *capture.Reader) error {
 }
 
 // copySelected copies the packets of rd that sel has, up to packet upTo
-// (the last one the first pass read: it is never read past).
-func copySelected(rd *capture.Reader, sel selection, upTo uint64, pw *pcapWriter) (uint64, error) {
+// (the last one the first pass read: it is never read past), showing its
+// progress if prog is not nil.
+func copySelected(rd *capture.Reader, sel selection, upTo uint64, pw *pcapWriter, prog *progress) (uint64, error) {
 	var p capture.Packet
 	var n uint64
 	for p.Num < upTo {
@@ -213,6 +217,9 @@ func copySelected(rd *capture.Reader, sel selection, upTo uint64, pw *pcapWriter
 			return n, nil
 		case err != nil:
 			return n, err
+		}
+		if p.Num%progressEvery == 0 {
+			prog.tick(p.Num)
 		}
 		if p.Kind != capture.TCP || !sel.has(&p.Seg) {
 			continue
