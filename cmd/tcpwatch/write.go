@@ -76,7 +76,7 @@ func (s selection) has(seg *tracker.Segment) bool {
 // spoolMax bounds the temporary file a live capture keeps its packets in
 // for -w: at the default snapshot length of 256 bytes, about 4 million
 // packets.
-const spoolMax = 1 << 30
+var spoolMax int64 = 1 << 30 // a variable for the tests
 
 // pcapOut is -w FILE, opened before the input is read so that a file that
 // cannot be written is an error at once. For file input the packets are

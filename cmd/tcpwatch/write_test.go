@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/internal/netlab"
 	"github.com/tcpwatch/tcpwatch/internal/testenv"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -247,5 +250,46 @@ func TestSpoolingAPacketDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { pw.write(data, ci, layers.LinkTypeEthernet) }); n != 0 {
 		t.Errorf("%v allocations per packet spooled, want 0", n)
+	}
+}
+
+// TestSpoolThatFillsKeepsWhatCameBefore: when live -w's spool is full,
+// later packets are left out, the file has those before, and the warning
+// says at which packet it filled.
+func TestSpoolThatFillsKeepsWhatCameBefore(t *testing.T) {
+	rep := runJSON(t, "-r", lostAck) // one connection, half_open: selected
+	rd, err := capture.OpenFiles([]string{lostAck}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	dir := t.TempDir()
+	cfg := &config{iface: "lab0", writeFile: filepath.Join(dir, "out.pcap"), write: "warning"}
+	out, err := openPcapOut(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(max int64) { spoolMax = max }(spoolMax)
+	spoolMax = 0
+	var p capture.Packet
+	for i := 0; rd.Next(&p) == nil; i++ {
+		if i < 3 { // room for the first three packets
+			data, _, _ := rd.Raw()
+			spoolMax += int64(len(data)) + 16
+		}
+		if err := out.keep(rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	warning, err := out.finish(cfg, rep, rd.Stats().Packets, io.Discard)
+	want := fmt.Sprintf("-w %q: the spool filled (0 MiB) at packet 4; later packets are not in it", cfg.writeFile)
+	if err != nil || warning != want {
+		t.Errorf("finish: %v, warning %q; want %q", err, warning, want)
+	}
+	if pkts := tcpdumpRead(t, cfg.writeFile); len(pkts) != 3 {
+		t.Errorf("%d packets written, want the 3 spooled", len(pkts))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tcpwatch-spool-*")); len(left) != 0 {
+		t.Errorf("spool left behind: %v", left)
 	}
 }
