@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -35,6 +36,47 @@ func BenchmarkLiveRender(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := v.Render(s, tr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// bigReport has n connections over 64 services, one in 20 with a finding.
+func bigReport(n int) *Report {
+	r := &Report{Input: Input{FirstPacket: t0, LastPacket: after(time.Hour)},
+		Summary: Summary{Connections: n, Anomalies: map[tracker.Kind]int{}}}
+	for i := range n {
+		c := conn(uint64(i+1), fmt.Sprintf("198.18.0.%d:80", i%64), tracker.TimeWait, tracker.Closed, time.Duration(i)*time.Millisecond)
+		c.ConnState = ConnSF
+		if i%20 == 0 {
+			c.ClientState, c.ServerState, c.Anomalies = tracker.FinWait2, tracker.CloseWait, []tracker.Kind{tracker.CloseWaitStuck}
+			r.Anomalies = append(r.Anomalies, Anomaly{Kind: tracker.CloseWaitStuck, Severity: tracker.Warning, Connection: c.ID,
+				Side: SideOf(tracker.Server), Target: c.Server, Time: c.LastPacket, Detail: "stuck"})
+			r.Summary.Anomalies[tracker.CloseWaitStuck]++
+		}
+		r.Connections = append(r.Connections, c)
+	}
+	return r
+}
+
+// BenchmarkPrintRollup prints the rollup of 100,000 connections; compare
+// with BenchmarkPrintJSON of the same report, measured in the same run.
+func BenchmarkPrintRollup(b *testing.B) {
+	r := bigReport(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Print(io.Discard, r, Table, PrintOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPrintJSON is the baseline for BenchmarkPrintRollup.
+func BenchmarkPrintJSON(b *testing.B) {
+	r := bigReport(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Print(io.Discard, r, JSON, PrintOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

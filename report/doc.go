@@ -9,7 +9,10 @@
 // # Outputs
 //
 // One [Format] enum, one [Print] that switches on it: tables (one printer
-// in print.go builds every table, for the report and the live view alike),
-// the JSON document, and the final ndjson line. [Events] writes the ndjson
-// event stream as things happen; [LiveView] draws a frame every --interval.
+// in print.go builds every table, for the report and the live view alike;
+// a large capture is rolled up, [Rollup]), the JSON document (described by
+// docs/tcpwatch.schema.json), the final ndjson line, CSV (csv.go) and
+// Zeek's conn.log (zeeklog.go). [Events] writes the ndjson event stream as
+// things happen; [LiveView] draws a frame every --interval, in a
+// terminal's alternate screen sized to the window.
 package report

@@ -2,9 +2,13 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -12,8 +16,13 @@ import (
 // LiveView is the table format's live view: every --interval, the
 // connections by state, the open connections that matter most, the recent
 // transitions and anomalies, packets per second and kernel drops. On a
-// terminal each frame replaces the previous one, like top; elsewhere (a
-// file, a pipe) frames are appended, each under a timestamped header.
+// terminal it draws in the terminal's alternate screen, like top: each
+// frame overwrites the previous one in place (no clear-screen, so nothing
+// piles up in a multiplexer's scrollback), cut to the window's size
+// (SetSize): lines are truncated rather than wrapped, and a frame taller
+// than the window ends with a line saying how many it left out. Close
+// leaves the alternate screen. Elsewhere (a file, a pipe) frames are
+// appended, each under a timestamped header.
 //
 // Each frame is drawn from a [Snapshot], the part of the report's model the
 // view shows, built from the tracker at each redraw (Render). Transition is
@@ -25,6 +34,9 @@ type LiveView struct {
 	iface    string
 	recent   []ConnTransition // newest last, at most MaxRecent
 	frames   int
+
+	width, height int  // the terminal's size; 0: unknown (not cut)
+	inAlt         bool // in the alternate screen
 }
 
 // Sizes of the live view's lists.
@@ -33,8 +45,14 @@ const (
 	MaxOpenRows = 15 // open connections listed
 )
 
-// ANSI escapes: cursor home, clear screen.
-const clearScreen = "\x1b[H\x1b[2J"
+// Terminal escapes (ECMA-48 and xterm's private modes).
+const (
+	enterAlt   = "\x1b[?1049h\x1b[?25l" // alternate screen, cursor hidden
+	leaveAlt   = "\x1b[?25h\x1b[?1049l" // cursor shown, normal screen
+	cursorHome = "\x1b[H"
+	clearLine  = "\x1b[K" // to the end of the line
+	clearBelow = "\x1b[J" // to the end of the screen
+)
 
 // NewLiveView returns a live view for the capture on iface, drawn on w;
 // terminal says whether w is a terminal (redraw in place) or not (append).
@@ -140,15 +158,86 @@ func (v *LiveView) Render(s LiveStats, tr *tracker.Tracker) error {
 	return v.Draw(v.Snapshot(s, tr))
 }
 
+// SetSize sets the terminal's size in columns and rows, for the frames
+// drawn from now on; 0 leaves that dimension uncut.
+func (v *LiveView) SetSize(width, height int) { v.width, v.height = max(width, 0), max(height, 0) }
+
+// Close leaves the alternate screen, if a frame entered it, so that what
+// follows (the final report) goes to the normal screen.
+func (v *LiveView) Close() error {
+	if !v.inAlt {
+		return nil
+	}
+	v.inAlt = false
+	_, err := io.WriteString(v.w, leaveAlt)
+	return err
+}
+
 // Draw draws one frame.
 func (v *LiveView) Draw(snap *Snapshot) error {
-	p := &printer{w: v.w}
-	if v.terminal {
-		p.printf("%s", clearScreen)
-	} else if v.frames > 0 {
-		p.printf("\n")
+	if !v.terminal {
+		p := &printer{w: v.w}
+		if v.frames > 0 {
+			p.printf("\n")
+		}
+		v.frames++
+		drawFrame(p, snap)
+		return p.err
+	}
+	var b strings.Builder
+	p := &printer{w: &b}
+	drawFrame(p, snap)
+	if p.err != nil {
+		return p.err
 	}
 	v.frames++
+	_, err := io.WriteString(v.w, v.screen(b.String()))
+	return err
+}
+
+// screen turns a frame into what redraws it in place: into the alternate
+// screen the first time, from the top left, each line cut to the width and
+// cleared to its end, no more lines than the height, the rest of the
+// screen cleared. It never writes a line break after the last row, which
+// would scroll.
+func (v *LiveView) screen(frame string) string {
+	lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
+	if v.height > 0 && len(lines) > v.height {
+		left := len(lines) - (v.height - 1)
+		lines = append(lines[:v.height-1], fmt.Sprintf("… %s more lines: a taller window shows them", count(uint64(left))))
+	}
+	var b strings.Builder
+	if !v.inAlt {
+		b.WriteString(enterAlt)
+		v.inAlt = true
+	}
+	b.WriteString(cursorHome)
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString(truncate(l, v.width))
+		b.WriteString(clearLine)
+	}
+	b.WriteString(clearBelow)
+	return b.String()
+}
+
+// width measures text as terminals display it, East Asian ambiguous
+// characters (the tables' box drawing) as one column, whatever the locale.
+var width = &runewidth.Condition{EastAsianWidth: false}
+
+// truncate cuts s to at most w display columns, ending it with "…" when it
+// cut; w 0 leaves it whole.
+func truncate(s string, w int) string {
+	if w <= 0 || width.StringWidth(s) <= w {
+		return s
+	}
+	return width.Truncate(s, w, "…")
+}
+
+// drawFrame prints one frame's content.
+func drawFrame(p *printer, snap *Snapshot) {
 	s := &snap.Stats
 	p.printf("--- %s  interface %s: %s packets (%s/s), %s TCP; dropped: %s by the kernel, %s by the interface\n",
 		time.Unix(0, int64(s.Time)).UTC().Format("2006-01-02 15:04:05"), snap.Iface, count(s.Packets),
@@ -158,5 +247,4 @@ func (v *LiveView) Draw(snap *Snapshot) error {
 	p.openRows(snap)
 	p.recentTransitions(snap.Recent)
 	p.latestAnomalies(snap.Anomalies, snap.Summary.AnomalyTotal())
-	return p.err
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -111,23 +112,59 @@ func TestLiveViewFromTracker(t *testing.T) {
 	}
 }
 
-// TestLiveTerminal: on a terminal every frame starts by clearing the
-// screen; elsewhere there is no escape sequence at all.
+// TestLiveTerminal: on a terminal the frames are drawn in the alternate
+// screen, each from the top left with no clear-screen, cut to the window's
+// size (lines truncated, a tall frame ending with what it left out), and
+// reflowed when the size changes; Close leaves the alternate screen once.
+// Elsewhere there is no escape sequence at all.
 func TestLiveTerminal(t *testing.T) {
-	for _, terminal := range []bool{true, false} {
-		var buf bytes.Buffer
-		v := NewLiveView(&buf, "eth9", terminal)
-		v.Draw(sampleSnapshot())
-		v.Draw(sampleSnapshot())
-		out := buf.String()
-		if terminal && (!strings.HasPrefix(out, clearScreen) || strings.Count(out, clearScreen) != 2) {
-			t.Errorf("terminal frames do not each start with %q", clearScreen)
+	var buf bytes.Buffer
+	v := NewLiveView(&buf, "eth9", true)
+	v.SetSize(50, 12)
+	v.Draw(sampleSnapshot())
+	v.Draw(sampleSnapshot())
+	v.SetSize(200, 100)
+	v.Draw(sampleSnapshot())
+	v.Close()
+	v.Close()
+	out := buf.String()
+	if !strings.HasPrefix(out, enterAlt+cursorHome) || strings.Count(out, enterAlt) != 1 ||
+		!strings.HasSuffix(out, leaveAlt) || strings.Count(out, leaveAlt) != 1 || strings.Contains(out, "\x1b[2J") {
+		t.Fatalf("want one alternate screen, entered first, left last, and no clear-screen: %q", out)
+	}
+	frames := strings.Split(strings.TrimSuffix(out, leaveAlt), cursorHome)[1:]
+	if len(frames) != 3 {
+		t.Fatalf("%d frames, want 3", len(frames))
+	}
+	for i, f := range frames {
+		w, h := 50, 12
+		if i == 2 {
+			w, h = 200, 100
 		}
-		if !terminal && strings.Contains(out, "\x1b[") {
-			t.Error("escape sequences when not a terminal")
+		lines := strings.Split(escapes.ReplaceAllString(f, ""), "\r\n")
+		widest := 0
+		for _, l := range lines {
+			widest = max(widest, width.StringWidth(l))
+		}
+		if len(lines) > h || widest > w {
+			t.Errorf("frame %d: %d lines, %d columns wide; want at most %d × %d:\n%s", i+1, len(lines), widest, h, w, f)
+		}
+		cut := strings.HasPrefix(lines[len(lines)-1], "… ") && strings.HasSuffix(lines[len(lines)-1], " more lines: a taller window shows them")
+		if cut != (i < 2) || (i < 2) != strings.Contains(f, "…") || (i < 2) == (widest > 50) {
+			t.Errorf("frame %d: cut %v, widest %d; want the small window's frames cut and truncated, the large one's whole:\n%s", i+1, cut, widest, f)
 		}
 	}
+	buf.Reset()
+	v = NewLiveView(&buf, "eth9", false)
+	v.SetSize(50, 12)
+	v.Draw(sampleSnapshot())
+	if out := buf.String(); strings.Contains(out, "\x1b[") || !strings.Contains(out, "Recent transitions") || v.Close() != nil || buf.String() != out {
+		t.Error("not a terminal: escape sequences, or a frame cut to the size")
+	}
 }
+
+// escapes matches the CSI sequences the live view writes.
+var escapes = regexp.MustCompile(`\x1b\[\??[0-9;]*[a-zA-Z]`)
 
 // sampleSnapshot is a frame of the sample model: its open connections,
 // connection 1's transitions and the findings.

@@ -55,6 +55,9 @@ type Input struct {
 	// CaptureLoss estimates what the capture missed, when it missed
 	// anything.
 	CaptureLoss *CaptureLoss `json:"capture_loss,omitempty"`
+	// Warnings are sentences about the input that the reader should know
+	// (files given out of time order), when there are any.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // CaptureLoss is what the capture evidently missed, over the connections
@@ -168,6 +171,19 @@ type Connection struct {
 	// NotCaptured counts segments the capture missed that the evidence
 	// shows were sent (FINs, SYN-ACKs, ACKs, data), when there are any.
 	NotCaptured uint64 `json:"not_captured,omitempty"`
+	// Zeek is what -F zeek prints beyond the above (not in JSON).
+	Zeek ZeekConn `json:"-"`
+}
+
+// ZeekConn is the part of a connection's conn.log row (-F zeek) that the
+// rest of the model does not hold.
+type ZeekConn struct {
+	// OrigIsServer: Zeek's originator is the server (see SPEC.md, Zeek
+	// fields), so id.orig_h is the server's address.
+	OrigIsServer bool
+	// OrigBytes and RespBytes are conn.log's orig_bytes and resp_bytes:
+	// payload as sequence numbers span it, retransmissions not counted.
+	OrigBytes, RespBytes uint64
 }
 
 // Capture is how much of a connection the capture saw.
@@ -256,6 +272,9 @@ type Anomaly struct {
 	Time       Time             `json:"time"`
 	Detail     string           `json:"detail"`
 	Fields     map[string]any   `json:"fields,omitempty"`
+	// Also: the kinds of the conditions this one caused, reported within
+	// it (one finding per root cause); --fail-on matches them too.
+	Also []tracker.Kind `json:"also,omitempty"`
 }
 
 // OptionalSide is a side, or none (a finding about a target rather than a
@@ -298,6 +317,8 @@ type Summary struct {
 	Connections int                  `json:"connections"`
 	Anomalies   map[tracker.Kind]int `json:"anomalies"`
 	States      StateCounts          `json:"states"`
+	// Also counts the findings carrying each kind in their also list.
+	Also map[tracker.Kind]int `json:"also,omitempty"`
 }
 
 // AnomalyTotal is the number of findings made, listed or not.
@@ -422,6 +443,7 @@ func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
 	return Summary{
 		Connections: len(conns) + int(forgotten),
 		Anomalies:   tr.AnomalyCounts(),
+		Also:        tr.AlsoCounts(),
 		States:      StateCounts{Client: stateMap(&n[tracker.Client]), Server: stateMap(&n[tracker.Server])},
 	}
 }
@@ -454,7 +476,7 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 // AnomalyOf converts a tracker finding into the report's form.
 func AnomalyOf(a tracker.Anomaly) Anomaly {
 	x := Anomaly{Kind: a.Kind, Severity: a.Kind.Severity(), Connection: a.Conn,
-		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields}
+		Time: Time(a.Time), Detail: a.Detail, Fields: a.Fields, Also: a.Also}
 	if a.HasSide {
 		x.Side = SideOf(a.Side)
 	}
@@ -505,6 +527,8 @@ func connection(c *tracker.Conn, verbose bool) Connection {
 		x.MissedBytes = &PerSide{mc, ms}
 	}
 	x.NotCaptured = uint64(c.NotCaptured)
+	x.Zeek.OrigIsServer = !c.ZeekOrigIsClient()
+	x.Zeek.OrigBytes, x.Zeek.RespBytes = c.ZeekBytes()
 	if verbose {
 		trs := c.Transitions()
 		list := make([]Transition, 0, len(trs))

@@ -77,19 +77,19 @@ func TestBuildFromTracker(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"": Table, "table": Table, "json": JSON, "ndjson": NDJSON} {
+	for in, want := range map[string]Format{"": Table, "table": Table, "json": JSON, "ndjson": NDJSON, "csv": CSV, "zeek": Zeek} {
 		if f, err := ParseFormat(in); err != nil || f != want {
 			t.Errorf("ParseFormat(%q) = %v, %v; want %v", in, f, err, want)
 		}
 	}
-	if _, err := ParseFormat("xml"); err == nil || err.Error() != `unknown format "xml" (want table, json or ndjson)` {
+	if _, err := ParseFormat("xml"); err == nil || err.Error() != `unknown format "xml" (want table, json, ndjson, csv or zeek)` {
 		t.Errorf("ParseFormat(xml): %v", err)
 	}
 }
 
 // TestPrintWriteError: every format returns the writer's error.
 func TestPrintWriteError(t *testing.T) {
-	for _, f := range []Format{Table, JSON, NDJSON} {
+	for _, f := range []Format{Table, JSON, NDJSON, CSV, Zeek} {
 		if err := Print(&failWriter{}, sampleReport(true), f, PrintOptions{}); !errors.Is(err, errFull) {
 			t.Errorf("format %d: Print = %v, want %v", f, err, errFull)
 		}
@@ -108,7 +108,7 @@ func TestStrings(t *testing.T) {
 		{where(&Anomaly{}), ""},
 		{count(999), "999"},
 		{count(1000), "1,000"},
-		{duration(59*time.Minute + 59*time.Second), "59m59.000s"},
+		{duration(59*time.Minute + 59*time.Second), "59m59s"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

@@ -22,6 +22,8 @@ const (
 	Table  Format = iota // tables for people (default)
 	JSON                 // one JSON document at the end
 	NDJSON               // one JSON event per line as it happens
+	CSV                  // one row per connection, with a header row
+	Zeek                 // a conn.log in Zeek's TSV format
 )
 
 // ParseFormat parses a --format value.
@@ -33,15 +35,18 @@ func ParseFormat(s string) (Format, error) {
 		return JSON, nil
 	case "ndjson":
 		return NDJSON, nil
+	case "csv":
+		return CSV, nil
+	case "zeek":
+		return Zeek, nil
 	}
-	return 0, fmt.Errorf("unknown format %q (want table, json or ndjson)", s)
+	return 0, fmt.Errorf("unknown format %q (want table, json, ndjson, csv or zeek)", s)
 }
 
 // PrintOptions control the table printer.
 type PrintOptions struct {
-	// All lists every connection. Otherwise a capture with more than
-	// MaxRows connections lists only those that did not close cleanly, at
-	// most MaxRows of them, and says how many were left out.
+	// All lists every connection and finding. Otherwise a capture with
+	// more than MaxRows connections is rolled up (Rollup).
 	All     bool
 	MaxRows int
 
@@ -68,15 +73,23 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 			Event  string  `json:"event"`
 			Report *Report `json:"report"`
 		}{"report", r})
+	case CSV:
+		return printCSV(w, r)
+	case Zeek:
+		return printZeek(w, r)
 	}
 	return printTables(w, r, opts)
 }
 
 func printTables(w io.Writer, r *Report, opts PrintOptions) error {
-	p := &printer{w: w, times: opts.Times, first: r.Input.FirstPacket}
+	p := &printer{w: w, dated: spansDays(&r.Input), times: opts.Times, first: r.Input.FirstPacket}
 	p.input(&r.Input)
+	if rolledUp(r, opts) {
+		p.rollup(r, rollupOf(r), opts.Quiet)
+		return p.err
+	}
 	if !opts.Quiet {
-		p.connections(r, opts)
+		p.connections(r)
 	}
 	p.states(r)
 	p.anomalies(r)
@@ -86,9 +99,31 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 type printer struct {
 	w   io.Writer
 	err error
+	// dated: the capture spans more than one day (UTC), so times of day
+	// carry their date.
+	dated bool
 
 	times       TimeFormat
 	first, prev Time // the first packet's time; the time printed last (DeltaTime)
+}
+
+// spansDays reports whether the input's first and last packets fall on
+// different days (UTC).
+func spansDays(in *Input) bool {
+	if in.FirstPacket == 0 {
+		return false
+	}
+	day := func(t Time) string { return time.Unix(0, int64(t)).UTC().Format(time.DateOnly) }
+	return day(in.FirstPacket) != day(max(in.LastPacket, in.CaptureEnd))
+}
+
+// dayClock formats a capture time for a table: its time of day, with its
+// date when the capture spans days.
+func (p *printer) dayClock(t Time) string {
+	if p.dated {
+		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+	}
+	return clock(t)
 }
 
 func (p *printer) printf(format string, args ...any) {
@@ -134,7 +169,7 @@ func (p *printer) input(in *Input) {
 	case len(in.Files) == 1:
 		fmt.Fprintf(&b, "%s", in.Files[0])
 	default:
-		fmt.Fprintf(&b, "%d files", len(in.Files))
+		fmt.Fprintf(&b, "%s files", count(uint64(len(in.Files))))
 	}
 	fmt.Fprintf(&b, ": %s packets, %s TCP", count(in.Packets), count(in.TCPPackets))
 	var skipped []string
@@ -149,8 +184,15 @@ func (p *printer) input(in *Input) {
 	if in.FirstPacket != 0 {
 		first := time.Unix(0, int64(in.FirstPacket)).UTC()
 		last := time.Unix(0, int64(in.LastPacket)).UTC()
-		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"),
-			last.Format("15:04:05.000000"), duration(last.Sub(first)))
+		endLayout := "15:04:05.000000"
+		if p.dated || last.Before(first) {
+			endLayout = "2006-01-02 15:04:05.000000" // the end on another day: its date too
+		}
+		span := duration(last.Sub(first))
+		if last.Before(first) {
+			span = "the last packet is older than the first: files out of time order"
+		}
+		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"), last.Format(endLayout), span)
 		if in.CaptureEnd != 0 {
 			end := time.Unix(0, int64(in.CaptureEnd)).UTC()
 			fmt.Fprintf(&b, ", capture stopped %s later", duration(end.Sub(last)))
@@ -169,6 +211,9 @@ func (p *printer) input(in *Input) {
 		fmt.Fprintf(&b, ", dropped: %s by the kernel, %s by the interface", count(in.Dropped.Kernel), count(in.Dropped.Interface))
 	}
 	p.printf("%s\n", b.String())
+	for _, w := range in.Warnings {
+		p.printf("warning: %s\n", w)
+	}
 	if in.Error != "" {
 		p.printf("input ended early: %s\n", in.Error)
 	}
@@ -195,31 +240,6 @@ func (p *printer) captureLoss(l *CaptureLoss) {
 	}
 }
 
-// shown picks the connections the table lists.
-func shown(r *Report, opts PrintOptions) (rows []int, notClean, left int) {
-	max := opts.MaxRows
-	if max <= 0 {
-		max = DefaultMaxRows
-	}
-	if opts.All || len(r.Connections) <= max {
-		for i := range r.Connections {
-			rows = append(rows, i)
-		}
-		return rows, 0, 0
-	}
-	for i := range r.Connections {
-		c := &r.Connections[i]
-		if cleanlyClosed(c) {
-			continue
-		}
-		notClean++
-		if len(rows) < max {
-			rows = append(rows, i)
-		}
-	}
-	return rows, notClean, len(r.Connections) - len(rows)
-}
-
 // cleanlyClosed: both sides closed (TIME_WAIT at most) after a FIN
 // exchange, with no anomaly.
 func cleanlyClosed(c *Connection) bool {
@@ -227,7 +247,7 @@ func cleanlyClosed(c *Connection) bool {
 	return done(c.ClientState) && done(c.ServerState) && c.ConnState == ConnSF && len(c.Anomalies) == 0
 }
 
-func (p *printer) connections(r *Report, opts PrintOptions) {
+func (p *printer) connections(r *Report) {
 	if len(r.Connections) == 0 {
 		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 {
 			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
@@ -236,20 +256,19 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 		}
 		return
 	}
-	idx, notClean, left := shown(r, opts)
-	if left > 0 {
-		p.printf("\nConnections: %s; listing %s of the %s that did not close cleanly (--all lists every one)\n",
-			count(uint64(len(r.Connections))), count(uint64(len(idx))), count(uint64(notClean)))
-	} else {
-		p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
+	p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
+	list := make([]*Connection, len(r.Connections))
+	for i := range r.Connections {
+		list[i] = &r.Connections[i]
 	}
-	if len(idx) == 0 {
-		return
-	}
-	rows := make([][]string, 0, len(idx))
+	p.connTable(list)
+}
+
+// connTable lists connections in a table, then (with -v) their timelines.
+func (p *printer) connTable(list []*Connection) {
+	rows := make([][]string, 0, len(list))
 	mid := false
-	for _, i := range idx {
-		c := &r.Connections[i]
+	for _, c := range list {
 		id := fmt.Sprint(c.ID)
 		if c.Midstream {
 			id += "*"
@@ -269,11 +288,25 @@ func (p *printer) connections(r *Report, opts PrintOptions) {
 	if mid {
 		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
 	}
-	for _, i := range idx {
-		if c := &r.Connections[i]; c.Transitions != nil { // with -v
+	for _, c := range list {
+		if c.Transitions != nil { // with -v
 			p.timeline(c)
 		}
 	}
+}
+
+// tableAligned prints a table whose columns are aligned as align says, one
+// letter a column: 'r' right, anything else left. Printers in other files
+// use it, so that only this one knows the table library.
+func (p *printer) tableAligned(header []string, rows [][]string, align string) {
+	as := make([]tw.Align, len(align))
+	for i, a := range align {
+		as[i] = tw.AlignLeft
+		if a == 'r' {
+			as[i] = tw.AlignRight
+		}
+	}
+	p.table(header, rows, as)
 }
 
 // oneSidedMark is ">" for a connection of which only the client's
@@ -347,7 +380,7 @@ func (p *printer) anomalies(r *Report) {
 	if total > len(as) {
 		p.printf("\nAnomalies: %s (listing the first %s)\n", count(uint64(total)), count(uint64(len(as))))
 	} else {
-		p.printf("\nAnomalies: %d\n", total)
+		p.printf("\nAnomalies: %s\n", count(uint64(total)))
 	}
 	p.tableWrapped([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil, 72)
 }
@@ -366,7 +399,7 @@ func (p *printer) openRows(snap *Snapshot) {
 			c.ClientState.String(), c.ServerState.String(), duration(idle), kinds(c.Anomalies)})
 	}
 	if len(snap.Rows) < snap.Open {
-		p.printf("\nOpen connections: the %d that matter most of %s\n", len(snap.Rows), count(uint64(snap.Open)))
+		p.printf("\nOpen connections: the %s that matter most of %s\n", count(uint64(len(snap.Rows))), count(uint64(snap.Open)))
 	} else {
 		p.printf("\nOpen connections\n")
 	}
@@ -391,7 +424,7 @@ func (p *printer) latestAnomalies(latest []Anomaly, total int) {
 		p.printf("\nNo anomalies.\n")
 		return
 	}
-	p.printf("\nAnomalies: %d (latest last)\n", total)
+	p.printf("\nAnomalies: %s (latest last)\n", count(uint64(total)))
 	for i := range latest {
 		a := &latest[i]
 		p.printf("  %s  %-8s %-18s %-6s %-6s %s\n", clock(a.Time), a.Severity, a.Kind, where(a), a.Side, a.Detail)
@@ -443,18 +476,8 @@ func count(n uint64) string {
 	return b.String()
 }
 
-// duration formats d for people: 0.000183 s, 12.3 s, 4m05s.
-func duration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%.6f s", d.Seconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.3f s", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%06.3fs", int(d.Minutes()), (d % time.Minute).Seconds())
-	}
-	return fmt.Sprintf("%dh%02dm%02ds", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
-}
+// duration formats d as everything tcpwatch prints (tracker.FormatDuration).
+func duration(d time.Duration) string { return tracker.FormatDuration(d) }
 
 // captureNote says what the capture missed of a connection, for its
 // timeline's heading.
@@ -464,7 +487,7 @@ func captureNote(c *Connection) string {
 		notes = append(notes, "captured "+c.Seen.String()+"'s segments only")
 	}
 	if c.NotCaptured > 0 {
-		notes = append(notes, fmt.Sprintf("%d segments not captured", c.NotCaptured))
+		notes = append(notes, plural(c.NotCaptured, "segment")+" not captured")
 	}
 	if m := c.MissedBytes; m != nil {
 		notes = append(notes, fmt.Sprintf("%s/%s bytes missed", count(m.Client), count(m.Server)))

@@ -15,7 +15,7 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	t.settle(c, s, seg.Time, seg.Packet, res.Snd)
 	t.settle(c, s.Peer(), seg.Time, seg.Packet, res.Rcv)
 	if c.flood != nil && c.half[Server].synAcked {
-		t.flood.completed(c)
+		t.floodCompleted(c)
 	}
 }
 
@@ -34,21 +34,24 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 	}
 	switch {
 	case o&obsInvalidFlags != 0:
-		t.emitOnce(c, InvalidFlags, s, seg.Time, func() string {
-			return endpoint(c, s) + " sent a segment with " + flagProblem(seg.Flags)
+		t.emitOnce(c, InvalidFlags, s, seg.Time, func() (string, map[string]any) {
+			return endpoint(c, s) + " sent a segment with " + flagProblem(seg.Flags), map[string]any{"flags": seg.Flags.String()}
 		})
 	case o&obsRSTOutside != 0:
-		t.emitOnce(c, BadSequence, s, seg.Time, func() string {
-			return fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer())
+		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
+			return fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer()),
+				map[string]any{"reason": "rst_outside_window", "seq": uint32(seg.Seq)}
 		})
 	case o&obsSynAckWrongAck != 0:
-		t.emitOnce(c, BadSequence, s, seg.Time, func() string {
-			return fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)",
-				endpoint(c, s), seg.Ack, s.Peer(), c.half[s.Peer()].isn.Add(1))
+		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
+			want := c.half[s.Peer()].isn.Add(1)
+			return fmt.Sprintf("%s's SYN-ACK acknowledges %d, not the %s's ISN+1 (%d)", endpoint(c, s), seg.Ack, s.Peer(), want),
+				map[string]any{"reason": "synack_wrong_ack", "ack": uint32(seg.Ack), "expected": uint32(want)}
 		})
 	case o&obsSynAckOtherISN != 0:
-		t.emitOnce(c, BadSequence, s, seg.Time, func() string {
-			return fmt.Sprintf("%s sent a second SYN-ACK with another ISN (%d, first %d)", endpoint(c, s), seg.Seq, c.half[s].isn)
+		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
+			return fmt.Sprintf("%s sent a second SYN-ACK with another ISN (%d, first %d)", endpoint(c, s), seg.Seq, c.half[s].isn),
+				map[string]any{"reason": "synack_other_isn", "isn": uint32(seg.Seq), "first_isn": uint32(c.half[s].isn)}
 		})
 	}
 	if o&obsOpened != 0 && !c.Midstream && s == Client {
@@ -91,23 +94,28 @@ func (t *Tracker) aborted(c *Conn, s Side, seg *Segment, o observation) {
 	switch {
 	case o&obsAbortAfterClose != 0:
 		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s reset the connection: the %s's data arrived after it had closed", endpoint(c, s), s.Peer())})
+			Detail: fmt.Sprintf("%s reset the connection: the %s's data arrived after it had closed", endpoint(c, s), s.Peer()),
+			Fields: map[string]any{"reason": "data_after_close", "seconds_open": seconds(seg.Time - c.First)}})
 	case o&obsAbortLostState != 0:
-		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state)",
-				endpoint(c, s), s.Peer())})
+		// The abort is the consequence: reported within it (Also).
+		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time, Also: []Kind{Reset},
+			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state); the connection is aborted",
+				endpoint(c, s), s.Peer()),
+			Fields: map[string]any{"reason": "peer_lost_state"}})
 	case o&obsAbort != 0:
 		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s aborted the connection with RST after %s", endpoint(c, s), secs(seg.Time-c.First))})
+			Detail: fmt.Sprintf("%s aborted the connection with RST after %s", endpoint(c, s), secs(seg.Time-c.First)),
+			Fields: map[string]any{"reason": "abort", "seconds_open": seconds(seg.Time - c.First)}})
 	}
 }
 
 // emitOnce makes a finding of kind k for side s unless that side has one
 // already, formatting its sentence only then: a repeated offence costs
 // nothing on the packet path.
-func (t *Tracker) emitOnce(c *Conn, k Kind, s Side, at int64, detail func() string) {
+func (t *Tracker) emitOnce(c *Conn, k Kind, s Side, at int64, detail func() (string, map[string]any)) {
 	if !c.hasFinding(k, s) {
-		t.emit(c, Anomaly{Kind: k, Side: s, HasSide: true, Time: at, Detail: detail()})
+		d, f := detail()
+		t.emit(c, Anomaly{Kind: k, Side: s, HasSide: true, Time: at, Detail: d, Fields: f})
 	}
 }
 
@@ -145,6 +153,9 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 		h.twSince = at
 		t.timeWaits.push(timer{key: c.Key, id: c.ID, side: s, due: at + t.twLen})
 	}
+	if s == Client && (to == TimeWait) != (tr.from == TimeWait) && !c.Midstream {
+		t.twCount(c, at, to == TimeWait)
+	}
 	if c.half[0].state == Closed && c.half[1].state == Closed {
 		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
 	}
@@ -160,7 +171,7 @@ const (
 	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
 		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff | cSynAckAckedUnseen
 	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData | cCutOffPeer | cSynAbandoned |
-		cFinAckDueAfterEnd | cCapturedLate
+		cFinAckDueAfterEnd | cCapturedLate | cSynCookie | cSynAckIgnored | cSynAckPruned
 )
 
 // countInferred counts the segments a side's new facts show the capture

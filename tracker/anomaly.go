@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -24,12 +25,13 @@ const (
 	ZeroWindow
 	InvalidFlags
 	BadSequence
+	TimeWaitBuildup
 	numKinds
 )
 
 var kindNames = [numKinds]string{"", "syn_flood", "half_open", "close_wait_stuck", "fin_wait_2_stuck",
 	"unacked_fin", "syn_timeout", "connection_refused", "reset", "port_reuse", "zero_window",
-	"invalid_flags", "bad_sequence"}
+	"invalid_flags", "bad_sequence", "time_wait_buildup"}
 
 // String returns the kind's name as SPEC.md spells it.
 func (k Kind) String() string {
@@ -115,6 +117,12 @@ type Anomaly struct {
 	// (JSON "fields"): counts, rates, seconds stuck. Keys are snake_case;
 	// values are numbers, strings or booleans. Nil when there are none.
 	Fields map[string]any
+	// Also are the kinds of the conditions this finding's condition caused,
+	// reported within it rather than as findings of their own (one finding
+	// per root cause: a client left in FIN_WAIT_2 by a server stuck in
+	// CLOSE_WAIT; the abort by a peer that lost the connection). --fail-on
+	// matches them as it matches Kind. Nil when there are none.
+	Also []Kind
 
 	rule rule // which detector made it, for bringing its sentence up to date
 }
@@ -156,6 +164,9 @@ type Thresholds struct {
 	// take to complete its handshake before the SYN counts as unanswered
 	// for syn_flood.
 	HandshakeTimeout time.Duration
+	// TimeWaitLimit is how many TIME_WAITs one client host may hold
+	// towards one service before time_wait_buildup (--time-wait-limit).
+	TimeWaitLimit int
 	// MaxAnomalies caps the findings kept in the list (the summary still
 	// counts all of them), so hostile traffic cannot exhaust memory.
 	MaxAnomalies int
@@ -176,6 +187,10 @@ type Thresholds struct {
 //     counting as a flood.
 //   - HandshakeTimeout 3 s: Linux's first SYN retransmission comes after
 //     1 s; a handshake not done within 3 s lost at least one SYN or SYN-ACK.
+//   - TimeWaitLimit 7,058: a quarter of Linux's default ephemeral port
+//     range (32768–60999, 28,232 ports), what 118 new connections a second
+//     to one service hold over 2×MSL (60 s); the whole range runs out at
+//     470 a second.
 //   - MaxAnomalies 10,000 findings listed.
 var DefaultThresholds = Thresholds{
 	Stuck:             60 * time.Second,
@@ -186,6 +201,7 @@ var DefaultThresholds = Thresholds{
 	FloodSYNs:         200,
 	HandshakeTimeout:  3 * time.Second,
 	MaxAnomalies:      10000,
+	TimeWaitLimit:     linuxEphemeralPorts / 4,
 }
 
 func (th *Thresholds) withDefaults() {
@@ -198,6 +214,7 @@ func (th *Thresholds) withDefaults() {
 	orDefault(&th.FloodSYNs, d.FloodSYNs)
 	orDefault(&th.HandshakeTimeout, d.HandshakeTimeout)
 	orDefault(&th.MaxAnomalies, d.MaxAnomalies)
+	orDefault(&th.TimeWaitLimit, d.TimeWaitLimit)
 }
 
 // orDefault sets *v to d unless it is positive.
@@ -216,6 +233,18 @@ func (t *Tracker) AnomalyCounts() map[Kind]int {
 	m := make(map[Kind]int)
 	for k := Kind(1); k < numKinds; k++ {
 		if n := t.kindCount[k]; n > 0 {
+			m[k] = n
+		}
+	}
+	return m
+}
+
+// AlsoCounts returns how many findings carry each kind in Also (the
+// conditions they caused), including those beyond MaxAnomalies.
+func (t *Tracker) AlsoCounts() map[Kind]int {
+	m := make(map[Kind]int)
+	for k := Kind(1); k < numKinds; k++ {
+		if n := t.alsoCount[k]; n > 0 {
 			m[k] = n
 		}
 	}
@@ -245,7 +274,13 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
 			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
-				t.anomalies[i].Detail = a.Detail
+				old := &t.anomalies[i]
+				for _, k := range a.Also {
+					if !slices.Contains(old.Also, k) {
+						t.alsoCount[k]++
+					}
+				}
+				old.Detail, old.Fields, old.Also = a.Detail, a.Fields, a.Also
 			}
 			return
 		}
@@ -256,6 +291,9 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 		}
 	}
 	t.kindCount[a.Kind]++
+	for _, k := range a.Also {
+		t.alsoCount[k]++
+	}
 	if len(t.anomalies) >= t.th.MaxAnomalies {
 		return
 	}
@@ -273,10 +311,12 @@ func endpoint(c *Conn, s Side) string {
 	return "server " + c.Server().String()
 }
 
-// secs formats a duration in seconds for a detail sentence.
-func secs(ns int64) string {
-	return fmt.Sprintf("%.1f s", time.Duration(ns).Seconds())
-}
+// seconds is a duration in ns as seconds, at full precision, for a
+// finding's Fields.
+func seconds(ns int64) float64 { return float64(ns) / 1e9 }
+
+// secs formats a duration for a detail sentence (FormatDuration).
+func secs(ns int64) string { return FormatDuration(time.Duration(ns)) }
 
 type anomalyKey struct {
 	conn uint64

@@ -103,7 +103,11 @@ type Half struct {
 	midWrite bool
 	// cutOff: it stopped in the middle of a write and never sent again
 	// (midWriteSilent): an RST the capture missed ended the connection.
-	cutOff     bool
+	cutOff bool
+	// stateless: it answered the peer's SYN with a SYN-ACK it never sent
+	// again, and the peer sent nothing more (synCookie): a SYN cookie, no
+	// socket kept until the peer acknowledges it.
+	stateless  bool
 	reused     bool // a new connection took over the 4-tuple: whatever it held is gone
 	twExpired  bool // its TIME_WAIT ran out (2×MSL)
 	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)

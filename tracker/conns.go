@@ -111,6 +111,9 @@ func (t *Tracker) retire(c *Conn) {
 	}
 	t.table.del(&c.Key)
 	c.inTable = false
+	if c.half[Client].state == TimeWait && !c.Midstream {
+		t.twLeave(c) // its expiry will not be followed
+	}
 	t.ended.push(c)
 	for t.ended.len() > t.maxKept {
 		old := t.ended.pop()

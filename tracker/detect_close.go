@@ -60,26 +60,56 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 		switch state {
 		case CloseWait:
 			if idle := now - max(h.since, h.lastData); idle > stuck && p.wants(CloseWaitStuck, s) {
-				out = append(out, Anomaly{Kind: CloseWaitStuck, rule: ruleCloseWait, Side: s, HasSide: true, Time: h.since,
-					Detail: fmt.Sprintf("%s has not closed %s after the %s's FIN — its application never called close()",
-						endpoint(c, s), secs(now-h.since), s.Peer())})
+				out = append(out, closeWaitStuck(c, s, now, idle, stuck))
 			}
 		case FinWait2:
-			if idle := now - max(h.since, peer.lastData); idle > stuck && p.wants(FinWait2Stuck, s) {
+			// A peer in CLOSE_WAIT is the cause: its close_wait_stuck says so.
+			if idle := now - max(h.since, peer.lastData); idle > stuck && p.wants(FinWait2Stuck, s) && peer.state != CloseWait {
 				out = append(out, Anomaly{Kind: FinWait2Stuck, rule: ruleFinWait2, Side: s, HasSide: true, Time: h.since,
 					Detail: fmt.Sprintf("%s has waited %s in FIN_WAIT_2 for the %s to close its half",
-						endpoint(c, s), secs(now-h.since), s.Peer())})
+						endpoint(c, s), secs(now-h.since), s.Peer()),
+					Fields: map[string]any{"seconds_stuck": seconds(now - h.since), "seconds_idle": seconds(idle)}})
 			}
 		case FinWait1, Closing, LastAck:
 			if p.counts && p.wants(UnackedFin, s) && int(h.finRtx) >= th.FinRetransmits &&
 				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap) {
 				out = append(out, Anomaly{Kind: UnackedFin, rule: ruleUnackedFin, Side: s, HasSide: true, Time: h.finTime,
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s)",
-						endpoint(c, s), h.finRtx, finFate(h, now))})
+						endpoint(c, s), h.finRtx, finFate(h, now)),
+					Fields: finFields(h, state, now)})
 			}
 		}
 	}
 	return out
+}
+
+// closeWaitStuck is the finding for side s stuck in CLOSE_WAIT. A peer it
+// leaves waiting in FIN_WAIT_2 is the consequence, named in the sentence
+// (and, past the same threshold, in Also as fin_wait_2_stuck).
+func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
+	h, peer := &c.half[s], &c.half[s.Peer()]
+	a := Anomaly{Kind: CloseWaitStuck, rule: ruleCloseWait, Side: s, HasSide: true, Time: h.since,
+		Detail: fmt.Sprintf("%s has not closed %s after the %s's FIN — its application never called close()",
+			endpoint(c, s), secs(now-h.since), s.Peer()),
+		Fields: map[string]any{"seconds_stuck": seconds(now - h.since), "seconds_idle": seconds(idle), "peer_state": peer.state.String()}}
+	if peer.state == FinWait2 {
+		a.Detail += fmt.Sprintf("; %s is left in FIN_WAIT_2 waiting for it (%s)", endpoint(c, s.Peer()), secs(now-peer.since))
+		a.Fields["peer_seconds_waiting"] = seconds(now - peer.since)
+		if now-max(peer.since, h.lastData) > stuck {
+			a.Also = []Kind{FinWait2Stuck}
+		}
+	}
+	return a
+}
+
+// finFields are unacked_fin's figures: retransmissions, how long the FIN
+// has waited (until the kernel gave up, if it did), and in what state.
+func finFields(h *Half, state State, now int64) map[string]any {
+	wait := now - h.finTime
+	if h.gaveUp {
+		wait = h.lastRtx - h.finTime
+	}
+	return map[string]any{"retransmits": int(h.finRtx), "seconds": seconds(wait), "gave_up": h.gaveUp, "state": state.String()}
 }
 
 // finFate says how long an unacknowledged FIN has been waiting, or that

@@ -19,7 +19,8 @@ func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Ano
 			h.lastSent-h.silentSince >= minRTO && now-h.lastSent >= p.grace(h.silentGap) && !h.reset && !h.reused {
 			out = append(out, Anomaly{Kind: HalfOpen, rule: ruleSilence, Side: s.Peer(), HasSide: true, Time: h.silentSince,
 				Detail: fmt.Sprintf("%s retransmitted %d times over %s with no answer: the %s is gone or the path is black-holed",
-					endpoint(c, s), h.silentRtx, secs(h.lastSent-h.silentSince), s.Peer())})
+					endpoint(c, s), h.silentRtx, secs(h.lastSent-h.silentSince), s.Peer()),
+				Fields: map[string]any{"reason": "silence", "retransmits": int(h.silentRtx), "seconds": seconds(h.lastSent - h.silentSince)}})
 		}
 		if h.zeroSince != 0 && p.wants(ZeroWindow, s) {
 			end := now
@@ -39,5 +40,6 @@ func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Ano
 func zeroWindowFinding(c *Conn, s Side, from, to int64) Anomaly {
 	return Anomaly{Kind: ZeroWindow, rule: ruleZeroWindow, Side: s, HasSide: true, Time: from,
 		Detail: fmt.Sprintf("%s advertised a zero window for %s, stalling the %s",
-			endpoint(c, s), secs(to-from), s.Peer())}
+			endpoint(c, s), secs(to-from), s.Peer()),
+		Fields: map[string]any{"seconds": seconds(to - from)}}
 }

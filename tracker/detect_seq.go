@@ -31,7 +31,8 @@ func detectSeq(c *Conn, p pass, out []Anomaly) []Anomaly {
 			(peer.lastSent > h.overAck && peer.lastSig.seq.Add(1).LessThan(h.ack) || seqnum.Size(h.ack.Sub(peer.sent)) > h.recvWindow(peer)) {
 			out = append(out, Anomaly{Kind: BadSequence, rule: ruleOverAck, Side: s, HasSide: true, Time: h.overAck,
 				Detail: fmt.Sprintf("%s acknowledges %d bytes the %s never sent (or the capture missed them)",
-					endpoint(c, s), h.ack.Sub(peer.sent), s.Peer())})
+					endpoint(c, s), h.ack.Sub(peer.sent), s.Peer()),
+				Fields: map[string]any{"reason": "ack_of_unsent_data", "bytes": uint32(h.ack.Sub(peer.sent))}})
 		}
 	}
 	return out

@@ -35,16 +35,21 @@
 // # Anomalies
 //
 // Detectors are small pure functions over a connection's facts (detect_*.go)
-// or, for SYN floods, over per-target aggregates (synflood.go); each cites
-// the rule it implements and takes its thresholds from [Thresholds]. They
-// return findings as data ([Anomaly]); nothing here prints.
+// or, for SYN floods, over per-target aggregates (synflood.go,
+// synflood_forensics.go), and for TIME_WAIT build-up over counts per client
+// host and service (timewait.go); each cites the rule it implements and
+// takes its thresholds from [Thresholds]. They return findings as data
+// ([Anomaly]), one per root cause: a condition another one caused is named
+// in its cause's finding ([Anomaly.Also]); nothing here prints.
 //
 // # Memory
 //
 // The flow table is capped ([Config.MaxConns]): when it is full, connections
 // whose handshake never completed are evicted first, and counted. Ended
 // connections kept for the report are capped too ([Config.MaxKept]). A SYN
-// flood costs a fixed amount per target whatever the number of sources.
+// flood costs a fixed amount per target whatever the number of sources, and
+// the TIME_WAIT counts a fixed amount per client host and service, for at
+// most 16,384 pairs at once.
 //
 // # Limits
 //

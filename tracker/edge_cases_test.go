@@ -126,8 +126,8 @@ func TestFinishIsDeterministic(t *testing.T) {
 		tr.Advance(now + int64(10*time.Second))
 		tr.Finish()
 		got := tr.Anomalies()
-		if len(got) != 100 {
-			t.Fatalf("%d findings, want 100", len(got))
+		if len(got) != 50 { // close_wait_stuck, the client's FIN_WAIT_2 within it
+			t.Fatalf("%d findings, want 50", len(got))
 		}
 		if first == nil {
 			first = got

@@ -50,6 +50,9 @@ const (
 	cFinUnanswered                       // it never answered the peer's repeated FIN: it never arrived
 	cCapturedLate                        // a segment inferred as not captured was captured late (reordered)
 	cFinAckDueAfterEnd                   // the input ended before its FIN's ACK was due: taken as acknowledged
+	cSynCookie                           // its SYN-ACK was not sent again when due, the peer sent nothing but its SYN: a SYN cookie
+	cSynAckIgnored                       // it sent nothing but its SYN and never answered the peer's SYN-ACK: no socket behind it
+	cSynAckPruned                        // its SYN-ACK, sent again, then not when due, the peer sent nothing but its SYN: the request was dropped
 	numCauses
 )
 
@@ -95,6 +98,9 @@ var causePhrases = [...]string{
 	"it never answered the peer's FIN, sent again and again: the FIN never reached it (something dropped it on the way)",
 	"a segment taken as not captured was captured late: it was reordered",
 	"the input ended before the ACK of its FIN was due: taken as acknowledged (its peer answers a FIN at once; the capture may have stopped too soon to show it)",
+	"its SYN-ACK was not sent again when due (Linux resends it after 1 s from SYN_RCVD) and the peer sent nothing but its SYN: a stateless answer (a SYN cookie); it holds no socket",
+	"it sent nothing but its SYN and never answered the peer's SYN-ACK, nor sent its SYN again when due: no socket behind it (a spoofed source), or its connect() gave up",
+	"its SYN-ACK was sent again, then not again when due, and the peer sent nothing but its SYN: the listener dropped the request (pruned under a full SYN queue, or out of retries)",
 }
 
 var combinedPhrases = map[cause]string{
@@ -141,7 +147,7 @@ var whyCache sync.Map // cause → string, for combinations without a phrase of 
 // CLOSED via LAST_ACK).
 func (h *Half) derive() State {
 	switch {
-	case h.reset, h.reused, h.gaveUp, h.synAbandoned, h.cutOff, !h.synSent:
+	case h.reset, h.reused, h.gaveUp, h.synAbandoned, h.cutOff, !h.synSent, h.stateless && !h.synAcked:
 		return Closed
 	case !h.peerSyn:
 		return SynSent
@@ -212,8 +218,11 @@ func (h *Half) retransmitted(at, orig int64) {
 //     than twice its last backoff, that ACK did arrive: the path healed.
 //   - Otherwise a FIN not retransmitted was acknowledged (finAckedUnseen).
 func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt uint64) {
-	if why, at := h.synSilent(now); why != 0 {
+	if why, at := h.synSilent(peer, now, final); why != 0 {
 		return why, at, 0
+	}
+	if at := h.synCookie(peer, now); at != 0 {
+		return cSynCookie, at, 0
 	}
 	if h.lastRtx == 0 || now-h.lastRtx <= nextRtxDue(h.rtxGap) {
 		return h.finAckedUnseen(peer, now, final)
@@ -236,6 +245,13 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 			// stops retransmitting early (it prunes old requests).
 			h.synAcked = true
 			return cSynAckAckedUnseen, min(h.lastRtx+peer.rtt, now), 0
+		}
+		if h.sentSynAck && !h.synAcked && h.synRtx > 0 && !h.reset && peer.onlySYN() {
+			// A request socket retransmits until it is acknowledged or
+			// dropped; under a full queue Linux keeps old ones for two
+			// retransmissions only (reqsk_timer_handler).
+			h.gaveUp = true
+			return cSynAckPruned, h.lastRtx + nextRtxDue(h.rtxGap), 0
 		}
 		return h.finAckedUnseen(peer, now, final)
 	}
@@ -271,8 +287,19 @@ const synTimeoutInit = int64(time.Second)
 // trying: a SYN-ACK would have drawn its ACK, so the answer was an RST the
 // capture missed (connection refused), or its connect() gave up. Either
 // way it holds no connection.
-func (h *Half) synSilent(now int64) (cause, int64) {
-	if !h.inSynSent() || h.reset || h.synAbandoned {
+//
+// So does a side that sent nothing but its SYN and never answered the
+// peer's SYN-ACK: a live socket acknowledges it at once (a spoofed source
+// never does). When the input ends before its SYN was due again, a SYN-ACK
+// sent more than TCP_RTO_MIN before the end and never answered is taken to
+// have found no socket, as a FIN never retransmitted is taken as
+// acknowledged (finAckedUnseen).
+func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
+	why := cSynAbandoned
+	if !h.inSynSent() {
+		why = cSynAckIgnored
+	}
+	if why == cSynAckIgnored && (!h.onlySYN() || !h.peerSyn) || h.reset || h.synAbandoned {
 		return 0, 0
 	}
 	gap := h.rtxGap
@@ -280,11 +307,41 @@ func (h *Half) synSilent(now int64) (cause, int64) {
 		gap = synTimeoutInit / 2 // the first timeout is TCP_TIMEOUT_INIT, as after a gap of half that
 	}
 	due := nextRtxDue(gap)
+	at := h.lastSent + due
 	if now-h.lastSent <= due {
-		return 0, 0
+		if why != cSynAckIgnored || !final || now-max(peer.synTime, peer.lastRtx) <= minRTO {
+			return 0, 0
+		}
+		at = now
 	}
 	h.synAbandoned = true
-	return cSynAbandoned, h.lastSent + due
+	return why, at
+}
+
+// onlySYN reports whether the side, an active opener, sent nothing but its
+// SYN (and copies of it).
+func (h *Half) onlySYN() bool {
+	return h.synSent && h.synSeen && !h.sentSynAck && !h.ackValid && !h.reset && !h.finSent &&
+		h.packets == uint64(h.synRtx)+1
+}
+
+// cookieDue is how long after a SYN-ACK a stateful listener surely sends it
+// again if it is not acknowledged: TCP_TIMEOUT_INIT (1 s), a little late.
+var cookieDue = nextRtxDue(synTimeoutInit / 2)
+
+// synCookie: a SYN-ACK never sent again by the time a request socket would
+// surely have resent it, to a peer that sent nothing but its SYN, was a
+// stateless answer. Linux answers with a SYN cookie when its SYN queue is
+// full (tcp_syncookies=1): the cookie encodes the connection in the ISN,
+// and nothing is kept until the ACK that returns it. Such a side holds no
+// socket; it returns when that became evident, 0 if not (yet).
+func (h *Half) synCookie(peer *Half, now int64) int64 {
+	if !h.sentSynAck || !h.synSeen || h.synAcked || h.synRtx != 0 || h.stateless || h.reset || h.finSent ||
+		!peer.onlySYN() || now-h.synTime <= cookieDue {
+		return 0
+	}
+	h.stateless = true
+	return h.synTime + cookieDue
 }
 
 // midWriteSilent: a side whose last segment was data in the middle of a

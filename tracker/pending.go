@@ -208,5 +208,6 @@ func (t *Tracker) portReuse(old *Conn, sides [2]bool, c *Conn, seg *Segment) {
 	}
 	t.emit(c, Anomaly{Kind: PortReuse, Side: side, HasSide: true, Time: seg.Time,
 		Detail: "new SYN on " + c.Client().String() + " → " + c.Server().String() + " while the " +
-			side.String() + " still held the previous connection #" + strconv.FormatUint(old.ID, 10) + " in TIME_WAIT (RFC 6191)"})
+			side.String() + " still held the previous connection #" + strconv.FormatUint(old.ID, 10) + " in TIME_WAIT (RFC 6191)",
+		Fields: map[string]any{"previous_connection": old.ID}})
 }

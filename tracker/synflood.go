@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -35,6 +34,8 @@ type floodTarget struct {
 	sources     *hll
 	evicted     int // of its half-open connections, evicted from the full table
 	anomaly     int // index+1 of its finding in Tracker.anomalies; 0: none
+
+	forensics // what the server did with the SYNs (synflood_forensics.go)
 }
 
 // synFlood follows every target that receives SYNs. The number of targets
@@ -77,16 +78,18 @@ func (f *synFlood) target(c *Conn, create bool) *floodTarget {
 func (f *synFlood) opened(c *Conn) {
 	if ft := f.target(c, true); ft != nil {
 		c.flood = ft
+		ft.syns++
 		ft.halfOpen++
 		ft.peakHalfOpen = max(ft.peakHalfOpen, ft.halfOpen)
 	}
 }
 
-// completed: the connection's handshake completed.
-func (f *synFlood) completed(c *Conn) {
+// floodCompleted: the connection's handshake completed.
+func (t *Tracker) floodCompleted(c *Conn) {
 	if ft := c.flood; ft != nil {
 		ft.halfOpen--
 		c.flood = nil
+		t.floodDone(ft, c)
 	}
 }
 
@@ -104,51 +107,57 @@ func (t *Tracker) floodFailed(c *Conn, at int64) {
 		ft.sources = new(hll)
 	}
 	ft.sources.add(c.Key, c.clientIsA)
+	ft.classify(c, t.now)
 	// Seconds are those of the first SYN. Failures become known roughly in
 	// that order; one that comes late counts in the current second.
 	if sec := at / int64(time.Second); sec > ft.sec {
 		t.floodRoll(ft)
-		ft.sec, ft.secFailed = sec, 0
+		ft.sec, ft.secFailed, ft.secFirst = sec, 0, at
 	}
 	ft.secFailed++
+	ft.secFirst = min(ft.secFirst, at)
 }
 
 // floodRoll closes the target's current second.
 func (t *Tracker) floodRoll(ft *floodTarget) {
 	th := &t.th
+	t.floodEdge(ft)
 	if ft.secFailed >= th.FloodRate {
 		start := ft.sec * int64(time.Second)
 		if ft.floodStart == 0 {
 			ft.floodStart = start
+			if ft.floodFirst == 0 {
+				ft.floodFirst = ft.secFirst
+			}
 		}
+		ft.lastFlood = ft.sec
 		ft.floodEnd = start + int64(time.Second)
 		ft.floodFailed += ft.secFailed
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
+		ft.legitDone += ft.doneIn(ft.sec, 0)
 		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
 			n := len(t.anomalies)
-			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodStart, Detail: ft.detail()})
+			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})
 			ft.anomaly = -1 // counted, not kept (MaxAnomalies)
 			if len(t.anomalies) > n {
 				ft.anomaly = n + 1
 			}
 		}
 	}
-	if ft.anomaly > 0 { // every unanswered SYN counts, also those after the last flooding second
-		t.anomalies[ft.anomaly-1].Detail = ft.detail()
+	t.floodRefresh(ft)
+}
+
+// floodRefresh brings the target's finding up to date: every unanswered
+// SYN counts, also those after the last flooding second.
+func (t *Tracker) floodRefresh(ft *floodTarget) {
+	if ft.anomaly > 0 {
+		a := &t.anomalies[ft.anomaly-1]
+		a.Detail, a.Fields = ft.detail(), ft.fields()
 	}
 }
 
 func (ft *floodTarget) addrPort() netip.AddrPort {
 	return netip.AddrPortFrom(ft.key.addr.IP(), ft.key.port)
-}
-
-func (ft *floodTarget) detail() string {
-	half := fmt.Sprintf("%d half-open at once", ft.peakHalfOpen)
-	if ft.evicted > 0 {
-		half = fmt.Sprintf("at least %d half-open at once: the flow table was full and %d were evicted", ft.peakHalfOpen, ft.evicted)
-	}
-	return fmt.Sprintf("%s received %d SYNs that never completed the handshake from about %d sources over %s (peak %d/s, %s)",
-		ft.addrPort(), ft.failed, ft.sources.estimate(), secs(ft.floodEnd-ft.floodStart), ft.peakRate, half)
 }
 
 // flooded reports whether the connection's target was found under a SYN

@@ -1,6 +1,8 @@
 package tracker
 
 import (
+	"cmp"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,7 +40,9 @@ func flood(tr *Tracker, start int64, n int, span time.Duration, synack bool, com
 }
 
 func TestSynFlood(t *testing.T) {
-	start := int64(1_700_000_000) * int64(time.Second)
+	// Half a second into a second: the flood's first second on the clock is
+	// a partial one, and the finding still starts at its first SYN.
+	start := int64(1_700_000_000)*int64(time.Second) + int64(500*time.Millisecond)
 	tests := []struct {
 		name      string
 		n         int
@@ -70,6 +74,17 @@ func TestSynFlood(t *testing.T) {
 				}
 				a := tr.Anomalies()[0]
 				t.Logf("%s", a.Detail)
+				// Answered once and never again: SYN cookies; not answered: dropped.
+				answer := "dropped"
+				if tc.synack {
+					answer = "syn_cookies"
+				}
+				if a.Fields[answer] != tc.n || a.Fields["syns"] != tc.n || a.Fields["all_syns"] != tc.n || a.Fields["half_open_at_end"] != 0 {
+					t.Errorf("fields %v: want all %d %s, none half-open at the end", a.Fields, tc.n, answer)
+				}
+				if first := start; a.Time != first {
+					t.Errorf("finding at %d, want the first SYN's time %d", a.Time, first)
+				}
 				if a.Target.String() != "198.18.0.2:80" || a.Conn != 0 {
 					t.Errorf("finding names %v / connection %d", a.Target, a.Conn)
 				}
@@ -175,5 +190,49 @@ func TestHostileFloodsBounded(t *testing.T) {
 				t.Errorf("report keeps %d connections", n)
 			}
 		})
+	}
+}
+
+// TestSynFloodLegitimateClients: during a flood, clients that complete
+// their handshake are counted as through, and clients that try again (a
+// SYN retransmitted after 1 s) and never complete as failed; spoofed
+// sources, which send one SYN, are neither.
+func TestSynFloodLegitimateClients(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := AddrFrom4([4]byte{198, 18, 0, 1})
+	var segs []Segment
+	for i := 0; i < 1200; i++ { // 600 spoofed SYNs a second, never answered
+		segs = append(segs, Segment{Time: start + int64(i)*int64(2*time.Second)/1200, Src: source(i), SrcPort: uint16(1024 + i),
+			Dst: target, DstPort: 80, Seq: seqnum.Value(i * 7919), Flags: SYN, Window: 64240, WScale: 7})
+	}
+	for i := 0; i < 15; i++ {
+		at := start + int64(i)*int64(100*time.Millisecond) + 7
+		syn := Segment{Time: at, Src: cli, SrcPort: uint16(50000 + i), Dst: target, DstPort: 80,
+			Seq: seqnum.Value(1000 * i), Flags: SYN, Window: 64240, WScale: 7}
+		segs = append(segs, syn)
+		if i >= 10 { // dropped by the full queue, sent again after 1 s
+			syn.Time += int64(time.Second)
+			segs = append(segs, syn)
+			continue
+		}
+		segs = append(segs,
+			Segment{Time: at + 1000, Src: target, SrcPort: 80, Dst: cli, DstPort: syn.SrcPort,
+				Seq: 77, Ack: syn.Seq + 1, Flags: SYN | ACK, Window: 65160, WScale: 7},
+			Segment{Time: at + 2000, Src: cli, SrcPort: syn.SrcPort, Dst: target, DstPort: 80,
+				Seq: syn.Seq + 1, Ack: 78, Flags: ACK, Window: 502, WScale: -1})
+	}
+	slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+	tr := New(Config{})
+	for i := range segs {
+		tr.Observe(&segs[i])
+	}
+	tr.Advance(start + int64(12*time.Second))
+	tr.Finish()
+	if len(tr.Anomalies()) != 1 {
+		t.Fatalf("findings %v, want one syn_flood", tr.AnomalyCounts())
+	}
+	f := tr.Anomalies()[0].Fields
+	if f["legit_completed"] != 10 || f["legit_failed"] != 5 || f["dropped"] != 1205 {
+		t.Errorf("fields %v: want 10 legitimate clients through, 5 failed, 1205 SYNs dropped", f)
 	}
 }

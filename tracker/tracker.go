@@ -19,6 +19,11 @@ type Config struct {
 	// forgotten, and only counted, so that a long live capture or a huge
 	// file runs in bounded memory.
 	MaxKept int
+	// KeepFlood keeps the connections of a SYN flood (those whose
+	// handshake never completed, to a target found under a flood) in the
+	// report, with their states; by default the flood's finding summarizes
+	// them and they are counted in Evictions.Flood only.
+	KeepFlood bool
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
@@ -83,9 +88,11 @@ type Tracker struct {
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
+	alsoCount [numKinds]int      // kinds in findings' Also
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is
 	flood     *synFlood
 	evicted   Evictions
+	tw        twBuildup // TIME_WAITs per client host and service (timewait.go)
 }
 
 // New returns an empty tracker.
@@ -178,12 +185,19 @@ func (t *Tracker) Finish() {
 	t.floodFinish()
 	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
-			t.drop(c)
-			t.evicted.Flood++
-			continue
+			t.flood.target(c, false).held(c)
+			if !t.cfg.KeepFlood {
+				t.drop(c)
+				t.evicted.Flood++
+				continue
+			}
 		}
 		t.judgeOpen(c)
 	}
+	for _, ft := range t.flood.order {
+		t.floodRefresh(ft)
+	}
+	t.twRefresh()
 	t.compact()
 }
 

@@ -30,6 +30,8 @@ type expectation struct {
 	args     []string
 	kinds    []tracker.Kind
 	hasKinds bool
+	also     []tracker.Kind // the kinds in the findings' also lists, when hasAlso
+	hasAlso  bool
 	findings int
 	target   netip.AddrPort
 	healthy  bool
@@ -70,6 +72,16 @@ func readExpectation(t *testing.T, path string) expectation {
 				e.kinds = append(e.kinds, k)
 			}
 			slices.Sort(e.kinds)
+		case "also":
+			e.hasAlso = true
+			for _, name := range strings.Fields(val) {
+				k, ok := tracker.ParseKind(name)
+				if !ok {
+					t.Fatalf("%s: %q is not an anomaly kind", path, name)
+				}
+				e.also = append(e.also, k)
+			}
+			slices.Sort(e.also)
 		case "findings":
 			if e.findings, err = strconv.Atoi(val); err != nil {
 				t.Fatalf("%s: findings: %v", path, err)
@@ -141,6 +153,18 @@ func TestAnomalyRecordings(t *testing.T) {
 			if e.hasKinds && !slices.Equal(got, e.kinds) {
 				t.Errorf("kinds found %v, want %v\n%s", got, e.kinds, findings(rep))
 			}
+			var also []tracker.Kind
+			for _, a := range rep.Anomalies {
+				for _, k := range a.Also {
+					if !slices.Contains(also, k) {
+						also = append(also, k)
+					}
+				}
+			}
+			slices.Sort(also)
+			if !slices.Equal(also, e.also) {
+				t.Errorf("also kinds %v, want %v\n%s", also, e.also, findings(rep))
+			}
 			if e.findings >= 0 && len(rep.Anomalies) != e.findings {
 				t.Errorf("%d findings, want %d\n%s", len(rep.Anomalies), e.findings, findings(rep))
 			}
@@ -185,13 +209,14 @@ func findings(rep *report.Report) string {
 }
 
 // TestAnomalyCatalogueRecorded checks that every kind in SPEC.md's
-// catalogue is triggered by at least one recording, and that the healthy set
+// catalogue is triggered by at least one recording (as a finding's kind, or
+// in its also list), and that the healthy set
 // covers request/response, keepalive, bulk and many short connections.
 func TestAnomalyCatalogueRecorded(t *testing.T) {
 	seen := map[tracker.Kind]bool{}
 	healthy := map[string]bool{}
 	for _, e := range readExpectations(t) {
-		for _, k := range e.kinds {
+		for _, k := range append(e.kinds, e.also...) { // a consequence within a finding counts (also)
 			seen[k] = true
 		}
 		if e.healthy {
@@ -240,6 +265,7 @@ func TestFailOnExitCodes(t *testing.T) {
 		"silence": filepath.Join(anomalyDir, "half-open-silence.pcap"),     // one warning
 		"flood":   filepath.Join(anomalyDir, "syn-flood.pcap.gz"),          // one critical
 		"bulk":    filepath.Join(anomalyDir, "bulk.pcap.gz"),               // nothing
+		"lost":    filepath.Join(anomalyDir, "half-open-peer-lost.pcap"),   // half_open, also reset
 	}
 	cases := []struct {
 		pcap string
@@ -263,7 +289,11 @@ func TestFailOnExitCodes(t *testing.T) {
 		{"silence", []string{"--fail-on", "critical"}, 0},
 		{"flood", []string{"--fail-on", "critical"}, 1},
 		{"flood", []string{"--fail-on", "close_wait_stuck,syn_flood"}, 1},
-		{"flood", []string{"--fail-on", "half_open,syn_timeout"}, 0}, // no per-connection findings
+		{"flood", []string{"--fail-on", "half_open,syn_timeout"}, 0},             // no per-connection findings
+		{"stuck", []string{"--stuck", "2s", "--fail-on", "fin_wait_2_stuck"}, 1}, // within close_wait_stuck (also)
+		{"lost", []string{"--fail-on", "reset"}, 1},                              // the abort, within half_open (also)
+		{"lost", []string{"--fail-on", "half_open"}, 1},
+		{"lost", []string{"--fail-on", "close_wait_stuck"}, 0},
 		{"bulk", []string{"--fail-on", "any"}, 0},
 		{"bulk", []string{"--fail-on", "warning"}, 0},
 	}

@@ -67,6 +67,7 @@ func TestExitCodes(t *testing.T) {
 		{"no input", []string{}, 2, "nothing to read", false},
 		{"bad format", []string{"-r", sample, "-F", "xml"}, 2, "unknown format", false},
 		{"bad flag", []string{"-r", sample, "--bogus"}, 2, "bogus", false},
+		{"time-wait limit not positive", []string{"-r", sample, "--time-wait-limit", "0"}, 2, "--time-wait-limit 0: must be positive", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -60,21 +60,29 @@ func (f *failOn) matches(kinds []tracker.Kind) bool {
 	return false
 }
 
-// matched reports whether the report has a finding the list names. It
-// counts every finding, also those past the listing cap.
+// matched reports whether the report has a finding the list names, by its
+// kind or a kind in its also list (the conditions it caused). It counts
+// every finding, also those past the listing cap.
 func (f *failOn) matched(r *report.Report) bool { return f.reason(r) != "" }
 
 // reason says which findings matched, by kind in the kinds' order:
-// "2 close_wait_stuck, 1 half_open"; "" if none did.
+// "2 close_wait_stuck, 1 half_open, 1 fin_wait_2_stuck (also)", the last
+// a kind in another finding's also list; "" if none matched.
 func (f *failOn) reason(r *report.Report) string {
 	if f == nil {
 		return ""
 	}
-	var found []string
+	var found, also []string
 	for _, k := range tracker.Kinds() {
-		if n := r.Summary.Anomalies[k]; n > 0 && f.matches([]tracker.Kind{k}) {
+		if !f.matches([]tracker.Kind{k}) {
+			continue
+		}
+		if n := r.Summary.Anomalies[k]; n > 0 {
 			found = append(found, fmt.Sprintf("%d %s", n, k))
 		}
+		if n := r.Summary.Also[k]; n > 0 {
+			also = append(also, fmt.Sprintf("%d %s (also)", n, k))
+		}
 	}
-	return strings.Join(found, ", ")
+	return strings.Join(append(found, also...), ", ")
 }

@@ -17,6 +17,8 @@ func TestFailOnMatched(t *testing.T) {
 	warn := rep(map[tracker.Kind]int{tracker.Reset: 1, tracker.HalfOpen: 10001})
 	crit := rep(map[tracker.Kind]int{tracker.SynFlood: 1})
 	none := rep(map[tracker.Kind]int{})
+	lost := rep(map[tracker.Kind]int{tracker.HalfOpen: 1}) // its half_open also a reset
+	lost.Summary.Also = map[tracker.Kind]int{tracker.Reset: 1}
 	for _, tc := range []struct {
 		list string
 		rep  *report.Report
@@ -35,6 +37,9 @@ func TestFailOnMatched(t *testing.T) {
 		{"reset", info, false},
 		{"info", info, true},
 		{"info", none, false},
+		{"reset", lost, true}, // a kind in a finding's also list matches
+		{"half_open", lost, true},
+		{"close_wait_stuck", lost, false},
 		{"zero_window", rep(map[tracker.Kind]int{tracker.ZeroWindow: 0}), false},
 	} {
 		f, err := parseFailOn(tc.list)
@@ -49,7 +54,7 @@ func TestFailOnMatched(t *testing.T) {
 
 func TestFailOnParseError(t *testing.T) {
 	_, err := parseFailOn("warning,nope")
-	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, info, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence)`
+	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, info, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence, time_wait_buildup)`
 	if err == nil || err.Error() != want {
 		t.Errorf("parseFailOn: %v\nwant %s", err, want)
 	}

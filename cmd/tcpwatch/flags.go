@@ -32,6 +32,7 @@ type config struct {
 	duration time.Duration
 	interval time.Duration
 	filter   string
+	twLimit  int
 
 	quiet      bool // -q
 	times      int  // -t, -tt, ...
@@ -128,6 +129,7 @@ func newFlagSet(c *config) *pflag.FlagSet {
 	addOutputFlags(fs, c)
 	addWriteFlags(fs, c)
 	addAnalysisFlags(fs, c)
+	addFindingFlags(fs, c)
 	addLiveFlags(fs, c)
 	addInfoFlags(fs, c)
 	return fs
@@ -139,10 +141,10 @@ func addWriteFlags(fs *pflag.FlagSet, c *config) {
 }
 
 func addOutputFlags(fs *pflag.FlagSet, c *config) {
-	fs.StringVarP(&c.format, "format", "F", "table", "output `FORMAT`: table, json or ndjson")
+	fs.StringVarP(&c.format, "format", "F", "table", "output `FORMAT`: table, json, ndjson, csv or zeek")
 	fs.CountVarP(&c.verbose, "verbose", "v", "add each connection's timeline of state transitions")
-	fs.BoolVar(&c.all, "all", false, "list every connection in the table (by default a large capture lists only those that did not close cleanly)")
-	fs.BoolVarP(&c.quiet, "quiet", "q", false, "table: the summary and the findings only, no connections")
+	fs.BoolVar(&c.all, "all", false, "list every connection and finding in the table (by default a capture of more than 50 connections is rolled up: services, findings by kind, the connections that matter most)")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "table: the summary and the findings only, no connections (a rollup keeps its services and findings)")
 	fs.CountVarP(&c.times, "t", "t", "table: times as tcpdump prints them: -t none, -tt seconds since 1970, -ttt since the previous time, -tttt date and time, -ttttt since the first packet")
 	fs.CountVarP(&c.numeric, "n", "n", "accepted for tcpdump's sake: tcpwatch never resolves addresses or ports to names")
 	fs.StringVar(&c.progress, "progress", "auto", "show how far reading files has come, on standard error when it is a terminal; `WHEN`: auto (once reading has taken a second), on (at once) or off")
@@ -155,6 +157,12 @@ func addAnalysisFlags(fs *pflag.FlagSet, c *config) {
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if a finding matches `LIST`: anomaly kinds (comma-separated), a severity (info, warning, critical: that or worse), or any")
 	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
 	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
+}
+
+// addFindingFlags registers the detectors' thresholds.
+func addFindingFlags(fs *pflag.FlagSet, c *config) {
+	fs.IntVar(&c.twLimit, "time-wait-limit", tracker.DefaultThresholds.TimeWaitLimit,
+		"TIME_WAITs one client host may hold towards one service before time_wait_buildup; the default is a quarter of Linux's 28,232 ephemeral ports")
 }
 
 func addLiveFlags(fs *pflag.FlagSet, c *config) {
@@ -188,6 +196,8 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
 	case c.keep <= 0:
 		return fmt.Errorf("--keep %d: must be positive", c.keep)
+	case c.twLimit <= 0:
+		return fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
 	}
 	if _, err := report.ParseFormat(c.format); err != nil {
 		return err

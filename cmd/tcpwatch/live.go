@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -56,12 +60,18 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	}
 	defer out.close()
 
-	w := &watch{rd: rd, cfg: cfg, out: out}
+	w := &watch{rd: rd, cfg: cfg, pcap: out}
 	tc := trackerConfig(cfg)
 	switch format {
 	case report.Table:
-		w.view = report.NewLiveView(stdout, cfg.iface, isTerminal(stdout))
+		term := isTerminal(stdout)
+		w.view = report.NewLiveView(stdout, cfg.iface, term)
 		tc.OnTransition = w.view.Transition
+		if term {
+			w.out = stdout.(*os.File)
+			w.winch = watchSize(w.out, w.view)
+			defer signal.Stop(w.winch)
+		}
 	case report.NDJSON:
 		w.events = report.NewEvents(stdout, cfg.verbose > 0)
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
@@ -82,6 +92,9 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	in.Interrupted = interrupted
 	in.Dropped = report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped}
 	if w.view != nil {
+		if err := w.view.Close(); err != nil && inputErr == nil {
+			inputErr = writeError(err)
+		}
 		fmt.Fprintln(stdout) // the final report follows the last frame
 	}
 	return finish(cfg, format, in, w.tr, inputErr, out, stdout, stderr)
@@ -94,7 +107,9 @@ type watch struct {
 	cfg    *config
 	view   *report.LiveView // table format
 	events *report.Events   // ndjson format
-	out    *pcapOut         // -w: keeps every packet for the second pass
+	winch  chan os.Signal   // the terminal's size changed (SIGWINCH); nil if not a terminal
+	out    *os.File         // the terminal, with winch
+	pcap   *pcapOut         // -w: keeps every packet for the second pass
 
 	lastPackets uint64 // at the last tick, for packets/s
 	lastTick    time.Time
@@ -128,7 +143,7 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			return false, err
 		default:
 			feed(w.tr, &p)
-			if err := w.out.keep(w.rd); err != nil {
+			if err := w.pcap.keep(w.rd); err != nil {
 				return false, err
 			}
 			n++
@@ -144,7 +159,7 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			w.tr.Sweep()
 			nextSweep = now.Add(sweepEvery)
 		}
-		if !now.Before(nextTick) {
+		if w.resized() || !now.Before(nextTick) {
 			if err := w.tick(now); err != nil {
 				return false, err
 			}
@@ -183,6 +198,31 @@ func (w *watch) tick(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// watchSize sizes the live view to the terminal f and returns the channel
+// on which SIGWINCH says its size changed.
+func watchSize(f *os.File, v *report.LiveView) chan os.Signal {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	if cols, rows, err := term.GetSize(int(f.Fd())); err == nil {
+		v.SetSize(cols, rows)
+	}
+	return ch
+}
+
+// resized reports whether the terminal's size changed since the last
+// frame, and if so sizes the view anew: the frame is then redrawn at once.
+func (w *watch) resized() bool {
+	select {
+	case <-w.winch:
+	default:
+		return false
+	}
+	if cols, rows, err := term.GetSize(int(w.out.Fd())); err == nil {
+		w.view.SetSize(cols, rows)
+	}
+	return true
 }
 
 // isTerminal reports whether w is a terminal (a character device).

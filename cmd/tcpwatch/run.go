@@ -67,8 +67,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
+	order := &fileOrder{file: -1}
 	prog := newProgress(cfg, cfg.files, "", rd, stderr)
-	ended, interrupted, inputErr := analyze(rd, tr, cfg.count, prog)
+	ended, interrupted, inputErr := analyze(rd, tr, cfg.count, order, prog)
 	prog.finish(rd.Stats().Packets, ended)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	in := inputOf(rd.Stats())
 	in.Files = cfg.files
 	in.Interrupted = interrupted
+	in.Warnings = order.warnings
 	if ranOn {
 		in.CaptureEnd = report.Time(st.End)
 	}
@@ -95,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func trackerConfig(cfg *config) tracker.Config {
 	limitMemory(cfg.maxConns)
 	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
-		Thresholds: tracker.Thresholds{Stuck: cfg.stuck}}
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all}
 }
 
 // inputOf describes what a reader read, from its counts.
@@ -195,7 +197,7 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 // (its context ended: a signal), showing its progress if prog is not nil.
 // It returns whether it was interrupted,
 // and the error that ended the input early, if any.
-func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, prog *progress) (ended, interrupted bool, err error) {
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder, prog *progress) (ended, interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
@@ -207,6 +209,7 @@ func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, prog *progre
 		case err != nil:
 			return false, false, err
 		}
+		order.see(rd, &p)
 		feed(tr, &p)
 		if p.Num%progressEvery == 0 {
 			prog.tick(p.Num)

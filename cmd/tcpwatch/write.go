@@ -37,7 +37,8 @@ type span struct{ first, last int64 }
 type selection map[[2]endpoint][]span
 
 // selectConnections picks the report's connections that --write names:
-// every one (all), or those with a finding the list matches.
+// every one (all), or those with a finding the list matches, by its kind
+// or a kind in its also list (as --fail-on matches).
 func selectConnections(rep *report.Report, which string) (selection, error) {
 	var list *failOn
 	if which != "all" {
@@ -46,10 +47,16 @@ func selectConnections(rep *report.Report, which string) (selection, error) {
 			return nil, err
 		}
 	}
+	also := map[uint64][]tracker.Kind{} // by connection: the kinds in its findings' also lists
+	for i := range rep.Anomalies {
+		if a := &rep.Anomalies[i]; a.Connection != 0 {
+			also[a.Connection] = append(also[a.Connection], a.Also...)
+		}
+	}
 	sel := selection{}
 	for i := range rep.Connections {
 		c := &rep.Connections[i]
-		if list == nil || list.matches(c.Anomalies) {
+		if list == nil || list.matches(c.Anomalies) || list.matches(also[c.ID]) {
 			k := [2]endpoint{endpointOf(c.Client), endpointOf(c.Server)}
 			sel[k] = append(sel[k], span{int64(c.FirstPacket), int64(c.LastPacket)})
 		}

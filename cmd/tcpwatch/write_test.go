@@ -84,7 +84,8 @@ func writeRun(t *testing.T, args ...string) (*report.Report, [][2]string) {
 
 // TestWriteKeepsTheFlaggedConnectionsPackets: on every anomaly recording,
 // tcpwatch -w writes exactly the packets of the connections with a
-// finding at warning or worse (by default) or of every connection
+// finding at warning or worse, by its kind or one in its also list (by
+// default), or of every connection
 // (--write all): tcpdump -r lists, per connection, as many packets as the
 // report counts, and no other packet.
 func TestWriteKeepsTheFlaggedConnectionsPackets(t *testing.T) {
@@ -100,9 +101,13 @@ func TestWriteKeepsTheFlaggedConnectionsPackets(t *testing.T) {
 					args = append(args, "--write", which)
 				}
 				rep, pkts := writeRun(t, args...)
+				also := map[uint64][]tracker.Kind{}
+				for _, a := range rep.Anomalies {
+					also[a.Connection] = append(also[a.Connection], a.Also...)
+				}
 				want := map[[2]string]uint64{}
 				for _, c := range rep.Connections {
-					if which == "all" || worst(c.Anomalies) >= tracker.Warning {
+					if which == "all" || worst(append(also[c.ID], c.Anomalies...)) >= tracker.Warning {
 						a, b := c.Client.String(), c.Server.String()
 						want[[2]string{min(a, b), max(a, b)}] += c.Packets.Client + c.Packets.Server
 					}

@@ -50,6 +50,10 @@ type Config struct {
 	Start    time.Time     // time of the first packet (default 2026-01-01T00:00:00Z)
 	Interval time.Duration // mean gap between packets (default 50µs)
 	Snaplen  int           // cut packets to this many bytes (default 0: never)
+
+	// Faults makes one connection in Faults end badly (0: none), in turn
+	// refused, aborted by RST, or left in CLOSE_WAIT (synth_faults.go).
+	Faults int
 }
 
 // ErrFloodTooLarge is returned when Flood asks for more distinct sources than
@@ -86,6 +90,7 @@ type conn struct {
 	phase          int
 	rounds         int    // data rounds left
 	clen, slen     uint32 // length of the data segment in flight
+	fault          fault  // how it ends badly, if it does
 }
 
 // Write writes the capture cfg describes to w.
@@ -229,6 +234,7 @@ func (g *gen) newConn() *conn {
 	c.cseq = g.rng.Uint32()
 	c.sseq = g.rng.Uint32()
 	c.rounds = g.cfg.DataRounds
+	g.pickFault(c, i)
 	return c
 }
 
@@ -242,6 +248,9 @@ const (
 
 // step writes the connection's next packet.
 func (g *gen) step(c *conn) {
+	if c.fault != noFault && g.stepFault(c) {
+		return
+	}
 	switch c.phase {
 	case phSYN:
 		g.tcp(c.client, c.server, c.cseq, 0, fSYN, clientWindow, true, 0)

@@ -21,6 +21,7 @@ func main() {
 	flag.IntVar(&cfg.Flood, "flood", 0, "SYNs from distinct spoofed sources")
 	flag.StringVar(&target, "target", "198.18.0.2:80", "flood target (an IPv6 target allows more than 131070 sources)")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
+	flag.IntVar(&cfg.Faults, "faults", 0, "one connection in N ends badly: refused, reset or left in CLOSE_WAIT (0: none)")
 	flag.DurationVar(&cfg.Interval, "interval", 0, "mean gap between packets (default 50µs)")
 	flag.Parse()
 	var err error

@@ -20,11 +20,21 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 
 SCENARIOS=(
 	close-wait-fin-wait-2 half-open-silence half-open-peer-lost invalid-flags bad-seq-rst
-	bad-seq-synack syn-flood bulk request-response
+	bad-seq-synack syn-flood bulk request-response syn-flood-cookies syn-flood-no-cookies
+	time-wait-buildup
 )
 
 FLOOD_SYNS=1000 # spoofed SYNs in syn-flood (raw caps it at 5000 and 15 s)
 FLOOD_RATE=250  # per second
+
+# syn-flood-cookies and syn-flood-no-cookies: a listener with backlog 16
+# (peer serverSmallBacklog), tcp_max_syn_backlog 128, tcp_syncookies 1 or 0;
+# BURST_SYNS spoofed SYNs at BURST_RATE/s while four legitimate clients
+# connect. Which connections the kernel holds depends on the race, so their
+# states are not listed here: check_flood compares the .states file with the
+# kernel's own count, `ss -tan state syn-recv` (NAME.syn-recv).
+BURST_SYNS=400
+BURST_RATE=200
 
 # What the kernel is expected to hold at the end (as in ../record.sh):
 # "client server" per connection, comma-separated, N*PAIR repeats.
@@ -38,10 +48,13 @@ declare -A EXPECT=(
 	[syn-flood]="$FLOOD_SYNS*CLOSED SYN_RCVD"
 	[bulk]="TIME_WAIT CLOSED"
 	[request-response]="3*TIME_WAIT CLOSED"
+	[syn-flood-cookies]=flood
+	[syn-flood-no-cookies]=flood
+	[time-wait-buildup]="2000*TIME_WAIT CLOSED"
 )
 
 # Captures stored gzip-compressed (tcpwatch reads them transparently).
-declare -A GZIP=([syn-flood]=1 [bulk]=1)
+declare -A GZIP=([syn-flood]=1 [bulk]=1 [syn-flood-cookies]=1 [syn-flood-no-cookies]=1 [time-wait-buildup]=1)
 
 usage() {
 	echo "usage: sudo $0 [-l] [SCENARIO...]"
@@ -181,7 +194,7 @@ nft_drop() {
 nft_clear() { NX "$1" nft delete table inet twanom; }
 
 capture_start() {
-	ip netns exec "$SNS" tcpdump -i eth-s -n -U --immediate-mode -Z root -w "$TMP/$NAME.pcap" >"$TMP/$NAME.tcpdump.log" 2>&1 &
+	ip netns exec "$SNS" tcpdump -i eth-s -n -U --immediate-mode -B 16384 -Z root -w "$TMP/$NAME.pcap" >"$TMP/$NAME.tcpdump.log" 2>&1 &
 	TCPDUMP_PID=$!
 	PIDS+=("$TCPDUMP_PID")
 	local i
@@ -209,6 +222,10 @@ capture_stop() {
 		echo "# ss -tanH, server namespace (eth-s 198.18.0.2)"
 		NX "$SNS" ss -tanH
 	} >"$HERE/$NAME.ss.txt"
+	if [ "${EXPECT[$NAME]}" = flood ]; then
+		# the header line is not a socket
+		echo $(($(NX "$SNS" ss -tan state syn-recv | wc -l) - 1)) >"$HERE/$NAME.syn-recv"
+	fi
 	grep -E 'packets (captured|received by filter|dropped by kernel)' "$TMP/$NAME.tcpdump.log" |
 		tr '\n' ' ' | sed 's/ $//' >"$TMP/$NAME.tcpdump.stats"
 }
@@ -321,6 +338,37 @@ sc_syn-flood() {
 	sleep 1.2
 }
 
+# A burst of spoofed SYNs at a listener with a small backlog, syncookies $1,
+# while four legitimate clients connect (0, 0.6, 1.2 and 1.8 s after "go";
+# the flood runs from 0.3 s to 2.3 s). The capture stops 5.6 s after "go":
+# long enough for the last SYN-ACKs to be retransmitted or not (1 s), and
+# before the first requests expire (under a full queue Linux keeps a request
+# for two retransmissions, about 7 s).
+flood_burst() {
+	NX "$SNS" sysctl -qw net.ipv4.tcp_syncookies="$1" net.ipv4.tcp_max_syn_backlog=128 || fail "sysctl"
+	peer server
+	wait_listen
+	NX "$SNS" ip route add 198.19.0.0/16 via 198.18.0.1 dev eth-s || fail "route"
+	nft_drop "$CNS" prerouting ip daddr 198.19.0.0/16
+	capture_start
+	peer client
+	local t0
+	t0=$(date +%s.%N)
+	mark go
+	sleep 0.3
+	raw "$CNS" -mode flood -src 198.19.0.0/16 -rate "$BURST_RATE" -count "$BURST_SYNS"
+	await raw-done 20
+	await client-done 10
+	sleep "$(awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + 5.6 - now; print (d > 0 ? d : 0) }')"
+}
+
+sc_syn-flood-cookies() { flood_burst 1; }
+sc_syn-flood-no-cookies() { flood_burst 0; }
+
+# One client opens 2000 short connections one after the other and closes
+# each first: 2000 TIME_WAIT sockets towards one service.
+sc_time-wait-buildup() { plain 0.3; }
+
 # ---- the .states file (as ../record.sh's; a SYN carrying FIN or RST does
 # not start a connection) ----
 
@@ -383,8 +431,26 @@ write_states() {
 	}' >"$HERE/$NAME.states" || fail "could not write $NAME.states"
 }
 
+# check_flood: the kernel's SYN_RCVD count (ss) must be the .states file's.
+check_flood() {
+	local rcvd want
+	rcvd=$(awk -F'\t' 'NR > 1 && $4 == "SYN_RCVD"' "$HERE/$NAME.states" | wc -l)
+	want=$(cat "$HERE/$NAME.syn-recv")
+	if [ "$rcvd" != "$want" ]; then
+		log "$NAME: MISMATCH: $rcvd server sockets in SYN_RCVD in $NAME.states, ss counted $want"
+		STATUS=1
+		return
+	fi
+	log "$NAME: ok: $(($(wc -l <"$HERE/$NAME.states") - 1)) connections, $want in SYN-RECV at the end; states:"
+	awk -F'\t' 'NR > 1 { n[$3 " " $4]++ } END { for (k in n) print "    " n[k] " " k }' "$HERE/$NAME.states" | sort -rn >&2
+}
+
 check() {
 	local want="" item n i got biggest packets
+	if [ "${EXPECT[$NAME]}" = flood ]; then
+		check_flood
+		return
+	fi
 	IFS=, read -ra items <<<"${EXPECT[$NAME]}"
 	for item in "${items[@]}"; do
 		n=1
@@ -417,7 +483,7 @@ STATUS=0
 for NAME in "$@"; do
 	SYNC="$TMP/$NAME.sync"
 	mkdir -p "$SYNC"
-	rm -f "$HERE/$NAME.pcap" "$HERE/$NAME.pcap.gz" "$HERE/$NAME.states" "$HERE/$NAME.ss.txt"
+	rm -f "$HERE/$NAME.pcap" "$HERE/$NAME.pcap.gz" "$HERE/$NAME.states" "$HERE/$NAME.ss.txt" "$HERE/$NAME.syn-recv"
 	log "$NAME: recording"
 	setup_netns
 	"sc_$NAME"

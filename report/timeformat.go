@@ -9,7 +9,7 @@ import (
 type TimeFormat uint8
 
 const (
-	TimeOfDay  TimeFormat = iota // 15:04:05.000000, UTC (the default)
+	TimeOfDay  TimeFormat = iota // 15:04:05.000000, UTC, with the date when the capture spans days (the default)
 	NoTime                       // -t: no time at all
 	EpochTime                    // -tt: seconds since 1970, 1763714542.339518
 	DeltaTime                    // -ttt: since the time printed before it, 00:00:00.000025
@@ -45,7 +45,7 @@ func (p *printer) clock(t Time) string {
 	case SinceFirst:
 		return sinceClock(time.Duration(t - p.first))
 	}
-	return clock(t)
+	return p.dayClock(t)
 }
 
 // sinceClock is a span as tcpdump prints it, hours:minutes:seconds.micros.

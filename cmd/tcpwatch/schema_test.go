@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+const schemaFile = "../../docs/tcpwatch.schema.json"
+
+// compileSchema compiles the schema, or the definition at ptr in it.
+func compileSchema(t *testing.T, ptr string) *jsonschema.Schema {
+	t.Helper()
+	sch, err := jsonschema.NewCompiler().Compile(schemaFile + ptr)
+	if err != nil {
+		t.Fatalf("compile %s%s: %v", schemaFile, ptr, err)
+	}
+	return sch
+}
+
+// recordings lists every bundled recording.
+func recordings(t *testing.T) []string {
+	t.Helper()
+	var all []string
+	for _, g := range []string{"../../testdata/pcaps/*.pcap", "../../testdata/pcaps/anomalies/*.pcap", "../../testdata/pcaps/anomalies/*.pcap.gz"} {
+		m, _ := filepath.Glob(g)
+		all = append(all, m...)
+	}
+	if len(all) < 40 {
+		t.Fatalf("only %d recordings found", len(all))
+	}
+	return all
+}
+
+// validate checks one JSON document against sch.
+func validate(t *testing.T, sch *jsonschema.Schema, what, doc string) {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("%s does not match %s:\n%v", what, schemaFile, err)
+	}
+}
+
+// TestOutputMatchesSchema: -F json (with and without -v) and every line of
+// -F ndjson, on every bundled recording (with --stuck 2s, so that the
+// stuck kinds occur), match docs/tcpwatch.schema.json.
+func TestOutputMatchesSchema(t *testing.T) {
+	doc, event := compileSchema(t, ""), compileSchema(t, "#/$defs/event")
+	for _, p := range recordings(t) {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			for _, args := range [][]string{{"-F", "json"}, {"-F", "json", "-v", "--stuck", "2s"}} {
+				code, out, errs := runCLI(append([]string{"-r", p}, args...)...)
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, errs)
+				}
+				validate(t, doc, fmt.Sprint(args), out)
+			}
+			code, out, errs := runCLI("-r", p, "-F", "ndjson", "-v", "--stuck", "2s")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			sc := bufio.NewScanner(strings.NewReader(out))
+			sc.Buffer(nil, 1<<24)
+			for n := 1; sc.Scan(); n++ {
+				validate(t, event, fmt.Sprintf("ndjson line %d", n), sc.Text())
+			}
+		})
+	}
+}
+
+// TestSchemaRejectsWhatTheSpecForbids: the schema is not so loose that
+// anything passes.
+func TestSchemaRejectsWhatTheSpecForbids(t *testing.T) {
+	sch := compileSchema(t, "#/$defs/anomaly")
+	for _, doc := range []string{
+		`{"kind":"odd","severity":"info","target":"198.18.0.2:80","time":"2026-11-21T08:50:33.243056000Z","detail":"x"}`,
+		`{"kind":"reset","severity":"info","target":"198.18.0.2:80","time":"2026-11-21T08:50:33.243056Z","detail":"x","fields":{"reason":"abort","seconds_open":1}}`,
+		`{"kind":"close_wait_stuck","severity":"warning","target":"198.18.0.2:80","time":"2026-11-21T08:50:33.243056000Z","detail":"x"}`,
+		`{"kind":"zero_window","severity":"warning","target":"198.18.0.2:80","time":"2026-11-21T08:50:33.243056000Z","detail":"x","fields":{"seconds":1},"extra":1}`,
+	} {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.Validate(v) == nil {
+			t.Errorf("schema accepts %s", doc)
+		}
+	}
+}
+
+// TestSchemaListsEveryKind: the schema's kinds are the tracker's, in its
+// order, and each has its fields described.
+func TestSchemaListsEveryKind(t *testing.T) {
+	b, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Defs map[string]struct {
+			Enum  []string `json:"enum"`
+			AllOf []struct {
+				If struct {
+					Properties struct {
+						Kind struct {
+							Const string `json:"const"`
+						} `json:"kind"`
+					} `json:"properties"`
+				} `json:"if"`
+			} `json:"allOf"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, k := range tracker.Kinds() {
+		want = append(want, k.String())
+	}
+	if got := s.Defs["kind"].Enum; !slices.Equal(got, want) {
+		t.Errorf("schema kinds %v, want the tracker's %v", got, want)
+	}
+	var described []string
+	for _, a := range s.Defs["anomalyMembers"].AllOf {
+		described = append(described, a.If.Properties.Kind.Const)
+	}
+	if !slices.Equal(described, want) {
+		t.Errorf("fields described for %v, want every kind %v", described, want)
+	}
+}
+
+// TestFieldsAgreeWithSentence: on every recording, a finding's figures in
+// "fields" are the ones its sentence states.
+func TestFieldsAgreeWithSentence(t *testing.T) {
+	checks := map[string]struct {
+		field  string
+		format string // how the sentence prints the figure
+	}{
+		"close_wait_stuck": {"seconds_stuck", "not closed %s after"},
+		"fin_wait_2_stuck": {"seconds_stuck", "waited %s in FIN_WAIT_2"},
+		"unacked_fin":      {"retransmits", "its FIN %d times"},
+		"syn_timeout":      {"syns", "its SYN %d times"},
+		"syn_flood":        {"syns", "received %d SYNs"},
+		"zero_window":      {"seconds", "zero window for %s"},
+	}
+	seen := map[string]bool{}
+	for _, p := range recordings(t) {
+		_, out, _ := runCLI("-r", p, "-F", "json", "--stuck", "2s")
+		var rep struct {
+			Anomalies []struct {
+				Kind   string         `json:"kind"`
+				Detail string         `json:"detail"`
+				Fields map[string]any `json:"fields"`
+			} `json:"anomalies"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, a := range rep.Anomalies {
+			c, ok := checks[a.Kind]
+			if !ok {
+				continue
+			}
+			v, _ := a.Fields[c.field].(float64)
+			var want string
+			if strings.Contains(c.format, "%s") { // seconds, as sentences print durations
+				want = fmt.Sprintf(c.format, tracker.FormatDuration(time.Duration(math.Round(v*1e9))))
+			} else {
+				want = fmt.Sprintf(c.format, int(v))
+			}
+			if !strings.Contains(a.Detail, want) {
+				t.Errorf("%s: %s: fields.%s = %v, but the sentence does not say %q: %s", filepath.Base(p), a.Kind, c.field, v, want, a.Detail)
+			}
+			seen[a.Kind] = true
+		}
+	}
+	t.Logf("checked: %v", seen)
+	if len(seen) < 4 {
+		t.Errorf("only %v checked; the recordings should show more kinds", seen)
+	}
+}

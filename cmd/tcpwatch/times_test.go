@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/internal/synth"
+	"github.com/tcpwatch/tcpwatch/report"
+)
+
+// TestFilesOutOfTimeOrderAreWarnedAbout: a file older than the one before
+// it gets a warning, in the table and in JSON (which still matches the
+// schema), and the header shows no negative duration; files in order get
+// none.
+func TestFilesOutOfTimeOrderAreWarnedAbout(t *testing.T) {
+	const older, newer = "../../testdata/pcaps/close-server-first.pcap", "../../testdata/pcaps/lost-third-ack.pcap"
+	_, out, _ := runCLI("-r", newer, "-r", older)
+	if !strings.Contains(out, `warning: files out of time order: "`+older+`" begins at 2026-11-21 08:41:57.954583, 27.429s before the end of "`+newer+`"`) ||
+		!strings.Contains(out, "files out of time order)") || strings.Contains(out, "(-") {
+		t.Errorf("out of order, the table lacks the warning or shows a negative duration:\n%s", out)
+	}
+	_, js, _ := runCLI("-r", newer, "-r", older, "-F", "json")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || len(rep.Input.Warnings) != 1 {
+		t.Errorf("JSON warnings %q (%v), want one", rep.Input.Warnings, err)
+	}
+	validate(t, compileSchema(t, ""), "out-of-order JSON", js)
+	if _, out, _ := runCLI("-r", older, "-r", newer); strings.Contains(out, "warning:") {
+		t.Errorf("in order, a warning:\n%s", out)
+	}
+}
+
+// TestCaptureAcrossMidnightShowsDates: when a capture spans days, the
+// header's end and every time of day in the tables carry their date.
+func TestCaptureAcrossMidnightShowsDates(t *testing.T) {
+	p := synthCapture(t, synth.Config{Seed: 3, Conns: 4, Concurrency: 2,
+		Start: time.Date(2026, 1, 1, 23, 59, 50, 0, time.UTC), Interval: time.Second})
+	_, out, _ := runCLI("-r", p, "-v")
+	if !regexp.MustCompile(`2026-01-01 23:59:5\d\.\d{6} → 2026-01-02 00:00:\d\d\.\d{6} UTC \(\d+\.\d+s\)`).MatchString(out) {
+		t.Errorf("header without the end's date:\n%s", out)
+	}
+	if !regexp.MustCompile(`\n  2026-01-02 00:00:\d\d\.\d{6}  pkt `).MatchString(out) {
+		t.Errorf("timeline without dates:\n%s", out)
+	}
+}
