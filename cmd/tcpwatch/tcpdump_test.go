@@ -51,6 +51,21 @@ func TestQuietPrintsSummaryAndFindingsOnly(t *testing.T) {
 			t.Errorf("-q does not print %q:\n%s", s, out)
 		}
 	}
+
+	// A rollup keeps its services and findings, not its connections.
+	const many = "../../testdata/pcaps/many-short.pcap"
+	_, full, _ = runCLI("-r", many)
+	_, out, _ = runCLI("-qr", many)
+	for _, s := range []string{"Every connection closed cleanly"} {
+		if !strings.Contains(full, s) || strings.Contains(out, s) {
+			t.Errorf("-q on a rollup still prints %q", s)
+		}
+	}
+	for _, s := range []string{"Connections: 125 to 1 service", "Services, worst first", "No anomalies."} {
+		if !strings.Contains(out, s) {
+			t.Errorf("-q on a rollup does not print %q:\n%s", s, out)
+		}
+	}
 }
 
 // TestTimeFlagsReachTheTable: -tttt prints the findings' and timelines'
