@@ -64,7 +64,8 @@ func newProgress(cfg *config, files []string, label string, rd *capture.Reader, 
 		return nil
 	}
 	sizes, total := inputSizes(files)
-	if sizes == nil {
+	width := progressWidth(f)
+	if sizes == nil || width <= 0 {
 		return nil
 	}
 	p := &progress{label: label, rd: rd, sizes: sizes, out: &gate{w: f}}
@@ -77,11 +78,28 @@ func newProgress(cfg *config, files []string, label string, rd *capture.Reader, 
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetWidth(width),
 		progressbar.OptionThrottle(progressRedraw),
 	)
 	p.bar.RenderBlank()
 	return p
+}
+
+// progressText is the room the bar's text takes beside the bar itself:
+// "-w: 12,345,678 packets 100% || (1.2/2.5 GB, 123 MB/s) [1m2s:3m4s]".
+const progressText = 66
+
+// progressWidth is the width of the bar that fits the terminal f, at most
+// 30; 0 when the terminal is too narrow for one of 5.
+func progressWidth(f *os.File) int {
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 30
+	}
+	if w := min(30, cols-progressText); w >= 5 {
+		return w
+	}
+	return 0
 }
 
 // inputSizes is the size of each file, or nil if one is not a regular file.

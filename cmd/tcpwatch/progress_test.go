@@ -28,15 +28,23 @@ func runWithStderr(t *testing.T, errw *os.File, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), out.String()
 }
 
-// onTerminal runs tcpwatch with standard error on a pseudo-terminal, and
-// returns what it wrote there, and its standard output.
+// onTerminal runs tcpwatch with standard error on a pseudo-terminal of
+// 120 columns, and returns what it wrote there, and its standard output.
 func onTerminal(t *testing.T, args ...string) (code int, terminal, stdout string) {
+	return onTerminalOf(t, 120, args...)
+}
+
+// onTerminalOf is onTerminal with a terminal cols columns wide.
+func onTerminalOf(t *testing.T, cols uint16, args ...string) (code int, terminal, stdout string) {
 	t.Helper()
 	master, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
 	defer master.Close()
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 24, Cols: cols}); err != nil {
+		t.Fatal(err)
+	}
 	got := make(chan string)
 	go func() {
 		b, _ := io.ReadAll(master) // ends with EIO once the terminal's last user closed it
@@ -76,6 +84,16 @@ func TestProgressOnATerminalOnly(t *testing.T) {
 	_, term, _ = onTerminal(t, "-r", lostAck, "--progress", "on", "-w", filepath.Join(t.TempDir(), "x.pcap"))
 	if !strings.Contains(term, "-w: 7 packets 100% |") {
 		t.Errorf("terminal: no progress of -w's pass in %q", term)
+	}
+
+	// The bar narrows to fit the terminal, and is left out of one too
+	// narrow for it.
+	_, term, _ = onTerminalOf(t, 80, "-r", lostAck, "--progress", "on")
+	if !strings.Contains(term, "7 packets 100% |"+strings.Repeat("█", 80-progressText)+"|") {
+		t.Errorf("80 columns: the bar is not %d wide: %q", 80-progressText, term)
+	}
+	if _, term, _ = onTerminalOf(t, 60, "-r", lostAck, "--progress", "on"); term != "" {
+		t.Errorf("60 columns: %q, want nothing", term)
 	}
 
 	// A small file is read before --progress auto shows anything.
