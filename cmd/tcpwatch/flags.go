@@ -33,6 +33,8 @@ type config struct {
 	interval time.Duration
 	filter   string
 	twLimit  int
+	pictures pictureConfig
+	metrics  string // --metrics ADDR
 
 	quiet      bool // -q
 	times      int  // -t, -tt, ...
@@ -71,6 +73,7 @@ func (e usageError) Unwrap() error { return e.err }
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	c := &config{}
 	fs := newFlagSet(c)
+	args = ladderArgs(args)
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{parseError(fs, args, err)}
 	}
@@ -130,7 +133,9 @@ func newFlagSet(c *config) *pflag.FlagSet {
 	addWriteFlags(fs, c)
 	addAnalysisFlags(fs, c)
 	addFindingFlags(fs, c)
+	addPictureFlags(fs, c)
 	addLiveFlags(fs, c)
+	addMetricsFlags(fs, c)
 	addInfoFlags(fs, c)
 	return fs
 }
@@ -212,6 +217,12 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return err
 	}
 	c.fail = f
+	if err := checkPictureFlags(c); err != nil {
+		return err
+	}
+	if err := checkMetricsFlags(c); err != nil {
+		return err
+	}
 	return c.checkWrite()
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/metrics"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -77,6 +78,12 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
 	}
 	w.tr = tracker.New(tc)
+	stopMetrics, err := w.startMetrics()
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer stopMetrics()
 
 	interrupted, inputErr := w.loop(ctx)
 	rd.Close() // the final counters are read as the handle closes
@@ -113,6 +120,9 @@ type watch struct {
 
 	lastPackets uint64 // at the last tick, for packets/s
 	lastTick    time.Time
+
+	metrics *metrics.Exporter // --metrics
+	payload uint64            // TCP payload bytes, for --metrics
 }
 
 // loop reads and tracks packets until ctx is done (interrupted: a
@@ -145,6 +155,9 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			feed(w.tr, &p)
 			if err := w.pcap.keep(w.rd); err != nil {
 				return false, err
+			}
+			if p.Kind == capture.TCP {
+				w.payload += uint64(p.Seg.Payload)
 			}
 			n++
 			if w.cfg.count > 0 && n >= w.cfg.count {
@@ -186,6 +199,7 @@ func (w *watch) tick(now time.Time) error {
 		s.PacketsPerS = float64(st.Packets-w.lastPackets) / dt
 	}
 	w.lastPackets, w.lastTick = st.Packets, now
+	w.publishMetrics(s)
 	switch {
 	case w.view != nil:
 		if err := w.view.Render(s, w.tr); err != nil {

@@ -134,6 +134,10 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}
+	if err := drawPictures(cfg, rep, tr, stdout); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
 	if warning, err := out.finish(cfg, rep, in.Packets, stderr); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError

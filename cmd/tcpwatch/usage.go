@@ -107,7 +107,10 @@ func flagSynopsis(f *pflag.Flag) string {
 	case f.Shorthand != "":
 		s = "-" + f.Shorthand + ", " + s
 	}
-	if name != "" {
+	switch {
+	case name != "" && f.NoOptDefVal != "":
+		s += "[=" + name + "]" // the value is optional
+	case name != "":
 		s += " " + name
 	}
 	return s

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/report/html"
+	"github.com/tcpwatch/tcpwatch/report/ladder"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// pictureConfig holds the options that draw connections: ladders in the
+// terminal, the HTML report.
+type pictureConfig struct {
+	ladder ladderIDs // --ladder: every listed connection, or these IDs
+	ascii  bool      // --ascii
+	html   string    // --html FILE
+}
+
+// ladderIDs is --ladder's value: set with no IDs means every listed
+// connection.
+type ladderIDs struct {
+	set bool
+	ids []uint64
+}
+
+func (l *ladderIDs) String() string {
+	s := make([]string, len(l.ids))
+	for i, id := range l.ids {
+		s[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// Set takes "true" (the flag alone) or a comma-separated list of IDs.
+func (l *ladderIDs) Set(v string) error {
+	l.set = true
+	if v == "true" {
+		return nil
+	}
+	for _, f := range strings.Split(v, ",") {
+		id, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(f), "#"), 10, 64)
+		if err != nil || id == 0 {
+			return fmt.Errorf("--ladder %q: want connection IDs as the table numbers them (--ladder 3 or --ladder 3,7)", v)
+		}
+		l.ids = append(l.ids, id)
+	}
+	return nil
+}
+
+func (l *ladderIDs) Type() string { return "ID[,ID...]" }
+
+// addPictureFlags registers the drawing options.
+func addPictureFlags(fs *pflag.FlagSet, c *config) {
+	fs.Var(&c.pictures.ladder, "ladder", "draw a ladder diagram of each listed connection, or of the connections `ID[,ID...]`, after the report")
+	fs.Lookup("ladder").NoOptDefVal = "true" // --ladder alone: every listed connection
+	fs.BoolVar(&c.pictures.ascii, "ascii", false, "draw ladders in plain ASCII instead of Unicode box drawing")
+	fs.StringVar(&c.pictures.html, "html", "", "also write a self-contained HTML report with charts and ladders to `FILE`")
+}
+
+// ladderArgs rewrites "--ladder 3,7" as "--ladder=3,7", so that the IDs
+// are the flag's and not the first word of a filter (no BPF filter is a
+// list of numbers); the flag alone stays alone.
+func ladderArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && isIDList(args[i+1]) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func isIDList(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789,#") == ""
+}
+
+// checkPictureFlags refuses drawings that cannot be made: the segments of
+// the drawn connections are read again from the files.
+func checkPictureFlags(c *config) error {
+	p := &c.pictures
+	if !p.ladder.set && p.html == "" {
+		if p.ascii {
+			return errors.New("--ascii draws ladders: give --ladder too")
+		}
+		return nil
+	}
+	what := "--ladder"
+	if !p.ladder.set {
+		what = "--html"
+	}
+	if c.iface != "" {
+		return fmt.Errorf("%s needs -r FILE: the drawn connections' segments are read again from the file", what)
+	}
+	for _, f := range c.files {
+		if f == "-" {
+			return fmt.Errorf("%s cannot read standard input twice: save the capture to a file and give -r FILE", what)
+		}
+	}
+	if p.ladder.set && c.format != "table" {
+		return fmt.Errorf("--ladder draws with the table format only (-F %s); --html FILE draws ladders as SVG", c.format)
+	}
+	return nil
+}
+
+// drawPictures draws what the picture options ask for, after the report
+// rep of the tracker tr was printed: the segments of the connections drawn
+// are read again from the files, and nothing is recorded for the others.
+func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout io.Writer) error {
+	p := &cfg.pictures
+	if !p.ladder.set && p.html == "" {
+		return nil
+	}
+	byID := make(map[uint64]*tracker.Conn)
+	for _, c := range tr.Conns() {
+		byID[c.ID] = c
+	}
+	terminal, err := ladderConns(cfg, rep, byID)
+	if err != nil {
+		return err
+	}
+	listed := report.Listed(rep, report.PrintOptions{All: cfg.all})
+	conns := terminal
+	if p.html != "" {
+		conns = union(terminal, listedConns(rep, listed[:min(len(listed), html.MaxLadders)], byID))
+	}
+	rec := ladder.NewRecorder(trackerConfig(cfg), conns)
+	var syns *html.SYNCounter
+	if p.html != "" {
+		syns = &html.SYNCounter{Span: htmlSpan(rep)}
+	}
+	if err := reread(cfg, rep.Input.Packets, rec, syns); err != nil {
+		return err
+	}
+	ladders := make(map[uint64]*ladder.Ladder)
+	for _, l := range rec.Ladders(tr.Anomalies()) {
+		ladders[l.ID] = l
+	}
+	if p.html != "" {
+		d := &html.Data{Report: rep, Listed: listed, Ladders: ladders, SYNs: syns,
+			States: html.States(tr.Conns(), syns.Span)}
+		if err := writeHTML(p.html, d); err != nil {
+			return err
+		}
+	}
+	if !p.ladder.set {
+		return nil
+	}
+	opts := ladder.TextOptions{Width: termWidth(stdout), ASCII: p.ascii}
+	for _, c := range terminal {
+		if _, err := fmt.Fprintln(stdout); err != nil {
+			return writeError(err)
+		}
+		if err := ladder.Text(stdout, ladders[c.ID], opts); err != nil {
+			return writeError(err)
+		}
+	}
+	return nil
+}
+
+// ladderConns returns the connections --ladder draws in the terminal: the
+// ones it names, or every connection the table lists.
+func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Conn) ([]*tracker.Conn, error) {
+	if !cfg.pictures.ladder.set {
+		return nil, nil
+	}
+	ids := cfg.pictures.ladder.ids
+	if len(ids) == 0 {
+		return listedConns(rep, report.Listed(rep, report.PrintOptions{All: cfg.all}), byID), nil
+	}
+	var out []*tracker.Conn
+	for _, id := range ids {
+		c := byID[id]
+		if c == nil {
+			return nil, fmt.Errorf("--ladder %d: no connection #%d in the report (it lists %d)", id, id, len(rep.Connections))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func listedConns(rep *report.Report, listed []int, byID map[uint64]*tracker.Conn) []*tracker.Conn {
+	var out []*tracker.Conn
+	for _, i := range listed {
+		if c := byID[rep.Connections[i].ID]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// union returns a's connections, then b's not in a.
+func union(a, b []*tracker.Conn) []*tracker.Conn {
+	seen := make(map[*tracker.Conn]bool, len(a))
+	out := append([]*tracker.Conn(nil), a...)
+	for _, c := range a {
+		seen[c] = true
+	}
+	for _, c := range b {
+		if !seen[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// htmlSpan is the capture's time, for the charts.
+func htmlSpan(rep *report.Report) html.Span {
+	return html.Span{Start: int64(rep.Input.FirstPacket), End: max(int64(rep.Input.LastPacket), int64(rep.Input.CaptureEnd))}
+}
+
+// writeHTML writes the HTML report to name.
+func writeHTML(name string, d *html.Data) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	err = html.Write(w, d)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %q: %w", name, err)
+	}
+	return nil
+}
+
+// reread reads the files again, up to the packet the first reading ended
+// at, gives the recorder the segments it wants and counts SYNs.
+func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCounter) error {
+	if rec.Len() == 0 && syns == nil {
+		return nil
+	}
+	rd, err := capture.OpenFiles(cfg.files, cfg.filter)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	var p capture.Packet
+	for {
+		switch err := rd.Next(&p); {
+		case err == io.EOF:
+			return nil
+		case err != nil && p.Num >= packets:
+			return nil // where the first reading ended too (its error is reported)
+		case err != nil:
+			return fmt.Errorf("reading again for the drawings: %w", err)
+		}
+		if p.Num > packets {
+			return nil
+		}
+		if p.Kind != capture.TCP {
+			continue
+		}
+		if syns != nil {
+			syns.Add(&p.Seg)
+		}
+		if rec.Wants(&p.Seg) {
+			rec.Observe(&p.Seg)
+		}
+	}
+}
+
+// termWidth is the width of the terminal w is, or ladder.DefaultWidth.
+func termWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !isTerminal(w) {
+		return ladder.DefaultWidth
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Col == 0 {
+		return ladder.DefaultWidth
+	}
+	return int(ws.Col)
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLadderCLI: --ladder draws after the report, for each listed
+// connection or the ones named, and the drawings are golden.
+func TestLadderCLI(t *testing.T) {
+	tests := []struct {
+		name, golden string
+		args         []string
+	}{
+		{"each listed connection", "ladder-listed.txt", []string{"-r", "../../testdata/pcaps/port-reuse.pcap", "-v", "--ladder"}},
+		{"one by ID in ASCII, filter after", "ladder-id-ascii.txt", []string{"-r", "../../testdata/pcaps/port-reuse.pcap", "--ladder", "2", "--ascii", "tcp"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			path := filepath.Join("testdata", "golden", tc.golden)
+			if *update {
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", path, out)
+			}
+		})
+	}
+}
+
+// TestLadderCount: one ladder per listed connection, each headed by its ID.
+func TestLadderCount(t *testing.T) {
+	code, out, errOut := runCLI("-r", "../../testdata/pcaps/port-reuse.pcap", "--ladder")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, head := range []string{"\n#1 ", "\n#2 "} {
+		if n := strings.Count(out, head+"198.18."); n != 1 {
+			t.Errorf("%d ladders headed %q, want 1", n, head)
+		}
+	}
+}
+
+// TestLadderErrors: drawings that cannot be made are one line and exit 2.
+func TestLadderErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"unknown ID", []string{"-r", sample, "--ladder", "9"}, "--ladder 9: no connection #9"},
+		{"not an ID", []string{"-r", sample, "--ladder=x"}, `--ladder "x": want connection IDs`},
+		{"json", []string{"-r", sample, "--ladder", "-F", "json"}, "--ladder draws with the table format only"},
+		{"ascii alone", []string{"-r", sample, "--ascii"}, "--ascii draws ladders: give --ladder too"},
+		{"standard input", []string{"-r", "-", "--ladder"}, "cannot read standard input twice"},
+		{"live", []string{"-i", "lo", "--ladder"}, "--ladder needs -r FILE"},
+		{"html live", []string{"-i", "lo", "--html", "x.html"}, "--html needs -r FILE"},
+		{"html not writable", []string{"-r", sample, "--html", "/nonexistent/x.html"}, `--html: open /nonexistent/x.html: no such file or directory`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCLI(tc.args...)
+			if code != exitError {
+				t.Errorf("exit %d, want %d", code, exitError)
+			}
+			if !strings.Contains(errOut, tc.stderr) || strings.Count(errOut, "\n") != 1 {
+				t.Errorf("stderr %q, want one line containing %q", errOut, tc.stderr)
+			}
+		})
+	}
+}
+
+// TestLadderOfATruncatedCapture: the drawings cover what was read; the
+// exit code and the one line are the truncation's.
+func TestLadderOfATruncatedCapture(t *testing.T) {
+	good, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := writeFile(t, "cut.pcap", good[:len(good)-10])
+	code, out, errOut := runCLI("-r", cut, "--ladder", "--html", filepath.Join(t.TempDir(), "x.html"))
+	if code != exitError || !strings.Contains(errOut, "truncated") || !strings.Contains(errOut, "the report covers") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 2 and the truncation in one line", code, errOut)
+	}
+	if !strings.Contains(out, "\n#1 198.18.0.1:") {
+		t.Errorf("no ladder of what was read:\n%s", out)
+	}
+}

@@ -1,0 +1,75 @@
+package ladder
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// readSegments reads a recording's TCP segments and the times of its other
+// packets (as segments with no ports: the tracker only advances its clock).
+func readSegments(t *testing.T, name string) []capture.Packet {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "pcaps", name)
+	if local := filepath.Join("testdata", name); fileExists(local) {
+		path = local // recorded for the ladders (testdata/record)
+	}
+	rd, err := capture.OpenFiles([]string{path}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var out []capture.Packet
+	for {
+		var p capture.Packet
+		switch err := rd.Next(&p); {
+		case err == io.EOF:
+			return out
+		case err != nil:
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// draw runs both passes over pkts: the tracker over all of them, then a
+// recorder over those it wants, and returns the first pass's tracker and
+// every connection's ladder.
+func draw(t *testing.T, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
+	t.Helper()
+	return drawWith(t, tracker.Config{}, pkts)
+}
+
+// drawWith is draw with a tracker configuration.
+func drawWith(t *testing.T, cfg tracker.Config, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
+	t.Helper()
+	tr := tracker.New(cfg)
+	for i := range pkts {
+		feed(tr, &pkts[i])
+	}
+	tr.Finish()
+	rec := NewRecorder(cfg, tr.Conns())
+	for i := range pkts {
+		if p := &pkts[i]; p.Kind == capture.TCP && rec.Wants(&p.Seg) {
+			rec.Observe(&p.Seg)
+		}
+	}
+	return tr, rec.Ladders(tr.Anomalies())
+}
+
+func feed(tr *tracker.Tracker, p *capture.Packet) {
+	if p.Kind == capture.TCP {
+		tr.Observe(&p.Seg)
+	} else {
+		tr.Advance(p.Time)
+	}
+}
