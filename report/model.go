@@ -58,6 +58,8 @@ type Input struct {
 	// Warnings are sentences about the input that the reader should know
 	// (files given out of time order), when there are any.
 	Warnings []string `json:"warnings,omitempty"`
+	// Lone counts lone segments, when there were any.
+	Lone *Lone `json:"lone,omitempty"`
 }
 
 // CaptureLoss is what the capture evidently missed, over the connections
@@ -130,6 +132,19 @@ type Evicted struct {
 	// were left out of the connections, oldest first, beyond --keep; the
 	// summary still counts them, as CLOSED on both sides.
 	Forgotten uint64 `json:"forgotten"`
+	// ForgottenUnanswered counts those of Forgotten that were never
+	// answered both ways past a handshake (embryonic, one-sided, spoofed):
+	// they are forgotten before any connection that was.
+	ForgottenUnanswered uint64 `json:"forgotten_unanswered"`
+}
+
+// Lone counts lone segments: segments for a 4-tuple that no connection
+// followed, other than SYNs, that neither an answer nor a continuation
+// made a connection. They are not connections and are not listed.
+type Lone struct {
+	Segments uint64 `json:"segments"` // never answered
+	Tuples   uint64 `json:"tuples"`   // their distinct 4-tuples (as held at once)
+	Refused  uint64 `json:"refused"`  // answered by an RST: the receiver had no connection
 }
 
 // Dropped counts packets the capture itself lost: libpcap's counts in live
@@ -384,7 +399,11 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
 	})
 	ev := tr.Evicted()
-	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten}
+	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
+		ForgottenUnanswered: ev.ForgottenUnanswered}
+	if l := tr.Lone(); l != (tracker.LoneStats{}) {
+		in.Lone = &Lone{Segments: l.Segments, Tuples: l.Tuples, Refused: l.Refused}
+	}
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,

@@ -203,6 +203,12 @@ func (p *printer) input(in *Input) {
 	}
 	if n := in.Evicted.Forgotten; n > 0 {
 		fmt.Fprintf(&b, ", %s connections that ended long before not kept (--keep)", count(n))
+		if u := in.Evicted.ForgottenUnanswered; u > 0 {
+			fmt.Fprintf(&b, " (%s never answered both ways)", count(u))
+		}
+	}
+	if l := in.Lone; l != nil {
+		b.WriteString(loneSummary(l))
 	}
 	if n := in.Evicted.SynFlood; n > 0 {
 		fmt.Fprintf(&b, ", %s half-open connections of SYN floods summarized in their syn_flood finding", count(n))
@@ -249,7 +255,7 @@ func cleanlyClosed(c *Connection) bool {
 
 func (p *printer) connections(r *Report) {
 	if len(r.Connections) == 0 {
-		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 {
+		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 || r.Input.Lone != nil {
 			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
 		} else {
 			p.printf("\nNo TCP connections.\n")
@@ -504,4 +510,17 @@ func plural(n uint64, thing string) string {
 		return "1 " + thing
 	}
 	return count(n) + " " + thing + "s"
+}
+
+// loneSummary is the input line's account of lone segments: ", 1,000,000
+// lone segments to 999,980 4-tuples, never answered".
+func loneSummary(l *Lone) string {
+	var s string
+	if l.Segments > 0 {
+		s = fmt.Sprintf(", %s lone segments to %s 4-tuples, never answered", count(l.Segments), count(l.Tuples))
+	}
+	if l.Refused > 0 {
+		s += fmt.Sprintf(", %s lone segments refused by an RST", count(l.Refused))
+	}
+	return s
 }

@@ -26,12 +26,16 @@ const (
 	InvalidFlags
 	BadSequence
 	TimeWaitBuildup
+	AckFlood
+	RstFlood
+	FinFlood
+	SynackBackscatter
 	numKinds
 )
 
 var kindNames = [numKinds]string{"", "syn_flood", "half_open", "close_wait_stuck", "fin_wait_2_stuck",
 	"unacked_fin", "syn_timeout", "connection_refused", "reset", "port_reuse", "zero_window",
-	"invalid_flags", "bad_sequence", "time_wait_buildup"}
+	"invalid_flags", "bad_sequence", "time_wait_buildup", "ack_flood", "rst_flood", "fin_flood", "synack_backscatter"}
 
 // String returns the kind's name as SPEC.md spells it.
 func (k Kind) String() string {
@@ -95,7 +99,7 @@ func ParseSeverity(s string) (Severity, bool) {
 // Severity returns the kind's severity (SPEC.md).
 func (k Kind) Severity() Severity {
 	switch k {
-	case SynFlood:
+	case SynFlood, AckFlood, RstFlood, FinFlood:
 		return Critical
 	case ConnectionRefused, Reset, PortReuse:
 		return Info
@@ -167,6 +171,14 @@ type Thresholds struct {
 	// TimeWaitLimit is how many TIME_WAITs one client host may hold
 	// towards one service before time_wait_buildup (--time-wait-limit).
 	TimeWaitLimit int
+	// LoneFloodRate is the number of lone segments of one kind per second,
+	// never answered, in at least one second, that makes ack_flood,
+	// rst_flood, fin_flood or synack_backscatter; LoneFloodSources the
+	// distinct sources and LoneFloodSegments the total in such seconds it
+	// also needs (lonefloods.go).
+	LoneFloodRate     int
+	LoneFloodSources  int
+	LoneFloodSegments int
 	// MaxAnomalies caps the findings kept in the list (the summary still
 	// counts all of them), so hostile traffic cannot exhaust memory.
 	MaxAnomalies int
@@ -191,6 +203,18 @@ type Thresholds struct {
 //     range (32768–60999, 28,232 ports), what 118 new connections a second
 //     to one service hold over 2×MSL (60 s); the whole range runs out at
 //     470 a second.
+//   - LoneFloodRate 500/s, LoneFloodSources 50, LoneFloodSegments 2,000:
+//     a healthy server, however busy, answers every segment of a live
+//     connection within a round trip, and a capture that starts mid-stream
+//     sees the first segment of each open connection answered or continued
+//     at once, so none of them counts; what is left unanswered for 3 s is
+//     a stray: an ACK or RST after the connection was forgotten, a late
+//     retransmission, one-way keepalives of idle connections at a capture's
+//     start (10,000 idle connections probing every 75 s make 133/s). An
+//     attack tool sends tens of thousands per second from spoofed sources;
+//     500/s (five times syn_flood's rate, since strays are more common
+//     than unanswered SYNs) sustained to 2,000 from 50 sources is far
+//     above the strays and far below any flood worth the name.
 //   - MaxAnomalies 10,000 findings listed.
 var DefaultThresholds = Thresholds{
 	Stuck:             60 * time.Second,
@@ -200,6 +224,9 @@ var DefaultThresholds = Thresholds{
 	FloodSources:      20,
 	FloodSYNs:         200,
 	HandshakeTimeout:  3 * time.Second,
+	LoneFloodRate:     500,
+	LoneFloodSources:  50,
+	LoneFloodSegments: 2000,
 	MaxAnomalies:      10000,
 	TimeWaitLimit:     linuxEphemeralPorts / 4,
 }
@@ -213,6 +240,9 @@ func (th *Thresholds) withDefaults() {
 	orDefault(&th.FloodSources, d.FloodSources)
 	orDefault(&th.FloodSYNs, d.FloodSYNs)
 	orDefault(&th.HandshakeTimeout, d.HandshakeTimeout)
+	orDefault(&th.LoneFloodRate, d.LoneFloodRate)
+	orDefault(&th.LoneFloodSources, d.LoneFloodSources)
+	orDefault(&th.LoneFloodSegments, d.LoneFloodSegments)
 	orDefault(&th.MaxAnomalies, d.MaxAnomalies)
 	orDefault(&th.TimeWaitLimit, d.TimeWaitLimit)
 }

@@ -181,7 +181,7 @@ type Conn struct {
 	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
 	BadSeq        uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
 
-	found      [2]uint16 // kinds of anomaly found, as bits 1<<Kind, by side at fault
+	found      [2]uint32 // kinds of anomaly found, as bits 1<<Kind, by side at fault
 	clientIsA  bool
 	Midstream  bool // first seen without its opening SYN: the roles are inferred
 	openJudged bool // detectOpen has run

@@ -114,15 +114,7 @@ func (t *Tracker) retire(c *Conn) {
 	if c.half[Client].state == TimeWait && !c.Midstream {
 		t.twLeave(c) // its expiry will not be followed
 	}
-	t.ended.push(c)
-	for t.ended.len() > t.maxKept {
-		old := t.ended.pop()
-		if t.conns[old.idx] == old {
-			t.conns[old.idx] = nil
-			t.holes++
-			t.evicted.Forgotten++
-		}
-	}
+	t.keep(c) // store.go
 	if t.holes > len(t.conns)/2 && t.holes > 1024 {
 		t.compact()
 	}

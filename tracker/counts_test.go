@@ -29,6 +29,7 @@ func TestSYNWithSequenceZeroOnMidstreamConnection(t *testing.T) {
 	isn := [2]seqnum.Value{1000, 5000}
 	for i, st := range []step{
 		{from: Client, flags: A, seq: 1, ack: 1},
+		{from: Server, flags: A, seq: 1, ack: 1},
 		{from: Client, flags: S, seq: 0},
 		{from: Server, flags: SA, seq: 90000, ack: 0},
 	} {

@@ -23,7 +23,7 @@ type pass struct {
 	live bool
 	// skip: kinds not to report, by side (already found), so that a
 	// finding's sentence is not formatted again for every packet.
-	skip [2]uint16
+	skip [2]uint32
 }
 
 func (p pass) wants(k Kind, s Side) bool { return p.skip[s]&(1<<k) == 0 }

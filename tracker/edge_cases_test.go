@@ -67,11 +67,18 @@ var edgeCases = []struct {
 		outcome{1, "SYN_SENT", "CLOSED", []finding{{ConnectionRefused, 1, Server, 4}}}},
 	{"a new SYN answered by a SYN-ACK replaces a stale mid-stream connection", []step{
 		{from: Client, flags: A, seq: 50, ack: 70},
+		{from: Server, flags: A, seq: 70, ack: 50},
 		{from: Client, flags: S, seq: 900000, after: 10 * time.Second},
 		{from: Server, flags: SA, seq: 300000, ack: 900001},
 		{from: Client, flags: A, seq: 900001, ack: 300001},
 		{from: Client, flags: PA, seq: 900001, ack: 300001, payload: 10}},
 		outcome{2, "ESTABLISHED", "ESTABLISHED", nil}},
+	{"a lone ACK before a new SYN is no connection", []step{
+		{from: Client, flags: A, seq: 50, ack: 70},
+		{from: Client, flags: S, seq: 900000, after: 10 * time.Second},
+		{from: Server, flags: SA, seq: 300000, ack: 900001},
+		{from: Client, flags: A, seq: 900001, ack: 300001}},
+		outcome{1, "ESTABLISHED", "ESTABLISHED", nil}},
 	{"RST into TIME_WAIT is not an abort", with(established,
 		step{from: Client, flags: FA, seq: 11, ack: 21},
 		step{from: Server, flags: FA, seq: 21, ack: 12},

@@ -24,6 +24,10 @@ type Config struct {
 	// report, with their states; by default the flood's finding summarizes
 	// them and they are counted in Evictions.Flood only.
 	KeepFlood bool
+	// MaxLone caps the lone segments held at once, waiting for an answer
+	// (default DefaultMaxLone, lone.go); beyond it the oldest are dropped
+	// and counted as never answered.
+	MaxLone int
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
@@ -55,6 +59,10 @@ type Evictions struct {
 	// Forgotten counts ended connections (closed on both sides) dropped
 	// from the report, oldest first, beyond MaxKept.
 	Forgotten uint64
+	// ForgottenUnanswered counts those of them that were not answered
+	// both ways past a handshake (embryonic, one-sided): they are
+	// forgotten before any that was (store.go).
+	ForgottenUnanswered uint64
 }
 
 // Tracker follows every TCP connection of one capture. It is not safe for
@@ -82,6 +90,7 @@ type Tracker struct {
 	// connections gone from the table are dropped as they reach the front.
 	embryos, lru timerQueue
 	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
+	endedOther   fifo[*Conn] // the same, not answered both ways (store.go)
 	maxKept      int
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
@@ -93,6 +102,9 @@ type Tracker struct {
 	flood     *synFlood
 	evicted   Evictions
 	tw        twBuildup // TIME_WAITs per client host and service (timewait.go)
+
+	lone   loneTable  // segments for 4-tuples not followed (lone.go)
+	floods loneFloods // floods of them (lonefloods.go)
 }
 
 // New returns an empty tracker.
@@ -117,6 +129,10 @@ func New(cfg Config) *Tracker {
 		t.maxKept = DefaultMaxKept
 	}
 	t.flood = newSynFlood(&t.th)
+	t.lone.max = cfg.MaxLone
+	if t.lone.max <= 0 {
+		t.lone.max = DefaultMaxLone
+	}
 	return t
 }
 
@@ -146,6 +162,7 @@ func (t *Tracker) Advance(now int64) {
 	}
 	t.now = now
 	t.runTimers()
+	t.loneTimers()
 }
 
 // Sweep runs every connection's time-based detectors against the clock,
@@ -167,6 +184,7 @@ func (t *Tracker) Sweep() {
 // Finish runs every timer and detector due at the current clock: call it
 // once at the end of input, before reading the results.
 func (t *Tracker) Finish() {
+	t.loneFinish()
 	t.compact()
 	t.startRefresh()
 	defer func() { t.refresh = nil }()
@@ -183,6 +201,7 @@ func (t *Tracker) Finish() {
 		}
 	}
 	t.floodFinish()
+	t.loneFloodsFinish()
 	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
 			t.flood.target(c, false).held(c)
@@ -206,6 +225,12 @@ func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
+	if c == nil {
+		var held bool
+		if c, held = t.loneFor(&k, seg, fromA); held {
+			return // a lone segment is not a connection (lone.go)
+		}
+	}
 	if c != nil {
 		t.expire(c)
 		if c.watched() {
@@ -219,11 +244,7 @@ func (t *Tracker) Observe(seg *Segment) {
 		c = t.newConn(k, seg, fromA)
 	}
 	t.update(c, seg, c.sideOf(fromA))
-	if c.nTrs == 0 && c.half[0].packets+c.half[1].packets == 1 && c.half[0].state == Closed && c.half[1].state == Closed {
-		// A first segment that opened nothing (a lone RST, a segment with
-		// impossible flags): the connection is over as soon as it began.
-		t.closed.push(timer{key: c.Key, id: c.ID, due: c.Last + t.twLen})
-	}
+	t.closeIfNothing(c)
 }
 
 // check runs a connection's detectors for one pass.

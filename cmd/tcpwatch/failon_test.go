@@ -54,7 +54,7 @@ func TestFailOnMatched(t *testing.T) {
 
 func TestFailOnParseError(t *testing.T) {
 	_, err := parseFailOn("warning,nope")
-	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, info, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence, time_wait_buildup)`
+	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, info, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence, time_wait_buildup, ack_flood, rst_flood, fin_flood, synack_backscatter)`
 	if err == nil || err.Error() != want {
 		t.Errorf("parseFailOn: %v\nwant %s", err, want)
 	}

@@ -47,6 +47,18 @@ type Config struct {
 	Flood       int
 	FloodTarget netip.AddrPort // default 198.18.0.2:80
 
+	// Lone is the number of lone segments of a flood of kind LoneKind to
+	// random 4-tuples (lone.go); with it, the connections are spread
+	// evenly over the capture instead of interleaved by Concurrency.
+	// LoneSources, if positive, limits the lone segments' senders to that
+	// many distinct addresses (LoneSource); otherwise each has its own.
+	// With LoneRefused, the target answers each lone segment but an RST
+	// with an RST, as a host that holds no such connection does.
+	Lone        int
+	LoneKind    LoneKind
+	LoneSources int
+	LoneRefused bool
+
 	Start    time.Time     // time of the first packet (default 2026-01-01T00:00:00Z)
 	Interval time.Duration // mean gap between packets (default 50µs)
 	Snaplen  int           // cut packets to this many bytes (default 0: never)
@@ -98,7 +110,7 @@ func Write(w io.Writer, cfg Config) error {
 	if cfg.Flood > maxFloodSources && (!cfg.FloodTarget.IsValid() || cfg.FloodTarget.Addr().Is4()) {
 		return ErrFloodTooLarge
 	}
-	if cfg.Flood < 0 || cfg.Conns < 0 {
+	if cfg.Flood < 0 || cfg.Conns < 0 || cfg.Lone < 0 {
 		return errors.New("synth: negative count")
 	}
 	if cfg.Concurrency <= 0 {
@@ -126,7 +138,11 @@ func Write(w io.Writer, cfg Config) error {
 		now: cfg.Start.UnixNano(),
 	}
 	g.writeFileHeader()
-	if err := g.run(); err != nil {
+	run := g.run
+	if cfg.Lone > 0 {
+		run = g.runLone
+	}
+	if err := run(); err != nil {
 		return err
 	}
 	return g.w.Flush()

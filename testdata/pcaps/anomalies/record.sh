@@ -21,11 +21,13 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 SCENARIOS=(
 	close-wait-fin-wait-2 half-open-silence half-open-peer-lost invalid-flags bad-seq-rst
 	bad-seq-synack syn-flood bulk request-response syn-flood-cookies syn-flood-no-cookies
-	time-wait-buildup
+	time-wait-buildup ack-flood rst-flood fin-flood synack-backscatter
 )
 
 FLOOD_SYNS=1000 # spoofed SYNs in syn-flood (raw caps it at 5000 and 15 s)
 FLOOD_RATE=250  # per second
+LONE=3000       # spoofed lone segments in ack-flood, rst-flood, fin-flood, synack-backscatter
+LONE_RATE=1000  # per second
 
 # syn-flood-cookies and syn-flood-no-cookies: a listener with backlog 16
 # (peer serverSmallBacklog), tcp_max_syn_backlog 128, tcp_syncookies 1 or 0;
@@ -51,10 +53,15 @@ declare -A EXPECT=(
 	[syn-flood-cookies]=flood
 	[syn-flood-no-cookies]=flood
 	[time-wait-buildup]="2000*TIME_WAIT CLOSED"
+	[ack-flood]=""
+	[rst-flood]=""
+	[fin-flood]=""
+	[synack-backscatter]=""
 )
 
 # Captures stored gzip-compressed (tcpwatch reads them transparently).
-declare -A GZIP=([syn-flood]=1 [bulk]=1 [syn-flood-cookies]=1 [syn-flood-no-cookies]=1 [time-wait-buildup]=1)
+declare -A GZIP=([syn-flood]=1 [bulk]=1 [syn-flood-cookies]=1 [syn-flood-no-cookies]=1 [time-wait-buildup]=1
+	[ack-flood]=1 [rst-flood]=1 [fin-flood]=1 [synack-backscatter]=1)
 
 usage() {
 	echo "usage: sudo $0 [-l] [SCENARIO...]"
@@ -369,8 +376,29 @@ sc_syn-flood-no-cookies() { flood_burst 0; }
 # each first: 2000 TIME_WAIT sockets towards one service.
 sc_time-wait-buildup() { plain 0.3; }
 
+# Spoofed lone segments from 198.19.0.0/16, routed and dropped as in
+# syn-flood: the server's kernel holds no connection for any of them and
+# answers each (but the RSTs) with an RST. The SYN-ACKs come from port 80 to
+# random ports of the server's address (backscatter of a SYN flood that
+# spoofs it).
+lone_flood() {
+	peer server
+	wait_listen
+	NX "$SNS" ip route add 198.19.0.0/16 via 198.18.0.1 dev eth-s || fail "route"
+	nft_drop "$CNS" prerouting ip daddr 198.19.0.0/16
+	capture_start
+	raw "$CNS" -mode flood -flags "$1" -src 198.19.0.0/16 -rate "$LONE_RATE" -count "$LONE"
+	await raw-done 20
+	sleep 0.5
+}
+sc_ack-flood() { lone_flood A; }
+sc_rst-flood() { lone_flood R; }
+sc_fin-flood() { lone_flood F.; }
+sc_synack-backscatter() { lone_flood S.; }
+
 # ---- the .states file (as ../record.sh's; a SYN carrying FIN or RST does
-# not start a connection) ----
+# not start a connection, nor does a lone segment: one without SYN, never
+# answered but by an RST, nothing more from its sender) ----
 
 write_states() {
 	tcpdump -nn -S -r "$TMP/$NAME.pcap" tcp 2>/dev/null | awk -v SS="$HERE/$NAME.ss.txt" '
@@ -408,6 +436,7 @@ write_states() {
 		fl = $0; sub(/.* Flags \[/, "", fl); sub(/\].*/, "", fl)
 		syn = index(fl, "S") > 0; ack = index(fl, ".") > 0; finrst = (index(fl, "F") || index(fl, "R"))
 		k = (s < d) ? s "|" d : d "|" s
+		if ((k in cur) && LONE[cur[k]] && (s == LS[cur[k]] || index(fl, "R") == 0)) LONE[cur[k]] = 0
 		if (syn && !ack && !finrst) {
 			seq = $0; sub(/.* seq /, "", seq); sub(/[^0-9].*/, "", seq)
 			if (!(k in cur) || C[cur[k]] != s || ISN[cur[k]] != seq) newconn(k, s, d, seq)
@@ -415,12 +444,14 @@ write_states() {
 			if (syn && ack) newconn(k, d, s, "")
 			else if (sp > dp) newconn(k, s, d, "")
 			else newconn(k, d, s, "")
+			if (ack || index(fl, "R")) { LONE[n] = 1; LS[n] = s } # (impossible flags open a connection)
 		}
 	}
 	END {
 		if (bad) exit 3
 		print "client\tserver\tclient_state\tserver_state"
 		for (i = 1; i <= n; i++) {
+			if (LONE[i]) continue
 			cs = "CLOSED"; ss = "CLOSED"
 			if (cur[K[i]] == i) {
 				if (("c", C[i], S[i]) in st) cs = st["c", C[i], S[i]]

@@ -2,7 +2,7 @@
 // anomaly recordings in testdata/pcaps/anomalies (record.sh runs it inside
 // the recording's network namespaces, as root). IPv4 only.
 //
-//	raw -mode flood   -dst 198.18.0.2:8080 -src 198.19.0.0/16 -rate 250 -count 1000
+//	raw -mode flood   -dst 198.18.0.2:8080 -src 198.19.0.0/16 -rate 250 -count 1000 [-flags S|A|R|F.|S.]
 //	raw -mode invalid -dst 198.18.0.2:8080 -local 198.18.0.1:50302 -sync DIR
 //	raw -mode rst     -dst 198.18.0.2:8080 -local 198.18.0.1:50301 -sync DIR
 //	raw -mode synack  -dst 198.18.0.2:8080 -sync DIR
@@ -60,6 +60,7 @@ var (
 	src     = flag.String("src", "198.19.0.0/16", "flood: the spoofed source prefix")
 	rate    = flag.Int("rate", 250, "flood: SYNs per second")
 	count   = flag.Int("count", 1000, "flood: SYNs in all (at most 5000)")
+	flags   = flag.String("flags", "S", "flood: what each spoofed segment is, as tcpdump prints it: S (SYN), A (bare ACK), R (RST), F. (FIN-ACK), S. (SYN-ACK from port 80 to a random port of -dst's address: backscatter)")
 	syncDir = flag.String("sync", "", "directory for marker files shared with record.sh")
 )
 
@@ -259,6 +260,10 @@ func flood(dst netip.AddrPort) {
 		log.Fatal("-rate must be positive")
 	}
 	interval := time.Second / time.Duration(*rate)
+	fl, ok := map[string]uint8{"S": fSYN, "A": fACK, "R": fRST, "F.": fFIN | fACK, "S.": fSYN | fACK}[*flags]
+	if !ok {
+		log.Fatalf("-flags %q: want S, A, R, F. or S.", *flags)
+	}
 	fd := newSender()
 	base := binary.BigEndian.Uint32(pfx.Addr().AsSlice())
 	hostBits := 32 - pfx.Bits()
@@ -272,14 +277,23 @@ func flood(dst netip.AddrPort) {
 		var a [4]byte
 		binary.BigEndian.PutUint32(a[:], base+host)
 		s := &segment{
-			src:     netip.AddrPortFrom(netip.AddrFrom4(a), uint16(32768+rand.IntN(28000))),
-			dst:     dst,
-			seq:     rand.Uint32(),
-			flags:   fSYN,
-			window:  64240,
-			options: opts,
+			src:    netip.AddrPortFrom(netip.AddrFrom4(a), uint16(32768+rand.IntN(28000))),
+			dst:    dst,
+			seq:    rand.Uint32(),
+			flags:  fl,
+			window: 64240,
 		}
-		binary.BigEndian.PutUint32(opts[8:], uint32(time.Since(start)/time.Millisecond)+rand.Uint32N(1<<20))
+		if fl&fACK != 0 {
+			s.ack = rand.Uint32()
+		}
+		if fl == fSYN|fACK { // a server's answer to a SYN spoofed from dst's address
+			s.src = netip.AddrPortFrom(s.src.Addr(), 80)
+			s.dst = netip.AddrPortFrom(dst.Addr(), uint16(1024+rand.IntN(64512)))
+		}
+		if fl&fSYN != 0 {
+			s.options = opts
+			binary.BigEndian.PutUint32(opts[8:], uint32(time.Since(start)/time.Millisecond)+rand.Uint32N(1<<20))
+		}
 		to := &syscall.SockaddrInet4{Addr: dst.Addr().As4()}
 		check(syscall.Sendto(int(fd), s.packet(), 0, to))
 		sent++
@@ -287,7 +301,7 @@ func flood(dst netip.AddrPort) {
 			time.Sleep(time.Until(next))
 		}
 	}
-	log.Printf("flood: %d SYNs to %v in %v", sent, dst, time.Since(start).Round(time.Millisecond))
+	log.Printf("flood: %d segments [%s] to %v in %v", sent, *flags, dst, time.Since(start).Round(time.Millisecond))
 }
 
 // live crafts segments on the live connection l ⇄ dst once it has seen the
