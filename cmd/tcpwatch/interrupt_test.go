@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +34,7 @@ func TestSignalStopsStalledRead(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
+				waitCaught(t, cmd.Process.Pid, sig)
 				time.Sleep(300 * time.Millisecond) // the data is read; the next read waits
 				cmd.Process.Signal(sig)
 				err := cmd.Wait()
@@ -43,6 +45,29 @@ func TestSignalStopsStalledRead(t *testing.T) {
 			})
 		}
 	}
+}
+
+// waitCaught waits until process pid catches sig (its handler is
+// installed: SigCgt in /proc/PID/status), so that a loaded machine's slow
+// start does not meet the signal's default action.
+func waitCaught(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			t.Skipf("cannot read the process's status: %v", err)
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if mask, ok := strings.CutPrefix(line, "SigCgt:\t"); ok {
+				if m, err := strconv.ParseUint(mask, 16, 64); err == nil && m&(1<<(sig-1)) != 0 {
+					return
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("process %d never installed a handler for %v", pid, sig)
 }
 
 // stalledPipe is the read end of a pipe holding data whose writer stalls:
