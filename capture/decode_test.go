@@ -57,6 +57,7 @@ func TestDecode(t *testing.T) {
 	hbhDstRtFragAH := ipv6(0, cat(ext6(0, 60, 0), ext6(60, 43, 8), ext6(43, 44, 0), ext6(44, 51, 0), ext6(51, 6, 4), tcpSeg(synSpec)))
 	frag6 := ipv6(44, cat([]byte{6, 0, 0x00, 0x10, 0, 0, 0, 1}, tcpSeg(dataSpec))) // offset 2
 	frag6udp := ipv6(44, cat([]byte{17, 0, 0x00, 0x10, 0, 0, 0, 1}, make([]byte, 16)))
+	frag6icmp := ipv6(44, cat([]byte{58, 0, 0x00, 0x10, 0, 0, 0, 1}, make([]byte, 16)))
 	badExt := ipv6(0, cat([]byte{6, 200, 0, 0, 0, 0, 0, 0}, tcpSeg(synSpec))) // 1608-byte HBH
 	noNext := ipv6(59, nil)
 
@@ -138,7 +139,7 @@ func TestDecode(t *testing.T) {
 		// IPv4.
 		{"ipv4 udp", layers.LinkTypeRaw, ipv4(17, make([]byte, 8)), 0, want{kind: NotTCP}},
 		{"ipv4 later fragment", layers.LinkTypeRaw, frag, 0, want{kind: Fragment}},
-		{"ipv4 first fragment", layers.LinkTypeRaw, firstFrag, 0, data},
+		{"ipv4 first fragment is held until the datagram is whole", layers.LinkTypeRaw, firstFrag, 0, want{kind: Fragment}},
 		{"ipv4 TSO zero total length", layers.LinkTypeRaw, tso, 0, data},
 		{"ipv4 total beyond wire, bad checksum", layers.LinkTypeRaw, longBadSum, 0, want{kind: Malformed}},
 		{"ipv4 total beyond wire, good checksum", layers.LinkTypeRaw, longGoodSum, 0, want{kind: TCP, payload: 1500 - 40, wscale: -1}},
@@ -150,7 +151,8 @@ func TestDecode(t *testing.T) {
 		// IPv6.
 		{"ipv6 extension headers", layers.LinkTypeRaw, hbhDstRtFragAH, 0, syn6},
 		{"ipv6 later fragment", layers.LinkTypeRaw, frag6, 0, want{kind: Fragment, v6: true}},
-		{"ipv6 later fragment of udp", layers.LinkTypeRaw, frag6udp, 0, want{kind: NotTCP, v6: true}},
+		{"ipv6 later fragment of udp may be a tunnel's", layers.LinkTypeRaw, frag6udp, 0, want{kind: Fragment, v6: true}},
+		{"ipv6 later fragment of icmp", layers.LinkTypeRaw, frag6icmp, 0, want{kind: NotTCP, v6: true}},
 		{"ipv6 extension past the end", layers.LinkTypeRaw, badExt, 0, want{kind: Malformed, v6: true}},
 		{"ipv6 no next header", layers.LinkTypeRaw, noNext, 0, want{kind: NotTCP, v6: true}},
 		{"ipv6 icmp", layers.LinkTypeRaw, ipv6(58, make([]byte, 8)), 0, want{kind: NotTCP, v6: true}},

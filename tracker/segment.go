@@ -97,6 +97,11 @@ type Segment struct {
 	// Payload is the TCP payload length in bytes, from the IP header's length
 	// fields: correct even when the capture's snaplen cut the payload.
 	Payload uint32
+	// Tunnel identifies the tunnel context the segment arrived in (outer
+	// endpoints and VNI, key or session of every layer, hashed by the
+	// decoder), 0 when it was not tunnelled or tunnels are merged. It is
+	// part of the connection's identity (FlowKey.Tunnel).
+	Tunnel uint32
 }
 
 // Len is the amount of sequence space the segment occupies: its payload plus
