@@ -45,6 +45,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		return exitError
 	}
 	defer rd.Close()
+	cfg.decap.useDecoder(rd)
 
 	w := &watch{rd: rd, cfg: cfg}
 	tc := trackerConfig(cfg)

@@ -62,6 +62,7 @@ type config struct {
 	duration time.Duration
 	interval time.Duration
 	filter   string
+	decap    decapConfig
 }
 
 func parseArgs(args []string, stdout io.Writer) (*config, error) {
@@ -86,6 +87,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
 	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
 	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
+	addDecapFlags(fs, &c.decap)
 	// Options may also follow the filter, as GNU getopt lets tcpdump take
 	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
 	var filter []string
@@ -158,6 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rd.Close()
+	cfg.decap.useDecoder(rd)
 
 	tc := trackerConfig(cfg)
 	var events *report.Events
@@ -221,7 +224,8 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
-	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
+	cfg.decap.decapInput(&in)
+	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose, Tunnels: cfg.decap.tunnels()})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError

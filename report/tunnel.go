@@ -1,0 +1,114 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// TunnelLayer is one encapsulation a connection's segments arrived in,
+// outermost first: its type, the outer packet's endpoints (as first seen)
+// and its identifier, when the header carries one (VXLAN and Geneve VNI,
+// GRE key, ERSPAN session, GTP-U TEID of the first packet seen).
+type TunnelLayer struct {
+	Type  tracker.TunnelKind `json:"type"`
+	Outer [2]netip.Addr      `json:"outer"`
+	ID    *uint32            `json:"id,omitempty"`
+}
+
+// Decapsulation counts what the decoder did beyond plain TCP: the tunnel
+// contexts connections were seen in and the IP datagrams reassembled from
+// fragments. It is left out of the report when all are zero.
+type Decapsulation struct {
+	Tunnels   int       `json:"tunnels"`
+	Fragments Fragments `json:"fragments"`
+}
+
+// Fragments counts IP reassembly: datagrams completed that carried a TCP
+// segment, datagrams discarded for overlapping fragments (as Linux does),
+// and datagrams never completed (timed out, evicted or open at the end:
+// their segments never reached TCP).
+type Fragments struct {
+	Reassembled uint64 `json:"reassembled"`
+	Overlaps    uint64 `json:"overlaps"`
+	Incomplete  uint64 `json:"incomplete"`
+}
+
+// IsZero reports whether nothing was decapsulated or reassembled.
+func (d *Decapsulation) IsZero() bool { return d == nil || *d == Decapsulation{} }
+
+// tunnelOf converts a tunnel context.
+func tunnelOf(t tracker.Tunnel) []TunnelLayer {
+	out := make([]TunnelLayer, 0, t.Depth)
+	for _, l := range t.Layers[:t.Depth] {
+		x := TunnelLayer{Type: l.Kind, Outer: [2]netip.Addr{l.Src.IP(), l.Dst.IP()}}
+		if l.HasID {
+			id := l.ID
+			x.ID = &id
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// addTunnels fills in the tunnel context of each connection seen inside
+// one, and counts the contexts in the input's decapsulation summary.
+func addTunnels(r *Report, conns []*tracker.Conn, lookup func(uint32) (tracker.Tunnel, bool)) {
+	if lookup == nil {
+		return
+	}
+	seen := make(map[uint32]bool)
+	for i, c := range conns {
+		if id := c.Key.Tunnel; id != 0 {
+			if t, ok := lookup(id); ok {
+				r.Connections[i].Tunnel = tunnelOf(t)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) > 0 {
+		if r.Input.Decapsulation == nil {
+			r.Input.Decapsulation = &Decapsulation{}
+		}
+		r.Input.Decapsulation.Tunnels = len(seen)
+	}
+}
+
+// TunnelString renders a tunnel context on one line:
+// "vxlan 10.1.200.131 → 10.1.1.172 id 1 / ...".
+func TunnelString(ls []TunnelLayer) string {
+	var b strings.Builder
+	for i, l := range ls {
+		if i > 0 {
+			b.WriteString(" / ")
+		}
+		fmt.Fprintf(&b, "%s %s → %s", l.Type, l.Outer[0], l.Outer[1])
+		if l.ID != nil {
+			fmt.Fprintf(&b, " id %d", *l.ID)
+		}
+	}
+	return b.String()
+}
+
+// tunnels lists the shown connections that arrived inside tunnels, and
+// says how many IP datagrams were reassembled.
+func (p *printer) tunnels(r *Report, opts PrintOptions) {
+	rows, _, _ := shown(r, opts)
+	var out [][]string
+	for _, i := range rows {
+		if c := &r.Connections[i]; len(c.Tunnel) > 0 {
+			out = append(out, []string{fmt.Sprintf("%d", c.ID), TunnelString(c.Tunnel)})
+		}
+	}
+	if len(out) > 0 {
+		p.printf("\nTunnels (each connection's identity includes its tunnel; --merge-tunnels ignores them)\n")
+		p.table([]string{"ID", "TUNNEL"}, out, nil)
+	}
+	if d := r.Input.Decapsulation; d != nil && d.Fragments != (Fragments{}) {
+		f := d.Fragments
+		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed\n",
+			count(f.Reassembled), count(f.Overlaps), count(f.Incomplete))
+	}
+}
