@@ -1,6 +1,9 @@
 package tracker
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // TunnelKind is one kind of encapsulation a segment can arrive in.
 type TunnelKind uint8
@@ -97,4 +100,15 @@ func (t *Tunnel) ID() uint32 {
 		v = 1
 	}
 	return v
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *TunnelKind) UnmarshalText(b []byte) error {
+	for i, n := range tunnelNames {
+		if n == string(b) {
+			*k = TunnelKind(i)
+			return nil
+		}
+	}
+	return errors.New("unknown tunnel type " + strconv.Quote(string(b)))
 }
