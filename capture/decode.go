@@ -78,6 +78,9 @@ type Decoder struct {
 	// MergeTunnels opens tunnels but leaves Segment.Tunnel 0, so that the
 	// same inner 4-tuple in different tunnels is one connection.
 	MergeTunnels bool
+	// NoChecksums leaves checksums unverified (Segment.Checksum is always
+	// tracker.ChecksumUnverified).
+	NoChecksums bool
 
 	tunnels tunnelRegistry
 	frags   fragTable
@@ -448,7 +451,11 @@ func decodeIPv4(w *walk, off int) Kind {
 	w.seg.Src = tracker.AddrFrom4([4]byte(h[12:16]))
 	w.seg.Dst = tracker.AddrFrom4([4]byte(h[16:20]))
 	w.tcpOff = off + ihl
-	return decodeTCP(data, off+ihl, total-ihl, wireLen, w.seg)
+	k := decodeTCP(data, off+ihl, total-ihl, wireLen, w.seg)
+	if k == TCP {
+		w.seg.Checksum = w.checksum4(off, ihl, total)
+	}
+	return k
 }
 
 // ipv4ChecksumOK reports whether the IPv4 header at off, ihl bytes long,
@@ -496,7 +503,11 @@ func decodeIPv6(w *walk, off int) Kind {
 		switch next {
 		case protoTCP:
 			w.tcpOff = p
-			return decodeTCP(data, p, end-p, wireLen, w.seg)
+			k := decodeTCP(data, p, end-p, wireLen, w.seg)
+			if k == TCP {
+				w.seg.Checksum = w.checksum6(off, p, end-p)
+			}
+			return k
 		case protoHopByHop, protoRouting, protoDstOpts:
 			if len(data) < p+2 {
 				return shortOrMalformed(data, wireLen)

@@ -174,6 +174,9 @@ type Connection struct {
 	// Tunnel is the tunnel context the connection was seen in, outermost
 	// layer first, when it was tunnelled (like Zeek's tunnel_parents).
 	Tunnel []TunnelLayer `json:"tunnel,omitempty"`
+	// BadChecksums counts segments ignored for a wrong checksum, when
+	// there were any.
+	BadChecksums uint64 `json:"bad_checksums,omitempty"`
 }
 
 // Capture is how much of a connection the capture saw.
@@ -388,6 +391,7 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	}
 	r.Input.CaptureLoss = captureLoss(r.Connections)
 	addTunnels(r, conns, opts.Tunnels)
+	addChecksums(r, conns, tr)
 	return r
 }
 

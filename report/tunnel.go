@@ -24,6 +24,20 @@ type TunnelLayer struct {
 type Decapsulation struct {
 	Tunnels   int       `json:"tunnels"`
 	Fragments Fragments `json:"fragments"`
+	// Checksums is left out when no checksum was wrong other than by the
+	// sending host's offload.
+	Checksums *Checksums `json:"checksums,omitempty"`
+}
+
+// Checksums says what the IPv4 and TCP checksums showed: segments ignored
+// because their checksum was wrong (their receiver dropped them), and the
+// hosts whose wrong checksums were taken as checksum offload on the
+// capturing host (their segments carried only the pseudo-header's sum, or
+// their peer answered them as fine), whose segments were tracked.
+type Checksums struct {
+	Dropped    uint64       `json:"dropped"`
+	Offloading []netip.Addr `json:"offloading_hosts"`
+	Trusted    []netip.Addr `json:"trusted_hosts"`
 }
 
 // Fragments counts IP reassembly: datagrams completed that carried a TCP
@@ -35,9 +49,6 @@ type Fragments struct {
 	Overlaps    uint64 `json:"overlaps"`
 	Incomplete  uint64 `json:"incomplete"`
 }
-
-// IsZero reports whether nothing was decapsulated or reassembled.
-func (d *Decapsulation) IsZero() bool { return d == nil || *d == Decapsulation{} }
 
 // tunnelOf converts a tunnel context.
 func tunnelOf(t tracker.Tunnel) []TunnelLayer {
@@ -69,10 +80,38 @@ func addTunnels(r *Report, conns []*tracker.Conn, lookup func(uint32) (tracker.T
 		}
 	}
 	if len(seen) > 0 {
-		if r.Input.Decapsulation == nil {
-			r.Input.Decapsulation = &Decapsulation{}
-		}
-		r.Input.Decapsulation.Tunnels = len(seen)
+		r.decap().Tunnels = len(seen)
+	}
+}
+
+// decap returns the input's decapsulation summary, made if need be.
+func (r *Report) decap() *Decapsulation {
+	if r.Input.Decapsulation == nil {
+		r.Input.Decapsulation = &Decapsulation{}
+	}
+	return r.Input.Decapsulation
+}
+
+// addChecksums fills in what the checksums showed, per connection and over
+// the input, when they showed anything.
+func addChecksums(r *Report, conns []*tracker.Conn, tr *tracker.Tracker) {
+	for i, c := range conns {
+		r.Connections[i].BadChecksums = uint64(c.BadChecksums)
+	}
+	st := tr.Checksums()
+	if st.Dropped == 0 && len(st.Trusted) == 0 {
+		// Nothing wrong but the pseudo-header sums of a sending host's
+		// offload (every recording made on Linux with tcpdump): not worth
+		// a word.
+		return
+	}
+	d := r.decap()
+	d.Checksums = &Checksums{Dropped: st.Dropped, Offloading: st.Offloading, Trusted: st.Trusted}
+	if d.Checksums.Offloading == nil {
+		d.Checksums.Offloading = []netip.Addr{}
+	}
+	if d.Checksums.Trusted == nil {
+		d.Checksums.Trusted = []netip.Addr{}
 	}
 }
 
@@ -106,9 +145,37 @@ func (p *printer) tunnels(r *Report, opts PrintOptions) {
 		p.printf("\nTunnels (each connection's identity includes its tunnel; --merge-tunnels ignores them)\n")
 		p.table([]string{"ID", "TUNNEL"}, out, nil)
 	}
-	if d := r.Input.Decapsulation; d != nil && d.Fragments != (Fragments{}) {
-		f := d.Fragments
+	d := r.Input.Decapsulation
+	if d == nil {
+		return
+	}
+	if f := d.Fragments; f != (Fragments{}) {
 		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed\n",
 			count(f.Reassembled), count(f.Overlaps), count(f.Incomplete))
 	}
+	cs := d.Checksums
+	if cs == nil {
+		return
+	}
+	if cs.Dropped > 0 {
+		p.printf("\nChecksums: %s segments ignored for a wrong checksum (their receiver dropped them; --no-checksums to track them)\n", count(cs.Dropped))
+	}
+	if hosts := cs.Trusted; len(hosts) > 0 {
+		// Hosts whose segments carried the pseudo-header's sum are certain
+		// offload (JSON lists them); these were inferred.
+		p.printf("\nChecksum offload on the capturing host: every checksum of %s is wrong as captured, yet its peers answer its segments, so they are taken as right\n", addrList(hosts))
+	}
+}
+
+// addrList joins addresses with commas, the first 5 and a count of the rest.
+func addrList(as []netip.Addr) string {
+	var parts []string
+	for i, a := range as {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("%d more", len(as)-5))
+			break
+		}
+		parts = append(parts, a.String())
+	}
+	return strings.Join(parts, ", ")
 }

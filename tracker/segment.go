@@ -94,6 +94,9 @@ type Segment struct {
 	// WScale is the window-scale option's shift count (RFC 7323 §2), or -1
 	// when the segment carries no such option. Only SYN segments carry it.
 	WScale int8
+	// Checksum is what the decoder found of the IPv4 header and TCP
+	// checksums (ChecksumUnverified when it could not tell).
+	Checksum Checksum
 	// Payload is the TCP payload length in bytes, from the IP header's length
 	// fields: correct even when the capture's snaplen cut the payload.
 	Payload uint32

@@ -8,23 +8,24 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
-// decapConfig is what the command line says about tunnels.
+// decapConfig is what the command line says about tunnels and checksums.
 type decapConfig struct {
-	noDecap, mergeTunnels bool
-	dec                   *capture.Decoder // the reader's, once open
+	noDecap, mergeTunnels, noChecksums bool
+	dec                                *capture.Decoder // the reader's, once open
 }
 
-// addDecapFlags registers the tunnel flags.
+// addDecapFlags registers the tunnel and checksum flags.
 func addDecapFlags(fs *flag.FlagSet, c *decapConfig) {
 	fs.BoolVar(&c.noDecap, "no-decap", false, "do not open tunnels (VXLAN, Geneve, GRE, ERSPAN, GTP-U, IP-in-IP, Teredo, AYIYA): their packets count as not TCP")
 	fs.BoolVar(&c.mergeTunnels, "merge-tunnels", false, "open tunnels but ignore their context: the same 4-tuple in different tunnels is one connection")
+	fs.BoolVar(&c.noChecksums, "no-checksums", false, "do not verify IPv4 and TCP checksums: track segments whose checksum is wrong (as Zeek's -C)")
 }
 
 // useDecoder applies the flags to the reader's decoder, before its first
 // packet, and keeps it for the report.
 func (c *decapConfig) useDecoder(rd *capture.Reader) {
 	c.dec = rd.Decoder()
-	c.dec.NoDecap, c.dec.MergeTunnels = c.noDecap, c.mergeTunnels
+	c.dec.NoDecap, c.dec.MergeTunnels, c.dec.NoChecksums = c.noDecap, c.mergeTunnels, c.noChecksums
 }
 
 // tunnels is the report's lookup of tunnel contexts, nil before a reader.
