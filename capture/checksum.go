@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -13,13 +14,29 @@ import (
 // the wire as captured; those are ChecksumUnverified, taken as fine.
 
 // sum16 adds b to s as big-endian 16-bit words (an odd last byte padded
-// with zero), 32 bits at a time.
+// with zero), in ones' complement arithmetic modulo 0xffff, 64 bits at a
+// time: 2^16, 2^32 and 2^64 are all 1 modulo 0xffff, so the carries out of
+// 64-bit additions and the halves of the total fold into the same sum.
 func sum16(s uint64, b []byte) uint64 {
-	for len(b) >= 4 {
-		s += uint64(binary.BigEndian.Uint32(b))
-		b = b[4:]
+	var acc, carries, c uint64
+	for len(b) >= 32 {
+		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), 0)
+		carries += c
+		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[8:]), 0)
+		carries += c
+		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[16:]), 0)
+		carries += c
+		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[24:]), 0)
+		carries += c
+		b = b[32:]
 	}
-	if len(b) >= 2 {
+	for len(b) >= 8 {
+		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), 0)
+		carries += c
+		b = b[8:]
+	}
+	s += acc>>32 + acc&0xffffffff + carries
+	for len(b) >= 2 {
 		s += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
