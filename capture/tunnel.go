@@ -272,6 +272,11 @@ func decodeTeredo(w *walk, layer tracker.TunnelLayer, off, end int) Kind {
 	if data[p]>>4 != 6 {
 		return NotTCP
 	}
+	// The IPv6 packet fills the datagram exactly (RFC 4380 §5.2.1 leaves
+	// no room for anything after it): a stronger check than fitting.
+	if len(data) >= p+6 && !w.fragment && p+40+int(binary.BigEndian.Uint16(data[p+4:])) != end {
+		return NotTCP
+	}
 	layer.Kind = tracker.TunnelTeredo
 	w.enter(layer, end)
 	return decodeIPv6(w, p)

@@ -150,6 +150,7 @@ func decapCases() []decapCase {
 			outer4(17, out4a, out4b, udp(1, 4789, cat(vxlanHdr(1), eth(0x0800, func() []byte { p := cat(seg4); p[32] = 0xf0; return p }())))), NotTCP, false, nil, 0},
 		{"GTP-U echo request", layers.LinkTypeRaw, outer4(17, out4a, out4b, udp(2152, 2152, cat([]byte{0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}))), NotTCP, false, nil, 0},
 		{"Teredo payload not IPv6", layers.LinkTypeRaw, outer4(17, out4a, out4b, udp(3544, 1, seg4)), NotTCP, false, nil, 0},
+		{"Teredo IPv6 shorter than the datagram", layers.LinkTypeRaw, outer4(17, out4a, out4b, udp(3544, 1, cat(seg6, make([]byte, 8)))), NotTCP, false, nil, 0},
 		{"GRE with routing", layers.LinkTypeRaw, outer4(47, out4a, out4b, cat(greHdr(0x40, 0x0800, 0, 0), seg4)), NotTCP, false, nil, 0},
 		{"GRE version 2", layers.LinkTypeRaw, outer4(47, out4a, out4b, cat([]byte{0, 2}, be16(0x0800), seg4)), NotTCP, false, nil, 0},
 		{"ERSPAN II wrong version", layers.LinkTypeRaw, outer4(47, out4a, out4b, cat(greHdr(0x10, 0x88be, 0, 1), make([]byte, 8), ethSeg)), NotTCP, false, nil, 0},
