@@ -179,3 +179,18 @@ func addrList(as []netip.Addr) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// SetTunnels gives the events the lookup of tunnel contexts
+// (capture.Decoder.Tunnel), so that "end" events carry "tunnel" too.
+func (e *Events) SetTunnels(lookup func(uint32) (tracker.Tunnel, bool)) { e.tunnels = lookup }
+
+// withTunnel fills in x's tunnel context, when c has one the lookup knows.
+func (e *Events) withTunnel(c *tracker.Conn, x Connection) Connection {
+	if e.tunnels == nil || c.Key.Tunnel == 0 {
+		return x
+	}
+	if t, ok := e.tunnels(c.Key.Tunnel); ok {
+		x.Tunnel = tunnelOf(t)
+	}
+	return x
+}

@@ -55,6 +55,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		tc.OnTransition = w.view.Transition
 	case report.NDJSON:
 		w.events = report.NewEvents(stdout, cfg.verbose)
+		w.events.SetTunnels(cfg.decap.tunnels())
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
 	}
 	w.tr = tracker.New(tc)

@@ -166,6 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var events *report.Events
 	if format == report.NDJSON {
 		events = report.NewEvents(stdout, cfg.verbose)
+		events.SetTunnels(cfg.decap.tunnels())
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
