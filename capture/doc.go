@@ -102,5 +102,10 @@
 //     lengths); otherwise the packet is Malformed. A zero total length
 //     (segmentation offload) or zero IPv6 payload length is taken from the
 //     wire length.
-//   - Checksums are otherwise not verified, as Zeek's -C does not.
+//   - The IPv4 header and TCP checksums are judged into Segment.Checksum
+//     (checksum.go) unless [Decoder.NoChecksums]: a segment captured whole
+//     is good, bad, or offloaded (the field holds only the pseudo-header's
+//     sum, or 0, as the sending host captures it before its NIC fills it
+//     in); one cut by the snaplen, a super-packet or a reassembled datagram
+//     is unverified. What a bad checksum means is the tracker's business.
 package capture
