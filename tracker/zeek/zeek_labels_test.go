@@ -32,6 +32,10 @@ import (
 //
 // and give every new difference its reason.
 //
+// Checksums are verified as Zeek verified them: not for a label whose Zeek
+// command has -C, and for the others a segment with a bad checksum counts
+// ('C') without being analyzed, as in Zeek.
+//
 // Two pipelines are compared:
 //
 //   - "tracker": tracker.Tracker, which decides where connections begin and
