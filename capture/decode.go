@@ -553,8 +553,9 @@ func decodeTCP(data []byte, off, ipLen, wireLen int, seg *tracker.Segment) Kind 
 	if hlen < 20 || hlen > ipLen {
 		return Malformed
 	}
-	if len(h) < hlen {
-		return shortOrMalformed(data, wireLen)
+	opts, cut := h[20:min(hlen, len(h))], len(h) < hlen
+	if cut && len(data) >= wireLen {
+		return Malformed
 	}
 	seg.SrcPort = binary.BigEndian.Uint16(h[0:2])
 	seg.DstPort = binary.BigEndian.Uint16(h[2:4])
@@ -563,7 +564,14 @@ func decodeTCP(data []byte, off, ipLen, wireLen int, seg *tracker.Segment) Kind 
 	seg.Flags = tracker.Flags(h[13]) | tracker.Flags(h[12]&1)<<8
 	seg.Window = binary.BigEndian.Uint16(h[14:16])
 	seg.Payload = uint32(ipLen - hlen)
-	seg.WScale = windowScale(h[20:hlen])
+	seg.WScale = windowScale(opts)
+	if cut && seg.WScale < 0 && seg.Flags&tracker.SYN != 0 {
+		// The snaplen cut the options before a window scale was found:
+		// unknown, so the largest (RFC 7323 §2.3), as for a connection
+		// picked up mid-stream: the window is never taken smaller than
+		// it is. Only SYNs carry the option; others lose nothing.
+		seg.WScale = 14
+	}
 	return TCP
 }
 

@@ -32,6 +32,12 @@ func withIPv4Total(p []byte, total uint16, fixChecksum bool) []byte {
 	return p
 }
 
+// withOpts is the IPv4 packet of spec with these TCP options.
+func withOpts(spec tcpSpec, opts []byte) []byte {
+	spec.opts = opts
+	return ipv4(6, tcpSeg(spec))
+}
+
 func TestDecode(t *testing.T) {
 	type want struct {
 		kind    Kind
@@ -161,7 +167,10 @@ func TestDecode(t *testing.T) {
 
 		// TCP.
 		{"tcp header cut", layers.LinkTypeRaw, v4SYN[:30], len(v4SYN), want{kind: Truncated}},
-		{"tcp options cut", layers.LinkTypeRaw, v4SYN[:44], len(v4SYN), want{kind: Truncated}},
+		{"tcp options cut before the window scale: the largest", layers.LinkTypeRaw, v4SYN[:44], len(v4SYN), want{kind: TCP, wscale: 14}},
+		{"tcp options cut after the window scale", layers.LinkTypeRaw, withOpts(synSpec, []byte{1, 3, 3, 7, 2, 4, 5, 0xb4})[:44], 48, want{kind: TCP, wscale: 7}},
+		{"tcp options of an ACK cut", layers.LinkTypeRaw, withOpts(dataSpec, []byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2})[:44], 152, want{kind: TCP, payload: 100, wscale: -1}},
+		{"tcp options cut, not by snaplen", layers.LinkTypeRaw, withIPv4Total(v4SYN[:44], 44, true), 0, want{kind: Malformed}},
 		{"tcp header cut, not by snaplen", layers.LinkTypeRaw, withIPv4Total(v4SYN[:30], 30, true), 0, want{kind: Malformed}},
 		{"tcp data offset below 5", layers.LinkTypeRaw, func() []byte { p := ipv4(6, tcpSeg(dataSpec)); p[32] = 0x40; return p }(), 0, want{kind: Malformed}},
 		{"tcp data offset beyond ip", layers.LinkTypeRaw, func() []byte { p := ipv4(6, tcpSeg(tcpSpec{})); p[32] = 0xf0; return p }(), 0, want{kind: Malformed}},

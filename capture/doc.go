@@ -94,9 +94,11 @@
 //     packet, at most one segment.
 //   - GTP-U's TEID is shown but not part of the tunnel's identity: each end
 //     chooses the TEID it receives on, so the two directions differ.
-//   - A TCP header cut by the snaplen, even only in its options, is
-//     Truncated: a segment whose window-scale option might be missing would
-//     mislead the tracker.
+//   - A TCP header cut by the snaplen inside its fixed 20 bytes is
+//     Truncated. One cut in its options is decoded (only SYNs carry an
+//     option the tracker reads): a SYN whose window-scale option was not
+//     captured gets the largest scale, 14, as for a connection picked up
+//     mid-stream, so that its window is never taken for smaller than it is.
 //   - An IPv4 total length beyond the packet's length on the wire is trusted
 //     only when the header checksum is correct (some tools record short wire
 //     lengths); otherwise the packet is Malformed. A zero total length
