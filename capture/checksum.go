@@ -60,7 +60,7 @@ func fold(s uint64) uint16 {
 // Windows), as a sending host that leaves the checksum to its NIC captures
 // it; Bad otherwise.
 func (w *walk) tcpChecksum(pseudo uint64, off, n int) tracker.Checksum {
-	if w.d.NoChecksums || w.frag.valid || off+n > len(w.data) || n < 20 {
+	if w.d.NoChecksums || w.d.frag.valid || off+n > len(w.data) || n < 20 {
 		return tracker.ChecksumUnverified
 	}
 	pseudo += uint64(protoTCP) + uint64(n)

@@ -84,8 +84,17 @@ type Decoder struct {
 
 	tunnels tunnelRegistry
 	frags   fragTable
-	now     int64 // the packet's capture time (fragment timeouts), set by Reader
-	tcpOff  int   // where the last TCP header decoded started in its packet (tests)
+
+	// The packet being decoded, kept here rather than in its walk so that
+	// nothing this size is cleared per packet: the tunnels entered (Depth
+	// reset per packet), the IP fragment it is, if any (the outermost one
+	// only: valid reset per packet), and how many tunnels enclose that.
+	tun       tracker.Tunnel
+	frag      fragInfo
+	fragDepth uint8
+	w         walk // reused: every field is set at the start of a packet
+	now       int64 // the packet's capture time (fragment timeouts), set by Reader
+	tcpOff    int   // where the last TCP header decoded started in its packet (tests)
 }
 
 // FragmentStats returns the counts of IP reassembly so far.
@@ -106,14 +115,17 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 	if !ok {
 		return shortOrMalformed(data, wireLen)
 	}
-	w := walk{d: d, data: data, wireLen: wireLen, limit: wireLen, seg: seg}
-	k := decodeEther(&w, ether, off)
+	d.tun.Depth, d.frag.valid = 0, false
+	w := &d.w
+	w.d, w.data, w.wireLen, w.limit, w.seg = d, data, wireLen, wireLen, seg
+	w.guessed, w.fragment, w.tags, w.tcpOff = false, false, 0, 0
+	k := decodeEther(w, ether, off)
 	if k == TCP {
-		seg.Tunnel = d.tunnelID(&w.tun)
+		seg.Tunnel = d.tunnelID(&d.tun)
 		d.tcpOff = w.tcpOff
 	}
-	if w.frag.valid {
-		k = d.frags.add(&w.frag, k, seg, w.tun.Depth == w.fragDepth, d.now)
+	if d.frag.valid {
+		k = d.frags.add(&d.frag, k, seg, d.tun.Depth == d.fragDepth, d.now)
 	}
 	return k
 }
@@ -136,12 +148,7 @@ type walk struct {
 	// past the fragment's end, up to the whole datagram's.
 	fragment bool
 	tags     int // link-level tags peeled in all (bounded by maxTags per layer)
-	tun      tracker.Tunnel
-	// frag is the IP fragment this packet is, if any (the outermost one
-	// only); fragDepth is how many tunnels enclose it.
-	frag      fragInfo
-	fragDepth uint8
-	tcpOff    int // where the innermost TCP header starts, once found
+	tcpOff   int // where the innermost TCP header starts, once found
 }
 
 // Supported reports whether the decoder understands the link type.

@@ -47,15 +47,15 @@ func (w *walk) fragmentIPv4(h []byte, ihl, total int) bool {
 	if off == 0 && !more {
 		return true
 	}
-	if w.frag.valid {
+	if w.d.frag.valid {
 		return false // a fragment inside a fragment: not followed
 	}
-	w.frag = fragInfo{
+	w.d.frag = fragInfo{
 		key: fragKey{src: tracker.AddrFrom4([4]byte(h[12:16])), dst: tracker.AddrFrom4([4]byte(h[16:20])),
 			id: uint32(h[4])<<8 | uint32(h[5]), proto: h[9]},
 		off: off, end: off + total - ihl, more: more, valid: true,
 	}
-	w.fragDepth = w.tun.Depth
+	w.d.fragDepth = w.d.tun.Depth
 	w.fragment = w.fragment || off == 0
 	return off == 0
 }
@@ -68,20 +68,20 @@ func (w *walk) fragmentIPv6(fh []byte, n int) (k Kind, done bool) {
 	if off == 0 && !more {
 		return 0, false // an atomic fragment (RFC 6946): a whole datagram
 	}
-	if w.frag.valid {
+	if w.d.frag.valid {
 		return Fragment, true
 	}
-	w.frag = fragInfo{
+	w.d.frag = fragInfo{
 		key: fragKey{src: w.seg.Src, dst: w.seg.Dst, v6: true, proto: fh[0],
 			id: uint32(fh[4])<<24 | uint32(fh[5])<<16 | uint32(fh[6])<<8 | uint32(fh[7])},
 		off: off, end: off + n, more: more, valid: true,
 	}
-	w.fragDepth = w.tun.Depth
+	w.d.fragDepth = w.d.tun.Depth
 	if off != 0 {
 		if fh[0] == protoTCP || w.opens(fh[0]) {
 			return Fragment, true
 		}
-		w.frag.valid = false
+		w.d.frag.valid = false
 		return NotTCP, true
 	}
 	w.fragment = true

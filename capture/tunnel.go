@@ -38,7 +38,7 @@ const (
 
 // opens reports whether the decoder looks inside IP protocol proto.
 func (w *walk) opens(proto byte) bool {
-	if w.d.NoDecap || int(w.tun.Depth) >= tracker.MaxTunnelDepth {
+	if w.d.NoDecap || int(w.d.tun.Depth) >= tracker.MaxTunnelDepth {
 		return false
 	}
 	switch proto {
@@ -116,7 +116,7 @@ func decodeInIP(w *walk, proto byte, off, end int) Kind {
 
 // enter records a tunnel layer; the headers inside it must fit before end.
 func (w *walk) enter(l tracker.TunnelLayer, end int) {
-	w.tun.Push(l)
+	w.d.tun.Push(l)
 	w.guessed = true
 	w.limit = end
 }

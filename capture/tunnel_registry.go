@@ -31,7 +31,9 @@ func (d *Decoder) tunnelID(t *tracker.Tunnel) uint32 {
 		if r.m == nil {
 			r.m = make(map[uint32]tracker.Tunnel)
 		}
-		r.m[id] = *t
+		c := *t
+		clear(c.Layers[c.Depth:]) // what a deeper packet left behind
+		r.m[id] = c
 	}
 	return id
 }
