@@ -92,7 +92,7 @@ type Decoder struct {
 	tun       tracker.Tunnel
 	frag      fragInfo
 	fragDepth uint8
-	w         walk // reused: every field is set at the start of a packet
+	w         walk  // reused: every field is set at the start of a packet
 	now       int64 // the packet's capture time (fragment timeouts), set by Reader
 	tcpOff    int   // where the last TCP header decoded started in its packet (tests)
 }
