@@ -2,7 +2,6 @@ package capture
 
 import (
 	"encoding/binary"
-	"math/bits"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -14,29 +13,26 @@ import (
 // the wire as captured; those are ChecksumUnverified, taken as fine.
 
 // sum16 adds b to s as big-endian 16-bit words (an odd last byte padded
-// with zero), in ones' complement arithmetic modulo 0xffff, 64 bits at a
-// time: 2^16, 2^32 and 2^64 are all 1 modulo 0xffff, so the carries out of
-// 64-bit additions and the halves of the total fold into the same sum.
+// with zero), in ones' complement arithmetic modulo 0xffff: 32-bit words
+// are added into two 64-bit sums that cannot overflow (a packet has far
+// fewer than 2^32 words), since 2^16 and 2^32 are 1 modulo 0xffff; two
+// sums, so that the additions do not wait on each other.
 func sum16(s uint64, b []byte) uint64 {
-	var acc, carries, c uint64
+	var s1, s2 uint64
 	for len(b) >= 32 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), 0)
-		carries += c
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[8:]), 0)
-		carries += c
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[16:]), 0)
-		carries += c
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[24:]), 0)
-		carries += c
+		_ = b[31]
+		s1 += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[8:])) +
+			uint64(binary.BigEndian.Uint32(b[16:])) + uint64(binary.BigEndian.Uint32(b[24:]))
+		s2 += uint64(binary.BigEndian.Uint32(b[4:])) + uint64(binary.BigEndian.Uint32(b[12:])) +
+			uint64(binary.BigEndian.Uint32(b[20:])) + uint64(binary.BigEndian.Uint32(b[28:]))
 		b = b[32:]
 	}
-	for len(b) >= 8 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), 0)
-		carries += c
-		b = b[8:]
+	for len(b) >= 4 {
+		s1 += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
 	}
-	s += acc>>32 + acc&0xffffffff + carries
-	for len(b) >= 2 {
+	s += s1 + s2
+	if len(b) >= 2 {
 		s += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
