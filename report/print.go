@@ -73,7 +73,7 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 	p := &printer{w: w}
 	p.input(&r.Input)
 	p.connections(r, opts)
-	p.tunnels(r, opts)
+	p.tunnels(r)
 	p.states(r)
 	p.anomalies(r)
 	return p.err

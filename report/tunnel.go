@@ -116,14 +116,15 @@ func addChecksums(r *Report, conns []*tracker.Conn, tr *tracker.Tracker) {
 }
 
 // TunnelString renders a tunnel context on one line:
-// "vxlan 10.1.200.131 → 10.1.1.172 id 1 / ...".
+// "vxlan 10.1.200.131 ↔ 10.1.1.172 id 1 / ..." (the outer addresses as
+// first seen).
 func TunnelString(ls []TunnelLayer) string {
 	var b strings.Builder
 	for i, l := range ls {
 		if i > 0 {
 			b.WriteString(" / ")
 		}
-		fmt.Fprintf(&b, "%s %s → %s", l.Type, l.Outer[0], l.Outer[1])
+		fmt.Fprintf(&b, "%s %s ↔ %s", l.Type, l.Outer[0], l.Outer[1])
 		if l.ID != nil {
 			fmt.Fprintf(&b, " id %d", *l.ID)
 		}
@@ -131,19 +132,48 @@ func TunnelString(ls []TunnelLayer) string {
 	return b.String()
 }
 
-// tunnels lists the shown connections that arrived inside tunnels, and
-// says how many IP datagrams were reassembled.
-func (p *printer) tunnels(r *Report, opts PrintOptions) {
-	rows, _, _ := shown(r, opts)
-	var out [][]string
-	for _, i := range rows {
-		if c := &r.Connections[i]; len(c.Tunnel) > 0 {
-			out = append(out, []string{fmt.Sprintf("%d", c.ID), TunnelString(c.Tunnel)})
+// tunnels lists the tunnel contexts the connections were seen in, one row
+// each with its connections (the first few by ID), and says how many IP
+// datagrams were reassembled and what the checksums showed.
+func (p *printer) tunnels(r *Report) {
+	type group struct {
+		ids []uint64
+		n   int
+	}
+	var order []string
+	groups := make(map[string]*group)
+	for i := range r.Connections {
+		c := &r.Connections[i]
+		if len(c.Tunnel) == 0 {
+			continue
+		}
+		k := TunnelString(c.Tunnel)
+		g := groups[k]
+		if g == nil {
+			g = &group{}
+			groups[k] = g
+			order = append(order, k)
+		}
+		if g.n++; len(g.ids) < 5 {
+			g.ids = append(g.ids, c.ID)
 		}
 	}
-	if len(out) > 0 {
-		p.printf("\nTunnels (each connection's identity includes its tunnel; --merge-tunnels ignores them)\n")
-		p.table([]string{"ID", "TUNNEL"}, out, nil)
+	if len(order) > 0 {
+		rows := make([][]string, 0, len(order))
+		for _, k := range order {
+			g := groups[k]
+			ids := make([]string, len(g.ids))
+			for i, id := range g.ids {
+				ids[i] = fmt.Sprintf("#%d", id)
+			}
+			list := strings.Join(ids, " ")
+			if g.n > len(g.ids) {
+				list += fmt.Sprintf(" and %s more", count(uint64(g.n-len(g.ids))))
+			}
+			rows = append(rows, []string{k, count(uint64(g.n)), list})
+		}
+		p.printf("\nTunnels (a connection's identity includes its tunnel; --merge-tunnels ignores them)\n")
+		p.table([]string{"TUNNEL", "CONNECTIONS", "IDS"}, rows, nil)
 	}
 	d := r.Input.Decapsulation
 	if d == nil {
