@@ -35,3 +35,11 @@ func (k FlowKey) AddrPortA() netip.AddrPort { return netip.AddrPortFrom(k.A.IP()
 
 // AddrPortB returns endpoint B for printing.
 func (k FlowKey) AddrPortB() netip.AddrPort { return netip.AddrPortFrom(k.B.IP(), k.BPort) }
+
+// KeyOf returns the flow key of the connection a segment belongs to, tunnel
+// context included, for code outside the tracker that indexes connections
+// by the segments it sees.
+func KeyOf(s *Segment) FlowKey {
+	k, _ := keyOf(s)
+	return k
+}
