@@ -16,7 +16,7 @@ type Kind uint8
 const (
 	TCP       Kind = iota // a TCP segment; Packet.Seg is valid
 	NotTCP                // anything else: ARP, UDP, ICMP, an unknown EtherType, ...
-	Fragment              // a non-first IP fragment of a TCP segment
+	Fragment              // an IP fragment that did not complete a datagram carrying TCP (held, or a later piece)
 	Truncated             // the TCP header (or an IP header before it) was cut by the snaplen
 	Malformed             // lengths or header fields that cannot be right
 	Filtered              // rejected by the BPF filter
