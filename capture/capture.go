@@ -260,6 +260,7 @@ func (r *Reader) Next(p *Packet) error {
 
 // decode decodes a packet that passed the filter into p and counts it.
 func (r *Reader) decode(p *Packet, lt layers.LinkType, data []byte, wireLen int) {
+	r.dec.now = p.Time
 	p.Kind = r.dec.Decode(lt, data, wireLen, &p.Seg)
 	switch p.Kind {
 	case TCP:

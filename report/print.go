@@ -86,11 +86,13 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 	p.input(&r.Input)
 	if rolledUp(r, opts) {
 		p.rollup(r, rollupOf(r), opts.Quiet)
+		p.tunnels(r)
 		return p.err
 	}
 	if !opts.Quiet {
 		p.connections(r)
 	}
+	p.tunnels(r)
 	p.states(r)
 	p.anomalies(r)
 	return p.err

@@ -35,6 +35,7 @@ type config struct {
 	twLimit  int
 	pictures pictureConfig
 	metrics  string // --metrics ADDR
+	decap    decapConfig
 
 	quiet      bool // -q
 	times      int  // -t, -tt, ...
@@ -132,6 +133,7 @@ func newFlagSet(c *config) *pflag.FlagSet {
 	addOutputFlags(fs, c)
 	addWriteFlags(fs, c)
 	addAnalysisFlags(fs, c)
+	addDecapFlags(fs, &c.decap)
 	addFindingFlags(fs, c)
 	addPictureFlags(fs, c)
 	addLiveFlags(fs, c)

@@ -257,6 +257,7 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCou
 		return err
 	}
 	defer rd.Close()
+	cfg.decap.configure(rd)
 	var p capture.Packet
 	for {
 		switch err := rd.Next(&p); {

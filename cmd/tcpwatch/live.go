@@ -60,6 +60,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		return exitError
 	}
 	defer out.close()
+	cfg.decap.useDecoder(rd)
 
 	w := &watch{rd: rd, cfg: cfg, pcap: out}
 	tc := trackerConfig(cfg)
@@ -75,6 +76,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		}
 	case report.NDJSON:
 		w.events = report.NewEvents(stdout, cfg.verbose > 0)
+		w.events.SetTunnels(cfg.decap.tunnels())
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
 	}
 	w.tr = tracker.New(tc)

@@ -59,11 +59,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer out.close()
+	cfg.decap.useDecoder(rd)
 
 	tc := trackerConfig(cfg)
 	var events *report.Events
 	if format == report.NDJSON {
 		events = report.NewEvents(stdout, cfg.verbose > 0)
+		events.SetTunnels(cfg.decap.tunnels())
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
@@ -129,7 +131,8 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
-	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose > 0})
+	cfg.decap.decapInput(&in)
+	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose > 0, Tunnels: cfg.decap.tunnels()})
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError

@@ -161,6 +161,7 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io
 		return "", err
 	}
 	defer rd.Close()
+	cfg.decap.configure(rd)
 	pw := &pcapWriter{name: o.name, bw: bufio.NewWriterSize(o.f, 1<<20)}
 	prog := newProgress(cfg, cfg.files, "-w: ", rd, stderr) // none for the spool
 	_, err = copySelected(rd, sel, upTo, pw, prog)
