@@ -51,6 +51,8 @@ type Reader struct {
 	err    error  // final: returned by every Next once set
 	inFile uint64 // packets read from the current file
 
+	raw rawPacket // the last packet read, for Raw
+
 	// The last link type seen and whether it is supported, so the check
 	// runs once per change of link type.
 	lastType layers.LinkType
@@ -230,6 +232,7 @@ func (r *Reader) Next(p *Packet) error {
 			}
 			r.lastType, r.lastOK = lt, true
 		}
+		r.raw = rawPacket{data, ci, lt}
 		r.inFile++
 		r.stats.Packets++
 		p.Num = r.stats.Packets
@@ -257,6 +260,7 @@ func (r *Reader) Next(p *Packet) error {
 
 // decode decodes a packet that passed the filter into p and counts it.
 func (r *Reader) decode(p *Packet, lt layers.LinkType, data []byte, wireLen int) {
+	r.dec.now = p.Time
 	p.Kind = r.dec.Decode(lt, data, wireLen, &p.Seg)
 	switch p.Kind {
 	case TCP:

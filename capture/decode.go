@@ -16,7 +16,7 @@ type Kind uint8
 const (
 	TCP       Kind = iota // a TCP segment; Packet.Seg is valid
 	NotTCP                // anything else: ARP, UDP, ICMP, an unknown EtherType, ...
-	Fragment              // a non-first IP fragment of a TCP segment
+	Fragment              // an IP fragment that did not complete a datagram carrying TCP (held, or a later piece)
 	Truncated             // the TCP header (or an IP header before it) was cut by the snaplen
 	Malformed             // lengths or header fields that cannot be right
 	Filtered              // rejected by the BPF filter
@@ -34,15 +34,18 @@ func (k Kind) String() string {
 
 // EtherTypes and protocol numbers the decoder walks through.
 const (
-	etherIPv4     = 0x0800
-	etherIPv6     = 0x86dd
-	etherVLAN     = 0x8100 // IEEE 802.1Q
-	etherQinQ     = 0x88a8 // IEEE 802.1ad service tag
-	etherQinQOld1 = 0x9100 // pre-standard QinQ
-	etherQinQOld2 = 0x9200
-	etherPPPoE    = 0x8864 // PPPoE session stage
-	etherFabric   = 0x8903 // Cisco FabricPath: a 16-byte outer header before a whole Ethernet frame
-	etherVNTag    = 0x8926 // Cisco VN-Tag: a 4-byte tag, then the EtherType
+	etherIPv4      = 0x0800
+	etherIPv6      = 0x86dd
+	etherVLAN      = 0x8100 // IEEE 802.1Q
+	etherQinQ      = 0x88a8 // IEEE 802.1ad service tag
+	etherQinQOld1  = 0x9100 // pre-standard QinQ
+	etherQinQOld2  = 0x9200
+	etherPPPoE     = 0x8864 // PPPoE session stage
+	etherFabric    = 0x8903 // Cisco FabricPath: a 16-byte outer header before a whole Ethernet frame
+	etherVNTag     = 0x8926 // Cisco VN-Tag: a 4-byte tag, then the EtherType
+	etherPBB       = 0x88e7 // IEEE 802.1ah backbone service instance tag (I-TAG)
+	etherMPLS      = 0x8847 // MPLS unicast label stack
+	etherMPLSMulti = 0x8848 // MPLS multicast label stack
 
 	pppIPv4 = 0x0021
 	pppIPv6 = 0x0057
@@ -55,19 +58,47 @@ const (
 	protoNoNext   = 59
 	protoDstOpts  = 60
 
-	maxTags = 8 // VLAN tags, PPPoE and FabricPath headers peeled before giving up
+	maxTags      = 8  // VLAN tags, PPPoE and FabricPath headers peeled before giving up, per layer
+	maxTagsInAll = 24 // and in all, whatever the tunnels
 )
 
 // Decoder turns a captured packet into a tracker.Segment. It parses the
-// headers by hand, in place, and never allocates; the zero value is ready to
-// use. A Decoder holds no state between packets today, but callers should
-// still reuse one per goroutine so that it may.
+// headers by hand, in place, and allocates nothing per packet; the zero
+// value is ready to use and opens tunnels (see tunnel.go). It remembers the
+// tunnel contexts it has seen ([Decoder.Tunnel]), so callers reuse one per
+// input.
 //
 // Hand-written parsing was chosen over gopacket's DecodingLayerParser after
 // measuring both (see BenchmarkDecode and BenchmarkDecodeGopacket): the
 // parser needs only a dozen fields, and copying every layer's fields into
 // reused structs costs several times more than reading those fields directly.
-type Decoder struct{}
+type Decoder struct {
+	// NoDecap leaves tunnels closed: their outer packets are NotTCP.
+	NoDecap bool
+	// MergeTunnels opens tunnels but leaves Segment.Tunnel 0, so that the
+	// same inner 4-tuple in different tunnels is one connection.
+	MergeTunnels bool
+	// NoChecksums leaves checksums unverified (Segment.Checksum is always
+	// tracker.ChecksumUnverified).
+	NoChecksums bool
+
+	tunnels tunnelRegistry
+	frags   fragTable
+
+	// The packet being decoded, kept here rather than in its walk so that
+	// nothing this size is cleared per packet: the tunnels entered (Depth
+	// reset per packet), the IP fragment it is, if any (the outermost one
+	// only: valid reset per packet), and how many tunnels enclose that.
+	tun       tracker.Tunnel
+	frag      fragInfo
+	fragDepth uint8
+	w         walk  // reused: every field is set at the start of a packet
+	now       int64 // the packet's capture time (fragment timeouts), set by Reader
+	tcpOff    int   // where the last TCP header decoded started in its packet (tests)
+}
+
+// FragmentStats returns the counts of IP reassembly so far.
+func (d *Decoder) FragmentStats() FragmentStats { return d.frags.Stats() }
 
 // Decode decodes one packet of the given link type. data holds the captured
 // bytes and wireLen the packet's length on the wire (data may be shorter when
@@ -84,7 +115,40 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 	if !ok {
 		return shortOrMalformed(data, wireLen)
 	}
-	return decodeEther(ether, data, off, wireLen, seg)
+	d.tun.Depth, d.frag.valid = 0, false
+	w := &d.w
+	w.d, w.data, w.wireLen, w.limit, w.seg = d, data, wireLen, wireLen, seg
+	w.guessed, w.fragment, w.tags, w.tcpOff = false, false, 0, 0
+	k := decodeEther(w, ether, off)
+	if k == TCP {
+		seg.Tunnel = d.tunnelID(&d.tun)
+		d.tcpOff = w.tcpOff
+	}
+	if d.frag.valid {
+		k = d.frags.add(&d.frag, k, seg, d.tun.Depth == d.fragDepth, d.now)
+	}
+	return k
+}
+
+// walk is the decoding of one packet: its bytes, where the payload that
+// encloses the current header ends, and the tunnels entered on the way.
+type walk struct {
+	d       *Decoder
+	data    []byte
+	wireLen int
+	seg     *tracker.Segment
+	// limit is where the enclosing payload ends on the wire: wireLen for
+	// the outermost header, the end of the outer payload inside a tunnel.
+	limit int
+	// guessed is set once the decoder took a header for what its context
+	// suggests (a UDP port, an MPLS payload's first nibble): every header
+	// after it must prove itself (fit in limit, a correct IPv4 checksum).
+	guessed bool
+	// fragment is set inside a first IP fragment: the inner lengths reach
+	// past the fragment's end, up to the whole datagram's.
+	fragment bool
+	tags     int // link-level tags peeled in all (bounded by maxTags per layer)
+	tcpOff   int // where the innermost TCP header starts, once found
 }
 
 // Supported reports whether the decoder understands the link type.
@@ -276,16 +340,20 @@ func nflog(data []byte) (int, uint16, bool) {
 }
 
 // decodeEther follows EtherTypes from off: VLAN tags, PPPoE, FabricPath,
-// then IPv4 or IPv6.
-func decodeEther(ether uint16, data []byte, off, wireLen int, seg *tracker.Segment) Kind {
+// VN-Tag, PBB, MPLS, then IPv4 or IPv6.
+func decodeEther(w *walk, ether uint16, off int) Kind {
+	data, wireLen := w.data, w.wireLen
 	for i := 0; ; i++ {
 		switch ether {
 		case etherIPv4:
-			return decodeIPv4(data, off, wireLen, seg)
+			return decodeIPv4(w, off)
 		case etherIPv6:
-			return decodeIPv6(data, off, wireLen, seg)
+			return decodeIPv6(w, off)
+		case etherMPLS, etherMPLSMulti:
+			return decodeMPLS(w, off)
 		}
-		if i == maxTags {
+		w.tags++
+		if i == maxTags || w.tags > maxTagsInAll {
 			return NotTCP
 		}
 		switch ether {
@@ -309,6 +377,13 @@ func decodeEther(ether uint16, data []byte, off, wireLen int, seg *tracker.Segme
 				return shortOrMalformed(data, wireLen)
 			}
 			ether, off = binary.BigEndian.Uint16(data[off+4:]), off+6
+		case etherPBB:
+			// 802.1ah I-TAG: flags and I-SID(4), then the customer's
+			// destination(6), source(6) and EtherType(2).
+			if len(data) < off+18 {
+				return shortOrMalformed(data, wireLen)
+			}
+			ether, off = binary.BigEndian.Uint16(data[off+16:]), off+18
 		case etherFabric:
 			// FabricPath's outer header replaces the Ethernet header's
 			// EtherType with its own 4-byte tag and carries the original
@@ -334,8 +409,10 @@ func decodeEther(ether uint16, data []byte, off, wireLen int, seg *tracker.Segme
 	}
 }
 
-// decodeIPv4 decodes an IPv4 header at off and the TCP header behind it.
-func decodeIPv4(data []byte, off, wireLen int, seg *tracker.Segment) Kind {
+// decodeIPv4 decodes an IPv4 header at off and the TCP header (or the
+// tunnel) behind it.
+func decodeIPv4(w *walk, off int) Kind {
+	data, wireLen := w.data, w.wireLen
 	if len(data) < off+20 {
 		return shortOrMalformed(data, wireLen)
 	}
@@ -345,7 +422,10 @@ func decodeIPv4(data []byte, off, wireLen int, seg *tracker.Segment) Kind {
 	}
 	ihl := int(h[0]&0x0f) * 4
 	total := int(binary.BigEndian.Uint16(h[2:4]))
-	if total == 0 {
+	if h[9] != protoTCP {
+		return decodeIPv4Tunnel(w, off, ihl, total)
+	}
+	if total == 0 && !w.guessed {
 		// Linux reports segmentation-offload super-packets with a zero
 		// total length; the wire length is the best estimate there is.
 		total = wireLen - off
@@ -353,25 +433,36 @@ func decodeIPv4(data []byte, off, wireLen int, seg *tracker.Segment) Kind {
 	if ihl < 20 || total < ihl {
 		return Malformed
 	}
-	if h[9] != protoTCP {
-		return NotTCP
-	}
-	if off+total > wireLen && !ipv4ChecksumOK(data, off, ihl) {
+	if w.guessed {
+		// A header found by a guess must prove itself: it fits in the
+		// payload that carries it and its checksum is right.
+		if !w.fragment && off+total > w.limit || !ipv4ChecksumOK(data, off, ihl) {
+			if len(data) < off+ihl {
+				return shortOrMalformed(data, wireLen)
+			}
+			return Malformed
+		}
+	} else if off+total > wireLen && !ipv4ChecksumOK(data, off, ihl) {
 		// The header claims more bytes than went over the wire. Some
 		// capture tools record a short wire length; a valid header
 		// checksum says the total length is the sender's, and then it is
 		// the one to trust. Otherwise the length is garbage.
 		return Malformed
 	}
-	if binary.BigEndian.Uint16(h[6:8])&0x1fff != 0 {
+	if frag := binary.BigEndian.Uint16(h[6:8]); frag&0x3fff != 0 && !w.fragmentIPv4(h, ihl, total) {
 		return Fragment
 	}
 	if len(data) < off+ihl {
 		return shortOrMalformed(data, wireLen)
 	}
-	seg.Src = tracker.AddrFrom4([4]byte(h[12:16]))
-	seg.Dst = tracker.AddrFrom4([4]byte(h[16:20]))
-	return decodeTCP(data, off+ihl, total-ihl, wireLen, seg)
+	w.seg.Src = tracker.AddrFrom4([4]byte(h[12:16]))
+	w.seg.Dst = tracker.AddrFrom4([4]byte(h[16:20]))
+	w.tcpOff = off + ihl
+	k := decodeTCP(data, off+ihl, total-ihl, wireLen, w.seg)
+	if k == TCP {
+		w.seg.Checksum = w.checksum4(off, ihl, total)
+	}
+	return k
 }
 
 // ipv4ChecksumOK reports whether the IPv4 header at off, ihl bytes long,
@@ -391,8 +482,9 @@ func ipv4ChecksumOK(data []byte, off, ihl int) bool {
 }
 
 // decodeIPv6 decodes an IPv6 header at off, walks its extension headers and
-// decodes the TCP header behind them.
-func decodeIPv6(data []byte, off, wireLen int, seg *tracker.Segment) Kind {
+// decodes the TCP header (or the tunnel) behind them.
+func decodeIPv6(w *walk, off int) Kind {
+	data, wireLen := w.data, w.wireLen
 	if len(data) < off+40 {
 		return shortOrMalformed(data, wireLen)
 	}
@@ -401,23 +493,28 @@ func decodeIPv6(data []byte, off, wireLen int, seg *tracker.Segment) Kind {
 		return Malformed
 	}
 	plen := int(binary.BigEndian.Uint16(h[4:6]))
-	if plen == 0 {
+	if plen == 0 && !w.guessed {
 		// A jumbogram (RFC 2675) or a segmentation-offload super-packet.
 		plen = wireLen - off - 40
 	}
-	if off+40+plen > wireLen {
+	if off+40+plen > wireLen || w.guessed && !w.fragment && off+40+plen > w.limit {
 		return Malformed
 	}
 	next := h[6]
-	seg.Src = tracker.AddrFrom16([16]byte(h[8:24]))
-	seg.Dst = tracker.AddrFrom16([16]byte(h[24:40]))
+	w.seg.Src = tracker.AddrFrom16([16]byte(h[8:24]))
+	w.seg.Dst = tracker.AddrFrom16([16]byte(h[24:40]))
 	p := off + 40 // start of the next header
 	end := p + plen
 	for {
 		var n int
 		switch next {
 		case protoTCP:
-			return decodeTCP(data, p, end-p, wireLen, seg)
+			w.tcpOff = p
+			k := decodeTCP(data, p, end-p, wireLen, w.seg)
+			if k == TCP {
+				w.seg.Checksum = w.checksum6(off, p, end-p)
+			}
+			return k
 		case protoHopByHop, protoRouting, protoDstOpts:
 			if len(data) < p+2 {
 				return shortOrMalformed(data, wireLen)
@@ -432,15 +529,12 @@ func decodeIPv6(data []byte, off, wireLen int, seg *tracker.Segment) Kind {
 			if len(data) < p+8 {
 				return shortOrMalformed(data, wireLen)
 			}
-			if binary.BigEndian.Uint16(data[p+2:])&0xfff8 != 0 {
-				if data[p] == protoTCP {
-					return Fragment
-				}
-				return NotTCP
+			if k, done := w.fragmentIPv6(data[p:], end-p-8); done {
+				return k
 			}
 			n = 8
 		default:
-			return NotTCP
+			return decodeInIP(w, next, p, end)
 		}
 		if p+n > end {
 			return Malformed
@@ -466,8 +560,9 @@ func decodeTCP(data []byte, off, ipLen, wireLen int, seg *tracker.Segment) Kind 
 	if hlen < 20 || hlen > ipLen {
 		return Malformed
 	}
-	if len(h) < hlen {
-		return shortOrMalformed(data, wireLen)
+	opts, cut := h[20:min(hlen, len(h))], len(h) < hlen
+	if cut && len(data) >= wireLen {
+		return Malformed
 	}
 	seg.SrcPort = binary.BigEndian.Uint16(h[0:2])
 	seg.DstPort = binary.BigEndian.Uint16(h[2:4])
@@ -476,7 +571,14 @@ func decodeTCP(data []byte, off, ipLen, wireLen int, seg *tracker.Segment) Kind 
 	seg.Flags = tracker.Flags(h[13]) | tracker.Flags(h[12]&1)<<8
 	seg.Window = binary.BigEndian.Uint16(h[14:16])
 	seg.Payload = uint32(ipLen - hlen)
-	seg.WScale = windowScale(h[20:hlen])
+	seg.WScale = windowScale(opts)
+	if cut && seg.WScale < 0 && seg.Flags&tracker.SYN != 0 {
+		// The snaplen cut the options before a window scale was found:
+		// unknown, so the largest (RFC 7323 §2.3), as for a connection
+		// picked up mid-stream: the window is never taken smaller than
+		// it is. Only SYNs carry the option; others lose nothing.
+		seg.WScale = 14
+	}
 	return TCP
 }
 

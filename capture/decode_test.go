@@ -32,6 +32,12 @@ func withIPv4Total(p []byte, total uint16, fixChecksum bool) []byte {
 	return p
 }
 
+// withOpts is the IPv4 packet of spec with these TCP options.
+func withOpts(spec tcpSpec, opts []byte) []byte {
+	spec.opts = opts
+	return ipv4(6, tcpSeg(spec))
+}
+
 func TestDecode(t *testing.T) {
 	type want struct {
 		kind    Kind
@@ -57,6 +63,7 @@ func TestDecode(t *testing.T) {
 	hbhDstRtFragAH := ipv6(0, cat(ext6(0, 60, 0), ext6(60, 43, 8), ext6(43, 44, 0), ext6(44, 51, 0), ext6(51, 6, 4), tcpSeg(synSpec)))
 	frag6 := ipv6(44, cat([]byte{6, 0, 0x00, 0x10, 0, 0, 0, 1}, tcpSeg(dataSpec))) // offset 2
 	frag6udp := ipv6(44, cat([]byte{17, 0, 0x00, 0x10, 0, 0, 0, 1}, make([]byte, 16)))
+	frag6icmp := ipv6(44, cat([]byte{58, 0, 0x00, 0x10, 0, 0, 0, 1}, make([]byte, 16)))
 	badExt := ipv6(0, cat([]byte{6, 200, 0, 0, 0, 0, 0, 0}, tcpSeg(synSpec))) // 1608-byte HBH
 	noNext := ipv6(59, nil)
 
@@ -138,7 +145,7 @@ func TestDecode(t *testing.T) {
 		// IPv4.
 		{"ipv4 udp", layers.LinkTypeRaw, ipv4(17, make([]byte, 8)), 0, want{kind: NotTCP}},
 		{"ipv4 later fragment", layers.LinkTypeRaw, frag, 0, want{kind: Fragment}},
-		{"ipv4 first fragment", layers.LinkTypeRaw, firstFrag, 0, data},
+		{"ipv4 first fragment is held until the datagram is whole", layers.LinkTypeRaw, firstFrag, 0, want{kind: Fragment}},
 		{"ipv4 TSO zero total length", layers.LinkTypeRaw, tso, 0, data},
 		{"ipv4 total beyond wire, bad checksum", layers.LinkTypeRaw, longBadSum, 0, want{kind: Malformed}},
 		{"ipv4 total beyond wire, good checksum", layers.LinkTypeRaw, longGoodSum, 0, want{kind: TCP, payload: 1500 - 40, wscale: -1}},
@@ -150,7 +157,8 @@ func TestDecode(t *testing.T) {
 		// IPv6.
 		{"ipv6 extension headers", layers.LinkTypeRaw, hbhDstRtFragAH, 0, syn6},
 		{"ipv6 later fragment", layers.LinkTypeRaw, frag6, 0, want{kind: Fragment, v6: true}},
-		{"ipv6 later fragment of udp", layers.LinkTypeRaw, frag6udp, 0, want{kind: NotTCP, v6: true}},
+		{"ipv6 later fragment of udp may be a tunnel's", layers.LinkTypeRaw, frag6udp, 0, want{kind: Fragment, v6: true}},
+		{"ipv6 later fragment of icmp", layers.LinkTypeRaw, frag6icmp, 0, want{kind: NotTCP, v6: true}},
 		{"ipv6 extension past the end", layers.LinkTypeRaw, badExt, 0, want{kind: Malformed, v6: true}},
 		{"ipv6 no next header", layers.LinkTypeRaw, noNext, 0, want{kind: NotTCP, v6: true}},
 		{"ipv6 icmp", layers.LinkTypeRaw, ipv6(58, make([]byte, 8)), 0, want{kind: NotTCP, v6: true}},
@@ -159,7 +167,10 @@ func TestDecode(t *testing.T) {
 
 		// TCP.
 		{"tcp header cut", layers.LinkTypeRaw, v4SYN[:30], len(v4SYN), want{kind: Truncated}},
-		{"tcp options cut", layers.LinkTypeRaw, v4SYN[:44], len(v4SYN), want{kind: Truncated}},
+		{"tcp options cut before the window scale: the largest", layers.LinkTypeRaw, v4SYN[:44], len(v4SYN), want{kind: TCP, wscale: 14}},
+		{"tcp options cut after the window scale", layers.LinkTypeRaw, withOpts(synSpec, []byte{1, 3, 3, 7, 2, 4, 5, 0xb4})[:44], 48, want{kind: TCP, wscale: 7}},
+		{"tcp options of an ACK cut", layers.LinkTypeRaw, withOpts(dataSpec, []byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2})[:44], 152, want{kind: TCP, payload: 100, wscale: -1}},
+		{"tcp options cut, not by snaplen", layers.LinkTypeRaw, withIPv4Total(v4SYN[:44], 44, true), 0, want{kind: Malformed}},
 		{"tcp header cut, not by snaplen", layers.LinkTypeRaw, withIPv4Total(v4SYN[:30], 30, true), 0, want{kind: Malformed}},
 		{"tcp data offset below 5", layers.LinkTypeRaw, func() []byte { p := ipv4(6, tcpSeg(dataSpec)); p[32] = 0x40; return p }(), 0, want{kind: Malformed}},
 		{"tcp data offset beyond ip", layers.LinkTypeRaw, func() []byte { p := ipv4(6, tcpSeg(tcpSpec{})); p[32] = 0xf0; return p }(), 0, want{kind: Malformed}},
@@ -207,7 +218,8 @@ func TestDecodeFields(t *testing.T) {
 	want := tracker.Segment{
 		Src: tracker.AddrFrom4(ip4a), Dst: tracker.AddrFrom4(ip4b), SrcPort: 1234, DstPort: 80,
 		Seq: 0xfffffff0, Ack: 7, Window: 0xabcd, WScale: -1, Payload: 3,
-		Flags: tracker.FIN | tracker.SYN | tracker.RST | tracker.PSH | tracker.ACK | tracker.URG | tracker.ECE | tracker.CWR | tracker.NS,
+		Checksum: tracker.ChecksumOffloaded, // tcpSeg leaves the TCP checksum 0, as a sending host with offload captures it
+		Flags:    tracker.FIN | tracker.SYN | tracker.RST | tracker.PSH | tracker.ACK | tracker.URG | tracker.ECE | tracker.CWR | tracker.NS,
 	}
 	if seg != want {
 		t.Errorf("got  %+v\nwant %+v", seg, want)

@@ -57,20 +57,57 @@
 // length fields, so it is right when the snaplen cut the payload, and
 // Ethernet padding never counts as payload.
 //
+// # Tunnels
+//
+// Tunnels are opened unless [Decoder.NoDecap] is set, and the innermost TCP
+// is the segment: 802.1Q/802.1ad stacks, MPLS label stacks (with or without
+// a pseudowire control word), 802.1ah PBB and VN-Tag as tags; IPv4 and IPv6
+// in IPv4 or IPv6, GRE (checksum, key, sequence; transparent Ethernet
+// bridging; ERSPAN I, II, III; MPLS; PPTP's PPP; Aruba's 802.11), VXLAN
+// (UDP 4789 and 8472), Geneve (6081, options skipped), GTP-U (2152, with
+// extension headers), Teredo (3544) and AYIYA (5072) as tunnels, at most
+// tracker.MaxTunnelDepth inside one another. A header found by a port or a
+// guess must prove itself (IP version, lengths inside the outer payload, a
+// correct IPv4 header checksum, a TCP data offset that fits); a packet
+// whose inner headers do not is NotTCP. The tunnel layers (outer endpoints,
+// VNI, GRE key, ERSPAN session) are hashed into Segment.Tunnel, so the same
+// inner 4-tuple in two overlays is two connections; [Decoder.Tunnel] gives
+// the context back, [Decoder.MergeTunnels] leaves Segment.Tunnel 0.
+//
+// # Fragments
+//
+// IPv4 and IPv6 fragments are reassembled far enough to read the TCP
+// header: the first fragment's headers are decoded and the segment held
+// until the datagram is whole, then handed on with the packet that
+// completed it (its payload the whole datagram's); a datagram that never
+// completes within 30 s never reaches TCP, as in the receiver's kernel. At
+// most 64 datagrams are held at once (the oldest gives way); an overlap
+// that is not an exact repeat discards the datagram, as Linux does
+// ([Decoder.FragmentStats] counts all three outcomes).
+//
 // # Limits
 //
-//   - Tunnels (GRE, VXLAN, Geneve, GTP, Teredo, IP-in-IP, MPLS) are not
-//     opened: their outer packets are NotTCP.
-//   - IP fragments are not reassembled. A first fragment that holds the whole
-//     TCP header is decoded, with the payload this fragment carries; later
-//     fragments are counted as Fragment.
-//   - A TCP header cut by the snaplen, even only in its options, is
-//     Truncated: a segment whose window-scale option might be missing would
-//     mislead the tracker.
+//   - The first fragment must hold the whole TCP header (RFC 8200 requires
+//     it of IPv6; every real IPv4 path MTU gives it); bytes are not copied
+//     across fragments.
+//   - An aggregate 802.11 MSDU gives its first subframe's segment only: one
+//     packet, at most one segment.
+//   - GTP-U's TEID is shown but not part of the tunnel's identity: each end
+//     chooses the TEID it receives on, so the two directions differ.
+//   - A TCP header cut by the snaplen inside its fixed 20 bytes is
+//     Truncated. One cut in its options is decoded (only SYNs carry an
+//     option the tracker reads): a SYN whose window-scale option was not
+//     captured gets the largest scale, 14, as for a connection picked up
+//     mid-stream, so that its window is never taken for smaller than it is.
 //   - An IPv4 total length beyond the packet's length on the wire is trusted
 //     only when the header checksum is correct (some tools record short wire
 //     lengths); otherwise the packet is Malformed. A zero total length
 //     (segmentation offload) or zero IPv6 payload length is taken from the
 //     wire length.
-//   - Checksums are otherwise not verified, as Zeek's -C does not.
+//   - The IPv4 header and TCP checksums are judged into Segment.Checksum
+//     (checksum.go) unless [Decoder.NoChecksums]: a segment captured whole
+//     is good, bad, or offloaded (the field holds only the pseudo-header's
+//     sum, or 0, as the sending host captures it before its NIC fills it
+//     in); one cut by the snaplen, a super-packet or a reassembled datagram
+//     is unverified. What a bad checksum means is the tracker's business.
 package capture

@@ -32,6 +32,7 @@ type Events struct {
 	enc     *json.Encoder
 	verbose bool
 	err     error
+	tunnels func(uint32) (tracker.Tunnel, bool) // SetTunnels
 }
 
 // NewEvents returns an event writer on w. With verbose, "end" events carry
@@ -87,7 +88,7 @@ func ConnTransitionOf(c *tracker.Conn, tr tracker.Transition) ConnTransition {
 func (e *Events) Transition(c *tracker.Conn, tr tracker.Transition) {
 	e.writeTransition(ConnTransitionOf(c, tr))
 	if Ends(c, tr) {
-		e.writeEnd(Time(tr.Time), connection(c, e.verbose))
+		e.writeEnd(Time(tr.Time), e.withTunnel(c, connection(c, e.verbose)))
 	}
 }
 

@@ -60,6 +60,9 @@ type Input struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Lone counts lone segments, when there were any.
 	Lone *Lone `json:"lone,omitempty"`
+	// Decapsulation counts tunnel contexts and reassembled fragments, when
+	// there were any.
+	Decapsulation *Decapsulation `json:"decapsulation,omitempty"`
 }
 
 // CaptureLoss is what the capture evidently missed, over the connections
@@ -191,6 +194,12 @@ type Connection struct {
 	// NotCaptured counts segments the capture missed that the evidence
 	// shows were sent (FINs, SYN-ACKs, ACKs, data), when there are any.
 	NotCaptured uint64 `json:"not_captured,omitempty"`
+	// Tunnel is the tunnel context the connection was seen in, outermost
+	// layer first, when it was tunnelled (like Zeek's tunnel_parents).
+	Tunnel []TunnelLayer `json:"tunnel,omitempty"`
+	// BadChecksums counts segments ignored for a wrong checksum, when
+	// there were any.
+	BadChecksums uint64 `json:"bad_checksums,omitempty"`
 	// Zeek is what -F zeek prints beyond the above (not in JSON).
 	Zeek ZeekConn `json:"-"`
 }
@@ -391,6 +400,9 @@ func (t *Time) UnmarshalText(b []byte) error {
 // Options say what to include.
 type Options struct {
 	Verbose bool // include each connection's transitions
+	// Tunnels looks up the tunnel context of a connection's Key.Tunnel
+	// (capture.Decoder.Tunnel); nil: none shown.
+	Tunnels func(id uint32) (tracker.Tunnel, bool)
 }
 
 // Build assembles the report from the input's description and the
@@ -426,6 +438,8 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 		r.Connections = append(r.Connections, connection(c, opts.Verbose))
 	}
 	r.Input.CaptureLoss = captureLoss(r.Connections)
+	addTunnels(r, conns, opts.Tunnels)
+	addChecksums(r, conns, tr)
 	return r
 }
 

@@ -48,6 +48,9 @@ type PrintOptions struct {
 	// more than MaxRows connections is rolled up (Rollup).
 	All     bool
 	MaxRows int
+
+	Quiet bool       // the header, the states and the findings only: no connections
+	Times TimeFormat // how times are printed (tcpdump's -t flags)
 }
 
 // DefaultMaxRows is how many connections the table lists by default.
@@ -70,13 +73,17 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 }
 
 func printTables(w io.Writer, r *Report, opts PrintOptions) error {
-	p := &printer{w: w, dated: spansDays(&r.Input)}
+	p := &printer{w: w, dated: spansDays(&r.Input), times: opts.Times, first: r.Input.FirstPacket}
 	p.input(&r.Input)
 	if rolledUp(r, opts) {
-		p.rollup(r, rollupOf(r))
+		p.rollup(r, rollupOf(r), opts.Quiet)
+		p.tunnels(r)
 		return p.err
 	}
-	p.connections(r)
+	if !opts.Quiet {
+		p.connections(r)
+	}
+	p.tunnels(r)
 	p.states(r)
 	p.anomalies(r)
 	return p.err
@@ -88,6 +95,9 @@ type printer struct {
 	// dated: the capture spans more than one day (UTC), so times of day
 	// carry their date.
 	dated bool
+
+	times       TimeFormat
+	first, prev Time // the first packet's time; the time printed last (DeltaTime)
 }
 
 // spansDays reports whether the input's first and last packets fall on
@@ -100,9 +110,9 @@ func spansDays(in *Input) bool {
 	return day(in.FirstPacket) != day(max(in.LastPacket, in.CaptureEnd))
 }
 
-// clock formats a capture time for a table: its time of day, with its
+// dayClock formats a capture time for a table: its time of day, with its
 // date when the capture spans days.
-func (p *printer) clock(t Time) string {
+func (p *printer) dayClock(t Time) string {
 	if p.dated {
 		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
 	}

@@ -19,16 +19,18 @@ func rolledUp(r *Report, opts PrintOptions) bool {
 }
 
 // rollup prints a large capture's rollup under the input summary: the
-// totals, the services worst first, the findings by kind, and the
-// connections that matter most. Each list that is cut says how many it
-// left out.
-func (p *printer) rollup(r *Report, ru *Rollup) {
+// totals, the services worst first, the findings by kind, and (unless
+// quiet: -q) the connections that matter most. Each list that is cut says
+// how many it left out.
+func (p *printer) rollup(r *Report, ru *Rollup, quiet bool) {
 	p.printf("\nConnections: %s to %s; clients: %s; servers: %s\n",
 		count(uint64(r.Summary.Connections)), plural(uint64(len(ru.Services)), "service"),
 		stateList(r.Summary.States.Client), stateList(r.Summary.States.Server))
 	p.services(ru.Services)
 	p.kindGroups(ru.Kinds, r.Summary.AnomalyTotal())
-	p.topConnections(ru)
+	if !quiet {
+		p.topConnections(ru)
+	}
 }
 
 // more says how many items of a list were left out, and how to see them.

@@ -62,7 +62,11 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 	}
 	t.aborted(c, s, seg, o)
 	if o&obsRSTAccepted != 0 && c.flood != nil {
-		t.floodFailed(c, c.First)
+		if o&obsRefused != 0 {
+			t.floodRefused(c) // answered: the server holds nothing
+		} else {
+			t.floodFailed(c, c.First)
+		}
 	}
 	if o&obsTimeWaitRestarted != 0 {
 		t.timeWaits.push(timer{key: c.Key, id: uint32(c.ID), side: s.Peer(), due: seg.Time + t.twLen})

@@ -180,6 +180,7 @@ type Conn struct {
 	BadRST        uint32 // RSTs outside the receiver's window (ignored)
 	ChallengedRST uint32 // RSTs in the window but not at its edge: a challenge ACK (RFC 5961)
 	BadSeq        uint32 // SYNs or SYN-ACKs whose numbers contradict the connection
+	BadChecksums  uint32 // segments with a wrong checksum, which the receiver dropped (ignored)
 
 	found      [2]uint32 // kinds of anomaly found, as bits 1<<Kind, by side at fault
 	clientIsA  bool

@@ -7,7 +7,8 @@ import "net/netip"
 type FloodTarget struct {
 	Target netip.AddrPort
 	// Unanswered counts the SYNs that never completed the handshake (known
-	// once the handshake timed out, was refused or reset, or was evicted).
+	// once the handshake timed out or was reset, or was evicted; a refused
+	// SYN was answered).
 	Unanswered uint64
 	HalfOpen   int  // connections opened by a SYN and not completed yet
 	Flooded    bool // a syn_flood finding was made for it

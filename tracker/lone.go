@@ -23,7 +23,7 @@ import "time"
 // pushes them through: counted, not listed).
 
 // DefaultMaxLone is the default cap on lone segments held at once: 65,536
-// entries of 88 bytes (loneEntry) and 8 bytes of index, about 6.3 MB.
+// entries of 96 bytes (loneEntry) and 8 bytes of index, about 6.8 MB.
 const DefaultMaxLone = 1 << 16
 
 // loneAnswer is how long a lone segment waits for an answer before the
@@ -44,7 +44,7 @@ type LoneStats struct {
 // are not counted yet.
 func (t *Tracker) Lone() LoneStats { return t.lone.stats }
 
-// loneEntry is one held segment: 88 bytes with its hash, no pointers.
+// loneEntry is one held segment: 96 bytes with its hash, no pointers.
 type loneEntry struct {
 	seg  Segment
 	hash uint64 // 0: a hole (promoted or dropped)

@@ -94,9 +94,17 @@ type Segment struct {
 	// WScale is the window-scale option's shift count (RFC 7323 §2), or -1
 	// when the segment carries no such option. Only SYN segments carry it.
 	WScale int8
+	// Checksum is what the decoder found of the IPv4 header and TCP
+	// checksums (ChecksumUnverified when it could not tell).
+	Checksum Checksum
 	// Payload is the TCP payload length in bytes, from the IP header's length
 	// fields: correct even when the capture's snaplen cut the payload.
 	Payload uint32
+	// Tunnel identifies the tunnel context the segment arrived in (outer
+	// endpoints and VNI, key or session of every layer, hashed by the
+	// decoder), 0 when it was not tunnelled or tunnels are merged. It is
+	// part of the connection's identity (FlowKey.Tunnel).
+	Tunnel uint32
 }
 
 // Len is the amount of sequence space the segment occupies: its payload plus

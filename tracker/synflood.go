@@ -93,6 +93,17 @@ func (t *Tracker) floodCompleted(c *Conn) {
 	}
 }
 
+// floodRefused: the connection's SYN was answered by an RST. The server
+// kept nothing and answered it: a refusal is no unanswered SYN, so a busy
+// service that refuses many connections is no SYN flood (its refusals are
+// connection_refused findings).
+func (t *Tracker) floodRefused(c *Conn) {
+	if ft := c.flood; ft != nil {
+		ft.halfOpen--
+		c.flood = nil
+	}
+}
+
 // failed: the connection's SYN was never answered by a completed handshake
 // (timed out, refused, reset or evicted); at is when that became known.
 func (t *Tracker) floodFailed(c *Conn, at int64) {

@@ -236,3 +236,29 @@ func TestSynFloodLegitimateClients(t *testing.T) {
 		t.Errorf("fields %v: want 10 legitimate clients through, 5 failed, 1205 SYNs dropped", f)
 	}
 }
+
+// TestRefusalsAreNoSynFlood: a service that refuses SYNs at a flood's rate
+// (an RST for each: the port is closed) answered every one of them and
+// holds nothing; each refusal is a connection_refused finding, and there
+// is no syn_flood.
+func TestRefusalsAreNoSynFlood(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	tr := New(Config{})
+	const n = 1200
+	gap := int64(2*time.Second) / n
+	for i := 0; i < n; i++ {
+		now := start + int64(i)*gap
+		syn := Segment{Time: now, Src: source(i), SrcPort: uint16(1024 + i%60000), Dst: target, DstPort: 80,
+			Seq: seqnum.Value(i * 7919), Flags: SYN, Window: 64240, WScale: 7}
+		tr.Observe(&syn)
+		rst := Segment{Time: now + 1000, Src: target, SrcPort: 80, Dst: syn.Src, DstPort: syn.SrcPort,
+			Ack: syn.Seq + 1, Flags: RST | ACK, WScale: -1}
+		tr.Observe(&rst)
+	}
+	tr.Advance(start + int64(10*time.Second))
+	tr.Finish()
+	counts := tr.AnomalyCounts()
+	if counts[SynFlood] != 0 || counts[ConnectionRefused] != n {
+		t.Errorf("findings %v: want %d connection_refused and no syn_flood", counts, n)
+	}
+}

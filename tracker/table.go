@@ -56,7 +56,7 @@ func mix(a, b uint64) uint64 {
 func (t *flowTable) hash(k *FlowKey) uint64 {
 	h := mix(k.A.hi^t.seed[0], k.A.lo^0x9E3779B97F4A7C15)
 	h = mix(h^k.B.hi, k.B.lo^t.seed[1])
-	return mix(h^(uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9)
+	return mix(h^(uint64(k.Tunnel)<<32|uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9)
 }
 
 // get returns the connection for k, or nil.
@@ -118,9 +118,9 @@ func (t *flowTable) del(k *FlowKey) {
 }
 
 // eq compares keys field by field: the compiler turns a == on the whole
-// 36-byte struct into a memequal call.
+// 40-byte struct into a memequal call.
 func (k *FlowKey) eq(o *FlowKey) bool {
-	return k.A == o.A && k.B == o.B && k.APort == o.APort && k.BPort == o.BPort
+	return k.A == o.A && k.B == o.B && k.APort == o.APort && k.BPort == o.BPort && k.Tunnel == o.Tunnel
 }
 
 // len returns the number of entries.

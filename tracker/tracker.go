@@ -105,6 +105,7 @@ type Tracker struct {
 	maxKept      int
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
+	sums       checksums             // hosts that sent bad checksums (checksum.go)
 
 	anomalies []Anomaly
 	kindCount [numKinds]int
@@ -242,6 +243,9 @@ func (t *Tracker) Finish() {
 // Observe feeds one TCP segment to the tracker.
 func (t *Tracker) Observe(seg *Segment) {
 	t.Advance(seg.Time)
+	if seg.Checksum != ChecksumUnverified && t.dropChecksum(seg) {
+		return
+	}
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
 	if c == nil && t.twRecs.len() > 0 {

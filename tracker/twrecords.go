@@ -84,7 +84,7 @@ func (t *twTable) len() int { return t.n }
 func (t *twTable) hash(k *FlowKey) uint32 {
 	h := mix(k.A.hi^t.seed[1], k.A.lo^0x9E3779B97F4A7C15)
 	h = mix(h^k.B.hi, k.B.lo^t.seed[0])
-	return uint32(mix(h^(uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9))
+	return uint32(mix(h^(uint64(k.Tunnel)<<32|uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9))
 }
 
 func (t *twTable) grow(size int) {

@@ -107,3 +107,36 @@ func TestForgottenTimeWaitJudgedOnItsRecord(t *testing.T) {
 		t.Errorf("findings %+v, want port_reuse for the client of the new connection", as)
 	}
 }
+
+// TestTimeWaitsOfTwoTunnels: the same inner 4-tuple closed in two tunnels
+// leaves two TIME_WAIT records, and a SYN in one tunnel reuses only its own.
+func TestTimeWaitsOfTwoTunnels(t *testing.T) {
+	tr := New(Config{})
+	now := int64(1_700_000_000) * int64(time.Second)
+	for _, tun := range []uint32{0, 7} {
+		for _, x := range [...]struct {
+			fromClient bool
+			f          Flags
+			seq, ack   uint32
+		}{{true, SYN, 100, 0}, {false, SYN | ACK, 500, 101}, {true, ACK, 101, 501},
+			{true, FIN | ACK, 101, 501}, {false, FIN | ACK, 501, 102}, {true, ACK, 102, 502}} {
+			now += int64(time.Millisecond)
+			s := Segment{Time: now, Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Flags: x.f,
+				Seq: seqnum.Value(x.seq), Ack: seqnum.Value(x.ack), Window: 1000, WScale: -1, Tunnel: tun}
+			if !x.fromClient {
+				s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
+			}
+			tr.Observe(&s)
+		}
+	}
+	if tr.Parked() != 2 {
+		t.Fatalf("%d TIME_WAIT records, want 2", tr.Parked())
+	}
+	syn := Segment{Time: now + int64(time.Second), Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Flags: SYN,
+		Seq: 9000, Window: 1000, WScale: -1, Tunnel: 7}
+	tr.Observe(&syn)
+	cs := tr.Conns()
+	if tr.Parked() != 1 || len(cs) != 3 || cs[0].State(Client) != TimeWait || cs[2].State(Client) != SynSent {
+		t.Errorf("after a SYN in tunnel 7: %d parked, %d connections; want 1, 3 (tunnel 0's still in TIME_WAIT)", tr.Parked(), len(cs))
+	}
+}

@@ -264,7 +264,7 @@ func BenchmarkScale(b *testing.B) {
 		})
 		for _, w := range []struct {
 			name string
-			loop func(*capture.Reader, *tracker.Tracker, uint64, *fileOrder) (bool, bool, error)
+			loop func(*capture.Reader, *tracker.Tracker, uint64, *fileOrder, *progress) (bool, bool, error)
 		}{{"tcpwatch-1", analyze}, {"tcpwatch-2", analyzePipelined}} {
 			b.Run(mix+"/"+w.name, func(b *testing.B) {
 				name := sc.get(b, mix)
@@ -276,7 +276,7 @@ func BenchmarkScale(b *testing.B) {
 						b.Fatal(err)
 					}
 					tr := tracker.New(tracker.Config{})
-					if _, _, err := w.loop(rd, tr, 0, &fileOrder{file: -1}); err != nil {
+					if _, _, err := w.loop(rd, tr, 0, &fileOrder{file: -1}, nil); err != nil {
 						b.Fatal(err)
 					}
 					tr.Finish()

@@ -8,8 +8,8 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
-// failOn is a parsed --fail-on: anomaly kinds, a severity (that severity or
-// worse), or any.
+// failOn is a parsed --fail-on (or --write): anomaly kinds, a severity
+// (that severity or worse), or any.
 type failOn struct {
 	any    bool
 	sev    tracker.Severity
@@ -17,7 +17,10 @@ type failOn struct {
 	kinds  map[tracker.Kind]bool
 }
 
-func parseFailOn(s string) (*failOn, error) {
+func parseFailOn(s string) (*failOn, error) { return parseKinds("--fail-on", s) }
+
+// parseKinds parses the comma-separated list s given to flag.
+func parseKinds(flag, s string) (*failOn, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -28,7 +31,7 @@ func parseFailOn(s string) (*failOn, error) {
 			f.any = true
 			continue
 		}
-		if sev, ok := tracker.ParseSeverity(w); ok && sev != tracker.Info {
+		if sev, ok := tracker.ParseSeverity(w); ok {
 			if !f.hasSev || sev < f.sev {
 				f.sev, f.hasSev = sev, true
 			}
@@ -40,26 +43,46 @@ func parseFailOn(s string) (*failOn, error) {
 			for _, k := range tracker.Kinds() {
 				names = append(names, k.String())
 			}
-			return nil, fmt.Errorf("--fail-on %q: %q is not an anomaly kind, warning, critical or any (kinds: %s)", s, w, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s %q: %q is not an anomaly kind, info, warning, critical or any (kinds: %s)", flag, s, w, strings.Join(names, ", "))
 		}
 		f.kinds[k] = true
 	}
 	return f, nil
 }
 
-// matched reports whether the report has a finding the list names, by its
-// kind or a kind in its also list (the conditions it caused). It counts
-// every finding, also those past the listing cap.
-func (f *failOn) matched(r *report.Report) bool {
-	if f == nil {
-		return false
-	}
-	for _, m := range []map[tracker.Kind]int{r.Summary.Anomalies, r.Summary.Also} {
-		for k, n := range m {
-			if n > 0 && (f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev) {
-				return true
-			}
+// matches reports whether one of the kinds is in the list.
+func (f *failOn) matches(kinds []tracker.Kind) bool {
+	for _, k := range kinds {
+		if f.any || f.kinds[k] || f.hasSev && k.Severity() >= f.sev {
+			return true
 		}
 	}
 	return false
+}
+
+// matched reports whether the report has a finding the list names, by its
+// kind or a kind in its also list (the conditions it caused). It counts
+// every finding, also those past the listing cap.
+func (f *failOn) matched(r *report.Report) bool { return f.reason(r) != "" }
+
+// reason says which findings matched, by kind in the kinds' order:
+// "2 close_wait_stuck, 1 half_open, 1 fin_wait_2_stuck (also)", the last
+// a kind in another finding's also list; "" if none matched.
+func (f *failOn) reason(r *report.Report) string {
+	if f == nil {
+		return ""
+	}
+	var found, also []string
+	for _, k := range tracker.Kinds() {
+		if !f.matches([]tracker.Kind{k}) {
+			continue
+		}
+		if n := r.Summary.Anomalies[k]; n > 0 {
+			found = append(found, fmt.Sprintf("%d %s", n, k))
+		}
+		if n := r.Summary.Also[k]; n > 0 {
+			also = append(also, fmt.Sprintf("%d %s (also)", n, k))
+		}
+	}
+	return strings.Join(append(found, also...), ", ")
 }

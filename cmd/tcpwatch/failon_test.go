@@ -35,6 +35,8 @@ func TestFailOnMatched(t *testing.T) {
 		{"critical,connection_refused", info, true},
 		{" half_open , syn_flood", warn, true},
 		{"reset", info, false},
+		{"info", info, true},
+		{"info", none, false},
 		{"reset", lost, true}, // a kind in a finding's also list matches
 		{"half_open", lost, true},
 		{"close_wait_stuck", lost, false},
@@ -52,8 +54,29 @@ func TestFailOnMatched(t *testing.T) {
 
 func TestFailOnParseError(t *testing.T) {
 	_, err := parseFailOn("warning,nope")
-	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence, time_wait_buildup, ack_flood, rst_flood, fin_flood, synack_backscatter)`
+	const want = `--fail-on "warning,nope": "nope" is not an anomaly kind, info, warning, critical or any (kinds: syn_flood, half_open, close_wait_stuck, fin_wait_2_stuck, unacked_fin, syn_timeout, connection_refused, reset, port_reuse, zero_window, invalid_flags, bad_sequence, time_wait_buildup, ack_flood, rst_flood, fin_flood, synack_backscatter)`
 	if err == nil || err.Error() != want {
 		t.Errorf("parseFailOn: %v\nwant %s", err, want)
+	}
+}
+
+// TestFailOnSaysWhatMatched: the reason lists the matching kinds with
+// their counts, in the kinds' order, and leaves out those not asked for.
+func TestFailOnSaysWhatMatched(t *testing.T) {
+	rep := &report.Report{Summary: report.Summary{Anomalies: map[tracker.Kind]int{
+		tracker.Reset: 4, tracker.HalfOpen: 2, tracker.CloseWaitStuck: 1}}}
+	for list, want := range map[string]string{
+		"warning":         "2 half_open, 1 close_wait_stuck",
+		"any":             "2 half_open, 1 close_wait_stuck, 4 reset",
+		"reset,syn_flood": "4 reset",
+		"critical":        "",
+	} {
+		f, err := parseFailOn(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.reason(rep); got != want {
+			t.Errorf("--fail-on %s: %q, want %q", list, got, want)
+		}
 	}
 }

@@ -3,13 +3,13 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/tcpwatch/tcpwatch/capture"
@@ -58,12 +58,12 @@ func (l *ladderIDs) Set(v string) error {
 	return nil
 }
 
-// IsBoolFlag lets --ladder stand alone (flag package).
-func (l *ladderIDs) IsBoolFlag() bool { return true }
+func (l *ladderIDs) Type() string { return "ID[,ID...]" }
 
 // addPictureFlags registers the drawing options.
-func addPictureFlags(fs *flag.FlagSet, c *config) {
+func addPictureFlags(fs *pflag.FlagSet, c *config) {
 	fs.Var(&c.pictures.ladder, "ladder", "draw a ladder diagram of each listed connection, or of the connections `ID[,ID...]`, after the report")
+	fs.Lookup("ladder").NoOptDefVal = "true" // --ladder alone: every listed connection
 	fs.BoolVar(&c.pictures.ascii, "ascii", false, "draw ladders in plain ASCII instead of Unicode box drawing")
 	fs.StringVar(&c.pictures.html, "html", "", "also write a self-contained HTML report with charts and ladders to `FILE`")
 }
@@ -257,6 +257,7 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCou
 		return err
 	}
 	defer rd.Close()
+	cfg.decap.configure(rd)
 	var p capture.Packet
 	for {
 		switch err := rd.Next(&p); {

@@ -50,8 +50,19 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		return exitError
 	}
 	defer rd.Close()
+	if err := dropPrivileges(cfg.user); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	out, err := openPcapOut(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer out.close()
+	cfg.decap.useDecoder(rd)
 
-	w := &watch{rd: rd, cfg: cfg}
+	w := &watch{rd: rd, cfg: cfg, pcap: out}
 	tc := trackerConfig(cfg)
 	switch format {
 	case report.Table:
@@ -64,7 +75,8 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 			defer signal.Stop(w.winch)
 		}
 	case report.NDJSON:
-		w.events = report.NewEvents(stdout, cfg.verbose)
+		w.events = report.NewEvents(stdout, cfg.verbose > 0)
+		w.events.SetTunnels(cfg.decap.tunnels())
 		tc.OnTransition, tc.OnAnomaly = w.events.Transition, w.events.Anomaly
 	}
 	w.tr = tracker.New(tc)
@@ -94,7 +106,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		}
 		fmt.Fprintln(stdout) // the final report follows the last frame
 	}
-	return finish(cfg, format, in, w.tr, inputErr, stdout, stderr)
+	return finish(cfg, format, in, w.tr, inputErr, out, stdout, stderr)
 }
 
 // watch is one live capture's loop state.
@@ -106,6 +118,7 @@ type watch struct {
 	events *report.Events   // ndjson format
 	winch  chan os.Signal   // the terminal's size changed (SIGWINCH); nil if not a terminal
 	out    *os.File         // the terminal, with winch
+	pcap   *pcapOut         // -w: keeps every packet for the second pass
 
 	lastPackets uint64 // at the last tick, for packets/s
 	lastTick    time.Time
@@ -142,6 +155,9 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			return false, err
 		default:
 			feed(w.tr, &p)
+			if err := w.pcap.keep(w.rd); err != nil {
+				return false, err
+			}
 			if p.Kind == capture.TCP {
 				w.payload += uint64(p.Seg.Payload)
 			}

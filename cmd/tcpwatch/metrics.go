@@ -2,14 +2,15 @@ package main
 
 import (
 	"errors"
-	"flag"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tcpwatch/tcpwatch/metrics"
 	"github.com/tcpwatch/tcpwatch/report"
 )
 
 // addMetricsFlags registers --metrics.
-func addMetricsFlags(fs *flag.FlagSet, c *config) {
+func addMetricsFlags(fs *pflag.FlagSet, c *config) {
 	fs.StringVar(&c.metrics, "metrics", "", "live: serve Prometheus metrics at http://`ADDR`/metrics ([HOST:]PORT; a bare port listens on 127.0.0.1 only)")
 }
 

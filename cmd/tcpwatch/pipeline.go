@@ -45,12 +45,12 @@ func pipelined(files []string) bool {
 
 // analyzePipelined is analyze with reading and decoding on a goroutine of
 // their own; it returns the same results.
-func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder) (ended, interrupted bool, err error) {
+func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder, prog *progress) (ended, interrupted bool, err error) {
 	free, full := make(chan *batch, batches), make(chan *batch, batches)
 	for range batches {
 		free <- &batch{pkts: make([]capture.Packet, batchSize)}
 	}
-	go readBatches(rd, count, order, free, full)
+	go readBatches(rd, count, order, prog, free, full)
 	for b := range full {
 		for i := range b.pkts {
 			feed(tr, &b.pkts[i])
@@ -72,10 +72,10 @@ func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, ord
 
 // readBatches reads packets into batches taken from free and sends them on
 // full, until the input ends or count packets were read (0: no limit); the
-// last batch says which. It shows order each packet as it is read (the
-// reader's current file); order is the caller's again once the last batch
-// is sent.
-func readBatches(rd *capture.Reader, count uint64, order *fileOrder, free <-chan *batch, full chan<- *batch) {
+// last batch says which. It shows order each packet as it is read, and
+// prog every progressEvery packets (both read the reader's position); they
+// are the caller's again once the last batch is sent.
+func readBatches(rd *capture.Reader, count uint64, order *fileOrder, prog *progress, free <-chan *batch, full chan<- *batch) {
 	var n uint64
 	for {
 		b := <-free
@@ -88,6 +88,9 @@ func readBatches(rd *capture.Reader, count uint64, order *fileOrder, free <-chan
 				return
 			}
 			order.see(rd, p)
+			if p.Num%progressEvery == 0 {
+				prog.tick(p.Num)
+			}
 			if p.Kind == capture.Filtered {
 				continue
 			}

@@ -14,7 +14,7 @@ import (
 
 // reportWith analyzes files with one of the two loops and returns the
 // verbose JSON report, and whether the input ended.
-func reportWith(t *testing.T, files []string, count uint64, loop func(*capture.Reader, *tracker.Tracker, uint64, *fileOrder) (bool, bool, error)) ([]byte, bool) {
+func reportWith(t *testing.T, files []string, count uint64, loop func(*capture.Reader, *tracker.Tracker, uint64, *fileOrder, *progress) (bool, bool, error)) ([]byte, bool) {
 	t.Helper()
 	rd, err := capture.OpenFiles(files, "")
 	if err != nil {
@@ -22,7 +22,7 @@ func reportWith(t *testing.T, files []string, count uint64, loop func(*capture.R
 	}
 	defer rd.Close()
 	tr := tracker.New(tracker.Config{})
-	ended, interrupted, err := loop(rd, tr, count, &fileOrder{file: -1})
+	ended, interrupted, err := loop(rd, tr, count, &fileOrder{file: -1}, nil)
 	if err != nil || interrupted || !ended && count == 0 {
 		t.Fatalf("%v: ended %v, interrupted %v, error %v", files, ended, interrupted, err)
 	}

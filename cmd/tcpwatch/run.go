@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -30,138 +27,10 @@ const (
 	exitError   = 2
 )
 
-const usage = `usage: tcpwatch -r FILE [-r FILE ...] [options] [BPF filter expression]
-       tcpwatch -i IFACE [options] [BPF filter expression]
-
-Follows every TCP connection and infers each side's RFC 793 state.
-
-options:
-`
-
-type files []string
-
-func (f *files) String() string     { return strings.Join(*f, ",") }
-func (f *files) Set(s string) error { *f = append(*f, s); return nil }
-
-type config struct {
-	files    files
-	iface    string
-	count    uint64
-	format   string
-	verbose  bool
-	all      bool
-	msl      time.Duration
-	stuck    time.Duration
-	failOn   string
-	fail     *failOn
-	maxConns int
-	keep     int
-	snaplen  int
-	noPromis bool
-	duration time.Duration
-	interval time.Duration
-	filter   string
-	twLimit  int
-	pictures pictureConfig
-	metrics  string // --metrics ADDR
-}
-
-// findingFlags registers the detectors' thresholds.
-func findingFlags(fs *flag.FlagSet, c *config) {
-	fs.IntVar(&c.twLimit, "time-wait-limit", tracker.DefaultThresholds.TimeWaitLimit,
-		"TIME_WAITs one client host may hold towards one service before time_wait_buildup (default: a quarter of Linux's 28,232 ephemeral ports)")
-}
-
-func parseArgs(args []string, stdout io.Writer) (*config, error) {
-	c := &config{}
-	fs := flag.NewFlagSet("tcpwatch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.Usage = func() {}     // and the usage is printed for -h only (below), never on an error
-
-	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
-	fs.StringVar(&c.iface, "i", "", "capture live on `IFACE` (any: all interfaces)")
-	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets")
-	fs.StringVar(&c.format, "F", "table", "output `format`: table, json, ndjson, csv or zeek")
-	fs.StringVar(&c.format, "format", "table", "same as -F")
-	fs.BoolVar(&c.verbose, "v", false, "add each connection's timeline of state transitions")
-	fs.BoolVar(&c.all, "all", false, "list every connection and finding in the table (by default a capture of more than 50 connections is rolled up: services, findings by kind, the connections that matter most)")
-	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
-	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if any of these anomaly kinds (comma-separated), a severity (warning, critical: that or worse) or any was found")
-	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
-	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
-	fs.IntVar(&c.snaplen, "s", liveSnaplen, "live: snapshot length in bytes; the default keeps the headers only (payload lengths come from the IP header), so the kernel ring holds many packets")
-	fs.BoolVar(&c.noPromis, "p", false, "live: do not put the interface into promiscuous mode")
-	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long")
-	fs.DurationVar(&c.interval, "interval", time.Second, "live: refresh interval")
-	findingFlags(fs, c)
-	addPictureFlags(fs, c)
-	addMetricsFlags(fs, c)
-	args = ladderArgs(args)
-	// Options may also follow the filter, as GNU getopt lets tcpdump take
-	// them (tcpwatch -r x.pcap port 80 -F json); "--" ends the options.
-	var filter []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-			}
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			filter = append(filter, rest...) // after "--" every word is the filter's
-			break
-		}
-		filter = append(filter, rest[0])
-		args = rest[1:]
-	}
-	c.filter = strings.Join(filter, " ")
-	switch {
-	case len(c.files) == 0 && c.iface == "":
-		return nil, errors.New("nothing to read: give -r FILE or -i IFACE (tcpwatch -h for help)")
-	case len(c.files) > 0 && c.iface != "":
-		return nil, errors.New("-r and -i cannot be used together")
-	case c.msl <= 0:
-		return nil, fmt.Errorf("--msl %v: must be positive", c.msl)
-	case c.stuck <= 0:
-		return nil, fmt.Errorf("--stuck %v: must be positive", c.stuck)
-	}
-	if _, err := report.ParseFormat(c.format); err != nil {
-		return nil, err
-	}
-	if c.maxConns <= 0 {
-		return nil, fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
-	}
-	if c.keep <= 0 {
-		return nil, fmt.Errorf("--keep %d: must be positive", c.keep)
-	}
-	if c.twLimit <= 0 {
-		return nil, fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
-	}
-	f, err := parseFailOn(c.failOn)
-	if err != nil {
-		return nil, err
-	}
-	c.fail = f
-	if err := checkPictureFlags(c); err != nil {
-		return nil, err
-	}
-	if err := checkMetricsFlags(c); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 // run is tcpwatch with its arguments and streams; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stdout)
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, errDone) {
 		return exitOK
 	}
 	if err != nil {
@@ -179,20 +48,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rd.Close()
+	if err := dropPrivileges(cfg.user); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	out, err := openPcapOut(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
+	defer out.close()
+	cfg.decap.useDecoder(rd)
 
 	tc := trackerConfig(cfg)
 	var events *report.Events
 	if format == report.NDJSON {
-		events = report.NewEvents(stdout, cfg.verbose)
+		events = report.NewEvents(stdout, cfg.verbose > 0)
+		events.SetTunnels(cfg.decap.tunnels())
 		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
 	}
 	tr := tracker.New(tc)
 	order := &fileOrder{file: -1}
+	prog := newProgress(cfg, cfg.files, "", rd, stderr)
 	analyzeInput := analyze
 	if pipelined(cfg.files) {
 		analyzeInput = analyzePipelined // (pipeline.go)
 	}
-	ended, interrupted, inputErr := analyzeInput(rd, tr, cfg.count, order)
+	ended, interrupted, inputErr := analyzeInput(rd, tr, cfg.count, order, prog)
+	prog.finish(rd.Stats().Packets, ended)
 	st := rd.Stats()
 	ranOn := ended && st.End > st.Last
 	if ranOn {
@@ -212,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ranOn {
 		in.CaptureEnd = report.Time(st.End)
 	}
-	return finish(cfg, format, in, tr, inputErr, stdout, stderr)
+	return finish(cfg, format, in, tr, inputErr, out, stdout, stderr)
 }
 
 // trackerConfig is the tracker's configuration from the command line.
@@ -243,12 +126,16 @@ func inputOf(st capture.Stats) report.Input {
 // finish builds the report of what the tracker (after Finish) analyzed,
 // prints it, and returns the exit code. inputErr is the error that ended
 // the input early, if any: it is reported, and the exit code is 2.
-func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Tracker, inputErr error, stdout, stderr io.Writer) int {
+//
+// With -w, the packets of the connections that matter are then written
+// (out).
+func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Tracker, inputErr error, out *pcapOut, stdout, stderr io.Writer) int {
 	if inputErr != nil {
 		in.Error = inputErr.Error()
 	}
-	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose})
-	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all}); err != nil {
+	cfg.decap.decapInput(&in)
+	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose > 0, Tunnels: cfg.decap.tunnels()})
+	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
 	}
@@ -256,11 +143,18 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
+	if warning, err := out.finish(cfg, rep, in.Packets, stderr); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	} else if warning != "" {
+		fmt.Fprintf(stderr, "tcpwatch: %s\n", warning)
+	}
 	if inputErr != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %s\n", inputMessage(inputErr, in.Packets))
 		return exitError
 	}
-	if cfg.fail.matched(rep) {
+	if why := cfg.fail.reason(rep); why != "" {
+		fmt.Fprintf(stderr, "tcpwatch: --fail-on %s matched: %s\n", cfg.failOn, why)
 		return exitMatched
 	}
 	return exitOK
@@ -299,9 +193,10 @@ func feed(tr *tracker.Tracker, p *capture.Packet) {
 
 // analyze feeds every packet to the tracker until the input ends, count
 // packets have been analyzed (0: no limit) or the reader was interrupted
-// (its context ended: a signal). It returns whether it was interrupted,
+// (its context ended: a signal), showing its progress if prog is not nil.
+// It returns whether it was interrupted,
 // and the error that ended the input early, if any.
-func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder) (ended, interrupted bool, err error) {
+func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder, prog *progress) (ended, interrupted bool, err error) {
 	var p capture.Packet
 	var n uint64
 	for {
@@ -315,6 +210,9 @@ func analyze(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileO
 		}
 		order.see(rd, &p)
 		feed(tr, &p)
+		if p.Num%progressEvery == 0 {
+			prog.tick(p.Num)
+		}
 		if p.Kind != capture.Filtered {
 			n++
 			if count > 0 && n >= count {

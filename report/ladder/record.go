@@ -1,7 +1,6 @@
 package ladder
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
 
@@ -128,15 +127,9 @@ func markOf(was, now counters) Mark {
 	return NoMark
 }
 
-// KeyOf returns the segment's 4-tuple as the tracker's flow key: the
-// endpoint that sorts first (by address, then port) is A.
-func KeyOf(s *tracker.Segment) tracker.FlowKey {
-	src, dst := s.Src.As16(), s.Dst.As16()
-	if c := bytes.Compare(src[:], dst[:]); c < 0 || c == 0 && s.SrcPort <= s.DstPort {
-		return tracker.FlowKey{A: s.Src, B: s.Dst, APort: s.SrcPort, BPort: s.DstPort}
-	}
-	return tracker.FlowKey{A: s.Dst, B: s.Src, APort: s.DstPort, BPort: s.SrcPort}
-}
+// KeyOf returns the flow key of the connection seg belongs to, as the
+// tracker keys it (tunnel context included).
+func KeyOf(s *tracker.Segment) tracker.FlowKey { return tracker.KeyOf(s) }
 
 // Ladders draws every connection, in the order given to NewRecorder, with
 // the first pass's findings (tracker.Anomalies) where they fired.

@@ -39,6 +39,7 @@ SCENARIOS=(
 	multi-close-ipv6-rtt20-at-server end-states end-states-rtt20-at-client
 	end-states-rtt80-at-server bulk-in-flight-rtt20-at-server
 	bulk-in-flight-rtt80-at-client
+	close-client-first-over-vxlan multi-close-over-vxlan
 )
 
 # What the kernel is expected to hold at the end: one "client server" pair per
@@ -97,6 +98,10 @@ declare -A EXPECT=(
 #   at=client  tcpdump runs on the client's veth (eth-c) instead of eth-s
 #   snap=N     tcpdump -s N
 #   ipv6       the server is [fd00::2]:8080
+#   tunnel=vxlan  the two namespaces talk through a Linux VXLAN device (VNI
+#              42, UDP 4789) over the veth, whose underlay addresses are
+#              198.19.0.1 and 198.19.0.2; tcpdump captures the underlay, so
+#              every segment is in the tunnel (BASE-over-vxlan: scenario BASE so)
 declare -A LINK=(
 	[multi-close]="snap=128"
 	[multi-close-rtt2-at-server]="rtt=2 snap=128"
@@ -109,6 +114,7 @@ declare -A LINK=(
 	[end-states-rtt80-at-server]="rtt=80 snap=128"
 	[bulk-in-flight-rtt20-at-server]="rtt=20 snap=128"
 	[bulk-in-flight-rtt80-at-client]="rtt=80 at=client snap=128"
+	[multi-close-over-vxlan]="snap=192 tunnel=vxlan"
 )
 
 # The holdout set (testdata/holdout, see its README.md): the scenarios of one
@@ -160,6 +166,11 @@ OUT=${OUT:-$HERE}
 # for a scenario BASE of one connection (an EXPECT that is not a plan, and no
 # LINK of its own); sets VBASE and VLINK ("rtt=N at=SIDE").
 variant() {
+	if [[ $1 =~ ^(.+)-over-(vxlan)$ ]] && [ -n "${EXPECT[${BASH_REMATCH[1]}]+x}" ]; then
+		VBASE=${BASH_REMATCH[1]}
+		VLINK="${LINK[$1]:-tunnel=${BASH_REMATCH[2]}}"
+		return 0
+	fi
 	[[ $1 =~ ^(.+)-rtt([0-9]+)-at-(client|server)$ ]] || return 1
 	local b=${BASH_REMATCH[1]}
 	[ -n "${EXPECT[$b]+x}" ] && [ "${EXPECT[$b]}" != plan ] && [ -z "${LINK[$b]+x}" ] || return 1
@@ -266,11 +277,13 @@ setup_netns() {
 	else
 		ip link add eth-c netns "$CNS" type veth peer name eth-s netns "$SNS" || fail "cannot create the veth pair"
 	fi
-	NX "$CNS" ip addr add 198.18.0.1/24 dev eth-c
-	NX "$SNS" ip addr add 198.18.0.2/24 dev eth-s
-	NX "$CNS" ip addr add fd00::1/64 dev eth-c nodad
-	NX "$SNS" ip addr add fd00::2/64 dev eth-s nodad
-	for ns in "$CNS:eth-c" "$SNS:eth-s"; do
+	local cdev=eth-c sdev=eth-s
+	[ -n "$TUNNEL" ] && { setup_tunnel; cdev=tun-c sdev=tun-s; }
+	NX "$CNS" ip addr add 198.18.0.1/24 dev $cdev
+	NX "$SNS" ip addr add 198.18.0.2/24 dev $sdev
+	NX "$CNS" ip addr add fd00::1/64 dev $cdev nodad
+	NX "$SNS" ip addr add fd00::2/64 dev $sdev nodad
+	for ns in "$CNS:eth-c" "$SNS:eth-s" ${TUNNEL:+"$CNS:tun-c" "$SNS:tun-s"}; do
 		# One wire-sized segment per packet: no TSO/GSO super-packets leave
 		# the sender, no GRO merges them at the receiver.
 		if command -v ethtool >/dev/null; then
@@ -281,15 +294,35 @@ setup_netns() {
 	done
 	# Static neighbours: no ARP or neighbour discovery in the captures.
 	local cmac smac
-	smac=$(NX "$SNS" cat /sys/class/net/eth-s/address)
-	cmac=$(NX "$CNS" cat /sys/class/net/eth-c/address)
-	NX "$CNS" ip neigh replace 198.18.0.2 lladdr "$smac" dev eth-c nud permanent
-	NX "$CNS" ip neigh replace fd00::2 lladdr "$smac" dev eth-c nud permanent
-	NX "$SNS" ip neigh replace 198.18.0.1 lladdr "$cmac" dev eth-s nud permanent
-	NX "$SNS" ip neigh replace fd00::1 lladdr "$cmac" dev eth-s nud permanent
+	smac=$(NX "$SNS" cat /sys/class/net/$sdev/address)
+	cmac=$(NX "$CNS" cat /sys/class/net/$cdev/address)
+	NX "$CNS" ip neigh replace 198.18.0.2 lladdr "$smac" dev $cdev nud permanent
+	NX "$CNS" ip neigh replace fd00::2 lladdr "$smac" dev $cdev nud permanent
+	NX "$SNS" ip neigh replace 198.18.0.1 lladdr "$cmac" dev $sdev nud permanent
+	NX "$SNS" ip neigh replace fd00::1 lladdr "$cmac" dev $sdev nud permanent
 	# Let the link's own IPv6 start-up chatter (MLD reports for the new
 	# addresses) pass before anything is captured.
 	sleep 1.5
+}
+
+# setup_tunnel: underlay addresses on the veths (static neighbours, no
+# IPv6 on them), and a VXLAN device over each, tun-c and tun-s, which carry
+# the scenario's addresses instead.
+setup_tunnel() {
+	local ns dev tun here there umac
+	for ns in "$CNS:eth-c:tun-c:198.19.0.1:198.19.0.2" "$SNS:eth-s:tun-s:198.19.0.2:198.19.0.1"; do
+		IFS=: read -r ns dev tun here there <<<"$ns"
+		NX "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+		NX "$ns" ip addr add "$here/24" dev "$dev"
+		NX "$ns" ip link set dev "$dev" up
+		[ "$TUNNEL" = vxlan ] || fail "unknown tunnel kind $TUNNEL"
+		NX "$ns" ip link add "$tun" type vxlan id 42 local "$here" remote "$there" dstport 4789 dev "$dev" ||
+			fail "cannot create the VXLAN device (is the vxlan module loaded?)" 
+	done
+	umac=$(NX "$SNS" cat /sys/class/net/eth-s/address)
+	NX "$CNS" ip neigh replace 198.19.0.2 lladdr "$umac" dev eth-c nud permanent
+	umac=$(NX "$CNS" cat /sys/class/net/eth-c/address)
+	NX "$SNS" ip neigh replace 198.19.0.1 lladdr "$umac" dev eth-s nud permanent
 }
 
 # ---- peers and coordination ----
@@ -769,7 +802,7 @@ sc_bulk-in-flight-rtt80-at-client() { convos 5 3; }
 # known 4-tuple starts a new connection; a connection first seen without a SYN
 # has the higher port as its client), and each side's state from ss.
 write_states() {
-	tcpdump -nn -S -r "$OUT/$NAME.pcap" tcp 2>/dev/null | awk -v SS="$OUT/$NAME.ss.txt" '
+	segments | awk -v SS="$OUT/$NAME.ss.txt" '
 	function norm(a) {
 		sub(/^\[::ffff:/, "", a)
 		if (a ~ /^[0-9.]+\]:/) sub(/\]/, "", a)
@@ -826,6 +859,16 @@ write_states() {
 			print C[i] "\t" S[i] "\t" cs "\t" ss
 		}
 	}' >"$OUT/$NAME.states" || fail "could not write $NAME.states"
+}
+
+# segments: tcpdump's line for every TCP segment of the capture; in a
+# tunnelled one, the inner segment's (tcpdump prints it on a line of its own,
+# given a 0 for a timestamp here).
+segments() {
+	case $TUNNEL in
+	"") tcpdump -nn -S -r "$OUT/$NAME.pcap" tcp 2>/dev/null ;;
+	vxlan) tcpdump -nn -S -r "$OUT/$NAME.pcap" udp port 4789 2>/dev/null | awk '/^IP6? .* Flags \[/ { print "0 " $0 }' ;;
+	esac
 }
 
 # check: compare with EXPECT, and make sure no frame is bigger than the wire's.
@@ -893,10 +936,11 @@ for NAME in "$@"; do
 	fi
 	ADDR=198.18.0.2:8080
 	[ "$SCEN" = ipv6 ] && ADDR='[fd00::2]:8080'
-	RTT=0 AT=server SNAP=""
+	RTT=0 AT=server SNAP="" TUNNEL=""
 	for opt in $LINKS; do
 		case $opt in
 		rtt=*) RTT=${opt#rtt=} ;;
+		tunnel=*) TUNNEL=${opt#tunnel=} ;;
 		at=*) AT=${opt#at=} ;;
 		snap=*) SNAP=${opt#snap=} ;;
 		ipv6) ADDR='[fd00::2]:8080' ;;

@@ -55,8 +55,8 @@ const (
 
 // Summary follows one TCP connection the way Zeek's conn.log summarizes it:
 // History is the history column and ConnState the conn_state column that
-// Zeek (run with -C, which tcpwatch implies: it never verifies checksums)
-// would print for the same packets. It is a fixed-size value with no
+// Zeek would print for the same packets (checksums as the decoder judged
+// them: see BadChecksum). It is a fixed-size value with no
 // pointers; the zero value is ready to use, and Observe does not allocate.
 //
 // # Orientation
@@ -89,8 +89,9 @@ const (
 //
 // # Limits
 //
-//   - 'C' (bad checksum) never appears: tcpwatch does not verify checksums,
-//     like Zeek with -C.
+//   - 'C' (bad checksum) is added by BadChecksum, which the tracker calls
+//     for a segment whose checksum the decoder found wrong; with
+//     --no-checksums it never appears, as with Zeek's -C.
 //   - 'G' (content gap) is modelled from sequence and acknowledgment numbers
 //     the way Zeek's reassembler reports it, but Zeek also counts payload
 //     that a short snaplen cut off as missing; Segment.Payload is the length

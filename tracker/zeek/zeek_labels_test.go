@@ -32,6 +32,10 @@ import (
 //
 // and give every new difference its reason.
 //
+// Checksums are verified as Zeek verified them: not for a label whose Zeek
+// command has -C, and for the others a segment with a bad checksum counts
+// ('C') without being analyzed, as in Zeek.
+//
 // Two pipelines are compared:
 //
 //   - "tracker": tracker.Tracker, which decides where connections begin and
@@ -95,17 +99,35 @@ type ourConn struct {
 	state, history string
 }
 
-func readZeekLabel(path string) ([]zeekRow, error) {
+// zeekIgnoredChecksums reports whether a label's Zeek command line has -C
+// (ignore checksums, alone or among other one-letter flags): the pipelines
+// then leave checksums unverified too.
+func zeekIgnoredChecksums(line string) bool {
+	cmd, ok := strings.CutPrefix(line, "# zeek_cmd:")
+	if !ok {
+		return false
+	}
+	for _, f := range strings.Fields(cmd) {
+		if len(f) > 1 && f[0] == '-' && f[1] != '-' && strings.ContainsRune(f, 'C') {
+			return true
+		}
+	}
+	return false
+}
+
+func readZeekLabel(path string) ([]zeekRow, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer f.Close()
 	var cols map[string]int
 	var rows []zeekRow
+	noChecksums := false
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
+		noChecksums = noChecksums || zeekIgnoredChecksums(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -117,7 +139,7 @@ func readZeekLabel(path string) ([]zeekRow, error) {
 			}
 			for _, need := range []string{"id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "history"} {
 				if _, ok := cols[need]; !ok {
-					return nil, fmt.Errorf("%s: header lacks column %q", path, need)
+					return nil, false, fmt.Errorf("%s: header lacks column %q", path, need)
 				}
 			}
 			continue
@@ -134,11 +156,11 @@ func readZeekLabel(path string) ([]zeekRow, error) {
 		orig, err1 := parseAddrPort(get("id.orig_h"), get("id.orig_p"))
 		resp, err2 := parseAddrPort(get("id.resp_h"), get("id.resp_p"))
 		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+			return nil, false, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 		rows = append(rows, zeekRow{orig: orig, resp: resp, state: get("conn_state"), history: get("history")})
 	}
-	return rows, sc.Err()
+	return rows, noChecksums, sc.Err()
 }
 
 func parseAddrPort(h, p string) (netip.AddrPort, error) {
@@ -154,13 +176,15 @@ func parseAddrPort(h, p string) (netip.AddrPort, error) {
 }
 
 // readPackets calls each for every packet of the capture, TCP or not (the
-// tracker's clock advances with non-TCP packets too).
-func readPackets(path string, each func(p *capture.Packet)) error {
+// tracker's clock advances with non-TCP packets too), checksums verified
+// unless noChecksums.
+func readPackets(path string, noChecksums bool, each func(p *capture.Packet)) error {
 	r, err := capture.OpenFiles([]string{path}, "")
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	r.Decoder().NoChecksums = noChecksums
 	var p capture.Packet
 	for {
 		switch err := r.Next(&p); {
@@ -173,9 +197,9 @@ func readPackets(path string, each func(p *capture.Packet)) error {
 	}
 }
 
-func runTracker(path string) ([]ourConn, error) {
+func runTracker(path string, noChecksums bool) ([]ourConn, error) {
 	tr := tracker.New(tracker.Config{})
-	err := readPackets(path, func(p *capture.Packet) {
+	err := readPackets(path, noChecksums, func(p *capture.Packet) {
 		if p.Kind == capture.TCP {
 			tr.Observe(&p.Seg)
 		} else {
@@ -231,14 +255,21 @@ func zeekExpired(c *harnessConn, now int64) bool {
 // new SYN as a new connection.
 var closedStates = map[string]bool{"SF": true, "REJ": true, "RSTO": true, "RSTR": true, "RSTOS0": true, "RSTRH": true}
 
-func runHarness(path string) ([]ourConn, error) {
+func runHarness(path string, noChecksums bool) ([]ourConn, error) {
 	open := make(map[flowKey]*harnessConn)
 	var all []*harnessConn
-	err := readPackets(path, func(p *capture.Packet) {
+	err := readPackets(path, noChecksums, func(p *capture.Packet) {
 		if p.Kind != capture.TCP {
 			return
 		}
 		seg := &p.Seg
+		if seg.Checksum == tracker.ChecksumBad {
+			// Zeek without -C: counted ('C'), not analyzed further.
+			if c := open[keyOf(seg.SrcAddrPort(), seg.DstAddrPort())]; c != nil {
+				c.z.BadChecksum(seg.SrcAddrPort() == c.side0)
+			}
+			return
+		}
 		src, dst := seg.SrcAddrPort(), seg.DstAddrPort()
 		k := keyOf(src, dst)
 		c := open[k]
@@ -431,7 +462,7 @@ func TestZeekLabels(t *testing.T) {
 
 	pipelines := []struct {
 		mode string
-		run  func(string) ([]ourConn, error)
+		run  func(string, bool) ([]ourConn, error)
 	}{{"tracker", runTracker}, {"harness", runHarness}}
 
 	var all []difference
@@ -457,7 +488,7 @@ func TestZeekLabels(t *testing.T) {
 // runPipeline compares one pipeline with every label, logs the agreement per
 // capture and returns the differences. wired is false when the pipeline
 // reported no conn_state at all; nothing is logged then.
-func runPipeline(t *testing.T, dir string, labels []string, mode string, run func(string) ([]ourConn, error)) (diffs []difference, wired bool) {
+func runPipeline(t *testing.T, dir string, labels []string, mode string, run func(string, bool) ([]ourConn, error)) (diffs []difference, wired bool) {
 	var report strings.Builder
 	fmt.Fprintf(&report, "%s pipeline: agreement with Zeek's conn.log\n%-50s %5s %12s %12s %s\n",
 		mode, "capture", "rows", "conn_state", "history", "unmatched")
@@ -469,12 +500,12 @@ func runPipeline(t *testing.T, dir string, labels []string, mode string, run fun
 			t.Errorf("%s: want one capture named %s, found %d", label, name, len(pcaps))
 			continue
 		}
-		rows, err := readZeekLabel(label)
+		rows, noChecksums, err := readZeekLabel(label)
 		if err != nil {
 			t.Errorf("%v", err)
 			continue
 		}
-		ours, err := run(pcaps[0])
+		ours, err := run(pcaps[0], noChecksums)
 		if err != nil {
 			// A capture tcpwatch cannot read fully is compared as far as
 			// it was read; its rows show up as differences.

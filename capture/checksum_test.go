@@ -1,0 +1,160 @@
+package capture
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// withTCPChecksum returns a copy of the bare IPv4 or IPv6 packet p with its
+// TCP checksum field set to the right value, or, with partial, to the
+// pseudo-header's sum alone (what a sending host with checksum offload
+// captures).
+func withTCPChecksum(p []byte, partial bool) []byte {
+	p = append([]byte(nil), p...)
+	var pseudo uint64
+	var tcp []byte
+	if p[0]>>4 == 4 {
+		pseudo, tcp = sum16(0, p[12:20]), p[20:]
+	} else {
+		pseudo, tcp = sum16(0, p[8:40]), p[40:]
+	}
+	pseudo += protoTCP + uint64(len(tcp))
+	binary.BigEndian.PutUint16(tcp[16:], 0)
+	v := ^fold(sum16(pseudo, tcp))
+	if partial {
+		v = fold(pseudo)
+	}
+	binary.BigEndian.PutUint16(tcp[16:], v)
+	return p
+}
+
+func TestChecksums(t *testing.T) {
+	v4 := ipv4(6, tcpSeg(tcpSpec{flags: 0x18, payload: 101})) // an odd length
+	v6 := ipv6(6, tcpSeg(tcpSpec{flags: 0x18, payload: 100}))
+	good4, good6 := withTCPChecksum(v4, false), withTCPChecksum(v6, false)
+	flip := func(p []byte, i int) []byte { p = append([]byte(nil), p...); p[i] ^= 0x40; return p }
+	tso := withTCPChecksum(v4, false)
+	binary.BigEndian.PutUint16(tso[2:], 0)
+	setIPv4Checksum(tso)
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		wire   int
+		noSums bool
+		want   tracker.Checksum
+	}{
+		{"IPv4 right", good4, 0, false, tracker.ChecksumGood},
+		{"IPv4 payload corrupted", flip(good4, 60), 0, false, tracker.ChecksumBad},
+		{"IPv4 header checksum wrong", flip(good4, 10), 0, false, tracker.ChecksumBad},
+		{"IPv4 header and TCP checksums left to the NIC", func() []byte {
+			p := append([]byte(nil), v4...)
+			p[10], p[11] = 0, 0
+			return p
+		}(), 0, false, tracker.ChecksumOffloaded},
+		{"IPv4 sending host's offload", withTCPChecksum(v4, true), 0, false, tracker.ChecksumOffloaded},
+		{"IPv4 cut by the snaplen", good4[:60], len(good4), false, tracker.ChecksumUnverified},
+		{"IPv4 segmentation offload", tso, 0, false, tracker.ChecksumUnverified},
+		{"IPv4 not asked to", flip(good4, 60), 0, true, tracker.ChecksumUnverified},
+		{"IPv6 right", good6, 0, false, tracker.ChecksumGood},
+		{"IPv6 corrupted", flip(good6, 80), 0, false, tracker.ChecksumBad},
+		{"IPv6 sending host's offload", withTCPChecksum(v6, true), 0, false, tracker.ChecksumOffloaded},
+		{"IPv6 cut by the snaplen", good6[:70], len(good6), false, tracker.ChecksumUnverified},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decoder{NoChecksums: tc.noSums}
+			var seg tracker.Segment
+			wire := max(tc.wire, len(tc.data))
+			if k := d.Decode(layers.LinkTypeRaw, tc.data, wire, &seg); k != TCP {
+				t.Fatalf("Decode = %v", k)
+			}
+			if seg.Checksum != tc.want {
+				t.Errorf("checksum %v, want %v", seg.Checksum, tc.want)
+			}
+		})
+	}
+}
+
+// TestTunnelledChecksum: the inner segment's checksum is the one judged.
+func TestTunnelledChecksum(t *testing.T) {
+	good := withTCPChecksum(v4Data, false)
+	bad := append([]byte(nil), good...)
+	bad[len(bad)-1] ^= 1
+	for _, tc := range []struct {
+		inner []byte
+		want  tracker.Checksum
+	}{{good, tracker.ChecksumGood}, {bad, tracker.ChecksumBad}} {
+		p := outer4(17, out4a, out4b, udp(1, 4789, cat(vxlanHdr(1), eth(0x0800, tc.inner))))
+		var d Decoder
+		var seg tracker.Segment
+		if k := d.Decode(layers.LinkTypeRaw, p, len(p), &seg); k != TCP || seg.Checksum != tc.want {
+			t.Errorf("Decode = %v, checksum %v; want TCP, %v", k, seg.Checksum, tc.want)
+		}
+	}
+}
+
+// BenchmarkChecksum compares decoding a full-sized segment captured whole
+// with checksums verified and without.
+func BenchmarkChecksum(b *testing.B) {
+	p := withTCPChecksum(ipv4(6, tcpSeg(tcpSpec{flags: 0x10, payload: 1448})), false)
+	for _, bc := range []struct {
+		name string
+		no   bool
+	}{{"verified", false}, {"skipped", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			d := Decoder{NoChecksums: bc.no}
+			var seg tracker.Segment
+			b.ReportAllocs()
+			b.SetBytes(int64(len(p)))
+			for b.Loop() {
+				d.Decode(layers.LinkTypeRaw, p, len(p), &seg)
+			}
+		})
+	}
+}
+
+// TestSum16MatchesWordByWord checks the 64-bit sum against RFC 1071's
+// 16-bit loop for every length up to 100 and a few offsets.
+func TestSum16MatchesWordByWord(t *testing.T) {
+	b := make([]byte, 140)
+	for i := range b {
+		b[i] = byte(i*131 + 7)
+		if i%5 == 0 {
+			b[i] = 0xff
+		}
+	}
+	for off := range 4 {
+		for n := range 100 {
+			p := b[off : off+n]
+			var want uint64
+			for i := 0; i+1 < len(p); i += 2 {
+				want += uint64(p[i])<<8 | uint64(p[i+1])
+			}
+			if len(p)%2 == 1 {
+				want += uint64(p[len(p)-1]) << 8
+			}
+			if got := fold(sum16(0x1234, p)); got != fold(want+0x1234) {
+				t.Fatalf("offset %d length %d: %#x, want %#x", off, n, got, fold(want+0x1234))
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeNoChecksums is BenchmarkDecode with checksums not
+// verified: the difference is what verifying costs on those packets.
+func BenchmarkDecodeNoChecksums(b *testing.B) {
+	benchSetup(b)
+	pkts := benchFiles.pkts
+	d := Decoder{NoChecksums: true}
+	var seg tracker.Segment
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := pkts[i&(len(pkts)-1)]
+		d.Decode(layers.LinkTypeEthernet, p, len(p), &seg)
+		i++
+	}
+}

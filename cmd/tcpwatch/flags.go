@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// config is the parsed command line.
+type config struct {
+	files    files
+	iface    string
+	count    uint64
+	format   string
+	verbose  int
+	all      bool
+	msl      time.Duration
+	stuck    time.Duration
+	failOn   string
+	fail     *failOn
+	maxConns int
+	keep     int
+	snaplen  int
+	noPromis bool
+	duration time.Duration
+	interval time.Duration
+	filter   string
+	twLimit  int
+	pictures pictureConfig
+	metrics  string // --metrics ADDR
+	decap    decapConfig
+
+	quiet      bool // -q
+	times      int  // -t, -tt, ...
+	numeric    int  // -n, -nn: accepted; tcpwatch never resolves names
+	lineBuffer bool // -l: accepted; every line is written as it is made
+	listIfaces bool // -D
+	user       string
+	progress   string // auto, on, off
+	writeFile  string // -w
+	write      string // --write: which connections -w writes
+
+	help, version bool
+}
+
+// files is the repeatable -r.
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(s string) error { *f = append(*f, s); return nil }
+func (f *files) Type() string       { return "FILE" }
+
+// errDone is parseArgs's answer when the command line asked for something
+// it has done already (--help, --version): exit 0.
+var errDone = errors.New("done")
+
+// usageError is a command line that cannot be run; its message ends with
+// where to find the usage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() + " (tcpwatch --help for usage)" }
+func (e usageError) Unwrap() error { return e.err }
+
+// parseArgs parses the command line the way tcpdump does (POSIX short
+// flags that cluster, -nr FILE, -c10; GNU long flags; options may follow
+// the filter; "--" ends the options).
+func parseArgs(args []string, stdout io.Writer) (*config, error) {
+	c := &config{}
+	fs := newFlagSet(c)
+	args = ladderArgs(args)
+	if err := fs.Parse(args); err != nil {
+		return nil, usageError{parseError(fs, args, err)}
+	}
+	switch {
+	case c.help:
+		return nil, printHelp(stdout, fs)
+	case c.version:
+		return nil, printVersion(stdout)
+	case c.listIfaces:
+		return nil, listInterfaces(stdout)
+	}
+	c.filter = strings.Join(fs.Args(), " ")
+	if err := c.check(fs); err != nil {
+		return nil, usageError{err}
+	}
+	return c, nil
+}
+
+// parseError is pflag's error in tcpwatch's words: a long flag written
+// with one dash, as Go's flag package took it (-stuck), is named as such,
+// and a flag that has only a letter is named by it ("-c", not "-c, --c").
+func parseError(fs *pflag.FlagSet, args []string, err error) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if len(a) > 2 && a[1] != '-' && a[0] == '-' && len(name) > 1 && fs.Lookup(name) != nil {
+			return fmt.Errorf("%s: long flags take two dashes: --%s", a, name)
+		}
+	}
+	msg := err.Error()
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == f.Shorthand {
+			msg = strings.ReplaceAll(msg, `"-`+f.Name+`, --`+f.Name+`"`, `"-`+f.Name+`"`)
+		}
+	})
+	return errors.New(msg)
+}
+
+func addInputFlags(fs *pflag.FlagSet, c *config) {
+	fs.VarP(&c.files, "r", "r", "read packets from `FILE` (pcap or pcapng, gzip allowed; - for standard input); repeat to read several in order")
+	fs.StringVarP(&c.iface, "interface", "i", "", "capture live on `IFACE` (any: all interfaces)")
+	fs.Uint64VarP(&c.count, "c", "c", 0, "stop after `N` packets")
+}
+
+// newFlagSet is tcpwatch's flags, set into c as they are parsed. Each
+// group of flags is registered by a function of its own, in the order
+// --help lists them.
+func newFlagSet(c *config) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("tcpwatch", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by run
+	fs.Usage = func() {}     // and the usage is printed for --help only, never on an error
+	fs.SortFlags = false
+	addInputFlags(fs, c)
+	addOutputFlags(fs, c)
+	addWriteFlags(fs, c)
+	addAnalysisFlags(fs, c)
+	addDecapFlags(fs, &c.decap)
+	addFindingFlags(fs, c)
+	addPictureFlags(fs, c)
+	addLiveFlags(fs, c)
+	addMetricsFlags(fs, c)
+	addInfoFlags(fs, c)
+	return fs
+}
+
+func addWriteFlags(fs *pflag.FlagSet, c *config) {
+	fs.StringVarP(&c.writeFile, "w", "w", "", "write the packets of the connections that matter to `FILE`, a pcap file")
+	fs.StringVar(&c.write, "write", "warning", "which connections -w writes: `LIST` of anomaly kinds, a severity (that or worse), any (a finding) or all")
+}
+
+func addOutputFlags(fs *pflag.FlagSet, c *config) {
+	fs.StringVarP(&c.format, "format", "F", "table", "output `FORMAT`: table, json, ndjson, csv or zeek")
+	fs.CountVarP(&c.verbose, "verbose", "v", "add each connection's timeline of state transitions")
+	fs.BoolVar(&c.all, "all", false, "list every connection and finding in the table (by default a capture of more than 50 connections is rolled up: services, findings by kind, the connections that matter most)")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "table: the summary and the findings only, no connections (a rollup keeps its services and findings)")
+	fs.CountVarP(&c.times, "t", "t", "table: times as tcpdump prints them: -t none, -tt seconds since 1970, -ttt since the previous time, -tttt date and time, -ttttt since the first packet")
+	fs.CountVarP(&c.numeric, "n", "n", "accepted for tcpdump's sake: tcpwatch never resolves addresses or ports to names")
+	fs.StringVar(&c.progress, "progress", "auto", "show how far reading files has come, on standard error when it is a terminal; `WHEN`: auto (once reading has taken a second), on (at once) or off")
+	fs.BoolVarP(&c.lineBuffer, "l", "l", false, "accepted for tcpdump's sake: standard output is not block-buffered (what is printed is written as soon as it is made)")
+}
+
+func addAnalysisFlags(fs *pflag.FlagSet, c *config) {
+	fs.DurationVar(&c.msl, "msl", tracker.DefaultMSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL")
+	fs.DurationVar(&c.stuck, "stuck", 60*time.Second, "how long a side may sit idle in CLOSE_WAIT or FIN_WAIT_2, or a zero window stall its peer, before it is flagged")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 if a finding matches `LIST`: anomaly kinds (comma-separated), a severity (info, warning, critical: that or worse), or any")
+	fs.IntVar(&c.maxConns, "max-conns", tracker.DefaultMaxConns, "cap on connections followed at once; beyond it, those whose handshake never completed are evicted first")
+	fs.IntVar(&c.keep, "keep", tracker.DefaultMaxKept, "connections kept for the report after they ended; older ones are counted, not listed (bounds memory in long live runs and huge files)")
+}
+
+// addFindingFlags registers the detectors' thresholds.
+func addFindingFlags(fs *pflag.FlagSet, c *config) {
+	fs.IntVar(&c.twLimit, "time-wait-limit", tracker.DefaultThresholds.TimeWaitLimit,
+		"TIME_WAITs one client host may hold towards one service before time_wait_buildup; the default is a quarter of Linux's 28,232 ephemeral ports")
+}
+
+func addLiveFlags(fs *pflag.FlagSet, c *config) {
+	fs.IntVarP(&c.snaplen, "snapshot-length", "s", liveSnaplen, "live: snapshot length in bytes; the default keeps the headers only (payload lengths come from the IP header), so the kernel ring holds many packets")
+	fs.BoolVarP(&c.noPromis, "no-promiscuous-mode", "p", false, "live: do not put the interface into promiscuous mode")
+	fs.DurationVar(&c.duration, "duration", 0, "live: stop after this long (0: until stopped)")
+	fs.DurationVar(&c.interval, "interval", time.Second, "live: how often the live view is redrawn or a stats event written")
+	fs.StringVarP(&c.user, "relinquish-privileges", "Z", "", "once the input is open, switch from root to `USER` (uid, gid and supplementary groups), as tcpdump does")
+	fs.BoolVarP(&c.listIfaces, "list-interfaces", "D", false, "list the interfaces libpcap can capture on, as tcpdump -D does, and exit")
+}
+
+func addInfoFlags(fs *pflag.FlagSet, c *config) {
+	fs.BoolVar(&c.version, "version", false, "print tcpwatch's version and commit, and exit")
+	fs.BoolVarP(&c.help, "help", "h", false, "print this help, and exit")
+}
+
+// check validates the parsed flags against each other.
+func (c *config) check(fs *pflag.FlagSet) error {
+	switch {
+	case len(c.files) == 0 && c.iface == "":
+		return errors.New("nothing to read: give -r FILE or -i IFACE")
+	case len(c.files) > 0 && c.iface != "":
+		return errors.New("-r and -i cannot be used together")
+	case fs.Changed("c") && c.count == 0:
+		return errors.New("-c 0: invalid packet count, want 1 or more")
+	case c.msl <= 0:
+		return fmt.Errorf("--msl %v: must be positive", c.msl)
+	case c.stuck <= 0:
+		return fmt.Errorf("--stuck %v: must be positive", c.stuck)
+	case c.maxConns <= 0:
+		return fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
+	case c.keep <= 0:
+		return fmt.Errorf("--keep %d: must be positive", c.keep)
+	case c.twLimit <= 0:
+		return fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
+	}
+	if _, err := report.ParseFormat(c.format); err != nil {
+		return err
+	}
+	switch c.progress {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("--progress %q: want auto, on or off", c.progress)
+	}
+	f, err := parseFailOn(c.failOn)
+	if err != nil {
+		return err
+	}
+	c.fail = f
+	if err := checkPictureFlags(c); err != nil {
+		return err
+	}
+	if err := checkMetricsFlags(c); err != nil {
+		return err
+	}
+	return c.checkWrite()
+}
+
+// checkWrite validates -w and --write.
+func (c *config) checkWrite() error {
+	if c.write != "all" {
+		if _, err := parseKinds("--write", c.write); err != nil {
+			return err
+		}
+	}
+	if c.writeFile == "" {
+		return nil
+	}
+	for _, f := range c.files {
+		if f == "-" {
+			return errors.New("-w reads the input twice: give a file, not standard input (-r -)")
+		}
+	}
+	return nil
+}

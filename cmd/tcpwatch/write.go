@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// endpoint is one side of a 4-tuple, as the decoder gives it.
+type endpoint struct {
+	addr tracker.Addr
+	port uint16
+}
+
+func endpointOf(ap netip.AddrPort) endpoint {
+	return endpoint{tracker.AddrFrom16(ap.Addr().As16()), ap.Port()}
+}
+
+// span is the time of a connection's first and last captured segment.
+type span struct{ first, last int64 }
+
+// selection is the connections -w writes: by their 4-tuple, client first,
+// each with the time spans of the connections it carried.
+type selection map[[2]endpoint][]span
+
+// selectConnections picks the report's connections that --write names:
+// every one (all), or those with a finding the list matches, by its kind
+// or a kind in its also list (as --fail-on matches).
+func selectConnections(rep *report.Report, which string) (selection, error) {
+	var list *failOn
+	if which != "all" {
+		var err error
+		if list, err = parseKinds("--write", which); err != nil {
+			return nil, err
+		}
+	}
+	also := map[uint64][]tracker.Kind{} // by connection: the kinds in its findings' also lists
+	for i := range rep.Anomalies {
+		if a := &rep.Anomalies[i]; a.Connection != 0 {
+			also[a.Connection] = append(also[a.Connection], a.Also...)
+		}
+	}
+	sel := selection{}
+	for i := range rep.Connections {
+		c := &rep.Connections[i]
+		if list == nil || list.matches(c.Anomalies) || list.matches(also[c.ID]) {
+			k := [2]endpoint{endpointOf(c.Client), endpointOf(c.Server)}
+			sel[k] = append(sel[k], span{int64(c.FirstPacket), int64(c.LastPacket)})
+		}
+	}
+	return sel, nil
+}
+
+// has reports whether the segment belongs to a selected connection: its
+// 4-tuple, either way, within one of the connection's spans.
+func (s selection) has(seg *tracker.Segment) bool {
+	src, dst := endpoint{seg.Src, seg.SrcPort}, endpoint{seg.Dst, seg.DstPort}
+	spans, ok := s[[2]endpoint{src, dst}]
+	if !ok {
+		spans = s[[2]endpoint{dst, src}]
+	}
+	for _, sp := range spans {
+		if seg.Time >= sp.first && seg.Time <= sp.last {
+			return true
+		}
+	}
+	return false
+}
+
+// spoolMax bounds the temporary file a live capture keeps its packets in
+// for -w: at the default snapshot length of 256 bytes, about 4 million
+// packets.
+var spoolMax int64 = 1 << 30 // a variable for the tests
+
+// pcapOut is -w FILE, opened before the input is read so that a file that
+// cannot be written is an error at once. For file input the packets are
+// found at the end by a second pass over the files; a live capture keeps
+// every packet delivered in a spool (a temporary file beside FILE, at most
+// spoolMax bytes) that the second pass reads instead.
+type pcapOut struct {
+	f      *os.File
+	name   string
+	source []string // what the second pass reads
+	filter string
+	spool  *spool // live only
+}
+
+// openPcapOut opens -w's file (and, live, its spool); nil without -w.
+func openPcapOut(cfg *config) (*pcapOut, error) {
+	if cfg.writeFile == "" {
+		return nil, nil
+	}
+	if out, err := os.Stat(cfg.writeFile); err == nil {
+		for _, name := range cfg.files {
+			if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
+				return nil, fmt.Errorf("-w %q: it is also an input (-r %q); write to another file", cfg.writeFile, name)
+			}
+		}
+	}
+	f, err := os.Create(cfg.writeFile)
+	if err != nil {
+		return nil, fmt.Errorf("-w: %w", err)
+	}
+	o := &pcapOut{f: f, name: cfg.writeFile, source: cfg.files, filter: cfg.filter}
+	if cfg.iface != "" {
+		sf, err := os.CreateTemp(filepath.Dir(cfg.writeFile), ".tcpwatch-spool-*.pcap")
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("-w: spool: %w", err)
+		}
+		o.spool = &spool{f: sf, pw: &pcapWriter{name: sf.Name(), bw: bufio.NewWriterSize(sf, 1<<20)}}
+		o.source, o.filter = []string{sf.Name()}, "" // the kernel applied the filter
+	}
+	return o, nil
+}
+
+// keep adds the packet rd read last to the spool, if there is one.
+func (o *pcapOut) keep(rd *capture.Reader) error {
+	if o == nil || o.spool == nil {
+		return nil
+	}
+	return o.spool.add(rd)
+}
+
+// finish writes the packets of the connections --write selects from the
+// report, which covers the first upTo packets, closes the file and removes
+// the spool. It returns a warning when the spool filled (the file then
+// lacks the later packets).
+func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io.Writer) (warning string, err error) {
+	if o == nil {
+		return "", nil
+	}
+	defer o.close()
+	if o.spool != nil {
+		if err := o.spool.pw.flush(); err != nil {
+			return "", err
+		}
+		if o.spool.full > 0 {
+			warning = fmt.Sprintf("-w %q: the spool filled (%d MiB) at packet %d; later packets are not in it", o.name, spoolMax>>20, o.spool.full)
+		}
+	}
+	sel, err := selectConnections(rep, cfg.write)
+	if err != nil {
+		return "", err
+	}
+	rd, err := capture.OpenFilesContext(context.Background(), o.source, o.filter)
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	cfg.decap.configure(rd)
+	pw := &pcapWriter{name: o.name, bw: bufio.NewWriterSize(o.f, 1<<20)}
+	prog := newProgress(cfg, cfg.files, "-w: ", rd, stderr) // none for the spool
+	_, err = copySelected(rd, sel, upTo, pw, prog)
+	prog.finish(rd.Stats().Packets, err == nil)
+	if err != nil {
+		return "", err
+	}
+	if err := pw.flush(); err != nil {
+		return "", err
+	}
+	if err := o.f.Close(); err != nil {
+		return "", fmt.Errorf("-w: %w", err)
+	}
+	return warning, nil
+}
+
+// close closes the file and removes the spool; after finish, or instead
+// of it when the run failed before its report.
+func (o *pcapOut) close() {
+	if o == nil {
+		return
+	}
+	o.f.Close()
+	if o.spool != nil {
+		o.spool.f.Close()
+		os.Remove(o.spool.f.Name())
+	}
+}
+
+// spool is the file a live capture keeps its packets in for -w.
+type spool struct {
+	f    *os.File
+	pw   *pcapWriter
+	size int64
+	full uint64 // the packet number at which it filled; 0 while not full
+}
+
+// add writes the packet rd read last, unless the spool is full.
+func (s *spool) add(rd *capture.Reader) error {
+	if s.full > 0 {
+		return nil
+	}
+	data, ci, lt := rd.Raw()
+	if s.size += int64(len(data)) + 16; s.size > spoolMax {
+		s.full = rd.Stats().Packets
+		return nil
+	}
+	return s.pw.write(data, ci, lt)
+}
+
+// copySelected copies the packets of rd that sel has, up to packet upTo
+// (the last one the first pass read: it is never read past), showing its
+// progress if prog is not nil.
+func copySelected(rd *capture.Reader, sel selection, upTo uint64, pw *pcapWriter, prog *progress) (uint64, error) {
+	var p capture.Packet
+	var n uint64
+	for p.Num < upTo {
+		err := rd.Next(&p)
+		switch {
+		case err == io.EOF || errors.Is(err, capture.ErrInterrupted):
+			return n, nil
+		case err != nil:
+			return n, err
+		}
+		if p.Num%progressEvery == 0 {
+			prog.tick(p.Num)
+		}
+		if p.Kind != capture.TCP || !sel.has(&p.Seg) {
+			continue
+		}
+		data, ci, lt := rd.Raw()
+		if err := pw.write(data, ci, lt); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// pcapWriter writes a pcap file, with nanosecond timestamps, whose link
+// type is the first packet's.
+type pcapWriter struct {
+	name string
+	bw   *bufio.Writer
+	w    *pcapgo.Writer
+	lt   layers.LinkType
+}
+
+func (pw *pcapWriter) write(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) error {
+	if pw.w == nil {
+		pw.w, pw.lt = pcapgo.NewWriterNanos(pw.bw), lt
+		if err := pw.w.WriteFileHeader(262144, lt); err != nil {
+			return fmt.Errorf("-w %q: %w", pw.name, err)
+		}
+	}
+	if lt != pw.lt {
+		return fmt.Errorf("-w %q: packets of link types %s and %s cannot share a pcap file; select one with a filter or -r", pw.name, capture.LinkTypeName(pw.lt), capture.LinkTypeName(lt))
+	}
+	if err := pw.w.WritePacket(ci, data); err != nil {
+		return fmt.Errorf("-w %q: %w", pw.name, err)
+	}
+	return nil
+}
+
+// flush writes what is buffered; a file that got no packet gets the
+// header of an Ethernet capture, so that it is still a valid pcap.
+func (pw *pcapWriter) flush() error {
+	if pw.w == nil {
+		pw.w = pcapgo.NewWriterNanos(pw.bw)
+		if err := pw.w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
+			return fmt.Errorf("-w %q: %w", pw.name, err)
+		}
+	}
+	if err := pw.bw.Flush(); err != nil {
+		return fmt.Errorf("-w %q: %w", pw.name, err)
+	}
+	return nil
+}

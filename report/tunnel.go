@@ -1,0 +1,226 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// TunnelLayer is one encapsulation a connection's segments arrived in,
+// outermost first: its type, the outer packet's endpoints (as first seen)
+// and its identifier, when the header carries one (VXLAN and Geneve VNI,
+// GRE key, ERSPAN session, GTP-U TEID of the first packet seen).
+type TunnelLayer struct {
+	Type  tracker.TunnelKind `json:"type"`
+	Outer [2]netip.Addr      `json:"outer"`
+	ID    *uint32            `json:"id,omitempty"`
+}
+
+// Decapsulation counts what the decoder did beyond plain TCP: the tunnel
+// contexts connections were seen in and the IP datagrams reassembled from
+// fragments. It is left out of the report when all are zero.
+type Decapsulation struct {
+	Tunnels   int       `json:"tunnels"`
+	Fragments Fragments `json:"fragments"`
+	// Checksums is left out when no checksum was wrong other than by the
+	// sending host's offload.
+	Checksums *Checksums `json:"checksums,omitempty"`
+}
+
+// Checksums says what the IPv4 and TCP checksums showed: segments ignored
+// because their checksum was wrong (their receiver dropped them), and the
+// hosts whose wrong checksums were taken as checksum offload on the
+// capturing host (their segments carried only the pseudo-header's sum, or
+// their peer answered them as fine), whose segments were tracked.
+type Checksums struct {
+	Dropped    uint64       `json:"dropped"`
+	Offloading []netip.Addr `json:"offloading_hosts"`
+	Trusted    []netip.Addr `json:"trusted_hosts"`
+}
+
+// Fragments counts IP reassembly: datagrams completed that carried a TCP
+// segment, datagrams discarded for overlapping fragments (as Linux does),
+// and datagrams never completed (timed out, evicted or open at the end:
+// their segments never reached TCP).
+type Fragments struct {
+	Reassembled uint64 `json:"reassembled"`
+	Overlaps    uint64 `json:"overlaps"`
+	Incomplete  uint64 `json:"incomplete"`
+}
+
+// tunnelOf converts a tunnel context.
+func tunnelOf(t tracker.Tunnel) []TunnelLayer {
+	out := make([]TunnelLayer, 0, t.Depth)
+	for _, l := range t.Layers[:t.Depth] {
+		x := TunnelLayer{Type: l.Kind, Outer: [2]netip.Addr{l.Src.IP(), l.Dst.IP()}}
+		if l.HasID {
+			id := l.ID
+			x.ID = &id
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// addTunnels fills in the tunnel context of each connection seen inside
+// one, and counts the contexts in the input's decapsulation summary.
+func addTunnels(r *Report, conns []*tracker.Conn, lookup func(uint32) (tracker.Tunnel, bool)) {
+	if lookup == nil {
+		return
+	}
+	seen := make(map[uint32]bool)
+	for i, c := range conns {
+		if id := c.Key.Tunnel; id != 0 {
+			if t, ok := lookup(id); ok {
+				r.Connections[i].Tunnel = tunnelOf(t)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) > 0 {
+		r.decap().Tunnels = len(seen)
+	}
+}
+
+// decap returns the input's decapsulation summary, made if need be.
+func (r *Report) decap() *Decapsulation {
+	if r.Input.Decapsulation == nil {
+		r.Input.Decapsulation = &Decapsulation{}
+	}
+	return r.Input.Decapsulation
+}
+
+// addChecksums fills in what the checksums showed, per connection and over
+// the input, when they showed anything.
+func addChecksums(r *Report, conns []*tracker.Conn, tr *tracker.Tracker) {
+	for i, c := range conns {
+		r.Connections[i].BadChecksums = uint64(c.BadChecksums)
+	}
+	st := tr.Checksums()
+	if st.Dropped == 0 && len(st.Trusted) == 0 {
+		// Nothing wrong but the pseudo-header sums of a sending host's
+		// offload (every recording made on Linux with tcpdump): not worth
+		// a word.
+		return
+	}
+	d := r.decap()
+	d.Checksums = &Checksums{Dropped: st.Dropped, Offloading: st.Offloading, Trusted: st.Trusted}
+	if d.Checksums.Offloading == nil {
+		d.Checksums.Offloading = []netip.Addr{}
+	}
+	if d.Checksums.Trusted == nil {
+		d.Checksums.Trusted = []netip.Addr{}
+	}
+}
+
+// TunnelString renders a tunnel context on one line:
+// "vxlan 10.1.200.131 ↔ 10.1.1.172 id 1 / ..." (the outer addresses as
+// first seen).
+func TunnelString(ls []TunnelLayer) string {
+	var b strings.Builder
+	for i, l := range ls {
+		if i > 0 {
+			b.WriteString(" / ")
+		}
+		fmt.Fprintf(&b, "%s %s ↔ %s", l.Type, l.Outer[0], l.Outer[1])
+		if l.ID != nil {
+			fmt.Fprintf(&b, " id %d", *l.ID)
+		}
+	}
+	return b.String()
+}
+
+// tunnels lists the tunnel contexts the connections were seen in, one row
+// each with its connections (the first few by ID), and says how many IP
+// datagrams were reassembled and what the checksums showed.
+func (p *printer) tunnels(r *Report) {
+	type group struct {
+		ids []uint64
+		n   int
+	}
+	var order []string
+	groups := make(map[string]*group)
+	for i := range r.Connections {
+		c := &r.Connections[i]
+		if len(c.Tunnel) == 0 {
+			continue
+		}
+		k := TunnelString(c.Tunnel)
+		g := groups[k]
+		if g == nil {
+			g = &group{}
+			groups[k] = g
+			order = append(order, k)
+		}
+		if g.n++; len(g.ids) < 5 {
+			g.ids = append(g.ids, c.ID)
+		}
+	}
+	if len(order) > 0 {
+		rows := make([][]string, 0, len(order))
+		for _, k := range order {
+			g := groups[k]
+			ids := make([]string, len(g.ids))
+			for i, id := range g.ids {
+				ids[i] = fmt.Sprintf("#%d", id)
+			}
+			list := strings.Join(ids, " ")
+			if g.n > len(g.ids) {
+				list += fmt.Sprintf(" and %s more", count(uint64(g.n-len(g.ids))))
+			}
+			rows = append(rows, []string{k, count(uint64(g.n)), list})
+		}
+		p.printf("\nTunnels (a connection's identity includes its tunnel; --merge-tunnels ignores them)\n")
+		p.table([]string{"TUNNEL", "CONNECTIONS", "IDS"}, rows, nil)
+	}
+	d := r.Input.Decapsulation
+	if d == nil {
+		return
+	}
+	if f := d.Fragments; f != (Fragments{}) {
+		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed\n",
+			count(f.Reassembled), count(f.Overlaps), count(f.Incomplete))
+	}
+	cs := d.Checksums
+	if cs == nil {
+		return
+	}
+	if cs.Dropped > 0 {
+		p.printf("\nChecksums: %s segments ignored for a wrong checksum (their receiver dropped them; --no-checksums to track them)\n", count(cs.Dropped))
+	}
+	if hosts := cs.Trusted; len(hosts) > 0 {
+		// Hosts whose segments carried the pseudo-header's sum are certain
+		// offload (JSON lists them); these were inferred.
+		p.printf("\nChecksum offload on the capturing host: every checksum of %s is wrong as captured, yet its peers answer its segments, so they are taken as right\n", addrList(hosts))
+	}
+}
+
+// addrList joins addresses with commas, the first 5 and a count of the rest.
+func addrList(as []netip.Addr) string {
+	var parts []string
+	for i, a := range as {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("%d more", len(as)-5))
+			break
+		}
+		parts = append(parts, a.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SetTunnels gives the events the lookup of tunnel contexts
+// (capture.Decoder.Tunnel), so that "end" events carry "tunnel" too.
+func (e *Events) SetTunnels(lookup func(uint32) (tracker.Tunnel, bool)) { e.tunnels = lookup }
+
+// withTunnel fills in x's tunnel context, when c has one the lookup knows.
+func (e *Events) withTunnel(c *tracker.Conn, x Connection) Connection {
+	if e.tunnels == nil || c.Key.Tunnel == 0 {
+		return x
+	}
+	if t, ok := e.tunnels(c.Key.Tunnel); ok {
+		x.Tunnel = tunnelOf(t)
+	}
+	return x
+}
