@@ -24,36 +24,46 @@ var (
 	benchErr  error
 )
 
-// benchCapture writes, once per test binary run, a synthetic capture of
-// about a million packets in 50,000 connections, many open at once.
+// benchCapture returns a synthetic capture of about a million packets in
+// 50,000 connections, many open at once. It is written once into the
+// system's temporary directory and reused by later runs (the generator is
+// seeded, so it is the same file), so repeated benchmark runs do not
+// leave a copy each behind.
 func benchCapture(b *testing.B) string {
 	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tcpwatch-bench")
-		if err != nil {
-			benchErr = err
+		benchFile = filepath.Join(os.TempDir(), "tcpwatch-bench-v1.pcap")
+		if fi, err := os.Stat(benchFile); err == nil && fi.Size() > 0 {
 			return
 		}
-		benchFile = filepath.Join(dir, "bench.pcap")
-		f, err := os.Create(benchFile)
-		if err != nil {
-			benchErr = err
-			return
-		}
-		w := bufio.NewWriterSize(f, 1<<20)
-		if err := synth.Write(w, synth.Config{Seed: 1, Conns: 50_000, Concurrency: 2_000, DataRounds: 5}); err != nil {
-			benchErr = err
-			return
-		}
-		if err := w.Flush(); err != nil {
-			benchErr = err
-			return
-		}
-		benchErr = f.Close()
+		benchErr = writeBenchCapture(benchFile)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
 	return benchFile
+}
+
+// writeBenchCapture writes the capture beside name and renames it into
+// place, so that a run stopped half-way leaves no partial file to reuse.
+func writeBenchCapture(name string) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "tcpwatch-bench-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := synth.Write(w, synth.Config{Seed: 1, Conns: 50_000, Concurrency: 2_000, DataRounds: 5}); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
 }
 
 // readAll reads the capture once, handing every TCP segment to observe.
