@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -156,5 +157,35 @@ func BenchmarkDecodeNoChecksums(b *testing.B) {
 		p := pkts[i&(len(pkts)-1)]
 		d.Decode(layers.LinkTypeEthernet, p, len(p), &seg)
 		i++
+	}
+}
+
+// TestSum16EqualsWordByWord: the eight-bytes-at-a-time sum folds to what
+// adding big-endian 16-bit words one by one folds to, for every length
+// and offset (an odd last byte padded with zero), carries included.
+func TestSum16EqualsWordByWord(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 300)
+	for trial := 0; trial < 2000; trial++ {
+		for i := range buf {
+			buf[i] = byte(rng.Uint32())
+			if trial%3 == 0 {
+				buf[i] = 0xff // all ones: the carries' worst case
+			}
+		}
+		b := buf[rng.IntN(8) : rng.IntN(len(buf)-8)+8]
+		start := rng.Uint64() >> 20
+		want := start
+		for i := 0; i+1 < len(b); i += 2 {
+			want += uint64(b[i])<<8 | uint64(b[i+1])
+		}
+		if len(b)%2 == 1 {
+			want += uint64(b[len(b)-1]) << 8
+		}
+		// 0 and 0xffff are the same number in one's complement.
+		got, w := fold(sum16(start, b)), fold(want)
+		if got != w && !(got == 0 && w == 0xffff || got == 0xffff && w == 0) {
+			t.Fatalf("%d bytes from %#x: sum16 folds to %#04x, word by word %#04x", len(b), start, got, w)
+		}
 	}
 }
