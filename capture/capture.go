@@ -236,7 +236,7 @@ func (r *Reader) Next(p *Packet) error {
 		r.inFile++
 		r.stats.Packets++
 		p.Num = r.stats.Packets
-		p.Time = ci.Timestamp.UnixNano()
+		p.Time = unixNano(ci.Timestamp)
 		if r.stats.First == 0 {
 			r.stats.First = p.Time
 		}
@@ -314,4 +314,14 @@ func (r *Reader) Close() error {
 		r.err = ErrClosed
 	}
 	return err
+}
+
+// unixNano is t in nanoseconds since the epoch. A timestamp of 0 in the
+// file comes as Go's zero time from some readers, whose UnixNano is out of
+// range (a date in 1754): it is the epoch, as tcpdump prints it.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }

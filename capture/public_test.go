@@ -62,6 +62,9 @@ func TestPublicCaptures(t *testing.T) {
 				if p.Kind == TCP && (p.Seg.Time != p.Time || p.Seg.Packet != p.Num) {
 					t.Fatalf("packet %d: segment time or number not filled", p.Num)
 				}
+				if p.Time < 0 { // a timestamp of 0 is the epoch, as tcpdump prints it
+					t.Fatalf("packet %d: time %d, before 1970", p.Num, p.Time)
+				}
 			}
 			tshark, ok := tsharkTCPPackets(t, filepath.Join(dir, "labels", base+".tshark.txt"))
 			if !ok {
