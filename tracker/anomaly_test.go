@@ -160,3 +160,11 @@ func TestPortReuseFinding(t *testing.T) {
 		t.Errorf("side %v, want server (it held TIME_WAIT): %s", a.Side, a.Detail)
 	}
 }
+
+func TestGroupedPutsThousandsSeparators(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 28232: "28,232", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := Grouped(n); got != want {
+			t.Errorf("Grouped(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

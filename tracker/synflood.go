@@ -27,6 +27,8 @@ type floodTarget struct {
 	secFailed int
 
 	failed      int   // SYNs that never completed the handshake
+	firstFailed int64 // the first and the last of their SYNs (ns)
+	lastFailed  int64
 	floodStart  int64 // first second at or above FloodRate (ns), 0: none yet
 	floodEnd    int64 // end of the last such second (ns)
 	floodFailed int   // unanswered SYNs in flooding seconds
@@ -114,6 +116,10 @@ func (t *Tracker) floodFailed(c *Conn, at int64) {
 	c.flood = nil
 	ft.halfOpen--
 	ft.failed++
+	if ft.failed == 1 {
+		ft.firstFailed = c.First
+	}
+	ft.firstFailed, ft.lastFailed = min(ft.firstFailed, c.First), max(ft.lastFailed, c.First)
 	if ft.sources == nil {
 		ft.sources = new(hll)
 	}

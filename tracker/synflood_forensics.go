@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -138,32 +139,35 @@ func (ft *floodTarget) held(c *Conn) {
 	}
 }
 
-func (ft *floodTarget) span() int64 { return ft.floodEnd - ft.floodStart }
+// span is the time from the first unanswered SYN to the last.
+func (ft *floodTarget) span() int64 { return ft.lastFailed - ft.firstFailed }
 
-// rate is the mean rate of unanswered SYNs over the seconds at the flood
-// rate, per second, to one decimal.
+// rate is the mean rate of unanswered SYNs from the first to the last, per
+// second, to one decimal (over at least a millisecond).
 func (ft *floodTarget) rate() float64 {
-	if ft.span() <= 0 {
-		return 0
-	}
-	return math.Round(float64(ft.floodFailed)/time.Duration(ft.span()).Seconds()*10) / 10
+	return math.Round(float64(ft.failed)/time.Duration(max(ft.span(), int64(time.Millisecond))).Seconds()*10) / 10
 }
 
+// sourcesSeen is the sketch's estimate of distinct sources, never more
+// than the SYNs they sent.
+func (ft *floodTarget) sourcesSeen() int { return min(ft.sources.estimate(), ft.failed) }
+
 func (ft *floodTarget) detail() string {
-	half := fmt.Sprintf("%d half-open at once", ft.peakHalfOpen)
+	g := Grouped[int]
+	half := g(ft.peakHalfOpen) + " half-open at once"
 	if ft.evicted > 0 {
-		half = fmt.Sprintf("at least %d half-open at once: the flow table was full and %d were evicted", ft.peakHalfOpen, ft.evicted)
+		half = fmt.Sprintf("at least %s half-open at once: the flow table was full and %s were evicted", g(ft.peakHalfOpen), g(ft.evicted))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s received %d SYNs that never completed the handshake from about %d sources over %s (%.1f/s, peak %d/s, %s); ",
-		ft.addrPort(), ft.failed, ft.sources.estimate(), secs(ft.span()), ft.rate(), ft.peakRate, half)
-	fmt.Fprintf(&b, "the server kept %d in SYN_RCVD (SYN-ACK retransmitted: its SYN backlog), answered %d with SYN cookies (one SYN-ACK each, never retransmitted) and left %d unanswered (dropped)",
-		ft.stateful, ft.stateless, ft.dropped)
+	fmt.Fprintf(&b, "%s received %s SYNs that never completed the handshake from about %s sources over %s (%s/s, peak %s/s in one second, %s); ",
+		ft.addrPort(), g(ft.failed), g(ft.sourcesSeen()), secs(ft.span()), strconv.FormatFloat(ft.rate(), 'f', 1, 64), g(ft.peakRate), half)
+	fmt.Fprintf(&b, "the server kept %s in SYN_RCVD (SYN-ACK retransmitted: its SYN backlog), answered %s with SYN cookies (one SYN-ACK each, never retransmitted) and left %s unanswered (dropped)",
+		g(ft.stateful), g(ft.stateless), g(ft.dropped))
 	if ft.undecided > 0 {
-		fmt.Fprintf(&b, "; %d were answered too close to the end of the capture to tell", ft.undecided)
+		fmt.Fprintf(&b, "; %s were answered too close to the end of the capture to tell", g(ft.undecided))
 	}
-	fmt.Fprintf(&b, "; %d still half-open (SYN_RCVD) at the end; %d legitimate clients completed the handshake during the flood, %d failed",
-		ft.heldAtEnd, ft.legitDone, ft.legitFailed)
+	fmt.Fprintf(&b, "; %s still half-open (SYN_RCVD) at the end; %s legitimate clients completed the handshake during the flood, %s failed",
+		g(ft.heldAtEnd), g(ft.legitDone), g(ft.legitFailed))
 	return b.String()
 }
 
@@ -175,7 +179,7 @@ func (ft *floodTarget) fields() map[string]any {
 	return map[string]any{
 		"syns":             ft.failed,
 		"all_syns":         ft.syns,
-		"sources":          ft.sources.estimate(),
+		"sources":          ft.sourcesSeen(),
 		"seconds":          seconds(ft.span()),
 		"rate":             ft.rate(),
 		"peak_rate":        ft.peakRate,

@@ -332,7 +332,7 @@ func TestFailOnExitCodes(t *testing.T) {
 // answered by a completed handshake; the finding's sentence must count all.
 func TestSynFloodDetailCounts(t *testing.T) {
 	rep := runJSON(t, "-r", filepath.Join(anomalyDir, "syn-flood.pcap.gz"))
-	if len(rep.Anomalies) != 1 || !strings.Contains(rep.Anomalies[0].Detail, "received 1000 SYNs") {
+	if len(rep.Anomalies) != 1 || !strings.Contains(rep.Anomalies[0].Detail, "received 1,000 SYNs") {
 		t.Errorf("want one finding counting 1000 SYNs: %s", findings(rep))
 	}
 }

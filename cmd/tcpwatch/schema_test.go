@@ -153,7 +153,7 @@ func TestFieldsAgreeWithSentence(t *testing.T) {
 		"fin_wait_2_stuck": {"seconds_stuck", "waited %s in FIN_WAIT_2"},
 		"unacked_fin":      {"retransmits", "its FIN %d times"},
 		"syn_timeout":      {"syns", "its SYN %d times"},
-		"syn_flood":        {"syns", "received %d SYNs"},
+		"syn_flood":        {"syns", "received %,d SYNs"},
 		"zero_window":      {"seconds", "zero window for %s"},
 	}
 	seen := map[string]bool{}
@@ -176,7 +176,9 @@ func TestFieldsAgreeWithSentence(t *testing.T) {
 			}
 			v, _ := a.Fields[c.field].(float64)
 			var want string
-			if strings.Contains(c.format, "%s") { // seconds, as sentences print durations
+			if strings.Contains(c.format, "%,d") { // a count with thousands separators
+				want = strings.Replace(c.format, "%,d", tracker.Grouped(int(v)), 1)
+			} else if strings.Contains(c.format, "%s") { // seconds, as sentences print durations
 				want = fmt.Sprintf(c.format, tracker.FormatDuration(time.Duration(math.Round(v*1e9))))
 			} else {
 				want = fmt.Sprintf(c.format, int(v))
