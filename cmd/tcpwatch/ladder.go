@@ -25,6 +25,22 @@ type pictureConfig struct {
 	ladder ladderIDs // --ladder: every listed connection, or these IDs
 	ascii  bool      // --ascii
 	html   string    // --html FILE
+	out    *os.File  // FILE, created before the input is read
+}
+
+// openHTML creates the --html file before the input is read (after -Z, as
+// -w's), so that a path that cannot be written is an error at once, not
+// after the analysis.
+func (p *pictureConfig) openHTML() error {
+	if p.html == "" {
+		return nil
+	}
+	f, err := os.Create(p.html)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	p.out = f
+	return nil
 }
 
 // ladderIDs is --ladder's value: set with no IDs means every listed
@@ -115,7 +131,7 @@ func checkPictureFlags(c *config) error {
 		}
 	}
 	if p.ladder.set && c.format != "table" {
-		return fmt.Errorf("--ladder draws with the table format only (-F %s); --html FILE draws ladders as SVG", c.format)
+		return fmt.Errorf("--ladder draws in the table output only, not with -F %s; --html FILE draws ladders as SVG", c.format)
 	}
 	return nil
 }
@@ -156,7 +172,7 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 	if p.html != "" {
 		d := &html.Data{Report: rep, Listed: listed, Ladders: ladders, SYNs: syns,
 			States: html.States(tr.Conns(), syns.Span)}
-		if err := writeHTML(p.html, d); err != nil {
+		if err := writeHTML(p.html, p.out, d); err != nil {
 			return err
 		}
 	}
@@ -226,13 +242,16 @@ func htmlSpan(rep *report.Report) html.Span {
 	return html.Span{Start: int64(rep.Input.FirstPacket), End: max(int64(rep.Input.LastPacket), int64(rep.Input.CaptureEnd))}
 }
 
-// writeHTML writes the HTML report to name.
-func writeHTML(name string, d *html.Data) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return fmt.Errorf("--html: %w", err)
+// writeHTML writes the HTML report to name, into f if it is open already.
+func writeHTML(name string, f *os.File, d *html.Data) error {
+	if f == nil {
+		var err error
+		if f, err = os.Create(name); err != nil {
+			return fmt.Errorf("--html: %w", err)
+		}
 	}
 	w := bufio.NewWriter(f)
+	var err error
 	err = html.Write(w, d)
 	if err == nil {
 		err = w.Flush()

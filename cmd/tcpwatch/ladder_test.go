@@ -63,7 +63,7 @@ func TestLadderErrors(t *testing.T) {
 	}{
 		{"unknown ID", []string{"-r", sample, "--ladder", "9"}, "--ladder 9: no connection #9"},
 		{"not an ID", []string{"-r", sample, "--ladder=x"}, `--ladder "x": want connection IDs`},
-		{"json", []string{"-r", sample, "--ladder", "-F", "json"}, "--ladder draws with the table format only"},
+		{"json", []string{"-r", sample, "--ladder", "-F", "json"}, "--ladder draws in the table output only"},
 		{"ascii alone", []string{"-r", sample, "--ascii"}, "--ascii draws ladders: give --ladder too"},
 		{"standard input", []string{"-r", "-", "--ladder"}, "cannot read standard input twice"},
 		{"live", []string{"-i", "lo", "--ladder"}, "--ladder needs -r FILE"},
@@ -72,9 +72,12 @@ func TestLadderErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, errOut := runCLI(tc.args...)
+			code, out, errOut := runCLI(tc.args...)
 			if code != exitError {
 				t.Errorf("exit %d, want %d", code, exitError)
+			}
+			if tc.name == "html not writable" && out != "" { // refused before anything was read
+				t.Errorf("a report was printed before the error:\n%s", out)
 			}
 			if !strings.Contains(errOut, tc.stderr) || strings.Count(errOut, "\n") != 1 {
 				t.Errorf("stderr %q, want one line containing %q", errOut, tc.stderr)

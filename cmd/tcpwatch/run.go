@@ -58,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer out.close()
+	if err := cfg.pictures.openHTML(); err != nil {
+		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
+		return exitError
+	}
 	cfg.decap.useDecoder(rd)
 
 	tc := trackerConfig(cfg)
