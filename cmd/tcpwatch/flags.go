@@ -205,6 +205,8 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return fmt.Errorf("--keep %d: must be positive", c.keep)
 	case c.twLimit <= 0:
 		return fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
+	case c.times > 5:
+		return fmt.Errorf("-%s: at most five t's (-t, -tt, -ttt, -tttt, -ttttt)", strings.Repeat("t", c.times))
 	}
 	if _, err := report.ParseFormat(c.format); err != nil {
 		return err
@@ -232,7 +234,7 @@ func (c *config) check(fs *pflag.FlagSet) error {
 func (c *config) checkWrite() error {
 	if c.write != "all" {
 		if _, err := parseKinds("--write", c.write); err != nil {
-			return err
+			return fmt.Errorf("%w, or all", err)
 		}
 	}
 	if c.writeFile == "" {

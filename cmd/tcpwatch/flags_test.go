@@ -67,6 +67,7 @@ func TestUsageErrorsSayWhereTheUsageIs(t *testing.T) {
 		{[]string{"-r", sample, "-c"}, "tcpwatch: flag needs an argument: 'c' in -c (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-c", "ten"}, `tcpwatch: invalid argument "ten" for "-c" flag: must be a non-negative integer (tcpwatch --help for usage)` + "\n"},
 		{[]string{}, "tcpwatch: nothing to read: give -r FILE or -i IFACE (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "-tttttt"}, "tcpwatch: -tttttt: at most five t's (-t, -tt, -ttt, -tttt, -ttttt) (tcpwatch --help for usage)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errs := runCLI(tc.args...)
