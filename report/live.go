@@ -244,7 +244,9 @@ func drawFrame(p *printer, snap *Snapshot) {
 		count(uint64(s.PacketsPerS+0.5)), count(s.TCPPackets), count(s.Dropped.Kernel), count(s.Dropped.Interface))
 	p.printf("\nConnections: %s seen, %s open\n", count(uint64(snap.Summary.Connections)), count(uint64(snap.Open)))
 	p.stateTable(&snap.Summary.States)
+	// Findings before the open connections and the recent transitions: a
+	// window too short for the whole frame still shows them.
+	p.latestAnomalies(snap.Anomalies, snap.Summary.AnomalyTotal())
 	p.openRows(snap)
 	p.recentTransitions(snap.Recent)
-	p.latestAnomalies(snap.Anomalies, snap.Summary.AnomalyTotal())
 }
