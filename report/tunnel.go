@@ -48,6 +48,7 @@ type Fragments struct {
 	Reassembled uint64 `json:"reassembled"`
 	Overlaps    uint64 `json:"overlaps"`
 	Incomplete  uint64 `json:"incomplete"`
+	Oversize    uint64 `json:"oversize,omitempty"` // discarded for reaching past 65,535 bytes
 }
 
 // tunnelOf converts a tunnel context.
@@ -180,8 +181,12 @@ func (p *printer) tunnels(r *Report) {
 		return
 	}
 	if f := d.Fragments; f != (Fragments{}) {
-		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed\n",
+		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed",
 			count(f.Reassembled), count(f.Overlaps), count(f.Incomplete))
+		if f.Oversize > 0 {
+			p.printf(", %s discarded for passing 65,535 bytes", count(f.Oversize))
+		}
+		p.printf("\n")
 	}
 	cs := d.Checksums
 	if cs == nil {
