@@ -158,3 +158,45 @@ func BenchmarkDecodeNoChecksums(b *testing.B) {
 		i++
 	}
 }
+
+// TestRoutingHeaderChecksum: behind a Routing header with a destination
+// still to come, the pseudo-header holds the final destination (RFC 8200
+// §8.1): a Segment Routing Header's first segment, Mobile IPv6's home
+// address; a type that cannot be read leaves the checksum unverified.
+func TestRoutingHeaderChecksum(t *testing.T) {
+	final := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x99}
+	routed := func(typ, left byte, pseudoDst [16]byte, corrupt bool) []byte {
+		seg := tcpSeg(tcpSpec{flags: 0x18, payload: 100})
+		rh := cat([]byte{protoTCP, 2, typ, left, 0, 0, 0, 0}, final[:])
+		pseudo := sum16(sum16(0, ip6a[:]), pseudoDst[:]) + protoTCP + uint64(len(seg))
+		binary.BigEndian.PutUint16(seg[16:], ^fold(sum16(pseudo, seg)))
+		if corrupt {
+			seg[len(seg)-1] ^= 1
+		}
+		return ipv6(43, cat(rh, seg))
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want tracker.Checksum
+	}{
+		{"segment routing summed over the final destination", routed(4, 1, final, false), tracker.ChecksumGood},
+		{"segment routing corrupted", routed(4, 1, final, true), tracker.ChecksumBad},
+		{"segment routing summed over the next hop", routed(4, 1, ip6b, false), tracker.ChecksumBad},
+		{"segment routing at its last hop", routed(4, 0, ip6b, false), tracker.ChecksumGood},
+		{"mobile IPv6 home address", routed(2, 1, final, false), tracker.ChecksumGood},
+		{"unknown routing type unverified", routed(3, 1, ip6b, true), tracker.ChecksumUnverified},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Decoder
+			var seg tracker.Segment
+			wire := len(routed(4, 1, final, false))
+			if k := d.Decode(layers.LinkTypeRaw, tc.data, wire, &seg); k != TCP {
+				t.Fatalf("Decode = %v", k)
+			}
+			if seg.Checksum != tc.want {
+				t.Errorf("checksum %v, want %v", seg.Checksum, tc.want)
+			}
+		})
+	}
+}

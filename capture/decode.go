@@ -149,6 +149,12 @@ type walk struct {
 	fragment bool
 	tags     int // link-level tags peeled in all (bounded by maxTags per layer)
 	tcpOff   int // where the innermost TCP header starts, once found
+	// finalDst is where, in data, the final destination of the innermost
+	// IPv6 header's Routing header starts (0: the Destination Address is
+	// the final one); routeUnknown says that a Routing header holds a
+	// destination still to come that cannot be read.
+	finalDst     int
+	routeUnknown bool
 }
 
 // Supported reports whether the decoder understands the link type.
@@ -501,6 +507,7 @@ func decodeIPv6(w *walk, off int) Kind {
 		return Malformed
 	}
 	next := h[6]
+	w.finalDst, w.routeUnknown = 0, false
 	w.seg.Src = tracker.AddrFrom16([16]byte(h[8:24]))
 	w.seg.Dst = tracker.AddrFrom16([16]byte(h[24:40]))
 	p := off + 40 // start of the next header
@@ -520,6 +527,9 @@ func decodeIPv6(w *walk, off int) Kind {
 				return shortOrMalformed(data, wireLen)
 			}
 			n = (int(data[p+1]) + 1) * 8
+			if next == protoRouting {
+				w.routing(p, n)
+			}
 		case protoAH:
 			if len(data) < p+2 {
 				return shortOrMalformed(data, wireLen)
@@ -542,6 +552,24 @@ func decodeIPv6(w *walk, off int) Kind {
 		next = data[p]
 		p += n
 	}
+}
+
+// routing notes the final destination a Routing header at p, n bytes long,
+// gives when it has a destination still to come (Segments Left above 0),
+// for the TCP pseudo-header (RFC 8200 §8.1): a Segment Routing Header's
+// (type 4, RFC 8754) first segment, Mobile IPv6's (type 2, RFC 6275 §6.4)
+// home address. Any other type, or one not captured whole, leaves the
+// checksum unverified.
+func (w *walk) routing(p, n int) {
+	if len(w.data) < p+4 || w.data[p+3] == 0 {
+		return
+	}
+	typ := w.data[p+2]
+	if typ != 2 && typ != 4 || n < 24 || len(w.data) < p+24 {
+		w.routeUnknown = true
+		return
+	}
+	w.finalDst = p + 8
 }
 
 // decodeTCP decodes a TCP header at off whose IP payload is ipLen bytes.
