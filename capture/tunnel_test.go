@@ -333,3 +333,46 @@ func FuzzDecap(f *testing.F) {
 		}
 	})
 }
+
+// TestMPLSControlWordGuessLeavesNoState: a pseudowire payload starting with
+// a 0 nibble is first tried as a control word and an Ethernet frame; when
+// that fails, the frame without a control word is decoded afresh, with
+// nothing the failed try found (here a later IPv4 fragment, which would
+// hold the real segment back) left over.
+func TestMPLSControlWordGuessLeavesNoState(t *testing.T) {
+	// The frame without a control word: Ethernet, IPv6, TCP. Four bytes
+	// on, the flow label reads as the IPv4 ethertype, and the payload
+	// length, next header, hop limit and source address as an IPv4 later
+	// fragment with a right header checksum.
+	seg := tcpSeg(tcpSpec{flags: 0x18, payload: 0x4500 - 20})
+	ip := ipv6(protoTCP, seg)
+	ip[2], ip[3] = 0x08, 0x00 // flow label
+	ip[7] = 0x40              // hop limit
+	src := ip[8:24]
+	copy(src, []byte{0x12, 0x34, 0x00, 0x01, 64, protoTCP, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2})
+	v4 := ip[4:24]
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(v4[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(src[6:], ^uint16(sum))
+	if !ipv4ChecksumOK(v4, 0, 20) {
+		t.Fatal("the decoy IPv4 header's checksum is wrong")
+	}
+	p := eth(0x8847, cat(mplsLabel(100, true), eth(0x86dd, ip)))
+	var d Decoder
+	var s tracker.Segment
+	if k := d.Decode(layers.LinkTypeEthernet, p, len(p), &s); k != TCP {
+		t.Fatalf("Decode = %v, want TCP", k)
+	}
+	if s.Payload != 0x4500-20 || s.Tunnel != 0 || s.Src != tracker.AddrFrom16([16]byte(src)) {
+		t.Errorf("payload %d, tunnel %#x, from %v; want %d, none (MPLS is no tunnel context), the IPv6 source",
+			s.Payload, s.Tunnel, s.Src.IP(), 0x4500-20)
+	}
+	if st := d.FragmentStats(); st != (FragmentStats{}) {
+		t.Errorf("fragment stats %+v, want none", st)
+	}
+}
