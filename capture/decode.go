@@ -118,7 +118,7 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 	d.tun.Depth, d.frag.valid = 0, false
 	w := &d.w
 	w.d, w.data, w.wireLen, w.limit, w.seg = d, data, wireLen, wireLen, seg
-	w.guessed, w.fragment, w.tags, w.tcpOff = false, false, 0, 0
+	w.guessed, w.fragment, w.tags, w.tcpOff, w.super = false, false, 0, 0, false
 	k := decodeEther(w, ether, off)
 	if k == TCP {
 		seg.Tunnel = d.tunnelID(&d.tun)
@@ -155,6 +155,10 @@ type walk struct {
 	// destination still to come that cannot be read.
 	finalDst     int
 	routeUnknown bool
+	// super is set once an outer IP header's zero length was taken for
+	// a segmentation-offload super-packet's: the headers inside it may
+	// have a zero length too, and theirs is then what encloses them.
+	super bool
 }
 
 // Supported reports whether the decoder understands the link type.
@@ -431,10 +435,12 @@ func decodeIPv4(w *walk, off int) Kind {
 	if h[9] != protoTCP {
 		return decodeIPv4Tunnel(w, off, ihl, total)
 	}
-	if total == 0 && !w.guessed {
-		// Linux reports segmentation-offload super-packets with a zero
-		// total length; the wire length is the best estimate there is.
-		total = wireLen - off
+	if total == 0 && (!w.guessed || w.super) {
+		// Linux reports segmentation-offload super-packets (BIG TCP
+		// among them) with a zero total length; the wire length, or
+		// inside a tunnel the length of the super-packet around it, is
+		// the best estimate there is.
+		total = w.limit - off
 	}
 	if ihl < 20 || total < ihl {
 		return Malformed
@@ -499,9 +505,10 @@ func decodeIPv6(w *walk, off int) Kind {
 		return Malformed
 	}
 	plen := int(binary.BigEndian.Uint16(h[4:6]))
-	if plen == 0 && !w.guessed {
-		// A jumbogram (RFC 2675) or a segmentation-offload super-packet.
-		plen = wireLen - off - 40
+	if plen == 0 && (!w.guessed || w.super) {
+		// A jumbogram (RFC 2675) or a segmentation-offload super-packet,
+		// or such a packet's inner header.
+		plen, w.super = w.limit-off-40, true
 	}
 	if off+40+plen > wireLen || w.guessed && !w.fragment && off+40+plen > w.limit {
 		return Malformed

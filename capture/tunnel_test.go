@@ -376,3 +376,37 @@ func TestMPLSControlWordGuessLeavesNoState(t *testing.T) {
 		t.Errorf("fragment stats %+v, want none", st)
 	}
 }
+
+// TestTunnelledSuperPacket: a segmentation-offload super-packet (BIG TCP)
+// captured on the sending host has zero IP lengths, outer and inner; inside
+// a tunnel it is taken as on the plain path, its length the wire's, and its
+// checksum unverified. A zero length with no super-packet around it is no
+// header a guess can trust.
+func TestTunnelledSuperPacket(t *testing.T) {
+	inner := ipv4(6, tcpSeg(tcpSpec{flags: 0x10, payload: 3000}))
+	zero := withIPv4Total(inner, 0, true)
+	zero6 := ipv6(6, tcpSeg(tcpSpec{flags: 0x10, payload: 3000}))
+	zero6[4], zero6[5] = 0, 0
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want Kind
+	}{
+		{"IP in IP, both lengths zero", withIPv4Total(outer4(4, out4a, out4b, zero), 0, true), TCP},
+		{"GRE over IPv4, both lengths zero", withIPv4Total(outer4(47, out4a, out4b, cat(greHdr(0, 0x0800, 0, 0), zero)), 0, true), TCP},
+		{"IPv6 in IPv4, both lengths zero", withIPv4Total(outer4(41, out4a, out4b, zero6), 0, true), TCP},
+		{"inner length zero only", outer4(4, out4a, out4b, zero), NotTCP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Decoder
+			var seg tracker.Segment
+			k := d.Decode(layers.LinkTypeRaw, tc.data, len(tc.data), &seg)
+			if k != tc.want {
+				t.Fatalf("Decode = %v, want %v", k, tc.want)
+			}
+			if k == TCP && (seg.Payload != 3000 || seg.Checksum != tracker.ChecksumUnverified) {
+				t.Errorf("payload %d checksum %v, want 3000 unverified", seg.Payload, seg.Checksum)
+			}
+		})
+	}
+}
