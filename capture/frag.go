@@ -131,11 +131,13 @@ type fragTable struct {
 // carries one, and Fragment otherwise, except that a first fragment that
 // is not TCP (or is cut by the snaplen) keeps its kind.
 func (t *fragTable) add(f *fragInfo, k Kind, seg *tracker.Segment, direct bool, now int64) Kind {
-	dg := t.find(&f.key, now)
 	if f.end == f.off {
-		dg.empty(int32(f.end), f.more)
+		if !f.more {
+			t.find(&f.key, now).empty(int32(f.end))
+		}
 		return Fragment
 	}
+	dg := t.find(&f.key, now)
 	if f.end > f.max {
 		t.stats.Oversize++
 		*dg = fragDatagram{}
@@ -256,11 +258,10 @@ func (dg *fragDatagram) insert(off, end int32, more bool) pieceResult {
 	return pieceAdded
 }
 
-// empty takes note of a fragment that carries no bytes, ending at end: only
-// the datagram's end, when it is the last fragment and agrees with the
-// pieces held.
-func (dg *fragDatagram) empty(end int32, more bool) {
-	if more || dg.total >= 0 {
+// empty takes note of a last fragment that carries no bytes, ending at
+// end: the datagram's end, when it agrees with the pieces held.
+func (dg *fragDatagram) empty(end int32) {
+	if dg.total >= 0 {
 		return
 	}
 	for _, p := range dg.pieces[:dg.n] {
