@@ -87,9 +87,15 @@ func (w *walk) checksum4(off, ihl, total int) tracker.Checksum {
 
 // checksum6 judges an IPv6 packet's TCP segment of n bytes at p, for the
 // IPv6 header at off; a zero payload length is a super-packet or jumbogram.
+// Behind a Routing header the pseudo-header holds the final destination
+// (RFC 8200 §8.1), not the Destination Address.
 func (w *walk) checksum6(off, p, n int) tracker.Checksum {
-	if w.d.NoChecksums || binary.BigEndian.Uint16(w.data[off+4:]) == 0 {
+	if w.d.NoChecksums || w.routeUnknown || binary.BigEndian.Uint16(w.data[off+4:]) == 0 {
 		return tracker.ChecksumUnverified
 	}
-	return w.tcpChecksum(sum16(0, w.data[off+8:off+40]), p, n)
+	dst := off + 24
+	if w.finalDst > 0 {
+		dst = w.finalDst
+	}
+	return w.tcpChecksum(sum16(sum16(0, w.data[off+8:off+24]), w.data[dst:dst+16]), p, n)
 }

@@ -160,7 +160,7 @@ func BenchmarkDecodeNoChecksums(b *testing.B) {
 	}
 }
 
-// TestSum16EqualsWordByWord: the eight-bytes-at-a-time sum folds to what
+// TestSum16EqualsWordByWord: the unrolled sum folds to what
 // adding big-endian 16-bit words one by one folds to, for every length
 // and offset (an odd last byte padded with zero), carries included.
 func TestSum16EqualsWordByWord(t *testing.T) {
@@ -187,5 +187,47 @@ func TestSum16EqualsWordByWord(t *testing.T) {
 		if got != w && !(got == 0 && w == 0xffff || got == 0xffff && w == 0) {
 			t.Fatalf("%d bytes from %#x: sum16 folds to %#04x, word by word %#04x", len(b), start, got, w)
 		}
+	}
+}
+
+// TestRoutingHeaderChecksum: behind a Routing header with a destination
+// still to come, the pseudo-header holds the final destination (RFC 8200
+// §8.1): a Segment Routing Header's first segment, Mobile IPv6's home
+// address; a type that cannot be read leaves the checksum unverified.
+func TestRoutingHeaderChecksum(t *testing.T) {
+	final := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x99}
+	routed := func(typ, left byte, pseudoDst [16]byte, corrupt bool) []byte {
+		seg := tcpSeg(tcpSpec{flags: 0x18, payload: 100})
+		rh := cat([]byte{protoTCP, 2, typ, left, 0, 0, 0, 0}, final[:])
+		pseudo := sum16(sum16(0, ip6a[:]), pseudoDst[:]) + protoTCP + uint64(len(seg))
+		binary.BigEndian.PutUint16(seg[16:], ^fold(sum16(pseudo, seg)))
+		if corrupt {
+			seg[len(seg)-1] ^= 1
+		}
+		return ipv6(43, cat(rh, seg))
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want tracker.Checksum
+	}{
+		{"segment routing summed over the final destination", routed(4, 1, final, false), tracker.ChecksumGood},
+		{"segment routing corrupted", routed(4, 1, final, true), tracker.ChecksumBad},
+		{"segment routing summed over the next hop", routed(4, 1, ip6b, false), tracker.ChecksumBad},
+		{"segment routing at its last hop", routed(4, 0, ip6b, false), tracker.ChecksumGood},
+		{"mobile IPv6 home address", routed(2, 1, final, false), tracker.ChecksumGood},
+		{"unknown routing type unverified", routed(3, 1, ip6b, true), tracker.ChecksumUnverified},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Decoder
+			var seg tracker.Segment
+			wire := len(routed(4, 1, final, false))
+			if k := d.Decode(layers.LinkTypeRaw, tc.data, wire, &seg); k != TCP {
+				t.Fatalf("Decode = %v", k)
+			}
+			if seg.Checksum != tc.want {
+				t.Errorf("checksum %v, want %v", seg.Checksum, tc.want)
+			}
+		})
 	}
 }

@@ -118,7 +118,7 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 	d.tun.Depth, d.frag.valid = 0, false
 	w := &d.w
 	w.d, w.data, w.wireLen, w.limit, w.seg = d, data, wireLen, wireLen, seg
-	w.guessed, w.fragment, w.tags, w.tcpOff = false, false, 0, 0
+	w.guessed, w.fragment, w.tags, w.tcpOff, w.super = false, false, 0, 0, false
 	k := decodeEther(w, ether, off)
 	if k == TCP {
 		seg.Tunnel = d.tunnelID(&d.tun)
@@ -149,6 +149,16 @@ type walk struct {
 	fragment bool
 	tags     int // link-level tags peeled in all (bounded by maxTags per layer)
 	tcpOff   int // where the innermost TCP header starts, once found
+	// finalDst is where, in data, the final destination of the innermost
+	// IPv6 header's Routing header starts (0: the Destination Address is
+	// the final one); routeUnknown says that a Routing header holds a
+	// destination still to come that cannot be read.
+	finalDst     int
+	routeUnknown bool
+	// super is set once an outer IP header's zero length was taken for
+	// a segmentation-offload super-packet's: the headers inside it may
+	// have a zero length too, and theirs is then what encloses them.
+	super bool
 }
 
 // Supported reports whether the decoder understands the link type.
@@ -425,10 +435,12 @@ func decodeIPv4(w *walk, off int) Kind {
 	if h[9] != protoTCP {
 		return decodeIPv4Tunnel(w, off, ihl, total)
 	}
-	if total == 0 && !w.guessed {
-		// Linux reports segmentation-offload super-packets with a zero
-		// total length; the wire length is the best estimate there is.
-		total = wireLen - off
+	if total == 0 && (!w.guessed || w.super) {
+		// Linux reports segmentation-offload super-packets (BIG TCP
+		// among them) with a zero total length; the wire length, or
+		// inside a tunnel the length of the super-packet around it, is
+		// the best estimate there is.
+		total = w.limit - off
 	}
 	if ihl < 20 || total < ihl {
 		return Malformed
@@ -493,14 +505,16 @@ func decodeIPv6(w *walk, off int) Kind {
 		return Malformed
 	}
 	plen := int(binary.BigEndian.Uint16(h[4:6]))
-	if plen == 0 && !w.guessed {
-		// A jumbogram (RFC 2675) or a segmentation-offload super-packet.
-		plen = wireLen - off - 40
+	if plen == 0 && (!w.guessed || w.super) {
+		// A jumbogram (RFC 2675) or a segmentation-offload super-packet,
+		// or such a packet's inner header.
+		plen, w.super = w.limit-off-40, true
 	}
 	if off+40+plen > wireLen || w.guessed && !w.fragment && off+40+plen > w.limit {
 		return Malformed
 	}
 	next := h[6]
+	w.finalDst, w.routeUnknown = 0, false
 	w.seg.Src = tracker.AddrFrom16([16]byte(h[8:24]))
 	w.seg.Dst = tracker.AddrFrom16([16]byte(h[24:40]))
 	p := off + 40 // start of the next header
@@ -520,6 +534,9 @@ func decodeIPv6(w *walk, off int) Kind {
 				return shortOrMalformed(data, wireLen)
 			}
 			n = (int(data[p+1]) + 1) * 8
+			if next == protoRouting {
+				w.routing(p, n)
+			}
 		case protoAH:
 			if len(data) < p+2 {
 				return shortOrMalformed(data, wireLen)
@@ -542,6 +559,24 @@ func decodeIPv6(w *walk, off int) Kind {
 		next = data[p]
 		p += n
 	}
+}
+
+// routing notes the final destination a Routing header at p, n bytes long,
+// gives when it has a destination still to come (Segments Left above 0),
+// for the TCP pseudo-header (RFC 8200 §8.1): a Segment Routing Header's
+// (type 4, RFC 8754) first segment, Mobile IPv6's (type 2, RFC 6275 §6.4)
+// home address. Any other type, or one not captured whole, leaves the
+// checksum unverified.
+func (w *walk) routing(p, n int) {
+	if len(w.data) < p+4 || w.data[p+3] == 0 {
+		return
+	}
+	typ := w.data[p+2]
+	if typ != 2 && typ != 4 || n < 24 || len(w.data) < p+24 {
+		w.routeUnknown = true
+		return
+	}
+	w.finalDst = p + 8
 }
 
 // decodeTCP decodes a TCP header at off whose IP payload is ipLen bytes.

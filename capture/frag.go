@@ -12,7 +12,12 @@ import "github.com/tcpwatch/tcpwatch/tracker"
 // Overlaps follow Linux (net/ipv4/inet_fragment.c, inet_frag_queue_insert):
 // a fragment that repeats one already held exactly is ignored; any other
 // overlap discards the whole datagram (RFC 5722 for IPv6; Linux does the
-// same for IPv4 since 4.19).
+// same for IPv4 since 4.19). A fragment that carries no bytes is ignored,
+// as Linux drops it (ip_frag_queue, ip6_frag_queue: end == offset), but
+// the end of the datagram a last one gives is kept, as Linux keeps it. A
+// datagram whose fragments reach past maxDatagram (IPv4: with its header;
+// IPv6: its payload) is discarded, as Linux drops it (ip_frag_reasm,
+// ip6_frag_queue: oversize).
 const (
 	maxFragDatagrams = 64    // datagrams being reassembled at once; the oldest gives way
 	maxFragPieces    = 16    // fragments held per datagram; more discards it
@@ -33,6 +38,7 @@ type fragKey struct {
 type fragInfo struct {
 	key      fragKey
 	off, end int  // the bytes of the datagram's payload it carries
+	max      int  // the largest end a datagram's payload can have
 	more     bool // more fragments follow
 	valid    bool
 }
@@ -53,7 +59,7 @@ func (w *walk) fragmentIPv4(h []byte, ihl, total int) bool {
 	w.d.frag = fragInfo{
 		key: fragKey{src: tracker.AddrFrom4([4]byte(h[12:16])), dst: tracker.AddrFrom4([4]byte(h[16:20])),
 			id: uint32(h[4])<<8 | uint32(h[5]), proto: h[9]},
-		off: off, end: off + total - ihl, more: more, valid: true,
+		off: off, end: off + total - ihl, max: maxDatagram - ihl, more: more, valid: true,
 	}
 	w.d.fragDepth = w.d.tun.Depth
 	w.fragment = w.fragment || off == 0
@@ -74,7 +80,7 @@ func (w *walk) fragmentIPv6(fh []byte, n int) (k Kind, done bool) {
 	w.d.frag = fragInfo{
 		key: fragKey{src: w.seg.Src, dst: w.seg.Dst, v6: true, proto: fh[0],
 			id: uint32(fh[4])<<24 | uint32(fh[5])<<16 | uint32(fh[6])<<8 | uint32(fh[7])},
-		off: off, end: off + n, more: more, valid: true,
+		off: off, end: off + n, max: maxDatagram, more: more, valid: true,
 	}
 	w.d.fragDepth = w.d.tun.Depth
 	if off != 0 {
@@ -110,6 +116,7 @@ type FragmentStats struct {
 	Reassembled uint64 // datagrams completed that carried a TCP segment
 	Overlaps    uint64 // datagrams discarded for overlapping fragments
 	Incomplete  uint64 // datagrams given up: timed out, evicted, or open at the end
+	Oversize    uint64 // datagrams discarded for reaching past 65,535 bytes
 }
 
 // fragTable holds the datagrams being reassembled.
@@ -124,7 +131,18 @@ type fragTable struct {
 // carries one, and Fragment otherwise, except that a first fragment that
 // is not TCP (or is cut by the snaplen) keeps its kind.
 func (t *fragTable) add(f *fragInfo, k Kind, seg *tracker.Segment, direct bool, now int64) Kind {
+	if f.end == f.off {
+		if !f.more {
+			t.find(&f.key, now).empty(int32(f.end))
+		}
+		return Fragment
+	}
 	dg := t.find(&f.key, now)
+	if f.end > f.max {
+		t.stats.Oversize++
+		*dg = fragDatagram{}
+		return Fragment
+	}
 	if f.off == 0 && k != TCP {
 		dg.dead = true
 	}
@@ -238,6 +256,20 @@ func (dg *fragDatagram) insert(off, end int32, more bool) pieceResult {
 	dg.pieces[dg.n] = fragPiece{off, end}
 	dg.n++
 	return pieceAdded
+}
+
+// empty takes note of a last fragment that carries no bytes, ending at
+// end: the datagram's end, when it agrees with the pieces held.
+func (dg *fragDatagram) empty(end int32) {
+	if dg.total >= 0 {
+		return
+	}
+	for _, p := range dg.pieces[:dg.n] {
+		if p.end > end {
+			return
+		}
+	}
+	dg.total = end
 }
 
 // complete reports whether the pieces cover the datagram from 0 to its

@@ -67,6 +67,23 @@ func TestFragments(t *testing.T) {
 	overlap := append([]byte(nil), f4[1]...)
 	binary.BigEndian.PutUint16(overlap[6:], 0x2000|(504/8)) // starts 8 bytes into the first
 	setIPv4Checksum(overlap)
+	// Nine 8,000-byte fragments and a last one ending at 72,000 bytes.
+	big := ipv4(6, tcpSeg(tcpSpec{flags: 0x18, payload: 72000 - 20}))
+	fbig := frags4(big, 11, 8000, 16000, 24000, 32000, 40000, 48000, 56000, 64000)
+	empty := func(p []byte, more bool) []byte {
+		q := append([]byte(nil), p[:20]...)
+		binary.BigEndian.PutUint16(q[2:], 20)
+		if !more {
+			binary.BigEndian.PutUint16(q[6:], binary.BigEndian.Uint16(q[6:])&^0x2000)
+		}
+		setIPv4Checksum(q)
+		return q
+	}
+	emptyFirst, emptyMid := empty(f4[0], true), empty(f4[1], true)
+	// An empty last fragment at the end of f4[1] (offset 1016): with it,
+	// f4[0] and f4[1] are the whole datagram, as the one that comes last
+	// completes it.
+	emptyLast := empty(f4[2], false)
 	for _, tc := range []struct {
 		name     string
 		pkts     [][]byte
@@ -83,6 +100,11 @@ func TestFragments(t *testing.T) {
 		{"a fragment missing never delivers", [][]byte{f4[0], f4[2]}, nil, -1, 0, FragmentStats{Incomplete: 1}},
 		{"timed out after 30 s", f4, []int64{0, 1e9, 31e9}, -1, 0, FragmentStats{Incomplete: 2}},
 		{"IPv6", f6, nil, 1, 1000, FragmentStats{Reassembled: 1}},
+		{"reassembly past 65,535 bytes discards the datagram", fbig, nil, -1, 0, FragmentStats{Oversize: 1}},
+		{"empty first fragment ignored", [][]byte{emptyFirst, f4[0], f4[1], f4[2]}, nil, 3, 1000, FragmentStats{Reassembled: 1}},
+		{"empty first fragment after the first ignored", [][]byte{f4[0], emptyFirst, f4[1], f4[2]}, nil, 3, 1000, FragmentStats{Reassembled: 1}},
+		{"empty middle fragment ignored", [][]byte{f4[0], emptyMid, f4[1], f4[2]}, nil, 3, 1000, FragmentStats{Reassembled: 1}},
+		{"empty last fragment ends the datagram", [][]byte{f4[0], emptyLast, f4[1]}, nil, 2, 1016 - 20, FragmentStats{Reassembled: 1}},
 		{"IPv6 out of order", [][]byte{f6[1], f6[0]}, nil, 1, 1000, FragmentStats{Reassembled: 1}},
 		{"outer fragments of VXLAN", fvx, nil, 1, 1000, FragmentStats{Reassembled: 1}},
 	} {

@@ -55,6 +55,10 @@ func (w *walk) opens(proto byte) bool {
 func decodeIPv4Tunnel(w *walk, off, ihl, total int) Kind {
 	data := w.data
 	h := data[off:]
+	if total == 0 && (!w.guessed || w.super) {
+		// A segmentation-offload super-packet, as decodeIPv4 takes it.
+		total, w.super = w.limit-off, true
+	}
 	if !w.opens(h[9]) || ihl < 20 || total < ihl {
 		return NotTCP
 	}

@@ -149,9 +149,13 @@ func decodeMPLS(w *walk, off int) Kind {
 	case 4, 6:
 		return nonMalformed(innerIP(w, off))
 	case 0:
+		// The guess of a control word leaves nothing behind when it fails:
+		// no tunnel layer, tag or fragment it found.
+		saved, depth, frag := *w, w.d.tun.Depth, w.d.frag.valid
 		if k := innerEthernet(w, off+4); k == TCP || k == Truncated {
 			return k
 		}
+		*w, w.d.tun.Depth, w.d.frag.valid = saved, depth, frag
 	}
 	return nonMalformed(innerEthernet(w, off))
 }

@@ -333,3 +333,80 @@ func FuzzDecap(f *testing.F) {
 		}
 	})
 }
+
+// TestMPLSControlWordGuessLeavesNoState: a pseudowire payload starting with
+// a 0 nibble is first tried as a control word and an Ethernet frame; when
+// that fails, the frame without a control word is decoded afresh, with
+// nothing the failed try found (here a later IPv4 fragment, which would
+// hold the real segment back) left over.
+func TestMPLSControlWordGuessLeavesNoState(t *testing.T) {
+	// The frame without a control word: Ethernet, IPv6, TCP. Four bytes
+	// on, the flow label reads as the IPv4 ethertype, and the payload
+	// length, next header, hop limit and source address as an IPv4 later
+	// fragment with a right header checksum.
+	seg := tcpSeg(tcpSpec{flags: 0x18, payload: 0x4500 - 20})
+	ip := ipv6(protoTCP, seg)
+	ip[2], ip[3] = 0x08, 0x00 // flow label
+	ip[7] = 0x40              // hop limit
+	src := ip[8:24]
+	copy(src, []byte{0x12, 0x34, 0x00, 0x01, 64, protoTCP, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2})
+	v4 := ip[4:24]
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(v4[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(src[6:], ^uint16(sum))
+	if !ipv4ChecksumOK(v4, 0, 20) {
+		t.Fatal("the decoy IPv4 header's checksum is wrong")
+	}
+	p := eth(0x8847, cat(mplsLabel(100, true), eth(0x86dd, ip)))
+	var d Decoder
+	var s tracker.Segment
+	if k := d.Decode(layers.LinkTypeEthernet, p, len(p), &s); k != TCP {
+		t.Fatalf("Decode = %v, want TCP", k)
+	}
+	if s.Payload != 0x4500-20 || s.Tunnel != 0 || s.Src != tracker.AddrFrom16([16]byte(src)) {
+		t.Errorf("payload %d, tunnel %#x, from %v; want %d, none (MPLS is no tunnel context), the IPv6 source",
+			s.Payload, s.Tunnel, s.Src.IP(), 0x4500-20)
+	}
+	if st := d.FragmentStats(); st != (FragmentStats{}) {
+		t.Errorf("fragment stats %+v, want none", st)
+	}
+}
+
+// TestTunnelledSuperPacket: a segmentation-offload super-packet (BIG TCP)
+// captured on the sending host has zero IP lengths, outer and inner; inside
+// a tunnel it is taken as on the plain path, its length the wire's, and its
+// checksum unverified. A zero length with no super-packet around it is no
+// header a guess can trust.
+func TestTunnelledSuperPacket(t *testing.T) {
+	inner := ipv4(6, tcpSeg(tcpSpec{flags: 0x10, payload: 3000}))
+	zero := withIPv4Total(inner, 0, true)
+	zero6 := ipv6(6, tcpSeg(tcpSpec{flags: 0x10, payload: 3000}))
+	zero6[4], zero6[5] = 0, 0
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want Kind
+	}{
+		{"IP in IP, both lengths zero", withIPv4Total(outer4(4, out4a, out4b, zero), 0, true), TCP},
+		{"GRE over IPv4, both lengths zero", withIPv4Total(outer4(47, out4a, out4b, cat(greHdr(0, 0x0800, 0, 0), zero)), 0, true), TCP},
+		{"IPv6 in IPv4, both lengths zero", withIPv4Total(outer4(41, out4a, out4b, zero6), 0, true), TCP},
+		{"inner length zero only", outer4(4, out4a, out4b, zero), NotTCP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Decoder
+			var seg tracker.Segment
+			k := d.Decode(layers.LinkTypeRaw, tc.data, len(tc.data), &seg)
+			if k != tc.want {
+				t.Fatalf("Decode = %v, want %v", k, tc.want)
+			}
+			if k == TCP && (seg.Payload != 3000 || seg.Checksum != tracker.ChecksumUnverified) {
+				t.Errorf("payload %d checksum %v, want 3000 unverified", seg.Payload, seg.Checksum)
+			}
+		})
+	}
+}

@@ -38,6 +38,9 @@ type Checksums struct {
 	Dropped    uint64       `json:"dropped"`
 	Offloading []netip.Addr `json:"offloading_hosts"`
 	Trusted    []netip.Addr `json:"trusted_hosts"`
+	// Unfollowed counts segments whose sender the full host tables could
+	// not take (their checksums still judged, their hosts not followed).
+	Unfollowed uint64 `json:"unfollowed,omitempty"`
 }
 
 // Fragments counts IP reassembly: datagrams completed that carried a TCP
@@ -48,6 +51,7 @@ type Fragments struct {
 	Reassembled uint64 `json:"reassembled"`
 	Overlaps    uint64 `json:"overlaps"`
 	Incomplete  uint64 `json:"incomplete"`
+	Oversize    uint64 `json:"oversize,omitempty"` // discarded for reaching past 65,535 bytes
 }
 
 // tunnelOf converts a tunnel context.
@@ -99,14 +103,14 @@ func addChecksums(r *Report, conns []*tracker.Conn, tr *tracker.Tracker) {
 		r.Connections[i].BadChecksums = uint64(c.BadChecksums)
 	}
 	st := tr.Checksums()
-	if st.Dropped == 0 && len(st.Trusted) == 0 {
+	if st.Dropped == 0 && len(st.Trusted) == 0 && st.Unfollowed == 0 {
 		// Nothing wrong but the pseudo-header sums of a sending host's
 		// offload (every recording made on Linux with tcpdump): not worth
 		// a word.
 		return
 	}
 	d := r.decap()
-	d.Checksums = &Checksums{Dropped: st.Dropped, Offloading: st.Offloading, Trusted: st.Trusted}
+	d.Checksums = &Checksums{Dropped: st.Dropped, Offloading: st.Offloading, Trusted: st.Trusted, Unfollowed: st.Unfollowed}
 	if d.Checksums.Offloading == nil {
 		d.Checksums.Offloading = []netip.Addr{}
 	}
@@ -180,8 +184,12 @@ func (p *printer) tunnels(r *Report) {
 		return
 	}
 	if f := d.Fragments; f != (Fragments{}) {
-		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed\n",
+		p.printf("\nIP fragments: %s datagrams reassembled, %s discarded for overlapping fragments, %s never completed",
 			count(f.Reassembled), count(f.Overlaps), count(f.Incomplete))
+		if f.Oversize > 0 {
+			p.printf(", %s discarded for passing 65,535 bytes", count(f.Oversize))
+		}
+		p.printf("\n")
 	}
 	cs := d.Checksums
 	if cs == nil {
@@ -189,6 +197,9 @@ func (p *printer) tunnels(r *Report) {
 	}
 	if cs.Dropped > 0 {
 		p.printf("\nChecksums: %s segments ignored for a wrong checksum (their receiver dropped them; --no-checksums to track them)\n", count(cs.Dropped))
+	}
+	if cs.Unfollowed > 0 {
+		p.printf("\nChecksums: %s segments from hosts past the checksum tables' cap (%s hosts each), their hosts not followed\n", count(cs.Unfollowed), count(tracker.MaxChecksumHosts))
 	}
 	if hosts := cs.Trusted; len(hosts) > 0 {
 		// Hosts whose segments carried the pseudo-header's sum are certain

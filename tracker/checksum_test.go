@@ -85,3 +85,85 @@ func TestHostWhosePeerAnswersBadChecksumsIsTrusted(t *testing.T) {
 		t.Errorf("checksum stats %+v, want the server trusted after one drop", st)
 	}
 }
+
+// TestBadSegmentLaterAcknowledgedIsApplied: the server's FIN, with its
+// data, has a wrong checksum as captured, yet the client acknowledges it
+// and closes in turn: the client's kernel received it whole (the capture's
+// copy was the corrupt one), so it is applied before that acknowledgment,
+// and the server, which closed first, ends in TIME_WAIT.
+func TestBadSegmentLaterAcknowledgedIsApplied(t *testing.T) {
+	tr := playSums(t, []sumStep{
+		{Client, S, 0, 0, 0, ChecksumGood, "SYN_SENT", "CLOSED"},
+		{Server, SA, 0, 1, 0, ChecksumGood, "ESTABLISHED", "SYN_RCVD"},
+		{Client, A, 1, 1, 0, ChecksumGood, "ESTABLISHED", "ESTABLISHED"},
+		{Client, PA, 1, 1, 100, ChecksumGood, "ESTABLISHED", "ESTABLISHED"},
+		{Server, PA | FIN, 1, 101, 500, ChecksumBad, "ESTABLISHED", "ESTABLISHED"},
+		{Client, A, 101, 502, 0, ChecksumGood, "CLOSE_WAIT", "FIN_WAIT_2"},
+		{Client, FA, 101, 502, 0, ChecksumGood, "LAST_ACK", "TIME_WAIT"},
+		{Server, A, 502, 102, 0, ChecksumGood, "CLOSED", "TIME_WAIT"},
+	})
+	c := tr.Conns()[0]
+	if c.BadChecksums != 1 {
+		t.Errorf("bad checksums %d, want 1", c.BadChecksums)
+	}
+	if st := tr.Checksums(); st.Dropped != 1 {
+		t.Errorf("checksum stats %+v, want one dropped", st)
+	}
+}
+
+// TestBadSegmentResentIntactIsAppliedOnce: a bad FIN sent again with a good
+// checksum is applied as the good copy; the acknowledgment that covers
+// both applies nothing more.
+func TestBadSegmentResentIntactIsAppliedOnce(t *testing.T) {
+	tr := playSums(t, []sumStep{
+		{Client, S, 0, 0, 0, ChecksumGood, "SYN_SENT", "CLOSED"},
+		{Server, SA, 0, 1, 0, ChecksumGood, "ESTABLISHED", "SYN_RCVD"},
+		{Client, A, 1, 1, 0, ChecksumGood, "ESTABLISHED", "ESTABLISHED"},
+		{Server, FA, 1, 1, 0, ChecksumBad, "ESTABLISHED", "ESTABLISHED"},
+		{Server, FA, 1, 1, 0, ChecksumGood, "CLOSE_WAIT", "FIN_WAIT_1"},
+		{Client, A, 1, 2, 0, ChecksumGood, "CLOSE_WAIT", "FIN_WAIT_2"},
+	})
+	if h := tr.Conns()[0].Half(Server); h.Packets() != 2 || h.finRtx != 0 {
+		t.Errorf("server: %d packets, %d FIN retransmissions; want 2 (the SYN-ACK and the good FIN), none", h.Packets(), h.finRtx)
+	}
+}
+
+// TestChecksumHostTablesBounded: segments with bad or offloaded checksums
+// from ever new sources do not grow the host tables past their cap: a bad
+// segment with no connection enters no host, and once full a table enters
+// none and counts the rest.
+func TestChecksumHostTablesBounded(t *testing.T) {
+	tr := New(Config{})
+	isn := [2]seqnum.Value{1000, 5000}
+	feed := func(i int, from Side, flags Flags, seq, n uint32, sum Checksum) {
+		seg := testSeg(isn, from, flags, seq, 1, n)
+		a := AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if from == Client {
+			seg.Src = a
+		} else {
+			seg.Dst = a
+		}
+		seg.Time, seg.Checksum = int64(i+1)*1e3, sum
+		tr.Observe(&seg)
+	}
+	const spoofed = 200000
+	for i := range spoofed {
+		feed(i, Client, PA, 1, 10, ChecksumBad)
+		feed(i, Client, A, 1, 0, ChecksumOffloaded)
+	}
+	if n := len(tr.sums.hosts); n != 0 {
+		t.Errorf("%d hosts entered for bad segments of no connection", n)
+	}
+	conns := MaxChecksumHosts + 1000
+	for i := range conns {
+		feed(spoofed+i, Client, S, 0, 0, ChecksumGood)
+		feed(spoofed+i, Client, PA, 1, 10, ChecksumBad)
+	}
+	if n, m := len(tr.sums.hosts), len(tr.sums.offload); n > MaxChecksumHosts || m > MaxChecksumHosts {
+		t.Errorf("%d hosts, %d offloading: want at most %d each", n, m, MaxChecksumHosts)
+	}
+	want := uint64(spoofed - MaxChecksumHosts + conns - MaxChecksumHosts)
+	if st := tr.Checksums(); st.Unfollowed != want || st.Dropped != spoofed+uint64(conns) {
+		t.Errorf("unfollowed %d dropped %d, want %d and %d", st.Unfollowed, st.Dropped, want, spoofed+conns)
+	}
+}

@@ -55,5 +55,5 @@ func (c *decapConfig) decapInput(in *report.Input) {
 	if in.Decapsulation == nil {
 		in.Decapsulation = &report.Decapsulation{}
 	}
-	in.Decapsulation.Fragments = report.Fragments{Reassembled: st.Reassembled, Overlaps: st.Overlaps, Incomplete: st.Incomplete}
+	in.Decapsulation.Fragments = report.Fragments{Reassembled: st.Reassembled, Overlaps: st.Overlaps, Incomplete: st.Incomplete, Oversize: st.Oversize}
 }
