@@ -1,6 +1,9 @@
 package tracker
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // A lone segment is not a connection. A segment for a 4-tuple the tracker
 // does not follow, other than a SYN, is held in the lone table: a capped,
@@ -222,7 +225,9 @@ func (lt *loneTable) grow(size int) {
 		ring[i] = lt.ring[(lt.head+i)%len(lt.ring)]
 	}
 	lt.ring, lt.head = ring, 0
-	lt.index = make([]uint32, 2*size)
+	// Probing masks with len(index)-1: its length is a power of two, at
+	// least twice the ring's (load ≤ 1/2, whatever MaxLone is).
+	lt.index = make([]uint32, 2<<bits.Len(uint(size-1)))
 	for i := 0; i < lt.count; i++ {
 		if ring[i].hash != 0 {
 			lt.insert(i)

@@ -238,3 +238,34 @@ func TestLoneSegmentsDoNotAllocate(t *testing.T) {
 		t.Errorf("a lone segment allocates %.2f times", allocs)
 	}
 }
+
+// TestLoneTableOfAnySize: a cap that is not a power of two (the index is
+// probed with a mask) still holds, finds and pushes out lone segments:
+// Observe returns, and every segment is counted.
+func TestLoneTableOfAnySize(t *testing.T) {
+	for _, max := range []int{1, 3, 1000, 1025} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			tr := New(Config{MaxLone: max})
+			now := int64(1_700_000_000) * int64(time.Second)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := range 2 * max {
+					seg := Segment{Time: now + int64(i)*int64(time.Microsecond), Packet: uint64(i + 1), Flags: ACK, WScale: -1,
+						Src: AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), SrcPort: 40000, Dst: sAddr, DstPort: 80,
+						Seq: seqnum.Value(i * 7919), Ack: seqnum.Value(i * 104729)}
+					tr.Observe(&seg)
+				}
+				tr.Finish()
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("MaxLone %d: Observe did not return", max)
+			}
+			if got := tr.Lone(); got != (LoneStats{Segments: uint64(2 * max), Tuples: uint64(2 * max)}) {
+				t.Errorf("lone segments %+v, want %d to %d 4-tuples", got, 2*max, 2*max)
+			}
+		})
+	}
+}
