@@ -83,3 +83,45 @@ func TestBackscatterNamedByItsDestinations(t *testing.T) {
 		})
 	}
 }
+
+// TestBackscatterResentIsNoConnection: a victim in SYN_RCVD resends each
+// SYN-ACK to its silent, spoofed peer (Linux after 1 s, then 2 s later):
+// no connection is opened (nothing shows a client ESTABLISHED, nor a
+// half-open connection), every SYN-ACK is a lone segment, and the whole is
+// backscatter.
+func TestBackscatterResentIsNoConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		resent []time.Duration
+	}{
+		{"each resent once", []time.Duration{time.Second}},
+		{"each resent twice", []time.Duration{time.Second, 3 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 8))
+			const n = 3000
+			var segs []Segment
+			for i := range n {
+				at := floodStart + int64(i)*int64(time.Millisecond)
+				s := synAck(at, spoofed(i), uint16(1024+rng.IntN(60000)), rng.Uint32(), rng.Uint32())
+				segs = append(segs, s)
+				for _, d := range tc.resent {
+					s.Time = at + int64(d)
+					segs = append(segs, s)
+				}
+			}
+			tr := New(Config{})
+			feedInOrder(tr, segs)
+			tr.Finish()
+			if c := len(tr.Conns()); c != 0 {
+				t.Errorf("%d connections, want none", c)
+			}
+			if got, want := tr.Lone(), (LoneStats{Segments: uint64(len(segs)), Tuples: n}); got != want {
+				t.Errorf("lone segments %+v, want %+v", got, want)
+			}
+			if b, h := countKind(tr, SynackBackscatter), countKind(tr, HalfOpen); b != 1 || h != 0 {
+				t.Errorf("%d synack_backscatter and %d half_open findings, want 1 and none", b, h)
+			}
+		})
+	}
+}
