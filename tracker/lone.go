@@ -26,16 +26,16 @@ import (
 // fresh connection. A lone segment answered by an RST shows there was no
 // connection to follow (the receiver holds none); one never answered is
 // counted. The flood detectors (lonefloods.go) judge both: when refused,
-// once loneAnswer has passed, or when the full table drops it, oldest
-// first. A lone segment with
+// once loneAnswer has passed since its 4-tuple's first segment came, or
+// when the full table drops it, oldest first. A lone segment with
 // impossible flags (no SYN, RST nor ACK: a scan) opens its connection when
 // judged after loneAnswer or at the end of input, so that its invalid_flags
 // finding is made, unless the table was full within loneAnswer (a flood
 // pushes them through: counted, not listed).
 
 // DefaultMaxLone is the default cap on 4-tuples whose lone segments are
-// held at once: 65,536 entries of 128 bytes (loneEntry) and 8 bytes of
-// index, about 8.9 MB.
+// held at once: 65,536 entries of 136 bytes (loneEntry) and 8 bytes of
+// index, about 9.4 MB.
 const DefaultMaxLone = 1 << 16
 
 // loneAnswer is how long a lone segment waits for an answer before the
@@ -56,12 +56,13 @@ type LoneStats struct {
 // are not counted yet.
 func (t *Tracker) Lone() LoneStats { return t.lone.stats }
 
-// loneEntry is a 4-tuple's held segments, 128 bytes with its hash, no
+// loneEntry is a 4-tuple's held segments, 136 bytes with its hash, no
 // pointers: the first held and, from the same sender and after it, a second
 // one (a little behind it, reordered, or a SYN-ACK sent again: later*).
 type loneEntry struct {
-	seg  Segment
-	hash uint64 // 0: a hole (promoted or dropped)
+	seg   Segment
+	since int64  // when the 4-tuple's first segment came: the entry's place in the ring
+	hash  uint64 // 0: a hole (promoted or dropped)
 
 	laterTime          int64
 	laterPacket        uint64
@@ -285,7 +286,7 @@ func (lt *loneTable) add(t *Tracker, seg *Segment, h uint64) {
 	}
 	i := (lt.head + lt.count) % len(lt.ring)
 	lt.count++
-	lt.ring[i] = loneEntry{seg: *seg, hash: h, n: 1}
+	lt.ring[i] = loneEntry{seg: *seg, since: seg.Time, hash: h, n: 1}
 	lt.insert(i)
 	lt.live++
 }
@@ -364,12 +365,15 @@ func (lt *loneTable) remove(i int) {
 	lt.live--
 }
 
-// loneTimers judges the held segments older than loneAnswer.
+// loneTimers judges the entries whose first segment came loneAnswer ago
+// or more: by that time, not their latest segment's, which a 4-tuple's
+// changing segments move on while the ring stays in order of first arrival
+// (judging by it, one busy 4-tuple held up every entry behind it).
 func (t *Tracker) loneTimers() {
 	lt := &t.lone
 	for lt.judged < lt.count {
 		i := (lt.head + lt.judged) % len(lt.ring)
-		if e := &lt.ring[i]; e.hash != 0 && e.seg.Time+int64(loneAnswer) > t.now {
+		if e := &lt.ring[i]; e.hash != 0 && e.since+int64(loneAnswer) > t.now {
 			return
 		}
 		t.loneJudge(i, true)

@@ -125,3 +125,48 @@ func TestBackscatterResentIsNoConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestFloodJudgedWhileOneTupleKeepsChanging: a 4-tuple whose segments
+// keep replacing one another (none continues the last) is judged by when
+// its first came, like every other: it does not hold up the judging of
+// the lone segments behind it, and an ACK flood is found while it runs.
+func TestFloodJudgedWhileOneTupleKeepsChanging(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		every time.Duration // the busy 4-tuple's interval, 0: none
+	}{
+		{"a flood alone", 0},
+		{"a flood behind a 4-tuple changing every 0.5 s", 500 * time.Millisecond},
+		{"a flood behind a 4-tuple changing every 10 ms", 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 10))
+			const span = 10 * time.Second
+			var segs []Segment
+			for at := time.Duration(0); tc.every > 0 && at < span; at += tc.every {
+				segs = append(segs, Segment{Time: floodStart + int64(at), Flags: ACK, WScale: -1, Src: cAddr, SrcPort: 40000,
+					Dst: sAddr, DstPort: 443, Seq: seqnum.Value(rng.Uint32()), Ack: seqnum.Value(rng.Uint32())})
+			}
+			for i := range int(span / time.Millisecond) {
+				segs = append(segs, Segment{Time: floodStart + int64(time.Microsecond) + int64(i)*int64(time.Millisecond), Flags: ACK,
+					WScale: -1, Src: AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), SrcPort: uint16(1024 + i), Dst: sAddr, DstPort: 80,
+					Seq: seqnum.Value(rng.Uint32()), Ack: seqnum.Value(rng.Uint32())})
+			}
+			tr := New(Config{})
+			feedInOrder(tr, segs)
+			var at int64
+			for _, a := range tr.Anomalies() {
+				if a.Kind == AckFlood {
+					at = a.Time
+				}
+			}
+			if at == 0 {
+				t.Fatalf("no ack_flood found while the flood ran (%d segments)", len(segs))
+			}
+			tr.Finish()
+			if n := countKind(tr, AckFlood); n != 1 {
+				t.Errorf("%d ack_flood findings, want 1", n)
+			}
+		})
+	}
+}
