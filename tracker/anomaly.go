@@ -174,8 +174,9 @@ type Thresholds struct {
 	// LoneFloodRate is the number of lone segments of one kind per second,
 	// never answered, in at least one second, that makes ack_flood,
 	// rst_flood, fin_flood or synack_backscatter; LoneFloodSources the
-	// distinct sources and LoneFloodSegments the total in such seconds it
-	// also needs (lonefloods.go).
+	// distinct sources (or, for synack_backscatter, destinations) and
+	// LoneFloodSegments the total in such seconds it also needs
+	// (lonefloods.go).
 	LoneFloodRate     int
 	LoneFloodSources  int
 	LoneFloodSegments int

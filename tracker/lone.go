@@ -1,6 +1,11 @@
 package tracker
 
-import "time"
+import (
+	"math/bits"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
 
 // A lone segment is not a connection. A segment for a 4-tuple the tracker
 // does not follow, other than a SYN, is held in the lone table: a capped,
@@ -9,21 +14,28 @@ import "time"
 // ESTABLISHED, and a spoofed one proves nothing at all). It becomes a
 // connection when the other side answers it with anything but an RST, or
 // its sender continues consistently (sequence and acknowledgment numbers
-// that do not go back, nor jump further than any window); the connection is
-// then opened with the held segment, exactly as it would have been opened
-// at once, and the segment at hand applied to it. A SYN from the other side
-// is an answer too; a SYN from its sender opens a fresh connection. A lone
-// segment answered by an RST shows there was no connection to follow (the
-// receiver holds none); one never answered is counted. The flood detectors
-// (lonefloods.go) judge both: when refused, once loneAnswer has passed, or
+// that do not go back, nor jump further than any window; a SYN-ACK sent
+// again exactly does not continue it: a server in SYN_RCVD resends it to a
+// silent peer, and backscatter is just that). The connection is then opened
+// with the held segments, in the order they came, exactly as it would have
+// been opened at once, and the segment at hand applied to it. Of the
+// segments that do not continue it, one a little behind (reordered) or the
+// same SYN-ACK again is held beside the first, if there is room; any other
+// replaces what is held; one not replayed is counted as a lone segment. A
+// SYN from the other side is an answer too; a SYN from its sender opens a
+// fresh connection. A lone segment answered by an RST shows there was no
+// connection to follow (the receiver holds none); one never answered is
+// counted. The flood detectors (lonefloods.go) judge both: when refused,
+// once loneAnswer has passed since its 4-tuple's first segment came, or
 // when the full table drops it, oldest first. A lone segment with
 // impossible flags (no SYN, RST nor ACK: a scan) opens its connection when
 // judged after loneAnswer or at the end of input, so that its invalid_flags
 // finding is made, unless the table was full within loneAnswer (a flood
 // pushes them through: counted, not listed).
 
-// DefaultMaxLone is the default cap on lone segments held at once: 65,536
-// entries of 96 bytes (loneEntry) and 8 bytes of index, about 6.8 MB.
+// DefaultMaxLone is the default cap on 4-tuples whose lone segments are
+// held at once: 65,536 entries of 136 bytes (loneEntry) and 8 bytes of
+// index, about 9.4 MB.
 const DefaultMaxLone = 1 << 16
 
 // loneAnswer is how long a lone segment waits for an answer before the
@@ -35,7 +47,7 @@ const loneAnswer = 3 * time.Second
 // LoneStats counts lone segments: those never answered (nor continued) and
 // their distinct 4-tuples, and those answered by an RST.
 type LoneStats struct {
-	Segments uint64 // lone segments never answered
+	Segments uint64 // lone segments never answered, or replaced on a 4-tuple that became a connection
 	Tuples   uint64 // their 4-tuples
 	Refused  uint64 // lone segments answered by an RST (the peer had no connection)
 }
@@ -44,11 +56,24 @@ type LoneStats struct {
 // are not counted yet.
 func (t *Tracker) Lone() LoneStats { return t.lone.stats }
 
-// loneEntry is one held segment: 96 bytes with its hash, no pointers.
+// loneEntry is a 4-tuple's held segments, 136 bytes with its hash, no
+// pointers: the first held and, from the same sender and after it, a second
+// one (a little behind it, reordered, or a SYN-ACK sent again: later*).
 type loneEntry struct {
-	seg  Segment
-	hash uint64 // 0: a hole (promoted or dropped)
-	n    uint32 // segments held on the 4-tuple: the first and those that did not continue it
+	seg   Segment
+	since int64  // when the 4-tuple's first segment came: the entry's place in the ring
+	hash  uint64 // 0: a hole (promoted or dropped)
+
+	laterTime          int64
+	laterPacket        uint64
+	laterSeq, laterAck seqnum.Value
+	laterPayload       uint32
+	n                  uint32 // segments seen on the 4-tuple: those held and those that did not continue them
+	laterFlags         Flags
+	laterWindow        uint16
+	laterWScale        int8
+	laterChecksum      Checksum
+	two                bool // a second segment is held
 }
 
 // loneTable holds lone segments in order of arrival: ring[(head+i)%len]
@@ -74,7 +99,8 @@ func loneInvalid(seg *Segment) bool { return seg.Flags&(SYN|RST|ACK) == 0 }
 
 // loneFor handles a segment for a 4-tuple k the tracker does not follow.
 // It returns the connection the segment belongs to (nil: a new one, for a
-// SYN), or held set if the segment is held or dropped.
+// SYN), or held set if the segment is held, dropped, or already applied to
+// the connection its 4-tuple's held segments were promoted to.
 func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held bool) {
 	lt := &t.lone
 	h := t.table.hash(k) | 1
@@ -87,13 +113,12 @@ func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held b
 		return nil, !syn
 	}
 	e := &lt.ring[i]
-	first := &e.seg
-	if fa := first.Src == k.A && first.SrcPort == k.APort; fa != fromA {
+	if fa := e.seg.Src == k.A && e.seg.SrcPort == k.APort; fa != fromA {
 		if seg.Flags&RST != 0 {
 			// Refused: its receiver holds no connection. A flood at its
 			// victim looks like this, every segment answered by an RST.
 			if !lt.isJudged(i) {
-				t.floods.count(t, first, e.n)
+				t.floods.count(t, &e.seg, e.n)
 			}
 			lt.stats.Refused += uint64(e.n)
 			lt.remove(i)
@@ -102,14 +127,89 @@ func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held b
 	} else if syn {
 		lt.forget(i) // its sender opens a connection: what it sent before opened nothing
 		return nil, false
-	} else if !continues(first, seg) {
-		e.n++
-		e.seg = *seg // the latest, to be continued
+	} else if !e.continuedBy(seg) {
+		e.hold(seg)
 		return nil, true
 	}
-	seg0 := *first
+	t.promote(i, seg)
+	return nil, true
+}
+
+// promote opens the connection of the entry at ring position i with its
+// held segments, in the order they came, then applies seg to it: exactly
+// as if the first had opened it at once. A segment that was replaced, or
+// found no room, is not part of it: it is counted as a lone segment.
+func (t *Tracker) promote(i int, seg *Segment) {
+	lt := &t.lone
+	e := &lt.ring[i]
+	first, two := e.seg, e.two
+	var second Segment
+	if two {
+		second = e.later()
+	}
+	if lost := e.n - e.kept(); lost > 0 {
+		lt.stats.Segments += uint64(lost)
+		lt.stats.Tuples++
+	}
 	lt.remove(i)
-	return t.openLone(&seg0), false
+	t.openLone(&first)
+	if two {
+		t.observe(&second)
+	}
+	t.observe(seg)
+}
+
+// continuedBy reports whether seg, from the held segments' sender,
+// continues them. A SYN-ACK sent again exactly does not: a server in
+// SYN_RCVD resends it to a silent peer (to a spoofed one, under a SYN
+// flood elsewhere), which proves nothing of the peer.
+func (e *loneEntry) continuedBy(seg *Segment) bool {
+	second := e.later()
+	if seg.Flags&SYN != 0 && (sameSegment(&e.seg, seg) || e.two && sameSegment(&second, seg)) {
+		return false
+	}
+	return continues(&e.seg, seg) || e.two && continues(&second, seg)
+}
+
+// hold keeps seg, from the held segments' sender, which does not continue
+// them. A segment a little behind the first (reordered on the way) or the
+// same SYN-ACK again is kept beside it, if there is room (else only
+// counted); any other replaces what is held, to be continued in turn.
+func (e *loneEntry) hold(seg *Segment) {
+	e.n++
+	behind := continues(seg, &e.seg) && e.seg.Seq.Sub(seg.Seq) <= loneBehind
+	switch {
+	case !behind && !sameSegment(&e.seg, seg):
+		e.seg, e.two = *seg, false
+	case !e.two:
+		e.two = true
+		e.laterTime, e.laterPacket, e.laterSeq, e.laterAck = seg.Time, seg.Packet, seg.Seq, seg.Ack
+		e.laterPayload, e.laterFlags, e.laterWindow = seg.Payload, seg.Flags, seg.Window
+		e.laterWScale, e.laterChecksum = seg.WScale, seg.Checksum
+	}
+}
+
+// later returns the second held segment (valid if two).
+func (e *loneEntry) later() Segment {
+	s := e.seg
+	s.Time, s.Packet, s.Seq, s.Ack = e.laterTime, e.laterPacket, e.laterSeq, e.laterAck
+	s.Payload, s.Flags, s.Window = e.laterPayload, e.laterFlags, e.laterWindow
+	s.WScale, s.Checksum = e.laterWScale, e.laterChecksum
+	return s
+}
+
+// kept is how many segments the entry holds.
+func (e *loneEntry) kept() uint32 {
+	if e.two {
+		return 2
+	}
+	return 1
+}
+
+// sameSegment reports whether b repeats a exactly: the same flags,
+// numbers and length.
+func sameSegment(a, b *Segment) bool {
+	return a.Flags == b.Flags && a.Seq == b.Seq && a.Ack == b.Ack && a.Payload == b.Payload
 }
 
 // continues reports whether b, from the same sender as a, continues it:
@@ -124,6 +224,10 @@ func continues(a, b *Segment) bool {
 	}
 	return a.Flags&RST == 0 && b.Flags&RST == 0
 }
+
+// loneBehind is the most a segment may be behind the one held first and
+// be kept beside it, reordered on the way: 1 MiB, a window's worth.
+const loneBehind = 1 << 20
 
 // loneJump is the most sequence space two segments of one sender may be
 // apart and be taken for one connection: 16 MiB, a window scaled far
@@ -182,7 +286,7 @@ func (lt *loneTable) add(t *Tracker, seg *Segment, h uint64) {
 	}
 	i := (lt.head + lt.count) % len(lt.ring)
 	lt.count++
-	lt.ring[i] = loneEntry{seg: *seg, hash: h, n: 1}
+	lt.ring[i] = loneEntry{seg: *seg, since: seg.Time, hash: h, n: 1}
 	lt.insert(i)
 	lt.live++
 }
@@ -222,7 +326,9 @@ func (lt *loneTable) grow(size int) {
 		ring[i] = lt.ring[(lt.head+i)%len(lt.ring)]
 	}
 	lt.ring, lt.head = ring, 0
-	lt.index = make([]uint32, 2*size)
+	// Probing masks with len(index)-1: its length is a power of two, at
+	// least twice the ring's (load ≤ 1/2, whatever MaxLone is).
+	lt.index = make([]uint32, 2<<bits.Len(uint(size-1)))
 	for i := 0; i < lt.count; i++ {
 		if ring[i].hash != 0 {
 			lt.insert(i)
@@ -259,12 +365,15 @@ func (lt *loneTable) remove(i int) {
 	lt.live--
 }
 
-// loneTimers judges the held segments older than loneAnswer.
+// loneTimers judges the entries whose first segment came loneAnswer ago
+// or more: by that time, not their latest segment's, which a 4-tuple's
+// changing segments move on while the ring stays in order of first arrival
+// (judging by it, one busy 4-tuple held up every entry behind it).
 func (t *Tracker) loneTimers() {
 	lt := &t.lone
 	for lt.judged < lt.count {
 		i := (lt.head + lt.judged) % len(lt.ring)
-		if e := &lt.ring[i]; e.hash != 0 && e.seg.Time+int64(loneAnswer) > t.now {
+		if e := &lt.ring[i]; e.hash != 0 && e.since+int64(loneAnswer) > t.now {
 			return
 		}
 		t.loneJudge(i, true)

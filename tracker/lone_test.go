@@ -67,30 +67,12 @@ func TestPromotedConnectionEqualsOpeningAtOnce(t *testing.T) {
 	for _, steps := range all {
 		for late := 0; late < min(4, len(steps)-1); late++ {
 			for _, isn := range isnPairs {
-				segs := segsOf(isn, steps[late:])
-				if opensConn(&segs[0]) {
-					continue
-				}
-				held := New(Config{})
-				for i := range segs {
-					held.Observe(&segs[i])
-				}
-				held.Finish()
-				if l := held.Lone(); l != (LoneStats{}) {
+				held, atOnce, ok := heldAndAtOnce(segsOf(isn, steps[late:]))
+				if !ok {
 					continue // never a connection: nothing to compare
 				}
-				atOnce := New(Config{})
-				atOnce.Advance(segs[0].Time)
-				k, fromA := keyOf(&segs[0])
-				c := atOnce.newConn(k, &segs[0], fromA)
-				atOnce.update(c, &segs[0], c.sideOf(fromA))
-				atOnce.closeIfNothing(c)
-				for i := 1; i < len(segs); i++ {
-					atOnce.Observe(&segs[i])
-				}
-				atOnce.Finish()
-				if got, want := fingerprint(held), fingerprint(atOnce); got != want {
-					t.Errorf("from segment %d of %v:\nheld first:\n%s\nopened at once:\n%s", late+1, steps, got, want)
+				if held != atOnce {
+					t.Errorf("from segment %d of %v:\nheld first:\n%s\nopened at once:\n%s", late+1, steps, held, atOnce)
 				}
 				compared++
 			}
@@ -98,6 +80,78 @@ func TestPromotedConnectionEqualsOpeningAtOnce(t *testing.T) {
 	}
 	if compared < 100 {
 		t.Errorf("only %d scenarios compared", compared)
+	}
+}
+
+// heldAndAtOnce plays segs to a tracker, and to another whose first
+// segment opens its connection at once, and returns both fingerprints;
+// ok is false if the first segment is a SYN or the segments never became
+// a connection (lone segments counted).
+func heldAndAtOnce(segs []Segment) (held, atOnce string, ok bool) {
+	if opensConn(&segs[0]) {
+		return "", "", false
+	}
+	h := New(Config{})
+	for i := range segs {
+		h.Observe(&segs[i])
+	}
+	h.Finish()
+	if l := h.Lone(); l != (LoneStats{}) {
+		return "", "", false
+	}
+	a := New(Config{})
+	a.Advance(segs[0].Time)
+	k, fromA := keyOf(&segs[0])
+	c := a.newConn(k, &segs[0], fromA)
+	a.update(c, &segs[0], c.sideOf(fromA))
+	a.closeIfNothing(c)
+	for i := 1; i < len(segs); i++ {
+		a.Observe(&segs[i])
+	}
+	a.Finish()
+	return fingerprint(h), fingerprint(a), true
+}
+
+// TestSegmentsHeldTogetherReplayedAsCaptured: a 4-tuple's held segments
+// that do not continue one another — data reordered at a pickup in mid
+// stream, a SYN-ACK sent again before its answer — are all replayed when
+// the connection is opened: it comes out exactly as if the first had
+// opened it at once (every packet counted, none taken for not captured).
+func TestSegmentsHeldTogetherReplayedAsCaptured(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"data reordered at a pickup in mid stream", []step{
+			{from: Client, flags: PA, seq: 1101, ack: 1, payload: 100},
+			{from: Client, flags: PA, seq: 1001, ack: 1, payload: 100},
+			{from: Server, flags: A, seq: 1, ack: 1201},
+			{from: Client, flags: FA, seq: 1201, ack: 1},
+			{from: Server, flags: FA, seq: 1, ack: 1202},
+			{from: Client, flags: A, seq: 1202, ack: 2}}},
+		{"a SYN-ACK sent again, then the handshake's ACK", []step{
+			{from: Server, flags: SA, ack: 1},
+			{from: Server, flags: SA, ack: 1, after: time.Second},
+			{from: Client, flags: A, seq: 1, ack: 1},
+			{from: Client, flags: FA, seq: 1, ack: 1},
+			{from: Server, flags: FA, seq: 1, ack: 2},
+			{from: Client, flags: A, seq: 2, ack: 2}}},
+		{"an older ACK reordered behind a newer one, then continued", []step{
+			{from: Client, flags: A, seq: 500, ack: 900},
+			{from: Client, flags: A, seq: 500, ack: 800},
+			{from: Client, flags: PA, seq: 500, ack: 900, payload: 10}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, isn := range isnPairs {
+				held, atOnce, ok := heldAndAtOnce(segsOf(isn, tc.steps))
+				if !ok {
+					t.Fatalf("never a connection")
+				}
+				if held != atOnce {
+					t.Errorf("held first:\n%s\nopened at once:\n%s", held, atOnce)
+				}
+			}
+		})
 	}
 }
 
@@ -130,6 +184,27 @@ func TestLoneSegments(t *testing.T) {
 		{"a second ACK acknowledging less is not a continuation", []step{
 			{from: Client, flags: A, seq: 10, ack: 20},
 			{from: Client, flags: A, seq: 10, ack: 19}}, 0, LoneStats{2, 1, 0}},
+		{"a SYN-ACK sent again to a silent peer is held, not a connection", []step{
+			{from: Server, flags: SA, ack: 1},
+			{from: Server, flags: SA, ack: 1, after: time.Second},
+			{from: Server, flags: SA, ack: 1, after: 2 * time.Second}}, 0, LoneStats{3, 1, 0}},
+		{"a SYN-ACK sent again, then answered, is a connection", []step{
+			{from: Server, flags: SA, ack: 1},
+			{from: Server, flags: SA, ack: 1, after: time.Second},
+			{from: Client, flags: A, seq: 1, ack: 1}}, 1, LoneStats{}},
+		{"data a little behind the held data is kept beside it", []step{
+			{from: Client, flags: PA, seq: 1101, ack: 1, payload: 100},
+			{from: Client, flags: PA, seq: 1001, ack: 1, payload: 100},
+			{from: Server, flags: A, seq: 1, ack: 1201}}, 1, LoneStats{}},
+		{"a third segment behind, with no room left, is counted", []step{
+			{from: Client, flags: PA, seq: 1101, ack: 1, payload: 100},
+			{from: Client, flags: PA, seq: 1001, ack: 1, payload: 100},
+			{from: Client, flags: PA, seq: 901, ack: 1, payload: 100},
+			{from: Server, flags: A, seq: 1, ack: 1201}}, 1, LoneStats{1, 1, 0}},
+		{"a segment far from the held one replaces it and is counted", []step{
+			{from: Client, flags: A, seq: 10, ack: 20},
+			{from: Client, flags: A, seq: 10 + 1<<25, ack: 20},
+			{from: Server, flags: A, seq: 20, ack: 11 + 1<<25}}, 1, LoneStats{1, 1, 0}},
 		{"a SYN from the other side answers a SYN-ACK seen first", []step{
 			{from: Server, flags: SA, ack: 1},
 			{from: Client, flags: S, after: time.Microsecond},
@@ -236,5 +311,36 @@ func TestLoneSegmentsDoNotAllocate(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(5000, next); allocs != 0 {
 		t.Errorf("a lone segment allocates %.2f times", allocs)
+	}
+}
+
+// TestLoneTableOfAnySize: a cap that is not a power of two (the index is
+// probed with a mask) still holds, finds and pushes out lone segments:
+// Observe returns, and every segment is counted.
+func TestLoneTableOfAnySize(t *testing.T) {
+	for _, max := range []int{1, 3, 1000, 1025} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			tr := New(Config{MaxLone: max})
+			now := int64(1_700_000_000) * int64(time.Second)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := range 2 * max {
+					seg := Segment{Time: now + int64(i)*int64(time.Microsecond), Packet: uint64(i + 1), Flags: ACK, WScale: -1,
+						Src: AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), SrcPort: 40000, Dst: sAddr, DstPort: 80,
+						Seq: seqnum.Value(i * 7919), Ack: seqnum.Value(i * 104729)}
+					tr.Observe(&seg)
+				}
+				tr.Finish()
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("MaxLone %d: Observe did not return", max)
+			}
+			if got := tr.Lone(); got != (LoneStats{Segments: uint64(2 * max), Tuples: uint64(2 * max)}) {
+				t.Errorf("lone segments %+v, want %d to %d 4-tuples", got, 2*max, 2*max)
+			}
+		})
 	}
 }

@@ -27,7 +27,11 @@ import (
 //   - synack_backscatter: SYN-ACKs, and RST-ACKs with sequence number 0 (the
 //     reset a closed port answers a SYN with, RFC 793 p. 65), for SYNs the
 //     capture never saw: someone spoofs this network's addresses in a SYN
-//     flood elsewhere, and its victims answer here.
+//     flood elsewhere, and its victims answer here. The victim is the
+//     source, the spoofed addresses the destinations: one victim answering
+//     many of them is the usual case, so it counts distinct destinations
+//     too (a second HyperLogLog), and many sources or many destinations
+//     make the flood.
 
 // loneClass is which flood a lone segment counts for.
 type loneClass uint8
@@ -60,9 +64,20 @@ func classOf(seg *Segment) loneClass {
 	return lfNone
 }
 
-// loneFloods holds one aggregate per class.
+// loneFloods holds one aggregate per class, and the backscatter's
+// distinct destinations.
 type loneFloods struct {
-	f [numLoneClasses]loneFlood
+	f         [numLoneClasses]loneFlood
+	backDests hll1k
+}
+
+// destinations is the estimate of class c's distinct destinations, 0 but
+// for the backscatter.
+func (fs *loneFloods) destinations(c loneClass) int {
+	if c != lfBackscatter {
+		return 0
+	}
+	return fs.backDests.estimate()
 }
 
 // loneFlood aggregates the lone segments of one class.
@@ -107,6 +122,9 @@ func (fs *loneFloods) count(t *Tracker, seg *Segment, n uint32) {
 	}
 	f.segments += uint64(n)
 	f.sources.add(seg.Src)
+	if c == lfBackscatter {
+		fs.backDests.add(seg.Dst)
+	}
 	f.dst.add(seg.Dst, n)
 	f.dstPort.add(floodKey{seg.Dst, seg.DstPort}, n)
 }
@@ -123,9 +141,10 @@ func (t *Tracker) loneRoll(c loneClass) {
 		f.floodLast = f.secLast
 		f.floodN += uint64(f.secN)
 		f.peak = max(f.peak, f.secN)
-		if f.anomaly == 0 && f.floodN >= uint64(th.LoneFloodSegments) && f.sources.estimate() >= th.LoneFloodSources {
+		if f.anomaly == 0 && f.floodN >= uint64(th.LoneFloodSegments) &&
+			max(f.sources.estimate(), t.floods.destinations(c)) >= th.LoneFloodSources {
 			n := len(t.anomalies)
-			a := f.finding(c)
+			a := f.finding(c, t.floods.destinations(c))
 			t.emit(nil, a)
 			f.anomaly = -1
 			if len(t.anomalies) > n {
@@ -136,7 +155,7 @@ func (t *Tracker) loneRoll(c loneClass) {
 	f.secN = 0
 	if f.anomaly > 0 {
 		a := &t.anomalies[f.anomaly-1]
-		b := f.finding(c)
+		b := f.finding(c, t.floods.destinations(c))
 		a.Detail, a.Fields, a.Target = b.Detail, b.Fields, b.Target
 	}
 }
@@ -181,7 +200,9 @@ func rangeOf(lo, hi Addr) netip.Prefix {
 var loneWhat = [numLoneClasses]string{"bare ACKs for connections it never had", "RSTs for connections it never had",
 	"FINs for connections it never had", "SYN-ACKs or RSTs answering SYNs the capture never saw"}
 
-func (f *loneFlood) finding(c loneClass) Anomaly {
+// finding is class c's finding; dests, the backscatter's distinct
+// destinations, is in its sentence and fields.
+func (f *loneFlood) finding(c loneClass, dests int) Anomaly {
 	name, ap := f.target()
 	dur := f.floodLast - f.floodFirst
 	rate := float64(f.floodN)
@@ -189,14 +210,19 @@ func (f *loneFlood) finding(c loneClass) Anomaly {
 		rate = float64(f.floodN) / time.Duration(dur).Seconds()
 	}
 	src := f.sources.estimate()
-	detail := fmt.Sprintf("%s received %d %s, from about %d sources over %s (%.0f/s, peak %d/s)",
-		name, f.segments, loneWhat[c], src, secs(dur), rate, f.peak)
+	to := ""
+	if c == lfBackscatter {
+		to = fmt.Sprintf(" to about %d destinations", dests)
+	}
+	detail := fmt.Sprintf("%s received %d %s, from about %d sources%s over %s (%.0f/s, peak %d/s)",
+		name, f.segments, loneWhat[c], src, to, secs(dur), rate, f.peak)
+	fields := map[string]any{"target": name, "segments": f.segments, "sources": src,
+		"rate": rate, "peak_rate": f.peak, "seconds": time.Duration(dur).Seconds()}
 	if c == lfBackscatter {
 		detail += ": a SYN flood elsewhere spoofs its addresses"
+		fields["destinations"] = dests
 	}
-	return Anomaly{Kind: loneClassKinds[c], Target: ap, Time: f.floodFirst, Detail: detail,
-		Fields: map[string]any{"target": name, "segments": f.segments, "sources": src,
-			"rate": rate, "peak_rate": f.peak, "seconds": time.Duration(dur).Seconds()}}
+	return Anomaly{Kind: loneClassKinds[c], Target: ap, Time: f.floodFirst, Detail: detail, Fields: fields}
 }
 
 // heavy is a Misra–Gries summary with heavyK counters: every value more

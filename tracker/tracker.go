@@ -246,6 +246,12 @@ func (t *Tracker) Observe(seg *Segment) {
 	if seg.Checksum != ChecksumUnverified && t.dropChecksum(seg) {
 		return
 	}
+	t.observe(seg)
+}
+
+// observe applies a segment, its time and checksum taken into account: to
+// its connection, to the lone table, or to a new connection.
+func (t *Tracker) observe(seg *Segment) {
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
 	if c == nil && t.twRecs.len() > 0 {

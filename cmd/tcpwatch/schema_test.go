@@ -14,6 +14,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/tcpwatch/tcpwatch/internal/synth"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -78,6 +79,25 @@ func TestOutputMatchesSchema(t *testing.T) {
 			for n := 1; sc.Scan(); n++ {
 				validate(t, event, fmt.Sprintf("ndjson line %d", n), sc.Text())
 			}
+		})
+	}
+}
+
+// TestFloodFindingsMatchSchema: the findings of floods of lone segments,
+// which no recording holds, match the schema too, each with its fields
+// (synack_backscatter's destinations among them).
+func TestFloodFindingsMatchSchema(t *testing.T) {
+	doc := compileSchema(t, "")
+	for _, kind := range []synth.LoneKind{synth.LoneACK, synth.LoneSYNACK, synth.LoneMixed} {
+		t.Run(kind.String(), func(t *testing.T) {
+			code, out, errs := runCLI("-r", floodCapture(t, kind, 5000, false), "-F", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if !strings.Contains(out, `_flood"`) && !strings.Contains(out, `"synack_backscatter"`) {
+				t.Fatalf("no flood finding in %.2000s", out)
+			}
+			validate(t, doc, kind.String()+" flood", out)
 		})
 	}
 }
