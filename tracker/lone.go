@@ -16,7 +16,10 @@ import (
 // its sender continues consistently (sequence and acknowledgment numbers
 // that do not go back, nor jump further than any window; a SYN-ACK sent
 // again exactly does not continue it: a server in SYN_RCVD resends it to a
-// silent peer, and backscatter is just that). The connection is then opened
+// silent peer, and backscatter is just that; at the end of input, unless
+// backscatter was found, a SYN-ACK resent opens its connection, the server
+// in SYN_RCVD, as when the capture lost the client's ACK). The connection
+// is then opened
 // with the held segments, in the order they came, exactly as it would have
 // been opened at once, and the segment at hand applied to it. Of the
 // segments that do not continue it, one a little behind (reordered) or the
@@ -140,6 +143,13 @@ func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held b
 // as if the first had opened it at once. A segment that was replaced, or
 // found no room, is not part of it: it is counted as a lone segment.
 func (t *Tracker) promote(i int, seg *Segment) {
+	t.openHeld(i)
+	t.observe(seg)
+}
+
+// openHeld opens the connection of the entry at ring position i with its
+// held segments, in the order they came.
+func (t *Tracker) openHeld(i int) {
 	lt := &t.lone
 	e := &lt.ring[i]
 	first, two := e.seg, e.two
@@ -156,7 +166,14 @@ func (t *Tracker) promote(i int, seg *Segment) {
 	if two {
 		t.observe(&second)
 	}
-	t.observe(seg)
+}
+
+// resentSynAck reports whether the entry holds a SYN-ACK and the same
+// SYN-ACK sent again: its sender is a server in SYN_RCVD retransmitting to
+// a peer that did not answer, or whose answer the capture did not hold.
+func (e *loneEntry) resentSynAck() bool {
+	return e.two && e.seg.Flags&(SYN|ACK) == SYN|ACK && e.laterFlags == e.seg.Flags &&
+		e.laterSeq == e.seg.Seq && e.laterAck == e.seg.Ack
 }
 
 // continuedBy reports whether seg, from the held segments' sender,
@@ -406,8 +423,18 @@ func (t *Tracker) loneFinish() {
 	for ; lt.judged < lt.count; lt.judged++ {
 		t.loneJudge((lt.head+lt.judged)%len(lt.ring), true)
 	}
+	// A server that resent its SYN-ACK was in SYN_RCVD: with no backscatter
+	// found (a flood elsewhere spoofing this network), it is a connection
+	// whose client's side the capture did not hold, as when only one
+	// direction was captured.
+	backscatter := t.kindCount[SynackBackscatter] > 0
 	for i := 0; i < lt.count; i++ {
-		if j := (lt.head + i) % len(lt.ring); lt.ring[j].hash != 0 {
+		j := (lt.head + i) % len(lt.ring)
+		switch e := &lt.ring[j]; {
+		case e.hash == 0:
+		case !backscatter && e.resentSynAck():
+			t.openHeld(j)
+		default:
 			lt.forget(j)
 		}
 	}
