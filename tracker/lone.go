@@ -19,9 +19,9 @@ import (
 // silent peer, and backscatter is just that; at the end of input, unless
 // backscatter was found, a SYN-ACK resent opens its connection, the server
 // in SYN_RCVD, as when the capture lost the client's ACK). The connection
-// is then opened
-// with the held segments, in the order they came, exactly as it would have
-// been opened at once, and the segment at hand applied to it. Of the
+// is then opened with the held segments, in the order they came, exactly
+// as it would have been opened at once, and the segment at hand applied to
+// it. Of the
 // segments that do not continue it, one a little behind (reordered) or the
 // same SYN-ACK again is held beside the first, if there is room; any other
 // replaces what is held; one not replayed is counted as a lone segment. A
