@@ -150,7 +150,9 @@ func synChart(c *SYNCounter) []byte {
 	d := svg.New(chartW, chartH, svg.A("class", "chart syn-rate"), svg.A("font-family", "sans-serif"),
 		svg.A("font-size", "11"), svg.A("role", "img"))
 	d.Text("title", "SYNs per second over the capture")
-	secs := c.Span.seconds()
+	// Over slices shorter than a second, a slice's SYNs are a lower bound
+	// of its second's: one SYN in a 27 ms slice is not 37 SYNs a second.
+	secs := max(c.Span.seconds(), 1)
 	top := 1.0
 	for _, n := range c.Count {
 		top = max(top, float64(n)/secs)

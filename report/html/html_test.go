@@ -9,6 +9,7 @@ import (
 
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/report/ladder"
+	"github.com/tcpwatch/tcpwatch/report/svg"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -92,5 +93,17 @@ func TestStatesFollowTransitions(t *testing.T) {
 	mid := s.Count[tracker.Server][Span{0, 1e9}.bucket(15e7)]
 	if mid[tracker.SynRcvd] != 1 {
 		t.Errorf("server between SYN-ACK and ACK: %d SYN_RCVD, want 1", mid[tracker.SynRcvd])
+	}
+}
+
+// TestSYNRateOfAShortCapture: in a capture shorter than the chart's slices
+// are seconds, one SYN is one SYN a second at most, not one SYN divided by
+// a slice's few milliseconds.
+func TestSYNRateOfAShortCapture(t *testing.T) {
+	c := &SYNCounter{Span: Span{Start: 1, End: 1 + 27e6}} // 27 ms
+	c.Add(&tracker.Segment{Time: 1e6, Flags: tracker.SYN})
+	chart := string(synChart(c))
+	if want := ">" + svg.Num(1) + "</text>"; !strings.Contains(chart, want) {
+		t.Errorf("the chart's top is not 1 SYN/s:\n%s", chart)
 	}
 }
