@@ -82,6 +82,8 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 	}
 	if !opts.Quiet {
 		p.connections(r)
+	} else {
+		p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
 	}
 	p.tunnels(r)
 	p.states(r)

@@ -179,6 +179,13 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 	if !p.ladder.set {
 		return nil
 	}
+	if len(terminal) == 0 {
+		// A rolled-up capture lists the connections that matter; none did.
+		if _, err := fmt.Fprintln(stdout, "\nNo ladder: no connection is listed (--all lists every one; --ladder ID draws any of them)."); err != nil {
+			return writeError(err)
+		}
+		return nil
+	}
 	opts := ladder.TextOptions{Width: termWidth(stdout), ASCII: p.ascii}
 	for _, c := range terminal {
 		if _, err := fmt.Fprintln(stdout); err != nil {

@@ -102,3 +102,12 @@ func TestLadderOfATruncatedCapture(t *testing.T) {
 		t.Errorf("no ladder of what was read:\n%s", out)
 	}
 }
+
+// TestLadderWithNothingListedSaysSo: a rolled-up capture whose connections
+// all closed cleanly lists none, so --ladder draws none, and says why.
+func TestLadderWithNothingListedSaysSo(t *testing.T) {
+	code, out, errOut := runCLI("-r", filepath.Join("..", "..", "testdata", "pcaps", "many-short.pcap"), "--ladder")
+	if code != exitOK || errOut != "" || !strings.HasSuffix(out, "No ladder: no connection is listed (--all lists every one; --ladder ID draws any of them).\n") {
+		t.Errorf("exit %d, stderr %q, stdout ends %q", code, errOut, out[max(0, len(out)-200):])
+	}
+}

@@ -33,20 +33,20 @@ func TestTcpdumpFlagsThatChangeNothing(t *testing.T) {
 }
 
 // TestQuietPrintsSummaryAndFindingsOnly: -q leaves the connections (and
-// their timelines) out of the table, and keeps the header, the states and
-// the findings.
+// their timelines) out of the table, and keeps the header, their count,
+// the states and the findings.
 func TestQuietPrintsSummaryAndFindingsOnly(t *testing.T) {
 	_, full, _ := runCLI("-r", lostAck, "-v")
 	code, out, _ := runCLI("-qvr", lostAck)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, s := range []string{"Connections: 1", "#1 198.18.0.1:40686", "SYN_SENT    sent SYN"} {
+	for _, s := range []string{"│ ID │", "#1 198.18.0.1:40686", "SYN_SENT    sent SYN"} {
 		if !strings.Contains(full, s) || strings.Contains(out, s) {
 			t.Errorf("-q still prints %q", s)
 		}
 	}
-	for _, s := range []string{"lost-third-ack.pcap: 7 packets", "\nStates\n", "Anomalies: 1", "handshake never completed"} {
+	for _, s := range []string{"lost-third-ack.pcap: 7 packets", "\nConnections: 1\n", "\nStates\n", "Anomalies: 1", "handshake never completed"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("-q does not print %q:\n%s", s, out)
 		}
