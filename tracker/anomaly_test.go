@@ -168,3 +168,11 @@ func TestGroupedPutsThousandsSeparators(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupedTenthsRoundsAndGroups(t *testing.T) {
+	for x, want := range map[float64]string{0: "0.0", 152.46: "152.5", 18252.7: "18,252.7", 999.96: "1,000.0"} {
+		if got := groupedTenths(x); got != want {
+			t.Errorf("groupedTenths(%v) = %q, want %q", x, got, want)
+		}
+	}
+}

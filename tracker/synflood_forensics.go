@@ -160,7 +160,7 @@ func (ft *floodTarget) detail() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s received %s SYNs that never completed the handshake from about %s sources over %s (%s/s, peak %s/s in one second, %s); ",
-		ft.addrPort(), g(ft.failed), g(ft.sourcesSeen()), secs(ft.span()), strconv.FormatFloat(ft.rate(), 'f', 1, 64), g(ft.peakRate), half)
+		ft.addrPort(), g(ft.failed), g(ft.sourcesSeen()), secs(ft.span()), groupedTenths(ft.rate()), g(ft.peakRate), half)
 	fmt.Fprintf(&b, "the server kept %s in SYN_RCVD (SYN-ACK retransmitted: its SYN backlog), answered %s with SYN cookies (one SYN-ACK each, never retransmitted) and left %s unanswered (dropped)",
 		g(ft.stateful), g(ft.stateless), g(ft.dropped))
 	if ft.undecided > 0 {
@@ -193,4 +193,11 @@ func (ft *floodTarget) fields() map[string]any {
 		"legit_failed":     ft.legitFailed,
 		"evicted":          ft.evicted,
 	}
+}
+
+// groupedTenths prints a non-negative rate to one decimal with thousands
+// separators: 18252.7 is "18,252.7".
+func groupedTenths(x float64) string {
+	t := int64(math.Round(x * 10))
+	return Grouped(t/10) + "." + strconv.FormatInt(t%10, 10)
 }
