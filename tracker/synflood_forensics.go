@@ -159,7 +159,7 @@ func (ft *floodTarget) detail() string {
 		half = fmt.Sprintf("at least %s half-open at once: the flow table was full and %s were evicted", g(ft.peakHalfOpen), g(ft.evicted))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s received %s SYNs that never completed the handshake from about %s sources over %s (%s/s, peak %s/s in one second, %s); ",
+	fmt.Fprintf(&b, "%s received %s SYNs that never completed the handshake from about %s sources over %s (%s/s; %s in its busiest second; %s); ",
 		ft.addrPort(), g(ft.failed), g(ft.sourcesSeen()), secs(ft.span()), groupedTenths(ft.rate()), g(ft.peakRate), half)
 	fmt.Fprintf(&b, "the server kept %s in SYN_RCVD (SYN-ACK retransmitted: its SYN backlog), answered %s with SYN cookies (one SYN-ACK each, never retransmitted) and left %s unanswered (dropped)",
 		g(ft.stateful), g(ft.stateless), g(ft.dropped))
