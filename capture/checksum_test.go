@@ -147,17 +147,7 @@ func TestSum16MatchesWordByWord(t *testing.T) {
 // BenchmarkDecodeNoChecksums is BenchmarkDecode with checksums not
 // verified: the difference is what verifying costs on those packets.
 func BenchmarkDecodeNoChecksums(b *testing.B) {
-	benchSetup(b)
-	pkts := benchFiles.pkts
-	d := Decoder{NoChecksums: true}
-	var seg tracker.Segment
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		p := pkts[i&(len(pkts)-1)]
-		d.Decode(layers.LinkTypeEthernet, p, len(p), &seg)
-		i++
-	}
+	benchDecode(b, &Decoder{NoChecksums: true})
 }
 
 // TestSum16EqualsWordByWord: the unrolled sum folds to what
