@@ -246,7 +246,7 @@ func (g *gen) run() error {
 		if left == 0 {
 			return nil
 		}
-		g.now += int64(g.rng.ExpFloat64() * float64(g.cfg.Interval))
+		g.now += g.gap()
 		// Flood SYNs arrive at the rate of the open connections' packets
 		// combined: each pick is uniform over open connections and flood
 		// packets still to come, which spreads the flood over the capture.
@@ -440,6 +440,12 @@ func (g *gen) step(c *conn) {
 	}
 }
 
+// gap draws the time to the next packet: exponential, of mean Interval.
+func (g *gen) gap() int64 { return int64(g.rng.ExpFloat64() * float64(g.cfg.Interval)) }
+
+// ephemeralPort draws a port from 1024 to 65535.
+func (g *gen) ephemeralPort() uint16 { return uint16(1024 + g.rng.IntN(64512)) }
+
 // floodSYN writes one SYN of the flood from the next spoofed source
 // (LoneSource: 198.18.0.1 up to 198.19.255.254, or fd00::/8 for an IPv6
 // target).
@@ -447,7 +453,7 @@ func (g *gen) floodSYN() {
 	dst := g.cfg.FloodTarget
 	src := LoneSource(dst, g.flooded, 0)
 	g.flooded++
-	port := uint16(1024 + g.rng.IntN(64512))
+	port := g.ephemeralPort()
 	g.tcp(netip.AddrPortFrom(src, port), dst, g.rng.Uint32(), 0, fSYN, 1024, false, 0)
 }
 
