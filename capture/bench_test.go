@@ -143,10 +143,12 @@ func BenchmarkReadDecode(b *testing.B) {
 }
 
 // BenchmarkDecode is the decoder alone, on packets in memory.
-func BenchmarkDecode(b *testing.B) {
+func BenchmarkDecode(b *testing.B) { benchDecode(b, &Decoder{}) }
+
+// benchDecode runs d over the benchmark's packets in memory.
+func benchDecode(b *testing.B, d *Decoder) {
 	benchSetup(b)
 	pkts := benchFiles.pkts
-	var d Decoder
 	var seg tracker.Segment
 	b.ReportAllocs()
 	i := 0

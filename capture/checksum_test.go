@@ -117,6 +117,19 @@ func BenchmarkChecksum(b *testing.B) {
 	}
 }
 
+// wordByWord is RFC 1071's sum as written there, the reference for sum16:
+// s plus b's big-endian 16-bit words one by one, an odd last byte padded
+// with zero.
+func wordByWord(s uint64, b []byte) uint64 {
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint64(b[i])<<8 | uint64(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint64(b[len(b)-1]) << 8
+	}
+	return s
+}
+
 // TestSum16MatchesWordByWord checks the 64-bit sum against RFC 1071's
 // 16-bit loop for every length up to 100 and a few offsets.
 func TestSum16MatchesWordByWord(t *testing.T) {
@@ -130,13 +143,7 @@ func TestSum16MatchesWordByWord(t *testing.T) {
 	for off := range 4 {
 		for n := range 100 {
 			p := b[off : off+n]
-			var want uint64
-			for i := 0; i+1 < len(p); i += 2 {
-				want += uint64(p[i])<<8 | uint64(p[i+1])
-			}
-			if len(p)%2 == 1 {
-				want += uint64(p[len(p)-1]) << 8
-			}
+			want := wordByWord(0, p)
 			if got := fold(sum16(0x1234, p)); got != fold(want+0x1234) {
 				t.Fatalf("offset %d length %d: %#x, want %#x", off, n, got, fold(want+0x1234))
 			}
@@ -147,17 +154,7 @@ func TestSum16MatchesWordByWord(t *testing.T) {
 // BenchmarkDecodeNoChecksums is BenchmarkDecode with checksums not
 // verified: the difference is what verifying costs on those packets.
 func BenchmarkDecodeNoChecksums(b *testing.B) {
-	benchSetup(b)
-	pkts := benchFiles.pkts
-	d := Decoder{NoChecksums: true}
-	var seg tracker.Segment
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		p := pkts[i&(len(pkts)-1)]
-		d.Decode(layers.LinkTypeEthernet, p, len(p), &seg)
-		i++
-	}
+	benchDecode(b, &Decoder{NoChecksums: true})
 }
 
 // TestSum16EqualsWordByWord: the unrolled sum folds to what
@@ -175,13 +172,7 @@ func TestSum16EqualsWordByWord(t *testing.T) {
 		}
 		b := buf[rng.IntN(8) : rng.IntN(len(buf)-8)+8]
 		start := rng.Uint64() >> 20
-		want := start
-		for i := 0; i+1 < len(b); i += 2 {
-			want += uint64(b[i])<<8 | uint64(b[i+1])
-		}
-		if len(b)%2 == 1 {
-			want += uint64(b[len(b)-1]) << 8
-		}
+		want := wordByWord(start, b)
 		// 0 and 0xffff are the same number in one's complement.
 		got, w := fold(sum16(start, b)), fold(want)
 		if got != w && !(got == 0 && w == 0xffff || got == 0xffff && w == 0) {

@@ -480,17 +480,7 @@ func decodeIPv4(w *walk, off int) Kind {
 // ipv4ChecksumOK reports whether the IPv4 header at off, ihl bytes long,
 // is captured whole and has a correct checksum (RFC 791 §3.1, RFC 1071).
 func ipv4ChecksumOK(data []byte, off, ihl int) bool {
-	if len(data) < off+ihl {
-		return false
-	}
-	var sum uint32
-	for i := off; i < off+ihl; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(data[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return sum == 0xffff
+	return len(data) >= off+ihl && fold(sum16(0, data[off:off+ihl])) == 0xffff
 }
 
 // decodeIPv6 decodes an IPv6 header at off, walks its extension headers and

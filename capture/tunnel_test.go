@@ -350,15 +350,8 @@ func TestMPLSControlWordGuessLeavesNoState(t *testing.T) {
 	ip[7] = 0x40              // hop limit
 	src := ip[8:24]
 	copy(src, []byte{0x12, 0x34, 0x00, 0x01, 64, protoTCP, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2})
-	v4 := ip[4:24]
-	var sum uint32
-	for i := 0; i < 20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(v4[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(src[6:], ^uint16(sum))
+	v4 := ip[4:24] // its first byte, the payload length's high one, 0x45
+	setIPv4Checksum(v4)
 	if !ipv4ChecksumOK(v4, 0, 20) {
 		t.Fatal("the decoy IPv4 header's checksum is wrong")
 	}

@@ -72,7 +72,7 @@ func (g *gen) runLone() error {
 		conns[i] = g.newConn()
 		due[i] = g.now + span*int64(2*i+1)/int64(2*len(conns))
 	}
-	nextFlood := g.now + int64(g.rng.ExpFloat64()*float64(g.cfg.Interval))
+	nextFlood := g.now + g.gap()
 	for {
 		j := -1
 		for i, c := range conns {
@@ -91,7 +91,7 @@ func (g *gen) runLone() error {
 		default:
 			g.now = nextFlood
 			g.lone()
-			nextFlood = g.now + int64(g.rng.ExpFloat64()*float64(g.cfg.Interval))
+			nextFlood = g.now + g.gap()
 		}
 		if g.werr != nil {
 			return g.werr
@@ -120,7 +120,7 @@ func LoneSource(target netip.AddrPort, n, sources int) netip.Addr {
 func (g *gen) lone() {
 	n := g.flooded
 	g.flooded++
-	src := netip.AddrPortFrom(LoneSource(g.cfg.FloodTarget, n, g.cfg.LoneSources), uint16(1024+g.rng.IntN(64512)))
+	src := netip.AddrPortFrom(LoneSource(g.cfg.FloodTarget, n, g.cfg.LoneSources), g.ephemeralPort())
 	dst := g.cfg.FloodTarget
 	var flags byte
 	switch g.cfg.LoneKind {
@@ -141,7 +141,7 @@ func (g *gen) lone() {
 		// Backscatter: the server's answer to a SYN spoofed from a random
 		// port of the target.
 		src = netip.AddrPortFrom(src.Addr(), 80)
-		dst = netip.AddrPortFrom(dst.Addr(), uint16(1024+g.rng.IntN(64512)))
+		dst = netip.AddrPortFrom(dst.Addr(), g.ephemeralPort())
 	}
 	var ack uint32
 	if flags&fACK != 0 {

@@ -246,7 +246,7 @@ func (g *gen) run() error {
 		if left == 0 {
 			return nil
 		}
-		g.now += int64(g.rng.ExpFloat64() * float64(g.cfg.Interval))
+		g.now += g.gap()
 		// Flood SYNs arrive at the rate of the open connections' packets
 		// combined: each pick is uniform over open connections and flood
 		// packets still to come, which spreads the flood over the capture.
@@ -440,16 +440,20 @@ func (g *gen) step(c *conn) {
 	}
 }
 
-// floodSYN writes one SYN of the flood from the next spoofed source.
+// gap draws the time to the next packet: exponential, of mean Interval.
+func (g *gen) gap() int64 { return int64(g.rng.ExpFloat64() * float64(g.cfg.Interval)) }
+
+// ephemeralPort draws a port from 1024 to 65535.
+func (g *gen) ephemeralPort() uint16 { return uint16(1024 + g.rng.IntN(64512)) }
+
+// floodSYN writes one SYN of the flood from the next spoofed source
+// (LoneSource: 198.18.0.1 up to 198.19.255.254, or fd00::/8 for an IPv6
+// target).
 func (g *gen) floodSYN() {
-	n := uint32(g.flooded + 1) // 198.18.0.1 up to 198.19.255.254
-	g.flooded++
-	src := netip.AddrFrom4([4]byte{198, 18 + byte(n>>16), byte(n >> 8), byte(n)})
 	dst := g.cfg.FloodTarget
-	if dst.Addr().Is6() { // fd00::/8, 2^32 sources
-		src = netip.AddrFrom16([16]byte{0: 0xfd, 12: byte(n >> 24), 13: byte(n >> 16), 14: byte(n >> 8), 15: byte(n)})
-	}
-	port := uint16(1024 + g.rng.IntN(64512))
+	src := LoneSource(dst, g.flooded, 0)
+	g.flooded++
+	port := g.ephemeralPort()
 	g.tcp(netip.AddrPortFrom(src, port), dst, g.rng.Uint32(), 0, fSYN, 1024, false, 0)
 }
 

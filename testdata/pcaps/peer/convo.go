@@ -519,6 +519,12 @@ func clientAbortConvo(tc *net.TCPConn, c convo) {
 
 func serverUntilReset(tc *net.TCPConn, c convo) {
 	serverExchange(tc, c)
+	c.untilReset(tc)
+}
+
+// untilReset reads once more, which the peer's RST is to end, logs how the
+// read ended, then closes.
+func (c convo) untilReset(tc *net.TCPConn) {
 	_, err := tc.Read(make([]byte, 1))
 	c.logf("read after the response: %v", err)
 	c.close(tc)
@@ -533,9 +539,7 @@ func serverAbortConvo(tc *net.TCPConn, c convo) {
 
 func clientUntilReset(tc *net.TCPConn, c convo) {
 	clientExchange(tc, c)
-	_, err := tc.Read(make([]byte, 1))
-	c.logf("read after the response: %v", err)
-	c.close(tc)
+	c.untilReset(tc)
 }
 
 // serverNoClose reads to the client's FIN and never closes (CLOSE_WAIT).

@@ -42,17 +42,7 @@ func serverSmallBacklog() {
 	check(rc.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), floodBacklog) }))
 	check(lerr)
 	log.Printf("backlog %d", floodBacklog)
-	go func() {
-		for {
-			c := wrap(accept(ln))
-			go func() {
-				c.send("pong " + strings.TrimPrefix(c.recv(), "ping "))
-				c.drain()
-				c.close()
-			}()
-		}
-	}()
-	await("client-done")
+	servePongs(ln)
 }
 
 // clientsDuringFlood: after record.sh's "go", four legitimate clients

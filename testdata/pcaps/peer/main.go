@@ -355,8 +355,12 @@ func serverEcho() {
 	c.close()
 }
 
-func serverManyShort() {
-	ln := listen()
+func serverManyShort() { servePongs(listen()) }
+
+// servePongs answers every connection ln accepts, each in its own
+// goroutine: one line back ("pong" for "ping"), then close on EOF; it
+// returns at record.sh's "client-done".
+func servePongs(ln net.Listener) {
 	go func() {
 		for {
 			c := wrap(accept(ln))
