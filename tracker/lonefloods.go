@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
 	"net/netip"
 	"time"
@@ -264,31 +263,4 @@ func (h *heavy[T]) top() (T, uint64) {
 		}
 	}
 	return h.v[best], h.n[best]
-}
-
-// hll1k is a HyperLogLog sketch with 1,024 registers: a standard error of
-// about 3.3 %, in 1 KB, whatever the count.
-type hll1k [1024]uint8
-
-func (h *hll1k) add(a Addr) {
-	x := mix(mix(a.hi^0x9E3779B97F4A7C15, a.lo^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
-	i := x >> 54
-	rank := uint8(bits.LeadingZeros64(x<<10|1<<9)) + 1
-	h[i] = max(h[i], rank)
-}
-
-func (h *hll1k) estimate() int {
-	const m = 1024.0
-	sum, zeros := 0.0, 0
-	for _, r := range h {
-		sum += math.Ldexp(1, -int(r))
-		if r == 0 {
-			zeros++
-		}
-	}
-	e := 0.7213 / (1 + 1.079/m) * m * m / sum
-	if e <= 2.5*m && zeros > 0 {
-		e = m * math.Log(m/float64(zeros))
-	}
-	return int(e + 0.5)
 }

@@ -1,8 +1,6 @@
 package tracker
 
 import (
-	"math"
-	"math/bits"
 	"net/netip"
 	"time"
 )
@@ -190,40 +188,4 @@ func (t *Tracker) floodFinish() {
 		t.floodRoll(ft)
 		ft.secFailed = 0
 	}
-}
-
-// hll is a HyperLogLog sketch (Flajolet et al. 2007) with 256 registers:
-// a standard error of about 6.5 %, in 256 bytes, whatever the count.
-type hll [256]uint8
-
-func (h *hll) add(k FlowKey, clientIsA bool) {
-	src := k.B
-	if clientIsA {
-		src = k.A
-	}
-	x := mix(mix(src.hi^0x9E3779B97F4A7C15, src.lo^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
-	i := x >> 56
-	rank := uint8(bits.LeadingZeros64(x<<8|1<<7)) + 1
-	if rank > h[i] {
-		h[i] = rank
-	}
-}
-
-func (h *hll) estimate() int {
-	if h == nil {
-		return 0
-	}
-	const m = 256.0
-	sum, zeros := 0.0, 0
-	for _, r := range h {
-		sum += math.Ldexp(1, -int(r))
-		if r == 0 {
-			zeros++
-		}
-	}
-	e := 0.7213 / (1 + 1.079/m) * m * m / sum
-	if e <= 2.5*m && zeros > 0 {
-		e = m * math.Log(m/float64(zeros)) // linear counting for small numbers
-	}
-	return int(e + 0.5)
 }
