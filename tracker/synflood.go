@@ -28,7 +28,6 @@ type floodTarget struct {
 	firstFailed int64 // the first and the last of their SYNs (ns)
 	lastFailed  int64
 	floodStart  int64 // first second at or above FloodRate (ns), 0: none yet
-	floodEnd    int64 // end of the last such second (ns)
 	floodFailed int   // unanswered SYNs in flooding seconds
 	peakRate    int
 	sources     *hll
@@ -138,15 +137,13 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 	th := &t.th
 	t.floodEdge(ft)
 	if ft.secFailed >= th.FloodRate {
-		start := ft.sec * int64(time.Second)
 		if ft.floodStart == 0 {
-			ft.floodStart = start
+			ft.floodStart = ft.sec * int64(time.Second)
 			if ft.floodFirst == 0 {
 				ft.floodFirst = ft.secFirst
 			}
 		}
 		ft.lastFlood = ft.sec
-		ft.floodEnd = start + int64(time.Second)
 		ft.floodFailed += ft.secFailed
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
 		ft.legitDone += ft.doneIn(ft.sec, 0)
