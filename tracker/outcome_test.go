@@ -145,6 +145,15 @@ func play(t *testing.T, steps []step, advance time.Duration) *Tracker {
 	return tr
 }
 
+// playExpect plays a scenario (play, without advancing the clock) and
+// checks its outcome (expect).
+func playExpect(t *testing.T, steps []step, want outcome) *Tracker {
+	t.Helper()
+	tr := play(t, steps, 0)
+	expect(t, tr, steps, want)
+	return tr
+}
+
 // closed is a connection closed by the client first, the client left in
 // TIME_WAIT.
 var closed = with(established,

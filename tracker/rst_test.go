@@ -42,8 +42,7 @@ func TestRSTAtSndNxtAcceptedDespiteLateACK(t *testing.T) {
 		step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10, after: 30 * time.Millisecond}, // tail-loss probe
 		step{from: Client, flags: RA, seq: 21, ack: 21},
 		step{from: Server, flags: A, seq: 21, ack: 21, after: 10 * time.Microsecond}) // sent before the RST arrived
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 9}}})
+	playExpect(t, steps, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 9}}})
 }
 
 // TestRSTAnsweringRetransmittedFINIsNotAnAbort: the server in LAST_ACK
@@ -54,6 +53,5 @@ func TestRSTAnsweringRetransmittedFINIsNotAnAbort(t *testing.T) {
 	steps := with(closed,
 		step{from: Server, flags: FA, seq: 21, ack: 12, after: 300 * time.Millisecond, server: "LAST_ACK"},
 		step{from: Client, flags: R, seq: 12})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "CLOSED", "CLOSED", nil})
+	playExpect(t, steps, outcome{1, "CLOSED", "CLOSED", nil})
 }
