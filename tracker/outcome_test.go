@@ -28,10 +28,7 @@ func stepTimes(steps []step) []int64 {
 	now := int64(1_700_000_000) * int64(time.Second)
 	ts := make([]int64, len(steps))
 	for i, st := range steps {
-		if st.after == 0 {
-			st.after = time.Millisecond
-		}
-		now += int64(st.after)
+		now += st.wait()
 		ts[i] = now
 	}
 	return ts
