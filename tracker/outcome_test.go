@@ -142,11 +142,10 @@ func play(t *testing.T, steps []step, advance time.Duration) *Tracker {
 	return tr
 }
 
-// playExpect plays a scenario (play, without advancing the clock) and
-// checks its outcome (expect).
-func playExpect(t *testing.T, steps []step, want outcome) *Tracker {
+// playExpect plays a scenario (play) and checks its outcome (expect).
+func playExpect(t *testing.T, steps []step, advance time.Duration, want outcome) *Tracker {
 	t.Helper()
-	tr := play(t, steps, 0)
+	tr := play(t, steps, advance)
 	expect(t, tr, steps, want)
 	return tr
 }
