@@ -142,13 +142,7 @@ func (t *Tracker) loneRoll(c loneClass) {
 		f.peak = max(f.peak, f.secN)
 		if f.anomaly == 0 && f.floodN >= uint64(th.LoneFloodSegments) &&
 			max(f.sources.estimate(), t.floods.destinations(c)) >= th.LoneFloodSources {
-			n := len(t.anomalies)
-			a := f.finding(c, t.floods.destinations(c))
-			t.emit(nil, a)
-			f.anomaly = -1
-			if len(t.anomalies) > n {
-				f.anomaly = n + 1
-			}
+			f.anomaly = t.emitTarget(f.finding(c, t.floods.destinations(c)))
 		}
 	}
 	f.secN = 0

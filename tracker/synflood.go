@@ -148,12 +148,7 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
 		ft.legitDone += ft.doneIn(ft.sec, 0)
 		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
-			n := len(t.anomalies)
-			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})
-			ft.anomaly = -1 // counted, not kept (MaxAnomalies)
-			if len(t.anomalies) > n {
-				ft.anomaly = n + 1
-			}
+			ft.anomaly = t.emitTarget(Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})
 		}
 	}
 	t.floodRefresh(ft)
