@@ -371,8 +371,7 @@ func (lt *loneTable) remove(i int) {
 		j = (j + 1) & mask
 	}
 	for k := (j + 1) & mask; lt.index[k] != 0; k = (k + 1) & mask {
-		home := lt.ring[lt.index[k]-1].hash & mask
-		if (k > j && (home <= j || home > k)) || (k < j && home <= j && home > k) {
+		if fillsHole(j, k, lt.ring[lt.index[k]-1].hash&mask) {
 			lt.index[j] = lt.index[k]
 			j = k
 		}

@@ -106,15 +106,20 @@ func (t *flowTable) del(k *FlowKey) {
 		i = (i + 1) & t.mask
 	}
 	for j := (i + 1) & t.mask; t.slots[j].c != nil; j = (j + 1) & t.mask {
-		home := t.slots[j].hash & t.mask
-		// Move j into the hole at i unless j's home lies cyclically in (i, j].
-		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+		if fillsHole(i, j, t.slots[j].hash&t.mask) {
 			t.slots[i] = t.slots[j]
 			i = j
 		}
 	}
 	t.slots[i] = flowSlot{}
 	t.n--
+}
+
+// fillsHole reports whether the entry at j of a linear-probing index,
+// whose home position is home, moves back into the hole at i when an entry
+// is deleted: unless its home lies cyclically in (i, j].
+func fillsHole(i, j, home uint64) bool {
+	return (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)
 }
 
 // eq compares keys field by field: the compiler turns a == on the whole

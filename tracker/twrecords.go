@@ -159,8 +159,7 @@ func (t *twTable) del(k *FlowKey) {
 	*t.rec(slot) = twRecord{}
 	t.free = append(t.free, slot)
 	for j := (i + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {
-		home := uint64(t.hash(&t.rec(t.index[j]-1).key)) & t.mask
-		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+		if fillsHole(i, j, uint64(t.hash(&t.rec(t.index[j]-1).key))&t.mask) {
 			t.index[i] = t.index[j]
 			i = j
 		}
