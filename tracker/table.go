@@ -53,9 +53,12 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-func (t *flowTable) hash(k *FlowKey) uint64 {
-	h := mix(k.A.hi^t.seed[0], k.A.lo^0x9E3779B97F4A7C15)
-	h = mix(h^k.B.hi, k.B.lo^t.seed[1])
+func (t *flowTable) hash(k *FlowKey) uint64 { return hashKey(k, t.seed[0], t.seed[1]) }
+
+// hashKey hashes a flow key, keyed with two seeds.
+func hashKey(k *FlowKey, s0, s1 uint64) uint64 {
+	h := mix(k.A.hi^s0, k.A.lo^0x9E3779B97F4A7C15)
+	h = mix(h^k.B.hi, k.B.lo^s1)
 	return mix(h^(uint64(k.Tunnel)<<32|uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9)
 }
 
