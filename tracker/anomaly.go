@@ -334,6 +334,18 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 	}
 }
 
+// emitTarget records a finding of no one connection (a flood, a build-up)
+// and returns where it is kept: its index in t.anomalies plus one, or -1
+// when it was counted, not kept (MaxAnomalies).
+func (t *Tracker) emitTarget(a Anomaly) int {
+	n := len(t.anomalies)
+	t.emit(nil, a)
+	if len(t.anomalies) > n {
+		return n + 1
+	}
+	return -1
+}
+
 // endpoint names a side with its address: "server 198.18.0.2:8080".
 func endpoint(c *Conn, s Side) string {
 	if s == Client {
@@ -397,10 +409,10 @@ func (s *Severity) UnmarshalText(b []byte) error {
 // Grouped prints n with thousands separators, as the tables print counts:
 // 1234567 is "1,234,567".
 func Grouped[T int | int64 | uint64 | uint32](n T) string {
-	s := strconv.FormatInt(int64(n), 10)
 	if n < 0 {
 		return "-" + Grouped(-n)
 	}
+	s := strconv.FormatInt(int64(n), 10)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}

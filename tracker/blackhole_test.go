@@ -19,8 +19,7 @@ func TestBlackHoledACKHealsWhenRetransmissionsStop(t *testing.T) {
 		step{from: Client, flags: A, seq: 1, ack: 1},
 		step{from: Server, flags: SA, ack: 1, after: 2 * time.Second},
 		step{from: Client, flags: A, seq: 1, ack: 1, server: "SYN_RCVD"})
-	tr := play(t, steps, 60*time.Second)
-	expect(t, tr, steps, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
+	playExpect(t, steps, 60*time.Second, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
 }
 
 // TestLastAckHealsWhenFINRetransmissionsStop: in LAST_ACK the server
@@ -36,8 +35,7 @@ func TestLastAckHealsWhenFINRetransmissionsStop(t *testing.T) {
 		step{from: Client, flags: A, seq: 12, ack: 22},
 		step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond},
 		step{from: Client, flags: A, seq: 12, ack: 22, server: "LAST_ACK"})
-	tr := play(t, steps, 30*time.Second)
-	expect(t, tr, steps, outcome{1, "TIME_WAIT", "CLOSED", nil})
+	playExpect(t, steps, 30*time.Second, outcome{1, "TIME_WAIT", "CLOSED", nil})
 }
 
 // TestServerDataDuringBlackHoleIsEstablished: data from the server after
@@ -52,8 +50,7 @@ func TestServerDataDuringBlackHoleIsEstablished(t *testing.T) {
 		step{from: Server, flags: SA, ack: 1, after: 2 * time.Second},
 		step{from: Client, flags: A, seq: 1, ack: 1},
 		step{from: Server, flags: PA, seq: 1, ack: 1, payload: 10, after: 100 * time.Millisecond})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
+	playExpect(t, steps, 0, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
 }
 
 // TestServerGivesUpAfterSynAckRetries: a firewall drops the third ACK for
@@ -69,8 +66,7 @@ func TestServerGivesUpAfterSynAckRetries(t *testing.T) {
 			step{from: Client, flags: A, seq: 1, ack: 1})
 		gap *= 2
 	}
-	tr := play(t, steps, 40*time.Second)
-	expect(t, tr, steps, outcome{1, "ESTABLISHED", "CLOSED", []finding{{HalfOpen, 1, Server, 2}}})
+	playExpect(t, steps, 40*time.Second, outcome{1, "ESTABLISHED", "CLOSED", []finding{{HalfOpen, 1, Server, 2}}})
 }
 
 // TestOrphanGivesUpAfterFINRetries: an orphaned FIN_WAIT_1 socket whose
@@ -89,6 +85,5 @@ func TestOrphanGivesUpAfterFINRetries(t *testing.T) {
 			step{from: Server, flags: A, seq: 21, ack: 12})
 		gap *= 2
 	}
-	tr := play(t, steps, 60*time.Second)
-	expect(t, tr, steps, outcome{1, "CLOSED", "CLOSE_WAIT", []finding{{UnackedFin, 1, Client, 7}, {CloseWaitStuck, 1, Server, 7}}})
+	playExpect(t, steps, 60*time.Second, outcome{1, "CLOSED", "CLOSE_WAIT", []finding{{UnackedFin, 1, Client, 7}, {CloseWaitStuck, 1, Server, 7}}})
 }

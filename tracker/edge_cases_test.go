@@ -105,8 +105,7 @@ func TestZeroWindowEndsAtRST(t *testing.T) {
 	steps := with(established,
 		step{from: Server, flags: A, seq: 21, ack: 11, win0: true},
 		step{from: Client, flags: RA, seq: 11, ack: 21, after: 2 * time.Second})
-	tr := play(t, steps, 30*time.Second)
-	expect(t, tr, steps, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 8}}})
+	playExpect(t, steps, 30*time.Second, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 8}}})
 }
 
 // TestFinishIsDeterministic: findings made at the end of input come in the

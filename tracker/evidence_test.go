@@ -22,19 +22,12 @@ func playLive(t *testing.T, steps []liveStep, adv time.Duration) *Tracker {
 		tr = New(Config{Thresholds: Thresholds{Stuck: 10 * time.Second}})
 		now := int64(1_700_000_000) * int64(time.Second)
 		for i, st := range steps {
-			if st.after == 0 {
-				st.after = time.Millisecond
-			}
 			if st.tick > 0 {
 				tr.Advance(now + int64(st.tick))
 				tr.Sweep()
 			}
-			now += int64(st.after)
-			seg := testSeg(isn, st.from, st.flags, st.seq, st.ack, st.payload)
-			seg.Time, seg.Packet = now, uint64(i+1)
-			if st.win0 {
-				seg.Window = 0
-			}
+			now += st.wait()
+			seg := st.segment(isn, i, now)
 			tr.Observe(&seg)
 			if st.sweep {
 				tr.Sweep()

@@ -22,20 +22,17 @@ func TestOverAckFoundAfterConnectionLeavesTable(t *testing.T) {
 		step{from: Client, flags: A, seq: 12, ack: 22})
 	overAck := finding{BadSequence, 1, Server, 7}
 	t.Run("end right away", func(t *testing.T) {
-		tr := play(t, steps, 0)
-		expect(t, tr, steps, outcome{1, "TIME_WAIT", "CLOSED", []finding{overAck}})
+		playExpect(t, steps, 0, outcome{1, "TIME_WAIT", "CLOSED", []finding{overAck}})
 	})
 	t.Run("capture goes on 2 min", func(t *testing.T) {
-		tr := play(t, steps, 2*time.Minute)
-		expect(t, tr, steps, outcome{1, "CLOSED", "CLOSED", []finding{overAck}})
+		tr := playExpect(t, steps, 2*time.Minute, outcome{1, "CLOSED", "CLOSED", []finding{overAck}})
 		if tr.Active() != 0 {
 			t.Errorf("%d connections still in the table", tr.Active())
 		}
 	})
 	t.Run("port reused", func(t *testing.T) {
 		steps := with(steps, step{from: Client, flags: S, seq: 900000, after: 2 * time.Second})
-		tr := play(t, steps, 0)
-		expect(t, tr, steps, outcome{2, "SYN_SENT", "CLOSED", []finding{overAck, {PortReuse, 2, Client, 11}}})
+		playExpect(t, steps, 0, outcome{2, "SYN_SENT", "CLOSED", []finding{overAck, {PortReuse, 2, Client, 11}}})
 	})
 }
 
@@ -50,8 +47,7 @@ func TestRefreshKeepsAnotherDetectorsSentence(t *testing.T) {
 			steps := with(established,
 				step{from: Client, flags: R, seq: 900000},
 				step{from: Client, flags: A, seq: 11, ack: 9000, after: gap})
-			tr := play(t, steps, 0)
-			expect(t, tr, steps, outcome{1, "ESTABLISHED", "ESTABLISHED", []finding{{BadSequence, 1, Client, 7}}})
+			tr := playExpect(t, steps, 0, outcome{1, "ESTABLISHED", "ESTABLISHED", []finding{{BadSequence, 1, Client, 7}}})
 			if d := tr.Anomalies()[0].Detail; !strings.Contains(d, "sent an RST") {
 				t.Errorf("the RST's finding now says %q", d)
 			}
@@ -68,8 +64,7 @@ func TestOverAckIsNotAReorderedFIN(t *testing.T) {
 	steps := with(established,
 		step{from: Server, flags: A, seq: 21, ack: 100},
 		step{from: Client, flags: FA, seq: 11, ack: 21})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "FIN_WAIT_2", "CLOSE_WAIT", []finding{{BadSequence, 1, Server, 7}}})
+	tr := playExpect(t, steps, 0, outcome{1, "FIN_WAIT_2", "CLOSE_WAIT", []finding{{BadSequence, 1, Server, 7}}})
 	if last, _ := tr.Conns()[0].LastTransition(); last.Packet != 0 || !strings.Contains(last.Why, "taken as acknowledged") {
 		t.Errorf("FIN_WAIT_2 from %q at packet %d; want the silence rule", last.Why, last.Packet)
 	}

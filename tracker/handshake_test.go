@@ -19,8 +19,7 @@ func TestFastOpenSYNWithMissedSynAck(t *testing.T) {
 		{from: Server, flags: PA, seq: 1, ack: 101, payload: 50},
 		{from: Client, flags: A, seq: 101, ack: 51},
 	}
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
+	playExpect(t, steps, 0, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
 }
 
 // TestACKFromSynSentInfersMissedSynAck: a side in SYN_SENT sends nothing
@@ -37,8 +36,7 @@ func TestACKFromSynSentInfersMissedSynAck(t *testing.T) {
 		{from: Server, flags: FA, seq: 51, ack: 12},
 		{from: Client, flags: A, seq: 12, ack: 52},
 	}
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "TIME_WAIT", "CLOSED", nil})
+	playExpect(t, steps, 0, outcome{1, "TIME_WAIT", "CLOSED", nil})
 }
 
 // TestSimultaneousOpenThenData: both SYNs cross, both sides answer with a
@@ -52,8 +50,7 @@ func TestSimultaneousOpenThenData(t *testing.T) {
 		{from: Client, flags: PA, seq: 1, ack: 1, payload: 10},
 		{from: Server, flags: A, seq: 1, ack: 11},
 	}
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
+	playExpect(t, steps, 0, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
 }
 
 // TestSYNRetransmissionCrossingSynAck: the client's SYN retransmission
@@ -67,6 +64,5 @@ func TestSYNRetransmissionCrossingSynAck(t *testing.T) {
 		{from: Server, flags: A, seq: 1, ack: 1},
 		{from: Client, flags: A, seq: 1, ack: 1},
 	}
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
+	playExpect(t, steps, 0, outcome{1, "ESTABLISHED", "ESTABLISHED", nil})
 }

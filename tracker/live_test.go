@@ -36,6 +36,14 @@ func (l *liveFeed) seg(at time.Duration, from Side, flags Flags, seq, ack, pl ui
 	l.tr.Observe(&s)
 }
 
+// handshake opens the connection: SYN, SYN-ACK and ACK at 0, 1 and 2 ms.
+func (l *liveFeed) handshake() {
+	ms := time.Millisecond
+	l.seg(0, Client, S, 0, 0, 0)
+	l.seg(ms, Server, SA, 0, 1, 0)
+	l.seg(2*ms, Client, A, 1, 1, 0)
+}
+
 func (l *liveFeed) sweep(at time.Duration) { l.tr.Advance(l.now + int64(at)); l.tr.Sweep() }
 
 // expect checks the connection's states and every finding made so far
@@ -60,9 +68,7 @@ func (l *liveFeed) expect(t *testing.T, when string, client, server State, want 
 func TestLiveSweepDoesNotHealBeforeNextSynAckDue(t *testing.T) {
 	l := newLive()
 	ms := time.Millisecond
-	l.seg(0, Client, S, 0, 0, 0)
-	l.seg(1*ms, Server, SA, 0, 1, 0)
-	l.seg(2*ms, Client, A, 1, 1, 0)
+	l.handshake()
 	for _, at := range []time.Duration{1001, 3001, 7001} {
 		l.seg(at*ms, Server, SA, 0, 1, 0)
 		l.seg((at+1)*ms, Client, A, 1, 1, 0)
@@ -104,9 +110,7 @@ func TestLiveSweepWithKernelBackoffGapsKeepsSynRcvd(t *testing.T) {
 func TestLiveSilenceWaitsForLateRetransmission(t *testing.T) {
 	l := newLive()
 	ms := time.Millisecond
-	l.seg(0, Client, S, 0, 0, 0)
-	l.seg(ms, Server, SA, 0, 1, 0)
-	l.seg(2*ms, Client, A, 1, 1, 0)
+	l.handshake()
 	for _, at := range []time.Duration{10, 210, 610, 1410} {
 		l.seg(at*ms, Client, PA, 1, 1, 100)
 	}
@@ -125,9 +129,7 @@ func TestLiveSilenceWaitsForLateRetransmission(t *testing.T) {
 func TestLiveSweepWaitsForNextDataRetransmission(t *testing.T) {
 	l := newLive()
 	ms := time.Millisecond
-	l.seg(0, Client, S, 0, 0, 0)
-	l.seg(ms, Server, SA, 0, 1, 0)
-	l.seg(2*ms, Client, A, 1, 1, 0)
+	l.handshake()
 	base := 10 * ms
 	for _, at := range []time.Duration{0, 200, 600, 1400} {
 		l.seg(base+at*ms, Client, PA, 1, 1, 100)

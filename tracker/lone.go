@@ -181,11 +181,18 @@ func (e *loneEntry) resentSynAck() bool {
 // SYN_RCVD resends it to a silent peer (to a spoofed one, under a SYN
 // flood elsewhere), which proves nothing of the peer.
 func (e *loneEntry) continuedBy(seg *Segment) bool {
-	second := e.later()
-	if seg.Flags&SYN != 0 && (sameSegment(&e.seg, seg) || e.two && sameSegment(&second, seg)) {
+	syn := seg.Flags&SYN != 0
+	if syn && sameSegment(&e.seg, seg) {
 		return false
 	}
-	return continues(&e.seg, seg) || e.two && continues(&second, seg)
+	if !e.two {
+		return continues(&e.seg, seg)
+	}
+	second := e.later()
+	if syn && sameSegment(&second, seg) {
+		return false
+	}
+	return continues(&e.seg, seg) || continues(&second, seg)
 }
 
 // hold keeps seg, from the held segments' sender, which does not continue
@@ -371,8 +378,7 @@ func (lt *loneTable) remove(i int) {
 		j = (j + 1) & mask
 	}
 	for k := (j + 1) & mask; lt.index[k] != 0; k = (k + 1) & mask {
-		home := lt.ring[lt.index[k]-1].hash & mask
-		if (k > j && (home <= j || home > k)) || (k < j && home <= j && home > k) {
+		if fillsHole(j, k, lt.ring[lt.index[k]-1].hash&mask) {
 			lt.index[j] = lt.index[k]
 			j = k
 		}

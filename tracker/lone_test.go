@@ -16,15 +16,8 @@ func segsOf(isn [2]seqnum.Value, steps []step) []Segment {
 	now := int64(1_700_000_000) * int64(time.Second)
 	out := make([]Segment, len(steps))
 	for i, st := range steps {
-		if st.after == 0 {
-			st.after = time.Millisecond
-		}
-		now += int64(st.after)
-		out[i] = testSeg(isn, st.from, st.flags, st.seq, st.ack, st.payload)
-		out[i].Time, out[i].Packet = now, uint64(i+1)
-		if st.win0 {
-			out[i].Window = 0
-		}
+		now += st.wait()
+		out[i] = st.segment(isn, i, now)
 	}
 	return out
 }

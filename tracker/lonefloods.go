@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
 	"net/netip"
 	"time"
@@ -143,13 +142,7 @@ func (t *Tracker) loneRoll(c loneClass) {
 		f.peak = max(f.peak, f.secN)
 		if f.anomaly == 0 && f.floodN >= uint64(th.LoneFloodSegments) &&
 			max(f.sources.estimate(), t.floods.destinations(c)) >= th.LoneFloodSources {
-			n := len(t.anomalies)
-			a := f.finding(c, t.floods.destinations(c))
-			t.emit(nil, a)
-			f.anomaly = -1
-			if len(t.anomalies) > n {
-				f.anomaly = n + 1
-			}
+			f.anomaly = t.emitTarget(f.finding(c, t.floods.destinations(c)))
 		}
 	}
 	f.secN = 0
@@ -264,31 +257,4 @@ func (h *heavy[T]) top() (T, uint64) {
 		}
 	}
 	return h.v[best], h.n[best]
-}
-
-// hll1k is a HyperLogLog sketch with 1,024 registers: a standard error of
-// about 3.3 %, in 1 KB, whatever the count.
-type hll1k [1024]uint8
-
-func (h *hll1k) add(a Addr) {
-	x := mix(mix(a.hi^0x9E3779B97F4A7C15, a.lo^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
-	i := x >> 54
-	rank := uint8(bits.LeadingZeros64(x<<10|1<<9)) + 1
-	h[i] = max(h[i], rank)
-}
-
-func (h *hll1k) estimate() int {
-	const m = 1024.0
-	sum, zeros := 0.0, 0
-	for _, r := range h {
-		sum += math.Ldexp(1, -int(r))
-		if r == 0 {
-			zeros++
-		}
-	}
-	e := 0.7213 / (1 + 1.079/m) * m * m / sum
-	if e <= 2.5*m && zeros > 0 {
-		e = m * math.Log(m/float64(zeros))
-	}
-	return int(e + 0.5)
 }

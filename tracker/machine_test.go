@@ -59,15 +59,8 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 		tr = New(cfg)
 		now := int64(1_700_000_000) * int64(time.Second)
 		for i, st := range steps {
-			if st.after == 0 {
-				st.after = time.Millisecond
-			}
-			now += int64(st.after)
-			seg := testSeg(isn, st.from, st.flags, st.seq, st.ack, st.payload)
-			seg.Time, seg.Packet = now, uint64(i+1)
-			if st.win0 {
-				seg.Window = 0
-			}
+			now += st.wait()
+			seg := st.segment(isn, i, now)
 			tr.Observe(&seg)
 			if len(tr.Conns()) == 0 {
 				continue // a lone segment, held: no state is claimed (lone.go)
@@ -87,6 +80,26 @@ func run(t *testing.T, cfg Config, steps []step) *Tracker {
 		}
 	}
 	return tr
+}
+
+// wait is how long after the previous step the step comes: 1 ms unless
+// after says.
+func (st *step) wait() int64 {
+	if st.after == 0 {
+		return int64(time.Millisecond)
+	}
+	return int64(st.after)
+}
+
+// segment is the step's segment, the i-th of its script (from 0), for the
+// ISN pair, at now.
+func (st *step) segment(isn [2]seqnum.Value, i int, now int64) Segment {
+	seg := testSeg(isn, st.from, st.flags, st.seq, st.ack, st.payload)
+	seg.Time, seg.Packet = now, uint64(i+1)
+	if st.win0 {
+		seg.Window = 0
+	}
+	return seg
 }
 
 // testSeg builds a segment between the test endpoints, sequence and

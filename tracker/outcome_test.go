@@ -28,10 +28,7 @@ func stepTimes(steps []step) []int64 {
 	now := int64(1_700_000_000) * int64(time.Second)
 	ts := make([]int64, len(steps))
 	for i, st := range steps {
-		if st.after == 0 {
-			st.after = time.Millisecond
-		}
-		now += int64(st.after)
+		now += st.wait()
 		ts[i] = now
 	}
 	return ts
@@ -142,6 +139,14 @@ func play(t *testing.T, steps []step, advance time.Duration) *Tracker {
 		tr.Advance(tr.Now() + int64(advance))
 	}
 	tr.Finish()
+	return tr
+}
+
+// playExpect plays a scenario (play) and checks its outcome (expect).
+func playExpect(t *testing.T, steps []step, advance time.Duration, want outcome) *Tracker {
+	t.Helper()
+	tr := play(t, steps, advance)
+	expect(t, tr, steps, want)
 	return tr
 }
 

@@ -18,8 +18,7 @@ func TestSameISNSYNAfterCloseOpensNewConnection(t *testing.T) {
 		step{from: Server, flags: SA, seq: 50000, ack: 1},
 		step{from: Client, flags: A, seq: 1, ack: 50001},
 		step{from: Client, flags: PA, seq: 1, ack: 50001, payload: 5})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{PortReuse, 2, Client, 10}}})
+	playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{PortReuse, 2, Client, 10}}})
 }
 
 // TestSameISNSYNAfterAbortOpensNewConnection: the same after an RST abort.
@@ -29,8 +28,7 @@ func TestSameISNSYNAfterAbortOpensNewConnection(t *testing.T) {
 		step{from: Client, flags: S, after: 5 * time.Second},
 		step{from: Server, flags: SA, seq: 50000, ack: 1},
 		step{from: Client, flags: A, seq: 1, ack: 50001})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{Reset, 1, Client, 7}}})
+	playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{Reset, 1, Client, 7}}})
 }
 
 // TestScannerRetryWithSameISNIsNewConnection: a scanner (masscan, zmap: the
@@ -46,8 +44,7 @@ func TestScannerRetryWithSameISNIsNewConnection(t *testing.T) {
 		{from: Server, flags: SA, seq: 70000, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
 		{from: Client, flags: R, seq: 1},
 	}
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "CLOSED", "CLOSED", nil})
+	playExpect(t, steps, 0, outcome{2, "CLOSED", "CLOSED", nil})
 }
 
 // TestHeldSYNOpensConnectionAfterChallengeACKAndRST: a restarted client's
@@ -62,8 +59,7 @@ func TestHeldSYNOpensConnectionAfterChallengeACKAndRST(t *testing.T) {
 		step{from: Client, flags: S, seq: 777777, after: time.Second},
 		step{from: Server, flags: SA, seq: 90000, ack: 777778},
 		step{from: Client, flags: A, seq: 777778, ack: 90001})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{Reset, 1, Client, 9}}})
+	tr := playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{Reset, 1, Client, 9}}})
 	if old := tr.Conns()[0]; old.State(Client) != Closed || old.State(Server) != Closed {
 		t.Errorf("old connection %v/%v, want CLOSED/CLOSED", old.State(Client), old.State(Server))
 	}
@@ -79,8 +75,7 @@ func TestReplacingSYNCountedOnNewConnectionOnly(t *testing.T) {
 		{from: Server, flags: SA, seq: 300000, ack: 900001},
 		{from: Client, flags: A, seq: 900001, ack: 300001},
 	}
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", nil})
+	tr := playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", nil})
 	old, nw := tr.Conns()[0], tr.Conns()[1]
 	if got := [4]uint64{old.Half(Client).Packets(), old.Half(Server).Packets(), nw.Half(Client).Packets(), nw.Half(Server).Packets()}; got != [4]uint64{1, 1, 2, 1} {
 		t.Errorf("packets old %d/%d, new %d/%d; want old 1/1, new 2/1", got[0], got[1], got[2], got[3])
@@ -97,8 +92,7 @@ func TestNewConnectionBeginsAtFirstHeldSYN(t *testing.T) {
 		step{from: Client, flags: S, seq: 900000, after: time.Second},
 		step{from: Server, flags: SA, seq: 300000, ack: 900001},
 		step{from: Client, flags: A, seq: 900001, ack: 300001})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", nil})
+	tr := playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", nil})
 	old, nw := tr.Conns()[0], tr.Conns()[1]
 	if old.State(Client) != Closed || old.State(Server) != Closed {
 		t.Errorf("old connection %v/%v, want CLOSED/CLOSED (superseded)", old.State(Client), old.State(Server))
@@ -131,8 +125,7 @@ func TestPortReuseAfterLastAckClosedByNewSocketsRST(t *testing.T) {
 		step{from: Client, flags: S, seq: 900000, after: time.Second},
 		step{from: Server, flags: SA, seq: 300000, ack: 900001},
 		step{from: Client, flags: A, seq: 900001, ack: 300001})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{PortReuse, 2, Client, 9}}})
+	tr := playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{PortReuse, 2, Client, 9}}})
 	checkTimeOrder(t, tr)
 }
 
@@ -153,8 +146,7 @@ func TestPortReuseWhenHeldSYNRetransmittedIntoTimeWait(t *testing.T) {
 		step{from: Client, flags: S, seq: 900000, after: time.Second},
 		step{from: Server, flags: SA, seq: 300000, ack: 900001},
 		step{from: Client, flags: A, seq: 900001, ack: 300001})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{PortReuse, 2, Server, 9}}})
+	tr := playExpect(t, steps, 0, outcome{2, "ESTABLISHED", "ESTABLISHED", []finding{{PortReuse, 2, Server, 9}}})
 	checkTimeOrder(t, tr)
 }
 

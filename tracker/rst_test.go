@@ -23,8 +23,7 @@ func TestAbortAfterLostFIN(t *testing.T) {
 		step{from: Client, flags: RA, seq: 12, ack: 21, after: 100 * time.Millisecond})
 	for _, advance := range []time.Duration{0, 2 * time.Minute} {
 		t.Run(advance.String()+" later", func(t *testing.T) {
-			tr := play(t, steps, advance)
-			expect(t, tr, steps, outcome{1, "CLOSED", "ESTABLISHED", nil})
+			tr := playExpect(t, steps, advance, outcome{1, "CLOSED", "ESTABLISHED", nil})
 			if c := tr.Conns()[0]; c.ChallengedRST != 1 {
 				t.Errorf("%d RSTs challenged, want 1", c.ChallengedRST)
 			}
@@ -42,8 +41,7 @@ func TestRSTAtSndNxtAcceptedDespiteLateACK(t *testing.T) {
 		step{from: Client, flags: PA, seq: 11, ack: 21, payload: 10, after: 30 * time.Millisecond}, // tail-loss probe
 		step{from: Client, flags: RA, seq: 21, ack: 21},
 		step{from: Server, flags: A, seq: 21, ack: 21, after: 10 * time.Microsecond}) // sent before the RST arrived
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 9}}})
+	playExpect(t, steps, 0, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 9}}})
 }
 
 // TestRSTAnsweringRetransmittedFINIsNotAnAbort: the server in LAST_ACK
@@ -54,6 +52,5 @@ func TestRSTAnsweringRetransmittedFINIsNotAnAbort(t *testing.T) {
 	steps := with(closed,
 		step{from: Server, flags: FA, seq: 21, ack: 12, after: 300 * time.Millisecond, server: "LAST_ACK"},
 		step{from: Client, flags: R, seq: 12})
-	tr := play(t, steps, 0)
-	expect(t, tr, steps, outcome{1, "CLOSED", "CLOSED", nil})
+	playExpect(t, steps, 0, outcome{1, "CLOSED", "CLOSED", nil})
 }

@@ -1,8 +1,6 @@
 package tracker
 
 import (
-	"math"
-	"math/bits"
 	"net/netip"
 	"time"
 )
@@ -30,7 +28,6 @@ type floodTarget struct {
 	firstFailed int64 // the first and the last of their SYNs (ns)
 	lastFailed  int64
 	floodStart  int64 // first second at or above FloodRate (ns), 0: none yet
-	floodEnd    int64 // end of the last such second (ns)
 	floodFailed int   // unanswered SYNs in flooding seconds
 	peakRate    int
 	sources     *hll
@@ -140,25 +137,18 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 	th := &t.th
 	t.floodEdge(ft)
 	if ft.secFailed >= th.FloodRate {
-		start := ft.sec * int64(time.Second)
 		if ft.floodStart == 0 {
-			ft.floodStart = start
+			ft.floodStart = ft.sec * int64(time.Second)
 			if ft.floodFirst == 0 {
 				ft.floodFirst = ft.secFirst
 			}
 		}
 		ft.lastFlood = ft.sec
-		ft.floodEnd = start + int64(time.Second)
 		ft.floodFailed += ft.secFailed
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
 		ft.legitDone += ft.doneIn(ft.sec, 0)
 		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
-			n := len(t.anomalies)
-			t.emit(nil, Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})
-			ft.anomaly = -1 // counted, not kept (MaxAnomalies)
-			if len(t.anomalies) > n {
-				ft.anomaly = n + 1
-			}
+			ft.anomaly = t.emitTarget(Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})
 		}
 	}
 	t.floodRefresh(ft)
@@ -190,40 +180,4 @@ func (t *Tracker) floodFinish() {
 		t.floodRoll(ft)
 		ft.secFailed = 0
 	}
-}
-
-// hll is a HyperLogLog sketch (Flajolet et al. 2007) with 256 registers:
-// a standard error of about 6.5 %, in 256 bytes, whatever the count.
-type hll [256]uint8
-
-func (h *hll) add(k FlowKey, clientIsA bool) {
-	src := k.B
-	if clientIsA {
-		src = k.A
-	}
-	x := mix(mix(src.hi^0x9E3779B97F4A7C15, src.lo^0xC2B2AE3D27D4EB4F), 0x165667B19E3779F9)
-	i := x >> 56
-	rank := uint8(bits.LeadingZeros64(x<<8|1<<7)) + 1
-	if rank > h[i] {
-		h[i] = rank
-	}
-}
-
-func (h *hll) estimate() int {
-	if h == nil {
-		return 0
-	}
-	const m = 256.0
-	sum, zeros := 0.0, 0
-	for _, r := range h {
-		sum += math.Ldexp(1, -int(r))
-		if r == 0 {
-			zeros++
-		}
-	}
-	e := 0.7213 / (1 + 1.079/m) * m * m / sum
-	if e <= 2.5*m && zeros > 0 {
-		e = m * math.Log(m/float64(zeros)) // linear counting for small numbers
-	}
-	return int(e + 0.5)
 }

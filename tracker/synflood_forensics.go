@@ -131,7 +131,7 @@ func (t *Tracker) floodDone(ft *floodTarget, c *Conn) {
 	}
 }
 
-// floodHeld counts, at the end of input, a summarized connection of the
+// held counts, at the end of input, a summarized connection of the
 // target whose server is still in SYN_RCVD.
 func (ft *floodTarget) held(c *Conn) {
 	if c.half[Server].state == SynRcvd {

@@ -53,9 +53,12 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-func (t *flowTable) hash(k *FlowKey) uint64 {
-	h := mix(k.A.hi^t.seed[0], k.A.lo^0x9E3779B97F4A7C15)
-	h = mix(h^k.B.hi, k.B.lo^t.seed[1])
+func (t *flowTable) hash(k *FlowKey) uint64 { return hashKey(k, t.seed[0], t.seed[1]) }
+
+// hashKey hashes a flow key, keyed with two seeds.
+func hashKey(k *FlowKey, s0, s1 uint64) uint64 {
+	h := mix(k.A.hi^s0, k.A.lo^0x9E3779B97F4A7C15)
+	h = mix(h^k.B.hi, k.B.lo^s1)
 	return mix(h^(uint64(k.Tunnel)<<32|uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9)
 }
 
@@ -106,15 +109,20 @@ func (t *flowTable) del(k *FlowKey) {
 		i = (i + 1) & t.mask
 	}
 	for j := (i + 1) & t.mask; t.slots[j].c != nil; j = (j + 1) & t.mask {
-		home := t.slots[j].hash & t.mask
-		// Move j into the hole at i unless j's home lies cyclically in (i, j].
-		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+		if fillsHole(i, j, t.slots[j].hash&t.mask) {
 			t.slots[i] = t.slots[j]
 			i = j
 		}
 	}
 	t.slots[i] = flowSlot{}
 	t.n--
+}
+
+// fillsHole reports whether the entry at j of a linear-probing index,
+// whose home position is home, moves back into the hole at i when an entry
+// is deleted: unless its home lies cyclically in (i, j].
+func fillsHole(i, j, home uint64) bool {
+	return (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)
 }
 
 // eq compares keys field by field: the compiler turns a == on the whole

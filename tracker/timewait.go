@@ -82,12 +82,7 @@ func (t *Tracker) twEnter(c *Conn, at int64) {
 	p.peak = max(p.peak, p.count)
 	if p.count > t.th.TimeWaitLimit && p.crossed == 0 {
 		p.crossed = at
-		n := len(t.anomalies)
-		t.emit(nil, Anomaly{Kind: TimeWaitBuildup, Target: k.service(), Time: at, Detail: p.detail(k, t), Fields: p.fields(k, t)})
-		p.anomaly = -1 // counted, not kept (MaxAnomalies)
-		if len(t.anomalies) > n {
-			p.anomaly = n + 1
-		}
+		p.anomaly = t.emitTarget(Anomaly{Kind: TimeWaitBuildup, Target: k.service(), Time: at, Detail: p.detail(k, t), Fields: p.fields(k, t)})
 		w.found = append(w.found, k)
 	}
 	w.pairs[k] = p

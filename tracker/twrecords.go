@@ -81,11 +81,8 @@ func newTWTable(seed [2]uint64) *twTable {
 
 func (t *twTable) len() int { return t.n }
 
-func (t *twTable) hash(k *FlowKey) uint32 {
-	h := mix(k.A.hi^t.seed[1], k.A.lo^0x9E3779B97F4A7C15)
-	h = mix(h^k.B.hi, k.B.lo^t.seed[0])
-	return uint32(mix(h^(uint64(k.Tunnel)<<32|uint64(k.APort)<<16|uint64(k.BPort)), 0xBF58476D1CE4E5B9))
-}
+// hash is the flow table's hash with its seeds swapped.
+func (t *twTable) hash(k *FlowKey) uint32 { return uint32(hashKey(k, t.seed[1], t.seed[0])) }
 
 func (t *twTable) grow(size int) {
 	old := t.index
@@ -159,8 +156,7 @@ func (t *twTable) del(k *FlowKey) {
 	*t.rec(slot) = twRecord{}
 	t.free = append(t.free, slot)
 	for j := (i + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {
-		home := uint64(t.hash(&t.rec(t.index[j]-1).key)) & t.mask
-		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+		if fillsHole(i, j, uint64(t.hash(&t.rec(t.index[j]-1).key))&t.mask) {
 			t.index[i] = t.index[j]
 			i = j
 		}

@@ -15,23 +15,29 @@ func closeMany(tr *Tracker, n int, start int64) int64 {
 	now := start
 	gap := int64(50*time.Second) / int64(n)
 	for i := 0; i < n; i++ {
-		now = start + int64(i)*gap
-		src, sp := source(i), uint16(1024+i%60000)
-		seg := Segment{Src: src, SrcPort: sp, Dst: target, DstPort: 80, Window: 1000, WScale: -1}
-		for _, x := range [...]struct {
-			fromClient bool
-			f          Flags
-			seq, ack   uint32
-		}{{true, SYN, 100, 0}, {false, SYN | ACK, 500, 101}, {true, ACK, 101, 501},
-			{true, FIN | ACK, 101, 501}, {false, FIN | ACK, 501, 102}, {true, ACK, 102, 502}} {
-			now += int64(time.Microsecond)
-			s := seg
-			if !x.fromClient {
-				s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, src, sp
-			}
-			s.Time, s.Flags, s.Seq, s.Ack = now, x.f, seqnum.Value(x.seq), seqnum.Value(x.ack)
-			tr.Observe(&s)
+		seg := Segment{Src: source(i), SrcPort: uint16(1024 + i%60000), Dst: target, DstPort: 80, Window: 1000, WScale: -1}
+		now = closeOne(tr, seg, start+int64(i)*gap, time.Microsecond)
+	}
+	return now
+}
+
+// closeOne plays a connection closed by the client first, its segments
+// made from seg (addresses and ports the client's to the server's), one
+// every step after now; it returns the time of the last.
+func closeOne(tr *Tracker, seg Segment, now int64, step time.Duration) int64 {
+	for _, x := range [...]struct {
+		fromClient bool
+		f          Flags
+		seq, ack   uint32
+	}{{true, SYN, 100, 0}, {false, SYN | ACK, 500, 101}, {true, ACK, 101, 501},
+		{true, FIN | ACK, 101, 501}, {false, FIN | ACK, 501, 102}, {true, ACK, 102, 502}} {
+		now += int64(step)
+		s := seg
+		if !x.fromClient {
+			s.Src, s.SrcPort, s.Dst, s.DstPort = seg.Dst, seg.DstPort, seg.Src, seg.SrcPort
 		}
+		s.Time, s.Flags, s.Seq, s.Ack = now, x.f, seqnum.Value(x.seq), seqnum.Value(x.ack)
+		tr.Observe(&s)
 	}
 	return now
 }
@@ -114,20 +120,8 @@ func TestTimeWaitsOfTwoTunnels(t *testing.T) {
 	tr := New(Config{})
 	now := int64(1_700_000_000) * int64(time.Second)
 	for _, tun := range []uint32{0, 7} {
-		for _, x := range [...]struct {
-			fromClient bool
-			f          Flags
-			seq, ack   uint32
-		}{{true, SYN, 100, 0}, {false, SYN | ACK, 500, 101}, {true, ACK, 101, 501},
-			{true, FIN | ACK, 101, 501}, {false, FIN | ACK, 501, 102}, {true, ACK, 102, 502}} {
-			now += int64(time.Millisecond)
-			s := Segment{Time: now, Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Flags: x.f,
-				Seq: seqnum.Value(x.seq), Ack: seqnum.Value(x.ack), Window: 1000, WScale: -1, Tunnel: tun}
-			if !x.fromClient {
-				s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
-			}
-			tr.Observe(&s)
-		}
+		seg := Segment{Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Window: 1000, WScale: -1, Tunnel: tun}
+		now = closeOne(tr, seg, now, time.Millisecond)
 	}
 	if tr.Parked() != 2 {
 		t.Fatalf("%d TIME_WAIT records, want 2", tr.Parked())
