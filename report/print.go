@@ -465,21 +465,8 @@ func kinds(ks []tracker.Kind) string {
 	return b.String()
 }
 
-// count formats n with thousands separators.
-func count(n uint64) string {
-	s := fmt.Sprint(n)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// count formats n with thousands separators (tracker.Grouped).
+func count(n uint64) string { return tracker.Grouped(n) }
 
 // duration formats d as everything tcpwatch prints (tracker.FormatDuration).
 func duration(d time.Duration) string { return tracker.FormatDuration(d) }

@@ -397,10 +397,10 @@ func (s *Severity) UnmarshalText(b []byte) error {
 // Grouped prints n with thousands separators, as the tables print counts:
 // 1234567 is "1,234,567".
 func Grouped[T int | int64 | uint64 | uint32](n T) string {
-	s := strconv.FormatInt(int64(n), 10)
 	if n < 0 {
 		return "-" + Grouped(-n)
 	}
+	s := strconv.FormatUint(uint64(n), 10)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}

@@ -2,7 +2,6 @@ package html
 
 import (
 	_ "embed"
-	"fmt"
 	"html/template"
 	"io"
 	"strings"
@@ -20,7 +19,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"clock":    func(t report.Time) string { return clock(int64(t)) },
 	"date":     func(t report.Time) string { return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000") },
 	"duration": func(c *report.Connection) string { return durationText(c.Duration()) },
-	"count":    countText,
+	"count":    tracker.Grouped[uint64],
 	"kinds":    kindsText,
 }).Parse(pageText))
 
@@ -81,7 +80,7 @@ func Write(w io.Writer, d *Data) error {
 	var skipped []string
 	for _, k := range report.Skips() {
 		if n := r.Input.Skipped[k]; n > 0 {
-			skipped = append(skipped, countText(n)+" "+strings.ReplaceAll(k.String(), "_", " "))
+			skipped = append(skipped, tracker.Grouped(n)+" "+strings.ReplaceAll(k.String(), "_", " "))
 		}
 	}
 	v.Skipped = strings.Join(skipped, ", ")
@@ -114,18 +113,6 @@ func Write(w io.Writer, d *Data) error {
 		v.SYNChart = template.HTML(synChart(d.SYNs))
 	}
 	return page.Execute(w, v)
-}
-
-func countText(n uint64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 func durationText(d time.Duration) string { return tracker.FormatDuration(d) }
