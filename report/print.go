@@ -116,7 +116,7 @@ func spansDays(in *Input) bool {
 // date when the capture spans days.
 func (p *printer) dayClock(t Time) string {
 	if p.dated {
-		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+		return dateClock(t)
 	}
 	return clock(t)
 }
@@ -451,6 +451,11 @@ func where(a *Anomaly) string {
 // clock formats a capture time of day for a table: 15:04:05.000000 UTC.
 func clock(t Time) string {
 	return time.Unix(0, int64(t)).UTC().Format("15:04:05.000000")
+}
+
+// dateClock formats a capture time with its date: 2006-01-02 15:04:05.000000 UTC.
+func dateClock(t Time) string {
+	return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
 }
 
 // kinds joins anomaly kinds with commas.

@@ -41,7 +41,7 @@ func (p *printer) clock(t Time) string {
 		p.prev = t
 		return sinceClock(time.Duration(t - prev))
 	case DateTime:
-		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+		return dateClock(t)
 	case SinceFirst:
 		return sinceClock(time.Duration(t - p.first))
 	}
