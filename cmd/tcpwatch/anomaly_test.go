@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcpwatch/tcpwatch/internal/synth"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -335,21 +334,4 @@ func TestSynFloodDetailCounts(t *testing.T) {
 	if len(rep.Anomalies) != 1 || !strings.Contains(rep.Anomalies[0].Detail, "received 1,000 SYNs") {
 		t.Errorf("want one finding counting 1000 SYNs: %s", findings(rep))
 	}
-}
-
-// synthFlood writes the capture cfg describes to a temporary file.
-func synthFlood(t testing.TB, cfg synth.Config) string {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "flood.pcap")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return name
 }
