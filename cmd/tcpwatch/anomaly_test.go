@@ -37,6 +37,20 @@ type expectation struct {
 	healthy  bool
 }
 
+// expectKinds adds the anomaly kinds val names to ks, sorted.
+func expectKinds(t *testing.T, path, val string, ks []tracker.Kind) []tracker.Kind {
+	t.Helper()
+	for _, name := range strings.Fields(val) {
+		k, ok := tracker.ParseKind(name)
+		if !ok {
+			t.Fatalf("%s: %q is not an anomaly kind", path, name)
+		}
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
 func readExpectation(t *testing.T, path string) expectation {
 	t.Helper()
 	name := strings.TrimSuffix(filepath.Base(path), ".expect")
@@ -64,24 +78,10 @@ func readExpectation(t *testing.T, path string) expectation {
 			e.args = strings.Fields(val)
 		case "kinds":
 			e.hasKinds = true
-			for _, name := range strings.Fields(val) {
-				k, ok := tracker.ParseKind(name)
-				if !ok {
-					t.Fatalf("%s: %q is not an anomaly kind", path, name)
-				}
-				e.kinds = append(e.kinds, k)
-			}
-			slices.Sort(e.kinds)
+			e.kinds = expectKinds(t, path, val, e.kinds)
 		case "also":
 			e.hasAlso = true
-			for _, name := range strings.Fields(val) {
-				k, ok := tracker.ParseKind(name)
-				if !ok {
-					t.Fatalf("%s: %q is not an anomaly kind", path, name)
-				}
-				e.also = append(e.also, k)
-			}
-			slices.Sort(e.also)
+			e.also = expectKinds(t, path, val, e.also)
 		case "findings":
 			if e.findings, err = strconv.Atoi(val); err != nil {
 				t.Fatalf("%s: findings: %v", path, err)
