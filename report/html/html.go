@@ -18,7 +18,7 @@ var pageText string
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"clock":    func(t report.Time) string { return clock(int64(t)) },
 	"date":     func(t report.Time) string { return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000") },
-	"duration": func(c *report.Connection) string { return durationText(c.Duration()) },
+	"duration": func(c *report.Connection) string { return tracker.FormatDuration(c.Duration()) },
 	"count":    tracker.Grouped[uint64],
 	"kinds":    kindsText,
 }).Parse(pageText))
@@ -76,7 +76,7 @@ func Write(w io.Writer, d *Data) error {
 	if r.Input.Interface != "" {
 		v.Title = "tcpwatch: " + r.Input.Interface
 	}
-	v.Duration = durationText(time.Duration(r.Input.LastPacket - r.Input.FirstPacket))
+	v.Duration = tracker.FormatDuration(time.Duration(r.Input.LastPacket - r.Input.FirstPacket))
 	var skipped []string
 	for _, k := range report.Skips() {
 		if n := r.Input.Skipped[k]; n > 0 {
@@ -114,8 +114,6 @@ func Write(w io.Writer, d *Data) error {
 	}
 	return page.Execute(w, v)
 }
-
-func durationText(d time.Duration) string { return tracker.FormatDuration(d) }
 
 func kindsText(ks []tracker.Kind) string {
 	s := make([]string, len(ks))
