@@ -179,15 +179,15 @@ func (p *printer) input(in *Input) {
 	if in.FirstPacket != 0 {
 		first := time.Unix(0, int64(in.FirstPacket)).UTC()
 		last := time.Unix(0, int64(in.LastPacket)).UTC()
-		endLayout := "15:04:05.000000"
+		endClock := clock
 		if p.dated || last.Before(first) {
-			endLayout = "2006-01-02 15:04:05.000000" // the end on another day: its date too
+			endClock = dateClock // the end on another day: its date too
 		}
 		span := duration(last.Sub(first))
 		if last.Before(first) {
 			span = "the last packet is older than the first: files out of time order"
 		}
-		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"), last.Format(endLayout), span)
+		fmt.Fprintf(&b, ", %s → %s UTC (%s)", dateClock(in.FirstPacket), endClock(in.LastPacket), span)
 		if in.CaptureEnd != 0 {
 			end := time.Unix(0, int64(in.CaptureEnd)).UTC()
 			fmt.Fprintf(&b, ", capture stopped %s later", duration(end.Sub(last)))
