@@ -32,7 +32,7 @@ func (p *printer) clock(t Time) string {
 	case NoTime:
 		return ""
 	case EpochTime:
-		return fmt.Sprintf("%d.%06d", int64(t)/1e9, int64(t)%1e9/1e3)
+		return epochClock(t)
 	case DeltaTime:
 		prev := p.prev
 		if prev == 0 {
@@ -46,6 +46,12 @@ func (p *printer) clock(t Time) string {
 		return sinceClock(time.Duration(t - p.first))
 	}
 	return p.dayClock(t)
+}
+
+// epochClock is t in seconds since 1970 with six decimals, as tcpdump -tt
+// and Zeek's logs print it: 1763714542.339518.
+func epochClock(t Time) string {
+	return fmt.Sprintf("%d.%06d", int64(t)/1e9, int64(t)%1e9/1e3)
 }
 
 // sinceClock is a span as tcpdump prints it, hours:minutes:seconds.micros.
