@@ -132,19 +132,9 @@ func rank(c *tracker.Conn) int {
 // last packet, then insertion, and at most n long: a stable sort of all the
 // open connections, cut to its first n, without sorting them all.
 func insertRanked(top []ranked, r ranked, n int) []ranked {
-	if len(top) == n && rankCmp(top[n-1], r) <= 0 {
-		return top // the usual case once full: not among the first n
-	}
-	i, _ := slices.BinarySearchFunc(top, r, func(a, b ranked) int {
-		if c := rankCmp(a, b); c != 0 {
-			return c
-		}
-		return -1 // after the equal ones already there
+	return insertTop(top, r, n, func(a, b ranked) int {
+		return cmp.Or(rankCmp(a, b), -1) // after the equal ones already there
 	})
-	if len(top) == n {
-		top = top[:n-1]
-	}
-	return slices.Insert(top, i, r)
 }
 
 // rankCmp orders by rank, then most recent last packet first.

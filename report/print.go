@@ -116,7 +116,7 @@ func spansDays(in *Input) bool {
 // date when the capture spans days.
 func (p *printer) dayClock(t Time) string {
 	if p.dated {
-		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+		return dateClock(t)
 	}
 	return clock(t)
 }
@@ -179,15 +179,15 @@ func (p *printer) input(in *Input) {
 	if in.FirstPacket != 0 {
 		first := time.Unix(0, int64(in.FirstPacket)).UTC()
 		last := time.Unix(0, int64(in.LastPacket)).UTC()
-		endLayout := "15:04:05.000000"
+		endClock := clock
 		if p.dated || last.Before(first) {
-			endLayout = "2006-01-02 15:04:05.000000" // the end on another day: its date too
+			endClock = dateClock // the end on another day: its date too
 		}
 		span := duration(last.Sub(first))
 		if last.Before(first) {
 			span = "the last packet is older than the first: files out of time order"
 		}
-		fmt.Fprintf(&b, ", %s → %s UTC (%s)", first.Format("2006-01-02 15:04:05.000000"), last.Format(endLayout), span)
+		fmt.Fprintf(&b, ", %s → %s UTC (%s)", dateClock(in.FirstPacket), endClock(in.LastPacket), span)
 		if in.CaptureEnd != 0 {
 			end := time.Unix(0, int64(in.CaptureEnd)).UTC()
 			fmt.Fprintf(&b, ", capture stopped %s later", duration(end.Sub(last)))
@@ -453,6 +453,11 @@ func clock(t Time) string {
 	return time.Unix(0, int64(t)).UTC().Format("15:04:05.000000")
 }
 
+// dateClock formats a capture time with its date: 2006-01-02 15:04:05.000000 UTC.
+func dateClock(t Time) string {
+	return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+}
+
 // kinds joins anomaly kinds with commas.
 func kinds(ks []tracker.Kind) string {
 	var b strings.Builder
@@ -465,21 +470,8 @@ func kinds(ks []tracker.Kind) string {
 	return b.String()
 }
 
-// count formats n with thousands separators.
-func count(n uint64) string {
-	s := fmt.Sprint(n)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// count formats n with thousands separators (tracker.Grouped).
+func count(n uint64) string { return tracker.Grouped(n) }
 
 // duration formats d as everything tcpwatch prints (tracker.FormatDuration).
 func duration(d time.Duration) string { return tracker.FormatDuration(d) }

@@ -32,7 +32,7 @@ func (p *printer) clock(t Time) string {
 	case NoTime:
 		return ""
 	case EpochTime:
-		return fmt.Sprintf("%d.%06d", int64(t)/1e9, int64(t)%1e9/1e3)
+		return epochClock(t)
 	case DeltaTime:
 		prev := p.prev
 		if prev == 0 {
@@ -41,11 +41,17 @@ func (p *printer) clock(t Time) string {
 		p.prev = t
 		return sinceClock(time.Duration(t - prev))
 	case DateTime:
-		return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+		return dateClock(t)
 	case SinceFirst:
 		return sinceClock(time.Duration(t - p.first))
 	}
 	return p.dayClock(t)
+}
+
+// epochClock is t in seconds since 1970 with six decimals, as tcpdump -tt
+// and Zeek's logs print it: 1763714542.339518.
+func epochClock(t Time) string {
+	return fmt.Sprintf("%d.%06d", int64(t)/1e9, int64(t)%1e9/1e3)
 }
 
 // sinceClock is a span as tcpdump prints it, hours:minutes:seconds.micros.

@@ -75,15 +75,9 @@ func zeekRow(row []string, c *Connection) []string {
 	if hist == "" {
 		hist = zeekUnset
 	}
-	return append(row, zeekTime(c.FirstPacket), zeekUID(c), orig.Addr().String(), u(uint64(orig.Port())),
+	return append(row, epochClock(c.FirstPacket), zeekUID(c), orig.Addr().String(), u(uint64(orig.Port())),
 		resp.Addr().String(), u(uint64(resp.Port())), "tcp", zeekUnset, dur, ob, rb, string(c.ConnState),
 		zeekUnset, zeekUnset, u(missed), hist, u(opk), zeekUnset, u(rpk), zeekUnset, zeekUnset)
-}
-
-// zeekTime formats a time as Zeek does: epoch seconds with six decimals.
-func zeekTime(t Time) string {
-	ns := int64(t)
-	return fmt.Sprintf("%d.%06d", ns/1e9, ns%1e9/1e3)
 }
 
 // zeekUID is a connection's uid: "C" and 17 characters, like Zeek's, but

@@ -410,9 +410,13 @@ func (s *Severity) UnmarshalText(b []byte) error {
 // 1234567 is "1,234,567".
 func Grouped[T int | int64 | uint64 | uint32](n T) string {
 	if n < 0 {
-		return "-" + Grouped(-n)
+		return "-" + groupDigits(strconv.FormatUint(uint64(-(n+1))+1, 10)) // the most negative too
 	}
-	s := strconv.FormatInt(int64(n), 10)
+	return groupDigits(strconv.FormatUint(uint64(n), 10))
+}
+
+// groupDigits puts a comma between every three digits from the right.
+func groupDigits(s string) string {
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcpwatch/tcpwatch/internal/synth"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -36,6 +35,20 @@ type expectation struct {
 	findings int
 	target   netip.AddrPort
 	healthy  bool
+}
+
+// expectKinds adds the anomaly kinds val names to ks, sorted.
+func expectKinds(t *testing.T, path, val string, ks []tracker.Kind) []tracker.Kind {
+	t.Helper()
+	for _, name := range strings.Fields(val) {
+		k, ok := tracker.ParseKind(name)
+		if !ok {
+			t.Fatalf("%s: %q is not an anomaly kind", path, name)
+		}
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 func readExpectation(t *testing.T, path string) expectation {
@@ -65,24 +78,10 @@ func readExpectation(t *testing.T, path string) expectation {
 			e.args = strings.Fields(val)
 		case "kinds":
 			e.hasKinds = true
-			for _, name := range strings.Fields(val) {
-				k, ok := tracker.ParseKind(name)
-				if !ok {
-					t.Fatalf("%s: %q is not an anomaly kind", path, name)
-				}
-				e.kinds = append(e.kinds, k)
-			}
-			slices.Sort(e.kinds)
+			e.kinds = expectKinds(t, path, val, e.kinds)
 		case "also":
 			e.hasAlso = true
-			for _, name := range strings.Fields(val) {
-				k, ok := tracker.ParseKind(name)
-				if !ok {
-					t.Fatalf("%s: %q is not an anomaly kind", path, name)
-				}
-				e.also = append(e.also, k)
-			}
-			slices.Sort(e.also)
+			e.also = expectKinds(t, path, val, e.also)
 		case "findings":
 			if e.findings, err = strconv.Atoi(val); err != nil {
 				t.Fatalf("%s: findings: %v", path, err)
@@ -335,21 +334,4 @@ func TestSynFloodDetailCounts(t *testing.T) {
 	if len(rep.Anomalies) != 1 || !strings.Contains(rep.Anomalies[0].Detail, "received 1,000 SYNs") {
 		t.Errorf("want one finding counting 1000 SYNs: %s", findings(rep))
 	}
-}
-
-// synthFlood writes the capture cfg describes to a temporary file.
-func synthFlood(t testing.TB, cfg synth.Config) string {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "flood.pcap")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return name
 }

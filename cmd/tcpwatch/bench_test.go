@@ -68,11 +68,20 @@ func writeBenchCapture(name string) error {
 
 // readAll reads the capture once, handing every TCP segment to observe.
 func readAll(b *testing.B, name string, observe func(*capture.Packet)) uint64 {
+	return readAllWith(b, name, nil, observe)
+}
+
+// readAllWith is readAll with the reader set up by setup (if not nil)
+// before the first packet.
+func readAllWith(b *testing.B, name string, setup func(*capture.Reader), observe func(*capture.Packet)) uint64 {
 	rd, err := capture.OpenFiles([]string{name}, "")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rd.Close()
+	if setup != nil {
+		setup(rd)
+	}
 	var p capture.Packet
 	for {
 		err := rd.Next(&p)

@@ -45,13 +45,20 @@ func TestHelperProcess(t *testing.T) {
 // still running 20 s later.
 func helper(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
+	return helperBy(t, exec.CommandContext, args...)
+}
+
+// helperBy is helper with the command made by command (exec.CommandContext
+// or one that runs it elsewhere).
+func helperBy(t *testing.T, command func(context.Context, string, ...string) *exec.Cmd, args ...string) *exec.Cmd {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
+	cmd := command(ctx, exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
 	cmd.Env = append(os.Environ(), helperEnv)
 	return cmd
 }

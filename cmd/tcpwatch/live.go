@@ -50,11 +50,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		return exitError
 	}
 	defer rd.Close()
-	if err := dropPrivileges(cfg.user); err != nil {
-		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
-		return exitError
-	}
-	out, err := openPcapOut(cfg)
+	out, err := openOutputs(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError

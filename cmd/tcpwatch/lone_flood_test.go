@@ -28,7 +28,7 @@ const numLoneKinds = synth.LoneSYN + 1
 // refused, the target answers each with an RST.
 func floodCapture(t testing.TB, kind synth.LoneKind, n int, refused bool) string {
 	t.Helper()
-	return synthFlood(t, synth.Config{Seed: 7, Conns: 20, Lone: n, LoneKind: kind, LoneRefused: refused,
+	return synthCapture(t, synth.Config{Seed: 7, Conns: 20, Lone: n, LoneKind: kind, LoneRefused: refused,
 		FloodTarget: floodTarget, Interval: 10 * time.Microsecond})
 }
 
@@ -194,7 +194,7 @@ func TestFloodMemoryBoundedByCaps(t *testing.T) {
 	if testing.Short() {
 		n = 40_000
 	}
-	busy := synthFlood(t, synth.Config{Seed: 12, Conns: n / 10, Concurrency: 1500, Interval: 20 * time.Microsecond})
+	busy := synthCapture(t, synth.Config{Seed: 12, Conns: n / 10, Concurrency: 1500, Interval: 20 * time.Microsecond})
 	for _, kind := range []synth.LoneKind{synth.LoneACK, synth.LoneMixed, numLoneKinds} {
 		name, cfgs := busy, []tracker.Config{{MaxConns: 1000, MaxKept: 1000}} // connections fill the table and the store
 		if kind != numLoneKinds {
@@ -269,7 +269,7 @@ func TestBusyServerTriggersNoFlood(t *testing.T) {
 	if testing.Short() {
 		conns = 5_000
 	}
-	name := synthFlood(t, synth.Config{Seed: 11, Conns: conns, Concurrency: 200, Interval: 20 * time.Microsecond})
+	name := synthCapture(t, synth.Config{Seed: 11, Conns: conns, Concurrency: 200, Interval: 20 * time.Microsecond})
 	for _, tc := range []struct {
 		name string
 		keep func(i int, p *capture.Packet) bool

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 // progressDelay is how long reading goes on before the progress bar
@@ -139,7 +139,7 @@ func (p *progress) tick(packets uint64) {
 	for _, s := range p.sizes[:min(file, len(p.sizes))] {
 		done += s
 	}
-	p.bar.Describe(fmt.Sprintf("%s%s packets", p.label, count(packets)))
+	p.bar.Describe(p.label + tracker.Grouped(packets) + " packets")
 	p.bar.Set64(done + off)
 }
 
@@ -149,18 +149,9 @@ func (p *progress) finish(packets uint64, ended bool) {
 	if p == nil || time.Now().Before(p.out.open) {
 		return // never shown
 	}
-	p.bar.Describe(fmt.Sprintf("%s%s packets", p.label, count(packets)))
+	p.bar.Describe(p.label + tracker.Grouped(packets) + " packets")
 	if ended {
 		p.bar.Finish()
 	}
 	p.bar.Clear()
-}
-
-// count is n with its digits grouped by threes: 1,234,567.
-func count(n uint64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -15,7 +15,7 @@ import (
 
 // synthCapture writes a seeded synthetic capture of cfg to a temporary
 // file and returns its name.
-func synthCapture(t *testing.T, cfg synth.Config) string {
+func synthCapture(t testing.TB, cfg synth.Config) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "synth.pcap")
 	f, err := os.Create(name)

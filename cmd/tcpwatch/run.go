@@ -48,11 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer rd.Close()
-	if err := dropPrivileges(cfg.user); err != nil {
-		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
-		return exitError
-	}
-	out, err := openPcapOut(cfg)
+	out, err := openOutputs(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -83,15 +82,7 @@ func TestTimeFlagsReachTheTable(t *testing.T) {
 // in the namespace.
 func inLab(t *testing.T, ns *netlab.NS, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	cmd := ns.Command(ctx, exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), helperEnv)
-	return cmd
+	return helperBy(t, ns.Command, args...)
 }
 
 // TestListInterfacesAsTcpdump: -D lists the interfaces of a namespace

@@ -98,6 +98,15 @@ type pcapOut struct {
 	spool  *spool // live only
 }
 
+// openOutputs is what follows opening the input, live or from files: the
+// privileges it needed are dropped, then -w is created as the user left.
+func openOutputs(cfg *config) (*pcapOut, error) {
+	if err := dropPrivileges(cfg.user); err != nil {
+		return nil, err
+	}
+	return openPcapOut(cfg)
+}
+
 // openPcapOut opens -w's file (and, live, its spool); nil without -w.
 func openPcapOut(cfg *config) (*pcapOut, error) {
 	if cfg.writeFile == "" {

@@ -2,7 +2,6 @@ package html
 
 import (
 	_ "embed"
-	"fmt"
 	"html/template"
 	"io"
 	"strings"
@@ -19,8 +18,8 @@ var pageText string
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"clock":    func(t report.Time) string { return clock(int64(t)) },
 	"date":     func(t report.Time) string { return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000") },
-	"duration": func(c *report.Connection) string { return durationText(c.Duration()) },
-	"count":    countText,
+	"duration": func(c *report.Connection) string { return tracker.FormatDuration(c.Duration()) },
+	"count":    tracker.Grouped[uint64],
 	"kinds":    kindsText,
 }).Parse(pageText))
 
@@ -77,11 +76,11 @@ func Write(w io.Writer, d *Data) error {
 	if r.Input.Interface != "" {
 		v.Title = "tcpwatch: " + r.Input.Interface
 	}
-	v.Duration = durationText(time.Duration(r.Input.LastPacket - r.Input.FirstPacket))
+	v.Duration = tracker.FormatDuration(time.Duration(r.Input.LastPacket - r.Input.FirstPacket))
 	var skipped []string
 	for _, k := range report.Skips() {
 		if n := r.Input.Skipped[k]; n > 0 {
-			skipped = append(skipped, countText(n)+" "+strings.ReplaceAll(k.String(), "_", " "))
+			skipped = append(skipped, tracker.Grouped(n)+" "+strings.ReplaceAll(k.String(), "_", " "))
 		}
 	}
 	v.Skipped = strings.Join(skipped, ", ")
@@ -115,20 +114,6 @@ func Write(w io.Writer, d *Data) error {
 	}
 	return page.Execute(w, v)
 }
-
-func countText(n uint64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-func durationText(d time.Duration) string { return tracker.FormatDuration(d) }
 
 func kindsText(ks []tracker.Kind) string {
 	s := make([]string, len(ks))

@@ -52,11 +52,7 @@ func draw(t *testing.T, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
 // drawWith is draw with a tracker configuration.
 func drawWith(t *testing.T, cfg tracker.Config, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
 	t.Helper()
-	tr := tracker.New(cfg)
-	for i := range pkts {
-		feed(tr, &pkts[i])
-	}
-	tr.Finish()
+	tr := track(cfg, pkts)
 	rec := NewRecorder(cfg, tr.Conns())
 	for i := range pkts {
 		if p := &pkts[i]; p.Kind == capture.TCP && rec.Wants(&p.Seg) {
@@ -64,6 +60,16 @@ func drawWith(t *testing.T, cfg tracker.Config, pkts []capture.Packet) (*tracker
 		}
 	}
 	return tr, rec.Ladders(tr.Anomalies())
+}
+
+// track is the first pass: a tracker of cfg fed every packet, finished.
+func track(cfg tracker.Config, pkts []capture.Packet) *tracker.Tracker {
+	tr := tracker.New(cfg)
+	for i := range pkts {
+		feed(tr, &pkts[i])
+	}
+	tr.Finish()
+	return tr
 }
 
 func feed(tr *tracker.Tracker, p *capture.Packet) {

@@ -142,11 +142,7 @@ func TestSVGParsesAndCarriesTheStates(t *testing.T) {
 // are not wanted.
 func TestRecorderIgnoresOtherConnections(t *testing.T) {
 	pkts := readSegments(t, "many-short.pcap")
-	tr := tracker.New(tracker.Config{})
-	for i := range pkts {
-		feed(tr, &pkts[i])
-	}
-	tr.Finish()
+	tr := track(tracker.Config{}, pkts)
 	cs := tr.Conns()
 	if len(cs) < 2 {
 		t.Fatalf("%d connections, want several", len(cs))
@@ -258,11 +254,7 @@ func TestSVGAtMostKeepsTheEnds(t *testing.T) {
 // whether it is drawn; for one that is not, that costs no allocation.
 func TestWantsDoesNotAllocate(t *testing.T) {
 	pkts := readSegments(t, "many-short.pcap")
-	tr := tracker.New(tracker.Config{})
-	for i := range pkts {
-		feed(tr, &pkts[i])
-	}
-	tr.Finish()
+	tr := track(tracker.Config{}, pkts)
 	rec := NewRecorder(tracker.Config{}, tr.Conns()[:1])
 	other := &pkts[len(pkts)-1].Seg
 	if rec.Wants(other) {
