@@ -88,7 +88,8 @@ func ConnTransitionOf(c *tracker.Conn, tr tracker.Transition) ConnTransition {
 func (e *Events) Transition(c *tracker.Conn, tr tracker.Transition) {
 	e.writeTransition(ConnTransitionOf(c, tr))
 	if Ends(c, tr) {
-		e.writeEnd(Time(tr.Time), e.withTunnel(c, connection(c, e.verbose)))
+		rec := c.Record()
+		e.writeEnd(Time(tr.Time), e.withTunnel(c, connection(&rec, e.verbose)))
 	}
 }
 

@@ -91,7 +91,7 @@ type Snapshot struct {
 // capture's progress.
 func (v *LiveView) Snapshot(s LiveStats, tr *tracker.Tracker) *Snapshot {
 	conns := tr.Conns()
-	snap := &Snapshot{Iface: v.iface, Stats: s, Summary: summarize(tr, conns), Recent: slices.Clone(v.recent)}
+	snap := &Snapshot{Iface: v.iface, Stats: s, Summary: summarize(tr, connStates(tr, conns)), Recent: slices.Clone(v.recent)}
 	var top []ranked
 	for _, c := range conns {
 		if c.Ended() {
@@ -102,7 +102,8 @@ func (v *LiveView) Snapshot(s LiveStats, tr *tracker.Tracker) *Snapshot {
 	}
 	snap.Rows = make([]Connection, len(top))
 	for i, r := range top {
-		snap.Rows[i] = row(r.c)
+		rec := r.c.Record()
+		snap.Rows[i] = row(&rec)
 	}
 	as := tr.Anomalies()
 	for _, a := range as[max(0, len(as)-MaxRecent):] {

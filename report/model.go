@@ -411,13 +411,7 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	// In order of first packet (SPEC.md): a connection opened by a SYN seen
 	// before a later one's first packet can be created after it (its SYN
 	// was held until a SYN-ACK proved it new).
-	conns := slices.Clone(tr.Conns())
-	byFirst := func(a, b *tracker.Conn) int {
-		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
-	}
-	if !slices.IsSortedFunc(conns, byFirst) { // (they almost always are: one linear pass)
-		slices.SortStableFunc(conns, byFirst)
-	}
+	conns := tr.Records()
 	ev := tr.Evicted()
 	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
 		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait}
@@ -429,7 +423,7 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 		Input:         in,
 		Connections:   make([]Connection, 0, len(conns)),
 		Anomalies:     anomalies(tr.Anomalies()),
-		Summary:       summarize(tr, conns),
+		Summary:       summarize(tr, recordStates(conns)),
 	}
 	if r.Input.Files == nil {
 		r.Input.Files = []string{}
@@ -472,24 +466,41 @@ func captureLoss(conns []Connection) *CaptureLoss {
 // summarize counts the connections by state, those forgotten beyond --keep
 // in the state they had, and the findings by kind. The report and the
 // live view share it.
-func summarize(tr *tracker.Tracker, conns []*tracker.Conn) Summary {
+func summarize(tr *tracker.Tracker, st stateCounts) Summary {
 	forgotten := tr.Evicted().Forgotten
-	var n [2][256]uint64 // by side and state (a uint8): no map update per connection
-	for _, c := range conns {
-		n[tracker.Client][c.State(tracker.Client)]++
-		n[tracker.Server][c.State(tracker.Server)]++
-	}
+	n := st.n
 	for s, byState := range tr.ForgottenStates() {
 		for st, k := range byState {
 			n[s][st] += k
 		}
 	}
 	return Summary{
-		Connections: len(conns) + int(forgotten),
+		Connections: st.conns + int(forgotten),
 		Anomalies:   tr.AnomalyCounts(),
 		Also:        tr.AlsoCounts(),
 		States:      StateCounts{Client: stateMap(&n[tracker.Client]), Server: stateMap(&n[tracker.Server])},
 	}
+}
+
+// stateCounts counts connections by side and state (a uint8): no map
+// update per connection.
+type stateCounts struct {
+	n     [2][256]uint64
+	conns int
+}
+
+func (st *stateCounts) add(cl, sv tracker.State) {
+	st.n[tracker.Client][cl]++
+	st.n[tracker.Server][sv]++
+	st.conns++
+}
+
+func recordStates(recs []*tracker.Record) stateCounts {
+	var st stateCounts
+	for _, r := range recs {
+		st.add(r.State(tracker.Client), r.State(tracker.Server))
+	}
+	return st
 }
 
 // stateMap returns the states with a non-zero count.
@@ -531,7 +542,7 @@ func AnomalyOf(a tracker.Anomaly) Anomaly {
 }
 
 // row is the part of a connection's row that the live view shows too.
-func row(c *tracker.Conn) Connection {
+func row(c *tracker.Record) Connection {
 	return Connection{
 		ID:          c.ID,
 		Client:      c.Client(),
@@ -546,7 +557,7 @@ func row(c *tracker.Conn) Connection {
 }
 
 // kindsOf returns the kinds found on c, never nil (JSON: [] when none).
-func kindsOf(c *tracker.Conn) []tracker.Kind {
+func kindsOf(c *tracker.Record) []tracker.Kind {
 	if ks := c.Kinds(); ks != nil {
 		return ks
 	}
@@ -554,13 +565,12 @@ func kindsOf(c *tracker.Conn) []tracker.Kind {
 }
 
 // connection is a connection's full row, with its transitions if verbose.
-func connection(c *tracker.Conn, verbose bool) Connection {
-	cl, sv := c.Half(tracker.Client), c.Half(tracker.Server)
+func connection(c *tracker.Record, verbose bool) Connection {
 	x := row(c)
-	x.Packets = PerSide{cl.Packets(), sv.Packets()}
-	x.PayloadBytes = PerSide{cl.Bytes(), sv.Bytes()}
+	x.Packets = PerSide{c.Packets(tracker.Client), c.Packets(tracker.Server)}
+	x.PayloadBytes = PerSide{c.Bytes(tracker.Client), c.Bytes(tracker.Server)}
 	x.Keepalives = uint64(c.Keepalives)
-	x.ZeroWindowProbes = uint64(c.ZeroWindowProbes)
+	x.ZeroWindowProbes = uint64(c.ZeroWindow)
 	x.History = c.History()
 	x.ConnState = ConnState(c.ConnState())
 	x.CommunityID = c.CommunityID()

@@ -70,7 +70,7 @@ func tunnelOf(t tracker.Tunnel) []TunnelLayer {
 
 // addTunnels fills in the tunnel context of each connection seen inside
 // one, and counts the contexts in the input's decapsulation summary.
-func addTunnels(r *Report, conns []*tracker.Conn, lookup func(uint32) (tracker.Tunnel, bool)) {
+func addTunnels(r *Report, conns []*tracker.Record, lookup func(uint32) (tracker.Tunnel, bool)) {
 	if lookup == nil {
 		return
 	}
@@ -98,7 +98,7 @@ func (r *Report) decap() *Decapsulation {
 
 // addChecksums fills in what the checksums showed, per connection and over
 // the input, when they showed anything.
-func addChecksums(r *Report, conns []*tracker.Conn, tr *tracker.Tracker) {
+func addChecksums(r *Report, conns []*tracker.Record, tr *tracker.Tracker) {
 	for i, c := range conns {
 		r.Connections[i].BadChecksums = uint64(c.BadChecksums)
 	}

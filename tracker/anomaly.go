@@ -283,10 +283,13 @@ func (t *Tracker) AlsoCounts() map[Kind]int {
 }
 
 // Kinds returns the kinds of anomaly found on the connection, in SPEC order.
-func (c *Conn) Kinds() []Kind {
+func (c *Conn) Kinds() []Kind { return kindsOf(c.found) }
+
+// kindsOf returns the kinds whose bits are set, by side, in found.
+func kindsOf(found [2]uint32) []Kind {
 	var ks []Kind
 	for k := Kind(1); k < numKinds; k++ {
-		if (c.found[0]|c.found[1])&(1<<k) != 0 {
+		if (found[0]|found[1])&(1<<k) != 0 {
 			ks = append(ks, k)
 		}
 	}

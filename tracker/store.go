@@ -27,22 +27,9 @@ func (t *Tracker) keep(c *Conn) {
 			t.endedOther.push(c)
 		}
 	}
-	for t.ended.len()+t.endedOther.len() > t.maxKept {
-		q, other := &t.endedOther, true
-		if q.len() == 0 {
-			q, other = &t.ended, false
-		}
-		old := q.pop()
-		old.inEnded = false
-		if old.inTable && !old.parked {
-			continue
-		}
-		if t.conns[old.idx] == old {
-			t.forget(old)
-			if other {
-				t.evicted.ForgottenUnanswered++
-			}
-		}
+	for t.ended.len()+t.endedOther.len() > t.maxFull && t.freezeOldest() { // freeze.go
+	}
+	for t.ended.len()+t.endedOther.len()+t.frozenLen() > t.maxKept && t.forgetOldest() {
 	}
 	if t.holes > len(t.conns)/2 && t.holes > 1024 {
 		t.compact()

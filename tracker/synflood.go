@@ -174,6 +174,12 @@ func (f *synFlood) flooded(c *Conn) bool {
 	return ft != nil && ft.anomaly != 0
 }
 
+// floodedKey is flooded for a target's key.
+func (f *synFlood) floodedKey(k floodKey) bool {
+	ft := f.targets[k]
+	return ft != nil && ft.anomaly != 0
+}
+
 // finish closes every target's last second.
 func (t *Tracker) floodFinish() {
 	for _, ft := range t.flood.order {

@@ -23,6 +23,9 @@ func (q *fifo[T]) len() int { return q.n }
 
 func (q *fifo[T]) front() *T { return &q.buf[q.head] }
 
+// at returns the i-th element from the front.
+func (q *fifo[T]) at(i int) *T { return &q.buf[(q.head+i)%len(q.buf)] }
+
 func (q *fifo[T]) push(t T) {
 	if q.n == len(q.buf) {
 		buf := make([]T, max(16, 2*len(q.buf)))

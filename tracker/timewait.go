@@ -44,10 +44,13 @@ type twBuildup struct {
 const maxTimeWaitPairs = 16384
 
 // twKeyOf returns the pair of a connection whose client holds TIME_WAIT.
-func twKeyOf(c *Conn) twKey {
-	k := twKey{host: c.Key.A, addr: c.Key.B, port: c.Key.BPort}
-	if !c.clientIsA {
-		k = twKey{host: c.Key.B, addr: c.Key.A, port: c.Key.APort}
+func twKeyOf(c *Conn) twKey { return twKeyFor(&c.Key, c.clientIsA) }
+
+// twKeyFor is twKeyOf for a connection's key and roles.
+func twKeyFor(key *FlowKey, clientIsA bool) twKey {
+	k := twKey{host: key.A, addr: key.B, port: key.BPort}
+	if !clientIsA {
+		k = twKey{host: key.B, addr: key.A, port: key.APort}
 	}
 	return k
 }
@@ -90,8 +93,10 @@ func (t *Tracker) twEnter(c *Conn, at int64) {
 
 // twLeave: the client of c left TIME_WAIT (it expired, the 4-tuple was
 // reused, or the connection left the table).
-func (t *Tracker) twLeave(c *Conn) {
-	k := twKeyOf(c)
+func (t *Tracker) twLeave(c *Conn) { t.twLeaveKey(twKeyOf(c)) }
+
+// twLeaveKey: a client of k left TIME_WAIT.
+func (t *Tracker) twLeaveKey(k twKey) {
 	p, ok := t.tw.pairs[k]
 	if !ok || p.count == 0 {
 		return

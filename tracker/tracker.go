@@ -24,6 +24,15 @@ type Config struct {
 	// report, with their states; by default the flood's finding summarizes
 	// them and they are counted in Evictions.Flood only.
 	KeepFlood bool
+	// MaxFull caps the ended connections kept whole (default
+	// DefaultMaxFull, freeze.go): beyond it the oldest are kept as their
+	// Record, what the report shows, and Conns no longer returns them.
+	// MaxKept still caps them all.
+	MaxFull int
+	// FrozenTransitions keeps a frozen connection's transitions in its
+	// Record, for a report that lists them; without it Record.Transitions
+	// of a frozen one is empty.
+	FrozenTransitions bool
 	// MaxLone caps the lone segments held at once, waiting for an answer
 	// (default DefaultMaxLone, lone.go); beyond it the oldest are dropped
 	// and counted as never answered.
@@ -103,6 +112,11 @@ type Tracker struct {
 	ended        fifo[*Conn] // connections closed on both sides and gone from the table, oldest first
 	endedOther   fifo[*Conn] // the same, not answered both ways (store.go)
 	maxKept      int
+	maxFull      int
+	// The oldest of them beyond maxFull, frozen (freeze.go), by rank, and
+	// the sequence number of the next Record of each rank.
+	frozen, frozenOther fifo[Record]
+	frozenSeq           [2]uint32
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
@@ -142,6 +156,10 @@ func New(cfg Config) *Tracker {
 	if t.maxKept <= 0 {
 		t.maxKept = DefaultMaxKept
 	}
+	t.maxFull = cfg.MaxFull
+	if t.maxFull <= 0 {
+		t.maxFull = DefaultMaxFull
+	}
 	t.flood = newSynFlood(&t.th)
 	t.lone.max = cfg.MaxLone
 	if t.lone.max <= 0 {
@@ -153,9 +171,10 @@ func New(cfg Config) *Tracker {
 // Now returns the tracker's clock: the latest time it was given.
 func (t *Tracker) Now() int64 { return t.now }
 
-// Conns returns every connection seen, in order of first packet, except
-// those evicted before their handshake completed. The connections belong to
-// the tracker.
+// Conns returns every connection kept whole, in order of first packet:
+// every connection seen except those evicted before their handshake
+// completed, those forgotten beyond MaxKept and those frozen beyond MaxFull
+// (Records returns those too). The connections belong to the tracker.
 func (t *Tracker) Conns() []*Conn {
 	t.compact()
 	return t.conns
@@ -222,17 +241,17 @@ func (t *Tracker) Finish() {
 	t.floodFinish()
 	t.loneFloodsFinish()
 	t.settleForgotten()
+	t.finishFrozen()
 	for _, c := range t.conns {
 		if c.embryonic() && t.flood.flooded(c) {
 			t.flood.target(c, false).held(c)
 			if !t.cfg.KeepFlood {
 				t.drop(c)
 				t.evicted.Flood++
-				continue
 			}
 		}
-		t.judgeOpen(c)
 	}
+	t.judgeOpens() // freeze.go
 	for _, ft := range t.flood.order {
 		t.floodRefresh(ft)
 	}

@@ -32,7 +32,13 @@ const (
 	twServerTW              // the server is
 	twClientIsA             // endpoint A of key is the client
 	twUsed                  // the slot holds a record
-	twFlags     = 4
+	// twFrozen: the full record is frozen (freeze.go), the index is its
+	// Record's sequence number among those answered (twFrozen) or not
+	// (twFrozen<<1).
+	twFrozen
+	twFrozenOther
+	twFlags   = 6
+	twIdxMask = 1<<(32-twFlags) - 1
 )
 
 func (r *twRecord) used() bool      { return r.bits&twUsed != 0 }
@@ -181,6 +187,9 @@ func (t *twTable) oldest() *twRecord {
 // recConn returns the full record of a compact one, nil if the store
 // forgot it.
 func (t *Tracker) recConn(r *twRecord) *Conn {
+	if r.bits&(twFrozen|twFrozenOther) != 0 {
+		return nil
+	}
 	if i := r.idx(); i < len(t.conns) {
 		if c := t.conns[i]; c != nil && uint32(c.ID) == r.id {
 			return c
@@ -257,7 +266,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 		return true
 	}
 	old, oldID := *r, t.fullID(r)
-	t.forgottenClosed(r)
+	t.forgottenClosed(r, seg.Time, seg.Packet, cReused)
 	t.twRecs.del(&r.key)
 	n := t.newConn(old.key, seg, fromA)
 	for side := Client; side <= Server; side++ {
@@ -275,9 +284,15 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 }
 
 // forgottenClosed counts the sides of a forgotten connection that were in
-// TIME_WAIT as CLOSED: its TIME_WAIT ran out, or a new connection took
-// over the 4-tuple.
-func (t *Tracker) forgottenClosed(r *twRecord) {
+// TIME_WAIT as CLOSED: its TIME_WAIT ran out (why cExpired), or a new
+// connection took over the 4-tuple (at, pkt). A frozen one's Record has
+// them closed (closeFrozen).
+func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) {
+	if fr := t.frozenOf(r); fr != nil {
+		t.closeFrozen(fr, at, pkt, why)
+		r.bits &^= twClientTW | twServerTW
+		return
+	}
 	for s := Client; s <= Server; s++ {
 		if r.inTW(s) {
 			t.forgotten[s][TimeWait]--
@@ -292,7 +307,7 @@ func (t *Tracker) forgottenClosed(r *twRecord) {
 func (t *Tracker) settleForgotten() {
 	for i := uint32(0); i < t.twRecs.used; i++ {
 		if r := t.twRecs.rec(i); r.used() && r.until <= t.now && t.recConn(r) == nil {
-			t.forgottenClosed(r)
+			t.forgottenClosed(r, 0, 0, cExpired)
 		}
 	}
 }
@@ -327,7 +342,7 @@ func (t *Tracker) expireParked() {
 		if r == nil || r.until > t.now || t.recConn(r) != nil {
 			return
 		}
-		t.forgottenClosed(r)
+		t.forgottenClosed(r, 0, 0, cExpired)
 		t.twRecs.del(&r.key)
 	}
 }

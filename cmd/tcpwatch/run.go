@@ -100,8 +100,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // trackerConfig is the tracker's configuration from the command line.
 func trackerConfig(cfg *config) tracker.Config {
-	return tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
-		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all}
+	tc := tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
+		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all,
+		FrozenTransitions: cfg.verbose > 0}
+	if cfg.pictures.ladder.set || cfg.pictures.html != "" {
+		// Ladders and charts draw from whole connections: none is frozen.
+		tc.MaxFull = max(cfg.keep, tracker.DefaultMaxKept)
+	}
+	return tc
 }
 
 // inputOf describes what a reader read, from its counts.

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/internal/synth"
+	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
+)
+
+// reportJSON analyzes files with cfg and returns the report as -v -F json
+// prints it.
+func reportJSON(t *testing.T, files []string, cfg tracker.Config) (out []byte, frozen int) {
+	t.Helper()
+	rd, err := capture.OpenFiles(files, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	tr := tracker.New(cfg)
+	var p capture.Packet
+	for {
+		if err := rd.Next(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		feed(tr, &p)
+	}
+	tr.Finish()
+	var b bytes.Buffer
+	rep := report.Build(report.Input{Files: files}, tr, report.Options{Verbose: true})
+	if err := report.Print(&b, rep, report.JSON, report.PrintOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), tr.Frozen()
+}
+
+// TestFrozenReportEqualsWhole checks that a report whose ended connections
+// were frozen as soon as they ended (MaxFull 1) is byte for byte the report
+// that kept them whole: on every recording, and on generated captures with
+// floods, refusals, resets, retransmissions and TIME_WAITs that run out
+// within the capture (a short MSL) or not.
+func TestFrozenReportEqualsWhole(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"../../testdata/pcaps/*.pcap", "../../testdata/pcaps/anomalies/*.pcap", "../../testdata/holdout/*.pcap"} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 50 {
+		t.Fatalf("only %d recordings found", len(files))
+	}
+	mix := synth.Config{Seed: 7, Conns: 3000, Concurrency: 300, Flood: 2000,
+		FloodTarget: netip.MustParseAddrPort("198.18.0.9:80"), Interval: 200 * time.Microsecond,
+		Mix: synth.Mix{IPv6: 0.1, Aborted: 0.05, Refused: 0.05, Retransmit: 0.05, MaxRounds: 3, Midstream: 0.3}}
+	files = append(files, synthCapture(t, mix))
+	total := 0
+	for _, f := range files {
+		for _, msl := range []time.Duration{0, 20 * time.Millisecond} {
+			whole, _ := reportJSON(t, []string{f}, tracker.Config{MSL: msl, MaxFull: 1 << 30})
+			frozen, n := reportJSON(t, []string{f}, tracker.Config{MSL: msl, MaxFull: 1, FrozenTransitions: true})
+			total += n
+			if !bytes.Equal(whole, frozen) {
+				t.Errorf("%s (MSL %v): the report with frozen connections differs from the whole one:\n%s",
+					filepath.Base(f), msl, firstDiff(whole, frozen))
+			}
+		}
+	}
+	// With the store's cap binding, frozen connections are forgotten as
+	// whole ones are: the same findings and the same counts by state.
+	for _, keep := range []int{300, 1500} {
+		syn := files[len(files)-1]
+		whole, _ := reportJSON(t, []string{syn}, tracker.Config{MaxKept: keep, MaxFull: 1 << 30})
+		frozen, _ := reportJSON(t, []string{syn}, tracker.Config{MaxKept: keep, MaxFull: 1, FrozenTransitions: true})
+		if !bytes.Equal(whole, frozen) {
+			t.Errorf("--keep %d: the report with frozen connections differs from the whole one:\n%s", keep, firstDiff(whole, frozen))
+		}
+	}
+	if total < 1000 {
+		t.Errorf("only %d connections were frozen: the comparison proves little", total)
+	}
+}
+
+// firstDiff shows the lines around the first difference of a and b.
+func firstDiff(a, b []byte) string {
+	al, bl := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if !bytes.Equal(al[i], bl[i]) {
+			lo := max(0, i-3)
+			return "whole:\n" + string(bytes.Join(al[lo:min(len(al), i+3)], []byte("\n"))) +
+				"\nfrozen:\n" + string(bytes.Join(bl[lo:min(len(bl), i+3)], []byte("\n")))
+		}
+	}
+	return "(one is a prefix of the other)"
+}

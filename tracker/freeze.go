@@ -1,0 +1,292 @@
+package tracker
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Beyond MaxFull ended connections kept whole, the oldest is frozen: it has
+// the last judgement a forgotten one has (forget), and what the report
+// shows of it stays as a Record, about a fifth of a whole connection. Its
+// compact record in the table of TIME_WAITs (twrecords.go) then judges what
+// arrives for it, as for a forgotten connection, and points at the Record
+// so that the end of a TIME_WAIT, or a new connection taking over the
+// 4-tuple, still closes the side in the report.
+
+// DefaultMaxFull is the default cap on ended connections kept whole: about
+// 20 MB of them.
+const DefaultMaxFull = 16_384
+
+// A connection is frozen only once it has been quiet for freezeQuiet: a
+// side whose last ACK was lost sends its FIN again one retransmission
+// timeout after the first (Linux: 200 ms at least, srtt + 4·rttvar, so
+// under 5 s unless the round trip is over a second), which takes it back
+// out of CLOSED; a frozen connection could no longer show it. Beyond
+// freezeHard × MaxFull whole ones, memory comes first and the oldest is
+// frozen however recent.
+const (
+	freezeQuiet = int64(5 * time.Second)
+	freezeHard  = 4
+)
+
+// frozenLen returns the number of frozen records.
+func (t *Tracker) frozenLen() int { return t.frozen.len() + t.frozenOther.len() }
+
+// Frozen returns the number of connections the store keeps as their
+// Record only (those left out of the report by a SYN flood included).
+func (t *Tracker) Frozen() int { return t.frozenLen() }
+
+// freezeOldest freezes the oldest ended connection kept whole, of the lower
+// rank first (store.go); false if there is none.
+func (t *Tracker) freezeOldest() bool {
+	quiet := func(q *fifo[*Conn]) bool { return q.len() > 0 && t.now-(*q.front()).Last >= freezeQuiet }
+	q, rank := &t.endedOther, frozenOtherRank
+	switch {
+	case quiet(q):
+	case quiet(&t.ended):
+		q, rank = &t.ended, frozenAnsweredRank
+	case t.ended.len()+t.endedOther.len() <= freezeHard*t.maxFull:
+		return false // none has been quiet long enough
+	case q.len() == 0:
+		q, rank = &t.ended, frozenAnsweredRank
+	}
+	if q.len() == 0 {
+		return false
+	}
+	old := q.pop()
+	old.inEnded = false
+	if old.inTable && !old.parked || t.conns[old.idx] != old {
+		return true // back in the flow table (stored again when it ends), or gone
+	}
+	t.freeze(old, rank)
+	return true
+}
+
+const (
+	frozenAnsweredRank = 0
+	frozenOtherRank    = 1
+)
+
+// freeze replaces an ended connection by its Record.
+func (t *Tracker) freeze(c *Conn, rank int) {
+	if c.parked {
+		t.check(c, t.now, final)
+	}
+	if p, ok := t.pendingSyn[c.ID]; ok {
+		t.unpend(c, p)
+		delete(t.pendingSyn, c.ID)
+	}
+	r := c.record(t.cfg.FrozenTransitions)
+	r.embryonic = c.embryonic()
+	if !c.openJudged {
+		var buf [1]Anomaly
+		if as := detectOpen(c, t.now, buf[:0]); len(as) > 0 {
+			r.open = &as[0]
+		}
+	}
+	q := t.frozenQueue(rank)
+	seq := t.frozenSeq[rank]
+	t.frozenSeq[rank]++
+	q.push(r)
+	if c.parked {
+		if tw := t.twRecs.get(&c.Key); tw != nil && tw.id == uint32(c.ID) {
+			tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
+		}
+	}
+	t.conns[c.idx] = nil
+	t.holes++
+}
+
+func (t *Tracker) frozenQueue(rank int) *fifo[Record] {
+	if rank == frozenOtherRank {
+		return &t.frozenOther
+	}
+	return &t.frozen
+}
+
+// frozenOf returns the Record a compact record points at, nil if it points
+// at none or the Record was forgotten since.
+func (t *Tracker) frozenOf(tw *twRecord) *Record {
+	rank := frozenAnsweredRank
+	switch {
+	case tw.bits&twFrozen != 0:
+	case tw.bits&(twFrozen<<1) != 0:
+		rank = frozenOtherRank
+	default:
+		return nil
+	}
+	q := t.frozenQueue(rank)
+	first := (t.frozenSeq[rank] - uint32(q.len())) & twIdxMask
+	pos := (uint32(tw.idx()) - first) & twIdxMask
+	if int(pos) >= q.len() {
+		return nil
+	}
+	if r := q.at(int(pos)); uint32(r.ID) == tw.id {
+		return r
+	}
+	return nil
+}
+
+// forgetOldest forgets the oldest connection of the store, frozen or whole,
+// of the lower rank first; false if there is none.
+func (t *Tracker) forgetOldest() bool {
+	switch {
+	case t.frozenOther.len() > 0:
+		t.forgetFrozen(&t.frozenOther, true)
+	case t.endedOther.len() > 0:
+		t.forgetWhole(&t.endedOther, true)
+	case t.frozen.len() > 0:
+		t.forgetFrozen(&t.frozen, false)
+	case t.ended.len() > 0:
+		t.forgetWhole(&t.ended, false)
+	default:
+		return false
+	}
+	return true
+}
+
+// forgetWhole forgets the oldest connection kept whole of one rank.
+func (t *Tracker) forgetWhole(q *fifo[*Conn], other bool) {
+	old := q.pop()
+	old.inEnded = false
+	if old.inTable && !old.parked {
+		return // back in the flow table: stored again when it ends
+	}
+	if t.conns[old.idx] == old {
+		t.forget(old)
+		if other {
+			t.evicted.ForgottenUnanswered++
+		}
+	}
+}
+
+// forgetFrozen forgets the oldest frozen Record of one rank, counting it in
+// the state each side had; its compact record, if it still has one, then
+// judges what arrives as for any forgotten connection.
+func (t *Tracker) forgetFrozen(q *fifo[Record], other bool) {
+	r := q.front()
+	if !r.dropped {
+		if r.open != nil {
+			t.emitFrozenOpen(r) // as forget judges the opening of a whole one
+		}
+		var tw *twRecord
+		if tw = t.twRecs.get(&r.Key); tw != nil && t.frozenOf(tw) != r {
+			tw = nil
+		}
+		for s := Client; s <= Server; s++ {
+			st := r.states[s]
+			t.forgotten[s][st]++
+			if tw != nil && st != TimeWait {
+				tw.bits &^= twClientTW << s
+			}
+		}
+		if tw != nil {
+			tw.bits &^= twFrozen | twFrozen<<1
+		}
+		if r.states[Client] == TimeWait && !r.Midstream {
+			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA))
+		}
+		t.evicted.Forgotten++
+		if other {
+			t.evicted.ForgottenUnanswered++
+		}
+	}
+	q.pop()
+}
+
+// closeFrozen closes the sides of a frozen Record still in TIME_WAIT: all
+// of them (a new connection took over the 4-tuple), or those whose
+// TIME_WAIT ran out by now (why cExpired), as expire and supersede do for a
+// whole connection.
+func (t *Tracker) closeFrozen(r *Record, at int64, pkt uint64, why cause) {
+	for s := Client; s <= Server; s++ {
+		if r.states[s] != TimeWait {
+			continue
+		}
+		when := at
+		if why == cExpired {
+			if t.now-r.twSince[s] < t.twLen {
+				continue
+			}
+			when = r.twSince[s] + t.twLen
+		}
+		r.states[s] = Closed
+		if t.cfg.FrozenTransitions {
+			r.trs = append(r.trs, trans{time: when, packet: pkt, why: why, side: s, from: TimeWait, to: Closed})
+		}
+		if s == Client && !r.Midstream {
+			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA))
+		}
+	}
+}
+
+// finishFrozen ends, at the end of input, the TIME_WAITs of frozen Records
+// that ran out by then, and drops those the report leaves out: a handshake
+// never completed to a target found under a SYN flood (as Finish does for
+// whole connections).
+func (t *Tracker) finishFrozen() {
+	for _, q := range []*fifo[Record]{&t.frozenOther, &t.frozen} {
+		for i := range q.len() {
+			r := q.at(i)
+			t.closeFrozen(r, 0, 0, cExpired)
+			if r.embryonic && !t.cfg.KeepFlood && t.flood.floodedKey(r.floodKey()) {
+				r.dropped = true
+				t.evicted.Flood++
+			}
+		}
+	}
+}
+
+// floodKey names the SYN-flood target a Record's server would be.
+func (r *Record) floodKey() floodKey {
+	k := floodKey{port: r.Server().Port(), addr: r.Key.A}
+	if r.clientIsA {
+		k.addr = r.Key.B
+	}
+	return k
+}
+
+// judgeOpens runs judgeOpen, at the end of input, on every connection kept
+// whole, and emits the frozen ones' findings of detectOpen, all in order of
+// ID: the order judgeOpen would have run in had none been frozen.
+func (t *Tracker) judgeOpens() {
+	var pend []*Record
+	for _, q := range []*fifo[Record]{&t.frozenOther, &t.frozen} {
+		for i := range q.len() {
+			if r := q.at(i); r.open != nil && !r.dropped {
+				pend = append(pend, r)
+			}
+		}
+	}
+	slices.SortFunc(pend, func(a, b *Record) int { return cmp.Compare(a.ID, b.ID) })
+	for _, c := range t.conns {
+		if c == nil {
+			continue // dropped under a SYN flood
+		}
+		for len(pend) > 0 && pend[0].ID < c.ID {
+			t.emitFrozenOpen(pend[0])
+			pend = pend[1:]
+		}
+		t.judgeOpen(c)
+	}
+	for _, r := range pend {
+		t.emitFrozenOpen(r)
+	}
+}
+
+// emitFrozenOpen emits a frozen Record's finding of detectOpen unless its
+// target is under a SYN flood (the flood is the finding), as judgeOpen does.
+func (t *Tracker) emitFrozenOpen(r *Record) {
+	a := *r.open
+	r.open = nil
+	if t.flood.floodedKey(r.floodKey()) || r.found[a.Side]&(1<<a.Kind) != 0 {
+		return
+	}
+	r.found[a.Side] |= 1 << a.Kind
+	a.Conn = r.ID
+	if !a.Target.IsValid() {
+		a.Target = r.Server()
+	}
+	t.emit(nil, a)
+}
