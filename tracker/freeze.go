@@ -98,7 +98,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	t.holes++
 }
 
-func (t *Tracker) frozenQueue(rank int) *fifo[Record] {
+func (t *Tracker) frozenQueue(rank int) *deque[Record] {
 	if rank == frozenOtherRank {
 		return &t.frozenOther
 	}
@@ -164,7 +164,7 @@ func (t *Tracker) forgetWhole(q *fifo[*Conn], other bool) {
 // forgetFrozen forgets the oldest frozen Record of one rank, counting it in
 // the state each side had; its compact record, if it still has one, then
 // judges what arrives as for any forgotten connection.
-func (t *Tracker) forgetFrozen(q *fifo[Record], other bool) {
+func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 	r := q.front()
 	if !r.dropped {
 		if r.open != nil {
@@ -226,7 +226,7 @@ func (t *Tracker) closeFrozen(r *Record, at int64, pkt uint64, why cause) {
 // never completed to a target found under a SYN flood (as Finish does for
 // whole connections).
 func (t *Tracker) finishFrozen() {
-	for _, q := range []*fifo[Record]{&t.frozenOther, &t.frozen} {
+	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
 		for i := range q.len() {
 			r := q.at(i)
 			t.closeFrozen(r, 0, 0, cExpired)
@@ -252,7 +252,7 @@ func (r *Record) floodKey() floodKey {
 // ID: the order judgeOpen would have run in had none been frozen.
 func (t *Tracker) judgeOpens() {
 	var pend []*Record
-	for _, q := range []*fifo[Record]{&t.frozenOther, &t.frozen} {
+	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
 		for i := range q.len() {
 			if r := q.at(i); r.open != nil && !r.dropped {
 				pend = append(pend, r)

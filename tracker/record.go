@@ -140,7 +140,7 @@ func (r *Record) Transitions() []Transition {
 // Call it after Finish.
 func (t *Tracker) Records() []*Record {
 	out := make([]*Record, 0, t.frozenLen()+len(t.conns))
-	for _, q := range []*fifo[Record]{&t.frozenOther, &t.frozen} {
+	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
 		for i := range q.len() {
 			if r := q.at(i); !r.dropped {
 				out = append(out, r)
@@ -160,7 +160,7 @@ func (t *Tracker) Records() []*Record {
 // FrozenStates calls f with the states of each frozen connection the
 // report shows (those Conns does not return).
 func (t *Tracker) FrozenStates(f func(client, server State)) {
-	for _, q := range []*fifo[Record]{&t.frozenOther, &t.frozen} {
+	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
 		for i := range q.len() {
 			if r := q.at(i); !r.dropped {
 				f(r.states[Client], r.states[Server])

@@ -115,7 +115,7 @@ type Tracker struct {
 	maxFull      int
 	// The oldest of them beyond maxFull, frozen (freeze.go), by rank, and
 	// the sequence number of the next Record of each rank.
-	frozen, frozenOther fifo[Record]
+	frozen, frozenOther deque[Record]
 	frozenSeq           [2]uint32
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
