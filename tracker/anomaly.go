@@ -328,11 +328,8 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 	for _, k := range a.Also {
 		t.alsoCount[k]++
 	}
-	if len(t.anomalies) >= t.th.MaxAnomalies {
-		return
-	}
-	t.anomalies = append(t.anomalies, a)
-	if t.cfg.OnAnomaly != nil {
+	t.lastSlot = t.list(a) // anomalylist.go
+	if t.lastSlot >= 0 && t.cfg.OnAnomaly != nil {
 		t.cfg.OnAnomaly(a)
 	}
 }
@@ -341,10 +338,9 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 // and returns where it is kept: its index in t.anomalies plus one, or -1
 // when it was counted, not kept (MaxAnomalies).
 func (t *Tracker) emitTarget(a Anomaly) int {
-	n := len(t.anomalies)
 	t.emit(nil, a)
-	if len(t.anomalies) > n {
-		return n + 1
+	if t.lastSlot >= 0 {
+		return t.lastSlot + 1
 	}
 	return -1
 }

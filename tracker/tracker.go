@@ -122,6 +122,8 @@ type Tracker struct {
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
 
 	anomalies []Anomaly
+	latest    slotHeap // when anomalies is full: its connection findings, latest on top (anomalylist.go)
+	lastSlot  int      // where emit listed its finding, -1: not listed
 	kindCount [numKinds]int
 	alsoCount [numKinds]int      // kinds in findings' Also
 	refresh   map[anomalyKey]int // during Finish: where each connection finding is

@@ -18,21 +18,8 @@ import (
 // prints it.
 func reportJSON(t *testing.T, files []string, cfg tracker.Config) (out []byte, frozen int) {
 	t.Helper()
-	rd, err := capture.OpenFiles(files, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
 	tr := tracker.New(cfg)
-	var p capture.Packet
-	for {
-		if err := rd.Next(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		feed(tr, &p)
-	}
+	feedFile(t, tr, files...)
 	tr.Finish()
 	var b bytes.Buffer
 	rep := report.Build(report.Input{Files: files}, tr, report.Options{Verbose: true})
@@ -101,4 +88,23 @@ func firstDiff(a, b []byte) string {
 		}
 	}
 	return "(one is a prefix of the other)"
+}
+
+// feedFile feeds every packet of files to tr.
+func feedFile(t *testing.T, tr *tracker.Tracker, files ...string) {
+	t.Helper()
+	rd, err := capture.OpenFiles(files, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var p capture.Packet
+	for {
+		if err := rd.Next(&p); err == io.EOF {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		feed(tr, &p)
+	}
 }

@@ -1,0 +1,76 @@
+package tracker
+
+import (
+	"cmp"
+	"container/heap"
+)
+
+// The findings listed are at most MaxAnomalies, and they are the earliest
+// — in the report's order: time, then connection, then kind — whatever
+// the order the detectors made them in: one made at the end of input about
+// something early (a handshake judged when its connection was forgotten,
+// or at the end) takes the place of the latest connection finding listed.
+// Findings of a whole target (a flood, a build-up) are listed before any
+// connection finding is given up for them, and never given up.
+
+// before reports whether a comes before b in the report's order.
+func before(a, b *Anomaly) bool {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Conn, b.Conn), cmp.Compare(a.Kind, b.Kind)) < 0
+}
+
+// list lists a finding, and returns its index in t.anomalies, or -1 if it
+// is counted only.
+func (t *Tracker) list(a Anomaly) int {
+	if len(t.anomalies) < t.th.MaxAnomalies {
+		t.anomalies = append(t.anomalies, a)
+		return len(t.anomalies) - 1
+	}
+	if t.latest.as == nil {
+		t.latest.as = &t.anomalies
+		for i := range t.anomalies {
+			if t.anomalies[i].Conn != 0 {
+				t.latest.slots = append(t.latest.slots, i)
+			}
+		}
+		heap.Init(&t.latest)
+	}
+	if t.latest.Len() == 0 {
+		return -1
+	}
+	top := t.latest.slots[0]
+	old := &t.anomalies[top]
+	if a.Conn != 0 && !before(&a, old) {
+		return -1
+	}
+	if t.refresh != nil {
+		if k := (anomalyKey{old.Conn, old.Kind, old.Side}); t.refresh[k] == top {
+			delete(t.refresh, k)
+		}
+	}
+	*old = a
+	if a.Conn != 0 {
+		heap.Fix(&t.latest, 0)
+	} else {
+		heap.Pop(&t.latest)
+	}
+	return top
+}
+
+// slotHeap orders indexes of connection findings, the latest first.
+type slotHeap struct {
+	as    *[]Anomaly
+	slots []int
+}
+
+func (h *slotHeap) Len() int { return len(h.slots) }
+func (h *slotHeap) Less(i, j int) bool {
+	return before(&(*h.as)[h.slots[j]], &(*h.as)[h.slots[i]])
+}
+func (h *slotHeap) Swap(i, j int) { h.slots[i], h.slots[j] = h.slots[j], h.slots[i] }
+func (h *slotHeap) Push(x any)    { h.slots = append(h.slots, x.(int)) }
+func (h *slotHeap) Pop() any {
+	n := len(h.slots) - 1
+	x := h.slots[n]
+	h.slots = h.slots[:n]
+	return x
+}
