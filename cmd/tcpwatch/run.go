@@ -103,8 +103,9 @@ func trackerConfig(cfg *config) tracker.Config {
 	tc := tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
 		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all,
 		FrozenTransitions: cfg.verbose > 0}
-	if cfg.pictures.ladder.set || cfg.pictures.html != "" {
-		// Ladders and charts draw from whole connections: none is frozen.
+	if f, _ := report.ParseFormat(cfg.format); f == report.NDJSON || cfg.pictures.ladder.set || cfg.pictures.html != "" {
+		// Ladders and charts draw from whole connections, and the events
+		// follow every transition to the end of a TIME_WAIT: none is frozen.
 		tc.MaxFull = max(cfg.keep, tracker.DefaultMaxKept)
 	}
 	return tc
