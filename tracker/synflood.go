@@ -187,3 +187,19 @@ func (t *Tracker) floodFinish() {
 		ft.secFailed = 0
 	}
 }
+
+// shedFlooded drops, when its handshake timed out, a connection that is
+// nothing but one SYN to a target found under a SYN flood, never answered:
+// the flood's finding summarizes it, and the report would leave it out at
+// the end of input (Finish), so the table does not hold it until then — a
+// flood of them would fill it. A client that is not spoofed has sent its
+// SYN again by then (Linux after 1 s, then 3 s), and is kept. With
+// KeepFlood every connection is kept.
+func (t *Tracker) shedFlooded(c *Conn) bool {
+	if t.cfg.KeepFlood || c.half[Client].packets != 1 || c.half[Server].packets != 0 || !t.flood.flooded(c) {
+		return false
+	}
+	t.drop(c)
+	t.evicted.Flood++
+	return true
+}

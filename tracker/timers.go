@@ -102,6 +102,9 @@ func (t *Tracker) runTimers() {
 		if c.flood != nil {
 			t.floodFailed(c, c.First)
 		}
+		if t.shedFlooded(c) { // synflood.go
+			continue
+		}
 		t.pushEvictable(&t.embryos, tm)
 	}
 	for t.closed.len() > 0 && t.closed.front().due <= t.now {
