@@ -26,8 +26,8 @@ func printCSV(w io.Writer, r *Report) error {
 		return err
 	}
 	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
-	for i := range r.Connections {
-		c := &r.Connections[i]
+	var err error
+	r.each(func(c *Connection) bool {
 		var miss PerSide
 		if c.MissedBytes != nil {
 			miss = *c.MissedBytes
@@ -44,9 +44,11 @@ func printCSV(w io.Writer, r *Report) error {
 			u(c.Keepalives), u(c.ZeroWindowProbes), c.History, string(c.ConnState), c.CommunityID,
 			strings.Join(ks, ";"), c.Capture.String(), c.Seen.String(), u(miss.Client), u(miss.Server), u(c.NotCaptured),
 		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		err = cw.Write(row)
+		return err == nil
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()

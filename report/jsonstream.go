@@ -16,25 +16,25 @@ import (
 // its encoding.
 func writeJSON(w io.Writer, r *Report) error {
 	head := *r
-	head.Connections = nil
-	return writeStreamed(w, &head, r.Connections, true)
+	head.Connections, head.source = nil, nil
+	return writeStreamed(w, &head, r, true)
 }
 
 // writeNDJSONReport writes the ndjson stream's final report event, one line,
 // streamed the same way.
 func writeNDJSONReport(w io.Writer, r *Report) error {
 	head := *r
-	head.Connections = nil
+	head.Connections, head.source = nil, nil
 	return writeStreamed(w, struct {
 		Event  string  `json:"event"`
 		Report *Report `json:"report"`
-	}{"report", &head}, r.Connections, false)
+	}{"report", &head}, r, false)
 }
 
 // writeStreamed encodes doc, whose report's connections are nil, and writes
 // it with conns in their place, indented (two spaces, the report at the
 // top) or on one line.
-func writeStreamed(w io.Writer, doc any, conns []Connection, indent bool) error {
+func writeStreamed(w io.Writer, doc any, r *Report, indent bool) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	marker := `"connections":`
@@ -53,7 +53,7 @@ func writeStreamed(w io.Writer, doc any, conns []Connection, indent bool) error 
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.Write(out[:i+len(marker)])
-	if err := writeConnections(bw, conns, indent); err != nil {
+	if err := writeConnections(bw, r, indent); err != nil {
 		return err
 	}
 	bw.Write(out[i+len(marker)+len("null"):])
@@ -62,12 +62,12 @@ func writeStreamed(w io.Writer, doc any, conns []Connection, indent bool) error 
 
 // writeConnections writes the connections as the elements of an array: one
 // level deep in an indented document, or on one line.
-func writeConnections(bw *bufio.Writer, conns []Connection, indent bool) error {
+func writeConnections(bw *bufio.Writer, r *Report, indent bool) error {
 	switch {
-	case conns == nil:
+	case r.Connections == nil && r.source == nil:
 		bw.WriteString("null")
 		return nil
-	case len(conns) == 0:
+	case r.NumConnections() == 0:
 		bw.WriteString("[]")
 		return nil
 	}
@@ -80,15 +80,22 @@ func writeConnections(bw *bufio.Writer, conns []Connection, indent bool) error {
 	}
 	enc.SetEscapeHTML(false)
 	bw.WriteString(open)
-	for i := range conns {
+	var err error
+	first := true
+	r.each(func(c *Connection) bool {
 		b.Reset()
-		if err := enc.Encode(&conns[i]); err != nil {
-			return err
+		if err = enc.Encode(c); err != nil {
+			return false
 		}
-		if i > 0 {
+		if !first {
 			bw.WriteString(sep)
 		}
+		first = false
 		bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	bw.WriteString(end)
 	return nil

@@ -3,8 +3,9 @@ package report
 // Listed returns the indexes in r.Connections of the connections the table
 // lists in full with opts: every one, or when a large capture is rolled up
 // the connections that matter most. They are the ones that get a timeline,
-// a ladder, a link.
+// a ladder, a link. A streamed report is materialized first.
 func Listed(r *Report, opts PrintOptions) []int {
+	r.Materialize()
 	rows := make([]int, 0, len(r.Connections))
 	if !rolledUp(r, opts) {
 		for i := range r.Connections {

@@ -24,6 +24,8 @@ type Report struct {
 	Connections   []Connection `json:"connections"`
 	Anomalies     []Anomaly    `json:"anomalies"`
 	Summary       Summary      `json:"summary"`
+
+	source *connSource // a streamed report's connections, with Connections nil (stream.go)
 }
 
 // Input describes what was read.
@@ -406,8 +408,17 @@ type Options struct {
 }
 
 // Build assembles the report from the input's description and the
-// tracker's results (after Finish).
+// tracker's results (after Finish), every connection in Connections.
 func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
+	r := BuildStreamed(in, tr, opts)
+	r.Materialize()
+	return r
+}
+
+// BuildStreamed is Build with the connections made as they are printed
+// (stream.go): Connections is nil until Materialize. It reads the tracker
+// until then.
+func BuildStreamed(in Input, tr *tracker.Tracker, opts Options) *Report {
 	// In order of first packet (SPEC.md): a connection opened by a SYN seen
 	// before a later one's first packet can be created after it (its SYN
 	// was held until a SYN-ACK proved it new).
@@ -421,38 +432,32 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,
-		Connections:   make([]Connection, 0, len(conns)),
 		Anomalies:     anomalies(tr.Anomalies()),
 		Summary:       summarize(tr, recordStates(conns)),
+		source:        &connSource{recs: conns, verbose: opts.Verbose, tunnels: opts.Tunnels},
 	}
 	if r.Input.Files == nil {
 		r.Input.Files = []string{}
 	}
-	for _, c := range conns {
-		r.Connections = append(r.Connections, connection(c, opts.Verbose))
-	}
-	r.Input.CaptureLoss = captureLoss(r.Connections)
+	r.Input.CaptureLoss = captureLoss(conns)
 	addTunnels(r, conns, opts.Tunnels)
-	addChecksums(r, conns, tr)
+	addChecksums(r, tr)
 	return r
 }
 
 // captureLoss sums what the capture missed over the connections, or
 // returns nil when it evidently missed nothing.
-func captureLoss(conns []Connection) *CaptureLoss {
+func captureLoss(conns []*tracker.Record) *CaptureLoss {
 	var l CaptureLoss
 	var seen uint64
-	for i := range conns {
-		c := &conns[i]
-		if c.Capture == OneSided {
+	for _, c := range conns {
+		if _, ok := c.OneSided(); ok {
 			l.OneSided++
 			continue
 		}
-		l.NotCaptured += c.NotCaptured
-		seen += c.Packets.Client + c.Packets.Server
-		if c.MissedBytes != nil {
-			l.MissedBytes += c.MissedBytes.Client + c.MissedBytes.Server
-		}
+		l.NotCaptured += uint64(c.NotCaptured)
+		seen += c.Packets(tracker.Client) + c.Packets(tracker.Server)
+		l.MissedBytes += c.MissedBytes(tracker.Client) + c.MissedBytes(tracker.Server)
 	}
 	if l.NotCaptured+l.MissedBytes+l.OneSided == 0 {
 		return nil

@@ -83,7 +83,7 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 	if !opts.Quiet {
 		p.connections(r)
 	} else {
-		p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
+		p.printf("\nConnections: %s\n", count(uint64(r.NumConnections())))
 	}
 	p.tunnels(r)
 	p.states(r)
@@ -253,7 +253,7 @@ func cleanlyClosed(c *Connection) bool {
 }
 
 func (p *printer) connections(r *Report) {
-	if len(r.Connections) == 0 {
+	if r.NumConnections() == 0 {
 		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 || r.Input.Lone != nil {
 			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
 		} else {
@@ -261,11 +261,12 @@ func (p *printer) connections(r *Report) {
 		}
 		return
 	}
-	p.printf("\nConnections: %s\n", count(uint64(len(r.Connections))))
-	list := make([]*Connection, len(r.Connections))
-	for i := range r.Connections {
-		list[i] = &r.Connections[i]
-	}
+	p.printf("\nConnections: %s\n", count(uint64(r.NumConnections())))
+	list := make([]*Connection, 0, r.NumConnections())
+	r.each(func(c *Connection) bool {
+		list = append(list, c)
+		return true
+	})
 	p.connTable(list)
 }
 
@@ -346,7 +347,7 @@ func (p *printer) timeline(c *Connection) {
 }
 
 func (p *printer) states(r *Report) {
-	if len(r.Connections) == 0 {
+	if r.NumConnections() == 0 {
 		return
 	}
 	p.printf("\nStates\n")

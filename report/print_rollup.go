@@ -15,7 +15,7 @@ func rolledUp(r *Report, opts PrintOptions) bool {
 	if max <= 0 {
 		max = DefaultMaxRows
 	}
-	return !opts.All && len(r.Connections) > max
+	return !opts.All && r.NumConnections() > max
 }
 
 // rollup prints a large capture's rollup under the input summary: the

@@ -260,9 +260,10 @@ func insertTop[T any](top []T, x T, n int, order func(a, b T) int) []T {
 func rollupOf(r *Report) *Rollup {
 	end := max(r.Input.LastPacket, r.Input.CaptureEnd)
 	b := newRollupBuilder(end)
-	for i := range r.Connections {
-		b.addConnection(&r.Connections[i])
-	}
+	r.each(func(c *Connection) bool {
+		b.addConnection(c)
+		return true
+	})
 	for i := range r.Anomalies {
 		b.addAnomaly(&r.Anomalies[i])
 	}

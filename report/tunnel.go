@@ -68,18 +68,16 @@ func tunnelOf(t tracker.Tunnel) []TunnelLayer {
 	return out
 }
 
-// addTunnels fills in the tunnel context of each connection seen inside
-// one, and counts the contexts in the input's decapsulation summary.
+// addTunnels counts the tunnel contexts the connections were seen in, in
+// the input's decapsulation summary (each connection's is filled in as it
+// is made: connSource.conn).
 func addTunnels(r *Report, conns []*tracker.Record, lookup func(uint32) (tracker.Tunnel, bool)) {
 	if lookup == nil {
 		return
 	}
 	seen := make(map[uint32]bool)
-	for i, c := range conns {
+	for _, c := range conns {
 		if id := c.Key.Tunnel; id != 0 {
-			if t, ok := lookup(id); ok {
-				r.Connections[i].Tunnel = tunnelOf(t)
-			}
 			seen[id] = true
 		}
 	}
@@ -96,12 +94,10 @@ func (r *Report) decap() *Decapsulation {
 	return r.Input.Decapsulation
 }
 
-// addChecksums fills in what the checksums showed, per connection and over
-// the input, when they showed anything.
-func addChecksums(r *Report, conns []*tracker.Record, tr *tracker.Tracker) {
-	for i, c := range conns {
-		r.Connections[i].BadChecksums = uint64(c.BadChecksums)
-	}
+// addChecksums fills in what the checksums showed over the input, when
+// they showed anything (each connection's count is filled in as it is
+// made: connSource.conn).
+func addChecksums(r *Report, tr *tracker.Tracker) {
 	st := tr.Checksums()
 	if st.Dropped == 0 && len(st.Trusted) == 0 && st.Unfollowed == 0 {
 		// Nothing wrong but the pseudo-header sums of a sending host's
@@ -146,21 +142,23 @@ func (p *printer) tunnels(r *Report) {
 	}
 	var order []string
 	groups := make(map[string]*group)
-	for i := range r.Connections {
-		c := &r.Connections[i]
-		if len(c.Tunnel) == 0 {
-			continue
-		}
-		k := TunnelString(c.Tunnel)
-		g := groups[k]
-		if g == nil {
-			g = &group{}
-			groups[k] = g
-			order = append(order, k)
-		}
-		if g.n++; len(g.ids) < 5 {
-			g.ids = append(g.ids, c.ID)
-		}
+	if d := r.Input.Decapsulation; d != nil && d.Tunnels > 0 {
+		r.each(func(c *Connection) bool {
+			if len(c.Tunnel) == 0 {
+				return true
+			}
+			k := TunnelString(c.Tunnel)
+			g := groups[k]
+			if g == nil {
+				g = &group{}
+				groups[k] = g
+				order = append(order, k)
+			}
+			if g.n++; len(g.ids) < 5 {
+				g.ids = append(g.ids, c.ID)
+			}
+			return true
+		})
 	}
 	if len(order) > 0 {
 		rows := make([][]string, 0, len(order))

@@ -41,8 +41,8 @@ func printZeek(w io.Writer, r *Report) error {
 	fmt.Fprintf(bw, "#open\t%s\n#fields\t%s\n#types\t%s\n", stamp(r.Input.FirstPacket),
 		strings.Join(zeekFields, "\t"), strings.Join(zeekTypes, "\t"))
 	row := make([]string, 0, len(zeekFields))
-	for i := range r.Connections {
-		row = zeekRow(row[:0], &r.Connections[i])
+	r.each(func(c *Connection) bool {
+		row = zeekRow(row[:0], c)
 		for j, v := range row {
 			if j > 0 {
 				bw.WriteByte('\t')
@@ -50,7 +50,8 @@ func printZeek(w io.Writer, r *Report) error {
 			bw.WriteString(zeekEscape(v))
 		}
 		bw.WriteByte('\n')
-	}
+		return true
+	})
 	fmt.Fprintf(bw, "#close\t%s\n", stamp(max(r.Input.LastPacket, r.Input.CaptureEnd)))
 	return bw.Flush()
 }

@@ -141,7 +141,10 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		in.Error = inputErr.Error()
 	}
 	cfg.decap.decapInput(&in)
-	rep := report.Build(in, tr, report.Options{Verbose: cfg.verbose > 0, Tunnels: cfg.decap.tunnels()})
+	rep := report.BuildStreamed(in, tr, report.Options{Verbose: cfg.verbose > 0, Tunnels: cfg.decap.tunnels()})
+	if out != nil || cfg.pictures.ladder.set || cfg.pictures.html != "" {
+		rep.Materialize() // -w and the pictures go through the connections again
+	}
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
 		return exitError
