@@ -168,3 +168,17 @@ func (t *Tracker) FrozenStates(f func(client, server State)) {
 		}
 	}
 }
+
+// Release frees, once the report has taken its Records (after Finish and
+// Records), what only following more segments needs: the flow table, the
+// compact records, the timers, the lone segments and the connections kept
+// whole (their Records are copies). The Records, the findings and the
+// counts stay; nothing but reading them may follow.
+func (t *Tracker) Release() {
+	t.table, t.twRecs = newFlowTable(), newTWTable([2]uint64{})
+	t.conns, t.holes = nil, 0
+	t.timeWaits, t.closed, t.handshakes, t.embryos, t.lru = timerQueue{}, timerQueue{}, timerQueue{}, timerQueue{}, timerQueue{}
+	t.ended, t.endedOther = fifo[*Conn]{}, fifo[*Conn]{}
+	t.lone = loneTable{max: t.lone.max, stats: t.lone.stats}
+	t.pendingSyn = nil
+}

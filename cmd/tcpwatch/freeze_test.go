@@ -108,3 +108,53 @@ func feedFile(t *testing.T, tr *tracker.Tracker, files ...string) {
 		feed(tr, &p)
 	}
 }
+
+// TestStreamedReportPrintsTheSame checks that a report whose connections
+// are made as they are printed (BuildStreamed), from a tracker released
+// after (as tcpwatch does), prints in every format exactly what the report
+// that holds them all prints.
+func TestStreamedReportPrintsTheSame(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/pcaps/anomalies/*.pcap")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recordings: %v", err)
+	}
+	files = append(files, "../../testdata/pcaps/close-client-first-over-vxlan.pcap", "../../testdata/pcaps/many-short.pcap",
+		synthCapture(t, synth.Config{Seed: 5, Conns: 2500, Concurrency: 200, Flood: 600, Interval: 300 * time.Microsecond,
+			Mix: synth.Mix{IPv6: 0.2, Aborted: 0.05, Refused: 0.05, Retransmit: 0.05, MaxRounds: 2, Midstream: 0.3}}))
+	formats := []report.Format{report.Table, report.JSON, report.NDJSON, report.CSV, report.Zeek}
+	for _, f := range files {
+		for _, verbose := range []bool{false, true} {
+			opts := report.Options{Verbose: verbose}
+			whole := make([][]byte, len(formats))
+			for i, format := range formats {
+				whole[i] = printed(t, report.Build(report.Input{}, analyzed(t, f), opts), format)
+			}
+			for i, format := range formats {
+				tr := analyzed(t, f)
+				rep := report.BuildStreamed(report.Input{}, tr, opts)
+				tr.Release()
+				if got := printed(t, rep, format); !bytes.Equal(got, whole[i]) {
+					t.Errorf("%s, format %d, verbose %v: the streamed report prints differently:\n%s",
+						filepath.Base(f), format, verbose, firstDiff(whole[i], got))
+				}
+			}
+		}
+	}
+}
+
+func analyzed(t *testing.T, name string) *tracker.Tracker {
+	t.Helper()
+	tr := tracker.New(tracker.Config{MaxFull: 10, FrozenTransitions: true})
+	feedFile(t, tr, name)
+	tr.Finish()
+	return tr
+}
+
+func printed(t *testing.T, rep *report.Report, f report.Format) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := report.Print(&b, rep, f, report.PrintOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

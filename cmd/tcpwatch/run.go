@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -142,8 +143,16 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 	}
 	cfg.decap.decapInput(&in)
 	rep := report.BuildStreamed(in, tr, report.Options{Verbose: cfg.verbose > 0, Tunnels: cfg.decap.tunnels()})
-	if out != nil || cfg.pictures.ladder.set || cfg.pictures.html != "" {
+	pictures := cfg.pictures.ladder.set || cfg.pictures.html != ""
+	if out != nil || pictures {
 		rep.Materialize() // -w and the pictures go through the connections again
+	}
+	if !pictures {
+		// The report has what it needs: what followed segments goes, and
+		// the memory it held goes back before the report is printed, so
+		// that printing does not add its peak to the analysis's.
+		tr.Release()
+		debug.FreeOSMemory()
 	}
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
