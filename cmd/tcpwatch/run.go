@@ -152,7 +152,9 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		// the memory it held goes back before the report is printed, so
 		// that printing does not add its peak to the analysis's.
 		tr.Release()
-		debug.FreeOSMemory()
+		if rep.NumConnections() > 10_000 {
+			debug.FreeOSMemory() // (a forced collection: worth it only for a big report)
+		}
 	}
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
