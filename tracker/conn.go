@@ -204,19 +204,17 @@ type Conn struct {
 }
 
 // Client returns the client's address and port.
-func (c *Conn) Client() netip.AddrPort {
-	if c.clientIsA {
-		return c.Key.AddrPortA()
-	}
-	return c.Key.AddrPortB()
-}
+func (c *Conn) Client() netip.AddrPort { return c.Key.endpoint(c.clientIsA) }
 
 // Server returns the server's address and port.
-func (c *Conn) Server() netip.AddrPort {
-	if c.clientIsA {
-		return c.Key.AddrPortB()
+func (c *Conn) Server() netip.AddrPort { return c.Key.endpoint(!c.clientIsA) }
+
+// endpoint returns endpoint A of the key, or B.
+func (k *FlowKey) endpoint(a bool) netip.AddrPort {
+	if a {
+		return k.AddrPortA()
 	}
-	return c.Key.AddrPortA()
+	return k.AddrPortB()
 }
 
 // State returns a side's current state.

@@ -71,20 +71,10 @@ func (c *Conn) record(trs bool) Record {
 }
 
 // Client returns the client's address and port.
-func (r *Record) Client() netip.AddrPort {
-	if r.clientIsA {
-		return r.Key.AddrPortA()
-	}
-	return r.Key.AddrPortB()
-}
+func (r *Record) Client() netip.AddrPort { return r.Key.endpoint(r.clientIsA) }
 
 // Server returns the server's address and port.
-func (r *Record) Server() netip.AddrPort {
-	if r.clientIsA {
-		return r.Key.AddrPortB()
-	}
-	return r.Key.AddrPortA()
-}
+func (r *Record) Server() netip.AddrPort { return r.Key.endpoint(!r.clientIsA) }
 
 // State returns a side's state.
 func (r *Record) State(s Side) State { return r.states[s] }
