@@ -48,6 +48,7 @@ type fileSource struct {
 	f    *os.File // closed with the source; nil for standard input and for streams
 	gz   *gzip.Reader
 	pcap *pcapgo.Reader
+	recs *pcapRecords // pcap's records, read past pcap (pcaprecords.go)
 	ng   *pcapgo.NgReader
 	lt   layers.LinkType // for pcap
 	// From pcapng's interface statistics blocks (written by dumpcap when
@@ -229,6 +230,7 @@ func (s *fileSource) openFormat(br *bufio.Reader, magic uint32) error {
 			return s.streamError(err, "inside the pcap file header", "corrupt pcap file header")
 		}
 		s.lt = s.pcap.LinkType()
+		s.recs = newPcapRecords(br, magic, s.pcap.Snaplen())
 		if !Supported(s.lt) {
 			return linkTypeError(s.lt)
 		}
@@ -304,7 +306,7 @@ func (s *fileSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt laye
 		}
 	}()
 	if s.pcap != nil {
-		data, ci, err = s.pcap.ZeroCopyReadPacketData()
+		data, ci, err = s.recs.next()
 		lt = s.lt
 	} else {
 		data, ci, err = s.ng.ZeroCopyReadPacketData()

@@ -69,7 +69,7 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 		}
 	}
 	if o&obsTimeWaitRestarted != 0 {
-		t.timeWaits.push(timer{key: c.Key, id: uint32(c.ID), side: s.Peer(), due: seg.Time + t.twLen})
+		t.timeWaits.push(timerOf(c, seg.Time+t.twLen))
 	}
 }
 
@@ -155,13 +155,13 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 	h.since = at
 	if to == TimeWait {
 		h.twSince = at
-		t.timeWaits.push(timer{key: c.Key, id: uint32(c.ID), side: s, due: at + t.twLen})
+		t.timeWaits.push(timerOf(c, at+t.twLen))
 	}
 	if s == Client && (to == TimeWait) != (tr.from == TimeWait) && !c.Midstream {
 		t.twCount(c, at, to == TimeWait)
 	}
 	if c.half[0].state == Closed && c.half[1].state == Closed {
-		t.closed.push(timer{key: c.Key, id: uint32(c.ID), due: c.Last + t.twLen})
+		t.closed.push(timerOf(c, c.Last+t.twLen))
 	}
 	c.addTrans(tr)
 	if t.cfg.OnTransition != nil {

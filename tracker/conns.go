@@ -32,7 +32,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	t.conns = append(t.conns, c)
 	t.table.put(c)
 	c.inTable = true
-	tm := timer{key: k, id: uint32(c.ID), due: seg.Time + int64(t.th.HandshakeTimeout)}
+	tm := timerOf(c, seg.Time+int64(t.th.HandshakeTimeout))
 	if !c.Midstream {
 		t.handshakes.push(tm)
 	}
@@ -57,7 +57,7 @@ func (t *Tracker) evictOne() bool {
 	victim := t.idlest()
 	if victim != nil && t.now-victim.Last < int64(t.th.Stuck) {
 		if t.evictEmbryo(&t.handshakes) {
-			t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
+			t.lru.push(timerOf(victim, 0))
 			return true
 		}
 	}
@@ -118,7 +118,7 @@ func (t *Tracker) idlest() *Conn {
 			continue
 		}
 		if victim != nil {
-			t.lru.push(timer{key: victim.Key, id: uint32(victim.ID)})
+			t.lru.push(timerOf(victim, 0))
 		}
 		victim = c
 	}
@@ -160,9 +160,12 @@ func (t *Tracker) compact() {
 	if t.holes == 0 {
 		return
 	}
+	moved := make([]int32, len(t.conns))
 	n := 0
-	for _, c := range t.conns {
+	for i, c := range t.conns {
+		moved[i] = -1
 		if c != nil {
+			moved[i] = int32(n)
 			c.idx = int32(n)
 			t.conns[n] = c
 			n++
@@ -175,6 +178,7 @@ func (t *Tracker) compact() {
 	clear(t.conns[n:])
 	t.conns = t.conns[:n]
 	t.holes = 0
+	t.renumberTimers(moved)
 }
 
 // serverPort reports whether port a looks more like the server's than port

@@ -274,7 +274,7 @@ func (t *Tracker) openLone(first *Segment) *Conn {
 // began.
 func (t *Tracker) closeIfNothing(c *Conn) {
 	if c.nTrs == 0 && c.half[0].packets+c.half[1].packets == 1 && c.half[0].state == Closed && c.half[1].state == Closed {
-		t.closed.push(timer{key: c.Key, id: uint32(c.ID), due: c.Last + t.twLen})
+		t.closed.push(timerOf(c, c.Last+t.twLen))
 	}
 }
 

@@ -1,13 +1,17 @@
 package tracker
 
-// timer names its connection by key and the low 32 bits of its ID (the ID
-// is checked only against the connection of that key): 48 bytes.
+// timer names its connection by its index in Tracker.conns (kept up to
+// date when conns is compacted) and the low 32 bits of its ID: 16 bytes,
+// and finding the connection is one load, not a look-up of its key in the
+// flow table (and, for one that ended, in the table of TIME_WAITs).
 type timer struct {
-	key  FlowKey
-	side Side
-	id   uint32
-	due  int64
+	idx int32
+	id  uint32
+	due int64
 }
+
+// timerOf returns a timer for c, due at due.
+func timerOf(c *Conn, due int64) timer { return timer{idx: c.idx, id: uint32(c.ID), due: due} }
 
 // fifo is a queue in a ring buffer: pushing and popping allocate only when
 // the queue outgrows its buffer.
@@ -48,17 +52,23 @@ func (q *fifo[T]) pop() T {
 	return t
 }
 
+// storedConn returns the timer's connection if the tracker still holds
+// it, followed or not.
+func (t *Tracker) storedConn(tm timer) *Conn {
+	if tm.idx < 0 || int(tm.idx) >= len(t.conns) {
+		return nil
+	}
+	if c := t.conns[tm.idx]; c != nil && uint32(c.ID) == tm.id {
+		return c
+	}
+	return nil
+}
+
 // timerConn returns the timer's connection if it is still followed: in the
 // flow table, or parked with its full record stored.
 func (t *Tracker) timerConn(tm timer) *Conn {
-	if c := t.table.get(&tm.key); c != nil {
-		if uint32(c.ID) == tm.id {
-			return c
-		}
-		return nil
-	}
-	if r := t.twRecs.get(&tm.key); r != nil && r.id == tm.id {
-		return t.recConn(r)
+	if c := t.storedConn(tm); c != nil && c.inTable {
+		return c
 	}
 	return nil
 }
@@ -66,10 +76,23 @@ func (t *Tracker) timerConn(tm timer) *Conn {
 // tableConn returns the timer's connection if it is in the flow table
 // (the eviction queues name only those).
 func (t *Tracker) tableConn(tm timer) *Conn {
-	if c := t.table.get(&tm.key); c != nil && uint32(c.ID) == tm.id {
+	if c := t.storedConn(tm); c != nil && c.inTable && !c.parked {
 		return c
 	}
 	return nil
+}
+
+// renumberTimers follows a compaction of conns: moved[i] is the new index
+// of the connection at index i before it, -1 for a hole.
+func (t *Tracker) renumberTimers(moved []int32) {
+	for _, q := range []*timerQueue{&t.timeWaits, &t.closed, &t.handshakes, &t.embryos, &t.lru} {
+		for i := 0; i < q.n; i++ {
+			tm := &q.buf[(q.head+i)%len(q.buf)]
+			if tm.idx >= 0 && int(tm.idx) < len(moved) {
+				tm.idx = moved[tm.idx]
+			}
+		}
+	}
 }
 
 // expire runs a connection's timers up to the clock: TIME_WAIT ends 2×MSL
@@ -113,7 +136,7 @@ func (t *Tracker) runTimers() {
 			continue
 		}
 		if c.Last+t.twLen > t.now {
-			t.closed.push(timer{key: c.Key, id: uint32(c.ID), due: c.Last + t.twLen}) // traffic came after it closed
+			t.closed.push(timerOf(c, c.Last+t.twLen)) // traffic came after it closed
 			continue
 		}
 		t.judgeOpen(c)

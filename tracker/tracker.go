@@ -102,8 +102,8 @@ type Tracker struct {
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, closed
 	// connections to drop from the table, and handshakes to give up on.
-	// They name connections by key and ID, so that an evicted connection
-	// is not kept alive by its timers.
+	// They name connections by index in conns and ID, so that an evicted
+	// connection is not kept alive by its timers.
 	timeWaits, closed, handshakes timerQueue
 	// For eviction: connections whose handshake timed out without
 	// completing, and every connection, oldest first. Entries of

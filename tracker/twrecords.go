@@ -64,31 +64,57 @@ type parkRef struct{ slot, id uint32 }
 
 // twTable holds the compact records in a slab addressed by index, found by
 // an open-addressing index of slots: nothing in it holds a
-// pointer, so the garbage collector never scans it.
+// pointer, so the garbage collector never scans it. An index entry is
+// slot+1 in its low slotBits bits (0: empty) and, in the bits above, as
+// many bits of the record's hash as are left (a tag): a probe reads a
+// record, a cache miss of its own, only when the tags match.
 type twTable struct {
-	chunks [][]twRecord // twChunk records each
-	used   uint32       // slots handed out so far
-	free   []uint32
-	index  []uint32 // slot+1; 0: empty
-	mask   uint64
-	n      int
-	seed   [2]uint64
-	order  fifo[parkRef] // in the order parked, for expiry and eviction
+	chunks   [][]twRecord // twChunk records each
+	used     uint32       // slots handed out so far
+	free     []uint32
+	index    []uint32
+	slotBits uint // slot+1 < 1<<slotBits
+	mask     uint64
+	n        int
+	seed     [2]uint64
+	order    fifo[parkRef] // in the order parked, for expiry and eviction
 }
 
 // rec returns the record in a slot.
 func (t *twTable) rec(slot uint32) *twRecord { return &t.chunks[slot/twChunk][slot%twChunk] }
 
 func newTWTable(seed [2]uint64) *twTable {
-	t := &twTable{seed: seed}
+	t := &twTable{seed: seed, slotBits: 12}
 	t.grow(64)
 	return t
 }
 
 func (t *twTable) len() int { return t.n }
 
-// hash is the flow table's hash with its seeds swapped.
-func (t *twTable) hash(k *FlowKey) uint32 { return uint32(hashKey(k, t.seed[1], t.seed[0])) }
+// hash is the flow table's hash with its seeds swapped: its low half
+// places a key in the index, its high half tags the entry.
+func (t *twTable) hash(k *FlowKey) uint64 { return hashKey(k, t.seed[1], t.seed[0]) }
+
+// tagMask returns the bits of an index entry that hold the tag.
+func (t *twTable) tagMask() uint32 { return ^uint32(0) << t.slotBits }
+
+// entry returns the index entry of a slot whose record has hash h.
+func (t *twTable) entry(h uint64, slot uint32) uint32 {
+	return uint32(h>>32)&t.tagMask() | (slot + 1)
+}
+
+// slot returns the slot an index entry names.
+func (t *twTable) slot(e uint32) uint32 { return e&^t.tagMask() - 1 }
+
+// widenSlots gives the slot one more bit of each index entry, taken from
+// the tag, when the slots handed out outgrow it.
+func (t *twTable) widenSlots() {
+	bit := uint32(1) << t.slotBits
+	for i := range t.index {
+		t.index[i] &^= bit
+	}
+	t.slotBits++
+}
 
 func (t *twTable) grow(size int) {
 	old := t.index
@@ -96,7 +122,7 @@ func (t *twTable) grow(size int) {
 	t.mask = uint64(size - 1)
 	for _, ref := range old {
 		if ref != 0 {
-			i := uint64(t.hash(&t.rec(ref-1).key)) & t.mask
+			i := t.hash(&t.rec(t.slot(ref)).key) & t.mask
 			for t.index[i] != 0 {
 				i = (i + 1) & t.mask
 			}
@@ -105,16 +131,18 @@ func (t *twTable) grow(size int) {
 	}
 }
 
-// find returns the position in index of k's record, and whether it is there.
-// The index holds no hashes (4 bytes a slot): each probe compares keys.
-func (t *twTable) find(k *FlowKey) (uint64, bool) {
-	for i := uint64(t.hash(k)) & t.mask; ; i = (i + 1) & t.mask {
+// find returns the position in index of k's record, and whether it is
+// there, and k's hash.
+func (t *twTable) find(k *FlowKey) (uint64, bool, uint64) {
+	h := t.hash(k)
+	tag, m := uint32(h>>32), t.tagMask()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		ref := t.index[i]
 		if ref == 0 {
-			return i, false
+			return i, false, h
 		}
-		if t.rec(ref - 1).key.eq(k) {
-			return i, true
+		if (ref^tag)&m == 0 && t.rec(t.slot(ref)).key.eq(k) {
+			return i, true, h
 		}
 	}
 }
@@ -124,8 +152,8 @@ func (t *twTable) get(k *FlowKey) *twRecord {
 	if t.n == 0 {
 		return nil
 	}
-	if i, ok := t.find(k); ok {
-		return t.rec(t.index[i] - 1)
+	if i, ok, _ := t.find(k); ok {
+		return t.rec(t.slot(t.index[i]))
 	}
 	return nil
 }
@@ -144,25 +172,28 @@ func (t *twTable) put(r twRecord) {
 		}
 		slot = t.used
 		t.used++
+		if t.slotBits < 32 && t.used >= 1<<t.slotBits {
+			t.widenSlots()
+		}
 	}
-	i, _ := t.find(&r.key)
+	i, _, h := t.find(&r.key)
 	*t.rec(slot) = r
-	t.index[i] = slot + 1
+	t.index[i] = t.entry(h, slot)
 	t.n++
 	t.order.push(parkRef{slot: slot, id: r.id})
 }
 
 // del removes k's record, shifting later entries of its probe run back.
 func (t *twTable) del(k *FlowKey) {
-	i, ok := t.find(k)
+	i, ok, _ := t.find(k)
 	if !ok {
 		return
 	}
-	slot := t.index[i] - 1
+	slot := t.slot(t.index[i])
 	*t.rec(slot) = twRecord{}
 	t.free = append(t.free, slot)
 	for j := (i + 1) & t.mask; t.index[j] != 0; j = (j + 1) & t.mask {
-		if fillsHole(i, j, uint64(t.hash(&t.rec(t.index[j]-1).key))&t.mask) {
+		if fillsHole(i, j, t.hash(&t.rec(t.slot(t.index[j])).key)&t.mask) {
 			t.index[i] = t.index[j]
 			i = j
 		}

@@ -1,0 +1,58 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// FuzzPcapRecords checks that pcapRecords reads any pcap file as pcapgo's
+// ZeroCopyReadPacketData does: the same records, capture info and errors,
+// in the same order, whatever the read buffer's size (records longer than
+// it take the slow path).
+func FuzzPcapRecords(f *testing.F) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	f.Add(pcapFile(le, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}, rec{ts: t0, data: ethData}), uint16(0))
+	f.Add(pcapFile(be, true, layers.LinkTypeRaw, rec{ts: t0, data: v6SYN}), uint16(40))
+	f.Add(pcapFile(le, true, layers.LinkTypeEthernet, rec{ts: t0, data: ethData, wireLen: 3}), uint16(0))
+	whole := pcapFile(le, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethData})
+	f.Add(whole[:len(whole)-5], uint16(1))
+	f.Add(whole[:30], uint16(1))
+	f.Add(append(pcapFile(le, false, layers.LinkTypeEthernet), le.AppendUint32(make([]byte, 8), 1<<20)...), uint16(2))
+	f.Fuzz(func(t *testing.T, file []byte, size uint16) {
+		ref, err := pcapgo.NewReader(bytes.NewReader(file))
+		if err != nil {
+			return
+		}
+		br := bufio.NewReaderSize(bytes.NewReader(file), 16+int(size)%4096)
+		br.Discard(24)
+		recs := newPcapRecords(br, be.Uint32(file), ref.Snaplen())
+		for i := 0; ; i++ {
+			want, wantCI, wantErr := ref.ZeroCopyReadPacketData()
+			got, gotCI, gotErr := recs.next()
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("record %d: error %v, pcapgo's %v", i, gotErr, wantErr)
+			}
+			if !sameInfo(gotCI, wantCI) {
+				t.Fatalf("record %d: %+v, pcapgo's %+v", i, gotCI, wantCI)
+			}
+			if wantErr != nil {
+				return
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("record %d: % x, pcapgo's % x", i, got, want)
+			}
+		}
+	})
+}
+
+func sameInfo(a, b gopacket.CaptureInfo) bool {
+	return a.Timestamp.Equal(b.Timestamp) && a.Timestamp.Location() == b.Timestamp.Location() &&
+		a.CaptureLength == b.CaptureLength && a.Length == b.Length
+}
