@@ -6,7 +6,7 @@ import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
 // see a retransmitted FIN or a new SYN on its 4-tuple until 2×MSL after
 // its last segment. Like Linux's timewait socket (a small struct in place
 // of the full socket), the flow table then keeps only a compact,
-// pointer-free record of it (twRecord, 72 bytes), and its full
+// pointer-free record of it (twRecord, 64 bytes), and its full
 // record goes to the store of ended connections (MaxKept). A segment for
 // it brings the full record back into the flow table while the store still
 // holds it, so it is judged exactly as if it had never left; once the
