@@ -10,10 +10,11 @@ import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
 // record goes to the store of ended connections (MaxKept). A segment for
 // it brings the full record back into the flow table while the store still
 // holds it, so it is judged exactly as if it had never left; once the
-// store has forgotten it, the compact record alone judges what arrives
-// (judgeForgotten): a FIN sent again restarts its TIME_WAIT, a SYN opens
-// the next connection (port_reuse if a side was still in TIME_WAIT), and
-// anything else is absorbed.
+// store has forgotten it, or frozen it (freeze.go), the compact record
+// alone judges what arrives (judgeForgotten): a FIN sent again restarts its
+// TIME_WAIT, a SYN opens the next connection (port_reuse if a side was
+// still in TIME_WAIT, and the frozen Record's side closed), and anything
+// else is absorbed.
 
 // twRecord is what the table keeps of a connection that ended: 64 bytes.
 type twRecord struct {
