@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Measures live capture under a bounded load between two private network
 # namespaces (docs/capacity.md): netload's client in one, its server and the
-# capturer (tcpwatch -i or tcpdump -w /dev/null) on the server's veth in the
+# capturer (tcpwatch -i or tcpdump -w /dev/null, or none) on the server's veth in the
 # other. Prints one line: what the load achieved, what the capturer saw and
 # what the kernel dropped.
 #
 #   sudo internal/netlab/netload/capacity.sh tcpwatch conns 2000 15
 #   sudo internal/netlab/netload/capacity.sh tcpdump segments 50000 15
-#   EXTRA="-s 256" sudo ... tcpwatch ...      # more tcpwatch flags
+#   sudo internal/netlab/netload/capacity.sh tcpwatch raw 500000 10
+#   EXTRA="--fanout 2" sudo ... tcpwatch ...      # more tcpwatch flags
+#
+# raw (RATE in packets/s) writes made-up connections as frames onto the
+# client's veth; no server runs.
 #
 # Everything it creates (namespaces twlive-<pid>-cap-*, processes) is
 # removed on exit.
 set -euo pipefail
-CAPTURER=${1:?capturer: tcpwatch or tcpdump}
+CAPTURER=${1:?capturer: tcpwatch, tcpdump or none}
 MODE=${2:?mode: conns or segments}
 RATE=${3:?rate per second}
 SECS=${4:-15}
@@ -58,11 +62,14 @@ tcpwatch)
 tcpdump)
 	{ time ip netns exec "$S" timeout -s INT "$CAPSECS" tcpdump -i "$VS" -w /dev/null ${EXTRA:-} tcp 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
 	;;
-*) echo "capturer: tcpwatch or tcpdump" >&2; exit 2 ;;
+none) # the load alone: what the generator reaches with no capturer
+	{ time sleep "$CAPSECS"; } 2>"$TMP/time.txt" &
+	;;
+*) echo "capturer: tcpwatch, tcpdump or none" >&2; exit 2 ;;
 esac
 CAP=$!
 sleep 0.7
-LOAD=$(ip netns exec "$C" "$TMP/netload" -mode "$MODE" -rate "$RATE" -duration "${SECS}s" -addr 198.18.0.2:9000 2>&1 | tr '\n' ' ')
+LOAD=$(ip netns exec "$C" "$TMP/netload" -mode "$MODE" -rate "$RATE" -duration "${SECS}s" -addr 198.18.0.2:9000 -iface "$VC" 2>&1 | tr '\n' ' ')
 wait "$CAP" || true
 CPU=$(awk '/^(user|sys)/ { split($2, a, "m"); s += a[1] * 60 + a[2] } END { printf "%.1f", s }' "$TMP/time.txt")
 
@@ -82,5 +89,8 @@ tcpdump)
 	cap=$(awk '/packets captured/ { print $1 }' "$TMP/err.txt")
 	drop=$(awk '/dropped by kernel/ { print $1 }' "$TMP/err.txt")
 	echo "tcpdump   load: $LOAD| captured $cap packets ($((cap / SECS))/s over the load); dropped $drop by the kernel; CPU $CPU s"
+	;;
+none)
+	echo "none      load: $LOAD"
 	;;
 esac
