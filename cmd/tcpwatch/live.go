@@ -17,6 +17,11 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
+// wallEvery is how many packets the live loop handles between readings of
+// the wall clock; in between, a packet's capture time (the kernel's wall
+// clock stamp) tells the time.
+const wallEvery = 64
+
 // sweepEvery is how often live mode runs the tracker's time-based
 // detectors over every open connection when the clock moves without
 // packets (and, under load, between packets).
@@ -139,12 +144,19 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 	clk := w.startClock()
 	var p capture.Packet
 	var n uint64
+	var wall time.Time // the wall clock, read when the wire is quiet and every wallEvery packets
 	for {
 		if ctx.Err() != nil {
 			return true, nil
 		}
 		err := w.rd.Next(&p)
-		now := time.Now()
+		if err != nil || n%wallEvery == 0 {
+			wall = time.Now()
+		}
+		now := wall
+		if err == nil && p.Time > wall.UnixNano() {
+			now = time.Unix(0, p.Time) // the kernel's stamp: the wall clock, without a clock read
+		}
 		switch {
 		case err == capture.ErrTimeout:
 			w.tr.Advance(now.UnixNano())

@@ -69,26 +69,33 @@ none) # the load alone: what the generator reaches with no capturer
 esac
 CAP=$!
 sleep 0.7
+# The capturer's CPU time while the load runs (user + system, from
+# /proc), apart from starting up and the final report.
+CPID=$(pgrep -n -f "$TMP/tcpwatch -i $VS|tcpdump -i $VS" || true)
+cputicks() { [ -n "$CPID" ] && awk '{ print $14 + $15 }' "/proc/$CPID/stat" 2>/dev/null || echo 0; }
+T0=$(cputicks)
 LOAD=$(ip netns exec "$C" "$TMP/netload" -mode "$MODE" -rate "$RATE" -duration "${SECS}s" -addr 198.18.0.2:9000 -iface "$VC" 2>&1 | tr '\n' ' ')
+T1=$(cputicks)
+LOADCPU=$(awk -v a="$T0" -v b="$T1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 wait "$CAP" || true
 CPU=$(awk '/^(user|sys)/ { split($2, a, "m"); s += a[1] * 60 + a[2] } END { printf "%.1f", s }' "$TMP/time.txt")
 
 case "$CAPTURER" in
 tcpwatch)
-	python3 - "$TMP/out.json" "$SECS" "$CPU" "$LOAD" <<'EOF'
+	python3 - "$TMP/out.json" "$SECS" "$CPU" "$LOAD" "$LOADCPU" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 i = r["input"]
-secs, cpu, load = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+secs, cpu, load, loadcpu = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 print(f"tcpwatch  load: {load.strip()} | captured {i['packets']} packets ({i['packets']/secs:.0f}/s over the load), "
       f"{r['summary']['connections']} connections; dropped {i['dropped']['kernel']} by the kernel, "
-      f"{i['dropped']['interface']} by the interface; CPU {cpu:.1f} s")
+      f"{i['dropped']['interface']} by the interface; CPU {cpu:.1f} s, {loadcpu} s of it during the load")
 EOF
 	;;
 tcpdump)
 	cap=$(awk '/packets captured/ { print $1 }' "$TMP/err.txt")
 	drop=$(awk '/dropped by kernel/ { print $1 }' "$TMP/err.txt")
-	echo "tcpdump   load: $LOAD| captured $cap packets ($((cap / SECS))/s over the load); dropped $drop by the kernel; CPU $CPU s"
+	echo "tcpdump   load: $LOAD| captured $cap packets ($((cap / SECS))/s over the load); dropped $drop by the kernel; CPU $CPU s, $LOADCPU s during the load"
 	;;
 none)
 	echo "none      load: $LOAD"
