@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -115,5 +116,38 @@ func TestRingFlags(t *testing.T) {
 		case tc.want == "" && tc.args[2] == "--fanout" && (c.ring.fanout != 4 || c.ring.bufferKiB != 1024):
 			t.Errorf("%v: %+v", tc.args, c.ring)
 		}
+	}
+}
+
+// TestFaninAllocatesNothingPerPacket: handing packets over in batches
+// allocates nothing per packet once the batches exist (the readers' and
+// the merge's side; the tracker has its own test).
+func TestFaninAllocatesNothingPerPacket(t *testing.T) {
+	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
+	var rds []*capture.Reader
+	for range 2 {
+		rd, err := capture.OpenFiles([]string{name}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		rds = append(rds, rd)
+	}
+	f := startFanin(rds, nil)
+	defer f.stop()
+	use := func(*capture.Packet) bool { return true }
+	f.take(<-f.full) // the first batches, and the readers' buffers, are made
+	f.merge(use)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var err error
+	for err == nil {
+		f.take(<-f.full)
+		_, err = f.merge(use)
+	}
+	runtime.ReadMemStats(&after)
+	n := f.stats.Packets
+	if per := float64(after.Mallocs-before.Mallocs) / float64(n); n < 5000 || per > 0.01 {
+		t.Errorf("%d allocations for %d packets (%.3f per packet)", after.Mallocs-before.Mallocs, n, per)
 	}
 }

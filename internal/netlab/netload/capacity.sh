@@ -9,6 +9,8 @@
 #   sudo internal/netlab/netload/capacity.sh tcpdump segments 50000 15
 #   sudo internal/netlab/netload/capacity.sh tcpwatch raw 500000 10
 #   EXTRA="--fanout 2" sudo ... tcpwatch ...      # more tcpwatch flags
+#   NICE=-5 sudo ...           # run the capturer at that nice level (the
+#                              # load and everything else stay at theirs)
 #
 # raw (RATE in packets/s) writes made-up connections as frames onto the
 # client's veth; no server runs.
@@ -57,10 +59,10 @@ case "$CAPTURER" in
 tcpwatch)
 	# --msl 1s: TIME_WAIT connections leave the flow table quickly, as
 	# they would on a long-running capture.
-	{ time ip netns exec "$S" "$TMP/tcpwatch" -i "$VS" -F json --duration "${CAPSECS}s" --msl 1s ${EXTRA:-} tcp >"$TMP/out.json" 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
+	{ time nice -n "${NICE:-0}" ip netns exec "$S" "$TMP/tcpwatch" -i "$VS" -F json --duration "${CAPSECS}s" --msl 1s ${EXTRA:-} tcp >"$TMP/out.json" 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
 	;;
 tcpdump)
-	{ time ip netns exec "$S" timeout -s INT "$CAPSECS" tcpdump -i "$VS" -w /dev/null ${EXTRA:-} tcp 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
+	{ time nice -n "${NICE:-0}" ip netns exec "$S" timeout -s INT "$CAPSECS" tcpdump -i "$VS" -w /dev/null ${EXTRA:-} tcp 2>"$TMP/err.txt"; } 2>"$TMP/time.txt" &
 	;;
 none) # the load alone: what the generator reaches with no capturer
 	{ time sleep "$CAPSECS"; } 2>"$TMP/time.txt" &
