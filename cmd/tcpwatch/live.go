@@ -119,7 +119,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 type watch struct {
 	rd     *capture.Reader   // the one reader, or the first of a fanout
 	rds    []*capture.Reader // every reader
-	fan    *fanin            // --fanout above 1
+	fan    *fanin            // AF_PACKET rings: read on goroutines of their own
 	tr     *tracker.Tracker
 	cfg    *config
 	view   *report.LiveView // table format
@@ -181,10 +181,12 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 	}
 }
 
-// run reads and tracks packets as loop does, from one reader or, with
-// --fanout, from several on goroutines of their own (fanLoop).
+// run reads and tracks packets as loop does: a libpcap handle on this
+// goroutine; an AF_PACKET ring, or the --fanout rings, each read and
+// decoded on a goroutine of its own, the tracker on this one (fanLoop), so
+// that a busy interface is analyzed on two cores or more.
 func (w *watch) run(ctx context.Context) (interrupted bool, err error) {
-	if len(w.rds) == 1 {
+	if len(w.rds) == 1 && w.rd.Engine() != capture.EngineRing {
 		return w.loop(ctx)
 	}
 	var keep func(*capture.Reader) error
