@@ -168,7 +168,10 @@ func checkRingInterface(iface string) error {
 		return fmt.Errorf("%w: %v", errActivateFallback, err)
 	}
 	if hw != unix.ARPHRD_ETHER && hw != unix.ARPHRD_LOOPBACK {
-		return fmt.Errorf("%w: hardware type %d is not Ethernet: an AF_PACKET ring here is read through libpcap", errActivateFallback, hw)
+		if !haveLibpcap {
+			return fmt.Errorf("hardware type %d is not Ethernet: only libpcap captures it, and %w", hw, ErrNoLibpcap)
+		}
+		return fmt.Errorf("%w: hardware type %d is not Ethernet: an AF_PACKET ring reads only Ethernet and loopback", errActivateFallback, hw)
 	}
 	return nil
 }
