@@ -173,3 +173,30 @@ func TestFanoutRefused(t *testing.T) {
 		t.Errorf("OpenLive(any) with a ring forced: %v", err)
 	}
 }
+
+// TestRingReadsWithoutAllocating: reading packets off the ring allocates
+// nothing per packet.
+func TestRingReadsWithoutAllocating(t *testing.T) {
+	l := netlab.New(t)
+	rs := openRingsIn(t, l.Server, l.Server.Link, 1, LiveOptions{Timeout: 50 * time.Millisecond})
+	var c net.Conn
+	if err := l.Client.Do(func() (err error) { c, err = net.Dial("udp", "198.18.0.2:7103"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 100)
+	for range 3000 {
+		c.Write(msg)
+	}
+	time.Sleep(50 * time.Millisecond) // the last block retires
+	var p Packet
+	var errs int
+	allocs := testing.AllocsPerRun(2000, func() {
+		if err := rs[0].Next(&p); err != nil {
+			errs++
+		}
+	})
+	if errs > 0 || allocs != 0 {
+		t.Errorf("%v allocations per packet (%d reads without a packet)", allocs, errs)
+	}
+}
