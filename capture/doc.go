@@ -27,12 +27,15 @@
 //
 // A BPF expression is compiled by libpcap, exactly as tcpdump compiles it,
 // once per link type met in the input, and run in Go by a small interpreter
-// with libpcap's semantics ([Filter]). Files never go through libpcap;
-// live capture ([OpenLive]) does, with the filter set in the kernel.
+// with libpcap's semantics ([Filter]). Files never go through libpcap.
+// Live capture ([OpenLive], [OpenFanout]) runs the compiled filter in the
+// kernel, on an AF_PACKET TPACKET_V3 ring on Linux (ring_linux.go) or
+// through a libpcap handle (live_cgo.go).
 //
-// Only compiling filters and capturing live need libpcap, and so cgo
-// (bpf_cgo.go, live_cgo.go). Built with CGO_ENABLED=0, the package reads
-// and decodes files as well, and refuses a filter or an interface with
+// Only compiling filters and capturing through libpcap need libpcap, and
+// so cgo (bpf_cgo.go, live_cgo.go). Built with CGO_ENABLED=0, the package
+// reads and decodes files as well, captures on an AF_PACKET ring without a
+// filter, and refuses a filter or what only libpcap opens with
 // [ErrNoLibpcap].
 //
 // # Errors

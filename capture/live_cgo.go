@@ -13,19 +13,18 @@ import (
 	"github.com/gopacket/gopacket/pcap"
 )
 
-// liveSource reads packets from a libpcap handle.
-type liveSource struct {
-	h     *pcap.Handle
-	lt    layers.LinkType
-	stats LiveStats // the last counters read, kept after close
+// pcapHandle reads packets from a libpcap handle.
+type pcapHandle struct {
+	h  *pcap.Handle
+	lt layers.LinkType
 }
 
-// openLive opens and activates a libpcap handle on iface with o (defaults
+// openPcap opens and activates a libpcap handle on iface with o (defaults
 // filled in) and sets its filter.
-func openLive(iface string, o LiveOptions) (*liveSource, error) {
+func openPcap(iface string, o LiveOptions) (*pcapHandle, layers.LinkType, error) {
 	in, err := pcap.NewInactiveHandle(iface)
 	if err != nil {
-		return nil, liveError(iface, err)
+		return nil, 0, liveError(iface, err)
 	}
 	defer in.CleanUp() // releases the handle unless it was activated
 	for _, set := range []struct {
@@ -39,31 +38,31 @@ func openLive(iface string, o LiveOptions) (*liveSource, error) {
 		{"timeout", in.SetTimeout(o.Timeout)},
 	} {
 		if set.err != nil {
-			return nil, liveError(iface, fmt.Errorf("set %s: %w", set.what, set.err))
+			return nil, 0, liveError(iface, fmt.Errorf("set %s: %w", set.what, set.err))
 		}
 	}
 	h, err := in.Activate()
 	if err != nil {
-		return nil, liveError(iface, activateError(iface, in, err))
+		return nil, 0, liveError(iface, activateError(iface, in, err))
 	}
-	src := &liveSource{h: h, lt: h.LinkType()}
+	src := &pcapHandle{h: h, lt: h.LinkType()}
 	if !Supported(src.lt) {
 		h.Close()
-		return nil, liveError(iface, linkTypeError(src.lt))
+		return nil, 0, liveError(iface, linkTypeError(src.lt))
 	}
 	if err := src.setFilter(o.Filter); err != nil {
 		h.Close()
 		if forLinkType(err) {
-			return nil, liveError(iface, err)
+			return nil, 0, liveError(iface, err)
 		}
-		return nil, err
+		return nil, 0, err
 	}
-	return src, nil
+	return src, src.lt, nil
 }
 
 // setFilter compiles expr for the handle's link type, which reports its
 // errors as a file's filter reports them, and sets it in the kernel.
-func (s *liveSource) setFilter(expr string) error {
+func (s *pcapHandle) setFilter(expr string) error {
 	if expr == "" {
 		return nil
 	}
@@ -85,7 +84,7 @@ func activateError(iface string, in *pcap.InactiveHandle, err error) error {
 	case "No Such Device":
 		return fmt.Errorf("%w; available: %s", ErrNoInterface, available())
 	case "Permission Denied":
-		return fmt.Errorf("%w; run as root or grant the capability: setcap cap_net_raw,cap_net_admin+eip $(which tcpwatch)", ErrPermission)
+		return fmt.Errorf("%w; %s", ErrPermission, permissionHint)
 	case "Interface Not Up":
 		return fmt.Errorf("%w; bring it up first (ip link set %s up)", ErrInterfaceDown, iface)
 	}
@@ -110,7 +109,7 @@ func available() string {
 	return strings.Join(names, ", ")
 }
 
-func (s *liveSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {
+func (s *pcapHandle) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {
 	data, ci, err = s.h.ZeroCopyReadPacketData()
 	switch {
 	case err == nil:
@@ -128,25 +127,23 @@ func (s *liveSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt laye
 	return data, ci, s.lt, err
 }
 
-func (s *liveSource) close() error {
-	if s.h != nil {
-		s.update()
-		s.h.Close()
-		s.h = nil
-	}
+func (s *pcapHandle) close() error {
+	s.h.Close()
 	return nil
 }
 
-// update reads libpcap's counters.
-func (s *liveSource) update() {
-	if s.h == nil {
-		return
+// counters reads libpcap's counters.
+func (s *pcapHandle) counters() (LiveStats, bool) {
+	st, err := s.h.Stats()
+	if err != nil {
+		return LiveStats{}, false
 	}
-	if st, err := s.h.Stats(); err == nil {
-		s.stats = LiveStats{
-			Received:  uint64(uint32(st.PacketsReceived)),
-			Dropped:   uint64(uint32(st.PacketsDropped)),
-			IfDropped: uint64(uint32(st.PacketsIfDropped)),
-		}
-	}
+	return LiveStats{
+		Received:  uint64(uint32(st.PacketsReceived)),
+		Dropped:   uint64(uint32(st.PacketsDropped)),
+		IfDropped: uint64(uint32(st.PacketsIfDropped)),
+	}, true
 }
+
+// haveLibpcap: this build has libpcap.
+const haveLibpcap = true

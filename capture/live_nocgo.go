@@ -3,23 +3,15 @@
 package capture
 
 import (
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
-// liveSource is never opened without libpcap.
-type liveSource struct {
-	lt    layers.LinkType
-	stats LiveStats
+// pcapHandle is never opened without libpcap.
+type pcapHandle struct{ liveHandle }
+
+func openPcap(iface string, _ LiveOptions) (*pcapHandle, layers.LinkType, error) {
+	return nil, 0, liveError(iface, ErrNoLibpcap)
 }
 
-func openLive(iface string, _ LiveOptions) (*liveSource, error) {
-	return nil, liveError(iface, ErrNoLibpcap)
-}
-
-func (s *liveSource) readPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	return nil, gopacket.CaptureInfo{}, s.lt, ErrNoLibpcap
-}
-
-func (s *liveSource) close() error { return nil }
-func (s *liveSource) update()      {}
+// haveLibpcap: this build has libpcap.
+const haveLibpcap = false

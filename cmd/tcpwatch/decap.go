@@ -11,7 +11,8 @@ import (
 // decapConfig is what the command line says about tunnels and checksums.
 type decapConfig struct {
 	noDecap, mergeTunnels, noChecksums bool
-	dec                                *capture.Decoder // the reader's, once open
+	dec                                *capture.Decoder   // the reader's, once open
+	more                               []*capture.Decoder // --fanout: the other readers' (fanout.go)
 }
 
 // addDecapFlags registers the tunnel and checksum flags.
@@ -40,6 +41,9 @@ func (c *decapConfig) tunnels() func(uint32) (tracker.Tunnel, bool) {
 	if c.dec == nil {
 		return nil
 	}
+	if len(c.more) > 0 {
+		return c.anyTunnel
+	}
 	return c.dec.Tunnel
 }
 
@@ -48,7 +52,7 @@ func (c *decapConfig) decapInput(in *report.Input) {
 	if c.dec == nil {
 		return
 	}
-	st := c.dec.FragmentStats()
+	st := c.fragmentStats()
 	if st == (capture.FragmentStats{}) {
 		return
 	}

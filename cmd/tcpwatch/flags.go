@@ -36,6 +36,7 @@ type config struct {
 	pictures pictureConfig
 	metrics  string // --metrics ADDR
 	decap    decapConfig
+	ring     ringConfig // --fanout, --libpcap, -B (fanout.go)
 
 	quiet      bool // -q
 	times      int  // -t, -tt, ...
@@ -137,6 +138,7 @@ func newFlagSet(c *config) *pflag.FlagSet {
 	addFindingFlags(fs, c)
 	addPictureFlags(fs, c)
 	addLiveFlags(fs, c)
+	addRingFlags(fs, &c.ring)
 	addMetricsFlags(fs, c)
 	addInfoFlags(fs, c)
 	return fs
@@ -225,6 +227,9 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return err
 	}
 	if err := checkMetricsFlags(c); err != nil {
+		return err
+	}
+	if err := c.ring.check(); err != nil {
 		return err
 	}
 	return c.checkWrite()

@@ -17,6 +17,11 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
+// wallEvery is how many packets the live loop handles between readings of
+// the wall clock; in between, a packet's capture time (the kernel's wall
+// clock stamp) tells the time.
+const wallEvery = 64
+
 // sweepEvery is how often live mode runs the tracker's time-based
 // detectors over every open connection when the clock moves without
 // packets (and, under load, between packets).
@@ -39,7 +44,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		fmt.Fprintf(stderr, "tcpwatch: --duration %v: must not be negative\n", cfg.duration)
 		return exitError
 	}
-	rd, err := capture.OpenLive(cfg.iface, capture.LiveOptions{
+	rds, err := openLiveReaders(cfg, capture.LiveOptions{
 		Snaplen: cfg.snaplen,
 		Promisc: !cfg.noPromis,
 		Filter:  cfg.filter,
@@ -49,16 +54,21 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
-	defer rd.Close()
+	closeAll := func() {
+		for _, rd := range rds {
+			rd.Close()
+		}
+	}
+	defer closeAll()
 	out, err := openOutputs(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
 	defer out.close()
-	cfg.decap.useDecoder(rd)
+	cfg.decap.useDecoders(rds)
 
-	w := &watch{rd: rd, cfg: cfg, pcap: out}
+	w := &watch{rd: rds[0], rds: rds, cfg: cfg, pcap: out}
 	tc := trackerConfig(cfg)
 	switch format {
 	case report.Table:
@@ -83,16 +93,16 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	}
 	defer stopMetrics()
 
-	interrupted, inputErr := w.loop(ctx)
-	rd.Close() // the final counters are read as the handle closes
-	ls, _ := rd.LiveStats()
+	interrupted, inputErr := w.run(ctx)
+	closeAll() // the final counters are read as the handles close
+	ls := w.kernelStats()
 	w.tr.Advance(time.Now().UnixNano())
 	w.tr.Finish()
 	if w.events != nil && w.events.Err() != nil && inputErr == nil {
 		inputErr = writeError(w.events.Err())
 	}
 
-	in := inputOf(rd.Stats())
+	in := inputOf(w.inputStats())
 	in.Interface = cfg.iface
 	in.Interrupted = interrupted
 	in.Dropped = report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped}
@@ -107,7 +117,9 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 
 // watch is one live capture's loop state.
 type watch struct {
-	rd     *capture.Reader
+	rd     *capture.Reader   // the one reader, or the first of a fanout
+	rds    []*capture.Reader // every reader
+	fan    *fanin            // AF_PACKET rings: read on goroutines of their own
 	tr     *tracker.Tracker
 	cfg    *config
 	view   *report.LiveView // table format
@@ -129,21 +141,22 @@ type watch struct {
 // returns ErrTimeout when the wire is quiet, so the clock, the detectors
 // and the view keep going.
 func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
-	start := time.Now()
-	w.lastTick = start
-	var end time.Time
-	if w.cfg.duration > 0 {
-		end = start.Add(w.cfg.duration)
-	}
-	nextSweep, nextTick := start.Add(sweepEvery), start.Add(w.cfg.interval)
+	clk := w.startClock()
 	var p capture.Packet
 	var n uint64
+	var wall time.Time // the wall clock, read when the wire is quiet and every wallEvery packets
 	for {
 		if ctx.Err() != nil {
 			return true, nil
 		}
 		err := w.rd.Next(&p)
-		now := time.Now()
+		if err != nil || n%wallEvery == 0 {
+			wall = time.Now()
+		}
+		now := wall
+		if err == nil && p.Time > wall.UnixNano() {
+			now = time.Unix(0, p.Time) // the kernel's stamp: the wall clock, without a clock read
+		}
 		switch {
 		case err == capture.ErrTimeout:
 			w.tr.Advance(now.UnixNano())
@@ -162,29 +175,92 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 				return false, nil
 			}
 		}
-		if !end.IsZero() && !now.Before(end) {
-			return false, nil
-		}
-		if !now.Before(nextSweep) {
-			w.tr.Advance(now.UnixNano())
-			w.tr.Sweep()
-			nextSweep = now.Add(sweepEvery)
-		}
-		if w.resized() || !now.Before(nextTick) {
-			if err := w.tick(now); err != nil {
-				return false, err
-			}
-			for !nextTick.After(now) {
-				nextTick = nextTick.Add(w.cfg.interval)
-			}
+		if stop, err := w.due(now, &clk); stop || err != nil {
+			return false, err
 		}
 	}
 }
 
+// run reads and tracks packets as loop does: a libpcap handle on this
+// goroutine; an AF_PACKET ring, or the --fanout rings, each read and
+// decoded on a goroutine of its own, the tracker on this one (fanLoop), so
+// that a busy interface is analyzed on two cores or more.
+func (w *watch) run(ctx context.Context) (interrupted bool, err error) {
+	if len(w.rds) == 1 && w.rd.Engine() != capture.EngineRing {
+		return w.loop(ctx)
+	}
+	var keep func(*capture.Reader) error
+	if w.pcap != nil {
+		keep = w.pcap.keep
+	}
+	w.fan = startFanin(w.rds, keep)
+	defer w.fan.stop()
+	return w.fanLoop(ctx)
+}
+
+// liveClock is when the live loop next sweeps, ticks and ends.
+type liveClock struct {
+	end, nextSweep, nextTick time.Time // end: zero without --duration
+}
+
+// startClock starts the live loop's clock now.
+func (w *watch) startClock() liveClock {
+	start := time.Now()
+	w.lastTick = start
+	c := liveClock{nextSweep: start.Add(sweepEvery), nextTick: start.Add(w.cfg.interval)}
+	if w.cfg.duration > 0 {
+		c.end = start.Add(w.cfg.duration)
+	}
+	return c
+}
+
+// due does what is due at now: stop (--duration), sweep the detectors,
+// draw the view or write a stats event.
+func (w *watch) due(now time.Time, c *liveClock) (stop bool, err error) {
+	if !c.end.IsZero() && !now.Before(c.end) {
+		return true, nil
+	}
+	if !now.Before(c.nextSweep) {
+		w.tr.Advance(now.UnixNano())
+		w.tr.Sweep()
+		c.nextSweep = now.Add(sweepEvery)
+	}
+	if w.resized() || !now.Before(c.nextTick) {
+		if err := w.tick(now); err != nil {
+			return false, err
+		}
+		for !c.nextTick.After(now) {
+			c.nextTick = c.nextTick.Add(w.cfg.interval)
+		}
+	}
+	return false, nil
+}
+
+// inputStats counts the packets analyzed: the reader's, or with fanout
+// those the readers handed over.
+func (w *watch) inputStats() capture.Stats {
+	if w.fan != nil {
+		return w.fan.stats
+	}
+	return w.rd.Stats()
+}
+
+// kernelStats adds up the readers' kernel counters.
+func (w *watch) kernelStats() capture.LiveStats {
+	var sum capture.LiveStats
+	for _, rd := range w.rds {
+		ls, _ := rd.LiveStats()
+		sum.Received += ls.Received
+		sum.Dropped += ls.Dropped
+		sum.IfDropped += ls.IfDropped
+	}
+	return sum
+}
+
 // tick draws the live view or writes a stats event.
 func (w *watch) tick(now time.Time) error {
-	st := w.rd.Stats()
-	ls, _ := w.rd.LiveStats()
+	st := w.inputStats()
+	ls := w.kernelStats()
 	s := report.LiveStats{
 		Time:        report.Time(now.UnixNano()),
 		Packets:     st.Packets,

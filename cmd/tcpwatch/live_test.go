@@ -186,7 +186,23 @@ func request(t *testing.T, l *netlab.Lab, addr string) {
 // after --stuck 2s with no further packet: the wall clock drives the
 // detectors) and a refused SYN — streams them as ndjson, stops on context
 // cancellation (what Ctrl-C does) and checks the final report.
+//
+// The interface is read each way tcpwatch can: an AF_PACKET ring (the
+// default), libpcap, and two fanout sockets feeding the tracker in batches.
 func TestLiveNDJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra []string
+	}{
+		{"ring", nil},
+		{"libpcap", []string{"--libpcap"}},
+		{"fanout", []string{"--fanout", "2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { liveNDJSON(t, tc.extra...) })
+	}
+}
+
+func liveNDJSON(t *testing.T, extra ...string) {
 	l := netlab.New(t)
 	before := runtime.NumGoroutine()
 	server(t, l, "198.18.0.2:8080", echoOnce)
@@ -194,7 +210,7 @@ func TestLiveNDJSON(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tw := startLive(ctx, l.Server, "-i", l.Server.Link, "-F", "ndjson", "--interval", "200ms", "--stuck", "2s", "tcp")
+	tw := startLive(ctx, l.Server, append([]string{"-i", l.Server.Link, "-F", "ndjson", "--interval", "200ms", "--stuck", "2s", "tcp"}, extra...)...)
 	tw.waitFor(t, "the first stats event", func(out string) bool { return strings.Contains(out, `"event":"stats"`) })
 
 	request(t, l, "198.18.0.2:8080")
@@ -342,9 +358,14 @@ func TestLiveSnapshots(t *testing.T) {
 
 // TestLiveCount: -c N stops after N packets and reports them.
 func TestLiveCount(t *testing.T) {
+	t.Run("one", func(t *testing.T) { liveCount(t) })
+	t.Run("fanout", func(t *testing.T) { liveCount(t, "--fanout", "2") })
+}
+
+func liveCount(t *testing.T, extra ...string) {
 	l := netlab.New(t)
 	server(t, l, "198.18.0.2:8080", echoOnce)
-	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "-c", "3", "-F", "json", "--duration", "8s", "tcp port 8080")
+	tw := startLive(context.Background(), l.Server, append([]string{"-i", l.Server.Link, "-c", "3", "-F", "json", "--duration", "8s", "tcp port 8080"}, extra...)...)
 	time.Sleep(300 * time.Millisecond) // the handle is open; the json format writes nothing before the end
 	request(t, l, "198.18.0.2:8080")
 	tw.wait(t)

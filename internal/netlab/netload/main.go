@@ -7,10 +7,18 @@
 //	netload -mode conns -rate 2000 -duration 15s -addr 198.18.0.2:9000
 //	netload -mode segments -rate 50000 -duration 15s -addr 198.18.0.2:9000
 //
+//	netload -mode raw -iface twcc1 -rate 500000 -duration 10s
+//
 // conns: rate short connections per second, each a request line, a reply
 // and a close (about ten packets). segments: one connection with
 // TCP_NODELAY sending rate 64-byte writes per second (one segment each
-// when autocorking is off; the receiver's ACKs come on top).
+// when autocorking is off; the receiver's ACKs come on top). raw: rate
+// packets per second of made-up ten-packet connections written as frames
+// onto -iface (raw_linux.go): no TCP stack in the way, so it goes much
+// faster; the server's kernel drops them after the capture taps.
+//
+// Every load is bounded: -duration at most a minute, and raw sends at most
+// -count packets (0: rate × duration).
 package main
 
 import (
@@ -34,6 +42,8 @@ func main() {
 		rate     = flag.Int("rate", 1000, "connections (conns) or writes (segments) per second")
 		duration = flag.Duration("duration", 10*time.Second, "how long the client loads")
 		workers  = flag.Int("workers", 64, "conns: connections in flight at most")
+		iface    = flag.String("iface", "", "raw: the interface to write frames onto")
+		count    = flag.Uint64("count", 0, "raw: packets to send at most (0: rate × duration)")
 	)
 	flag.Parse()
 	if *srv {
@@ -50,6 +60,11 @@ func main() {
 		n = conns(*addr, *rate, *duration, *workers)
 	case "segments":
 		n = segments(*addr, *rate, *duration)
+	case "raw":
+		var err error
+		if n, err = rawConns(*iface, *rate, *duration, *count); err != nil {
+			log.Fatalf("netload: raw: %v", err)
+		}
 	default:
 		log.Fatalf("netload: unknown mode %q", *mode)
 	}
