@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/zeek"
 )
 
 // Beyond MaxFull ended connections kept whole, the oldest is frozen: it has
@@ -78,11 +80,13 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 		delete(t.pendingSyn, c.ID)
 	}
 	r := c.record(t.cfg.FrozenTransitions)
+	r.history = t.histories.intern(&c.zeek)
 	r.embryonic = c.embryonic()
 	if !c.openJudged {
 		var buf [1]Anomaly
 		if as := detectOpen(c, t.now, buf[:0]); len(as) > 0 {
-			r.open = &as[0]
+			a := as[0]
+			r.open = &a
 		}
 	}
 	q := t.frozenQueue(rank)
@@ -289,4 +293,31 @@ func (t *Tracker) emitFrozenOpen(r *Record) {
 		a.Target = r.Server()
 	}
 	t.emit(nil, a)
+}
+
+// histories interns the Zeek history strings of frozen Records: a few
+// dozen strings ("ShADadFf", "S", "ShR") are most of them, so that a
+// frozen connection does not cost an allocation for its own copy.
+type histories struct {
+	m   map[string]string
+	buf []byte
+}
+
+// maxHistories caps the distinct histories interned; beyond it each
+// Record has its own string.
+const maxHistories = 4096
+
+func (h *histories) intern(z *zeek.Summary) string {
+	h.buf = z.AppendHistory(h.buf[:0])
+	if s, ok := h.m[string(h.buf)]; ok {
+		return s
+	}
+	s := string(h.buf)
+	if h.m == nil {
+		h.m = make(map[string]string)
+	}
+	if len(h.m) < maxHistories {
+		h.m[s] = s
+	}
+	return s
 }

@@ -45,14 +45,19 @@ type Record struct {
 }
 
 // Record returns what the report shows of c.
-func (c *Conn) Record() Record { return c.record(true) }
+func (c *Conn) Record() Record {
+	r := c.record(true)
+	r.history = c.History()
+	return r
+}
 
-// record returns what the report shows of c, its transitions if trs.
+// record returns what the report shows of c but its history, its
+// transitions if trs.
 func (c *Conn) record(trs bool) Record {
 	r := Record{ID: c.ID, First: c.First, Last: c.Last, Key: c.Key, Keepalives: c.Keepalives,
 		ZeroWindow: c.ZeroWindowProbes, NotCaptured: c.NotCaptured, BadChecksums: c.BadChecksums,
 		clientIsA: c.clientIsA, Midstream: c.Midstream, Evicted: c.Evicted, found: c.found,
-		history: c.History(), connState: c.ConnState(), origIsClient: c.ZeekOrigIsClient()}
+		connState: c.ConnState(), origIsClient: c.ZeekOrigIsClient()}
 	r.zeekBytes[0], r.zeekBytes[1] = c.ZeekBytes()
 	r.seen, r.oneSided = c.OneSided()
 	for s := Client; s <= Server; s++ {

@@ -117,6 +117,7 @@ type Tracker struct {
 	// the sequence number of the next Record of each rank.
 	frozen, frozenOther deque[Record]
 	frozenSeq           [2]uint32
+	histories           histories // of frozen Records (freeze.go)
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)

@@ -87,6 +87,9 @@ func (z *Summary) zeroWindow(side int, f Flags) {
 // Zeek flipped the roles (see Orientation on Summary).
 func (z *Summary) History() string { return string(z.hist[:z.histLen]) }
 
+// AppendHistory appends the history to b, without allocating a string.
+func (z *Summary) AppendHistory(b []byte) []byte { return append(b, z.hist[:z.histLen]...) }
+
 // OrigIsClient reports whether Zeek's originator is the caller's client
 // side, i.e. whether History's upper-case letters and conn_state's
 // "originator" are the client's.
