@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"runtime"
 	"io"
 	"net/netip"
 	"path/filepath"
@@ -157,4 +158,40 @@ func printed(t *testing.T, rep *report.Report, f report.Format) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestFrozenConnectionsTakeLittleMemory checks that the store of ended
+// connections, frozen beyond MaxFull, holds them in a fraction of the
+// memory it takes to keep them whole: the live heap after Finish, with
+// 20,000 connections that ended (and a SYN flood, whose shed connections
+// are in neither), measured both ways in one run.
+func TestFrozenConnectionsTakeLittleMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("analyzes a 20,000-connection capture twice")
+	}
+	name := synthCapture(t, synth.Config{Seed: 3, Conns: 20_000, Concurrency: 500, Flood: 5_000,
+		FloodTarget: netip.MustParseAddrPort("198.18.0.9:80"), Interval: 200 * time.Microsecond,
+		Mix: synth.Mix{Aborted: 0.05, Refused: 0.03, MaxRounds: 2}})
+	live := func(cfg tracker.Config) (uint64, int) {
+		base := heapBytes()
+		tr := tracker.New(cfg)
+		feedFile(t, tr, name)
+		tr.Finish()
+		n := heapBytes() - min(base, heapBytes())
+		frozen := tr.Frozen()
+		runtime.KeepAlive(tr)
+		return n, frozen
+	}
+	whole, _ := live(tracker.Config{MaxFull: 1 << 30})
+	frozen, n := live(tracker.Config{MaxFull: 1024})
+	t.Logf("live heap: %d KB whole, %d KB with %d frozen", whole>>10, frozen>>10, n)
+	if n < 15_000 {
+		t.Fatalf("only %d connections frozen", n)
+	}
+	// A whole connection is a 1,280-byte object and its transitions past
+	// four; a frozen one about 250 bytes.
+	if saved := (int64(whole) - int64(frozen)) / int64(n); saved < 900 {
+		t.Errorf("a frozen connection takes %d bytes less than a whole one (live heap %d KB whole, %d KB with %d frozen); want at least 900",
+			saved, whole>>10, frozen>>10, n)
+	}
 }
