@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"runtime"
 	"io"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
