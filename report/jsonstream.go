@@ -38,15 +38,15 @@ func writeStreamed(w io.Writer, doc any, r *Report, indent bool) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	marker := `"connections":`
-	if indent {
-		enc.SetIndent("", "  ")
-		marker = "\n  \"connections\": "
-	}
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
 		return err
 	}
 	out := b.Bytes()
+	if indent {
+		out = appendIndented(nil, out, "", "  ") // as enc.SetIndent("", "  ") would (indent.go)
+		marker = "\n  \"connections\": "
+	}
 	i := bytes.Index(out, []byte(marker+"null"))
 	if i < 0 {
 		return errors.New("report: JSON encoding without its connections field")
@@ -72,10 +72,10 @@ func writeConnections(bw *bufio.Writer, r *Report, indent bool) error {
 		return nil
 	}
 	var b bytes.Buffer
+	var ind []byte
 	enc := json.NewEncoder(&b)
 	open, sep, end := "[", ",", "]"
 	if indent {
-		enc.SetIndent("    ", "  ")
 		open, sep, end = "[\n    ", ",\n    ", "\n  ]"
 	}
 	enc.SetEscapeHTML(false)
@@ -91,7 +91,13 @@ func writeConnections(bw *bufio.Writer, r *Report, indent bool) error {
 			bw.WriteString(sep)
 		}
 		first = false
-		bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+		out := b.Bytes()
+		if indent {
+			// As enc.SetIndent("    ", "  ") would, faster (indent.go).
+			ind = appendIndented(ind[:0], out, "    ", "  ")
+			out = ind
+		}
+		bw.Write(bytes.TrimSuffix(out, []byte("\n")))
 		return true
 	})
 	if err != nil {
