@@ -95,7 +95,11 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 			t.floodFailed(c, c.First)
 		}
 		t.drop(c)
-		t.evicted.Embryonic++
+		if !t.cfg.KeepFlood && t.flood.flooded(c) {
+			t.evicted.Flood++ // the flood's own: its finding summarizes it, as at the end (Finish)
+		} else {
+			t.evicted.Embryonic++
+		}
 		return true
 	}
 	return false
