@@ -107,6 +107,16 @@ func FuzzTracker(f *testing.F) {
 			t.Fatalf("the same input gave two reports:\n%s\n%s", a, b)
 		}
 		marshal(t, full)
+		// Ended connections frozen as soon as more than four are kept
+		// whole: the report still marshals, and the same every time. (It
+		// can differ from the whole one: a segment for a frozen connection
+		// is judged on its compact record, as for a forgotten one.)
+		cfg := tracker.Config{MaxFull: 1, FrozenTransitions: true, Thresholds: tracker.Thresholds{Stuck: time.Second}}
+		frozen, _ := fuzzRun(data, cfg, nil)
+		frozenAgain, _ := fuzzRun(data, cfg, nil)
+		if a, b := marshal(t, frozen), marshal(t, frozenAgain); !bytes.Equal(a, b) {
+			t.Fatalf("the same input gave two reports with frozen connections:\n%s\n%s", a, b)
+		}
 	})
 }
 

@@ -281,14 +281,16 @@ func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bo
 }
 
 // judgeForgotten judges a segment for a connection that ended and that the
-// store forgot, on its compact record alone; a SYN drops the record and
-// opens the next connection. It reports true: the segment is dealt with.
+// store forgot, on its compact record alone; a SYN, or a SYN-ACK of a
+// handshake whose SYN the capture missed (as connFor judges one on a whole
+// connection that ended), drops the record and opens the next connection.
+// It reports true: the segment is dealt with.
 func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 	s := Server
 	if fromA == r.clientIsA() {
 		s = Client
 	}
-	if seg.Flags&(SYN|ACK|RST) != SYN {
+	if seg.Flags&(SYN|RST) != SYN {
 		if seg.Flags&FIN != 0 && r.inTW(s.Peer()) && seg.Time < r.until && seg.End() == r.nxt[s] {
 			// Its FIN again: the peer's ACK was lost, and the peer's
 			// TIME_WAIT starts over (RFC 793 p. 73).
