@@ -58,11 +58,17 @@ func (t *Tracker) freezeOldest() bool {
 	}
 	old := q.pop()
 	old.inEnded = false
-	if old.inTable && !old.parked || t.conns[old.idx] != old {
+	if old.inTable && !old.parked || !t.stored(old) {
 		return true // back in the flow table (stored again when it ends), or gone
 	}
 	t.freeze(old, rank)
 	return true
+}
+
+// stored reports whether c is still among the tracker's connections (not
+// dropped, frozen or forgotten since).
+func (t *Tracker) stored(c *Conn) bool {
+	return int(c.idx) < len(t.conns) && t.conns[c.idx] == c
 }
 
 const (
@@ -157,7 +163,7 @@ func (t *Tracker) forgetWhole(q *fifo[*Conn], other bool) {
 	if old.inTable && !old.parked {
 		return // back in the flow table: stored again when it ends
 	}
-	if t.conns[old.idx] == old {
+	if t.stored(old) {
 		t.forget(old)
 		if other {
 			t.evicted.ForgottenUnanswered++
