@@ -3,8 +3,6 @@ package tracker_test
 import (
 	"bytes"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -55,18 +53,7 @@ func runAsking(t *testing.T, pkts []capture.Packet, cfg tracker.Config, every in
 
 // synthPackets writes a generated capture and reads it back.
 func synthPackets(t *testing.T, cfg synth.Config) []capture.Packet {
-	name := filepath.Join(t.TempDir(), "x.pcap")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rd, err := capture.OpenFiles([]string{name}, "")
+	rd, err := capture.OpenFiles([]string{synth.TempFile(t, cfg)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

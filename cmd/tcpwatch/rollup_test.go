@@ -15,21 +15,7 @@ import (
 
 // synthCapture writes a seeded synthetic capture of cfg to a temporary
 // file and returns its name.
-func synthCapture(t testing.TB, cfg synth.Config) string {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "synth.pcap")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
+func synthCapture(t testing.TB, cfg synth.Config) string { return synth.TempFile(t, cfg) }
 
 // checkGoldenFile compares got with testdata/golden/NAME; -update rewrites it.
 func checkGoldenFile(t *testing.T, name, got string) {

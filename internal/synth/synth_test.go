@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/tcpwatch/tcpwatch/capture"
@@ -17,18 +16,7 @@ import (
 // readAll writes cfg to a temporary file and reads it back with capture.
 func readAll(t testing.TB, cfg synth.Config) ([]capture.Packet, capture.Stats) {
 	t.Helper()
-	name := filepath.Join(t.TempDir(), "synth.pcap")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.OpenFiles([]string{name}, "")
+	r, err := capture.OpenFiles([]string{synth.TempFile(t, cfg)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
