@@ -52,15 +52,7 @@ func TestFaninMerge(t *testing.T) {
 // order the tracker took them.
 func TestFaninReadsEveryPacket(t *testing.T) {
 	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
-	var rds []*capture.Reader
-	for range 2 {
-		rd, err := capture.OpenFiles([]string{name}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rd.Close()
-		rds = append(rds, rd)
-	}
+	rds := twoReaders(t, name)
 	one := packetsIn(t, name)
 	f := startFanin(rds, nil)
 	defer f.stop()
@@ -124,15 +116,7 @@ func TestRingFlags(t *testing.T) {
 // the merge's side; the tracker has its own test).
 func TestFaninAllocatesNothingPerPacket(t *testing.T) {
 	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
-	var rds []*capture.Reader
-	for range 2 {
-		rd, err := capture.OpenFiles([]string{name}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rd.Close()
-		rds = append(rds, rd)
-	}
+	rds := twoReaders(t, name)
 	f := startFanin(rds, nil)
 	defer f.stop()
 	use := func(*capture.Packet) bool { return true }
@@ -150,4 +134,19 @@ func TestFaninAllocatesNothingPerPacket(t *testing.T) {
 	if per := float64(after.Mallocs-before.Mallocs) / float64(n); n < 5000 || per > 0.01 {
 		t.Errorf("%d allocations for %d packets (%.3f per packet)", after.Mallocs-before.Mallocs, n, per)
 	}
+}
+
+// twoReaders opens name twice, closed when the test ends.
+func twoReaders(t *testing.T, name string) []*capture.Reader {
+	t.Helper()
+	var rds []*capture.Reader
+	for range 2 {
+		rd, err := capture.OpenFiles([]string{name}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rd.Close() })
+		rds = append(rds, rd)
+	}
+	return rds
 }
