@@ -82,16 +82,20 @@ func writeConnections(bw *bufio.Writer, r *Report, indent bool) error {
 	bw.WriteString(open)
 	var err error
 	first := true
+	var direct []byte
 	r.each(func(c *Connection) bool {
-		b.Reset()
-		if err = enc.Encode(c); err != nil {
-			return false
+		out, ok := appendConnection(direct[:0], c) // (connjson.go)
+		if direct = out; !ok {
+			b.Reset()
+			if err = enc.Encode(c); err != nil {
+				return false
+			}
+			out = b.Bytes()
 		}
 		if !first {
 			bw.WriteString(sep)
 		}
 		first = false
-		out := b.Bytes()
 		if indent {
 			// As enc.SetIndent("    ", "  ") would, faster (indent.go).
 			ind = appendIndented(ind[:0], out, "    ", "  ")
