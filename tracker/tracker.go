@@ -53,7 +53,7 @@ const DefaultMSL = 30 * time.Second
 const DefaultMaxConns = 100_000
 
 // DefaultMaxKept is the default cap on ended connections kept for the
-// report: about 220 MB.
+// report: about 60 MB of them frozen (freeze.go), with those kept whole.
 const DefaultMaxKept = 200_000
 
 // Evictions counts connections dropped from the flow table to respect
