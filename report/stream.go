@@ -20,11 +20,7 @@ func (s *connSource) conn(i int) Connection {
 	c := s.recs[i]
 	x := connection(c, s.verbose)
 	x.BadChecksums = uint64(c.BadChecksums)
-	if id := c.Key.Tunnel; id != 0 && s.tunnels != nil {
-		if t, ok := s.tunnels(id); ok {
-			x.Tunnel = tunnelOf(t)
-		}
-	}
+	x.Tunnel = tunnelFor(s.tunnels, c.Key.Tunnel)
 	return x
 }
 

@@ -68,6 +68,18 @@ func tunnelOf(t tracker.Tunnel) []TunnelLayer {
 	return out
 }
 
+// tunnelFor looks up tunnel context id (0: none); nil when there is no
+// lookup or it does not know id.
+func tunnelFor(lookup func(uint32) (tracker.Tunnel, bool), id uint32) []TunnelLayer {
+	if lookup == nil || id == 0 {
+		return nil
+	}
+	if t, ok := lookup(id); ok {
+		return tunnelOf(t)
+	}
+	return nil
+}
+
 // addTunnels counts the tunnel contexts the connections were seen in, in
 // the input's decapsulation summary (each connection's is filled in as it
 // is made: connSource.conn).
@@ -225,11 +237,6 @@ func (e *Events) SetTunnels(lookup func(uint32) (tracker.Tunnel, bool)) { e.tunn
 
 // withTunnel fills in x's tunnel context, when c has one the lookup knows.
 func (e *Events) withTunnel(c *tracker.Conn, x Connection) Connection {
-	if e.tunnels == nil || c.Key.Tunnel == 0 {
-		return x
-	}
-	if t, ok := e.tunnels(c.Key.Tunnel); ok {
-		x.Tunnel = tunnelOf(t)
-	}
+	x.Tunnel = tunnelFor(e.tunnels, c.Key.Tunnel)
 	return x
 }
