@@ -248,8 +248,7 @@ func (p *printer) captureLoss(l *CaptureLoss) {
 // cleanlyClosed: both sides closed (TIME_WAIT at most) after a FIN
 // exchange, with no anomaly.
 func cleanlyClosed(c *Connection) bool {
-	done := func(s tracker.State) bool { return s == tracker.Closed || s == tracker.TimeWait }
-	return done(c.ClientState) && done(c.ServerState) && c.ConnState == ConnSF && len(c.Anomalies) == 0
+	return ended(c) && c.ConnState == ConnSF && len(c.Anomalies) == 0
 }
 
 func (p *printer) connections(r *Report) {
