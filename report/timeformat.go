@@ -63,3 +63,11 @@ func sinceClock(d time.Duration) string {
 	us := d.Microseconds()
 	return fmt.Sprintf("%s%02d:%02d:%02d.%06d", sign, us/3600e6, us/60e6%60, us/1e6%60, us%1e6)
 }
+
+// Clock formats a capture time as the tables' time of day:
+// 15:04:05.000000, UTC.
+func Clock(t Time) string { return clock(t) }
+
+// DateClock formats a capture time with its date, as the tables' header
+// does: 2006-01-02 15:04:05.000000, UTC.
+func DateClock(t Time) string { return dateClock(t) }

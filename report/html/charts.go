@@ -2,8 +2,8 @@ package html
 
 import (
 	"strconv"
-	"time"
 
+	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/report/svg"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -200,5 +200,5 @@ func clock(t int64) string {
 	if t == 0 {
 		return ""
 	}
-	return time.Unix(0, t).UTC().Format("15:04:05.000000")
+	return report.Clock(report.Time(t))
 }

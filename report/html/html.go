@@ -17,7 +17,7 @@ var pageText string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"clock":    func(t report.Time) string { return clock(int64(t)) },
-	"date":     func(t report.Time) string { return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000") },
+	"date":     report.DateClock,
 	"duration": func(c *report.Connection) string { return tracker.FormatDuration(c.Duration()) },
 	"count":    tracker.Grouped[uint64],
 	"kinds":    kindsText,
