@@ -67,10 +67,11 @@ func (r *Recorder) Len() int { return len(r.order) }
 
 // Wants reports whether seg belongs to a connection to draw: the same
 // 4-tuple, within the connection's first and last segment.
-func (r *Recorder) Wants(seg *tracker.Segment) bool { return r.owner(seg) != nil }
+func (r *Recorder) Wants(seg *tracker.Segment) bool { return r.owner(tracker.KeyOf(seg), seg) != nil }
 
-func (r *Recorder) owner(seg *tracker.Segment) *drawn {
-	ds := r.want[KeyOf(seg)]
+// owner returns the connection to draw that seg, of flow key k, belongs to.
+func (r *Recorder) owner(k tracker.FlowKey, seg *tracker.Segment) *drawn {
+	ds := r.want[k]
 	for i := len(ds) - 1; i >= 0; i-- {
 		if c := ds[i].c; c.First <= seg.Time && seg.Time <= c.Last {
 			return ds[i]
@@ -81,14 +82,15 @@ func (r *Recorder) owner(seg *tracker.Segment) *drawn {
 
 // Observe records a segment that Wants accepted (others are ignored).
 func (r *Recorder) Observe(seg *tracker.Segment) {
-	d := r.owner(seg)
+	k := tracker.KeyOf(seg)
+	d := r.owner(k, seg)
 	if d == nil {
 		return
 	}
 	r.tr.Observe(seg)
 	r.index()
 	mark := NoMark
-	for _, f := range r.fresh[KeyOf(seg)] {
+	for _, f := range r.fresh[k] {
 		now := countersOf(f.c)
 		if now == f.last {
 			continue
@@ -126,10 +128,6 @@ func markOf(was, now counters) Mark {
 	}
 	return NoMark
 }
-
-// KeyOf returns the flow key of the connection seg belongs to, as the
-// tracker keys it (tunnel context included).
-func KeyOf(s *tracker.Segment) tracker.FlowKey { return tracker.KeyOf(s) }
 
 // Ladders draws every connection, in the order given to NewRecorder, with
 // the first pass's findings (tracker.Anomalies) where they fired.
