@@ -146,7 +146,7 @@ func svgStep(d *svg.Doc, l *Ladder, s *Step, id string, y int) int {
 		d.Text("title", f.Detail)
 		d.Text("text", "⚠ "+f.Title(), svg.N("x", clientX+10), svg.N("y", float64(y)+12),
 			svg.A("fill", c), svg.A("font-weight", "bold"))
-		d.Text("text", cut(f.Detail, maxDetail), svg.N("x", clientX+10), svg.N("y", float64(y)+27), svg.A("fill", c),
+		d.Text("text", unicodeGlyphs.fit(f.Detail, maxDetail), svg.N("x", clientX+10), svg.N("y", float64(y)+27), svg.A("fill", c),
 			svg.A("font-size", "10"))
 		d.Close()
 		y += findingH
@@ -183,17 +183,11 @@ func stepTitle(l *Ladder, s *Step) string {
 	return t
 }
 
+// whyOf is the evidence of a timer step's change: a timer moves one side
+// (each has a step of its own).
 func whyOf(s *Step) string {
 	if s.Changed[tracker.Client] {
 		return s.Why[tracker.Client]
 	}
 	return s.Why[tracker.Server]
-}
-
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -78,11 +78,7 @@ func Text(w io.Writer, l *Ladder, opts TextOptions) error {
 // included.
 func (g glyphs) middle(s *Step, area int) string {
 	if s.Kind == Timer {
-		why := s.Why[tracker.Client]
-		if s.Changed[tracker.Server] {
-			why = s.Why[tracker.Server]
-		}
-		return g.line + center(g.fit("("+why+")", area-2), area) + g.line
+		return g.line + center(g.fit("("+whyOf(s)+")", area-2), area) + g.line
 	}
 	dash := g.solid
 	if s.Kind == Inferred {
