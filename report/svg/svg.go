@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"strconv"
+	"strings"
 )
 
 // Doc is an SVG document being written. Its zero value is not usable: use New.
@@ -27,22 +28,13 @@ func N(name string, v float64) Attr { return Attr{name, Num(v)} }
 
 // Num formats v with at most two decimals and no trailing zeros.
 func Num(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	for len(s) > 1 && s[len(s)-1] == '0' {
-		s = s[:len(s)-1]
-	}
-	s = s[:len(s)-len(trailingDot(s))]
+	// 'f' with two decimals always writes the point: the zeros trimmed
+	// stop at it.
+	s := strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(v, 'f', 2, 64), "0"), ".")
 	if s == "-0" {
 		return "0"
 	}
 	return s
-}
-
-func trailingDot(s string) string {
-	if len(s) > 0 && s[len(s)-1] == '.' {
-		return "."
-	}
-	return ""
 }
 
 // New starts a document width × height (user units = pixels) with the given
