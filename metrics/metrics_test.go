@@ -51,6 +51,18 @@ func sampleSnapshot(targets int) *Snapshot {
 	return s
 }
 
+// serve serves e's metrics on a free localhost port until the test ends
+// and returns the server's base URL.
+func serve(t *testing.T, e *Exporter) string {
+	t.Helper()
+	s, err := Listen("127.0.0.1:0", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return "http://" + s.Addr().String()
+}
+
 func scrape(t *testing.T, url string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -73,12 +85,7 @@ func scrape(t *testing.T, url string) (int, string) {
 func TestServesOnlyMetrics(t *testing.T) {
 	e := &Exporter{}
 	e.Publish(sampleSnapshot(25))
-	s, err := Listen("127.0.0.1:0", e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	base := "http://" + s.Addr().String()
+	base := serve(t, e)
 	code, body := scrape(t, base+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)
@@ -120,12 +127,7 @@ func TestPromtoolAcceptsMetrics(t *testing.T) {
 	}
 	e := &Exporter{}
 	e.Publish(sampleSnapshot(12))
-	s, err := Listen("127.0.0.1:0", e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, body := scrape(t, "http://"+s.Addr().String()+"/metrics")
+	_, body := scrape(t, serve(t, e)+"/metrics")
 	promtoolCheck(t, promtool, body)
 }
 
@@ -144,12 +146,7 @@ func promtoolCheck(t *testing.T, promtool, body string) {
 // TestEmptyExporterServesZeros: before the first snapshot every series
 // is there, at zero.
 func TestEmptyExporterServesZeros(t *testing.T) {
-	s, err := Listen("127.0.0.1:0", &Exporter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, body := scrape(t, "http://"+s.Addr().String()+"/metrics")
+	_, body := scrape(t, serve(t, &Exporter{})+"/metrics")
 	if !strings.Contains(body, `tcpwatch_connections{side="client",state="ESTABLISHED"} 0`) {
 		t.Errorf("no zero gauge before the first snapshot:\n%s", body)
 	}
