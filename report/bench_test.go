@@ -61,22 +61,17 @@ func bigReport(n int) *Report {
 
 // BenchmarkPrintRollup prints the rollup of 100,000 connections; compare
 // with BenchmarkPrintJSON of the same report, measured in the same run.
-func BenchmarkPrintRollup(b *testing.B) {
-	r := bigReport(100_000)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := Print(io.Discard, r, Table, PrintOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkPrintRollup(b *testing.B) { benchmarkPrint(b, Table) }
 
 // BenchmarkPrintJSON is the baseline for BenchmarkPrintRollup.
-func BenchmarkPrintJSON(b *testing.B) {
+func BenchmarkPrintJSON(b *testing.B) { benchmarkPrint(b, JSON) }
+
+// benchmarkPrint prints bigReport(100_000) in format f.
+func benchmarkPrint(b *testing.B, f Format) {
 	r := bigReport(100_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Print(io.Discard, r, JSON, PrintOptions{}); err != nil {
+		if err := Print(io.Discard, r, f, PrintOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
