@@ -1,12 +1,12 @@
 package ladder
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/internal/degrade"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -18,22 +18,11 @@ func readSegments(t *testing.T, name string) []capture.Packet {
 	if local := filepath.Join("testdata", name); fileExists(local) {
 		path = local // recorded for the ladders (testdata/record)
 	}
-	rd, err := capture.OpenFiles([]string{path}, "")
+	pkts, err := degrade.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
-	var out []capture.Packet
-	for {
-		var p capture.Packet
-		switch err := rd.Next(&p); {
-		case err == io.EOF:
-			return out
-		case err != nil:
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
+	return pkts
 }
 
 func fileExists(p string) bool {
