@@ -88,8 +88,11 @@ func zeekUID(c *Connection) string {
 	h := fnv.New128a()
 	fmt.Fprintf(h, "%s %d %d", c.CommunityID, c.FirstPacket, c.ID)
 	s := base64.RawURLEncoding.EncodeToString(h.Sum(nil))
-	return "C" + strings.NewReplacer("-", "x", "_", "y").Replace(s[:17])
+	return "C" + uidAlphabet.Replace(s[:17])
 }
+
+// uidAlphabet keeps a uid to letters and digits, as Zeek's are.
+var uidAlphabet = strings.NewReplacer("-", "x", "_", "y")
 
 // zeekEscape escapes a value as Zeek's ASCII writer does: the separator, a
 // backslash and non-printable bytes as \xHH; a value that is exactly the
