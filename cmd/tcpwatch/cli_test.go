@@ -130,23 +130,7 @@ func TestGolden(t *testing.T) {
 				}
 				// Golden files name the capture by its base name.
 				out = strings.ReplaceAll(out, p, filepath.Base(p))
-				golden := filepath.Join("testdata", "golden", name+"."+f.ext)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if out != string(want) {
-					t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, out, want)
-				}
+				checkGoldenFile(t, name+"."+f.ext, out)
 			})
 		}
 	}

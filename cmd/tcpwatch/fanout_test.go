@@ -74,16 +74,8 @@ func TestFaninReadsEveryPacket(t *testing.T) {
 
 func packetsIn(t *testing.T, name string) int {
 	t.Helper()
-	rd, err := capture.OpenFiles([]string{name}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	var p capture.Packet
 	n := 0
-	for rd.Next(&p) == nil {
-		n++
-	}
+	eachPacket(t, func(int, *capture.Packet) { n++ }, name)
 	return n
 }
 

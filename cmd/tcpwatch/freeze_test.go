@@ -91,8 +91,10 @@ func firstDiff(a, b []byte) string {
 	return "(one is a prefix of the other)"
 }
 
-// feedFile feeds every packet of files to tr.
-func feedFile(t *testing.T, tr *tracker.Tracker, files ...string) {
+// eachPacket reads files as the command does (no filter) and calls fn
+// with each packet, i counting from 0; p is reused from one call to the
+// next. A read error fails the test.
+func eachPacket(t testing.TB, fn func(i int, p *capture.Packet), files ...string) {
 	t.Helper()
 	rd, err := capture.OpenFiles(files, "")
 	if err != nil {
@@ -100,14 +102,20 @@ func feedFile(t *testing.T, tr *tracker.Tracker, files ...string) {
 	}
 	defer rd.Close()
 	var p capture.Packet
-	for {
+	for i := 0; ; i++ {
 		if err := rd.Next(&p); err == io.EOF {
 			return
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		feed(tr, &p)
+		fn(i, &p)
 	}
+}
+
+// feedFile feeds every packet of files to tr.
+func feedFile(t *testing.T, tr *tracker.Tracker, files ...string) {
+	t.Helper()
+	eachPacket(t, func(_ int, p *capture.Packet) { feed(tr, p) }, files...)
 }
 
 // TestStreamedReportPrintsTheSame checks that a report whose connections

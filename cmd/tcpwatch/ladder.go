@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -313,9 +313,9 @@ func termWidth(w io.Writer) int {
 	if !ok || !isTerminal(w) {
 		return ladder.DefaultWidth
 	}
-	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-	if err != nil || ws.Col == 0 {
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || cols == 0 {
 		return ladder.DefaultWidth
 	}
-	return int(ws.Col)
+	return cols
 }

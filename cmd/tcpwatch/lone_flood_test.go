@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"math"
 	"net/netip"
 	"runtime"
@@ -58,25 +57,17 @@ func kindOfFlags(f tracker.Flags) (tracker.Kind, bool) {
 
 func readTruth(t testing.TB, name string) map[tracker.Kind]*floodTruth {
 	t.Helper()
-	r, err := capture.OpenFiles([]string{name}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	out := map[tracker.Kind]*floodTruth{}
-	for {
-		var p capture.Packet
-		if err := r.Next(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
+	eachPacket(t, func(_ int, p *capture.Packet) {
+		if p.Kind != capture.TCP {
+			return // the packet is reused: only a TCP packet's segment is its own
 		}
 		if p.Seg.Src.IP().Is4() || p.Seg.Src.IP() == floodTarget.Addr() {
-			continue // a real connection, or the target's answer
+			return // a real connection, or the target's answer
 		}
 		k, ok := kindOfFlags(p.Seg.Flags)
 		if !ok {
-			continue
+			return
 		}
 		ft := out[k]
 		if ft == nil {
@@ -86,7 +77,7 @@ func readTruth(t testing.TB, name string) map[tracker.Kind]*floodTruth {
 		ft.segments++
 		ft.sources[p.Seg.Src.IP()] = true
 		ft.last = p.Time
-	}
+	}, name)
 	return out
 }
 
@@ -234,20 +225,8 @@ func TestFloodMemoryBoundedByCaps(t *testing.T) {
 // 10,000 packets).
 func feedCapture(t *testing.T, tr *tracker.Tracker, name string, base uint64) (half, peak uint64) {
 	t.Helper()
-	r, err := capture.OpenFiles([]string{name}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var p capture.Packet
-	i := 0
-	for ; ; i++ {
-		if err := r.Next(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		feed(tr, &p)
+	eachPacket(t, func(i int, p *capture.Packet) {
+		feed(tr, p)
 		if i%10_000 == 0 {
 			h := heapBytes() - min(base, heapBytes())
 			peak = max(peak, h)
@@ -255,7 +234,7 @@ func feedCapture(t *testing.T, tr *tracker.Tracker, name string, base uint64) (h
 		if i == 50_000 || half == 0 && i == 20_000 && testing.Short() {
 			half = peak
 		}
-	}
+	}, name)
 	tr.Finish()
 	return half, max(peak, heapBytes()-min(base, heapBytes()))
 }
@@ -281,22 +260,11 @@ func TestBusyServerTriggersNoFlood(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := tracker.New(tracker.Config{})
-			r, err := capture.OpenFiles([]string{name}, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			var p capture.Packet
-			for i := 0; ; i++ {
-				if err := r.Next(&p); err == io.EOF {
-					break
-				} else if err != nil {
-					t.Fatal(err)
+			eachPacket(t, func(i int, p *capture.Packet) {
+				if tc.keep(i, p) {
+					feed(tr, p)
 				}
-				if tc.keep(i, &p) {
-					feed(tr, &p)
-				}
-			}
+			}, name)
 			tr.Finish()
 			for _, a := range tr.Anomalies() {
 				switch a.Kind {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -45,19 +44,9 @@ func TestPipelineSameReport(t *testing.T) {
 	}
 	more, _ := filepath.Glob("../../testdata/pcaps/anomalies/*.pcap")
 	files = append(files, more...)
-	mixed := filepath.Join(t.TempDir(), "mixed.pcap")
-	f, err := os.Create(mixed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := synth.Medium(3)
 	cfg.Conns, cfg.Concurrency, cfg.Flood = 3000, 300, 600
-	if err := synth.Write(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	mixed := synth.TempFile(t, cfg)
 	for _, name := range append(files, mixed) {
 		for _, count := range []uint64{0, 3, batchSize + 7} {
 			serial, serialEnded := reportWith(t, []string{name}, count, analyze)

@@ -22,6 +22,9 @@ func checkGoldenFile(t *testing.T, name, got string) {
 	t.Helper()
 	golden := filepath.Join("testdata", "golden", name)
 	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
