@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/report"
 )
 
 // fileOrder notices files given out of time order (-r b.pcap -r a.pcap):
@@ -23,7 +24,7 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 	i, name := rd.File()
 	if i != o.file && o.latest != 0 && p.Time < o.latest {
 		o.warnings = append(o.warnings, fmt.Sprintf("files out of time order: %q begins at %s, %s before the end of %q; give the files in time order",
-			name, stamp(p.Time), time.Duration(o.latest-p.Time).Round(time.Millisecond), o.lastFile))
+			name, report.DateClock(report.Time(p.Time)), time.Duration(o.latest-p.Time).Round(time.Millisecond), o.lastFile))
 	}
 	o.file = i
 	if p.Time > o.latest {
@@ -31,5 +32,3 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 	}
 }
 
-// stamp formats a capture time with its date, in UTC.
-func stamp(ns int64) string { return time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.000000") }
