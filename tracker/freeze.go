@@ -249,13 +249,7 @@ func (t *Tracker) finishFrozen() {
 }
 
 // floodKey names the SYN-flood target a Record's server would be.
-func (r *Record) floodKey() floodKey {
-	k := floodKey{port: r.Server().Port(), addr: r.Key.A}
-	if r.clientIsA {
-		k.addr = r.Key.B
-	}
-	return k
-}
+func (r *Record) floodKey() floodKey { return floodKeyOf(&r.Key, r.clientIsA) }
 
 // judgeOpens runs judgeOpen, at the end of input, on every connection kept
 // whole, and emits the frozen ones' findings of detectOpen, all in order of
