@@ -81,10 +81,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	if c.parked {
 		t.check(c, t.now, final)
 	}
-	if p, ok := t.pendingSyn[c.ID]; ok {
-		t.unpend(c, p)
-		delete(t.pendingSyn, c.ID)
-	}
+	t.letGoPending(c)
 	r := c.record(t.cfg.FrozenTransitions)
 	r.history = t.histories.intern(&c.zeek)
 	r.embryonic = c.embryonic()

@@ -403,10 +403,7 @@ func (t *Tracker) forget(c *Conn) {
 			t.twLeave(c) // its expiry will not be followed
 		}
 	}
-	if p, ok := t.pendingSyn[c.ID]; ok {
-		t.unpend(c, p)
-		delete(t.pendingSyn, c.ID)
-	}
+	t.letGoPending(c)
 	var r *twRecord
 	if c.parked {
 		r = t.twRecs.get(&c.Key)
