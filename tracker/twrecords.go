@@ -305,10 +305,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 	n := t.newConn(old.key, seg, fromA)
 	for side := Client; side <= Server; side++ {
 		if old.inTW(side) && old.until > seg.Time {
-			ep := old.key.AddrPortA()
-			if (side == Client) != old.clientIsA() {
-				ep = old.key.AddrPortB()
-			}
+			ep := old.key.endpoint((side == Client) == old.clientIsA())
 			t.reuseFinding(oldID, ep, n, seg)
 			break
 		}
