@@ -260,22 +260,17 @@ func (t *Tracker) Anomalies() []Anomaly { return t.anomalies }
 
 // AnomalyCounts returns how many findings of each kind were made, including
 // those beyond MaxAnomalies that were not kept.
-func (t *Tracker) AnomalyCounts() map[Kind]int {
-	m := make(map[Kind]int)
-	for k := Kind(1); k < numKinds; k++ {
-		if n := t.kindCount[k]; n > 0 {
-			m[k] = n
-		}
-	}
-	return m
-}
+func (t *Tracker) AnomalyCounts() map[Kind]int { return countsOf(&t.kindCount) }
 
 // AlsoCounts returns how many findings carry each kind in Also (the
 // conditions they caused), including those beyond MaxAnomalies.
-func (t *Tracker) AlsoCounts() map[Kind]int {
+func (t *Tracker) AlsoCounts() map[Kind]int { return countsOf(&t.alsoCount) }
+
+// countsOf returns the kinds counted in counts, with their counts.
+func countsOf(counts *[numKinds]int) map[Kind]int {
 	m := make(map[Kind]int)
 	for k := Kind(1); k < numKinds; k++ {
-		if n := t.alsoCount[k]; n > 0 {
+		if n := counts[k]; n > 0 {
 			m[k] = n
 		}
 	}

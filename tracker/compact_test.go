@@ -2,11 +2,11 @@ package tracker_test
 
 import (
 	"bytes"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/internal/degrade"
 	"github.com/tcpwatch/tcpwatch/internal/synth"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -53,19 +53,9 @@ func runAsking(t *testing.T, pkts []capture.Packet, cfg tracker.Config, every in
 
 // synthPackets writes a generated capture and reads it back.
 func synthPackets(t *testing.T, cfg synth.Config) []capture.Packet {
-	rd, err := capture.OpenFiles([]string{synth.TempFile(t, cfg)}, "")
+	pkts, err := degrade.Load(synth.TempFile(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
-	var pkts []capture.Packet
-	for {
-		var p capture.Packet
-		if err := rd.Next(&p); err == io.EOF {
-			return pkts
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		pkts = append(pkts, p)
-	}
+	return pkts
 }

@@ -131,10 +131,7 @@ func (t *Tracker) idlest() *Conn {
 
 // drop removes a connection from the table and from the report.
 func (t *Tracker) drop(c *Conn) {
-	if p, ok := t.pendingSyn[c.ID]; ok {
-		t.unpend(c, p)
-		delete(t.pendingSyn, c.ID)
-	}
+	t.letGoPending(c)
 	if c.inTable {
 		t.unlink(c)
 	}
@@ -148,10 +145,7 @@ func (t *Tracker) drop(c *Conn) {
 // its record stays in the report, among the MaxKept most recent ones.
 func (t *Tracker) retire(c *Conn) {
 	t.check(c, t.now, final) // its last chance: nothing more will be seen of it
-	if p, ok := t.pendingSyn[c.ID]; ok {
-		t.unpend(c, p)
-		delete(t.pendingSyn, c.ID)
-	}
+	t.letGoPending(c)
 	t.unlink(c)
 	if c.half[Client].state == TimeWait && !c.Midstream {
 		t.twLeave(c) // its expiry will not be followed

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"time"
 
@@ -81,10 +82,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	if c.parked {
 		t.check(c, t.now, final)
 	}
-	if p, ok := t.pendingSyn[c.ID]; ok {
-		t.unpend(c, p)
-		delete(t.pendingSyn, c.ID)
-	}
+	t.letGoPending(c)
 	r := c.record(t.cfg.FrozenTransitions)
 	r.history = t.histories.intern(&c.zeek)
 	r.embryonic = c.embryonic()
@@ -106,6 +104,20 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	}
 	t.conns[c.idx] = nil
 	t.holes++
+}
+
+// frozenRecords yields every frozen Record, of the lower rank first,
+// oldest first.
+func (t *Tracker) frozenRecords() iter.Seq[*Record] {
+	return func(yield func(*Record) bool) {
+		for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
+			for i := range q.len() {
+				if !yield(q.at(i)) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (t *Tracker) frozenQueue(rank int) *deque[Record] {
@@ -236,37 +248,26 @@ func (t *Tracker) closeFrozen(r *Record, at int64, pkt uint64, why cause) {
 // never completed to a target found under a SYN flood (as Finish does for
 // whole connections).
 func (t *Tracker) finishFrozen() {
-	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
-		for i := range q.len() {
-			r := q.at(i)
-			t.closeFrozen(r, 0, 0, cExpired)
-			if r.embryonic && !t.cfg.KeepFlood && t.flood.floodedKey(r.floodKey()) {
-				r.dropped = true
-				t.evicted.Flood++
-			}
+	for r := range t.frozenRecords() {
+		t.closeFrozen(r, 0, 0, cExpired)
+		if r.embryonic && !t.cfg.KeepFlood && t.flood.floodedKey(r.floodKey()) {
+			r.dropped = true
+			t.evicted.Flood++
 		}
 	}
 }
 
 // floodKey names the SYN-flood target a Record's server would be.
-func (r *Record) floodKey() floodKey {
-	k := floodKey{port: r.Server().Port(), addr: r.Key.A}
-	if r.clientIsA {
-		k.addr = r.Key.B
-	}
-	return k
-}
+func (r *Record) floodKey() floodKey { return floodKeyOf(&r.Key, r.clientIsA) }
 
 // judgeOpens runs judgeOpen, at the end of input, on every connection kept
 // whole, and emits the frozen ones' findings of detectOpen, all in order of
 // ID: the order judgeOpen would have run in had none been frozen.
 func (t *Tracker) judgeOpens() {
 	var pend []*Record
-	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
-		for i := range q.len() {
-			if r := q.at(i); r.open != nil && !r.dropped {
-				pend = append(pend, r)
-			}
+	for r := range t.frozenRecords() {
+		if r.open != nil && !r.dropped {
+			pend = append(pend, r)
 		}
 	}
 	slices.SortFunc(pend, func(a, b *Record) int { return cmp.Compare(a.ID, b.ID) })

@@ -146,6 +146,16 @@ func (t *Tracker) pendingFor(c *Conn, seg *Segment) (pendingSYN, bool) {
 	return p, ok
 }
 
+// letGoPending counts the SYNs held aside on c, if any, as its segments
+// (unpend) and forgets them, when c is dropped, retired, frozen or
+// forgotten.
+func (t *Tracker) letGoPending(c *Conn) {
+	if p, ok := t.pendingSyn[c.ID]; ok {
+		t.unpend(c, p)
+		delete(t.pendingSyn, c.ID)
+	}
+}
+
 // unpend counts held-aside SYNs that opened nothing as segments of the
 // connection they were seen on.
 func (t *Tracker) unpend(c *Conn, p pendingSYN) {

@@ -135,11 +135,9 @@ func (r *Record) Transitions() []Transition {
 // Call it after Finish.
 func (t *Tracker) Records() []*Record {
 	out := make([]*Record, 0, t.frozenLen()+len(t.conns))
-	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
-		for i := range q.len() {
-			if r := q.at(i); !r.dropped {
-				out = append(out, r)
-			}
+	for r := range t.frozenRecords() {
+		if !r.dropped {
+			out = append(out, r)
 		}
 	}
 	for _, c := range t.Conns() {
@@ -155,11 +153,9 @@ func (t *Tracker) Records() []*Record {
 // FrozenStates calls f with the states of each frozen connection the
 // report shows (those Conns does not return).
 func (t *Tracker) FrozenStates(f func(client, server State)) {
-	for _, q := range []*deque[Record]{&t.frozenOther, &t.frozen} {
-		for i := range q.len() {
-			if r := q.at(i); !r.dropped {
-				f(r.states[Client], r.states[Server])
-			}
+	for r := range t.frozenRecords() {
+		if !r.dropped {
+			f(r.states[Client], r.states[Server])
 		}
 	}
 }

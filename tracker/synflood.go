@@ -11,6 +11,15 @@ type floodKey struct {
 	port uint16
 }
 
+// floodKeyOf returns the target a connection with key k would be: its
+// server's address and port.
+func floodKeyOf(k *FlowKey, clientIsA bool) floodKey {
+	if clientIsA {
+		return floodKey{k.B, k.BPort}
+	}
+	return floodKey{k.A, k.APort}
+}
+
 // floodTarget aggregates, for one target, the SYNs that never completed the
 // handshake (RFC 4987 describes the attack): per second of capture time,
 // how many; the distinct sources of all of them (a HyperLogLog sketch, so
@@ -53,13 +62,7 @@ func newSynFlood(th *Thresholds) *synFlood {
 }
 
 func (f *synFlood) target(c *Conn, create bool) *floodTarget {
-	sv := c.Server()
-	k := floodKey{port: sv.Port()}
-	if c.clientIsA {
-		k.addr = c.Key.B
-	} else {
-		k.addr = c.Key.A
-	}
+	k := floodKeyOf(&c.Key, c.clientIsA)
 	ft := f.targets[k]
 	if ft == nil && create {
 		if len(f.targets) >= maxFloodTargets {

@@ -145,29 +145,21 @@ func New(cfg Config) *Tracker {
 		cfg:        cfg,
 		th:         cfg.Thresholds,
 		maxConns:   cfg.MaxConns,
+		maxKept:    cfg.MaxKept,
+		maxFull:    cfg.MaxFull,
 		twLen:      int64(2 * cfg.MSL),
 		table:      newFlowTable(),
 		pendingSyn: make(map[uint64]pendingSYN),
 	}
 	t.th.withDefaults()
-	if t.maxConns <= 0 {
-		t.maxConns = DefaultMaxConns
-	}
+	orDefault(&t.maxConns, DefaultMaxConns)
+	orDefault(&t.maxKept, DefaultMaxKept)
+	orDefault(&t.maxFull, DefaultMaxFull)
 	t.maxTimeWait = 10 * t.maxConns
 	t.twRecs = newTWTable(t.table.seed)
-	t.maxKept = cfg.MaxKept
-	if t.maxKept <= 0 {
-		t.maxKept = DefaultMaxKept
-	}
-	t.maxFull = cfg.MaxFull
-	if t.maxFull <= 0 {
-		t.maxFull = DefaultMaxFull
-	}
 	t.flood = newSynFlood(&t.th)
 	t.lone.max = cfg.MaxLone
-	if t.lone.max <= 0 {
-		t.lone.max = DefaultMaxLone
-	}
+	orDefault(&t.lone.max, DefaultMaxLone)
 	return t
 }
 

@@ -305,10 +305,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 	n := t.newConn(old.key, seg, fromA)
 	for side := Client; side <= Server; side++ {
 		if old.inTW(side) && old.until > seg.Time {
-			ep := old.key.AddrPortA()
-			if (side == Client) != old.clientIsA() {
-				ep = old.key.AddrPortB()
-			}
+			ep := old.key.endpoint((side == Client) == old.clientIsA())
 			t.reuseFinding(oldID, ep, n, seg)
 			break
 		}
@@ -403,10 +400,7 @@ func (t *Tracker) forget(c *Conn) {
 			t.twLeave(c) // its expiry will not be followed
 		}
 	}
-	if p, ok := t.pendingSyn[c.ID]; ok {
-		t.unpend(c, p)
-		delete(t.pendingSyn, c.ID)
-	}
+	t.letGoPending(c)
 	var r *twRecord
 	if c.parked {
 		r = t.twRecs.get(&c.Key)
