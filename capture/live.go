@@ -3,6 +3,8 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -234,4 +236,14 @@ func (r *Reader) Engine() Engine {
 		return EngineAuto
 	}
 	return r.live.engine
+}
+
+// interfaceList formats the names of the interfaces there are, sorted, for
+// an error that names an interface missing; none found says where to look.
+func interfaceList(names []string) string {
+	if len(names) == 0 {
+		return "none found (ip link lists the interfaces)"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

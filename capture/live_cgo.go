@@ -5,8 +5,6 @@ package capture
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -98,15 +96,14 @@ func activateError(iface string, in *pcap.InactiveHandle, err error) error {
 // available lists the interfaces libpcap can capture on, for an error.
 func available() string {
 	devs, err := pcap.FindAllDevs()
-	if err != nil || len(devs) == 0 {
-		return "none found (ip link lists the interfaces)"
+	if err != nil {
+		return interfaceList(nil)
 	}
 	names := make([]string, 0, len(devs))
 	for _, d := range devs {
 		names = append(names, d.Name)
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return interfaceList(names)
 }
 
 func (s *pcapHandle) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {

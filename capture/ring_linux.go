@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -196,15 +194,14 @@ func hardwareType(iface string) (uint16, error) {
 // interfaceNames lists the interfaces there are, for an error.
 func interfaceNames() string {
 	ifs, err := net.Interfaces()
-	if err != nil || len(ifs) == 0 {
-		return "none found (ip link lists the interfaces)"
+	if err != nil {
+		return interfaceList(nil)
 	}
 	names := make([]string, 0, len(ifs))
 	for _, i := range ifs {
 		names = append(names, i.Name)
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return interfaceList(names)
 }
 
 // ringProgram is the kernel program: the filter compiled by libpcap for
