@@ -238,12 +238,18 @@ func (r *Reader) Engine() Engine {
 	return r.live.engine
 }
 
-// interfaceList formats the names of the interfaces there are, sorted, for
-// an error that names an interface missing; none found says where to look.
-func interfaceList(names []string) string {
-	if len(names) == 0 {
-		return "none found (ip link lists the interfaces)"
+// noInterface is the cause for an interface that does not exist, with
+// the names of those that do, sorted; none found says where to look.
+func noInterface(names []string) error {
+	list := "none found (ip link lists the interfaces)"
+	if len(names) > 0 {
+		sort.Strings(names)
+		list = strings.Join(names, ", ")
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return fmt.Errorf("%w; available: %s", ErrNoInterface, list)
+}
+
+// interfaceDown is the cause for an interface that is down.
+func interfaceDown(iface string) error {
+	return fmt.Errorf("%w; bring it up first (ip link set %s up)", ErrInterfaceDown, iface)
 }
