@@ -432,33 +432,23 @@ func decodeIPv4(w *walk, off int) Kind {
 	}
 	ihl := int(h[0]&0x0f) * 4
 	total := int(binary.BigEndian.Uint16(h[2:4]))
-	if h[9] != protoTCP {
-		return decodeIPv4Tunnel(w, off, ihl, total)
-	}
 	if total == 0 && (!w.guessed || w.super) {
 		// Linux reports segmentation-offload super-packets (BIG TCP
 		// among them) with a zero total length; the wire length, or
 		// inside a tunnel the length of the super-packet around it, is
 		// the best estimate there is.
-		total = w.limit - off
+		total, w.super = w.limit-off, true
+	}
+	if h[9] != protoTCP {
+		return decodeIPv4Tunnel(w, off, ihl, total)
 	}
 	if ihl < 20 || total < ihl {
 		return Malformed
 	}
-	if w.guessed {
-		// A header found by a guess must prove itself: it fits in the
-		// payload that carries it and its checksum is right.
-		if !w.fragment && off+total > w.limit || !ipv4ChecksumOK(data, off, ihl) {
-			if len(data) < off+ihl {
-				return shortOrMalformed(data, wireLen)
-			}
-			return Malformed
+	if !w.ipv4Fits(off, ihl, total) {
+		if w.guessed && len(data) < off+ihl {
+			return shortOrMalformed(data, wireLen)
 		}
-	} else if off+total > wireLen && !ipv4ChecksumOK(data, off, ihl) {
-		// The header claims more bytes than went over the wire. Some
-		// capture tools record a short wire length; a valid header
-		// checksum says the total length is the sender's, and then it is
-		// the one to trust. Otherwise the length is garbage.
 		return Malformed
 	}
 	if frag := binary.BigEndian.Uint16(h[6:8]); frag&0x3fff != 0 && !w.fragmentIPv4(h, ihl, total) {
@@ -475,6 +465,29 @@ func decodeIPv4(w *walk, off int) Kind {
 		w.seg.Checksum = w.checksum4(off, ihl, total)
 	}
 	return k
+}
+
+// ipv4Fits reports whether the IPv4 header at off, ihl bytes long and
+// total bytes with its payload, holds up where it was found. A header found
+// by a guess must prove itself: it fits in the payload that carries it and
+// its checksum is right. Any other may claim more bytes than went over the
+// wire only with a valid checksum: some capture tools record a short wire
+// length, and a valid header checksum says the total length is the
+// sender's, the one to trust; otherwise the length is garbage.
+func (w *walk) ipv4Fits(off, ihl, total int) bool {
+	return !w.guessed && off+total <= w.wireLen || w.ipv4Proves(off, ihl, total)
+}
+
+// ipv4Proves is ipv4Fits for a header that is guessed or claims more than
+// went over the wire. It is kept out of line so that ipv4Fits, whose common
+// case is a comparison, is inlined on the packet path.
+//
+//go:noinline
+func (w *walk) ipv4Proves(off, ihl, total int) bool {
+	if w.guessed && !w.fragment && off+total > w.limit {
+		return false
+	}
+	return ipv4ChecksumOK(w.data, off, ihl)
 }
 
 // ipv4ChecksumOK reports whether the IPv4 header at off, ihl bytes long,

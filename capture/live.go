@@ -3,6 +3,8 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -234,4 +236,20 @@ func (r *Reader) Engine() Engine {
 		return EngineAuto
 	}
 	return r.live.engine
+}
+
+// noInterface is the cause for an interface that does not exist, with
+// the names of those that do, sorted; none found says where to look.
+func noInterface(names []string) error {
+	list := "none found (ip link lists the interfaces)"
+	if len(names) > 0 {
+		sort.Strings(names)
+		list = strings.Join(names, ", ")
+	}
+	return fmt.Errorf("%w; available: %s", ErrNoInterface, list)
+}
+
+// interfaceDown is the cause for an interface that is down.
+func interfaceDown(iface string) error {
+	return fmt.Errorf("%w; bring it up first (ip link set %s up)", ErrInterfaceDown, iface)
 }

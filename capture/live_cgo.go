@@ -5,8 +5,6 @@ package capture
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -82,11 +80,11 @@ func activateError(iface string, in *pcap.InactiveHandle, err error) error {
 	// type whose text is fixed per status.
 	switch err.Error() {
 	case "No Such Device":
-		return fmt.Errorf("%w; available: %s", ErrNoInterface, available())
+		return noInterface(available())
 	case "Permission Denied":
 		return fmt.Errorf("%w; %s", ErrPermission, permissionHint)
 	case "Interface Not Up":
-		return fmt.Errorf("%w; bring it up first (ip link set %s up)", ErrInterfaceDown, iface)
+		return interfaceDown(iface)
 	}
 	msg := err.Error()
 	if detail := in.Error(); detail != nil && detail.Error() != "" {
@@ -96,17 +94,16 @@ func activateError(iface string, in *pcap.InactiveHandle, err error) error {
 }
 
 // available lists the interfaces libpcap can capture on, for an error.
-func available() string {
+func available() []string {
 	devs, err := pcap.FindAllDevs()
-	if err != nil || len(devs) == 0 {
-		return "none found (ip link lists the interfaces)"
+	if err != nil {
+		return nil
 	}
 	names := make([]string, 0, len(devs))
 	for _, d := range devs {
 		names = append(names, d.Name)
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 func (s *pcapHandle) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -158,10 +156,10 @@ func ringLayout(bufSize, snaplen int) (block, blocks int) {
 func checkRingInterface(iface string) error {
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
-		return fmt.Errorf("%w; available: %s", ErrNoInterface, interfaceNames())
+		return noInterface(interfaceNames())
 	}
 	if ifi.Flags&net.FlagUp == 0 {
-		return fmt.Errorf("%w; bring it up first (ip link set %s up)", ErrInterfaceDown, iface)
+		return interfaceDown(iface)
 	}
 	hw, err := hardwareType(iface)
 	if err != nil {
@@ -194,17 +192,16 @@ func hardwareType(iface string) (uint16, error) {
 }
 
 // interfaceNames lists the interfaces there are, for an error.
-func interfaceNames() string {
+func interfaceNames() []string {
 	ifs, err := net.Interfaces()
-	if err != nil || len(ifs) == 0 {
-		return "none found (ip link lists the interfaces)"
+	if err != nil {
+		return nil
 	}
 	names := make([]string, 0, len(ifs))
 	for _, i := range ifs {
 		names = append(names, i.Name)
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 // ringProgram is the kernel program: the filter compiled by libpcap for

@@ -49,21 +49,17 @@ func (w *walk) opens(proto byte) bool {
 }
 
 // decodeIPv4Tunnel checks an IPv4 header at off that carries something
-// other than TCP and opens what it carries, if it is a tunnel. Anything
-// wrong with the outer header makes the packet NotTCP: it is not TCP
-// whatever else it is.
+// other than TCP and opens what it carries, if it is a tunnel; decodeIPv4
+// has read its lengths (a super-packet's zero total length replaced).
+// Anything wrong with the outer header makes the packet NotTCP: it is not
+// TCP whatever else it is.
 func decodeIPv4Tunnel(w *walk, off, ihl, total int) Kind {
 	data := w.data
 	h := data[off:]
-	if total == 0 && (!w.guessed || w.super) {
-		// A segmentation-offload super-packet, as decodeIPv4 takes it.
-		total, w.super = w.limit-off, true
-	}
 	if !w.opens(h[9]) || ihl < 20 || total < ihl {
 		return NotTCP
 	}
-	if (w.guessed || off+total > w.wireLen) && !ipv4ChecksumOK(data, off, ihl) ||
-		w.guessed && !w.fragment && off+total > w.limit {
+	if !w.ipv4Fits(off, ihl, total) {
 		return w.shortNotTCP(off + ihl)
 	}
 	if frag := binary.BigEndian.Uint16(h[6:8]); frag&0x3fff != 0 && !w.fragmentIPv4(h, ihl, total) {

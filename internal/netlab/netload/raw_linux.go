@@ -48,15 +48,15 @@ func rawConns(iface string, rate int, d time.Duration, count uint64) (uint64, er
 	g := &rawGen{src: ifi.HardwareAddr}
 	buf := make([]byte, rawBatch*rawFrame)
 	iov := make([]unix.Iovec, rawBatch)
-	msgs := make([]mmsghdr, rawBatch)
+	msgs := make([]unix.Mmsghdr, rawBatch)
 	var sent uint64
 	fill := func(n int) {
 		for i := range n {
 			frame := g.next(buf[i*rawFrame : (i+1)*rawFrame])
 			iov[i].Base = &frame[0]
 			iov[i].SetLen(len(frame))
-			msgs[i].hdr.Iov = &iov[i]
-			msgs[i].hdr.Iovlen = 1
+			msgs[i].Hdr.Iov = &iov[i]
+			msgs[i].Hdr.Iovlen = 1
 		}
 	}
 	var ferr error
@@ -86,13 +86,6 @@ func rawConns(iface string, rate int, d time.Duration, count uint64) (uint64, er
 		return sent, fmt.Errorf("sendmmsg: %w", ferr)
 	}
 	return sent, nil
-}
-
-// mmsghdr is struct mmsghdr.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-	_   [4]byte
 }
 
 // rawGen makes the frames of one connection after another.
