@@ -133,7 +133,7 @@ func (t *Tracker) frozenOf(tw *twRecord) *Record {
 	rank := frozenAnsweredRank
 	switch {
 	case tw.bits&twFrozen != 0:
-	case tw.bits&(twFrozen<<1) != 0:
+	case tw.bits&twFrozenOther != 0:
 		rank = frozenOtherRank
 	default:
 		return nil
@@ -204,7 +204,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 			}
 		}
 		if tw != nil {
-			tw.bits &^= twFrozen | twFrozen<<1
+			tw.bits &^= twFrozen | twFrozenOther
 		}
 		if r.states[Client] == TimeWait && !r.Midstream {
 			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA))
