@@ -13,5 +13,5 @@ func openPcap(iface string, _ LiveOptions) (*pcapHandle, layers.LinkType, error)
 	return nil, 0, liveError(iface, ErrNoLibpcap)
 }
 
-// haveLibpcap: this build has libpcap.
+// haveLibpcap: this build has no libpcap.
 const haveLibpcap = false
