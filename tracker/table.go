@@ -76,6 +76,18 @@ func (t *flowTable) get(k *FlowKey) *Conn {
 	}
 }
 
+// peek returns the first connection on k's probe run whose slot hash is
+// k's, without reading any connection: most likely k's, but unchecked.
+func (t *flowTable) peek(k *FlowKey) *Conn {
+	h := t.hash(k)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.c == nil || s.hash == h {
+			return s.c
+		}
+	}
+}
+
 // put sets the connection for c.Key, replacing any other.
 func (t *flowTable) put(c *Conn) {
 	if 2*(t.n+1) > len(t.slots) {
