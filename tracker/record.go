@@ -172,4 +172,5 @@ func (t *Tracker) Release() {
 	t.ended, t.endedOther = fifo[*Conn]{}, fifo[*Conn]{}
 	t.lone = loneTable{max: t.lone.max, stats: t.lone.stats}
 	t.pendingSyn = nil
+	t.spares = spareConns{}
 }

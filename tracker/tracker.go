@@ -118,6 +118,7 @@ type Tracker struct {
 	frozen, frozenOther deque[Record]
 	frozenSeq           [2]uint32
 	histories           histories // of frozen Records (freeze.go)
+	spares              spareConns
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
