@@ -16,17 +16,21 @@ import "unsafe"
 const connLines = (int(unsafe.Sizeof(Conn{}))+63)/64 + 1
 
 // PrefetchSlot asks for the flow table slot seg's connection is found at.
+// It keeps the hash in seg, for PrefetchConn and Observe.
 func (t *Tracker) PrefetchSlot(seg *Segment) {
 	k, _ := keyOf(seg)
-	prefetch(unsafe.Pointer(&t.table.slots[t.table.hash(&k)&t.table.mask]), 1)
+	seg.hash, seg.hashTable = t.table.hash(&k), t.table.id
+	prefetch(unsafe.Pointer(&t.table.slots[seg.hash&t.table.mask]), 1)
 }
 
 // PrefetchConn asks for seg's connection, if the flow table has one whose
-// slot's hash matches; the slot is read, so it should have been asked for
-// with PrefetchSlot first.
+// slot's hash matches. It does nothing for a segment PrefetchSlot did not
+// see first: the slot it reads should be on its way.
 func (t *Tracker) PrefetchConn(seg *Segment) {
-	k, _ := keyOf(seg)
-	if c := t.table.peek(&k); c != nil {
+	if seg.hashTable != t.table.id {
+		return
+	}
+	if c := t.table.peek(seg.hash); c != nil {
 		prefetch(unsafe.Pointer(c), connLines)
 	}
 }

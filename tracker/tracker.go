@@ -268,7 +268,7 @@ func (t *Tracker) Observe(seg *Segment) {
 // its connection, to the lone table, or to a new connection.
 func (t *Tracker) observe(seg *Segment) {
 	k, fromA := keyOf(seg)
-	c := t.table.get(&k)
+	c := t.table.getHashed(&k, t.table.segHash(seg, &k))
 	if c == nil && t.twRecs.len() > 0 {
 		var done bool
 		if c, done = t.unpark(&k, seg, fromA); done {
