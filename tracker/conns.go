@@ -168,8 +168,7 @@ func (t *Tracker) compact() {
 			c.idx = int32(n)
 			t.conns[n] = c
 			n++
-			if c.parked {
-				r := t.twRecs.get(&c.Key)
+			if r := t.parkedRec(c); r != nil {
 				r.bits = r.bits&(1<<twFlags-1) | uint32(n-1)<<twFlags
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/tcpwatch/tcpwatch/tracker/zeek"
 )
@@ -63,7 +64,18 @@ func (t *Tracker) freezeOldest() bool {
 		return true // back in the flow table (stored again when it ends), or gone
 	}
 	t.freeze(old, rank)
+	t.prefetchNextFrozen()
 	return true
+}
+
+// prefetchNextFrozen asks for the connections freezeOldest takes next,
+// long unread, so that they are at hand when it does (prefetch.go).
+func (t *Tracker) prefetchNextFrozen() {
+	for _, q := range []*fifo[*Conn]{&t.endedOther, &t.ended} {
+		if q.len() > 0 {
+			prefetch(unsafe.Pointer(*q.front()), connLines)
+		}
+	}
 }
 
 // stored reports whether c is still among the tracker's connections (not
@@ -97,10 +109,8 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	seq := t.frozenSeq[rank]
 	t.frozenSeq[rank]++
 	q.push(r)
-	if c.parked {
-		if tw := t.twRecs.get(&c.Key); tw != nil && tw.id == uint32(c.ID) {
-			tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
-		}
+	if tw := t.parkedRec(c); tw != nil {
+		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
 	}
 	t.conns[c.idx] = nil
 	t.holes++

@@ -159,8 +159,9 @@ func (t *twTable) get(k *FlowKey) *twRecord {
 	return nil
 }
 
-// put adds a record; its key must not be in the table.
-func (t *twTable) put(r twRecord) {
+// put adds a record, and returns its slot; its key must not be in the
+// table.
+func (t *twTable) put(r twRecord) uint32 {
 	if 2*(t.n+1) > len(t.index) {
 		t.grow(2 * len(t.index))
 	}
@@ -182,6 +183,7 @@ func (t *twTable) put(r twRecord) {
 	t.index[i] = t.entry(h, slot)
 	t.n++
 	t.order.push(parkRef{slot: slot, id: r.id})
+	return slot
 }
 
 // del removes k's record, shifting later entries of its probe run back.
@@ -212,6 +214,18 @@ func (t *twTable) oldest() *twRecord {
 			return r
 		}
 		t.order.pop()
+	}
+	return nil
+}
+
+// parkedRec returns the compact record of a parked connection, found by
+// the slot it was parked in; nil if that slot no longer holds it.
+func (t *Tracker) parkedRec(c *Conn) *twRecord {
+	if !c.parked || c.twSlot >= t.twRecs.used {
+		return nil
+	}
+	if r := t.twRecs.rec(c.twSlot); r.used() && r.id == uint32(c.ID) && r.key.eq(&c.Key) {
+		return r
 	}
 	return nil
 }
@@ -248,7 +262,7 @@ func (t *Tracker) park(c *Conn) {
 			r.until = max(r.until, h.twSince+t.twLen)
 		}
 	}
-	t.twRecs.put(r)
+	c.twSlot = t.twRecs.put(r)
 	c.parked = true
 	t.keep(c) // store.go
 }
@@ -401,10 +415,7 @@ func (t *Tracker) forget(c *Conn) {
 		}
 	}
 	t.letGoPending(c)
-	var r *twRecord
-	if c.parked {
-		r = t.twRecs.get(&c.Key)
-	}
+	r := t.parkedRec(c)
 	for s := Client; s <= Server; s++ {
 		st := c.half[s].state
 		t.forgotten[s][st]++
