@@ -98,6 +98,7 @@ type kindAcc struct {
 // topConn is a candidate for Top with its rank.
 type topConn struct {
 	c     *Connection
+	rec   int   // of a streamed report: the index of its Record, to make c whole
 	worst int   // the worst severity of its findings; -1 for none
 	stuck int64 // idle at the end of input, if not ended
 }
@@ -117,7 +118,11 @@ func (b *rollupBuilder) service(s netip.AddrPort) *Service {
 }
 
 // addConnection counts c in its service and considers it for Top.
-func (b *rollupBuilder) addConnection(c *Connection) {
+func (b *rollupBuilder) addConnection(c *Connection) { b.addConnectionAt(c, -1) }
+
+// addConnectionAt is addConnection for the connection of Record rec of a
+// streamed report.
+func (b *rollupBuilder) addConnectionAt(c *Connection, rec int) {
 	sv := b.service(c.Server)
 	sv.Connections++
 	if s := c.ClientState; s < stateSlots {
@@ -138,7 +143,7 @@ func (b *rollupBuilder) addConnection(c *Connection) {
 		return
 	}
 	b.candidates++
-	t := topConn{c: c, worst: worst}
+	t := topConn{c: c, rec: rec, worst: worst}
 	if !ended(c) {
 		// Still open at the end: as important as an info-level finding,
 		// and more the longer it sat idle.
@@ -256,14 +261,33 @@ func insertTop[T any](top []T, x T, n int, order func(a, b T) int) []T {
 	return slices.Insert(top, i, x)
 }
 
+// addRecords adds the connections of a streamed report. What the rollup
+// reads of a connection is in its row (and its Zeek state), so only the
+// few that make Top are made whole: the others cost no Community ID, Zeek
+// history or byte counts.
+func (b *rollupBuilder) addRecords(src *connSource) {
+	for i, rec := range src.recs {
+		c := row(rec)
+		c.ConnState = ConnState(rec.ConnState())
+		b.addConnectionAt(&c, i)
+	}
+	for i := range b.top {
+		whole := src.conn(b.top[i].rec)
+		b.top[i].c = &whole
+	}
+}
+
 // rollupOf builds the rollup of a report.
 func rollupOf(r *Report) *Rollup {
 	end := max(r.Input.LastPacket, r.Input.CaptureEnd)
 	b := newRollupBuilder(end)
-	r.each(func(c *Connection) bool {
-		b.addConnection(c)
-		return true
-	})
+	if r.source != nil {
+		b.addRecords(r.source)
+	} else {
+		for i := range r.Connections {
+			b.addConnection(&r.Connections[i])
+		}
+	}
 	for i := range r.Anomalies {
 		b.addAnomaly(&r.Anomalies[i])
 	}

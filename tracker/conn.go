@@ -164,11 +164,11 @@ type Conn struct {
 	refusedAt   int64 // when its SYN was answered by RST, 0: never
 	Key         FlowKey
 
-	idx  int32  // index in Tracker.conns
+	idx int32 // index in Tracker.conns
 	// twSlot is the slot of its compact record while it is parked
 	// (Tracker.parkedRec).
 	twSlot uint32
-	nTrs uint32 // transitions recorded
+	nTrs   uint32 // transitions recorded
 	// Keepalives counts keepalive probes; ZeroWindowProbes counts probes
 	// sent while the peer advertised a zero window. Both have the same shape
 	// and never move a state.
