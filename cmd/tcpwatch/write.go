@@ -65,15 +65,18 @@ func selectConnections(rep *report.Report, which string) (selection, error) {
 }
 
 // has reports whether the segment belongs to a selected connection: its
-// 4-tuple, either way, within one of the connection's spans.
+// 4-tuple, either way, within one of the connection's spans. Both
+// orientations are looked up: connections on one 4-tuple can have either
+// end as their client (a later one may be opened from the other end).
 func (s selection) has(seg *tracker.Segment) bool {
 	src, dst := endpoint{seg.Src, seg.SrcPort}, endpoint{seg.Dst, seg.DstPort}
-	spans, ok := s[[2]endpoint{src, dst}]
-	if !ok {
-		spans = s[[2]endpoint{dst, src}]
-	}
+	return within(s[[2]endpoint{src, dst}], seg.Time) || within(s[[2]endpoint{dst, src}], seg.Time)
+}
+
+// within reports whether t is in one of the spans.
+func within(spans []span, t int64) bool {
 	for _, sp := range spans {
-		if seg.Time >= sp.first && seg.Time <= sp.last {
+		if t >= sp.first && t <= sp.last {
 			return true
 		}
 	}
