@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -83,17 +84,19 @@ func corruptInnermostTCP(t *testing.T, data []byte, lt layers.LinkType) {
 
 // ndjsonEndsAndReport runs -F ndjson with args and returns each "end"
 // event's connection (the last one of each ID) and the final report's
-// connections, by ID, as JSON members.
+// connections, by ID, as JSON members; every line must match the schema.
 func ndjsonEndsAndReport(t *testing.T, args ...string) (ends, listed map[float64]map[string]any) {
 	t.Helper()
 	code, out, errs := runCLI(append(args, "-F", "ndjson")...)
 	if code != 0 {
 		t.Fatalf("tcpwatch %v: exit %d: %s", args, code, errs)
 	}
+	schema := compileSchema(t, "#/$defs/event")
 	ends, listed = map[float64]map[string]any{}, map[float64]map[string]any{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
+		validate(t, schema, fmt.Sprintf("ndjson line %d", n), sc.Text())
 		var ev struct {
 			Event      string
 			Connection json.RawMessage
