@@ -44,6 +44,31 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// TestPrefetchChangesNothing: asking for a segment's slot and connection
+// ahead, for a known connection, an unknown one and on an empty tracker,
+// allocates nothing and leaves the tracker as it was.
+func TestPrefetchChangesNothing(t *testing.T) {
+	tr, data, _ := steadyConn(t)
+	stranger := *data
+	stranger.SrcPort++
+	before := *tr.Conns()[0]
+	empty := New(Config{})
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, seg := range []*Segment{data, &stranger} {
+			tr.PrefetchSlot(seg)
+			tr.PrefetchConn(seg)
+			empty.PrefetchSlot(seg)
+			empty.PrefetchConn(seg)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("prefetching allocates %.1f times", allocs)
+	}
+	if n := len(tr.Conns()); n != 1 || *tr.Conns()[0] != before || len(empty.Conns()) != 0 {
+		t.Errorf("prefetching changed the trackers: %d connections", n)
+	}
+}
+
 func BenchmarkObserveKnownConn(b *testing.B) {
 	tr, data, ack := steadyConn(b)
 	b.ReportAllocs()

@@ -165,6 +165,9 @@ type Conn struct {
 	Key         FlowKey
 
 	idx  int32  // index in Tracker.conns
+	// twSlot is the slot of its compact record while it is parked
+	// (Tracker.parkedRec).
+	twSlot uint32
 	nTrs uint32 // transitions recorded
 	// Keepalives counts keepalive probes; ZeroWindowProbes counts probes
 	// sent while the peer advertised a zero window. Both have the same shape

@@ -7,7 +7,8 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	for t.table.len() >= t.maxConns && t.evictOne() {
 	}
 	t.nextID++
-	c := &Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time}
+	c := t.spares.take()
+	*c = Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time}
 	c.half[0].wscale, c.half[1].wscale = -1, -1
 	senderIsClient := true
 	switch {
@@ -167,8 +168,7 @@ func (t *Tracker) compact() {
 			c.idx = int32(n)
 			t.conns[n] = c
 			n++
-			if c.parked {
-				r := t.twRecs.get(&c.Key)
+			if r := t.parkedRec(c); r != nil {
 				r.bits = r.bits&(1<<twFlags-1) | uint32(n-1)<<twFlags
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/tcpwatch/tcpwatch/tracker/zeek"
 )
@@ -63,7 +64,18 @@ func (t *Tracker) freezeOldest() bool {
 		return true // back in the flow table (stored again when it ends), or gone
 	}
 	t.freeze(old, rank)
+	t.prefetchNextFrozen()
 	return true
+}
+
+// prefetchNextFrozen asks for the connections freezeOldest takes next,
+// long unread, so that they are at hand when it does (prefetch.go).
+func (t *Tracker) prefetchNextFrozen() {
+	for _, q := range []*fifo[*Conn]{&t.endedOther, &t.ended} {
+		if q.len() > 0 {
+			prefetch(unsafe.Pointer(*q.front()), connLines)
+		}
+	}
 }
 
 // stored reports whether c is still among the tracker's connections (not
@@ -97,13 +109,12 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	seq := t.frozenSeq[rank]
 	t.frozenSeq[rank]++
 	q.push(r)
-	if c.parked {
-		if tw := t.twRecs.get(&c.Key); tw != nil && tw.id == uint32(c.ID) {
-			tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
-		}
+	if tw := t.parkedRec(c); tw != nil {
+		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
 	}
 	t.conns[c.idx] = nil
 	t.holes++
+	t.spares.give(c)
 }
 
 // frozenRecords yields every frozen Record, of the lower rank first,
@@ -327,4 +338,36 @@ func (h *histories) intern(z *zeek.Summary) string {
 		h.m[s] = s
 	}
 	return s
+}
+
+// spareConns holds Conns frozen since, for new connections to reuse: at
+// the scale where connections are frozen, one ends for each that begins,
+// and reusing its memory spares the collector and the page faults a fresh
+// 1.2 KB object costs. A frozen Conn is referred to by nothing: timers
+// and compact records name connections by index and ID, and the ended
+// queues let go of it before it is frozen.
+type spareConns struct {
+	conns []*Conn
+}
+
+// maxSpares bounds the Conns held for reuse.
+const maxSpares = 256
+
+// give takes back a Conn nothing refers to any more.
+func (p *spareConns) give(c *Conn) {
+	if len(p.conns) < maxSpares {
+		p.conns = append(p.conns, c)
+	}
+}
+
+// take returns a Conn to overwrite whole: a spare one, or a new one.
+func (p *spareConns) take() *Conn {
+	n := len(p.conns)
+	if n == 0 {
+		return new(Conn)
+	}
+	c := p.conns[n-1]
+	p.conns[n-1] = nil
+	p.conns = p.conns[:n-1]
+	return c
 }

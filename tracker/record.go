@@ -144,7 +144,7 @@ func (t *Tracker) Records() []*Record {
 		r := c.Record()
 		out = append(out, &r)
 	}
-	slices.SortStableFunc(out, func(a, b *Record) int {
+	slices.SortFunc(out, func(a, b *Record) int { // IDs are unique: no ties
 		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
 	})
 	return out
@@ -172,4 +172,5 @@ func (t *Tracker) Release() {
 	t.ended, t.endedOther = fifo[*Conn]{}, fifo[*Conn]{}
 	t.lone = loneTable{max: t.lone.max, stats: t.lone.stats}
 	t.pendingSyn = nil
+	t.spares = spareConns{}
 }

@@ -3,6 +3,7 @@ package tracker
 import (
 	"hash/maphash"
 	"math/bits"
+	"sync/atomic"
 )
 
 // flowTable maps flow keys to their current connection. It is an
@@ -16,7 +17,11 @@ type flowTable struct {
 	mask  uint64
 	n     int
 	seed  [2]uint64
+	id    uint32 // tells tables apart, never 0 (Segment.hashTable)
 }
+
+// tableIDs numbers flow tables.
+var tableIDs atomic.Uint32
 
 type flowSlot struct {
 	hash uint64
@@ -29,6 +34,9 @@ func newFlowTable() *flowTable {
 	t.seed[0] = h.Sum64() | 1
 	h.WriteByte(1)
 	t.seed[1] = h.Sum64()
+	for t.id == 0 {
+		t.id = tableIDs.Add(1)
+	}
 	t.resize(1024)
 	return t
 }
@@ -63,14 +71,37 @@ func hashKey(k *FlowKey, s0, s1 uint64) uint64 {
 }
 
 // get returns the connection for k, or nil.
-func (t *flowTable) get(k *FlowKey) *Conn {
-	h := t.hash(k)
+func (t *flowTable) get(k *FlowKey) *Conn { return t.getHashed(k, t.hash(k)) }
+
+// segHash returns the hash of seg's key k, computed already if
+// PrefetchSlot did.
+func (t *flowTable) segHash(seg *Segment, k *FlowKey) uint64 {
+	if seg.hashTable == t.id {
+		return seg.hash
+	}
+	return t.hash(k)
+}
+
+// getHashed is get for a key whose hash is h.
+func (t *flowTable) getHashed(k *FlowKey, h uint64) *Conn {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
 		if s.c == nil {
 			return nil
 		}
 		if s.hash == h && s.c.Key.eq(k) {
+			return s.c
+		}
+	}
+}
+
+// peek returns the first connection on the probe run of hash h whose slot
+// hash is h, without reading any connection: most likely the one of the
+// key hashed, but unchecked.
+func (t *flowTable) peek(h uint64) *Conn {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.c == nil || s.hash == h {
 			return s.c
 		}
 	}

@@ -36,7 +36,7 @@ type twPair struct {
 // with no TIME_WAIT and no finding are let go); TIME_WAITs of pairs beyond
 // the cap are counted, not followed.
 type twBuildup struct {
-	pairs     map[twKey]twPair
+	pairs     map[twKey]*twPair
 	found     []twKey // pairs with a finding, in the order found
 	untracked uint64
 }
@@ -68,13 +68,17 @@ func (t *Tracker) twCount(c *Conn, at int64, enter bool) {
 func (t *Tracker) twEnter(c *Conn, at int64) {
 	w := &t.tw
 	if w.pairs == nil {
-		w.pairs = make(map[twKey]twPair)
+		w.pairs = make(map[twKey]*twPair)
 	}
 	k := twKeyOf(c)
-	p, ok := w.pairs[k]
-	if !ok && len(w.pairs) >= maxTimeWaitPairs {
-		w.untracked++
-		return
+	p := w.pairs[k]
+	if p == nil {
+		if len(w.pairs) >= maxTimeWaitPairs {
+			w.untracked++
+			return
+		}
+		p = new(twPair)
+		w.pairs[k] = p
 	}
 	if p.entered == 0 {
 		p.first = at
@@ -88,7 +92,6 @@ func (t *Tracker) twEnter(c *Conn, at int64) {
 		p.anomaly = t.emitTarget(Anomaly{Kind: TimeWaitBuildup, Target: k.service(), Time: at, Detail: p.detail(k, t), Fields: p.fields(k, t)})
 		w.found = append(w.found, k)
 	}
-	w.pairs[k] = p
 }
 
 // twLeave: the client of c left TIME_WAIT (it expired, the 4-tuple was
@@ -97,22 +100,20 @@ func (t *Tracker) twLeave(c *Conn) { t.twLeaveKey(twKeyOf(c)) }
 
 // twLeaveKey: a client of k left TIME_WAIT.
 func (t *Tracker) twLeaveKey(k twKey) {
-	p, ok := t.tw.pairs[k]
-	if !ok || p.count == 0 {
+	p := t.tw.pairs[k]
+	if p == nil || p.count == 0 {
 		return
 	}
 	p.count--
 	if p.count == 0 && p.crossed == 0 {
 		delete(t.tw.pairs, k)
-		return
 	}
-	t.tw.pairs[k] = p
 }
 
 // twRefresh brings the findings' sentences up to date (end of input).
 func (t *Tracker) twRefresh() {
 	for _, k := range t.tw.found {
-		if p := t.tw.pairs[k]; p.anomaly > 0 {
+		if p := t.tw.pairs[k]; p != nil && p.anomaly > 0 {
 			a := &t.anomalies[p.anomaly-1]
 			a.Detail, a.Fields = p.detail(k, t), p.fields(k, t)
 		}

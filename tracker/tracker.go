@@ -118,6 +118,7 @@ type Tracker struct {
 	frozen, frozenOther deque[Record]
 	frozenSeq           [2]uint32
 	histories           histories // of frozen Records (freeze.go)
+	spares              spareConns
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
@@ -267,7 +268,7 @@ func (t *Tracker) Observe(seg *Segment) {
 // its connection, to the lone table, or to a new connection.
 func (t *Tracker) observe(seg *Segment) {
 	k, fromA := keyOf(seg)
-	c := t.table.get(&k)
+	c := t.table.getHashed(&k, t.table.segHash(seg, &k))
 	if c == nil && t.twRecs.len() > 0 {
 		var done bool
 		if c, done = t.unpark(&k, seg, fromA); done {

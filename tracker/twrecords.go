@@ -166,8 +166,9 @@ func (t *twTable) get(k *FlowKey) *twRecord {
 	return nil
 }
 
-// put adds a record; its key must not be in the table.
-func (t *twTable) put(r twRecord) {
+// put adds a record, and returns its slot; its key must not be in the
+// table.
+func (t *twTable) put(r twRecord) uint32 {
 	if 2*(t.n+1) > len(t.index) {
 		t.grow(2 * len(t.index))
 	}
@@ -189,6 +190,7 @@ func (t *twTable) put(r twRecord) {
 	t.index[i] = t.entry(h, slot)
 	t.n++
 	t.order.push(refOf(slot, t.rec(slot)))
+	return slot
 }
 
 // requeue moves k's record to the end of the park order, after its until
@@ -251,6 +253,18 @@ func (t *twTable) oldest() *twRecord {
 	return nil
 }
 
+// parkedRec returns the compact record of a parked connection, found by
+// the slot it was parked in; nil if that slot no longer holds it.
+func (t *Tracker) parkedRec(c *Conn) *twRecord {
+	if !c.parked || c.twSlot >= t.twRecs.used {
+		return nil
+	}
+	if r := t.twRecs.rec(c.twSlot); r.used() && r.id == uint32(c.ID) && r.key.eq(&c.Key) {
+		return r
+	}
+	return nil
+}
+
 // recConn returns the full record of a compact one, nil if the store
 // forgot it.
 func (t *Tracker) recConn(r *twRecord) *Conn {
@@ -283,7 +297,7 @@ func (t *Tracker) park(c *Conn) {
 			r.until = max(r.until, h.twSince+t.twLen)
 		}
 	}
-	t.twRecs.put(r)
+	c.twSlot = t.twRecs.put(r)
 	c.parked = true
 	t.keep(c) // store.go
 }
@@ -440,10 +454,7 @@ func (t *Tracker) forget(c *Conn) {
 		}
 	}
 	t.letGoPending(c)
-	var r *twRecord
-	if c.parked {
-		r = t.twRecs.get(&c.Key)
-	}
+	r := t.parkedRec(c)
 	for s := Client; s <= Server; s++ {
 		st := c.half[s].state
 		t.forgotten[s][st]++

@@ -31,4 +31,3 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 		o.latest, o.lastFile = p.Time, name
 	}
 }
-

@@ -52,9 +52,7 @@ func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, ord
 	}
 	go readBatches(rd, count, order, prog, free, full)
 	for b := range full {
-		for i := range b.pkts {
-			feed(tr, &b.pkts[i])
-		}
+		feedBatch(tr, b.pkts)
 		if !b.last {
 			free <- b
 			continue
@@ -68,6 +66,27 @@ func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, ord
 		return false, false, b.err
 	}
 	panic("unreachable: the reader always ends with a last batch")
+}
+
+// Prefetch distances, in packets: the flow table slot of the packet
+// slotAhead on is asked for, then the connection of the one connAhead on.
+const (
+	slotAhead = 8
+	connAhead = 4
+)
+
+// feedBatch feeds a batch of packets to the tracker, asking for the memory
+// of later ones ahead of time (tracker.PrefetchSlot).
+func feedBatch(tr *tracker.Tracker, pkts []capture.Packet) {
+	for i := range pkts {
+		if j := i + slotAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
+			tr.PrefetchSlot(&pkts[j].Seg)
+		}
+		if j := i + connAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
+			tr.PrefetchConn(&pkts[j].Seg)
+		}
+		feed(tr, &pkts[i])
+	}
 }
 
 // readBatches reads packets into batches taken from free and sends them on

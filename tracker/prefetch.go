@@ -1,0 +1,36 @@
+package tracker
+
+import "unsafe"
+
+// Following a connection reads its Conn, which for a busy capture is
+// seldom in the processor's cache: the flow table slot and then the Conn
+// are two cache misses in a row on every segment. A caller that holds the
+// next segments (a batch of them) hides most of that wait by asking for
+// them ahead of time: PrefetchSlot some segments ahead of Observe, then
+// PrefetchConn for a nearer one. Neither changes anything: each only asks
+// the processor to fetch memory, so a prefetch that turns out wrong (the
+// table changed in between) costs a little time, never a result.
+
+// connLines is how many cache lines a Conn spans, at most: it need not
+// start on a line.
+const connLines = (int(unsafe.Sizeof(Conn{}))+63)/64 + 1
+
+// PrefetchSlot asks for the flow table slot seg's connection is found at.
+// It keeps the hash in seg, for PrefetchConn and Observe.
+func (t *Tracker) PrefetchSlot(seg *Segment) {
+	k, _ := keyOf(seg)
+	seg.hash, seg.hashTable = t.table.hash(&k), t.table.id
+	prefetch(unsafe.Pointer(&t.table.slots[seg.hash&t.table.mask]), 1)
+}
+
+// PrefetchConn asks for seg's connection, if the flow table has one whose
+// slot's hash matches. It does nothing for a segment PrefetchSlot did not
+// see first: the slot it reads should be on its way.
+func (t *Tracker) PrefetchConn(seg *Segment) {
+	if seg.hashTable != t.table.id {
+		return
+	}
+	if c := t.table.peek(seg.hash); c != nil {
+		prefetch(unsafe.Pointer(c), connLines)
+	}
+}
