@@ -99,12 +99,8 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	counter(descBytes, float64(s.PayloadBytes))
 	counter(descDrops, float64(s.KernelDrops), "kernel")
 	counter(descDrops, float64(s.InterfaceDrops), "interface")
-	ev := s.Evicted
-	for _, r := range []struct {
-		name string
-		n    uint64
-	}{{"embryonic", ev.Embryonic}, {"established", ev.Established}, {"syn_flood", ev.Flood}, {"forgotten", ev.Forgotten}} {
-		counter(descEvicted, float64(r.n), r.name)
+	for _, r := range report.EvictedOf(s.Evicted).Counts() {
+		counter(descEvicted, float64(r.N), r.Reason)
 	}
 	for _, t := range topTargets(s.Flood, TopTargets) {
 		counter(descSYN, float64(t.Unanswered), t.name)

@@ -89,7 +89,7 @@ func (e *Events) Transition(c *tracker.Conn, tr tracker.Transition) {
 	e.writeTransition(ConnTransitionOf(c, tr))
 	if Ends(c, tr) {
 		rec := c.Record()
-		e.writeEnd(Time(tr.Time), e.withTunnel(c, connection(&rec, e.verbose)))
+		e.writeEnd(Time(tr.Time), reportConnection(&rec, e.verbose, e.tunnels))
 	}
 }
 

@@ -424,8 +424,7 @@ func BuildStreamed(in Input, tr *tracker.Tracker, opts Options) *Report {
 	// was held until a SYN-ACK proved it new).
 	conns := tr.Records()
 	ev := tr.Evicted()
-	in.Evicted = Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
-		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait}
+	in.Evicted = EvictedOf(ev)
 	if l := tr.Lone(); l != (tracker.LoneStats{}) {
 		in.Lone = &Lone{Segments: l.Segments, Tuples: l.Tuples, Refused: l.Refused}
 	}

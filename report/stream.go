@@ -16,11 +16,15 @@ type connSource struct {
 }
 
 // conn makes the i-th connection.
-func (s *connSource) conn(i int) Connection {
-	c := s.recs[i]
-	x := connection(c, s.verbose)
+func (s *connSource) conn(i int) Connection { return reportConnection(s.recs[i], s.verbose, s.tunnels) }
+
+// reportConnection is a connection as the report lists it: its full row,
+// its tunnel context when tunnels knows it. The report's connections and
+// ndjson "end" events are both made by it, so they carry the same members.
+func reportConnection(c *tracker.Record, verbose bool, tunnels func(uint32) (tracker.Tunnel, bool)) Connection {
+	x := connection(c, verbose)
 	x.BadChecksums = uint64(c.BadChecksums)
-	x.Tunnel = tunnelFor(s.tunnels, c.Key.Tunnel)
+	x.Tunnel = tunnelFor(tunnels, c.Key.Tunnel)
 	return x
 }
 

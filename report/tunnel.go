@@ -234,9 +234,3 @@ func addrList(as []netip.Addr) string {
 // SetTunnels gives the events the lookup of tunnel contexts
 // (capture.Decoder.Tunnel), so that "end" events carry "tunnel" too.
 func (e *Events) SetTunnels(lookup func(uint32) (tracker.Tunnel, bool)) { e.tunnels = lookup }
-
-// withTunnel fills in x's tunnel context, when c has one the lookup knows.
-func (e *Events) withTunnel(c *tracker.Conn, x Connection) Connection {
-	x.Tunnel = tunnelFor(e.tunnels, c.Key.Tunnel)
-	return x
-}

@@ -59,9 +59,16 @@ func (t *Tracker) fullID(r *twRecord) uint64 {
 // at a time, without copying and without slack beyond one chunk.
 const twChunk = 4096
 
-// parkRef names a record in park order: its slot, and its ID's low bits
-// to recognize a slot reused since.
-type parkRef struct{ slot, id uint32 }
+// parkRef names a record in the order of expiry: its slot, its ID's low
+// bits to recognize a slot reused since, and the low bits of its until
+// when queued, to recognize a record queued again since (requeue), as a
+// TIME_WAIT restarted by a FIN is.
+type parkRef struct{ slot, id, until uint32 }
+
+// refOf returns the park-order entry of the record in slot.
+func refOf(slot uint32, r *twRecord) parkRef {
+	return parkRef{slot: slot, id: r.id, until: uint32(r.until)}
+}
 
 // twTable holds the compact records in a slab addressed by index, found by
 // an open-addressing index of slots: nothing in it holds a
@@ -78,7 +85,7 @@ type twTable struct {
 	mask     uint64
 	n        int
 	seed     [2]uint64
-	order    fifo[parkRef] // in the order parked, for expiry and eviction
+	order    fifo[parkRef] // in the order parked (or requeued), for expiry and eviction
 }
 
 // rec returns the record in a slot.
@@ -182,8 +189,37 @@ func (t *twTable) put(r twRecord) uint32 {
 	*t.rec(slot) = r
 	t.index[i] = t.entry(h, slot)
 	t.n++
-	t.order.push(parkRef{slot: slot, id: r.id})
+	t.order.push(refOf(slot, t.rec(slot)))
 	return slot
+}
+
+// requeue moves k's record to the end of the park order, after its until
+// moved later: the entry it had goes stale (oldest drops it), so that a
+// TIME_WAIT restarted by a FIN does not hold back the expiry of the
+// records parked after it. An order mostly of stale entries (FINs sent
+// again and again) is rebuilt with the live ones: amortized, O(1) per
+// entry, and the order stays within twice the records.
+func (t *twTable) requeue(k *FlowKey) {
+	i, ok, _ := t.find(k)
+	if !ok {
+		return
+	}
+	slot := t.slot(t.index[i])
+	t.order.push(refOf(slot, t.rec(slot)))
+	if t.order.len() <= 2*t.n+1024 {
+		return
+	}
+	for n := t.order.len(); n > 0; n-- {
+		if ref := t.order.pop(); t.live(ref) {
+			t.order.push(ref)
+		}
+	}
+}
+
+// live reports whether a park-order entry still names its record.
+func (t *twTable) live(ref parkRef) bool {
+	r := t.rec(ref.slot)
+	return r.used() && r.id == ref.id && uint32(r.until) == ref.until
 }
 
 // del removes k's record, shifting later entries of its probe run back.
@@ -205,13 +241,12 @@ func (t *twTable) del(k *FlowKey) {
 	t.n--
 }
 
-// oldest returns the record parked first that is still in the table,
-// dropping stale entries of the park order, or nil.
+// oldest returns the record parked (or requeued) first that is still in
+// the table, dropping stale entries of the park order, or nil.
 func (t *twTable) oldest() *twRecord {
 	for t.order.len() > 0 {
-		ref := t.order.front()
-		if r := t.rec(ref.slot); r.used() && r.id == ref.id {
-			return r
+		if ref := t.order.front(); t.live(*ref) {
+			return t.rec(ref.slot)
 		}
 		t.order.pop()
 	}
@@ -307,8 +342,12 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 	if seg.Flags&(SYN|RST) != SYN {
 		if seg.Flags&FIN != 0 && r.inTW(s.Peer()) && seg.Time < r.until && seg.End() == r.nxt[s] {
 			// Its FIN again: the peer's ACK was lost, and the peer's
-			// TIME_WAIT starts over (RFC 793 p. 73).
-			r.until = max(r.until, seg.Time+t.twLen)
+			// TIME_WAIT starts over (RFC 793 p. 73); it expires after
+			// the records parked since.
+			if until := seg.Time + t.twLen; until > r.until {
+				r.until = until
+				t.twRecs.requeue(&r.key)
+			}
 		}
 		t.lateSegments++
 		return true

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/pflag"
 
 	"github.com/tcpwatch/tcpwatch/capture"
@@ -90,6 +92,37 @@ type fanBatch struct {
 	pkts []capture.Packet
 	at   int   // the tracker's side: the next packet to merge
 	err  error // the reader stopped after these packets: why
+	// With -w, each packet as it was read (raws[i] is pkts[i]'s), so that
+	// the spool is written in the order the tracker takes them.
+	raw  []byte
+	raws []rawRef
+}
+
+// rawRef is one packet of a batch as it was read: its bytes in the
+// batch's raw, and its capture information.
+type rawRef struct {
+	off, n int
+	ts     int64 // capture time, ns
+	length int   // on the wire
+	lt     layers.LinkType
+}
+
+// fanRawMax ends a batch whose packets, kept for -w, hold this many bytes,
+// so that a large snapshot length does not make the batches large.
+const fanRawMax = 4 << 20
+
+// keepRaw copies the packet rd read last into b, for -w.
+func (b *fanBatch) keepRaw(rd *capture.Reader) {
+	data, ci, lt := rd.Raw()
+	b.raws = append(b.raws, rawRef{off: len(b.raw), n: len(data), ts: ci.Timestamp.UnixNano(), length: ci.Length, lt: lt})
+	b.raw = append(b.raw, data...)
+}
+
+// spool hands packet i of b, as read, to keep.
+func (b *fanBatch) spool(i int, num uint64, keep keepFunc) error {
+	r := &b.raws[i]
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, r.ts), CaptureLength: r.n, Length: r.length}
+	return keep(b.raw[r.off:r.off+r.n], ci, r.lt, num)
 }
 
 // fanin is a fanout capture's readers and their batches.
@@ -99,8 +132,7 @@ type fanin struct {
 	free []chan *fanBatch // back to each reader
 	done chan struct{}    // closed when the tracker stops
 	wg   sync.WaitGroup
-	keep func(*capture.Reader) error // -w: keep the packet just read
-	mu   sync.Mutex                  // serializes keep
+	keep keepFunc // -w: keep each packet, in the order merged (on the tracker's goroutine)
 
 	// The tracker's side: the batches merged, by reader, and the packets
 	// handed over.
@@ -112,8 +144,9 @@ type fanin struct {
 var errFanStopped = errors.New("stopped")
 
 // startFanin starts a goroutine per reader; keep (nil: none) is called
-// for every packet read, one reader at a time.
-func startFanin(rds []*capture.Reader, keep func(*capture.Reader) error) *fanin {
+// for every packet merged, in the order merged, numbered as the tracker
+// numbers it.
+func startFanin(rds []*capture.Reader, keep keepFunc) *fanin {
 	f := &fanin{
 		rds:    rds,
 		full:   make(chan *fanBatch, batches*len(rds)),
@@ -151,7 +184,7 @@ func (f *fanin) read(i int) {
 		case <-f.done:
 			return
 		}
-		b.pkts = b.pkts[:0]
+		b.pkts, b.raw, b.raws = b.pkts[:0], b.raw[:0], b.raws[:0]
 		b.err = f.fill(f.rds[i], b)
 		if b.err == errFanStopped {
 			return
@@ -168,7 +201,8 @@ func (f *fanin) read(i int) {
 }
 
 // fill reads packets into b until it is full, the wire is quiet with
-// packets in it, they span fanFlushAfter, or the reader fails.
+// packets in it, they span fanFlushAfter (or, kept for -w, hold
+// fanRawMax bytes), or the reader fails.
 func (f *fanin) fill(rd *capture.Reader, b *fanBatch) error {
 	for len(b.pkts) < cap(b.pkts) {
 		n := len(b.pkts)
@@ -190,8 +224,8 @@ func (f *fanin) fill(rd *capture.Reader, b *fanBatch) error {
 			}
 		}
 		if f.keep != nil {
-			if err := f.keepLocked(rd); err != nil {
-				return err
+			if b.keepRaw(rd); len(b.raw) >= fanRawMax {
+				return nil
 			}
 		}
 		if p.Time-b.pkts[0].Time >= fanFlushAfter {
@@ -199,12 +233,6 @@ func (f *fanin) fill(rd *capture.Reader, b *fanBatch) error {
 		}
 	}
 	return nil
-}
-
-func (f *fanin) keepLocked(rd *capture.Reader) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.keep(rd)
 }
 
 // take queues b and every other batch already waiting, by reader.
@@ -249,6 +277,11 @@ func (f *fanin) merge(use func(*capture.Packet) bool) (stop bool, err error) {
 		p := &b.pkts[b.at]
 		b.at++
 		f.count(p)
+		if f.keep != nil {
+			if err := b.spool(b.at-1, p.Num, f.keep); err != nil {
+				return true, err
+			}
+		}
 		if !use(p) {
 			return true, nil
 		}
@@ -261,7 +294,7 @@ func (f *fanin) retire(r int) {
 	b := q[0]
 	f.queued[r] = q[:copy(q, q[1:])] // a few batches: shifting keeps the slice's room
 	if b.err == nil {
-		b.pkts, b.at = b.pkts[:0], 0
+		b.pkts, b.at, b.raw, b.raws = b.pkts[:0], 0, b.raw[:0], b.raws[:0]
 		f.free[r] <- b // never blocks: it holds that reader's batches only
 	}
 }

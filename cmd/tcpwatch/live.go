@@ -189,9 +189,9 @@ func (w *watch) run(ctx context.Context) (interrupted bool, err error) {
 	if len(w.rds) == 1 && w.rd.Engine() != capture.EngineRing {
 		return w.loop(ctx)
 	}
-	var keep func(*capture.Reader) error
+	var keep keepFunc
 	if w.pcap != nil {
-		keep = w.pcap.keep
+		keep = w.pcap.keepRaw
 	}
 	w.fan = startFanin(w.rds, keep)
 	defer w.fan.stop()

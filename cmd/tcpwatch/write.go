@@ -65,15 +65,18 @@ func selectConnections(rep *report.Report, which string) (selection, error) {
 }
 
 // has reports whether the segment belongs to a selected connection: its
-// 4-tuple, either way, within one of the connection's spans.
+// 4-tuple, either way, within one of the connection's spans. Both
+// orientations are looked up: connections on one 4-tuple can have either
+// end as their client (a later one may be opened from the other end).
 func (s selection) has(seg *tracker.Segment) bool {
 	src, dst := endpoint{seg.Src, seg.SrcPort}, endpoint{seg.Dst, seg.DstPort}
-	spans, ok := s[[2]endpoint{src, dst}]
-	if !ok {
-		spans = s[[2]endpoint{dst, src}]
-	}
+	return within(s[[2]endpoint{src, dst}], seg.Time) || within(s[[2]endpoint{dst, src}], seg.Time)
+}
+
+// within reports whether t is in one of the spans.
+func within(spans []span, t int64) bool {
 	for _, sp := range spans {
-		if seg.Time >= sp.first && seg.Time <= sp.last {
+		if t >= sp.first && t <= sp.last {
 			return true
 		}
 	}
@@ -136,12 +139,25 @@ func openPcapOut(cfg *config) (*pcapOut, error) {
 	return o, nil
 }
 
-// keep adds the packet rd read last to the spool, if there is one.
+// keep adds the packet rd read last to the spool, if there is one: the
+// packet numbered as rd numbers it (one reader).
 func (o *pcapOut) keep(rd *capture.Reader) error {
 	if o == nil || o.spool == nil {
 		return nil
 	}
-	return o.spool.add(rd)
+	data, ci, lt := rd.Raw()
+	return o.spool.add(data, ci, lt, rd.Stats().Packets)
+}
+
+// keepFunc keeps one packet as it was read, the num-th the tracker took.
+type keepFunc func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, num uint64) error
+
+// keepRaw adds a packet to the spool, if there is one; a keepFunc.
+func (o *pcapOut) keepRaw(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, num uint64) error {
+	if o == nil || o.spool == nil {
+		return nil
+	}
+	return o.spool.add(data, ci, lt, num)
 }
 
 // finish writes the packets of the connections --write selects from the
@@ -200,7 +216,9 @@ func (o *pcapOut) close() {
 	}
 }
 
-// spool is the file a live capture keeps its packets in for -w.
+// spool is the file a live capture keeps its packets in for -w, in the
+// order the tracker took them (with --fanout, as the sockets' packets were
+// merged), so that its packet numbers are the report's.
 type spool struct {
 	f    *os.File
 	pw   *pcapWriter
@@ -208,14 +226,13 @@ type spool struct {
 	full uint64 // the packet number at which it filled; 0 while not full
 }
 
-// add writes the packet rd read last, unless the spool is full.
-func (s *spool) add(rd *capture.Reader) error {
+// add writes packet num, unless the spool is full.
+func (s *spool) add(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, num uint64) error {
 	if s.full > 0 {
 		return nil
 	}
-	data, ci, lt := rd.Raw()
 	if s.size += int64(len(data)) + 16; s.size > spoolMax {
-		s.full = rd.Stats().Packets
+		s.full = num
 		return nil
 	}
 	return s.pw.write(data, ci, lt)

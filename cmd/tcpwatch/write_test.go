@@ -188,17 +188,25 @@ func TestWriteUsageErrors(t *testing.T) {
 // TestLiveWriteKeepsTheStuckConnection: live, -w keeps the packets in a
 // spool and writes, at the end, exactly those of the connection whose
 // server never closed (close_wait_stuck), not those of the one that closed
-// cleanly; the spool is gone afterwards.
+// cleanly; the spool is gone afterwards. With one socket, and with two
+// (--fanout 2), whose packets the spool keeps in the order merged.
 func TestLiveWriteKeepsTheStuckConnection(t *testing.T) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		testenv.SkipOrFail(t, "tcpdump is not installed (scripts/setup.sh installs it)")
 	}
+	for _, fanout := range []string{"1", "2"} {
+		t.Run("fanout "+fanout, func(t *testing.T) { liveWriteKeepsTheStuckConnection(t, "--fanout", fanout) })
+	}
+}
+
+func liveWriteKeepsTheStuckConnection(t *testing.T, extra ...string) {
 	l := netlab.New(t)
 	server(t, l, "198.18.0.2:8080", echoOnce)
 	server(t, l, "198.18.0.2:8081", neverClose)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "stuck.pcap")
-	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "-F", "json", "--stuck", "1s", "--duration", "3s", "-w", file, "tcp")
+	args := append([]string{"-i", l.Server.Link, "-F", "json", "--stuck", "1s", "--duration", "3s", "-w", file}, extra...)
+	tw := startLive(context.Background(), l.Server, append(args, "tcp")...)
 	time.Sleep(300 * time.Millisecond) // the handle is open; json writes nothing before the end
 	request(t, l, "198.18.0.2:8080")
 	c, err := dial(t, l, "198.18.0.2:8081")

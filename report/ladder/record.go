@@ -292,16 +292,31 @@ func inferredSegment(tr tracker.Transition) (tracker.Flags, tracker.Side, bool) 
 	return 0, 0, false
 }
 
-// placeFindings puts each finding at the last step at or before the time
-// its condition began (the first step if none).
+// placeFindings puts each finding at the step whose time is the latest at
+// or before the time its condition began, the last such in capture order
+// (the first step if none). The steps are in capture order, whose clock
+// can step back, so their times are not searched as if sorted: a finding
+// made at a segment lands on that segment's step.
 func placeFindings(l *Ladder, findings []tracker.Anomaly) {
 	if len(l.Steps) == 0 {
 		return
 	}
 	for _, a := range findings {
-		i, _ := slices.BinarySearchFunc(l.Steps, a.Time+1, func(s Step, t int64) int { return cmp.Compare(s.Time, t) })
-		i = max(i-1, 0)
+		i := stepAt(l.Steps, a.Time)
 		l.Steps[i].Findings = append(l.Steps[i].Findings, Finding{Kind: a.Kind, Severity: a.Kind.Severity(),
 			Side: a.Side, HasSide: a.HasSide, Detail: a.Detail, Also: a.Also})
 	}
+}
+
+// stepAt returns the index of the last step, in order, of the latest time
+// at or before t; 0 if every step is later. On steps sorted by time it is
+// the last step at or before t.
+func stepAt(steps []Step, t int64) int {
+	best := -1
+	for i := range steps {
+		if at := steps[i].Time; at <= t && (best < 0 || at >= steps[best].Time) {
+			best = i
+		}
+	}
+	return max(best, 0)
 }
