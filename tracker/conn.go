@@ -300,7 +300,11 @@ type transBlock struct {
 	next *transBlock
 }
 
-func (c *Conn) addTrans(t trans) {
+func (c *Conn) addTrans(t trans) { c.addTransFrom(t, nil) }
+
+// addTransFrom is addTrans taking a block it needs from spares, if it has
+// one.
+func (c *Conn) addTransFrom(t trans, spares *spareConns) {
 	i := c.nTrs
 	c.nTrs++
 	if i < uint32(len(c.trs)) {
@@ -313,7 +317,7 @@ func (c *Conn) addTrans(t trans) {
 		b = &(*b).next
 	}
 	if *b == nil {
-		*b = new(transBlock)
+		*b = spares.block()
 	}
 	(*b).t[i] = t
 }

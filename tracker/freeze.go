@@ -347,7 +347,8 @@ func (h *histories) intern(z *zeek.Summary) string {
 // and compact records name connections by index and ID, and the ended
 // queues let go of it before it is frozen.
 type spareConns struct {
-	conns []*Conn
+	conns  []*Conn
+	blocks []*transBlock // of their transitions past the inline ones
 }
 
 // maxSpares bounds the Conns held for reuse.
@@ -355,9 +356,29 @@ const maxSpares = 256
 
 // give takes back a Conn nothing refers to any more.
 func (p *spareConns) give(c *Conn) {
+	for b := c.trMore; b != nil && len(p.blocks) < maxSpares; {
+		next := b.next
+		b.next = nil
+		p.blocks = append(p.blocks, b)
+		b = next
+	}
+	c.trMore = nil
 	if len(p.conns) < maxSpares {
 		p.conns = append(p.conns, c)
 	}
+}
+
+// block returns a block of transitions to overwrite: a spare one, or a
+// new one. A nil p has none.
+func (p *spareConns) block() *transBlock {
+	if p == nil || len(p.blocks) == 0 {
+		return new(transBlock)
+	}
+	n := len(p.blocks)
+	b := p.blocks[n-1]
+	p.blocks[n-1] = nil
+	p.blocks = p.blocks[:n-1]
+	return b
 }
 
 // take returns a Conn to overwrite whole: a spare one, or a new one.
