@@ -57,8 +57,10 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		for _, seg := range []*Segment{data, &stranger} {
 			tr.PrefetchSlot(seg)
 			tr.PrefetchConn(seg)
+			tr.PrefetchTransitions(seg)
 			empty.PrefetchSlot(seg)
 			empty.PrefetchConn(seg)
+			empty.PrefetchTransitions(seg)
 		}
 	})
 	if allocs != 0 {

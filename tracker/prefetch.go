@@ -7,7 +7,8 @@ import "unsafe"
 // are two cache misses in a row on every segment. A caller that holds the
 // next segments (a batch of them) hides most of that wait by asking for
 // them ahead of time: PrefetchSlot some segments ahead of Observe, then
-// PrefetchConn for a nearer one. Neither changes anything: each only asks
+// PrefetchConn for a nearer one, then PrefetchTransitions for a nearer one
+// still. Neither changes anything: each only asks
 // the processor to fetch memory, so a prefetch that turns out wrong (the
 // table changed in between) costs a little time, never a result.
 
@@ -32,5 +33,26 @@ func (t *Tracker) PrefetchConn(seg *Segment) {
 	}
 	if c := t.table.peek(seg.hash); c != nil {
 		prefetch(unsafe.Pointer(c), connLines)
+	}
+}
+
+// blockLines is how many cache lines a block of transitions spans, at most.
+const blockLines = (int(unsafe.Sizeof(transBlock{}))+63)/64 + 1
+
+// PrefetchTransitions asks for the block of transitions seg's connection
+// writes its next transition to, once it has used its inline ones (most
+// do as they close); or for the spare block it would take. It reads the
+// connection, so PrefetchConn should have asked for it first.
+func (t *Tracker) PrefetchTransitions(seg *Segment) {
+	if seg.hashTable != t.table.id {
+		return
+	}
+	c := t.table.peek(seg.hash)
+	switch {
+	case c == nil:
+	case c.trMore != nil:
+		prefetch(unsafe.Pointer(c.trMore), blockLines)
+	case c.nTrs+2 >= uint32(len(c.trs)) && len(t.spares.blocks) > 0:
+		prefetch(unsafe.Pointer(t.spares.blocks[len(t.spares.blocks)-1]), blockLines)
 	}
 }

@@ -69,10 +69,12 @@ func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, ord
 }
 
 // Prefetch distances, in packets: the flow table slot of the packet
-// slotAhead on is asked for, then the connection of the one connAhead on.
+// slotAhead on is asked for, then the connection of the one connAhead on,
+// then the transitions of the one transAhead on.
 const (
-	slotAhead = 8
-	connAhead = 4
+	slotAhead  = 12
+	connAhead  = 6
+	transAhead = 3
 )
 
 // feedBatch feeds a batch of packets to the tracker, asking for the memory
@@ -84,6 +86,9 @@ func feedBatch(tr *tracker.Tracker, pkts []capture.Packet) {
 		}
 		if j := i + connAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
 			tr.PrefetchConn(&pkts[j].Seg)
+		}
+		if j := i + transAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
+			tr.PrefetchTransitions(&pkts[j].Seg)
 		}
 		feed(tr, &pkts[i])
 	}
