@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 )
 
 // writeJSON writes the report as one JSON document indented by two spaces,
@@ -71,42 +72,62 @@ func writeConnections(bw *bufio.Writer, r *Report, indent bool) error {
 		bw.WriteString("[]")
 		return nil
 	}
-	var b bytes.Buffer
-	var ind []byte
-	enc := json.NewEncoder(&b)
 	open, sep, end := "[", ",", "]"
 	if indent {
 		open, sep, end = "[\n    ", ",\n    ", "\n  ]"
 	}
-	enc.SetEscapeHTML(false)
 	bw.WriteString(open)
-	var err error
-	first := true
-	var direct []byte
-	r.each(func(c *Connection) bool {
-		out, ok := appendConnection(direct[:0], c) // (connjson.go)
-		if direct = out; !ok {
-			b.Reset()
-			if err = enc.Encode(c); err != nil {
-				return false
-			}
-			out = b.Bytes()
+	err := r.eachEncoded(func(dst []byte, i int, c *Connection) ([]byte, error) {
+		if i > 0 {
+			dst = append(dst, sep...)
 		}
-		if !first {
-			bw.WriteString(sep)
-		}
-		first = false
-		if indent {
-			// As enc.SetIndent("    ", "  ") would, faster (indent.go).
-			ind = appendIndented(ind[:0], out, "    ", "  ")
-			out = ind
-		}
-		bw.Write(bytes.TrimSuffix(out, []byte("\n")))
-		return true
+		return appendConnectionJSON(dst, c, indent)
+	}, func(b []byte) error {
+		_, err := bw.Write(b)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	bw.WriteString(end)
 	return nil
+}
+
+// appendConnectionJSON appends a connection's JSON, one level deep in an
+// indented document or compact, without a newline.
+func appendConnectionJSON(dst []byte, c *Connection, indent bool) ([]byte, error) {
+	if !indent {
+		if out, ok := appendConnection(dst, c); ok { // (connjson.go)
+			return out, nil
+		}
+		return appendEncoded(dst, c)
+	}
+	scratch := compactBufs.Get().(*[]byte)
+	defer compactBufs.Put(scratch)
+	out, ok := appendConnection((*scratch)[:0], c)
+	*scratch = out
+	if !ok {
+		var err error
+		if out, err = appendEncoded(out[:0], c); err != nil {
+			return dst, err
+		}
+	}
+	// As enc.SetIndent("    ", "  ") would, faster (indent.go).
+	return appendIndented(dst, out, "    ", "  "), nil
+}
+
+// compactBufs holds the buffers connections are encoded compact in before
+// they are indented.
+var compactBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendEncoded appends c as encoding/json encodes it (without HTML
+// escapes), for what appendConnection does not write.
+func appendEncoded(dst []byte, c *Connection) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return dst, err
+	}
+	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), nil
 }
