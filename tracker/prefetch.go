@@ -17,11 +17,31 @@ import "unsafe"
 const connLines = (int(unsafe.Sizeof(Conn{}))+63)/64 + 1
 
 // PrefetchSlot asks for the flow table slot seg's connection is found at.
-// It keeps the hash in seg, for PrefetchConn and Observe.
+// It keeps the hash in seg, for PrefetchConn and Observe, unless a Hasher
+// of the tracker put it there already.
 func (t *Tracker) PrefetchSlot(seg *Segment) {
-	k, _ := keyOf(seg)
-	seg.hash, seg.hashTable = t.table.hash(&k), t.table.id
+	if seg.hashTable != t.table.id {
+		t.Hasher().Hash(seg)
+	}
 	prefetch(unsafe.Pointer(&t.table.slots[seg.hash&t.table.mask]), 1)
+}
+
+// Hasher hashes segments for a tracker's flow table: what PrefetchSlot
+// would compute, on another goroutine (the one that decodes them) since it
+// holds only a copy of the table's seeds. Hashes made before Release are
+// not used after it (they are recomputed).
+type Hasher struct {
+	seed [2]uint64
+	id   uint32
+}
+
+// Hasher returns the tracker's Hasher.
+func (t *Tracker) Hasher() Hasher { return Hasher{t.table.seed, t.table.id} }
+
+// Hash keeps in seg the hash of its flow key.
+func (h Hasher) Hash(seg *Segment) {
+	k, _ := keyOf(seg)
+	seg.hash, seg.hashTable = hashKey(&k, h.seed[0], h.seed[1]), h.id
 }
 
 // PrefetchConn asks for seg's connection, if the flow table has one whose

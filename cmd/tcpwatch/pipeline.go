@@ -50,7 +50,7 @@ func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, ord
 	for range batches {
 		free <- &batch{pkts: make([]capture.Packet, batchSize)}
 	}
-	go readBatches(rd, count, order, prog, free, full)
+	go readBatches(rd, count, order, prog, tr.Hasher(), free, full)
 	for b := range full {
 		feedBatch(tr, b.pkts)
 		if !b.last {
@@ -99,7 +99,7 @@ func feedBatch(tr *tracker.Tracker, pkts []capture.Packet) {
 // last batch says which. It shows order each packet as it is read, and
 // prog every progressEvery packets (both read the reader's position); they
 // are the caller's again once the last batch is sent.
-func readBatches(rd *capture.Reader, count uint64, order *fileOrder, prog *progress, free <-chan *batch, full chan<- *batch) {
+func readBatches(rd *capture.Reader, count uint64, order *fileOrder, prog *progress, h tracker.Hasher, free <-chan *batch, full chan<- *batch) {
 	var n uint64
 	for {
 		b := <-free
@@ -115,8 +115,11 @@ func readBatches(rd *capture.Reader, count uint64, order *fileOrder, prog *progr
 			if p.Num%progressEvery == 0 {
 				prog.tick(p.Num)
 			}
-			if p.Kind == capture.Filtered {
+			switch p.Kind {
+			case capture.Filtered:
 				continue
+			case capture.TCP:
+				h.Hash(&p.Seg) // (for the tracker's flow table, off its goroutine)
 			}
 			if n++; count > 0 && n >= count {
 				b.pkts, b.last = b.pkts[:i+1], true
