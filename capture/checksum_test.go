@@ -249,3 +249,25 @@ func FuzzSum16(f *testing.F) {
 		}
 	})
 }
+
+// TestFoldIsTheCarryLoop: fold gives what folding the carries back in one
+// 16-bit step at a time gives, for the edges of every width.
+func TestFoldIsTheCarryLoop(t *testing.T) {
+	loop := func(s uint64) uint16 {
+		for s > 0xffff {
+			s = s&0xffff + s>>16
+		}
+		return uint16(s)
+	}
+	values := []uint64{0, 1, 0xfffe, 0xffff, 0x10000, 0x1fffe, 0x1ffff, 0xffff_fffe, 0xffff_ffff,
+		1 << 32, 1<<32 + 1, 0xffff_ffff_0000_0001, 1<<64 - 2, 1<<64 - 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		values = append(values, rng.Uint64()>>rng.IntN(64))
+	}
+	for _, v := range values {
+		if got, want := fold(v), loop(v); got != want {
+			t.Fatalf("fold(%#x) = %#04x, want %#04x", v, got, want)
+		}
+	}
+}
