@@ -111,7 +111,10 @@ func (w *walk) checksum4(off, ihl, total int) tracker.Checksum {
 	if binary.BigEndian.Uint16(w.data[off+2:]) == 0 {
 		return tracker.ChecksumUnverified
 	}
-	return w.tcpChecksum(sum16(0, w.data[off+12:off+20]), off+ihl, total-ihl)
+	// The addresses' sum as two 32-bit words: 2^16 is 1 modulo 0xffff.
+	h := w.data[off : off+20]
+	pseudo := uint64(binary.BigEndian.Uint32(h[12:])) + uint64(binary.BigEndian.Uint32(h[16:]))
+	return w.tcpChecksum(pseudo, off+ihl, total-ihl)
 }
 
 // checksum6 judges an IPv6 packet's TCP segment of n bytes at p, for the

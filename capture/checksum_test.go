@@ -39,6 +39,9 @@ func TestChecksums(t *testing.T) {
 	v6 := ipv6(6, tcpSeg(tcpSpec{flags: 0x18, payload: 100}))
 	good4, good6 := withTCPChecksum(v4, false), withTCPChecksum(v6, false)
 	flip := func(p []byte, i int) []byte { p = append([]byte(nil), p...); p[i] ^= 0x40; return p }
+	opts4 := cat([]byte{0x46}, good4[1:20], []byte{1, 1, 1, 0}, good4[20:]) // an options field of NOPs
+	binary.BigEndian.PutUint16(opts4[2:], uint16(len(opts4)))
+	setIPv4Checksum(opts4)
 	tso := withTCPChecksum(v4, false)
 	binary.BigEndian.PutUint16(tso[2:], 0)
 	setIPv4Checksum(tso)
@@ -52,6 +55,8 @@ func TestChecksums(t *testing.T) {
 		{"IPv4 right", good4, 0, false, tracker.ChecksumGood},
 		{"IPv4 payload corrupted", flip(good4, 60), 0, false, tracker.ChecksumBad},
 		{"IPv4 header checksum wrong", flip(good4, 10), 0, false, tracker.ChecksumBad},
+		{"IPv4 with options right", opts4, 0, false, tracker.ChecksumGood},
+		{"IPv4 options corrupted", flip(opts4, 21), 0, false, tracker.ChecksumBad},
 		{"IPv4 header and TCP checksums left to the NIC", func() []byte {
 			p := append([]byte(nil), v4...)
 			p[10], p[11] = 0, 0
