@@ -67,3 +67,32 @@ func TestRawIsThePcapRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestRawAfterPcapIsTheNextFormats: a pcapng file read after a pcap file
+// gives its own capture info (interface, link type), not the last pcap
+// record's.
+func TestRawAfterPcapIsTheNextFormats(t *testing.T) {
+	pcap := writeFile(t, "a.pcap", pcapFile(binary.LittleEndian, true, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}))
+	ng := (&ngBuilder{order: binary.LittleEndian}).section().iface(layers.LinkTypeEthernet, 9).iface(layers.LinkTypeRaw, 9).
+		packet(rec{ts: t0.Add(1), data: v4Data, iface: 1})
+	r, err := OpenFiles([]string{pcap, writeFile(t, "b.pcapng", ng.bytes())}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var p Packet
+	for i, want := range []struct {
+		iface int
+		lt    layers.LinkType
+		data  []byte
+	}{{0, layers.LinkTypeEthernet, ethSYN}, {1, layers.LinkTypeRaw, v4Data}} {
+		if err := r.Next(&p); err != nil {
+			t.Fatal(err)
+		}
+		data, ci, lt := r.Raw()
+		if ci.InterfaceIndex != want.iface || lt != want.lt || !bytes.Equal(data, want.data) ||
+			ci.Timestamp.UnixNano() != p.Time || ci.CaptureLength != len(want.data) {
+			t.Errorf("packet %d: %d bytes, %+v, %v; want interface %d, %v", i+1, len(data), ci, lt, want.iface, want.lt)
+		}
+	}
+}
