@@ -14,16 +14,14 @@ import (
 
 // pcapRecords reads the records of a pcap file, after pcapgo read its file
 // header, straight out of the file's read buffer: a packet's bytes are not
-// copied, and a record takes two buffer look-ups instead of pcapgo's two
-// io.ReadFull calls through the buffer (on the medium benchmark capture,
-// reading was about half of decode-only's time). It gives what pcapgo's
-// Reader.ZeroCopyReadPacketData gives, errors included, which
+// copied, and most records are sliced out of win, the bytes the buffer held
+// after its last look-up, without calling the buffer at all (pcapgo makes
+// two io.ReadFull calls through it; on the medium benchmark capture that
+// reading was about half of decode-only's time). A record not whole in win,
+// or whose lengths are wrong, takes two look-ups (slow). It gives what
+// pcapgo's Reader.ZeroCopyReadPacketData gives, errors included, which
 // FuzzPcapRecords checks against pcapgo itself. The data it returns is
 // valid until its next call.
-//
-// Most records are sliced out of win, the bytes the buffer held after the
-// last look-up, without calling the buffer at all; a record that is not
-// whole in win, or whose lengths are wrong, takes the look-ups (slow).
 type pcapRecords struct {
 	br      *bufio.Reader
 	win     []byte // what br held after its last look-up, from the record it returned on
