@@ -140,10 +140,7 @@ func (r *Reader) openNext() error {
 			if own {
 				src.f = f
 			}
-			r.src = src
-			if src.recs != nil {
-				r.pcap = src
-			}
+			r.use(src)
 			return nil
 		}
 		r.setCur(nil)
@@ -156,6 +153,14 @@ func (r *Reader) openNext() error {
 		return nil
 	}
 	return r.inputError("open", 0, err)
+}
+
+// use makes src the file being read.
+func (r *Reader) use(src *fileSource) {
+	r.src, r.pcap = src, nil
+	if src.recs != nil {
+		r.pcap = src
+	}
 }
 
 // inputError is the *Error for the input being read.

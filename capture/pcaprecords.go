@@ -87,8 +87,15 @@ func (p *pcapRecords) next() ([]byte, pcapRecord, error) {
 }
 
 // slow is next for a record not whole in win, or one whose lengths are
-// wrong: it reads it through br's look-ups.
+// wrong: it reads it through br's look-ups. A panic below it (the stream
+// under the buffer may be any reader) is turned into an error, as
+// fileSource.readPacket does for the format readers.
 func (p *pcapRecords) slow() (data []byte, rec pcapRecord, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			data, err = nil, fmt.Errorf("the format reader failed: %v", e)
+		}
+	}()
 	p.br.Discard(p.used)
 	p.win, p.used = nil, 0
 	h, err := p.br.Peek(16)

@@ -96,3 +96,36 @@ func TestRawAfterPcapIsTheNextFormats(t *testing.T) {
 		}
 	}
 }
+
+// panicReader gives its bytes, then panics.
+type panicReader struct{ b []byte }
+
+func (r *panicReader) Read(b []byte) (int, error) {
+	if len(r.b) == 0 {
+		panic("the stream broke")
+	}
+	n := copy(b, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// TestPcapStreamPanicIsAnError: a panic in the stream under a pcap file's
+// records ends the read with one error, after the packets before it.
+func TestPcapStreamPanicIsAnError(t *testing.T) {
+	file := pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN})
+	r := &Reader{names: []string{"x"}, next: 1, name: "x"}
+	src, err := openStream(&panicReader{file}, &buffers{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.use(src)
+	var p Packet
+	if err := r.Next(&p); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Next(&p)
+	const want = `read "x": packet 2: corrupt pcap record: the format reader failed: the stream broke`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %s", err, want)
+	}
+}
