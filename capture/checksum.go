@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -13,41 +14,69 @@ import (
 // the wire as captured; those are ChecksumUnverified, taken as fine.
 
 // sum16 adds b to s as big-endian 16-bit words (an odd last byte padded
-// with zero), in ones' complement arithmetic modulo 0xffff: 32-bit words
-// are added into two 64-bit sums that cannot overflow (a packet has far
-// fewer than 2^32 words), since 2^16 and 2^32 are 1 modulo 0xffff; two
-// sums, so that the additions do not wait on each other.
+// with zero), in ones' complement arithmetic modulo 0xffff. It adds b as
+// 64-bit words in the machine's little-endian order, with each carry out
+// of the top added back in (the end-around carry: 2^64 is 1 modulo 0xffff),
+// eight at a time in one chain of add-with-carry instructions, and folds
+// the total once. Summing byte-swapped words gives the byte-swapped sum
+// (RFC 1071 §2(B)), so the folded total is shifted up a byte, which is
+// that swap modulo 0xffff. The result is s plus a number of at most 25
+// bits, zero only when b is all zeros, and it folds to what adding b's
+// words one by one folds to (FuzzSum16).
 func sum16(s uint64, b []byte) uint64 {
-	var s1, s2 uint64
-	for len(b) >= 32 {
+	var acc, c uint64
+	for len(b) >= 64 {
+		_ = b[63]
+		acc, c = bits.Add64(acc, le64(b), c)
+		acc, c = bits.Add64(acc, le64(b[8:]), c)
+		acc, c = bits.Add64(acc, le64(b[16:]), c)
+		acc, c = bits.Add64(acc, le64(b[24:]), c)
+		acc, c = bits.Add64(acc, le64(b[32:]), c)
+		acc, c = bits.Add64(acc, le64(b[40:]), c)
+		acc, c = bits.Add64(acc, le64(b[48:]), c)
+		acc, c = bits.Add64(acc, le64(b[56:]), c)
+		b = b[64:]
+	}
+	if len(b) >= 32 {
 		_ = b[31]
-		s1 += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[8:])) +
-			uint64(binary.BigEndian.Uint32(b[16:])) + uint64(binary.BigEndian.Uint32(b[24:]))
-		s2 += uint64(binary.BigEndian.Uint32(b[4:])) + uint64(binary.BigEndian.Uint32(b[12:])) +
-			uint64(binary.BigEndian.Uint32(b[20:])) + uint64(binary.BigEndian.Uint32(b[28:]))
+		acc, c = bits.Add64(acc, le64(b), c)
+		acc, c = bits.Add64(acc, le64(b[8:]), c)
+		acc, c = bits.Add64(acc, le64(b[16:]), c)
+		acc, c = bits.Add64(acc, le64(b[24:]), c)
 		b = b[32:]
 	}
-	for len(b) >= 4 {
-		s1 += uint64(binary.BigEndian.Uint32(b))
-		b = b[4:]
+	for len(b) >= 8 {
+		acc, c = bits.Add64(acc, le64(b), c)
+		b = b[8:]
 	}
-	s += s1 + s2
+	// The last 0 to 7 bytes, where a whole word would hold them.
+	var t uint64
+	var sh uint
+	if len(b) >= 4 {
+		t, sh, b = uint64(binary.LittleEndian.Uint32(b)), 32, b[4:]
+	}
 	if len(b) >= 2 {
-		s += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
+		t |= uint64(binary.LittleEndian.Uint16(b)) << sh
+		sh, b = sh+16, b[2:]
 	}
 	if len(b) == 1 {
-		s += uint64(b[0]) << 8
+		t |= uint64(b[0]) << sh
 	}
-	return s
+	acc, c = bits.Add64(acc, t, c)
+	return s + (uint64(fold(acc))+c)<<8
 }
 
-// fold folds a sum into 16 bits, end-around carry included.
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// fold folds a sum into 16 bits, end-around carries included: 64 bits to
+// 32 with an add-with-carry, then to 16 twice, without a loop, whose
+// branch the sums' varying sizes mispredicted. A sum that is not 0 folds
+// into 1 to 0xffff.
 func fold(s uint64) uint16 {
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
+	x, c := bits.Add32(uint32(s), uint32(s>>32), 0)
+	x += c // cannot carry: after a carry x is at most 2^32-2
+	x = x&0xffff + x>>16
+	return uint16(x&0xffff + x>>16)
 }
 
 // tcpChecksum judges the TCP segment of n bytes at off whose pseudo-header
@@ -82,7 +111,10 @@ func (w *walk) checksum4(off, ihl, total int) tracker.Checksum {
 	if binary.BigEndian.Uint16(w.data[off+2:]) == 0 {
 		return tracker.ChecksumUnverified
 	}
-	return w.tcpChecksum(sum16(0, w.data[off+12:off+20]), off+ihl, total-ihl)
+	// The addresses' sum as two 32-bit words: 2^16 is 1 modulo 0xffff.
+	h := w.data[off : off+20]
+	pseudo := uint64(binary.BigEndian.Uint32(h[12:])) + uint64(binary.BigEndian.Uint32(h[16:]))
+	return w.tcpChecksum(pseudo, off+ihl, total-ihl)
 }
 
 // checksum6 judges an IPv6 packet's TCP segment of n bytes at p, for the

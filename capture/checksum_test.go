@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
@@ -38,6 +39,9 @@ func TestChecksums(t *testing.T) {
 	v6 := ipv6(6, tcpSeg(tcpSpec{flags: 0x18, payload: 100}))
 	good4, good6 := withTCPChecksum(v4, false), withTCPChecksum(v6, false)
 	flip := func(p []byte, i int) []byte { p = append([]byte(nil), p...); p[i] ^= 0x40; return p }
+	opts4 := cat([]byte{0x46}, good4[1:20], []byte{1, 1, 1, 0}, good4[20:]) // an options field of NOPs
+	binary.BigEndian.PutUint16(opts4[2:], uint16(len(opts4)))
+	setIPv4Checksum(opts4)
 	tso := withTCPChecksum(v4, false)
 	binary.BigEndian.PutUint16(tso[2:], 0)
 	setIPv4Checksum(tso)
@@ -51,6 +55,8 @@ func TestChecksums(t *testing.T) {
 		{"IPv4 right", good4, 0, false, tracker.ChecksumGood},
 		{"IPv4 payload corrupted", flip(good4, 60), 0, false, tracker.ChecksumBad},
 		{"IPv4 header checksum wrong", flip(good4, 10), 0, false, tracker.ChecksumBad},
+		{"IPv4 with options right", opts4, 0, false, tracker.ChecksumGood},
+		{"IPv4 options corrupted", flip(opts4, 21), 0, false, tracker.ChecksumBad},
 		{"IPv4 header and TCP checksums left to the NIC", func() []byte {
 			p := append([]byte(nil), v4...)
 			p[10], p[11] = 0, 0
@@ -173,9 +179,11 @@ func TestSum16EqualsWordByWord(t *testing.T) {
 		b := buf[rng.IntN(8) : rng.IntN(len(buf)-8)+8]
 		start := rng.Uint64() >> 20
 		want := wordByWord(start, b)
-		// 0 and 0xffff are the same number in one's complement.
+		// Exactly, not only modulo 0xffff: 0 and 0xffff are the same number
+		// in one's complement, but a checksum field holding the
+		// pseudo-header's folded sum is compared as it is.
 		got, w := fold(sum16(start, b)), fold(want)
-		if got != w && !(got == 0 && w == 0xffff || got == 0xffff && w == 0) {
+		if got != w {
 			t.Fatalf("%d bytes from %#x: sum16 folds to %#04x, word by word %#04x", len(b), start, got, w)
 		}
 	}
@@ -220,5 +228,51 @@ func TestRoutingHeaderChecksum(t *testing.T) {
 				t.Errorf("checksum %v, want %v", seg.Checksum, tc.want)
 			}
 		})
+	}
+}
+
+// FuzzSum16 checks the 64-bit sum against RFC 1071's 16-bit loop on any
+// bytes from any offset (the packet's headers are at any alignment), odd
+// lengths and carries out of every word included: both fold to the same
+// 16 bits exactly, and the sum is zero only for a zero start and all-zero
+// bytes.
+func FuzzSum16(f *testing.F) {
+	ones := bytes.Repeat([]byte{0xff}, 300)
+	f.Add(uint64(0), uint8(0), ones)
+	f.Add(uint64(0xffff), uint8(1), ones[:129])
+	f.Add(uint64(0), uint8(3), make([]byte, 71))
+	f.Add(uint64(1)<<40, uint8(5), []byte{0x80, 0, 0x7f, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, start uint64, off uint8, data []byte) {
+		start >>= 20 // the callers' starts are sums of a few words
+		b := data[min(int(off)%8, len(data)):]
+		got, want := sum16(start, b), wordByWord(start, b)
+		if fold(got) != fold(want) {
+			t.Fatalf("%d bytes from %#x: sum16 folds to %#04x, word by word %#04x", len(b), start, fold(got), fold(want))
+		}
+		if (got == 0) != (want == 0) {
+			t.Fatalf("%d bytes from %#x: sum16 %#x, word by word %#x", len(b), start, got, want)
+		}
+	})
+}
+
+// TestFoldIsTheCarryLoop: fold gives what folding the carries back in one
+// 16-bit step at a time gives, for the edges of every width.
+func TestFoldIsTheCarryLoop(t *testing.T) {
+	loop := func(s uint64) uint16 {
+		for s > 0xffff {
+			s = s&0xffff + s>>16
+		}
+		return uint16(s)
+	}
+	values := []uint64{0, 1, 0xfffe, 0xffff, 0x10000, 0x1fffe, 0x1ffff, 0xffff_fffe, 0xffff_ffff,
+		1 << 32, 1<<32 + 1, 0xffff_ffff_0000_0001, 1<<64 - 2, 1<<64 - 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		values = append(values, rng.Uint64()>>rng.IntN(64))
+	}
+	for _, v := range values {
+		if got, want := fold(v), loop(v); got != want {
+			t.Fatalf("fold(%#x) = %#04x, want %#04x", v, got, want)
+		}
 	}
 }

@@ -493,7 +493,17 @@ func (w *walk) ipv4Proves(off, ihl, total int) bool {
 // ipv4ChecksumOK reports whether the IPv4 header at off, ihl bytes long,
 // is captured whole and has a correct checksum (RFC 791 §3.1, RFC 1071).
 func ipv4ChecksumOK(data []byte, off, ihl int) bool {
-	return len(data) >= off+ihl && fold(sum16(0, data[off:off+ihl])) == 0xffff
+	if len(data) < off+ihl {
+		return false
+	}
+	if ihl == 20 { // no options: five 32-bit words, summed in line
+		h := data[off : off+20]
+		be := binary.BigEndian
+		s := uint64(be.Uint32(h)) + uint64(be.Uint32(h[4:])) + uint64(be.Uint32(h[8:])) +
+			uint64(be.Uint32(h[12:])) + uint64(be.Uint32(h[16:]))
+		return fold(s) == 0xffff
+	}
+	return fold(sum16(0, data[off:off+ihl])) == 0xffff
 }
 
 // decodeIPv6 decodes an IPv6 header at off, walks its extension headers and

@@ -7,9 +7,10 @@
 // (microsecond or nanosecond timestamps, either byte order) and pcapng
 // (several sections, several interfaces, each with its own link type and
 // timestamp resolution), gzip-compressed or not, "-" for standard input.
-// Files are read by gopacket's pcapgo readers through a 1 MiB buffer with
-// their zero-copy calls; [Reader.Next] fills a caller-owned [Packet] and does
-// not allocate.
+// Files are read through a 1 MiB buffer: a pcap file's headers by pcapgo and
+// its records by pcapRecords, sliced out of the buffer (pcaprecords.go); a
+// pcapng file by pcapgo's zero-copy calls. [Reader.Next] fills a
+// caller-owned [Packet] and does not allocate.
 //
 // [OpenFilesContext] stops reading when its context ends, also in the middle
 // of a read that waits for a pipe, a FIFO or a terminal whose writer

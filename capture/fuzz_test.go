@@ -144,7 +144,7 @@ func readFuzz(t *testing.T, data []byte) (int, error) {
 		checkError(t, r.inputError("open", 0, err))
 		return 0, err
 	}
-	r.src = src
+	r.use(src)
 	var p Packet
 	for n := 0; ; n++ {
 		err := r.Next(&p)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -13,15 +14,19 @@ import (
 
 // pcapRecords reads the records of a pcap file, after pcapgo read its file
 // header, straight out of the file's read buffer: a packet's bytes are not
-// copied, and a record takes two buffer look-ups instead of pcapgo's two
-// io.ReadFull calls through the buffer (on the medium benchmark capture,
-// reading was about half of decode-only's time). It gives what pcapgo's
-// Reader.ZeroCopyReadPacketData gives, errors included, which
+// copied, and most records are sliced out of win, the bytes the buffer held
+// after its last look-up, without calling the buffer at all (pcapgo makes
+// two io.ReadFull calls through it; on the medium benchmark capture that
+// reading was about half of decode-only's time). A record not whole in win,
+// or whose lengths are wrong, takes two look-ups (slow). It gives what
+// pcapgo's Reader.ZeroCopyReadPacketData gives, errors included, which
 // FuzzPcapRecords checks against pcapgo itself. The data it returns is
 // valid until its next call.
 type pcapRecords struct {
 	br      *bufio.Reader
-	order   binary.ByteOrder
+	win     []byte // what br held after its last look-up, from the record it returned on
+	used    int    // the bytes of win read since, not yet discarded from br
+	le      bool   // the file is little-endian
 	nanos   uint32 // nanoseconds in a unit of the timestamps' fraction: 1000 or 1
 	maxLen  int    // the longest record accepted: the snaplen, or pcapgo's eager-read limit if larger
 	snaplen uint32
@@ -34,10 +39,8 @@ const pcapEagerMax = 262144
 // newPcapRecords reads the records behind a pcap file header whose magic
 // (read big-endian) and snaplen are given.
 func newPcapRecords(br *bufio.Reader, magic, snaplen uint32) *pcapRecords {
-	p := &pcapRecords{br: br, order: binary.BigEndian, nanos: 1000, snaplen: snaplen}
-	if magic == magicPcapMicroLE || magic == magicPcapNanoLE {
-		p.order = binary.LittleEndian
-	}
+	p := &pcapRecords{br: br, nanos: 1000, snaplen: snaplen}
+	p.le = magic == magicPcapMicroLE || magic == magicPcapNanoLE
 	if magic == magicPcapNano || magic == magicPcapNanoLE {
 		p.nanos = 1
 	}
@@ -45,33 +48,82 @@ func newPcapRecords(br *bufio.Reader, magic, snaplen uint32) *pcapRecords {
 	return p
 }
 
-// next returns the next record's data and capture info.
-func (p *pcapRecords) next() (data []byte, ci gopacket.CaptureInfo, err error) {
+// pcapRecord is a record header's fields: the capture time in nanoseconds
+// since the epoch, the captured and the original length.
+type pcapRecord struct {
+	time           int64
+	caplen, length int
+}
+
+// info is the record's capture info as pcapgo gives it.
+func (r pcapRecord) info() gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: time.Unix(0, r.time).UTC(), CaptureLength: r.caplen, Length: r.length}
+}
+
+// header reads a 16-byte record header.
+func (p *pcapRecords) header(h []byte) pcapRecord {
+	_ = h[15]
+	sec, frac := binary.LittleEndian.Uint32(h), binary.LittleEndian.Uint32(h[4:])
+	caplen, length := binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+	if !p.le {
+		sec, frac = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac)
+		caplen, length = bits.ReverseBytes32(caplen), bits.ReverseBytes32(length)
+	}
+	// The fraction is scaled in 32 bits, as pcapgo does; time.Unix would
+	// carry whole seconds of it into the seconds, as this sum does.
+	return pcapRecord{int64(sec)*1e9 + int64(frac*p.nanos), int(caplen), int(length)}
+}
+
+// next returns the next record's data and header.
+func (p *pcapRecords) next() ([]byte, pcapRecord, error) {
+	if w := p.win[p.used:]; len(w) >= 16 {
+		rec := p.header(w)
+		if n := rec.caplen; n <= p.maxLen && n <= rec.length && n <= len(w)-16 {
+			p.used += 16 + n
+			return w[16 : 16+n], rec, nil
+		}
+	}
+	return p.slow()
+}
+
+// slow is next for a record not whole in win, or one whose lengths are
+// wrong: it reads it through br's look-ups. A panic below it (the stream
+// under the buffer may be any reader) is turned into an error, as
+// fileSource.readPacket does for the format readers.
+func (p *pcapRecords) slow() (data []byte, rec pcapRecord, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			data, err = nil, fmt.Errorf("the format reader failed: %v", e)
+		}
+	}()
+	p.br.Discard(p.used)
+	p.win, p.used = nil, 0
 	h, err := p.br.Peek(16)
 	if len(h) < 16 {
 		p.br.Discard(len(h))
-		return nil, ci, fullError(len(h), err)
+		return nil, rec, fullError(len(h), err)
 	}
-	// (The fraction is scaled in 32 bits, as pcapgo does.)
-	ci.Timestamp = time.Unix(int64(p.order.Uint32(h)), int64(p.order.Uint32(h[4:])*p.nanos)).UTC()
-	ci.CaptureLength = int(p.order.Uint32(h[8:]))
-	ci.Length = int(p.order.Uint32(h[12:]))
+	rec = p.header(h)
 	p.br.Discard(16)
-	switch n := ci.CaptureLength; {
+	switch n := rec.caplen; {
 	case n > p.maxLen:
-		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", n, p.snaplen)
-	case n > ci.Length:
-		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", n, ci.Length)
+		return nil, rec, fmt.Errorf("capture length exceeds snap length: %d > %d", n, p.snaplen)
+	case n > rec.length:
+		return nil, rec, fmt.Errorf("capture length exceeds original packet length: %d > %d", n, rec.length)
 	case n > p.br.Size():
 		data, err = p.readLong(n)
-		return data, ci, err
+	default:
+		data, err = p.br.Peek(n)
+		p.br.Discard(len(data))
+		if len(data) < n {
+			return nil, rec, fullError(len(data), err)
+		}
 	}
-	data, err = p.br.Peek(ci.CaptureLength)
-	p.br.Discard(len(data))
-	if len(data) < ci.CaptureLength {
-		return nil, ci, fullError(len(data), err)
+	if err == nil {
+		// Looking at what is buffered reads nothing: data stays valid.
+		p.win, _ = p.br.Peek(p.br.Buffered())
 	}
-	return data, ci, nil
+	return data, rec, err
 }
 
 // readLong reads a record longer than the read buffer into a slice that

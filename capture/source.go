@@ -306,8 +306,9 @@ func (s *fileSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt laye
 		}
 	}()
 	if s.pcap != nil {
-		data, ci, err = s.recs.next()
-		lt = s.lt
+		var rec pcapRecord
+		data, rec, err = s.recs.next()
+		ci, lt = rec.info(), s.lt
 	} else {
 		data, ci, err = s.ng.ZeroCopyReadPacketData()
 		// WantMixedLinkType puts the interface's link type here.
