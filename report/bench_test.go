@@ -7,22 +7,14 @@ import (
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // BenchmarkLiveRender draws a live frame of a tracker following 100,000
 // open connections, one in ten of them not ESTABLISHED on both sides.
 func BenchmarkLiveRender(b *testing.B) {
 	tr := tracker.New(tracker.Config{})
-	now := time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC).UnixNano()
 	srv := tracker.AddrFrom4([4]byte{198, 18, 0, 2})
-	var pkt uint64
-	obs := func(src, dst tracker.Addr, sp, dp uint16, f tracker.Flags, seq, ack uint32) {
-		pkt++
-		now += int64(time.Microsecond)
-		tr.Observe(&tracker.Segment{Time: now, Packet: pkt, Src: src, Dst: dst, SrcPort: sp, DstPort: dp,
-			Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Flags: f, Window: 65535, WScale: -1})
-	}
+	obs := observer(tr) // (parallel_test.go)
 	for i := range 100_000 {
 		cli := tracker.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})
 		obs(cli, srv, 40000, 80, tracker.SYN, 100, 0)
@@ -32,7 +24,7 @@ func BenchmarkLiveRender(b *testing.B) {
 		}
 	}
 	v := NewLiveView(io.Discard, "eth9", false)
-	s := LiveStats{Time: Time(now)}
+	s := LiveStats{Time: Time(tr.Now())}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := v.Render(s, tr); err != nil {

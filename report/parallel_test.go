@@ -10,19 +10,25 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
-// manyConnections returns a finished tracker of n connections: most
-// closed cleanly, some refused, some left open.
-func manyConnections(n int) *tracker.Tracker {
-	tr := tracker.New(tracker.Config{})
+// observer returns a function that feeds tr a segment, a microsecond
+// after the one before, numbered in order.
+func observer(tr *tracker.Tracker) func(src, dst tracker.Addr, sp, dp uint16, f tracker.Flags, seq, ack uint32) {
 	now := time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC).UnixNano()
-	srv := tracker.AddrFrom4([4]byte{198, 18, 0, 2})
 	var pkt uint64
-	obs := func(src, dst tracker.Addr, sp, dp uint16, f tracker.Flags, seq, ack uint32) {
+	return func(src, dst tracker.Addr, sp, dp uint16, f tracker.Flags, seq, ack uint32) {
 		pkt++
 		now += int64(time.Microsecond)
 		tr.Observe(&tracker.Segment{Time: now, Packet: pkt, Src: src, Dst: dst, SrcPort: sp, DstPort: dp,
 			Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Flags: f, Window: 65535, WScale: -1})
 	}
+}
+
+// manyConnections returns a finished tracker of n connections: most
+// closed cleanly, some refused, some left open.
+func manyConnections(n int) *tracker.Tracker {
+	tr := tracker.New(tracker.Config{})
+	srv := tracker.AddrFrom4([4]byte{198, 18, 0, 2})
+	obs := observer(tr)
 	for i := range n {
 		cli := tracker.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})
 		obs(cli, srv, 40000, 80, tracker.SYN, 100, 0)

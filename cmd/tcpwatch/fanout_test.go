@@ -106,10 +106,14 @@ func TestRingFlags(t *testing.T) {
 // TestFaninAllocatesNothingPerPacket: handing packets over in batches
 // allocates nothing per packet once the batches exist (the readers' and
 // the merge's side; the tracker has its own test).
-func TestFaninAllocatesNothingPerPacket(t *testing.T) {
+func TestFaninAllocatesNothingPerPacket(t *testing.T) { checkFaninAllocs(t, nil) }
+
+// checkFaninAllocs fails if merging two readers' batches, each packet
+// handed to keep (nil: none), allocates per packet once the batches exist.
+func checkFaninAllocs(t *testing.T, keep keepFunc) {
+	t.Helper()
 	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
-	rds := twoReaders(t, name)
-	f := startFanin(rds, nil)
+	f := startFanin(twoReaders(t, name), keep)
 	defer f.stop()
 	use := func(*capture.Packet) bool { return true }
 	f.take(<-f.full) // the first batches, and the readers' buffers, are made

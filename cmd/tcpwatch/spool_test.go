@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -103,26 +102,8 @@ func TestFanoutSpoolHoldsTheTrackersOrder(t *testing.T) {
 // packets for -w copies them into their batch and out to the spool in
 // merged order, with no allocation per packet once the batches have grown.
 func TestFanoutSpoolingAllocatesNothingPerPacket(t *testing.T) {
-	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
 	pw := &pcapWriter{name: "spool", bw: bufio.NewWriterSize(io.Discard, 1<<16)}
-	keep := func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, _ uint64) error {
+	checkFaninAllocs(t, func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, _ uint64) error {
 		return pw.write(data, ci, lt)
-	}
-	f := startFanin(twoReaders(t, name), keep)
-	defer f.stop()
-	use := func(*capture.Packet) bool { return true }
-	f.take(<-f.full) // the first batches, and the readers' buffers, are made
-	f.merge(use)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var err error
-	for err == nil {
-		f.take(<-f.full)
-		_, err = f.merge(use)
-	}
-	runtime.ReadMemStats(&after)
-	n := f.stats.Packets
-	if per := float64(after.Mallocs-before.Mallocs) / float64(n); n < 5000 || per > 0.01 {
-		t.Errorf("%d allocations for %d packets (%.3f per packet)", after.Mallocs-before.Mallocs, n, per)
-	}
+	})
 }
