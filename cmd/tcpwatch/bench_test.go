@@ -240,8 +240,10 @@ type naiveConn struct {
 
 // BenchmarkScale measures, on the medium and large captures: decode only;
 // the floor, decode and a naive Go-map tracker keyed by the 4-tuple that
-// follows flags alone; and tcpwatch's analysis with one goroutine and with
-// reading on a second (analyzePipelined), each followed by Finish.
+// follows flags alone; on medium, the tracker alone, fed batches decoded
+// beforehand as analyzePipelined feeds it; and tcpwatch's analysis with
+// one goroutine and with reading on a second (analyzePipelined), each
+// followed by Finish.
 func BenchmarkScale(b *testing.B) {
 	sc := &scaleCaptures{dir: b.TempDir(), names: map[string]string{}}
 	for _, mix := range []string{"medium", "large"} {
@@ -281,6 +283,9 @@ func BenchmarkScale(b *testing.B) {
 			}
 			reportRate(b, pkts)
 		})
+		if mix == "medium" {
+			b.Run(mix+"/track", func(b *testing.B) { benchmarkTrackBatches(b, sc.get(b, mix)) })
+		}
 		for _, w := range []struct {
 			name string
 			loop func(*capture.Reader, *tracker.Tracker, uint64, *fileOrder, *progress) (bool, bool, error)
@@ -306,4 +311,32 @@ func BenchmarkScale(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchmarkTrackBatches feeds the tracker a capture's packets, decoded
+// beforehand (in memory: 250 MB for medium) and hashed untimed, in batches
+// as analyzePipelined does, and finishes it.
+func benchmarkTrackBatches(b *testing.B, name string) {
+	var pkts []capture.Packet
+	readAll(b, name, func(p *capture.Packet) { pkts = append(pkts, *p) })
+	b.ReportAllocs()
+	b.ResetTimer()
+	var n uint64
+	for b.Loop() {
+		b.StopTimer() // (the reader's goroutine hashes)
+		tr := tracker.New(tracker.Config{})
+		h := tr.Hasher()
+		for i := range pkts {
+			if pkts[i].Kind == capture.TCP {
+				h.Hash(&pkts[i].Seg)
+			}
+		}
+		b.StartTimer()
+		for i := 0; i < len(pkts); i += batchSize {
+			feedBatch(tr, pkts[i:min(i+batchSize, len(pkts))])
+		}
+		tr.Finish()
+		n += uint64(len(pkts))
+	}
+	reportRate(b, n)
 }
