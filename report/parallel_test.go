@@ -88,3 +88,4 @@ func TestParallelEncodingStopsAtAWriteError(t *testing.T) {
 		}
 	}
 }
+

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
@@ -261,42 +262,97 @@ func (p *printer) connections(r *Report) {
 		return
 	}
 	p.printf("\nConnections: %s\n", count(uint64(r.NumConnections())))
-	list := make([]*Connection, 0, r.NumConnections())
-	r.each(func(c *Connection) bool {
-		list = append(list, c)
-		return true
+	verbose := r.source != nil && r.source.verbose || r.source == nil && slices.ContainsFunc(r.Connections, func(c Connection) bool {
+		return c.Transitions != nil
 	})
-	p.connTable(list)
+	p.connTable(r.each, verbose)
 }
 
-// connTable lists connections in a table, then (with -v) their timelines.
-func (p *printer) connTable(list []*Connection) {
-	rows := make([][]string, 0, len(list))
-	mid := false
-	for _, c := range list {
-		id := fmt.Sprint(c.ID)
-		if c.Midstream {
-			id += "*"
-			mid = true
-		}
-		id += oneSidedMark(c)
-		rows = append(rows, []string{
-			id, c.Client.String(), c.Server.String(), c.ClientState.String(), c.ServerState.String(),
-			duration(c.Duration()),
-			fmt.Sprintf("%s/%s", count(c.Packets.Client), count(c.Packets.Server)),
-			fmt.Sprintf("%s/%s", count(c.PayloadBytes.Client), count(c.PayloadBytes.Server)),
-			c.History, kinds(c.Anomalies),
-		})
+// connHeader and connAlign are the connection table's columns.
+var (
+	connHeader = []string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "DURATION", "PKTS C/S", "BYTES C/S", "HISTORY", "ANOMALIES"}
+	connAlign  = []tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft}
+)
+
+// connTable lists the connections each yields in a table, then (verbose)
+// their timelines. It goes through them twice, or three times: the
+// widths of the columns first, so that the rows are printed as they come
+// and a report of hundreds of thousands of connections, made one at a
+// time (BuildStreamed), is never held whole.
+func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
+	widths := make([]int, len(connHeader))
+	for i, h := range connHeader {
+		widths[i] = twwidth.Width(h)
 	}
-	p.table([]string{"ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "DURATION", "PKTS C/S", "BYTES C/S", "HISTORY", "ANOMALIES"},
-		rows, []tw.Align{tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft})
+	mid := false
+	row := make([]string, 0, len(connHeader))
+	each(func(c *Connection) bool {
+		row = connRow(row[:0], c)
+		for i, cell := range row {
+			widths[i] = max(widths[i], twwidth.Width(cell))
+		}
+		mid = mid || c.Midstream
+		return true
+	})
+	p.streamTable(connHeader, connAlign, widths, func(add func([]string) error) {
+		each(func(c *Connection) bool { return add(connRow(row[:0], c)) == nil })
+	})
 	if mid {
 		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
 	}
-	for _, c := range list {
-		if c.Transitions != nil { // with -v
-			p.timeline(c)
-		}
+	if verbose {
+		each(func(c *Connection) bool {
+			if c.Transitions != nil {
+				p.timeline(c)
+			}
+			return p.err == nil
+		})
+	}
+}
+
+// connRow appends a connection's cells to row.
+func connRow(row []string, c *Connection) []string {
+	id := fmt.Sprint(c.ID)
+	if c.Midstream {
+		id += "*"
+	}
+	id += oneSidedMark(c)
+	return append(row, id, c.Client.String(), c.Server.String(), c.ClientState.String(), c.ServerState.String(),
+		duration(c.Duration()),
+		fmt.Sprintf("%s/%s", count(c.Packets.Client), count(c.Packets.Server)),
+		fmt.Sprintf("%s/%s", count(c.PayloadBytes.Client), count(c.PayloadBytes.Server)),
+		c.History, kinds(c.Anomalies))
+}
+
+// streamTable prints a table whose columns are widths wide (as the
+// widest cell of each), a row at a time as rows hands them to add: the
+// same bytes table prints for the same rows, none of them held.
+func (p *printer) streamTable(header []string, align []tw.Align, widths []int, rows func(add func([]string) error)) {
+	if p.err != nil {
+		return
+	}
+	pc := tw.NewMapper[int, int]()
+	for i, w := range widths {
+		pc.Set(i, w+2) // a space of padding each side
+	}
+	t := tablewriter.NewTable(p.w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft, PerColumn: align}),
+		tablewriter.WithStreaming(tw.StreamConfig{Enable: true}),
+		tablewriter.WithWidths(tw.CellWidth{PerColumn: pc}),
+	)
+	if p.err = t.Start(); p.err != nil {
+		return
+	}
+	t.Header(header)
+	rows(func(row []string) error {
+		p.err = t.Append(row)
+		return p.err
+	})
+	if err := t.Close(); p.err == nil {
+		p.err = err
 	}
 }
 
