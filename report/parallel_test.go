@@ -88,4 +88,3 @@ func TestParallelEncodingStopsAtAWriteError(t *testing.T) {
 		}
 	}
 }
-
