@@ -55,12 +55,16 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	empty := New(Config{})
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, seg := range []*Segment{data, &stranger} {
-			tr.PrefetchSlot(seg)
-			tr.PrefetchConn(seg)
-			tr.PrefetchTransitions(seg)
-			empty.PrefetchSlot(seg)
-			empty.PrefetchConn(seg)
-			empty.PrefetchTransitions(seg)
+			for _, t := range []*Tracker{tr, empty} {
+				h := t.Hasher().Hash(seg)
+				t.PrefetchSlot(h)
+				t.PrefetchConn(h)
+				t.PrefetchTransitions(h)
+			}
+			other := empty.Hasher().Hash(seg) // another table's: no prefetch
+			tr.PrefetchSlot(other)
+			tr.PrefetchConn(other)
+			tr.PrefetchTransitions(other)
 		}
 	})
 	if allocs != 0 {
@@ -68,6 +72,21 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	}
 	if n := len(tr.Conns()); n != 1 || *tr.Conns()[0] != before || len(empty.Conns()) != 0 {
 		t.Errorf("prefetching changed the trackers: %d connections", n)
+	}
+}
+
+// TestObserveHashedTakesOnlyItsTablesHash: a hash made for another
+// tracker's table, or none, is not used: the segment is found by its key.
+func TestObserveHashedTakesOnlyItsTablesHash(t *testing.T) {
+	tr, data, _ := steadyConn(t)
+	other := New(Config{}).Hasher().Hash(data)
+	for _, h := range []FlowHash{{}, other, tr.Hasher().Hash(data)} {
+		data.Time += 1000
+		data.Seq += 100
+		tr.ObserveHashed(data, h)
+		if n, c := len(tr.Conns()), tr.Conns()[0]; n != 1 || c.Half(Client).packets == 0 || c.Last != data.Time {
+			t.Fatalf("with hash %+v the segment went elsewhere: %d connections", h, n)
+		}
 	}
 }
 

@@ -144,7 +144,7 @@ func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held b
 // found no room, is not part of it: it is counted as a lone segment.
 func (t *Tracker) promote(i int, seg *Segment) {
 	t.openHeld(i)
-	t.observe(seg)
+	t.observe(seg, FlowHash{})
 }
 
 // openHeld opens the connection of the entry at ring position i with its
@@ -164,7 +164,7 @@ func (t *Tracker) openHeld(i int) {
 	lt.remove(i)
 	t.openLone(&first)
 	if two {
-		t.observe(&second)
+		t.observe(&second, FlowHash{})
 	}
 }
 

@@ -105,12 +105,6 @@ type Segment struct {
 	// decoder), 0 when it was not tunnelled or tunnels are merged. It is
 	// part of the connection's identity (FlowKey.Tunnel).
 	Tunnel uint32
-
-	// The flow table hash of the segment's key, set by PrefetchSlot for
-	// Observe to reuse, valid for the table whose id is hashTable (never
-	// 0). hashTable fits in what would be padding.
-	hashTable uint32
-	hash      uint64
 }
 
 // Len is the amount of sequence space the segment occupies: its payload plus

@@ -17,7 +17,7 @@ type flowTable struct {
 	mask  uint64
 	n     int
 	seed  [2]uint64
-	id    uint32 // tells tables apart, never 0 (Segment.hashTable)
+	id    uint32 // tells tables apart, never 0 (FlowHash)
 }
 
 // tableIDs numbers flow tables.
@@ -73,11 +73,10 @@ func hashKey(k *FlowKey, s0, s1 uint64) uint64 {
 // get returns the connection for k, or nil.
 func (t *flowTable) get(k *FlowKey) *Conn { return t.getHashed(k, t.hash(k)) }
 
-// segHash returns the hash of seg's key k, computed already if
-// PrefetchSlot did.
-func (t *flowTable) segHash(seg *Segment, k *FlowKey) uint64 {
-	if seg.hashTable == t.id {
-		return seg.hash
+// hashOf returns the hash of key k, h if it is a hash made for this table.
+func (t *flowTable) hashOf(k *FlowKey, h FlowHash) uint64 {
+	if h.table == t.id {
+		return h.v
 	}
 	return t.hash(k)
 }

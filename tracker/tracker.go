@@ -256,19 +256,13 @@ func (t *Tracker) Finish() {
 }
 
 // Observe feeds one TCP segment to the tracker.
-func (t *Tracker) Observe(seg *Segment) {
-	t.Advance(seg.Time)
-	if seg.Checksum != ChecksumUnverified && t.dropChecksum(seg) {
-		return
-	}
-	t.observe(seg)
-}
+func (t *Tracker) Observe(seg *Segment) { t.ObserveHashed(seg, FlowHash{}) }
 
 // observe applies a segment, its time and checksum taken into account: to
 // its connection, to the lone table, or to a new connection.
-func (t *Tracker) observe(seg *Segment) {
+func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	k, fromA := keyOf(seg)
-	c := t.table.getHashed(&k, t.table.segHash(seg, &k))
+	c := t.table.getHashed(&k, t.table.hashOf(&k, h))
 	if c == nil && t.twRecs.len() > 0 {
 		var done bool
 		if c, done = t.unpark(&k, seg, fromA); done {

@@ -319,6 +319,7 @@ func BenchmarkScale(b *testing.B) {
 func benchmarkTrackBatches(b *testing.B, name string) {
 	var pkts []capture.Packet
 	readAll(b, name, func(p *capture.Packet) { pkts = append(pkts, *p) })
+	hashes := make([]tracker.FlowHash, len(pkts))
 	b.ReportAllocs()
 	b.ResetTimer()
 	var n uint64
@@ -328,12 +329,13 @@ func benchmarkTrackBatches(b *testing.B, name string) {
 		h := tr.Hasher()
 		for i := range pkts {
 			if pkts[i].Kind == capture.TCP {
-				h.Hash(&pkts[i].Seg)
+				hashes[i] = h.Hash(&pkts[i].Seg)
 			}
 		}
 		b.StartTimer()
 		for i := 0; i < len(pkts); i += batchSize {
-			feedBatch(tr, pkts[i:min(i+batchSize, len(pkts))])
+			end := min(i+batchSize, len(pkts))
+			feedBatch(tr, pkts[i:end], hashes[i:end])
 		}
 		tr.Finish()
 		n += uint64(len(pkts))

@@ -23,9 +23,10 @@ const batchSize = 512
 const batches = 4
 
 type batch struct {
-	pkts []capture.Packet
-	last bool  // the input ended after these packets (or -c was reached)
-	err  error // with last: what ended it (io.EOF, capture.ErrInterrupted, an error; nil for -c)
+	pkts   []capture.Packet
+	hashes []tracker.FlowHash // of the TCP packets, for the tracker's flow table
+	last   bool               // the input ended after these packets (or -c was reached)
+	err    error              // with last: what ended it (io.EOF, capture.ErrInterrupted, an error; nil for -c)
 }
 
 // pipelined reports whether every input is a regular file: a pipe or
@@ -48,11 +49,11 @@ func pipelined(files []string) bool {
 func analyzePipelined(rd *capture.Reader, tr *tracker.Tracker, count uint64, order *fileOrder, prog *progress) (ended, interrupted bool, err error) {
 	free, full := make(chan *batch, batches), make(chan *batch, batches)
 	for range batches {
-		free <- &batch{pkts: make([]capture.Packet, batchSize)}
+		free <- &batch{pkts: make([]capture.Packet, batchSize), hashes: make([]tracker.FlowHash, batchSize)}
 	}
 	go readBatches(rd, count, order, prog, tr.Hasher(), free, full)
 	for b := range full {
-		feedBatch(tr, b.pkts)
+		feedBatch(tr, b.pkts, b.hashes)
 		if !b.last {
 			free <- b
 			continue
@@ -77,20 +78,25 @@ const (
 	transAhead = 3
 )
 
-// feedBatch feeds a batch of packets to the tracker, asking for the memory
-// of later ones ahead of time (tracker.PrefetchSlot).
-func feedBatch(tr *tracker.Tracker, pkts []capture.Packet) {
+// feedBatch feeds a batch of packets to the tracker, their flow hashes
+// beside them, asking for the memory of later ones ahead of time
+// (tracker.PrefetchSlot).
+func feedBatch(tr *tracker.Tracker, pkts []capture.Packet, hashes []tracker.FlowHash) {
 	for i := range pkts {
-		if j := i + slotAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
-			tr.PrefetchSlot(&pkts[j].Seg)
+		if j := i + slotAhead; j < len(pkts) {
+			tr.PrefetchSlot(hashes[j])
 		}
-		if j := i + connAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
-			tr.PrefetchConn(&pkts[j].Seg)
+		if j := i + connAhead; j < len(pkts) {
+			tr.PrefetchConn(hashes[j])
 		}
-		if j := i + transAhead; j < len(pkts) && pkts[j].Kind == capture.TCP {
-			tr.PrefetchTransitions(&pkts[j].Seg)
+		if j := i + transAhead; j < len(pkts) {
+			tr.PrefetchTransitions(hashes[j])
 		}
-		feed(tr, &pkts[i])
+		if p := &pkts[i]; p.Kind == capture.TCP {
+			tr.ObserveHashed(&p.Seg, hashes[i])
+		} else {
+			tr.Advance(p.Time)
+		}
 	}
 }
 
@@ -115,11 +121,12 @@ func readBatches(rd *capture.Reader, count uint64, order *fileOrder, prog *progr
 			if p.Num%progressEvery == 0 {
 				prog.tick(p.Num)
 			}
+			b.hashes[i] = tracker.FlowHash{}
 			switch p.Kind {
 			case capture.Filtered:
 				continue
 			case capture.TCP:
-				h.Hash(&p.Seg) // (for the tracker's flow table, off its goroutine)
+				b.hashes[i] = h.Hash(&p.Seg) // (for the tracker's flow table, off its goroutine)
 			}
 			if n++; count > 0 && n >= count {
 				b.pkts, b.last = b.pkts[:i+1], true
