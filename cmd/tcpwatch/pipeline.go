@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -29,10 +30,15 @@ type batch struct {
 	err    error              // with last: what ended it (io.EOF, capture.ErrInterrupted, an error; nil for -c)
 }
 
-// pipelined reports whether every input is a regular file: a pipe or
-// standard input is read packet by packet, so that ndjson events follow
-// the packets as they come rather than a batch at a time.
-func pipelined(files []string) bool {
+// pipelined reports whether the input is read on a goroutine of its own,
+// in batches: unless ndjson events are to follow packets that come through
+// a pipe or standard input as they come, rather than a batch at a time (a
+// regular file is read as fast as it can be, so its events are not held
+// back).
+func pipelined(files []string, format report.Format) bool {
+	if format != report.NDJSON {
+		return true
+	}
 	for _, f := range files {
 		if f == "-" {
 			return false

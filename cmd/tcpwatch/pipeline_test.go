@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/tcpwatch/tcpwatch/capture"
@@ -55,6 +56,33 @@ func TestPipelineSameReport(t *testing.T) {
 				t.Errorf("%s, -c %d: the pipelined report differs from the serial one (input ended: %v, %v)",
 					name, count, pipedEnded, serialEnded)
 			}
+		}
+	}
+}
+
+// TestPipelinedUnlessEventsFollowAPipe: the input is read on a goroutine
+// of its own, in batches, except for ndjson events from a pipe or standard
+// input, which follow its packets as they come.
+func TestPipelinedUnlessEventsFollowAPipe(t *testing.T) {
+	file := "../../testdata/pcaps/close-client-first.pcap"
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		files  []string
+		format report.Format
+		want   bool
+	}{
+		{[]string{file}, report.Table, true},
+		{[]string{file}, report.NDJSON, true},
+		{[]string{"-"}, report.JSON, true},
+		{[]string{"-"}, report.NDJSON, false},
+		{[]string{fifo}, report.Table, true},
+		{[]string{file, fifo}, report.NDJSON, false},
+	} {
+		if got := pipelined(tc.files, tc.format); got != tc.want {
+			t.Errorf("%v, format %v: pipelined %v, want %v", tc.files, tc.format, got, tc.want)
 		}
 	}
 }

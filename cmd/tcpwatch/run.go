@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	order := &fileOrder{file: -1}
 	prog := newProgress(cfg, cfg.files, "", rd, stderr)
 	analyzeInput := analyze
-	if pipelined(cfg.files) {
+	if pipelined(cfg.files, format) {
 		analyzeInput = analyzePipelined // (pipeline.go)
 	}
 	ended, interrupted, inputErr := analyzeInput(rd, tr, cfg.count, order, prog)
