@@ -343,19 +343,41 @@ func (h *histories) intern(z *zeek.Summary) string {
 // spareConns holds Conns frozen since, for new connections to reuse: at
 // the scale where connections are frozen, one ends for each that begins,
 // and reusing its memory spares the collector and the page faults a fresh
-// 1.2 KB object costs. A frozen Conn is referred to by nothing: timers
-// and compact records name connections by index and ID, and the ended
-// queues let go of it before it is frozen.
+// 1.2 KB object costs. A frozen Conn is referred to by nothing once the
+// call that froze it has returned: timers and compact records name
+// connections by index and ID, and the ended queues let go of it before
+// it is frozen. Within that call it may still be read (a connection
+// frozen as a new one takes over its 4-tuple names it in port_reuse), so
+// it is only held (give) until the next segment or clock step (release).
 type spareConns struct {
 	conns  []*Conn
 	blocks []*transBlock // of their transitions past the inline ones
+	held   []*Conn       // frozen during the current call, not yet spare
 }
 
 // maxSpares bounds the Conns held for reuse.
 const maxSpares = 256
 
-// give takes back a Conn nothing refers to any more.
+// give holds back a Conn frozen during the current call, to be reused
+// once it returns (release).
 func (p *spareConns) give(c *Conn) {
+	if len(p.held) < maxSpares {
+		p.held = append(p.held, c)
+	}
+}
+
+// release makes the Conns held back spare: the call that froze them has
+// returned, and nothing refers to them any more.
+func (p *spareConns) release() {
+	for i, c := range p.held {
+		p.spare(c)
+		p.held[i] = nil
+	}
+	p.held = p.held[:0]
+}
+
+// spare takes back a Conn nothing refers to any more.
+func (p *spareConns) spare(c *Conn) {
 	for b := c.trMore; b != nil && len(p.blocks) < maxSpares; {
 		next := b.next
 		b.next = nil

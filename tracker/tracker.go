@@ -191,6 +191,7 @@ func (t *Tracker) Parked() int { return t.twRecs.len() }
 // ticker in live mode) and runs the timers that are due. The clock never
 // moves backwards.
 func (t *Tracker) Advance(now int64) {
+	t.spares.release() // (freeze.go) before anything can take one
 	if now <= t.now {
 		return
 	}
