@@ -170,7 +170,9 @@ func (t *Tracker) Now() int64 { return t.now }
 // Conns returns every connection kept whole, in order of first packet:
 // every connection seen except those evicted before their handshake
 // completed, those forgotten beyond MaxKept and those frozen beyond MaxFull
-// (Records returns those too). The connections belong to the tracker.
+// (Records returns those too). The connections belong to the tracker, and
+// are valid only until the next segment or clock step: the memory of one
+// frozen or dropped since may be reused for a new connection.
 func (t *Tracker) Conns() []*Conn {
 	t.compact()
 	return t.conns
