@@ -75,6 +75,38 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	}
 }
 
+// TestPrefetchOfAParkedConnectionChangesNothing: a segment of a connection
+// that ended and is parked among the compact TIME_WAIT records is looked up
+// there; asking for its index slot and record allocates nothing and
+// leaves the record as it was.
+func TestPrefetchOfAParkedConnectionChangesNothing(t *testing.T) {
+	tr, data, ack := steadyConn(t)
+	fin, finAck := *data, *ack
+	fin.Flags, fin.Payload, fin.Time = FIN|ACK, 0, data.Time+1000
+	finAck.Flags, finAck.Ack, finAck.Time = FIN|ACK, fin.Seq+1, fin.Time+1000
+	last := fin
+	last.Flags, last.Seq, last.Ack, last.Time = ACK, fin.Seq+1, finAck.Seq+1, finAck.Time+1000
+	for _, seg := range []*Segment{&fin, &finAck, &last} {
+		tr.Observe(seg)
+	}
+	if tr.Parked() != 1 {
+		t.Fatalf("%d parked, want the closed connection", tr.Parked())
+	}
+	before := *tr.twRecs.get(&tr.Conns()[0].Key)
+	h := tr.Hasher().Hash(data)
+	allocs := testing.AllocsPerRun(100, func() {
+		tr.PrefetchSlot(h)
+		tr.PrefetchConn(h)
+		tr.PrefetchTransitions(h)
+	})
+	if allocs != 0 {
+		t.Errorf("prefetching allocates %.1f times", allocs)
+	}
+	if tr.Parked() != 1 || *tr.twRecs.get(&tr.Conns()[0].Key) != before {
+		t.Errorf("prefetching changed the parked record")
+	}
+}
+
 // TestObserveHashedTakesOnlyItsTablesHash: a hash made for another
 // tracker's table, or none, is not used: the segment is found by its key.
 func TestObserveHashedTakesOnlyItsTablesHash(t *testing.T) {

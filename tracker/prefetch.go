@@ -20,7 +20,8 @@ const connLines = (int(unsafe.Sizeof(Conn{}))+63)/64 + 1
 // FlowHash is the hash of a segment's flow key in one tracker's flow
 // table (Hasher). The zero FlowHash is none.
 type FlowHash struct {
-	v     uint64
+	v     uint64 // in the flow table
+	tw    uint64 // in the table of compact TIME_WAIT records (twrecords.go)
 	table uint32 // the flowTable's id
 }
 
@@ -36,10 +37,10 @@ type Hasher struct {
 // Hasher returns the tracker's Hasher.
 func (t *Tracker) Hasher() Hasher { return Hasher{t.table.seed, t.table.id} }
 
-// Hash returns the hash of seg's flow key.
+// Hash returns the hashes of seg's flow key.
 func (h Hasher) Hash(seg *Segment) FlowHash {
 	k, _ := keyOf(seg)
-	return FlowHash{hashKey(&k, h.seed[0], h.seed[1]), h.id}
+	return FlowHash{hashKey(&k, h.seed[0], h.seed[1]), hashKey(&k, h.seed[1], h.seed[0]), h.id} // (twTable.hash)
 }
 
 // ObserveHashed is Observe for a segment whose FlowHash h is known.
@@ -60,13 +61,17 @@ func (t *Tracker) PrefetchSlot(h FlowHash) {
 
 // PrefetchConn asks for the connection of the segment whose hash is h, if
 // the flow table has one whose slot's hash matches: the slot it reads
-// should be on its way (PrefetchSlot).
+// should be on its way (PrefetchSlot). If it has none, the segment will
+// be looked up among the compact TIME_WAIT records: it asks for the slot
+// of their index.
 func (t *Tracker) PrefetchConn(h FlowHash) {
 	if h.table != t.table.id {
 		return
 	}
 	if c := t.table.peek(h.v); c != nil {
 		prefetch(unsafe.Pointer(c), connLines)
+	} else {
+		t.twRecs.prefetchIndex(h.tw)
 	}
 }
 
@@ -77,7 +82,9 @@ const blockLines = (int(unsafe.Sizeof(transBlock{}))+63)/64 + 1
 // the segment whose hash is h writes its next transition to, once it has
 // used its inline ones (most do as they close); or for the spare block it
 // would take. It reads the connection, so PrefetchConn should have asked
-// for it first.
+// for it first. For a connection that is closing it asks for the index
+// slot of the compact record it would be parked in; for a segment of no
+// connection in the flow table, for the compact record the index names.
 func (t *Tracker) PrefetchTransitions(h FlowHash) {
 	if h.table != t.table.id {
 		return
@@ -85,9 +92,43 @@ func (t *Tracker) PrefetchTransitions(h FlowHash) {
 	c := t.table.peek(h.v)
 	switch {
 	case c == nil:
+		t.twRecs.prefetchRecord(h.tw)
+		return
+	case c.closing():
+		t.twRecs.prefetchIndex(h.tw) // where it is parked if this segment ends it
+	}
+	switch {
 	case c.trMore != nil:
 		prefetch(unsafe.Pointer(c.trMore), blockLines)
 	case c.nTrs+2 >= uint32(len(c.trs)) && len(t.spares.blocks) > 0:
 		prefetch(unsafe.Pointer(t.spares.blocks[len(t.spares.blocks)-1]), blockLines)
+	}
+}
+
+// closing reports whether a side sent a FIN or an RST: the connection
+// may end, and be parked, with one of its next segments.
+func (c *Conn) closing() bool {
+	return c.half[Client].finSent || c.half[Server].finSent || c.half[Client].reset || c.half[Server].reset
+}
+
+// prefetchIndex asks for the index slot of the record whose hash is h.
+func (t *twTable) prefetchIndex(h uint64) {
+	if t.n > 0 {
+		prefetch(unsafe.Pointer(&t.index[h&t.mask]), 1)
+	}
+}
+
+// prefetchRecord asks for the record the index slot of hash h names, if
+// its tag matches; the slot should be on its way (prefetchIndex).
+func (t *twTable) prefetchRecord(h uint64) {
+	if t.n == 0 {
+		return
+	}
+	ref := t.index[h&t.mask]
+	if ref == 0 || (ref^uint32(h>>32))&t.tagMask() != 0 {
+		return
+	}
+	if slot := t.slot(ref); slot < t.used {
+		prefetch(unsafe.Pointer(t.rec(slot)), 2)
 	}
 }
