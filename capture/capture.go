@@ -42,7 +42,7 @@ type Reader struct {
 	names  []string
 	next   int         // index in names of the next file to open
 	src    source      // the file being read, or the interface; nil between files
-	pcap   *fileSource // src when it is a pcap file, whose records Next reads itself
+	file   *fileSource // src when it is a file, whose records Next reads itself
 	name   string      // the input src reads, as errors name it (Error.Input)
 	live   *liveSource // set for a live capture, also after Close (statistics)
 	filter *Filter
@@ -157,10 +157,7 @@ func (r *Reader) openNext() error {
 
 // use makes src the file being read.
 func (r *Reader) use(src *fileSource) {
-	r.src, r.pcap = src, nil
-	if src.recs != nil {
-		r.pcap = src
-	}
+	r.src, r.file = src, src
 }
 
 // inputError is the *Error for the input being read.
@@ -268,18 +265,18 @@ func (r *Reader) Next(p *Packet) error {
 
 // read reads the next packet of the source and keeps it for Raw: its bytes,
 // capture time (ns since the epoch), length on the wire and link type. A
-// pcap file's records are read here, and their header's fields kept as
+// file's records are read here, and their header's fields kept as
 // they are, rather than through the source's readPacket and its capture
 // info: on the medium benchmark capture, moving the capture info from
 // function to function cost more than decoding the headers.
 func (r *Reader) read() (data []byte, ts int64, wireLen int, lt layers.LinkType, err error) {
-	if s := r.pcap; s != nil {
-		data, rec, err := s.recs.next()
+	if s := r.file; s != nil {
+		data, rec, lt, err := s.record()
 		if err != nil {
-			return nil, 0, 0, 0, s.endError(err, rec.caplen)
+			return nil, 0, 0, 0, err
 		}
-		r.raw.data, r.raw.rec, r.raw.pcap, r.raw.lt = data, rec, true, s.lt
-		return data, rec.time, rec.length, s.lt, nil
+		r.raw.data, r.raw.rec, r.raw.pcap, r.raw.lt = data, rec, true, lt
+		return data, rec.time, rec.length, lt, nil
 	}
 	data, ci, lt, err := r.src.readPacket()
 	if err != nil {
@@ -328,7 +325,7 @@ func (r *Reader) closeSource() error {
 		r.stats.Dropped += dropped
 	}
 	err := r.src.close()
-	r.src, r.pcap = nil, nil
+	r.src, r.file = nil, nil
 	return err
 }
 

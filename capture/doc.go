@@ -9,8 +9,9 @@
 // timestamp resolution), gzip-compressed or not, "-" for standard input.
 // Files are read through a 1 MiB buffer: a pcap file's headers by pcapgo and
 // its records by pcapRecords, sliced out of the buffer (pcaprecords.go); a
-// pcapng file by pcapgo's zero-copy calls. [Reader.Next] fills a
-// caller-owned [Packet] and does not allocate.
+// pcapng file's enhanced packet blocks by ngRecords, sliced out of the
+// buffer too, and its other blocks by pcapgo's NgReader (ngrecords.go).
+// [Reader.Next] fills a caller-owned [Packet] and does not allocate.
 //
 // [OpenFilesContext] stops reading when its context ends, also in the middle
 // of a read that waits for a pipe, a FIFO or a terminal whose writer

@@ -222,6 +222,12 @@ func (n *ngBuilder) iface(lt layers.LinkType, tsresol uint8) *ngBuilder {
 }
 
 func (n *ngBuilder) packet(r rec) *ngBuilder {
+	n.block(6, n.packetBody(r))
+	return n
+}
+
+// packetBody is the body of an enhanced packet block, without options.
+func (n *ngBuilder) packetBody(r rec) []byte {
 	units := uint64(r.ts.UnixNano())
 	switch res := n.res[r.iface]; {
 	case res&0x80 == 0:
@@ -239,9 +245,7 @@ func (n *ngBuilder) packet(r rec) *ngBuilder {
 	body = n.order.AppendUint32(body, uint32(units))
 	body = n.order.AppendUint32(body, uint32(len(r.data)))
 	body = n.order.AppendUint32(body, uint32(r.wire()))
-	body = append(body, r.data...)
-	n.block(6, body)
-	return n
+	return append(body, r.data...)
 }
 
 func (n *ngBuilder) bytes() []byte { return n.b }

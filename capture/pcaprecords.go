@@ -49,15 +49,19 @@ func newPcapRecords(br *bufio.Reader, magic, snaplen uint32) *pcapRecords {
 }
 
 // pcapRecord is a record header's fields: the capture time in nanoseconds
-// since the epoch, the captured and the original length.
+// since the epoch, the captured and the original length, and (pcapng) the
+// interface.
 type pcapRecord struct {
 	time           int64
 	caplen, length int
+	iface          int
 }
 
-// info is the record's capture info as pcapgo gives it.
+// info is the record's capture info as pcapgo gives it (but for pcapng's
+// link type, which Raw gives beside it).
 func (r pcapRecord) info() gopacket.CaptureInfo {
-	return gopacket.CaptureInfo{Timestamp: time.Unix(0, r.time).UTC(), CaptureLength: r.caplen, Length: r.length}
+	return gopacket.CaptureInfo{Timestamp: time.Unix(0, r.time).UTC(), CaptureLength: r.caplen, Length: r.length,
+		InterfaceIndex: r.iface}
 }
 
 // header reads a 16-byte record header.
@@ -71,7 +75,7 @@ func (p *pcapRecords) header(h []byte) pcapRecord {
 	}
 	// The fraction is scaled in 32 bits, as pcapgo does; time.Unix would
 	// carry whole seconds of it into the seconds, as this sum does.
-	return pcapRecord{int64(sec)*1e9 + int64(frac*p.nanos), int(caplen), int(length)}
+	return pcapRecord{time: int64(sec)*1e9 + int64(frac*p.nanos), caplen: int(caplen), length: int(length)}
 }
 
 // next returns the next record's data and header.

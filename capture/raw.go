@@ -11,7 +11,7 @@ import (
 type rawPacket struct {
 	data []byte
 	rec  pcapRecord
-	pcap bool // rec holds the packet's header, not ci
+	pcap bool // rec holds the packet's header (a file's record), not ci
 	ci   gopacket.CaptureInfo
 	lt   layers.LinkType
 }

@@ -48,8 +48,8 @@ type fileSource struct {
 	f    *os.File // closed with the source; nil for standard input and for streams
 	gz   *gzip.Reader
 	pcap *pcapgo.Reader
-	recs *pcapRecords // pcap's records, read past pcap (pcaprecords.go)
-	ng   *pcapgo.NgReader
+	recs *pcapRecords    // pcap's records, read past pcap (pcaprecords.go)
+	ng   *ngRecords      // pcapng's records (ngrecords.go)
 	lt   layers.LinkType // for pcap
 	// From pcapng's interface statistics blocks (written by dumpcap when
 	// it stops): when capture stopped (isb_endtime, ns; 0: not said), and
@@ -237,7 +237,7 @@ func (s *fileSource) openFormat(br *bufio.Reader, magic uint32) error {
 	case magicPcapng:
 		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true,
 			StatisticsCallback: s.interfaceStatistics}
-		if s.ng, err = pcapgo.NewNgReader(br, opts); err != nil {
+		if s.ng, err = newNgRecords(br, opts); err != nil {
 			return s.streamError(err, "inside the pcapng section header", "corrupt pcapng section header")
 		}
 	default:
@@ -297,29 +297,26 @@ func linkTypeError(lt layers.LinkType) error {
 	return fmt.Errorf("link type %s (%d) %w", LinkTypeName(lt), uint16(lt), ErrLinkType)
 }
 
-// readPacket reads the next record. A panic in the format readers, which
-// parse untrusted bytes, is turned into an error.
-func (s *fileSource) readPacket() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, err error) {
-	defer func() {
-		if e := recover(); e != nil {
-			err = fmt.Errorf("%s: the format reader failed: %v", s.what(), e)
-		}
-	}()
+// readPacket reads the next record, with its capture info.
+func (s *fileSource) readPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	data, rec, lt, err := s.record()
+	return data, rec.info(), lt, err
+}
+
+// record reads the next record: its data, header and link type. The format
+// readers turn a panic in what they call, which parses untrusted bytes,
+// into an error.
+func (s *fileSource) record() (data []byte, rec pcapRecord, lt layers.LinkType, err error) {
 	if s.pcap != nil {
-		var rec pcapRecord
 		data, rec, err = s.recs.next()
-		ci, lt = rec.info(), s.lt
+		lt = s.lt
 	} else {
-		data, ci, err = s.ng.ZeroCopyReadPacketData()
-		// WantMixedLinkType puts the interface's link type here.
-		if err == nil && len(ci.AncillaryData) > 0 {
-			lt, _ = ci.AncillaryData[0].(layers.LinkType)
-		}
+		data, rec, lt, err = s.ng.next()
 	}
 	if err != nil {
-		err = s.endError(err, ci.CaptureLength)
+		err = s.endError(err, rec.caplen)
 	}
-	return data, ci, lt, err
+	return data, rec, lt, err
 }
 
 // endError is io.EOF at the clean end of the capture, and otherwise the

@@ -1,0 +1,258 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// pcapng block types read here.
+const (
+	ngSectionHeader         = magicPcapng
+	ngPacketOld             = 2
+	ngSimplePacket          = 3
+	ngEnhancedPacket        = 6
+	ngByteOrderMagic uint32 = 0x1a2b3c4d
+)
+
+// ngRecords reads the records of a pcapng file. Its enhanced packet
+// blocks, nearly all of a file's blocks, are sliced out of the file's read
+// buffer, as pcapRecords slices pcap records (pcapgo copies each packet and
+// reads its block in six calls through the buffer: about three times pcap's
+// cost). Every other block — section headers, interfaces, statistics, name
+// records — and any enhanced packet block that is not whole in the buffer
+// or not well formed is read by pcapgo's NgReader, which keeps the sections
+// and their interfaces; ngRecords follows the byte order of the sections it
+// crosses. It gives what NgReader.ZeroCopyReadPacketData gives, errors
+// included, which FuzzNgRecords checks against pcapgo itself. The data it
+// returns is valid until its next call.
+type ngRecords struct {
+	br   *bufio.Reader
+	ng   *pcapgo.NgReader
+	win  []byte // what br held after its last look-up, from the record it returned on
+	used int    // the bytes of win read since, not yet discarded from br
+	// be is the current section's byte order. known is false once the
+	// sections crossed could not be followed: every block is then pcapgo's.
+	be, known bool
+	sections  int // section headers NgReader read after the first (SectionEndCallback)
+	ifaces    []ngIface
+	delegated int // records NgReader read (for tests)
+}
+
+// ngIface is what an enhanced packet block needs of its interface: the
+// link type and how its timestamps convert, as NgReader converts them.
+type ngIface struct {
+	lt                     layers.LinkType
+	mask, up, down, offset uint64
+}
+
+// newNgRecords reads the records of the pcapng file that br holds from its
+// first section header on, opening NgReader with opts.
+func newNgRecords(br *bufio.Reader, opts pcapgo.NgReaderOptions) (*ngRecords, error) {
+	p := &ngRecords{br: br}
+	if h, _ := br.Peek(16); len(h) == 16 {
+		p.be, p.known = sectionOrder(h)
+	}
+	opts.SectionEndCallback = func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { p.sections++ }
+	var err error
+	if p.ng, err = pcapgo.NewNgReader(br, opts); err != nil {
+		return nil, err
+	}
+	p.refresh()
+	return p, nil
+}
+
+// sectionOrder reads the byte order of the section header block that h (16
+// bytes) begins; ok is false unless it is one NgReader reads as it is
+// (version 1.0; others it skips, with the section behind them).
+func sectionOrder(h []byte) (be, ok bool) {
+	switch ngByteOrderMagic {
+	case binary.BigEndian.Uint32(h[8:]):
+		be = true
+	case binary.LittleEndian.Uint32(h[8:]):
+	default:
+		return false, false
+	}
+	return be, u16(be, h[12:]) == 1 && u16(be, h[14:]) == 0
+}
+
+func u16(be bool, b []byte) uint16 {
+	if be {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func u32(be bool, b []byte) uint32 {
+	if be {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// next returns the next packet's data, header and link type.
+func (p *ngRecords) next() ([]byte, pcapRecord, layers.LinkType, error) {
+	if p.known {
+		if n, data, rec, lt := p.enhanced(p.win[p.used:]); n > 0 {
+			p.used += n
+			return data, rec, lt, nil
+		}
+	}
+	return p.slow()
+}
+
+// enhanced reads the well-formed enhanced packet block of a known
+// interface that w begins, if w holds it whole: n is its length, 0 if not.
+func (p *ngRecords) enhanced(w []byte) (n int, data []byte, rec pcapRecord, lt layers.LinkType) {
+	if len(w) < 32 || u32(p.be, w) != ngEnhancedPacket {
+		return 0, nil, rec, 0
+	}
+	l, id, caplen := u32(p.be, w[4:]), u32(p.be, w[8:]), u32(p.be, w[20:])
+	if l < 32 || uint64(l) > uint64(len(w)) || uint64(id) >= uint64(len(p.ifaces)) {
+		return 0, nil, rec, 0
+	}
+	// The data, padded to four bytes, then options, then the length again.
+	end := 28 + (uint64(caplen)+3)&^3
+	if end > uint64(l)-4 || !optionsEnd(p.be, w[end:l]) {
+		return 0, nil, rec, 0
+	}
+	in := &p.ifaces[id]
+	ts := uint64(u32(p.be, w[12:]))<<32 | uint64(u32(p.be, w[16:]))
+	t := time.Unix(int64(ts/in.mask+in.offset), int64(ts%in.mask*in.up/in.down))
+	rec = pcapRecord{time: unixNano(t), caplen: int(caplen), length: int(u32(p.be, w[24:])), iface: int(id)}
+	return int(l), w[28 : 28+caplen], rec, in.lt
+}
+
+// optionsEnd reports whether the options that o holds (to the end of their
+// block, its trailing length included) are read by NgReader as they are
+// laid out: each within the block, up to an end of options or the block's
+// last four bytes.
+func optionsEnd(be bool, o []byte) bool {
+	for len(o) != 4 {
+		if len(o) < 8 {
+			return false
+		}
+		code, olen := u16(be, o), int(u16(be, o[2:]))
+		if code == 0 {
+			return olen == 0
+		}
+		next := 4 + (olen+3)&^3
+		if next > len(o)-4 {
+			return false
+		}
+		o = o[next:]
+	}
+	return true
+}
+
+// slow is next for a block not whole in win, or one that is not an
+// enhanced packet block that enhanced reads: it is looked up whole in br
+// once more, and otherwise read by NgReader.
+func (p *ngRecords) slow() ([]byte, pcapRecord, layers.LinkType, error) {
+	p.br.Discard(p.used)
+	p.win, p.used = nil, 0
+	if h, _ := p.br.Peek(8); p.known && len(h) == 8 && u32(p.be, h) == ngEnhancedPacket {
+		if l := u32(p.be, h[4:]); l >= 32 && uint64(l) <= uint64(p.br.Size()) {
+			w, _ := p.br.Peek(int(l))
+			if n, data, rec, lt := p.enhanced(w); n > 0 {
+				p.br.Discard(n)
+				// Looking at what is buffered reads nothing: data stays valid.
+				p.win, _ = p.br.Peek(p.br.Buffered())
+				return data, rec, lt, nil
+			}
+		}
+	}
+	return p.delegate()
+}
+
+// delegate has NgReader read up to and including the next packet block,
+// then follows the byte order of any section it crossed. A panic in
+// NgReader, which parses untrusted bytes, is turned into an error.
+func (p *ngRecords) delegate() (data []byte, rec pcapRecord, lt layers.LinkType, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			data, err = nil, fmt.Errorf("the format reader failed: %v", e)
+		}
+	}()
+	p.delegated++
+	var be, ok bool
+	var headers int
+	if p.known {
+		be, headers, ok = p.ahead()
+	}
+	before := p.sections
+	data, ci, err := p.ng.ZeroCopyReadPacketData()
+	switch crossed := p.sections - before; {
+	case crossed != headers || crossed > 0 && !ok:
+		p.known = false
+	case crossed > 0:
+		p.be = be
+	}
+	p.refresh()
+	if err == nil && len(ci.AncillaryData) > 0 { // WantMixedLinkType puts it here
+		lt, _ = ci.AncillaryData[0].(layers.LinkType)
+	}
+	rec = pcapRecord{time: unixNano(ci.Timestamp), caplen: ci.CaptureLength, length: ci.Length, iface: ci.InterfaceIndex}
+	if err == nil {
+		p.win, _ = p.br.Peek(p.br.Buffered())
+	}
+	return data, rec, lt, err
+}
+
+// ahead walks the blocks that br holds up to the first packet block, which
+// is where NgReader stops: the byte order then, and how many section
+// headers are crossed on the way. ok is false if the walk did not reach a
+// packet block or crossed a section NgReader skips.
+func (p *ngRecords) ahead() (be bool, headers int, ok bool) {
+	w, _ := p.br.Peek(p.br.Buffered())
+	be = p.be
+	for len(w) >= 16 {
+		if binary.BigEndian.Uint32(w) == ngSectionHeader {
+			if be, ok = sectionOrder(w); !ok {
+				return be, headers + 1, false
+			}
+			headers++
+		} else if t := u32(be, w); t == ngEnhancedPacket || t == ngSimplePacket || t == ngPacketOld {
+			return be, headers, true
+		}
+		l := u32(be, w[4:])
+		if l < 12 || uint64(l) > uint64(len(w)) {
+			break
+		}
+		w = w[l:]
+	}
+	return be, headers, false
+}
+
+// refresh takes the current section's interfaces from NgReader, and how
+// their timestamps convert: whole units of 10^-k or 2^-k seconds, scaled to
+// nanoseconds, as NgReader scales them.
+func (p *ngRecords) refresh() {
+	p.ifaces = p.ifaces[:0]
+	for i := range p.ng.NInterfaces() {
+		in, err := p.ng.Interface(i)
+		if err != nil {
+			break
+		}
+		res := in.TimestampResolution
+		mask := uint64(1)
+		if res.Binary() {
+			mask <<= res.Exponent()
+		} else {
+			for range res.Exponent() {
+				mask *= 10
+			}
+		}
+		up, down := uint64(1), uint64(1)
+		if mask < 1e9 {
+			up = 1e9 / mask
+		} else {
+			down = mask / 1e9
+		}
+		p.ifaces = append(p.ifaces, ngIface{lt: in.LinkType, mask: mask, up: up, down: down, offset: in.TimestampOffset})
+	}
+}
