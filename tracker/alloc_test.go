@@ -46,6 +46,7 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 
 // TestPrefetchChangesNothing: asking for a segment's slot and connection
 // ahead, for a known connection, an unknown one and on an empty tracker,
+// and for the connections of the timers due by then or much later,
 // allocates nothing and leaves the tracker as it was.
 func TestPrefetchChangesNothing(t *testing.T) {
 	tr, data, _ := steadyConn(t)
@@ -60,6 +61,8 @@ func TestPrefetchChangesNothing(t *testing.T) {
 				t.PrefetchSlot(h)
 				t.PrefetchConn(h)
 				t.PrefetchTransitions(h)
+				t.PrefetchTimers(seg.Time)
+				t.PrefetchTimers(seg.Time + int64(time.Hour))
 			}
 			other := empty.Hasher().Hash(seg) // another table's: no prefetch
 			tr.PrefetchSlot(other)
@@ -98,6 +101,7 @@ func TestPrefetchOfAParkedConnectionChangesNothing(t *testing.T) {
 		tr.PrefetchSlot(h)
 		tr.PrefetchConn(h)
 		tr.PrefetchTransitions(h)
+		tr.PrefetchTimers(last.Time + int64(time.Hour)) // its TIME_WAIT's end
 	})
 	if allocs != 0 {
 		t.Errorf("prefetching allocates %.1f times", allocs)

@@ -132,3 +132,26 @@ func (t *twTable) prefetchRecord(h uint64) {
 		prefetch(unsafe.Pointer(t.rec(slot)), 2)
 	}
 }
+
+// PrefetchTimers asks for the connections whose timers come due by until,
+// the time of a segment a few places ahead: the first few of each queue.
+// A timer's connection is read when it runs, and by then it has seldom
+// been touched for a while.
+func (t *Tracker) PrefetchTimers(until int64) {
+	for _, q := range [...]*timerQueue{&t.timeWaits, &t.handshakes, &t.closed} {
+		for i := range min(q.len(), timersAhead) {
+			tm := q.at(i)
+			if tm.due > until {
+				break
+			}
+			if uint(tm.idx) < uint(len(t.conns)) {
+				if c := t.conns[tm.idx]; c != nil {
+					prefetch(unsafe.Pointer(c), connLines)
+				}
+			}
+		}
+	}
+}
+
+// timersAhead is how many timers of a queue PrefetchTimers asks for.
+const timersAhead = 2

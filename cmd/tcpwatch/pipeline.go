@@ -94,6 +94,7 @@ func feedBatch(tr *tracker.Tracker, pkts []capture.Packet, hashes []tracker.Flow
 		}
 		if j := i + connAhead; j < len(pkts) {
 			tr.PrefetchConn(hashes[j])
+			tr.PrefetchTimers(pkts[j].Time)
 		}
 		if j := i + transAhead; j < len(pkts) {
 			tr.PrefetchTransitions(hashes[j])
