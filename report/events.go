@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/netip"
+	"strconv"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -29,6 +30,7 @@ import (
 type Events struct {
 	w       io.Writer
 	buf     bytes.Buffer
+	line    []byte // an event appendTransitionEvent or appendEndEvent wrote
 	enc     *json.Encoder
 	verbose bool
 	err     error
@@ -94,6 +96,10 @@ func (e *Events) Transition(c *tracker.Conn, tr tracker.Transition) {
 }
 
 func (e *Events) writeTransition(t ConnTransition) {
+	if b, ok := appendTransitionEvent(e.line[:0], &t); ok {
+		e.writeLine(b)
+		return
+	}
 	e.write(struct {
 		Event string `json:"event"`
 		ConnTransition
@@ -101,11 +107,64 @@ func (e *Events) writeTransition(t ConnTransition) {
 }
 
 func (e *Events) writeEnd(at Time, c Connection) {
+	if b, ok := appendEndEvent(e.line[:0], at, &c); ok {
+		e.writeLine(b)
+		return
+	}
 	e.write(struct {
 		Event      string     `json:"event"`
 		Time       Time       `json:"time"`
 		Connection Connection `json:"connection"`
 	}{"end", at, c})
+}
+
+// writeLine writes an event appended to e.line.
+func (e *Events) writeLine(b []byte) {
+	e.line = b
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+// appendTransitionEvent appends a "transition" event's line as
+// encoding/json writes it, field by field (the most frequent event, and
+// reflection was most of the stream's cost). It reports false, having
+// appended nothing, for one with a string that needs escaping.
+func appendTransitionEvent(b []byte, t *ConnTransition) ([]byte, bool) {
+	if !plain(t.Why) || !plain(t.Client.Addr().Zone()) || !plain(t.Server.Addr().Zone()) {
+		return b, false
+	}
+	b = append(b, `{"event":"transition","time":"`...)
+	b = appendTime(b, t.Time)
+	b = strconv.AppendUint(append(b, `","connection":`...), t.Connection, 10)
+	b = t.Client.AppendTo(append(b, `,"client":"`...))
+	b = t.Server.AppendTo(append(b, `","server":"`...))
+	b = strconv.AppendUint(append(b, `","packet":`...), t.Packet, 10)
+	b = append(append(b, `,"side":"`...), t.Side.String()...)
+	b = append(append(b, `","from":"`...), t.From.String()...)
+	b = append(append(b, `","to":"`...), t.To.String()...)
+	b = append(append(b, `","why":"`...), t.Why...)
+	b = append(b, '"')
+	if t.Inferred {
+		b = append(b, `,"inferred":true`...)
+	}
+	return append(b, "}\n"...), true
+}
+
+// appendEndEvent appends an "end" event's line as encoding/json writes it,
+// if appendConnection can write its connection.
+func appendEndEvent(b []byte, at Time, c *Connection) ([]byte, bool) {
+	if !plain(c.Client.Addr().Zone()) || !plain(c.Server.Addr().Zone()) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, `{"event":"end","time":"`...)
+	b = appendTime(b, at)
+	b, ok := appendConnection(append(b, `","connection":`...), c)
+	if !ok {
+		return b[:start], false
+	}
+	return append(b, "}\n"...), true
 }
 
 // Ends reports whether tr is the transition that ended c: neither side

@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -77,4 +79,58 @@ func TestEventsUnencodable(t *testing.T) {
 	if e.Err() == nil || w.writes != 0 {
 		t.Errorf("Err %v after %d writes; want an encoding error and no write", e.Err(), w.writes)
 	}
+}
+
+// encodedEvent is what Events.write writes for v: encoding/json's line.
+func encodedEvent(t *testing.T, v any) []byte {
+	var e Events
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	var out bytes.Buffer
+	e.w = &out
+	e.write(v)
+	if e.err != nil {
+		t.Fatal(e.err)
+	}
+	return out.Bytes()
+}
+
+// FuzzTransitionEventJSON: appendTransitionEvent and appendEndEvent write
+// the line encoding/json writes for the event, or leave it to it.
+func FuzzTransitionEventJSON(f *testing.F) {
+	f.Add([]byte("ShADadFf"), "sent SYN", uint64(1), true)
+	f.Add([]byte{0xff, 0x00, 0x7f, '"', '\\', 0xe9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, "its FIN was acknowledged (ACK ≥ FIN+1)", uint64(0), false)
+	f.Add(bytes.Repeat([]byte{0x41, 0x9c}, 40), "a \"quoted\" <why> & \\", uint64(1<<63), true)
+	f.Fuzz(func(t *testing.T, b []byte, why string, pkt uint64, inferred bool) {
+		c := connectionOf(b)
+		if len(b) > 3 && b[3]&1 != 0 {
+			c.Client = netip.AddrPortFrom(c.Client.Addr().WithZone(why), c.Client.Port())
+		}
+		tr := ConnTransition{Time: c.LastPacket, Connection: c.ID, Client: c.Client, Server: c.Server, Packet: pkt,
+			Side: tracker.Side(pkt & 1), From: c.ClientState, To: c.ServerState, Why: why, Inferred: inferred}
+		if got, ok := appendTransitionEvent([]byte("x"), &tr); ok {
+			want := encodedEvent(t, struct {
+				Event string `json:"event"`
+				ConnTransition
+			}{"transition", tr})
+			if !bytes.Equal(got[1:], want) || got[0] != 'x' {
+				t.Fatalf("appendTransitionEvent:\n got %s\nwant %s", got, want)
+			}
+		} else if string(got) != "x" {
+			t.Fatalf("appendTransitionEvent appended %q and left the event to encoding/json", got)
+		}
+		at := c.FirstPacket
+		if got, ok := appendEndEvent([]byte("x"), at, &c); ok {
+			want := encodedEvent(t, struct {
+				Event      string     `json:"event"`
+				Time       Time       `json:"time"`
+				Connection Connection `json:"connection"`
+			}{"end", at, c})
+			if !bytes.Equal(got[1:], want) || got[0] != 'x' {
+				t.Fatalf("appendEndEvent:\n got %s\nwant %s", got, want)
+			}
+		} else if string(got) != "x" {
+			t.Fatalf("appendEndEvent appended %q and left the event to encoding/json", got)
+		}
+	})
 }
