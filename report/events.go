@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -131,7 +133,7 @@ func (e *Events) writeLine(b []byte) {
 // reflection was most of the stream's cost). It reports false, having
 // appended nothing, for one with a string that needs escaping.
 func appendTransitionEvent(b []byte, t *ConnTransition) ([]byte, bool) {
-	if !plain(t.Why) || !plain(t.Client.Addr().Zone()) || !plain(t.Server.Addr().Zone()) {
+	if !plainText(t.Why) || !plain(t.Client.Addr().Zone()) || !plain(t.Server.Addr().Zone()) {
 		return b, false
 	}
 	b = append(b, `{"event":"transition","time":"`...)
@@ -149,6 +151,19 @@ func appendTransitionEvent(b []byte, t *ConnTransition) ([]byte, bool) {
 		b = append(b, `,"inferred":true`...)
 	}
 	return append(b, "}\n"...), true
+}
+
+// plainText reports whether encoding/json, not escaping HTML, writes s as
+// it is: plain (connjson.go) but for valid UTF-8 beyond ASCII, other than
+// the line and paragraph separators (U+2028, U+2029), which it escapes.
+// The whys of transitions have ≥ and → in them.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == 0x7f {
+			return false
+		}
+	}
+	return utf8.ValidString(s) && !strings.ContainsRune(s, '\u2028') && !strings.ContainsRune(s, '\u2029')
 }
 
 // appendEndEvent appends an "end" event's line as encoding/json writes it,

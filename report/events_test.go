@@ -101,6 +101,8 @@ func FuzzTransitionEventJSON(f *testing.F) {
 	f.Add([]byte("ShADadFf"), "sent SYN", uint64(1), true)
 	f.Add([]byte{0xff, 0x00, 0x7f, '"', '\\', 0xe9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, "its FIN was acknowledged (ACK ≥ FIN+1)", uint64(0), false)
 	f.Add(bytes.Repeat([]byte{0x41, 0x9c}, 40), "a \"quoted\" <why> & \\", uint64(1<<63), true)
+	f.Add([]byte("ShA"), "SYN-ACK → ISN+1, \u2028 \u2029", uint64(7), false)
+	f.Add([]byte("ShA"), "cut \xe2\x89 short, and \x7f", uint64(7), false)
 	f.Fuzz(func(t *testing.T, b []byte, why string, pkt uint64, inferred bool) {
 		c := connectionOf(b)
 		if len(b) > 3 && b[3]&1 != 0 {
