@@ -8,11 +8,11 @@ import (
 // appendConnection appends c as encoding/json encodes it (compact, HTML
 // not escaped), field by field without reflection: most of the time of a
 // large JSON report. It reports false, having appended nothing, for a
-// connection with what it leaves to encoding/json: transitions (-v), a
-// tunnel context, or a string that needs escaping.
+// connection with what it leaves to encoding/json: a tunnel context, or a
+// string that needs escaping.
 func appendConnection(b []byte, c *Connection) ([]byte, bool) {
-	if c.Transitions != nil || len(c.Tunnel) > 0 ||
-		!plain(c.History) || !plain(string(c.ConnState)) || !plain(c.CommunityID) {
+	if len(c.Tunnel) > 0 || !plain(c.History) || !plain(string(c.ConnState)) || !plain(c.CommunityID) ||
+		!plainWhys(c.Transitions) {
 		return b, false
 	}
 	b = append(b, `{"id":`...)
@@ -40,6 +40,16 @@ func appendConnection(b []byte, c *Connection) ([]byte, bool) {
 	b = append(append(append(b, `,"history":"`...), c.History...), '"')
 	b = append(append(append(b, `,"conn_state":"`...), c.ConnState...), '"')
 	b = append(append(append(b, `,"community_id":"`...), c.CommunityID...), '"')
+	if c.Transitions != nil {
+		b = append(b, `,"transitions":[`...)
+		for i := range *c.Transitions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendTransition(b, &(*c.Transitions)[i])
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"anomalies":[`...)
 	for i, k := range c.Anomalies {
 		if i > 0 {
@@ -49,6 +59,33 @@ func appendConnection(b []byte, c *Connection) ([]byte, bool) {
 	}
 	b = append(b, ']')
 	return appendConnectionTail(b, c), true
+}
+
+// plainWhys reports whether every transition's why is plainText.
+func plainWhys(trs *[]Transition) bool {
+	if trs == nil {
+		return true
+	}
+	for i := range *trs {
+		if !plainText((*trs)[i].Why) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendTransition appends a transition of a connection's list.
+func appendTransition(b []byte, t *Transition) []byte {
+	b = appendTime(append(b, `{"time":"`...), t.Time)
+	b = strconv.AppendUint(append(b, `","packet":`...), t.Packet, 10)
+	b = append(append(b, `,"side":"`...), t.Side.String()...)
+	b = append(append(b, `","from":"`...), t.From.String()...)
+	b = append(append(b, `","to":"`...), t.To.String()...)
+	b = append(append(append(b, `","why":"`...), t.Why...), '"')
+	if t.Inferred {
+		b = append(b, `,"inferred":true`...)
+	}
+	return append(b, '}')
 }
 
 // appendConnectionTail appends the fields left out when they are empty.

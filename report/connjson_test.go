@@ -47,7 +47,13 @@ func connectionOf(b []byte) Connection {
 	}
 	c.NotCaptured, c.BadChecksums = u(24)%5, u(25)%5
 	if flags&64 != 0 {
-		c.Transitions = &[]Transition{}
+		whys := []string{"sent SYN", "its FIN was acknowledged (ACK ≥ FIN+1)", "a \"quoted\" why", "SYN-ACK → ISN+1", "cut \xe2\x89", "\u2028"}
+		trs := []Transition{}
+		for i := range u(26) % 4 {
+			trs = append(trs, Transition{Time: Time(u(27 + int(i))), Packet: u(28) >> i, Side: tracker.Side(i & 1),
+				From: tracker.State(u(29+int(i)) % 13), To: tracker.State(u(30) % 13), Why: whys[(u(31)+i)%6], Inferred: flags&128 != 0})
+		}
+		c.Transitions = &trs
 	}
 	return c
 }
