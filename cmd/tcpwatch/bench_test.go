@@ -285,6 +285,7 @@ func BenchmarkScale(b *testing.B) {
 		})
 		if mix == "medium" {
 			b.Run(mix+"/track", func(b *testing.B) { benchmarkTrackBatches(b, sc.get(b, mix)) })
+			b.Run(mix+"/fanin", func(b *testing.B) { benchmarkFanin(b, sc.get(b, mix)) })
 		}
 		for _, w := range []struct {
 			name string
@@ -316,6 +317,39 @@ func BenchmarkScale(b *testing.B) {
 // benchmarkTrackBatches feeds the tracker a capture's packets, decoded
 // beforehand (in memory: 250 MB for medium) and hashed untimed, in batches
 // as analyzePipelined does, and finishes it.
+// benchmarkFanin reads a capture file as a live capture on an AF_PACKET
+// ring is read (the packets decoded and hashed on the reader's goroutine,
+// merged and tracked on this one: fanin), the whole process's loop but for
+// the clock and the view.
+func benchmarkFanin(b *testing.B, name string) {
+	b.ReportAllocs()
+	var n uint64
+	for b.Loop() {
+		rd, err := capture.OpenFiles([]string{name}, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr := tracker.New(tracker.Config{})
+		f := startFanin([]*capture.Reader{rd}, nil, tr)
+		use := func(p *capture.Packet, h tracker.FlowHash) bool {
+			feedHashed(tr, p, h)
+			return true
+		}
+		for err == nil {
+			f.take(<-f.full)
+			_, err = f.merge(use)
+		}
+		f.stop()
+		rd.Close()
+		if err != io.EOF {
+			b.Fatal(err)
+		}
+		tr.Finish()
+		n += f.stats.Packets
+	}
+	reportRate(b, n)
+}
+
 func benchmarkTrackBatches(b *testing.B, name string) {
 	var pkts []capture.Packet
 	readAll(b, name, func(p *capture.Packet) { pkts = append(pkts, *p) })

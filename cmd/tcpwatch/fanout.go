@@ -88,9 +88,10 @@ const fanLag = 50 * time.Millisecond
 
 // fanBatch is a batch of one reader's packets.
 type fanBatch struct {
-	from int // the reader's index
-	pkts []capture.Packet
-	at   int   // the tracker's side: the next packet to merge
+	from   int // the reader's index
+	pkts   []capture.Packet
+	hashes []tracker.FlowHash // hashes[i] is pkts[i]'s flow hash (tracker.Hasher), or none
+	at     int                // the tracker's side: the next packet to merge
 	err  error // the reader stopped after these packets: why
 	// With -w, each packet as it was read (raws[i] is pkts[i]'s), so that
 	// the spool is written in the order the tracker takes them.
@@ -133,6 +134,11 @@ type fanin struct {
 	done chan struct{}    // closed when the tracker stops
 	wg   sync.WaitGroup
 	keep keepFunc // -w: keep each packet, in the order merged (on the tracker's goroutine)
+	// tr, if not nil, is the tracker the packets are merged for: the
+	// readers hash their segments for its flow table, and merge asks for
+	// what the next packets of each batch will read (prefetchAhead).
+	tr     *tracker.Tracker
+	hasher tracker.Hasher
 
 	// The tracker's side: the batches merged, by reader, and the packets
 	// handed over.
@@ -145,8 +151,8 @@ var errFanStopped = errors.New("stopped")
 
 // startFanin starts a goroutine per reader; keep (nil: none) is called
 // for every packet merged, in the order merged, numbered as the tracker
-// numbers it.
-func startFanin(rds []*capture.Reader, keep keepFunc) *fanin {
+// numbers it. tr (nil: none) is the tracker the packets are for.
+func startFanin(rds []*capture.Reader, keep keepFunc, tr *tracker.Tracker) *fanin {
 	f := &fanin{
 		rds:    rds,
 		full:   make(chan *fanBatch, batches*len(rds)),
@@ -154,12 +160,17 @@ func startFanin(rds []*capture.Reader, keep keepFunc) *fanin {
 		done:   make(chan struct{}),
 		keep:   keep,
 		queued: make([][]*fanBatch, len(rds)),
+		tr:     tr,
+	}
+	if tr != nil {
+		f.hasher = tr.Hasher()
 	}
 	for i := range rds {
 		f.queued[i] = make([]*fanBatch, 0, batches)
 		f.free[i] = make(chan *fanBatch, batches)
 		for range batches {
-			f.free[i] <- &fanBatch{from: i, pkts: make([]capture.Packet, 0, batchSize)}
+			f.free[i] <- &fanBatch{from: i, pkts: make([]capture.Packet, 0, batchSize),
+				hashes: make([]tracker.FlowHash, 0, batchSize)}
 		}
 		f.wg.Add(1)
 		go f.read(i)
@@ -184,7 +195,7 @@ func (f *fanin) read(i int) {
 		case <-f.done:
 			return
 		}
-		b.pkts, b.raw, b.raws = b.pkts[:0], b.raw[:0], b.raws[:0]
+		b.pkts, b.hashes, b.raw, b.raws = b.pkts[:0], b.hashes[:0], b.raw[:0], b.raws[:0]
 		b.err = f.fill(f.rds[i], b)
 		if b.err == errFanStopped {
 			return
@@ -223,6 +234,11 @@ func (f *fanin) fill(rd *capture.Reader, b *fanBatch) error {
 				continue
 			}
 		}
+		var h tracker.FlowHash
+		if f.tr != nil && p.Kind == capture.TCP {
+			h = f.hasher.Hash(&p.Seg) // (for the tracker's flow table, off its goroutine)
+		}
+		b.hashes = append(b.hashes, h)
 		if f.keep != nil {
 			if b.keepRaw(rd); len(b.raw) >= fanRawMax {
 				return nil
@@ -249,10 +265,12 @@ func (f *fanin) take(b *fanBatch) {
 }
 
 // merge hands the queued packets to use in time order, each reader's in
-// its own order, renumbered and counted, and gives the batches back. It
-// stops early when use says so (-c), and returns the first reader's error
-// after that reader's packets.
-func (f *fanin) merge(use func(*capture.Packet) bool) (stop bool, err error) {
+// its own order, renumbered and counted, with their flow hashes, and gives
+// the batches back. Each reader's packets are taken in order, so the next
+// few of the batch a packet comes from are asked for ahead. It stops early
+// when use says so (-c), and returns the first reader's error after that
+// reader's packets.
+func (f *fanin) merge(use func(*capture.Packet, tracker.FlowHash) bool) (stop bool, err error) {
 	defer f.release()
 	for {
 		best := -1
@@ -274,15 +292,21 @@ func (f *fanin) merge(use func(*capture.Packet) bool) (stop bool, err error) {
 			return err != nil, err
 		}
 		b := f.queued[best][0]
-		p := &b.pkts[b.at]
+		i := b.at
+		p := &b.pkts[i]
 		b.at++
 		f.count(p)
 		if f.keep != nil {
-			if err := b.spool(b.at-1, p.Num, f.keep); err != nil {
+			if err := b.spool(i, p.Num, f.keep); err != nil {
 				return true, err
 			}
 		}
-		if !use(p) {
+		var h tracker.FlowHash
+		if f.tr != nil && len(b.hashes) == len(b.pkts) {
+			prefetchAhead(f.tr, b.pkts, b.hashes, i)
+			h = b.hashes[i]
+		}
+		if !use(p, h) {
 			return true, nil
 		}
 	}
@@ -294,7 +318,7 @@ func (f *fanin) retire(r int) {
 	b := q[0]
 	f.queued[r] = q[:copy(q, q[1:])] // a few batches: shifting keeps the slice's room
 	if b.err == nil {
-		b.pkts, b.at, b.raw, b.raws = b.pkts[:0], 0, b.raw[:0], b.raws[:0]
+		b.pkts, b.hashes, b.at, b.raw, b.raws = b.pkts[:0], b.hashes[:0], 0, b.raw[:0], b.raws[:0]
 		f.free[r] <- b // never blocks: it holds that reader's batches only
 	}
 }
@@ -344,8 +368,8 @@ func (w *watch) fanLoop(ctx context.Context) (interrupted bool, err error) {
 	tick := time.NewTicker(min(sweepEvery, w.cfg.interval) / 2)
 	defer tick.Stop()
 	var n uint64
-	use := func(p *capture.Packet) bool {
-		feed(w.tr, p)
+	use := func(p *capture.Packet, h tracker.FlowHash) bool {
+		feedHashed(w.tr, p, h)
 		if p.Kind == capture.TCP {
 			w.payload += uint64(p.Seg.Payload)
 		}

@@ -31,7 +31,7 @@ func TestFaninMerge(t *testing.T) {
 		{from: 1, err: stopped},
 	}
 	var got []string
-	stop, err := f.merge(func(p *capture.Packet) bool {
+	stop, err := f.merge(func(p *capture.Packet, _ tracker.FlowHash) bool {
 		got = append(got, fmt.Sprintf("%d.%d@%d#%d", p.Seg.SrcPort, p.Seg.DstPort, p.Time, p.Seg.Packet))
 		return true
 	})
@@ -54,13 +54,13 @@ func TestFaninReadsEveryPacket(t *testing.T) {
 	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
 	rds := twoReaders(t, name)
 	one := packetsIn(t, name)
-	f := startFanin(rds, nil)
+	f := startFanin(rds, nil, nil)
 	defer f.stop()
 	var n uint64
 	var err error
 	for err == nil {
 		f.take(<-f.full)
-		_, err = f.merge(func(p *capture.Packet) bool {
+		_, err = f.merge(func(p *capture.Packet, _ tracker.FlowHash) bool {
 			if n++; p.Num != n {
 				t.Fatalf("packet %d numbered %d", n, p.Num)
 			}
@@ -103,9 +103,10 @@ func TestRingFlags(t *testing.T) {
 	}
 }
 
-// TestFaninAllocatesNothingPerPacket: handing packets over in batches
-// allocates nothing per packet once the batches exist (the readers' and
-// the merge's side; the tracker has its own test).
+// TestFaninAllocatesNothingPerPacket: handing packets over in batches,
+// hashed and asked for ahead, allocates nothing per packet once the
+// batches exist (the readers' and the merge's side; the tracker has its
+// own test).
 func TestFaninAllocatesNothingPerPacket(t *testing.T) { checkFaninAllocs(t, nil) }
 
 // checkFaninAllocs fails if merging two readers' batches, each packet
@@ -113,9 +114,9 @@ func TestFaninAllocatesNothingPerPacket(t *testing.T) { checkFaninAllocs(t, nil)
 func checkFaninAllocs(t *testing.T, keep keepFunc) {
 	t.Helper()
 	const name = "../../testdata/pcaps/bulk-in-flight-rtt20-at-server.pcap"
-	f := startFanin(twoReaders(t, name), keep)
+	f := startFanin(twoReaders(t, name), keep, tracker.New(tracker.Config{}))
 	defer f.stop()
-	use := func(*capture.Packet) bool { return true }
+	use := func(*capture.Packet, tracker.FlowHash) bool { return true }
 	f.take(<-f.full) // the first batches, and the readers' buffers, are made
 	f.merge(use)
 	var before, after runtime.MemStats

@@ -193,7 +193,7 @@ func (w *watch) run(ctx context.Context) (interrupted bool, err error) {
 	if w.pcap != nil {
 		keep = w.pcap.keepRaw
 	}
-	w.fan = startFanin(w.rds, keep)
+	w.fan = startFanin(w.rds, keep, w.tr)
 	defer w.fan.stop()
 	return w.fanLoop(ctx)
 }

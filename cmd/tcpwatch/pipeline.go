@@ -86,24 +86,35 @@ const (
 
 // feedBatch feeds a batch of packets to the tracker, their flow hashes
 // beside them, asking for the memory of later ones ahead of time
-// (tracker.PrefetchSlot).
+// (prefetchAhead).
 func feedBatch(tr *tracker.Tracker, pkts []capture.Packet, hashes []tracker.FlowHash) {
 	for i := range pkts {
-		if j := i + slotAhead; j < len(pkts) {
-			tr.PrefetchSlot(hashes[j])
-		}
-		if j := i + connAhead; j < len(pkts) {
-			tr.PrefetchConn(hashes[j])
-			tr.PrefetchTimers(pkts[j].Time)
-		}
-		if j := i + transAhead; j < len(pkts) {
-			tr.PrefetchTransitions(hashes[j])
-		}
-		if p := &pkts[i]; p.Kind == capture.TCP {
-			tr.ObserveHashed(&p.Seg, hashes[i])
-		} else {
-			tr.Advance(p.Time)
-		}
+		prefetchAhead(tr, pkts, hashes, i)
+		feedHashed(tr, &pkts[i], hashes[i])
+	}
+}
+
+// prefetchAhead asks for what the packets of a batch after its i-th will
+// read (tracker.PrefetchSlot and the others), before the i-th is fed.
+func prefetchAhead(tr *tracker.Tracker, pkts []capture.Packet, hashes []tracker.FlowHash, i int) {
+	if j := i + slotAhead; j < len(pkts) {
+		tr.PrefetchSlot(hashes[j])
+	}
+	if j := i + connAhead; j < len(pkts) {
+		tr.PrefetchConn(hashes[j])
+		tr.PrefetchTimers(pkts[j].Time)
+	}
+	if j := i + transAhead; j < len(pkts) {
+		tr.PrefetchTransitions(hashes[j])
+	}
+}
+
+// feedHashed feeds one packet whose flow hash is h to the tracker.
+func feedHashed(tr *tracker.Tracker, p *capture.Packet, h tracker.FlowHash) {
+	if p.Kind == capture.TCP {
+		tr.ObserveHashed(&p.Seg, h)
+	} else {
+		tr.Advance(p.Time)
 	}
 }
 

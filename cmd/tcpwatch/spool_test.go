@@ -12,6 +12,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tcpwatch/tcpwatch/capture"
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 // seenPacket is what a test compares of a packet: its number, time and
@@ -57,7 +58,7 @@ func TestFanoutSpoolHoldsTheTrackersOrder(t *testing.T) {
 			if tc.max > 0 {
 				spoolMax = tc.max
 			}
-			f := startFanin(twoReaders(t, name), out.keepRaw) // the same recording twice: the sockets' packets interleave
+			f := startFanin(twoReaders(t, name), out.keepRaw, nil) // the same recording twice: the sockets' packets interleave
 			var merged []seenPacket
 			for len(merged) < 2*one { // every packet of both readers
 				select {
@@ -66,7 +67,7 @@ func TestFanoutSpoolHoldsTheTrackersOrder(t *testing.T) {
 				case <-time.After(time.Minute):
 					t.Fatalf("%d packets merged, then no batch for a minute; want %d", len(merged), 2*one)
 				}
-				if _, err := f.merge(func(p *capture.Packet) bool {
+				if _, err := f.merge(func(p *capture.Packet, _ tracker.FlowHash) bool {
 					merged = append(merged, seenOf(p))
 					return true
 				}); err != nil && err != io.EOF {
