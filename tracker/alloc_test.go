@@ -159,3 +159,37 @@ func TestTransitionStorage(t *testing.T) {
 		t.Errorf("last transition %+v", last)
 	}
 }
+
+// BenchmarkSweep: the live sweep of a flow table of 100,000 established
+// connections that exchanged data, none of them due for a finding.
+func BenchmarkSweep(b *testing.B) {
+	const n = 100_000
+	tr := New(Config{MaxConns: 2 * n})
+	now := int64(1_700_000_000) * int64(time.Second)
+	for i := range n {
+		port := uint16(1024 + i%60000)
+		client := AddrFrom4([4]byte{198, 18, 1, byte(i / 60000)})
+		mk := func(from Side, flags Flags, seq, ack seqnum.Value, pay uint32) *Segment {
+			now += int64(time.Microsecond)
+			s := &Segment{Time: now, Flags: flags, Seq: seq, Ack: ack, Payload: pay, Window: 1000, WScale: -1}
+			s.Src, s.SrcPort, s.Dst, s.DstPort = client, port, sAddr, 80
+			if from == Server {
+				s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, client, port
+			}
+			return s
+		}
+		tr.Observe(mk(Client, SYN, 100, 0, 0))
+		tr.Observe(mk(Server, SYN|ACK, 500, 101, 0))
+		tr.Observe(mk(Client, ACK, 101, 501, 0))
+		tr.Observe(mk(Client, PSH|ACK, 101, 501, 100))
+		tr.Observe(mk(Server, ACK, 501, 201, 0))
+	}
+	if got := len(tr.Conns()); got != n {
+		b.Fatalf("%d connections, want %d", got, n)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Sweep()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/conn")
+}

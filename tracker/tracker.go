@@ -1,6 +1,9 @@
 package tracker
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // Config holds the tracker's parameters. The zero value is usable: every
 // zero field takes its default.
@@ -207,7 +210,12 @@ func (t *Tracker) Advance(now int64) {
 // periodically so that findings fire while the wire is quiet. File mode
 // needs only Finish.
 func (t *Tracker) Sweep() {
-	for _, c := range t.conns {
+	for i, c := range t.conns {
+		if i+sweepAhead < len(t.conns) {
+			if next := t.conns[i+sweepAhead]; next != nil {
+				prefetch(unsafe.Pointer(next), connLines) // (prefetch.go)
+			}
+		}
 		if c == nil || !c.inTable {
 			continue
 		}
@@ -217,6 +225,10 @@ func (t *Tracker) Sweep() {
 		}
 	}
 }
+
+// sweepAhead is how many connections ahead of the one it checks Sweep
+// asks for.
+const sweepAhead = 4
 
 // Finish runs every timer and detector due at the current clock: call it
 // once at the end of input, before reading the results.
