@@ -51,10 +51,12 @@ type ngIface struct {
 }
 
 // newNgRecords reads the records of the pcapng file that br holds from its
-// first section header on, opening NgReader with opts.
+// first section header on, opening NgReader with opts. Its blocks are read
+// here only if br holds a section header: not a gzip stream, which NgReader
+// decompresses through a reader of its own.
 func newNgRecords(br *bufio.Reader, opts pcapgo.NgReaderOptions) (*ngRecords, error) {
 	p := &ngRecords{br: br}
-	if h, _ := br.Peek(16); len(h) == 16 {
+	if h, _ := br.Peek(16); len(h) == 16 && binary.BigEndian.Uint32(h) == ngSectionHeader {
 		p.be, p.known = sectionOrder(h)
 	}
 	opts.SectionEndCallback = func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { p.sections++ }
