@@ -51,11 +51,22 @@ type ngIface struct {
 }
 
 // newNgRecords reads the records of the pcapng file that br holds from its
-// first section header on, opening NgReader with opts.
+// first section header on, opening NgReader with opts. Its blocks are read
+// here only if br holds a section header: not a gzip stream, which NgReader
+// decompresses through a reader of its own.
 func newNgRecords(br *bufio.Reader, opts pcapgo.NgReaderOptions) (*ngRecords, error) {
 	p := &ngRecords{br: br}
-	if h, _ := br.Peek(16); len(h) == 16 {
-		p.be, p.known = sectionOrder(h)
+	// What br holds is looked at, and nothing read for it: a look-up of one
+	// byte reads if br holds none, but leaves the stream's error to NgReader
+	// unless it gets no byte, when NgReader would return that error at once.
+	if h, err := br.Peek(1); len(h) == 0 {
+		return nil, err
+	}
+	if br.Buffered() >= 16 {
+		h, _ := br.Peek(16)
+		if binary.BigEndian.Uint32(h) == ngSectionHeader {
+			p.be, p.known = sectionOrder(h)
+		}
 	}
 	opts.SectionEndCallback = func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { p.sections++ }
 	var err error
@@ -63,6 +74,7 @@ func newNgRecords(br *bufio.Reader, opts pcapgo.NgReaderOptions) (*ngRecords, er
 		return nil, err
 	}
 	p.refresh()
+	p.win, _ = br.Peek(br.Buffered())
 	return p, nil
 }
 
@@ -149,23 +161,15 @@ func optionsEnd(be bool, o []byte) bool {
 	return true
 }
 
-// slow is next for a block not whole in win, or one that is not an
-// enhanced packet block that enhanced reads: it is looked up whole in br
-// once more, and otherwise read by NgReader.
+// slow is next for a block that enhanced does not read out of win, which
+// is all that br holds: one not whole in it, or not an enhanced packet
+// block that enhanced reads. NgReader reads it. ngRecords itself never
+// reads the stream below br: a look-up past what br holds would wait on a
+// pipe for bytes NgReader may not need, and bufio.Reader.Peek would take
+// the stream's error for itself, which NgReader would then not see.
 func (p *ngRecords) slow() ([]byte, pcapRecord, layers.LinkType, error) {
 	p.br.Discard(p.used)
 	p.win, p.used = nil, 0
-	if h, _ := p.br.Peek(8); p.known && len(h) == 8 && u32(p.be, h) == ngEnhancedPacket {
-		if l := u32(p.be, h[4:]); l >= 32 && uint64(l) <= uint64(p.br.Size()) {
-			w, _ := p.br.Peek(int(l))
-			if n, data, rec, lt := p.enhanced(w); n > 0 {
-				p.br.Discard(n)
-				// Looking at what is buffered reads nothing: data stays valid.
-				p.win, _ = p.br.Peek(p.br.Buffered())
-				return data, rec, lt, nil
-			}
-		}
-	}
 	return p.delegate()
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -129,11 +130,18 @@ func TestPublicPcapngReadAsNgReaderReadsThem(t *testing.T) {
 // It returns the number of packets read.
 func readAsNgReader(t *testing.T, file []byte, size int) int {
 	t.Helper()
-	ref, err := newRef(file)
+	return readStreamAsNgReader(t, func() io.Reader { return bytes.NewReader(file) }, size)
+}
+
+// readStreamAsNgReader is readAsNgReader for the stream open returns, opened
+// once for NgReader alone and once for ngRecords.
+func readStreamAsNgReader(t *testing.T, open func() io.Reader, size int) int {
+	t.Helper()
+	ref, err := newRef(open())
 	if err != nil {
 		return 0
 	}
-	recs, err := newNgRecords(bufio.NewReaderSize(bytes.NewReader(file), size), ngOptions)
+	recs, err := newNgRecords(bufio.NewReaderSize(open(), size), ngOptions)
 	if err != nil {
 		t.Fatalf("NgReader opened the file, and then failed: %v", err)
 	}
@@ -161,13 +169,13 @@ func readAsNgReader(t *testing.T, file []byte, size int) int {
 // ngRef is pcapgo's NgReader on its own, whose panics are errors.
 type ngRef struct{ ng *pcapgo.NgReader }
 
-func newRef(file []byte) (r ngRef, err error) {
+func newRef(in io.Reader) (r ngRef, err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			err = fmt.Errorf("%v", e)
 		}
 	}()
-	r.ng, err = pcapgo.NewNgReader(bytes.NewReader(file), ngOptions)
+	r.ng, err = pcapgo.NewNgReader(in, ngOptions)
 	return r, err
 }
 
