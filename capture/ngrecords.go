@@ -136,7 +136,7 @@ func (p *ngRecords) enhanced(w []byte) (n int, data []byte, rec pcapRecord, lt l
 	ts := uint64(u32(p.be, w[12:]))<<32 | uint64(u32(p.be, w[16:]))
 	t := time.Unix(int64(ts/in.mask+in.offset), int64(ts%in.mask*in.up/in.down))
 	rec = pcapRecord{time: unixNano(t), caplen: int(caplen), length: int(u32(p.be, w[24:])), iface: int(id)}
-	return int(l), w[28 : 28+caplen], rec, in.lt
+	return int(l), w[28 : 28+caplen : 28+caplen], rec, in.lt
 }
 
 // optionsEnd reports whether the options that o holds (to the end of their

@@ -84,7 +84,7 @@ func (p *pcapRecords) next() ([]byte, pcapRecord, error) {
 		rec := p.header(w)
 		if n := rec.caplen; n <= p.maxLen && n <= rec.length && n <= len(w)-16 {
 			p.used += 16 + n
-			return w[16 : 16+n], rec, nil
+			return w[16 : 16+n : 16+n], rec, nil
 		}
 	}
 	return p.slow()
@@ -118,6 +118,7 @@ func (p *pcapRecords) slow() (data []byte, rec pcapRecord, err error) {
 		data, err = p.readLong(n)
 	default:
 		data, err = p.br.Peek(n)
+		data = data[:len(data):len(data)]
 		p.br.Discard(len(data))
 		if len(data) < n {
 			return nil, rec, fullError(len(data), err)

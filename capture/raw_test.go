@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -127,5 +128,36 @@ func TestPcapStreamPanicIsAnError(t *testing.T) {
 	const want = `read "x": packet 2: corrupt pcap record: the format reader failed: the stream broke`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %s", err, want)
+	}
+}
+
+// TestRawDataEndsWithItsPacket: the bytes Raw gives of a packet read out
+// of the file's buffer have no room beyond the packet, so that appending to
+// them cannot overwrite the packets after it; pcap and pcapng, from what is
+// buffered and past a refill.
+func TestRawDataEndsWithItsPacket(t *testing.T) {
+	var recs []rec
+	for i := range 200 {
+		recs = append(recs, rec{ts: t0.Add(time.Duration(i)), data: cat(ethSYN, make([]byte, i*53%1400))})
+	}
+	ng := (&ngBuilder{order: binary.LittleEndian}).section().iface(layers.LinkTypeEthernet, 9)
+	for _, r := range recs {
+		ng.packet(r)
+	}
+	for _, f := range []struct{ name, file string }{
+		{"pcap", writeFile(t, "a.pcap", pcapFile(binary.LittleEndian, true, layers.LinkTypeEthernet, recs...))},
+		{"pcapng", writeFile(t, "a.pcapng", ng.bytes())},
+	} {
+		r, err := OpenFiles([]string{f.file}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		for n := 0; r.Next(&p) == nil; n++ {
+			if data, _, _ := r.Raw(); cap(data) != len(data) {
+				t.Fatalf("%s packet %d: %d bytes with room for %d", f.name, n+1, len(data), cap(data))
+			}
+		}
+		r.Close()
 	}
 }
