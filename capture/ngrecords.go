@@ -209,8 +209,10 @@ func (p *ngRecords) delegate() (data []byte, rec pcapRecord, lt layers.LinkType,
 
 // ahead walks the blocks that br holds up to the first packet block, which
 // is where NgReader stops: the byte order then, and how many section
-// headers are crossed on the way. ok is false if the walk did not reach a
-// packet block or crossed a section NgReader skips.
+// headers are crossed on the way. If br ends first, those are the headers
+// NgReader crosses first, and delegate checks that it crossed no more. ok
+// is false if the walk met a block NgReader does not read as a whole, or
+// crossed a section NgReader skips.
 func (p *ngRecords) ahead() (be bool, headers int, ok bool) {
 	w, _ := p.br.Peek(p.br.Buffered())
 	be = p.be
@@ -224,12 +226,15 @@ func (p *ngRecords) ahead() (be bool, headers int, ok bool) {
 			return be, headers, true
 		}
 		l := u32(be, w[4:])
-		if l < 12 || uint64(l) > uint64(len(w)) {
+		if l < 12 {
+			return be, headers, false
+		}
+		if uint64(l) > uint64(len(w)) {
 			break
 		}
 		w = w[l:]
 	}
-	return be, headers, false
+	return be, headers, true
 }
 
 // refresh takes the current section's interfaces from NgReader, and how
