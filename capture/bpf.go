@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -27,6 +28,8 @@ type Filter struct {
 	// The last link type looked up, so the map is consulted once per change.
 	lastType layers.LinkType
 	last     *bpfProgram
+
+	scratch []byte // a packet with its address family rewritten (hostFamily)
 }
 
 // snaplenForFilter is the capture length filters are compiled for: libpcap's
@@ -139,7 +142,47 @@ func (f *Filter) Match(lt layers.LinkType, data []byte, wireLen int) (bool, erro
 	if err != nil {
 		return false, err
 	}
+	if lt == layers.LinkTypeNull || lt == layers.LinkTypeLoop {
+		data = f.hostFamily(lt, data)
+	}
 	return p.run(data, uint32(wireLen)) != 0, nil
+}
+
+// hostFamily returns data, a BSD loopback packet (NULL or LOOP), with its
+// 4-byte address family as a capture on this machine would write it, which
+// is what libpcap compiles for when it has no file to look at: AF_INET, or
+// this system's AF_INET6, in host byte order (NULL) or network byte order
+// (LOOP). The file's own may be in the other byte order, and AF_INET6 is
+// 24, 28 or 30 on the BSDs and macOS that write these files; tcpdump,
+// reading the file, checks for each of them (and swaps them for a file of
+// the other byte order), and so, with the family rewritten, does this
+// filter. data is returned as it is when it needs no change.
+func (f *Filter) hostFamily(lt layers.LinkType, data []byte) []byte {
+	if len(data) < 4 {
+		return data
+	}
+	af := binary.LittleEndian.Uint32(data)
+	if af > 0xffff {
+		af = binary.BigEndian.Uint32(data)
+	}
+	switch af {
+	case 2:
+	case 10, 24, 28, 30:
+		af = syscall.AF_INET6
+	default:
+		return data
+	}
+	var want [4]byte
+	if lt == layers.LinkTypeLoop {
+		binary.BigEndian.PutUint32(want[:], af)
+	} else {
+		binary.NativeEndian.PutUint32(want[:], af)
+	}
+	if [4]byte(data) == want {
+		return data
+	}
+	f.scratch = append(append(f.scratch[:0], want[:]...), data[4:]...)
+	return f.scratch
 }
 
 // bpfInsn is one classic BPF instruction (struct bpf_insn).

@@ -210,6 +210,16 @@ func TestFilter(t *testing.T) {
 		packet(rec{ts: t0, data: ethSYN}).
 		packet(rec{ts: t0, data: cat(be16(0x0800), make([]byte, 18), v4SYN), iface: 1}).
 		packet(rec{ts: t0, data: cat(be16(0x0800), make([]byte, 18), ipv4(6, tcpSeg(tcpSpec{sport: 1, dport: 2}))), iface: 1}).bytes())
+	// BSD loopback (NULL): a 4-byte address family in the capturing host's
+	// byte order, AF_INET6 24, 28 or 30 as the BSDs and macOS number it;
+	// LOOP (OpenBSD): network byte order.
+	nullLE := writeFile(t, "null-le.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeNull,
+		rec{ts: t0, data: cat(le32(2), v4SYN)}, rec{ts: t0, data: cat(le32(24), v6SYN)},
+		rec{ts: t0, data: cat(le32(28), v6SYN)}, rec{ts: t0, data: cat(le32(30), v6SYN)}))
+	nullBE := writeFile(t, "null-be.pcap", pcapFile(binary.BigEndian, false, layers.LinkTypeNull,
+		rec{ts: t0, data: cat(be32(2), v4SYN)}, rec{ts: t0, data: cat(be32(30), v6SYN)}))
+	loop := writeFile(t, "loop.pcap", pcapFile(binary.LittleEndian, false, layers.LinkTypeLoop,
+		rec{ts: t0, data: cat(be32(2), v4SYN)}, rec{ts: t0, data: cat(be32(24), v6SYN)}))
 
 	for _, tc := range []struct {
 		name   string
@@ -225,6 +235,13 @@ func TestFilter(t *testing.T) {
 		{"raw link type", []string{raw}, "tcp", []Kind{TCP, Filtered}},
 		{"each link type its own program", []string{ng}, "tcp dst port 443", []Kind{TCP, TCP, Filtered}},
 		{"across files", []string{raw, file}, "host 192.0.2.1 and tcp", []Kind{TCP, Filtered, TCP, Filtered, TCP, TCP}},
+		{"BSD loopback, tcp", []string{nullLE}, "tcp", []Kind{TCP, TCP, TCP, TCP}},
+		{"BSD loopback, ip6", []string{nullLE}, "ip6", []Kind{Filtered, TCP, TCP, TCP}},
+		{"BSD loopback, ip", []string{nullLE}, "ip", []Kind{TCP, Filtered, Filtered, Filtered}},
+		{"BSD loopback big-endian, tcp", []string{nullBE}, "tcp", []Kind{TCP, TCP}},
+		{"BSD loopback big-endian, ip6", []string{nullBE}, "ip6", []Kind{Filtered, TCP}},
+		{"OpenBSD loopback, tcp", []string{loop}, "tcp", []Kind{TCP, TCP}},
+		{"OpenBSD loopback, ip6", []string{loop}, "ip6", []Kind{Filtered, TCP}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.filter != "" {

@@ -66,12 +66,17 @@ func readErrorCases(t *testing.T) []errorCase {
 	// A pcap whose last record holds one byte: cut by one, it ends right
 	// after that record's header.
 	oneByte := pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}, rec{ts: t0, data: []byte{1}})
+	nrb, nrbAt := nameResolutionNg()
 	return []errorCase{
 		{name: "truncated mid-record", data: goodPcap[:len(goodPcap)-10], nextErr: `read "F": packet 2: truncated: the capture ends inside this packet's record`, packets: 1, is: ErrTruncated},
 		{name: "truncated mid-record header", data: goodPcap[:24+16+len(ethSYN)+7], nextErr: `read "F": packet 2: truncated: the capture ends inside this packet's record`, packets: 1, is: io.ErrUnexpectedEOF},
 		{name: "ends after a record header", data: goodPcap[:24+16+len(ethSYN)+16], nextErr: `read "F": packet 2: truncated: the capture ends after this packet's record header`, packets: 1, is: ErrTruncated},
 		{name: "ends after the header of a one-byte record", data: oneByte[:len(oneByte)-1], nextErr: `read "F": packet 2: truncated: the capture ends after this packet's record header`, packets: 1, is: ErrTruncated},
 		{name: "pcapng truncated", data: goodNg.b[:len(goodNg.b)-3], nextErr: `read "F": packet 1: truncated: the capture ends inside a pcapng block`, is: ErrTruncated},
+		{name: "pcapng cut inside a name record's header", data: nrb.b[:nrbAt+2], nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
+		{name: "pcapng cut inside a name record's address", data: nrb.b[:nrbAt+6], nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
+		{name: "pcapng cut inside a name record's name", data: nrb.b[:nrbAt+12], nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
+		{name: "pcapng cut inside an unknown name record", data: nrb.b[:nrbAt+28], nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
 		{name: "pcapng bad interface", data: badIface.b, nextErr: `read "F": packet 2: corrupt pcapng block: Interface id 5 not present in section (have only 1 interfaces)`, packets: 1},
 		{name: "pcapng bad block length", data: badLen, nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
 		{name: "pcapng unknown link type", data: usb.b, nextErr: `read "F": packet 2: link type USB_LINUX_MMAPPED (220) not supported`, packets: 1, is: ErrLinkType},
@@ -91,6 +96,7 @@ func gzipErrorCases(t *testing.T) []errorCase {
 	badSum := gz(t, goodPcap)
 	badSum[len(badSum)-8] ^= 0xff
 	gzNg := gz(t, ng.b)
+	nrb, nrbAt := nameResolutionNg()
 	return []errorCase{
 		{name: "gzip cut mid-record", data: gz(t, goodPcap)[:60], nextErr: `read "F": packet 1: truncated: the capture ends before the end of its gzip stream`, is: ErrTruncated},
 		{name: "gzip checksum", data: badSum, nextErr: `read "F": packet 3: gzip: invalid checksum`, packets: 2, is: gzip.ErrChecksum},
@@ -98,6 +104,7 @@ func gzipErrorCases(t *testing.T) []errorCase {
 		{name: "gzip pcap cut in its trailer", data: gz(t, goodPcap)[:len(gz(t, goodPcap))-3], nextErr: `read "F": packet 3: truncated: the capture ends before the end of its gzip stream`, packets: 2, is: ErrTruncated},
 		{name: "gzip pcapng cut at a block boundary", data: gzCut(t, 1, ng.b[:first], ng.b[first:]), nextErr: `read "F": packet 2: truncated: the capture ends before the end of its gzip stream`, packets: 1, is: ErrTruncated},
 		{name: "gzip pcapng cut in its trailer", data: gzNg[:len(gzNg)-1], nextErr: `read "F": packet 3: truncated: the capture ends before the end of its gzip stream`, packets: 2, is: ErrTruncated},
+		{name: "gzip pcapng cut inside a name record", data: gzCut(t, 1, goodNg.b, nrb.b[len(goodNg.b):nrbAt+12]), nextErr: `read "F": packet 2: truncated: the capture ends before the end of its gzip stream`, packets: 1, is: ErrTruncated},
 		{name: "gzip pcapng without its trailer", data: gzNg[:len(gzNg)-8], nextErr: `read "F": packet 3: truncated: the capture ends before the end of its gzip stream`, packets: 2, is: ErrTruncated},
 	}
 }
@@ -115,6 +122,16 @@ func filterErrorCases() []errorCase {
 		{name: "filter on an NFLOG interface of a pcapng", data: nflog.b, filter: "port 80", packets: 1,
 			nextErr: `read "F": packet 2: filter "port 80" for link type NFLOG (239): NFLOG link-layer type filtering not implemented`, is: ErrBadFilter},
 	}
+}
+
+// nameResolutionNg is goodNg followed by a name resolution block (an IPv4
+// record, a record of an unknown type, the end record), and the offset of
+// its first record's header.
+func nameResolutionNg() (*ngBuilder, int) {
+	nrb := &ngBuilder{order: binary.LittleEndian, b: bytes.Clone(goodNg.b), res: goodNg.res}
+	nrb.block(4, cat([]byte{1, 0, 17, 0, 198, 18, 0, 2}, []byte("host.example\x00\x00\x00\x00"),
+		[]byte{9, 0, 5, 0}, []byte("abcde\x00\x00\x00"), []byte{0, 0, 0, 0}))
+	return nrb, len(goodNg.b) + 8
 }
 
 // gzCut compresses parts, flushing the compressor after each one, and cuts

@@ -204,10 +204,38 @@ func interfaceNames() []string {
 	return names
 }
 
-// ringProgram is the kernel program: the filter compiled by libpcap for
-// Ethernet with the snapshot length, or, without a filter, one that keeps
-// the first snaplen bytes of every packet.
+// ringProgram is the kernel program: filterProgram's, on a loopback
+// interface after skipOutgoing.
 func ringProgram(iface string, o LiveOptions) ([]bpf.RawInstruction, error) {
+	prog, err := filterProgram(iface, o)
+	if err != nil {
+		return nil, err
+	}
+	if ifi, err := net.InterfaceByName(iface); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+		prog = append(skipOutgoing(), prog...)
+	}
+	return prog, nil
+}
+
+// skipOutgoing starts the program of a loopback interface: a packet sent
+// there reaches a packet socket twice, as it leaves (PACKET_OUTGOING) and
+// as it arrives; the first copy is dropped, as libpcap drops it.
+func skipOutgoing() []bpf.RawInstruction {
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadExtension{Num: bpf.ExtType},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING, SkipFalse: 1},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return prog
+}
+
+// filterProgram is the filter compiled by libpcap for Ethernet with the
+// snapshot length, or, without a filter, one that keeps the first snaplen
+// bytes of every packet.
+func filterProgram(iface string, o LiveOptions) ([]bpf.RawInstruction, error) {
 	if o.Filter == "" {
 		return []bpf.RawInstruction{{Op: bpfRET | bpfK, K: uint32(o.Snaplen)}}, nil
 	}

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -198,5 +199,96 @@ func TestRingReadsWithoutAllocating(t *testing.T) {
 	})
 	if errs > 0 || allocs != 0 {
 		t.Errorf("%v allocations per packet (%d reads without a packet)", allocs, errs)
+	}
+}
+
+// TestLoopbackPacketsSeenOnce: on a loopback interface, where the kernel
+// hands a packet socket each packet twice (as it leaves and as it
+// arrives), every engine sees each segment of a connection once, as
+// libpcap and tcpdump do.
+func TestLoopbackPacketsSeenOnce(t *testing.T) {
+	l := netlab.New(t)
+	for _, tc := range []struct {
+		name, addr string
+		o          LiveOptions
+		libpcap    bool
+	}{
+		{"ring", "127.0.0.1:7111", LiveOptions{}, false},
+		{"ring with a filter", "127.0.0.1:7112", LiveOptions{Filter: "tcp port 7112"}, true},
+		{"ring over IPv6", "[::1]:7113", LiveOptions{}, false},
+		{"libpcap", "127.0.0.1:7114", LiveOptions{Engine: EngineLibpcap}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.libpcap && !haveLibpcap {
+				t.Skip("needs libpcap")
+			}
+			tc.o.Timeout = 50 * time.Millisecond
+			r, err := openIn(t, l.Server, "lo", tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ln net.Listener
+			if err := l.Server.Do(func() (err error) { ln, err = net.Listen("tcp", tc.addr); return err }); err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				if c, err := ln.Accept(); err == nil {
+					io.ReadFull(c, make([]byte, 6))
+					c.Write([]byte("world\n"))
+					c.Close()
+				}
+			}()
+			var c net.Conn
+			if err := l.Server.Do(func() (err error) { c, err = net.Dial("tcp", tc.addr); return err }); err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("hello\n"))
+			b := make([]byte, 64)
+			for {
+				if _, err := c.Read(b); err != nil {
+					break
+				}
+			}
+			c.Close()
+			_, port, _ := net.SplitHostPort(tc.addr)
+			seen := map[string]int{}
+			var syn, fin int
+			var segs []tracker.Segment
+			var p Packet
+			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+				err := r.Next(&p)
+				if err == ErrTimeout && len(segs) > 0 {
+					break
+				} else if err == ErrTimeout {
+					continue
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if p.Kind == TCP {
+					segs = append(segs, p.Seg)
+				}
+			}
+			for _, s := range segs {
+				if fmt.Sprint(s.SrcPort) != port && fmt.Sprint(s.DstPort) != port {
+					continue
+				}
+				seen[fmt.Sprintf("%d>%d seq %d ack %d flags %v len %d", s.SrcPort, s.DstPort, s.Seq, s.Ack, s.Flags, s.Payload)]++
+				if s.Flags&tracker.SYN != 0 {
+					syn++
+				}
+				if s.Flags&tracker.FIN != 0 {
+					fin++
+				}
+			}
+			if syn != 2 || fin != 2 {
+				t.Errorf("%d SYNs and %d FINs, want 2 and 2", syn, fin)
+			}
+			for k, n := range seen {
+				if n > 1 {
+					t.Errorf("segment %s seen %d times", k, n)
+				}
+			}
+		})
 	}
 }

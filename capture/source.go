@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -254,7 +255,7 @@ func (s *fileSource) streamError(err error, where truncation, what string) error
 	switch {
 	case isGzipError(err):
 		return err
-	case errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF || endsUnexpectedly(err):
 		if s.gz != nil {
 			if gzErr := gzipEnd(s.gz); gzErr != io.EOF {
 				return gzErr // the format reader only saw the stream stop
@@ -266,6 +267,13 @@ func (s *fileSource) streamError(err error, where truncation, what string) error
 		return osCause(err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// endsUnexpectedly reports whether err is one of pcapgo's errors around
+// io.ErrUnexpectedEOF that keep only its text (those of a name resolution
+// block: "could not read name: unexpected EOF").
+func endsUnexpectedly(err error) bool {
+	return strings.HasSuffix(err.Error(), ": "+io.ErrUnexpectedEOF.Error())
 }
 
 // gzipEnd returns io.EOF if gz ended cleanly (its trailer read and its

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -249,6 +250,18 @@ func (c *config) checkWrite() error {
 		if f == "-" {
 			return errors.New("-w reads the input twice: give a file, not standard input (-r -)")
 		}
+		if isPipe(f) {
+			return fmt.Errorf("-w reads the input twice: give a file, not a pipe or FIFO (-r %s)", f)
+		}
 	}
 	return nil
+}
+
+// isPipe reports whether the file named is a pipe, a FIFO or a device
+// (/dev/stdin of a pipe, <(zcat x.pcap.gz), mkfifo): it cannot be read a
+// second time, as standard input cannot; opening it again finds it
+// drained, or waits for a writer that never comes.
+func isPipe(name string) bool {
+	st, err := os.Stat(name)
+	return err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeSocket|os.ModeDevice|os.ModeCharDevice) != 0
 }

@@ -129,6 +129,9 @@ func checkPictureFlags(c *config) error {
 		if f == "-" {
 			return fmt.Errorf("%s cannot read standard input twice: save the capture to a file and give -r FILE", what)
 		}
+		if isPipe(f) {
+			return fmt.Errorf("%s cannot read a pipe or FIFO twice: save the capture to a file and give -r FILE", what)
+		}
 	}
 	if p.ladder.set && c.format != "table" {
 		return fmt.Errorf("--ladder draws in the table output only, not with -F %s; --html FILE draws ladders as SVG", c.format)

@@ -83,6 +83,42 @@ func TestOutputMatchesSchema(t *testing.T) {
 	}
 }
 
+// TestOutputUnderTightCapsMatchesSchema: with caps small enough that
+// connections are forgotten and TIME_WAIT records dropped (the optional
+// input.evicted.time_wait), -F json and every -F ndjson line still match
+// the schema.
+func TestOutputUnderTightCapsMatchesSchema(t *testing.T) {
+	doc, event := compileSchema(t, ""), compileSchema(t, "#/$defs/event")
+	for _, tc := range []struct {
+		name, file string
+		args       []string
+	}{
+		{"many-short, one connection at a time", "../../testdata/pcaps/many-short.pcap", []string{"--max-conns", "1", "--keep", "1"}},
+		{"multi-close, two followed, three kept", "../../testdata/pcaps/multi-close.pcap", []string{"--max-conns", "2", "--keep", "3", "-v"}},
+		{"time-wait-buildup, one followed", "../../testdata/pcaps/anomalies/time-wait-buildup.pcap.gz", []string{"--max-conns", "1", "--keep", "1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(append([]string{"-r", tc.file, "-F", "json"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if !strings.Contains(out, `"time_wait":`) {
+				t.Fatalf("no TIME_WAIT record was dropped: the case tests nothing")
+			}
+			validate(t, doc, "-F json", out)
+			code, out, errs = runCLI(append([]string{"-r", tc.file, "-F", "ndjson"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			sc := bufio.NewScanner(strings.NewReader(out))
+			sc.Buffer(nil, 1<<24)
+			for n := 1; sc.Scan(); n++ {
+				validate(t, event, fmt.Sprintf("ndjson line %d", n), sc.Text())
+			}
+		})
+	}
+}
+
 // TestFloodFindingsMatchSchema: the findings of floods of lone segments,
 // which no recording holds, match the schema too, each with its fields
 // (synack_backscatter's destinations among them).

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -304,5 +305,76 @@ func TestSpoolThatFillsKeepsWhatCameBefore(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".tcpwatch-spool-*")); len(left) != 0 {
 		t.Errorf("spool left behind: %v", left)
+	}
+}
+
+// TestPipeInputsAreNotReadTwice: -w, --ladder and --html read the input a
+// second time, which a pipe or a FIFO cannot give (standard input by
+// another name, /dev/stdin, <(zcat x.pcap.gz), mkfifo): they are refused
+// with one line and exit 2 before anything is read, as -r - is, rather
+// than failing after the report on a drained pipe or waiting for ever to
+// open a FIFO again.
+func TestPipeInputsAreNotReadTwice(t *testing.T) {
+	good, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// pipe is a pipe named as /proc/self/fd/N, holding the sample.
+	pipe := func(t *testing.T) string {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		go func() { w.Write(good); w.Close() }()
+		return fmt.Sprintf("/proc/self/fd/%d", r.Fd())
+	}
+	out := filepath.Join(dir, "out.pcap")
+	for _, tc := range []struct {
+		name string
+		in   func(t *testing.T) string
+		args []string
+		want string
+	}{
+		{"-w from a pipe", pipe, []string{"-w", out}, "-w reads the input twice: give a file, not a pipe or FIFO (-r "},
+		{"-w from a FIFO", func(*testing.T) string { return fifo }, []string{"-w", out}, "-w reads the input twice: give a file, not a pipe or FIFO (-r " + fifo + ")"},
+		{"--ladder from a pipe", pipe, []string{"--ladder"}, "--ladder cannot read a pipe or FIFO twice: save the capture to a file and give -r FILE"},
+		{"--ladder from a FIFO", func(*testing.T) string { return fifo }, []string{"--ladder"}, "--ladder cannot read a pipe or FIFO twice"},
+		{"--html from a pipe", pipe, []string{"--html", filepath.Join(dir, "x.html")}, "--html cannot read a pipe or FIFO twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-r", tc.in(t)}, tc.args...)
+			type result struct {
+				code        int
+				stdout, err string
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, stdout, errs := runCLI(args...)
+				done <- result{code, stdout, errs}
+			}()
+			var res result
+			select {
+			case res = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("tcpwatch %v still running after 10s", args)
+			}
+			if res.code != exitError || !strings.Contains(res.err, tc.want) || strings.Count(res.err, "\n") != 1 {
+				t.Errorf("tcpwatch %v: exit %d, stderr %q; want 2 and one line with %q", args, res.code, res.err, tc.want)
+			}
+			if res.stdout != "" {
+				t.Errorf("a report was printed before the error:\n%.300s", res.stdout)
+			}
+		})
+	}
+	for _, name := range []string{out, filepath.Join(dir, "x.html")} {
+		if _, err := os.Stat(name); err == nil {
+			t.Errorf("a refused run created %s", name)
+		}
 	}
 }
