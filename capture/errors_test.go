@@ -41,6 +41,7 @@ func openErrorCases(t *testing.T) []errorCase {
 		{name: "not a capture", data: elf, openErr: `open "F": not a pcap or pcapng file (magic 0x7f454c46)`, is: ErrNotCapture},
 		{name: "zero-length file", data: []byte{}, openErr: `open "F": empty file`, is: ErrEmpty},
 		{name: "three bytes", data: []byte{0xd4, 0xc3, 0xb2}, openErr: `open "F": not a pcap or pcapng file (only 3 bytes)`, is: ErrNotCapture},
+		{name: "one byte", data: []byte{0xd4}, openErr: `open "F": not a pcap or pcapng file (only 1 byte)`, is: ErrNotCapture},
 		{name: "pcap header cut", data: goodPcap[:20], openErr: `open "F": truncated: the capture ends inside the pcap file header`, is: io.ErrUnexpectedEOF},
 		{name: "pcap unknown version", data: append([]byte{0xd4, 0xc3, 0xb2, 0xa1, 3, 0}, goodPcap[6:]...), openErr: `open "F": corrupt pcap file header: Unknown major version 3`},
 		{name: "gzip of text", data: gz(t, []byte("hello, world")), openErr: `open "F": not a pcap or pcapng file (magic 0x68656c6c)`, is: ErrNotCapture},

@@ -193,6 +193,9 @@ func openStream(rd io.Reader, bufs *buffers) (*fileSource, error) {
 		if err != nil && err != io.EOF {
 			return nil, s.streamError(err, "inside its first four bytes", "corrupt capture")
 		}
+		if len(head) == 1 {
+			return nil, fmt.Errorf("%w (only 1 byte)", ErrNotCapture)
+		}
 		return nil, fmt.Errorf("%w (only %d bytes)", ErrNotCapture, len(head))
 	}
 	return s, s.openFormat(br, binary.BigEndian.Uint32(head))

@@ -190,6 +190,9 @@ func (p *printer) input(in *Input) {
 		span := duration(last.Sub(first))
 		if last.Before(first) {
 			span = "the last packet is older than the first: files out of time order"
+			if len(in.Files) == 1 {
+				span = "the last packet is older than the first: packets out of time order"
+			}
 		}
 		fmt.Fprintf(&b, ", %s → %s UTC (%s)", dateClock(in.FirstPacket), endClock(in.LastPacket), span)
 		if in.CaptureEnd != 0 {
@@ -624,10 +627,10 @@ func plural(n uint64, thing string) string {
 func loneSummary(l *Lone) string {
 	var s string
 	if l.Segments > 0 {
-		s = fmt.Sprintf(", %s lone segments to %s 4-tuples, never answered", count(l.Segments), count(l.Tuples))
+		s = fmt.Sprintf(", %s to %s, never answered", plural(l.Segments, "lone segment"), plural(l.Tuples, "4-tuple"))
 	}
 	if l.Refused > 0 {
-		s += fmt.Sprintf(", %s lone segments refused by an RST", count(l.Refused))
+		s += fmt.Sprintf(", %s refused by an RST", plural(l.Refused, "lone segment"))
 	}
 	return s
 }

@@ -204,7 +204,13 @@ func (p *printer) examples(g *KindGroup) {
 
 // topConnections lists the connections that matter most.
 func (p *printer) topConnections(ru *Rollup) {
-	if ru.Candidates == 0 {
+	switch {
+	case ru.Candidates == 0 && len(ru.Kinds) > 0:
+		// The findings listed are about a target (a flood, a TIME_WAIT
+		// build-up), not about one connection.
+		p.printf("\nEvery connection closed cleanly, with no finding of its own.\n")
+		return
+	case ru.Candidates == 0:
 		p.printf("\nEvery connection closed cleanly, with no finding.\n")
 		return
 	}

@@ -236,3 +236,26 @@ func TestUnmarshalRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestInputLineCountsInTheSingular: one lone segment, one 4-tuple, and a
+// single file whose last packet is older than its first are said as such.
+func TestInputLineCountsInTheSingular(t *testing.T) {
+	if got, want := loneSummary(&Lone{Segments: 1, Tuples: 1, Refused: 1}),
+		", 1 lone segment to 1 4-tuple, never answered, 1 lone segment refused by an RST"; got != want {
+		t.Errorf("loneSummary: %q, want %q", got, want)
+	}
+	for _, tc := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{"a.pcap"}, "packets out of time order"},
+		{[]string{"a.pcap", "b.pcap"}, "files out of time order"},
+	} {
+		var b strings.Builder
+		p := &printer{w: &b}
+		p.input(&Input{Files: tc.files, Packets: 2, FirstPacket: Time(2e18), LastPacket: Time(1e18)})
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%d files: %q, want it to say %q", len(tc.files), b.String(), tc.want)
+		}
+	}
+}

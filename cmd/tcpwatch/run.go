@@ -187,6 +187,9 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 func inputMessage(err error, packets uint64) string {
 	var ce *capture.Error
 	if errors.As(err, &ce) && packets > 0 {
+		if packets == 1 {
+			return fmt.Sprintf("%v; the report covers the packet before it", err)
+		}
 		return fmt.Sprintf("%v; the report covers the %d packets before it", err, packets)
 	}
 	return err.Error()
