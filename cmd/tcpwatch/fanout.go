@@ -92,7 +92,7 @@ type fanBatch struct {
 	pkts   []capture.Packet
 	hashes []tracker.FlowHash // hashes[i] is pkts[i]'s flow hash (tracker.Hasher), or none
 	at     int                // the tracker's side: the next packet to merge
-	err  error // the reader stopped after these packets: why
+	err    error              // the reader stopped after these packets: why
 	// With -w, each packet as it was read (raws[i] is pkts[i]'s), so that
 	// the spool is written in the order the tracker takes them.
 	raw  []byte
