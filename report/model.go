@@ -415,6 +415,19 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 	return r
 }
 
+// evictionWarning is the warning that open connections were evicted from
+// the full flow table, or "": a later segment of one is taken for a new
+// connection picked up mid-stream, so what is counted and found of them
+// is less certain.
+func evictionWarning(ev Evicted) string {
+	if ev.Established == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the flow table was full (--max-conns): %s evicted while open;"+
+		" a later segment of one is followed as a new connection picked up mid-stream,"+
+		" so counts, states and findings are less certain: raise --max-conns", plural(ev.Established, "connection"))
+}
+
 // BuildStreamed is Build with the connections made as they are printed
 // (stream.go): Connections is nil until Materialize. It reads the tracker
 // until then.
@@ -425,6 +438,9 @@ func BuildStreamed(in Input, tr *tracker.Tracker, opts Options) *Report {
 	conns := tr.Records()
 	ev := tr.Evicted()
 	in.Evicted = EvictedOf(ev)
+	if w := evictionWarning(in.Evicted); w != "" {
+		in.Warnings = append(in.Warnings, w)
+	}
 	if l := tr.Lone(); l != (tracker.LoneStats{}) {
 		in.Lone = &Lone{Segments: l.Segments, Tuples: l.Tuples, Refused: l.Refused}
 	}

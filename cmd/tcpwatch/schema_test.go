@@ -250,3 +250,28 @@ func TestFieldsAgreeWithSentence(t *testing.T) {
 		t.Errorf("only %v checked; the recordings should show more kinds", seen)
 	}
 }
+
+// TestFullFlowTableWarns: open connections evicted from a full flow table
+// are warned of, in the table and in the JSON document's input.warnings;
+// with room enough, nothing is.
+func TestFullFlowTableWarns(t *testing.T) {
+	const file = "../../testdata/pcaps/multi-close.pcap"
+	const warning = "the flow table was full (--max-conns): "
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"--max-conns", "1"}, true},
+		{[]string{"--max-conns", "1", "-F", "json"}, true},
+		{nil, false},
+		{[]string{"-F", "json"}, false},
+	} {
+		code, out, errs := runCLI(append([]string{"-r", file}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		if got := strings.Contains(out, warning); got != tc.warn {
+			t.Errorf("%v: warned %v, want %v:\n%s", tc.args, got, tc.warn, out[:min(len(out), 600)])
+		}
+	}
+}
