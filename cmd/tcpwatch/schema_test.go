@@ -74,12 +74,18 @@ func TestOutputMatchesSchema(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			sc := bufio.NewScanner(strings.NewReader(out))
-			sc.Buffer(nil, 1<<24)
-			for n := 1; sc.Scan(); n++ {
-				validate(t, event, fmt.Sprintf("ndjson line %d", n), sc.Text())
-			}
+			validateLines(t, event, out)
 		})
+	}
+}
+
+// validateLines validates each line of an ndjson stream against event.
+func validateLines(t *testing.T, event *jsonschema.Schema, out string) {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<24)
+	for n := 1; sc.Scan(); n++ {
+		validate(t, event, fmt.Sprintf("ndjson line %d", n), sc.Text())
 	}
 }
 
@@ -110,11 +116,7 @@ func TestOutputUnderTightCapsMatchesSchema(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			sc := bufio.NewScanner(strings.NewReader(out))
-			sc.Buffer(nil, 1<<24)
-			for n := 1; sc.Scan(); n++ {
-				validate(t, event, fmt.Sprintf("ndjson line %d", n), sc.Text())
-			}
+			validateLines(t, event, out)
 		})
 	}
 }
