@@ -68,6 +68,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad format", []string{"-r", sample, "-F", "xml"}, 2, "unknown format", false},
 		{"bad flag", []string{"-r", sample, "--bogus"}, 2, "bogus", false},
 		{"time-wait limit not positive", []string{"-r", sample, "--time-wait-limit", "0"}, 2, "--time-wait-limit 0: must be positive", false},
+		{"-w with no file name", []string{"-r", sample, "-w", ""}, 2, `-w "": give the name of the file to write`, false},
+		{"--html with no file name", []string{"-r", sample, "--html="}, 2, `--html "": give the name of the file to write`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

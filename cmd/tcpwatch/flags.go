@@ -210,6 +210,10 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
 	case c.times > 5:
 		return fmt.Errorf("-%s: at most five t's (-t, -tt, -ttt, -tttt, -ttttt)", strings.Repeat("t", c.times))
+	case fs.Changed("w") && c.writeFile == "":
+		return errors.New(`-w "": give the name of the file to write`)
+	case fs.Changed("html") && c.pictures.html == "":
+		return errors.New(`--html "": give the name of the file to write`)
 	}
 	if _, err := report.ParseFormat(c.format); err != nil {
 		return err
