@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"net/netip"
 	"time"
@@ -205,10 +206,13 @@ func (f *loneFlood) finding(c loneClass, dests int) Anomaly {
 	src := f.sources.estimate()
 	to := ""
 	if c == lfBackscatter {
-		to = fmt.Sprintf(" to about %d destinations", dests)
+		to = fmt.Sprintf(" to about %s destinations", Grouped(dests))
+		if dests == 1 {
+			to = " to 1 destination"
+		}
 	}
-	detail := fmt.Sprintf("%s received %d %s, from about %d sources%s over %s (%.0f/s, peak %d/s)",
-		name, f.segments, loneWhat[c], src, to, secs(dur), rate, f.peak)
+	detail := fmt.Sprintf("%s received %s %s, from about %s sources%s over %s (%s/s, peak %s/s)",
+		name, Grouped(f.segments), loneWhat[c], Grouped(src), to, secs(dur), Grouped(int64(math.Round(rate))), Grouped(f.peak))
 	fields := map[string]any{"target": name, "segments": f.segments, "sources": src,
 		"rate": rate, "peak_rate": f.peak, "seconds": time.Duration(dur).Seconds()}
 	if c == lfBackscatter {

@@ -137,10 +137,11 @@ func (p *twPair) steady(t *Tracker) int {
 }
 
 func (p *twPair) detail(k twKey, t *Tracker) string {
-	return fmt.Sprintf("client %s holds %d connections to %s in TIME_WAIT (peak %d, more than %d): %d closed at %.1f/s, "+
-		"which would hold about %d at once over 2×MSL, of the %d ephemeral ports Linux gives one host for one service by default; "+
+	g := Grouped[int]
+	return fmt.Sprintf("client %s holds %s connections to %s in TIME_WAIT (peak %s, more than %s): %s closed at %s/s, "+
+		"which would hold about %s at once over 2×MSL, of the %s ephemeral ports Linux gives one host for one service by default; "+
 		"reuse connections (keep-alive, a connection pool) instead of opening one per request",
-		k.host.IP(), p.count, k.service(), p.peak, t.th.TimeWaitLimit, p.entered, p.rate(), p.steady(t), linuxEphemeralPorts)
+		k.host.IP(), g(p.count), k.service(), g(p.peak), g(t.th.TimeWaitLimit), g(p.entered), groupedTenths(p.rate()), g(p.steady(t)), g(linuxEphemeralPorts))
 }
 
 func (p *twPair) fields(k twKey, t *Tracker) map[string]any {
