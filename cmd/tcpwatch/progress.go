@@ -72,17 +72,24 @@ func newProgress(cfg *config, files []string, label string, rd *capture.Reader, 
 	if cfg.progress == "auto" {
 		p.out.open = time.Now().Add(progressDelay)
 	}
-	p.bar = progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(p.out),
+	p.bar = newBar(p.out, total, label, width)
+	p.bar.RenderBlank()
+	return p
+}
+
+// newBar is the bar drawn on w for total bytes. It is not throttled:
+// tick draws it at most every progressRedraw, and each of its two calls
+// must be drawn (a throttled bar drew the second, the new byte count,
+// only at the next tick).
+func newBar(w io.Writer, total int64, label string, width int) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(label+"0 packets"),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(width),
-		progressbar.OptionThrottle(progressRedraw),
 	)
-	p.bar.RenderBlank()
-	return p
 }
 
 // progressText is the room the bar's text takes beside the bar itself:
@@ -139,8 +146,13 @@ func (p *progress) tick(packets uint64) {
 	for _, s := range p.sizes[:min(file, len(p.sizes))] {
 		done += s
 	}
+	p.show(packets, done+off)
+}
+
+// show draws the packets read and the bytes read of all the input, pos.
+func (p *progress) show(packets uint64, pos int64) {
+	p.bar.Set64(pos)
 	p.bar.Describe(p.label + tracker.Grouped(packets) + " packets")
-	p.bar.Set64(done + off)
 }
 
 // finish shows the final counts (full, if the input was read to its end)

@@ -113,3 +113,19 @@ func TestProgressOnATerminalOnly(t *testing.T) {
 		t.Errorf("stderr on a pipe: exit %d, stderr %q, report as without: %v", code, piped, out == want)
 	}
 }
+
+// TestProgressShowsTheLatestCounts: the bar's last frame after an update
+// has both the packets and the bytes of that update, not the byte count of
+// the one before.
+func TestProgressShowsTheLatestCounts(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{out: &gate{w: &buf}}
+	p.bar = newBar(p.out, 100<<20, "", 30)
+	p.show(1000, 10<<20)
+	p.show(2000, 50<<20)
+	frames := strings.Split(buf.String(), "\r")
+	last := frames[len(frames)-1]
+	if !strings.Contains(last, "2,000 packets") || !strings.Contains(last, "50%") || !strings.Contains(last, "(52/105 MB") {
+		t.Errorf("last frame %q, want 2,000 packets, 50%% and 52 of 105 MB", last)
+	}
+}
