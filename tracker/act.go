@@ -7,7 +7,7 @@ import "fmt"
 // counts, findings, timers, flood statistics and transitions.
 func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 	c.zeek.Observe(seg.Zeek(s == Client))
-	c.Last = seg.Time
+	c.Last = max(c.Last, seg.Time) // the latest: a capture's clock may step back
 	res := apply(&c.half[s], &c.half[s.Peer()], seg)
 	if res.Obs != 0 {
 		t.observed(c, s, seg, &res)

@@ -193,3 +193,17 @@ func BenchmarkSweep(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/conn")
 }
+
+// TestLastIsTheLatestTime: a segment stamped earlier than one before it
+// (a capture whose clock stepped back) leaves a connection's Last at the
+// latest time seen, so that its duration is never negative.
+func TestLastIsTheLatestTime(t *testing.T) {
+	tr, data, _ := steadyConn(t)
+	c := tr.Conns()[0]
+	latest := c.Last
+	data.Time = c.First - int64(time.Second)
+	tr.Observe(data)
+	if c.Last != latest || c.Last < c.First {
+		t.Errorf("Last %d after a segment stamped %d, want the latest, %d (First %d)", c.Last, data.Time, latest, c.First)
+	}
+}
