@@ -407,3 +407,28 @@ func TestFileNotLive(t *testing.T) {
 		t.Error("a file reader reports live statistics")
 	}
 }
+
+// TestGzipMembersAndZeroPadding: a gzip stream of several members is read
+// as one capture, and zeros after its last member (padding to a block
+// size) end it cleanly, as gzip(1) takes them.
+func TestGzipMembersAndZeroPadding(t *testing.T) {
+	one := pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0, data: ethSYN}, rec{ts: t0.Add(1), data: ethData})
+	more := pcapFile(binary.LittleEndian, false, layers.LinkTypeEthernet, rec{ts: t0.Add(2), data: ethData})[24:] // records only
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		packets int
+	}{
+		{"one member", gz(t, one), 2},
+		{"padded with zeros", cat(gz(t, one), make([]byte, 512)), 2},
+		{"two members", cat(gz(t, one), gz(t, more)), 3},
+		{"two members, padded", cat(gz(t, one), gz(t, more), make([]byte, 10240)), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pkts, _, err := readAll(t, []string{writeFile(t, "x.pcap.gz", tc.data)}, "")
+			if err != nil || len(pkts) != tc.packets {
+				t.Errorf("%d packets, %v; want %d and no error", len(pkts), err, tc.packets)
+			}
+		})
+	}
+}

@@ -47,7 +47,7 @@ const readBufferSize = 1 << 20
 // fileSource reads a pcap or pcapng file.
 type fileSource struct {
 	f    *os.File // closed with the source; nil for standard input and for streams
-	gz   *gzip.Reader
+	gz   *members // the gzip stream's members, when the file is compressed
 	pcap *pcapgo.Reader
 	recs *pcapRecords    // pcap's records, read past pcap (pcaprecords.go)
 	ng   *ngRecords      // pcapng's records (ngrecords.go)
@@ -84,7 +84,7 @@ func (s *fileSource) ended() (end int64, dropped uint64) {
 // buffers are the bufio.Readers a Reader reuses from file to file.
 type buffers struct {
 	file, gunzip *bufio.Reader
-	gz           *gzip.Reader
+	gz           *members
 }
 
 // openInput opens a capture file for reading ("-" is standard input) in a
@@ -205,10 +205,9 @@ func openStream(rd io.Reader, bufs *buffers) (*fileSource, error) {
 func (s *fileSource) gunzip(br *bufio.Reader, bufs *buffers) (*bufio.Reader, error) {
 	var err error
 	if bufs.gz == nil {
-		bufs.gz, err = gzip.NewReader(br)
-	} else {
-		err = bufs.gz.Reset(br)
+		bufs.gz = new(members)
 	}
+	err = bufs.gz.reset(br)
 	if err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, truncation("inside its gzip header")
@@ -283,7 +282,7 @@ func endsUnexpectedly(err error) bool {
 // checksum right), and otherwise the reason it stopped. The format readers
 // return io.EOF when the stream below them stops at a record boundary, even
 // when it stopped because it was cut short.
-func gzipEnd(gz *gzip.Reader) error {
+func gzipEnd(gz io.Reader) error {
 	var b [1]byte
 	n, err := gz.Read(b[:]) // a gzip.Reader repeats its final error
 	switch {
