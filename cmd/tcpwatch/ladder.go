@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,7 +70,9 @@ func (l *ladderIDs) Set(v string) error {
 		if err != nil || id == 0 {
 			return fmt.Errorf("--ladder %q: want connection IDs as the table numbers them (--ladder 3 or --ladder 3,7)", v)
 		}
-		l.ids = append(l.ids, id)
+		if !slices.Contains(l.ids, id) { // each drawn once
+			l.ids = append(l.ids, id)
+		}
 	}
 	return nil
 }

@@ -28,15 +28,18 @@ func TestLadderCLI(t *testing.T) {
 	}
 }
 
-// TestLadderCount: one ladder per listed connection, each headed by its ID.
+// TestLadderCount: one ladder per listed connection, each headed by its
+// ID, also when an ID is named twice.
 func TestLadderCount(t *testing.T) {
-	code, out, errOut := runCLI("-r", "../../testdata/pcaps/port-reuse.pcap", "--ladder")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	for _, head := range []string{"\n#1 ", "\n#2 "} {
-		if n := strings.Count(out, head+"198.18."); n != 1 {
-			t.Errorf("%d ladders headed %q, want 1", n, head)
+	for _, args := range [][]string{{"--ladder"}, {"--ladder=1,2,1"}} {
+		code, out, errOut := runCLI(append([]string{"-r", "../../testdata/pcaps/port-reuse.pcap"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		for _, head := range []string{"\n#1 ", "\n#2 "} {
+			if n := strings.Count(out, head+"198.18."); n != 1 {
+				t.Errorf("%v: %d ladders headed %q, want 1", args, n, head)
+			}
 		}
 	}
 }

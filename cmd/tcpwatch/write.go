@@ -124,7 +124,7 @@ func openPcapOut(cfg *config) (*pcapOut, error) {
 	}
 	f, err := os.Create(cfg.writeFile)
 	if err != nil {
-		return nil, fmt.Errorf("-w: %w", err)
+		return nil, pcapFileError(cfg.writeFile, err)
 	}
 	o := &pcapOut{f: f, name: cfg.writeFile, source: cfg.files, filter: cfg.filter}
 	if cfg.iface != "" {
@@ -198,7 +198,7 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io
 		return "", err
 	}
 	if err := o.f.Close(); err != nil {
-		return "", fmt.Errorf("-w: %w", err)
+		return "", pcapFileError(o.name, err)
 	}
 	return warning, nil
 }
@@ -280,14 +280,14 @@ func (pw *pcapWriter) write(data []byte, ci gopacket.CaptureInfo, lt layers.Link
 	if pw.w == nil {
 		pw.w, pw.lt = pcapgo.NewWriterNanos(pw.bw), lt
 		if err := pw.w.WriteFileHeader(262144, lt); err != nil {
-			return fmt.Errorf("-w %q: %w", pw.name, err)
+			return pcapFileError(pw.name, err)
 		}
 	}
 	if lt != pw.lt {
 		return fmt.Errorf("-w %q: packets of link types %s and %s cannot share a pcap file; select one with a filter or -r", pw.name, capture.LinkTypeName(pw.lt), capture.LinkTypeName(lt))
 	}
 	if err := pw.w.WritePacket(ci, data); err != nil {
-		return fmt.Errorf("-w %q: %w", pw.name, err)
+		return pcapFileError(pw.name, err)
 	}
 	return nil
 }
@@ -298,11 +298,21 @@ func (pw *pcapWriter) flush() error {
 	if pw.w == nil {
 		pw.w = pcapgo.NewWriterNanos(pw.bw)
 		if err := pw.w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
-			return fmt.Errorf("-w %q: %w", pw.name, err)
+			return pcapFileError(pw.name, err)
 		}
 	}
 	if err := pw.bw.Flush(); err != nil {
-		return fmt.Errorf("-w %q: %w", pw.name, err)
+		return pcapFileError(pw.name, err)
 	}
 	return nil
+}
+
+// pcapFileError is err, met creating or writing -w's file name, said once:
+// `-w "x.pcap": write: no space left on device`, not with the path again.
+func pcapFileError(name string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("-w %q: %s: %w", name, pe.Op, pe.Err)
+	}
+	return fmt.Errorf("-w %q: %w", name, err)
 }

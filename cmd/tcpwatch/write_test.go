@@ -173,7 +173,7 @@ func TestWriteUsageErrors(t *testing.T) {
 	}{
 		{[]string{"-r", "-", "-w", filepath.Join(dir, "x.pcap")}, "tcpwatch: -w reads the input twice: give a file, not standard input (-r -) (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "x.pcap"), "--write", "stuck"}, `tcpwatch: --write "stuck": "stuck" is not an anomaly kind, info, warning, critical or any (kinds: `},
-		{[]string{"-r", sample, "-w", filepath.Join(dir, "nosuch", "x.pcap")}, `tcpwatch: -w: open ` + filepath.Join(dir, "nosuch", "x.pcap") + ": no such file or directory\n"},
+		{[]string{"-r", sample, "-w", filepath.Join(dir, "nosuch", "x.pcap")}, `tcpwatch: -w "` + filepath.Join(dir, "nosuch", "x.pcap") + `": open: no such file or directory` + "\n"},
 		{[]string{"-r", in, "-w", in}, `tcpwatch: -w "` + in + `": it is also an input (-r "` + in + `"); write to another file` + "\n"},
 	} {
 		code, _, errs := runCLI(tc.args...)
