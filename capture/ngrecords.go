@@ -196,7 +196,11 @@ func (p *ngRecords) delegate() (data []byte, rec pcapRecord, lt layers.LinkType,
 	case crossed > 0:
 		p.be = be
 	}
-	p.refresh()
+	// A section's interfaces are only ever added to; a new section's
+	// replace them.
+	if p.sections != before || p.ng.NInterfaces() != len(p.ifaces) {
+		p.refresh()
+	}
 	if err == nil && len(ci.AncillaryData) > 0 { // WantMixedLinkType puts it here
 		lt, _ = ci.AncillaryData[0].(layers.LinkType)
 	}
