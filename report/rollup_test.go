@@ -201,3 +201,22 @@ func TestRollupCountsEveryConnectionOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestRollupSaysWhoseFindingsThereAre: with every connection closed
+// cleanly, a rollup says there is no finding, or, when there are findings
+// about a target only (a flood), that no connection has one of its own.
+func TestRollupSaysWhoseFindingsThereAre(t *testing.T) {
+	for _, tc := range []struct {
+		kinds []KindGroup
+		want  string
+	}{
+		{nil, "Every connection closed cleanly, with no finding.\n"},
+		{[]KindGroup{{Kind: tracker.SynFlood, Count: 1}}, "Every connection closed cleanly, with no finding of its own.\n"},
+	} {
+		var b strings.Builder
+		(&printer{w: &b}).topConnections(&Rollup{Kinds: tc.kinds})
+		if !strings.HasSuffix(b.String(), tc.want) {
+			t.Errorf("%d kinds: %q, want %q", len(tc.kinds), b.String(), tc.want)
+		}
+	}
+}
