@@ -136,3 +136,34 @@ func FuzzTransitionEventJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainEventsWrittenFieldByField: the sample's transitions (their whys
+// with × and ≥ in them) and an end event with them are written by
+// appendTransitionEvent and appendEndEvent, not left to encoding/json, and
+// a plain row of the connection table by asciiRow; the tests above only
+// check what they write when they write it.
+func TestPlainEventsWrittenFieldByField(t *testing.T) {
+	conns := sampleConnections()
+	trs := append(sampleTransitions(), Transition{Time: t0, Packet: 9, Side: tracker.Server, From: tracker.LastAck,
+		To: tracker.Closed, Why: "its FIN was acknowledged (ACK ≥ FIN+1)"})
+	for _, tr := range trs {
+		ct := ConnTransition{Time: tr.Time, Connection: 1, Client: conns[0].Client, Server: conns[0].Server,
+			Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why}
+		if _, ok := appendTransitionEvent(nil, &ct); !ok {
+			t.Errorf("transition %q left to encoding/json", tr.Why)
+		}
+	}
+	end := conns[0]
+	end.Transitions = &trs
+	if _, ok := appendEndEvent(nil, end.LastPacket, &end); !ok {
+		t.Errorf("end event of connection %d with its transitions left to encoding/json", end.ID)
+	}
+	row := connRow(nil, &end)
+	widths := make([]int, len(row))
+	for i, c := range row {
+		widths[i] = len(c)
+	}
+	if _, ok := asciiRow(nil, row, connAlign, widths); !ok {
+		t.Errorf("row %q left to the table library", row)
+	}
+}

@@ -190,7 +190,7 @@ func (p *printer) input(in *Input) {
 		span := duration(last.Sub(first))
 		if last.Before(first) {
 			span = "the last packet is older than the first: files out of time order"
-			if len(in.Files) == 1 {
+			if len(in.Files) <= 1 { // one file, or an interface: its clock stepped back
 				span = "the last packet is older than the first: packets out of time order"
 			}
 		}

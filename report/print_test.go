@@ -238,7 +238,8 @@ func TestUnmarshalRejects(t *testing.T) {
 }
 
 // TestInputLineCountsInTheSingular: one lone segment, one 4-tuple, and a
-// single file whose last packet is older than its first are said as such.
+// single file (or an interface) whose last packet is older than its first
+// are said as such.
 func TestInputLineCountsInTheSingular(t *testing.T) {
 	if got, want := loneSummary(&Lone{Segments: 1, Tuples: 1, Refused: 1}),
 		", 1 lone segment to 1 4-tuple, never answered, 1 lone segment refused by an RST"; got != want {
@@ -250,10 +251,15 @@ func TestInputLineCountsInTheSingular(t *testing.T) {
 	}{
 		{[]string{"a.pcap"}, "packets out of time order"},
 		{[]string{"a.pcap", "b.pcap"}, "files out of time order"},
+		{[]string{}, "packets out of time order"}, // a live capture's clock stepped back
 	} {
 		var b strings.Builder
 		p := &printer{w: &b}
-		p.input(&Input{Files: tc.files, Packets: 2, FirstPacket: Time(2e18), LastPacket: Time(1e18)})
+		in := &Input{Files: tc.files, Packets: 2, FirstPacket: Time(2e18), LastPacket: Time(1e18)}
+		if len(tc.files) == 0 {
+			in.Interface = "eth0"
+		}
+		p.input(in)
 		if !strings.Contains(b.String(), tc.want) {
 			t.Errorf("%d files: %q, want it to say %q", len(tc.files), b.String(), tc.want)
 		}

@@ -34,7 +34,7 @@ func TestHeaderDatesBothEndsAcrossDays(t *testing.T) {
 	}{
 		{after(day - time.Minute), "2026-11-21 07:34:30.142095 → 2026-11-22 07:33:30.142095 UTC (23h59m0s)"},
 		{after(time.Minute), "2026-11-21 07:34:30.142095 → 07:35:30.142095 UTC (1m0s)"},
-		{after(-time.Minute), "2026-11-21 07:34:30.142095 → 2026-11-21 07:33:30.142095 UTC (the last packet is older than the first: files out of time order)"},
+		{after(-time.Minute), "2026-11-21 07:34:30.142095 → 2026-11-21 07:33:30.142095 UTC (the last packet is older than the first: packets out of time order)"},
 	} {
 		r := emptyReport()
 		r.Input.FirstPacket, r.Input.LastPacket = t0, tc.last
