@@ -12,7 +12,7 @@ import (
 // string that needs escaping.
 func appendConnection(b []byte, c *Connection) ([]byte, bool) {
 	if len(c.Tunnel) > 0 || !plain(c.History) || !plain(string(c.ConnState)) || !plain(c.CommunityID) ||
-		!plainWhys(c.Transitions) {
+		!plainWhys(c.Transitions) || !plain(c.Client.Addr().Zone()) || !plain(c.Server.Addr().Zone()) {
 		return b, false
 	}
 	b = append(b, `{"id":`...)

@@ -212,7 +212,7 @@ func (f *loneFlood) finding(c loneClass, dests int) Anomaly {
 		}
 	}
 	detail := fmt.Sprintf("%s received %s %s, from about %s sources%s over %s (%s/s, peak %s/s)",
-		name, Grouped(f.segments), loneWhat[c], Grouped(src), to, secs(dur), Grouped(int64(math.Round(rate))), Grouped(f.peak))
+		name, Grouped(f.segments), loneWhat[c], Grouped(src), to, secs(dur), Grouped(int64(math.RoundToEven(rate))), Grouped(f.peak))
 	fields := map[string]any{"target": name, "segments": f.segments, "sources": src,
 		"rate": rate, "peak_rate": f.peak, "seconds": time.Duration(dur).Seconds()}
 	if c == lfBackscatter {
