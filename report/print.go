@@ -295,7 +295,7 @@ func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
 	each(func(c *Connection) bool {
 		row = connRow(row[:0], c)
 		for i, cell := range row {
-			widths[i] = max(widths[i], twwidth.Width(cell))
+			widths[i] = max(widths[i], cellWidth(cell))
 		}
 		mid = mid || c.Midstream
 		return true
@@ -397,6 +397,18 @@ func asciiRow(b []byte, row []string, align []tw.Align, widths []int) (_ []byte,
 		b = append(b, ' ')
 	}
 	return append(b, bar+"\n"...), true
+}
+
+// cellWidth is the width the table library gives s: its length if it is
+// printable ASCII (as nearly every cell is), which measuring it would take
+// longer to find.
+func cellWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return twwidth.Width(s)
+		}
+	}
+	return len(s)
 }
 
 // plainCell reports whether s is printable ASCII with no space at its ends.

@@ -58,3 +58,13 @@ func TestStreamedTablePrintsAsTheWholeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestCellWidthIsTheLibrarys: cellWidth measures a cell as the table
+// library does, ASCII or not.
+func TestCellWidthIsTheLibrarys(t *testing.T) {
+	for _, s := range []string{"", "a", "198.18.0.1:443", "  spaced  ", "92.3µs", "→", "漢字", "\x1b[31mred\x1b[0m", "tab\there", "\x7f"} {
+		if got, want := cellWidth(s), twwidth.Width(s); got != want {
+			t.Errorf("cellWidth(%q) = %d, the library's %d", s, got, want)
+		}
+	}
+}
