@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -197,9 +198,36 @@ func (p *printer) examples(g *KindGroup) {
 		if a.Connection != 0 {
 			conn = fmt.Sprintf("%-7s ", fmt.Sprintf("#%d", a.Connection))
 		}
-		p.printf("  %s  %s%s\n", p.clock(a.Time), conn, a.Detail)
+		prefix := "  " + p.clock(a.Time) + "  " + conn
+		p.printf("%s%s\n", prefix, wrapText(a.Detail, exampleWidth-utf8.RuneCountInString(prefix), strings.Repeat(" ", utf8.RuneCountInString(prefix))))
 	}
 	p.more(g.Count-len(g.Examples), "")
+}
+
+// exampleWidth is the width a finding's example line is wrapped to.
+const exampleWidth = 110
+
+// wrapText breaks s at spaces into lines of at most width runes (a word
+// longer stays whole), each after the first starting with indent.
+func wrapText(s string, width int, indent string) string {
+	width = max(width, 20)
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Split(s, " ") {
+		l := utf8.RuneCountInString(w)
+		switch {
+		case i == 0:
+		case n+1+l > width:
+			b.WriteString("\n" + indent)
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += l
+	}
+	return b.String()
 }
 
 // topConnections lists the connections that matter most.

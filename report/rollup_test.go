@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -217,6 +218,28 @@ func TestRollupSaysWhoseFindingsThereAre(t *testing.T) {
 		(&printer{w: &b}).topConnections(&Rollup{Kinds: tc.kinds})
 		if !strings.HasSuffix(b.String(), tc.want) {
 			t.Errorf("%d kinds: %q, want %q", len(tc.kinds), b.String(), tc.want)
+		}
+	}
+}
+
+// TestWrapTextKeepsWordsAndWidth: wrapped text has the same words in the
+// same order, no line wider than asked but for a word that is, and each
+// line after the first indented.
+func TestWrapTextKeepsWordsAndWidth(t *testing.T) {
+	s := "198.18.0.2:8080 received 1,806 SYNs that never completed the handshake from about 1,806 sources over 10d1h52m44s (0.0/s; 250 in its busiest second); an-unbreakable-word-longer-than-the-width-of-the-line; µs → ok"
+	for _, width := range []int{20, 37, 80, 1000} {
+		got := wrapText(s, width, "    ")
+		lines := strings.Split(got, "\n")
+		for i, l := range lines {
+			if i > 0 && !strings.HasPrefix(l, "    ") {
+				t.Errorf("width %d: line %d %q not indented", width, i+1, l)
+			}
+			if body := strings.TrimPrefix(l, "    "); utf8.RuneCountInString(body) > width && strings.Contains(body, " ") {
+				t.Errorf("width %d: line %d is %d wide: %q", width, i+1, utf8.RuneCountInString(body), body)
+			}
+		}
+		if strings.Join(strings.Fields(got), " ") != s {
+			t.Errorf("width %d: words changed:\n%s", width, got)
 		}
 	}
 }
