@@ -15,6 +15,7 @@ type failOn struct {
 	sev    tracker.Severity
 	hasSev bool
 	kinds  map[tracker.Kind]bool
+	list   string // as given, without the spaces around its words: for messages
 }
 
 func parseFailOn(s string) (*failOn, error) { return parseKinds("--fail-on", s) }
@@ -25,8 +26,10 @@ func parseKinds(flag, s string) (*failOn, error) {
 		return nil, nil
 	}
 	f := &failOn{kinds: map[tracker.Kind]bool{}}
-	for _, w := range strings.Split(s, ",") {
+	words := strings.Split(s, ",")
+	for i, w := range words {
 		w = strings.TrimSpace(w)
+		words[i] = w
 		if w == "any" {
 			f.any = true
 			continue
@@ -47,6 +50,7 @@ func parseKinds(flag, s string) (*failOn, error) {
 		}
 		f.kinds[k] = true
 	}
+	f.list = strings.Join(words, ",")
 	return f, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
@@ -176,20 +175,10 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		return exitError
 	}
 	if why := cfg.fail.reason(rep); why != "" {
-		fmt.Fprintf(stderr, "tcpwatch: --fail-on %s matched: %s\n", listFlag(cfg.failOn), why)
+		fmt.Fprintf(stderr, "tcpwatch: --fail-on %s matched: %s\n", cfg.fail.list, why)
 		return exitMatched
 	}
 	return exitOK
-}
-
-// listFlag is a comma-separated flag value as parseKinds reads it, for
-// messages: "half_open , reset " is "half_open,reset".
-func listFlag(s string) string {
-	parts := strings.Split(s, ",")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return strings.Join(parts, ",")
 }
 
 // inputMessage is the line tcpwatch prints for the error that ended its
