@@ -302,7 +302,7 @@ func (f *fanin) merge(use func(*capture.Packet, tracker.FlowHash) bool) (stop bo
 			}
 		}
 		var h tracker.FlowHash
-		if f.tr != nil && len(b.hashes) == len(b.pkts) {
+		if f.tr != nil {
 			prefetchAhead(f.tr, b.pkts, b.hashes, i)
 			h = b.hashes[i]
 		}
