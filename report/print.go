@@ -403,19 +403,19 @@ func asciiRow(b []byte, row []string, align []tw.Align, widths []int) (_ []byte,
 // printable ASCII (as nearly every cell is), which measuring it would take
 // longer to find.
 func cellWidth(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return twwidth.Width(s)
-		}
+	if !printableASCII(s) {
+		return twwidth.Width(s)
 	}
 	return len(s)
 }
 
 // plainCell reports whether s is printable ASCII with no space at its ends.
 func plainCell(s string) bool {
-	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
-		return false
-	}
+	return printableASCII(s) && (s == "" || s[0] != ' ' && s[len(s)-1] != ' ')
+}
+
+// printableASCII reports whether every byte of s is printable ASCII.
+func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < ' ' || s[i] > '~' {
 			return false
