@@ -275,7 +275,7 @@ func (r *Reader) read() (data []byte, ts int64, wireLen int, lt layers.LinkType,
 		if err != nil {
 			return nil, 0, 0, 0, err
 		}
-		r.raw.data, r.raw.rec, r.raw.pcap, r.raw.lt = data, rec, true, lt
+		r.raw.data, r.raw.rec, r.raw.file, r.raw.lt = data, rec, true, lt
 		return data, rec.time, rec.length, lt, nil
 	}
 	data, ci, lt, err := r.src.readPacket()

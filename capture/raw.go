@@ -5,13 +5,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// rawPacket is the last packet read, as read: a pcap file's record header
-// as it was (rec), made capture info only when asked for, or any other
-// source's capture info (ci).
+// rawPacket is the last packet read, as read: a file's record header as it
+// was (rec: pcap or pcapng), made capture info only when asked for, or a
+// live source's capture info (ci).
 type rawPacket struct {
 	data []byte
 	rec  pcapRecord
-	pcap bool // rec holds the packet's header (a file's record), not ci
+	file bool // rec holds the packet's header (a file's record), not ci
 	ci   gopacket.CaptureInfo
 	lt   layers.LinkType
 }
@@ -21,7 +21,7 @@ type rawPacket struct {
 // (time, captured and original length) and its link type; for writing the
 // packet out again (tcpwatch -w).
 func (r *Reader) Raw() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
-	if r.raw.pcap {
+	if r.raw.file {
 		return r.raw.data, r.raw.rec.info(), r.raw.lt
 	}
 	return r.raw.data, r.raw.ci, r.raw.lt
