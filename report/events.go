@@ -86,6 +86,22 @@ func ConnTransitionOf(c *tracker.Conn, tr tracker.Transition) ConnTransition {
 	}
 }
 
+// FrozenTransitionOf converts a tracker transition of a frozen connection,
+// known by its Record, into the model.
+func FrozenTransitionOf(r *tracker.Record, tr tracker.Transition) ConnTransition {
+	return ConnTransition{
+		Time: Time(tr.Time), Connection: r.ID, Client: r.Client(), Server: r.Server(),
+		Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why, Inferred: tr.Inferred,
+	}
+}
+
+// FrozenTransition writes the "transition" event of a frozen connection:
+// a side's TIME_WAIT ending, which never ends the connection (it had
+// ended). It has the signature of tracker.Config.OnFrozenTransition.
+func (e *Events) FrozenTransition(r *tracker.Record, tr tracker.Transition) {
+	e.writeTransition(FrozenTransitionOf(r, tr))
+}
+
 // Transition writes a "transition" event, then an "end" event if the
 // transition ended the connection. It has the signature of
 // tracker.Config.OnTransition.

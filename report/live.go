@@ -62,11 +62,23 @@ func NewLiveView(w io.Writer, iface string, terminal bool) *LiveView {
 
 // Transition records a state change (tracker.Config.OnTransition).
 func (v *LiveView) Transition(c *tracker.Conn, tr tracker.Transition) {
+	v.add(ConnTransitionOf(c, tr))
+}
+
+// FrozenTransition records a transition of a frozen connection (its
+// TIME_WAIT ending). It has the signature of
+// tracker.Config.OnFrozenTransition.
+func (v *LiveView) FrozenTransition(r *tracker.Record, tr tracker.Transition) {
+	v.add(FrozenTransitionOf(r, tr))
+}
+
+// add keeps a transition among the recent ones, the oldest dropped.
+func (v *LiveView) add(t ConnTransition) {
 	if len(v.recent) == MaxRecent {
 		copy(v.recent, v.recent[1:])
 		v.recent = v.recent[:MaxRecent-1]
 	}
-	v.recent = append(v.recent, ConnTransitionOf(c, tr))
+	v.recent = append(v.recent, t)
 }
 
 // Snapshot is one frame of the live view in the report's model: only what

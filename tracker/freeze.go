@@ -109,6 +109,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	seq := t.frozenSeq[rank]
 	t.frozenSeq[rank]++
 	q.push(r)
+	t.pushFrozenTW(&r, rank, seq) // frozentw.go
 	if tw := t.parkedRec(c); tw != nil {
 		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
 	}
@@ -141,21 +142,30 @@ func (t *Tracker) frozenQueue(rank int) *deque[Record] {
 // frozenOf returns the Record a compact record points at, nil if it points
 // at none or the Record was forgotten since.
 func (t *Tracker) frozenOf(tw *twRecord) *Record {
-	rank := frozenAnsweredRank
-	switch {
-	case tw.bits&twFrozen != 0:
-	case tw.bits&twFrozenOther != 0:
-		rank = frozenOtherRank
-	default:
+	if tw.bits&(twFrozen|twFrozenOther) == 0 {
 		return nil
 	}
+	return t.frozenAt(frozenRank(tw), uint32(tw.idx()), tw.id)
+}
+
+// frozenRank returns the rank of the Record a compact record points at.
+func frozenRank(tw *twRecord) int {
+	if tw.bits&twFrozenOther != 0 {
+		return frozenOtherRank
+	}
+	return frozenAnsweredRank
+}
+
+// frozenAt returns the Record of rank rank numbered seq (masked by
+// twIdxMask) if its ID is id; nil if it was forgotten since.
+func (t *Tracker) frozenAt(rank int, seq, id uint32) *Record {
 	q := t.frozenQueue(rank)
 	first := (t.frozenSeq[rank] - uint32(q.len())) & twIdxMask
-	pos := (uint32(tw.idx()) - first) & twIdxMask
+	pos := (seq - first) & twIdxMask
 	if int(pos) >= q.len() {
 		return nil
 	}
-	if r := q.at(int(pos)); uint32(r.ID) == tw.id {
+	if r := q.at(int(pos)); uint32(r.ID) == id {
 		return r
 	}
 	return nil
@@ -245,8 +255,12 @@ func (t *Tracker) closeFrozen(r *Record, at int64, pkt uint64, why cause) {
 			when = r.twSince[s] + t.twLen
 		}
 		r.states[s] = Closed
+		tr := trans{time: when, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}
 		if t.cfg.FrozenTransitions {
-			r.trs = append(r.trs, trans{time: when, packet: pkt, why: why, side: s, from: TimeWait, to: Closed})
+			r.trs = append(r.trs, tr)
+		}
+		if t.cfg.OnFrozenTransition != nil {
+			t.cfg.OnFrozenTransition(r, tr.public())
 		}
 		if s == Client && !r.Midstream {
 			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA))

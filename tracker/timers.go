@@ -111,11 +111,14 @@ func (t *Tracker) expire(c *Conn) {
 // 2×MSL, for which nothing more can arrive (they stay in Conns).
 func (t *Tracker) runTimers() {
 	for t.timeWaits.len() > 0 && t.timeWaits.front().due <= t.now {
-		if c := t.timerConn(t.timeWaits.pop()); c != nil {
+		tm := t.timeWaits.pop()
+		t.expireFrozen(tm.due - 1) // those due before it first (frozentw.go)
+		if c := t.timerConn(tm); c != nil {
 			t.expire(c) // stale entries (TIME_WAIT restarted or left) do nothing
 			t.parkIfEnded(c)
 		}
 	}
+	t.expireFrozen(t.now)
 	for t.handshakes.len() > 0 && t.handshakes.front().due <= t.now {
 		tm := t.handshakes.pop()
 		c := t.timerConn(tm)

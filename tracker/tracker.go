@@ -43,6 +43,11 @@ type Config struct {
 	// OnTransition, if set, is called for every state change as it happens
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
+	// OnFrozenTransition, if set, is called for every state change of a
+	// frozen connection (freeze.go), which has no Conn any more: a side's
+	// TIME_WAIT ending, as it happens. It must not retain the *Record
+	// beyond the call.
+	OnFrozenTransition func(r *Record, tr Transition)
 	// OnAnomaly, if set, is called for every finding as it is made.
 	OnAnomaly func(a Anomaly)
 }
@@ -120,7 +125,8 @@ type Tracker struct {
 	// the sequence number of the next Record of each rank.
 	frozen, frozenOther deque[Record]
 	frozenSeq           [2]uint32
-	histories           histories // of frozen Records (freeze.go)
+	frozenTWs           frozenTimers // their sides' TIME_WAIT expiries (frozentw.go)
+	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID

@@ -348,6 +348,11 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 				r.until = until
 				t.twRecs.requeue(&r.key)
 			}
+			if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
+				// As for a whole one (rules.go): it ends 2×MSL after this FIN.
+				fr.twSince[s.Peer()] = seg.Time
+				t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
+			}
 		}
 		t.lateSegments++
 		return true

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/netip"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,17 +53,26 @@ func TestFrozenReportEqualsWhole(t *testing.T) {
 		FloodTarget: netip.MustParseAddrPort("198.18.0.9:80"), Interval: 200 * time.Microsecond,
 		Mix: synth.Mix{IPv6: 0.1, Aborted: 0.05, Refused: 0.05, Retransmit: 0.05, MaxRounds: 3, Midstream: 0.3}}
 	files = append(files, synthCapture(t, mix))
-	total := 0
+	total, frozenTWEnds := 0, 0
 	for _, f := range files {
 		for _, msl := range []time.Duration{0, 20 * time.Millisecond} {
-			whole, _ := reportJSON(t, []string{f}, tracker.Config{MSL: msl, MaxFull: 1 << 30})
-			frozen, n := reportJSON(t, []string{f}, tracker.Config{MSL: msl, MaxFull: 1, FrozenTransitions: true})
+			var wholeEvents, frozenEvents transitionLog
+			whole, _ := reportJSON(t, []string{f}, wholeEvents.config(tracker.Config{MSL: msl, MaxFull: 1 << 30}))
+			frozen, n := reportJSON(t, []string{f}, frozenEvents.config(tracker.Config{MSL: msl, MaxFull: 1, FrozenTransitions: true}))
 			total += n
+			frozenTWEnds += frozenEvents.frozen
 			if !bytes.Equal(whole, frozen) {
 				t.Errorf("%s (MSL %v): the report with frozen connections differs from the whole one:\n%s",
 					filepath.Base(f), msl, firstDiff(whole, frozen))
 			}
+			if i, ok := wholeEvents.sameAs(&frozenEvents); !ok {
+				t.Errorf("%s (MSL %v): the transitions told with frozen connections differ from the whole ones' from the %dth on:\nwhole:  %v\nfrozen: %v",
+					filepath.Base(f), msl, i, wholeEvents.at(i), frozenEvents.at(i))
+			}
 		}
+	}
+	if frozenTWEnds < 1000 {
+		t.Errorf("only %d TIME_WAITs of frozen connections ended: the comparison of transitions proves little", frozenTWEnds)
 	}
 	// With the store's cap binding, frozen connections are forgotten as
 	// whole ones are: the same findings and the same counts by state.
@@ -76,6 +87,57 @@ func TestFrozenReportEqualsWhole(t *testing.T) {
 	if total < 1000 {
 		t.Errorf("only %d connections were frozen: the comparison proves little", total)
 	}
+}
+
+// transitionLog records the transitions a tracker tells (OnTransition,
+// OnFrozenTransition), in the order it tells them.
+type transitionLog struct {
+	trs    []report.ConnTransition
+	frozen int // told of frozen connections
+}
+
+func (l *transitionLog) config(cfg tracker.Config) tracker.Config {
+	cfg.OnTransition = func(c *tracker.Conn, tr tracker.Transition) { l.trs = append(l.trs, report.ConnTransitionOf(c, tr)) }
+	cfg.OnFrozenTransition = func(r *tracker.Record, tr tracker.Transition) {
+		l.trs = append(l.trs, report.FrozenTransitionOf(r, tr))
+		l.frozen++
+	}
+	return cfg
+}
+
+// sameAs reports whether two logs tell the same transitions in the same
+// order, but for those of the same time, which may come in any order (two
+// TIME_WAITs that end at once); if not, the index of the first run of
+// transitions of one time that differs.
+func (l *transitionLog) sameAs(o *transitionLog) (int, bool) {
+	key := func(t report.ConnTransition) string { return fmt.Sprint(t) }
+	for i := 0; i < len(l.trs) || i < len(o.trs); {
+		if i >= len(l.trs) || i >= len(o.trs) {
+			return i, false
+		}
+		j := i + 1
+		for j < len(l.trs) && j < len(o.trs) && l.trs[j].Time == l.trs[i].Time {
+			j++
+		}
+		a, b := make([]string, 0, j-i), make([]string, 0, j-i)
+		for k := i; k < j; k++ {
+			a, b = append(a, key(l.trs[k])), append(b, key(o.trs[k]))
+		}
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			return i, false
+		}
+		i = j
+	}
+	return 0, true
+}
+
+func (l *transitionLog) at(i int) any {
+	if i < len(l.trs) {
+		return l.trs[i]
+	}
+	return "(none)"
 }
 
 // firstDiff shows the lines around the first difference of a and b.

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if format == report.NDJSON {
 		events = report.NewEvents(stdout, cfg.verbose > 0)
 		events.SetTunnels(cfg.decap.tunnels())
-		tc.OnTransition, tc.OnAnomaly = events.Transition, events.Anomaly
+		tc.OnTransition, tc.OnFrozenTransition, tc.OnAnomaly = events.Transition, events.FrozenTransition, events.Anomaly
 	}
 	tr := tracker.New(tc)
 	order := &fileOrder{file: -1}
@@ -104,9 +104,8 @@ func trackerConfig(cfg *config) tracker.Config {
 	tc := tracker.Config{MSL: cfg.msl, MaxConns: cfg.maxConns, MaxKept: cfg.keep,
 		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all,
 		FrozenTransitions: cfg.verbose > 0}
-	if f, _ := report.ParseFormat(cfg.format); f == report.NDJSON || cfg.pictures.ladder.set || cfg.pictures.html != "" {
-		// Ladders and charts draw from whole connections, and the events
-		// follow every transition to the end of a TIME_WAIT: none is frozen.
+	if cfg.pictures.ladder.set || cfg.pictures.html != "" {
+		// Ladders and charts draw from whole connections: none is frozen.
 		tc.MaxFull = max(cfg.keep, tracker.DefaultMaxKept)
 	}
 	return tc

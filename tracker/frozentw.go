@@ -1,0 +1,91 @@
+package tracker
+
+// A frozen connection (freeze.go) has no timer in timeWaits any more: those
+// name whole connections. frozenTWs holds one timer per side of a frozen
+// Record in TIME_WAIT, due when that TIME_WAIT runs out, so that the side
+// closes then, as a whole one's does (expire), and not only when its
+// compact record leaves the table (up to 2×MSL after its last segment,
+// which can come a round trip after the TIME_WAIT began).
+
+// frozenTimer names a frozen Record as a compact record does: by its rank,
+// its sequence number among the Records of that rank, and its ID.
+type frozenTimer struct {
+	due  int64
+	seq  uint32
+	id   uint32
+	rank uint8
+}
+
+// frozenTimers is a min-heap of timers by due time: Records are frozen in
+// the order their connections ended, by rank, and a side's TIME_WAIT need
+// not begin with the connection's last segment, so the timers are not
+// pushed in the order they are due.
+type frozenTimers []frozenTimer
+
+func (h *frozenTimers) push(tm frozenTimer) {
+	*h = append(*h, tm)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		up := (i - 1) / 2
+		if q[up].due <= q[i].due {
+			break
+		}
+		q[up], q[i] = q[i], q[up]
+		i = up
+	}
+}
+
+// pop removes the timer due first.
+func (h *frozenTimers) pop() frozenTimer {
+	q := *h
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	*h = q[:n]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < n && q[l].due < q[least].due {
+			least = l
+		}
+		if r < n && q[r].due < q[least].due {
+			least = r
+		}
+		if least == i {
+			return top
+		}
+		q[i], q[least] = q[least], q[i]
+		i = least
+	}
+}
+
+// pushFrozenTW adds a timer for each side of r still in TIME_WAIT, r being
+// the Record of rank rank numbered seq.
+func (t *Tracker) pushFrozenTW(r *Record, rank int, seq uint32) {
+	for s := Client; s <= Server; s++ {
+		if r.states[s] == TimeWait {
+			t.frozenTWs.push(frozenTimer{due: r.twSince[s] + t.twLen, seq: seq & twIdxMask, id: uint32(r.ID), rank: uint8(rank)})
+		}
+	}
+}
+
+// expireFrozen closes the frozen sides whose TIME_WAIT ran out by until
+// (at most now), and tells their compact records so: a FIN sent again
+// after it no longer restarts it, and a SYN that takes over the 4-tuple
+// no longer reuses a TIME_WAIT.
+func (t *Tracker) expireFrozen(until int64) {
+	for len(t.frozenTWs) > 0 && t.frozenTWs[0].due <= until {
+		tm := t.frozenTWs.pop()
+		r := t.frozenAt(int(tm.rank), tm.seq, tm.id)
+		if r == nil {
+			continue // forgotten since
+		}
+		t.closeFrozen(r, 0, 0, cExpired) // (a TIME_WAIT restarted since stays: its own timer is later)
+		if tw := t.twRecs.get(&r.Key); tw != nil && t.frozenOf(tw) == r {
+			for s := Client; s <= Server; s++ {
+				if r.states[s] != TimeWait {
+					tw.bits &^= twClientTW << s
+				}
+			}
+		}
+	}
+}
