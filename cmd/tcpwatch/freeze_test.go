@@ -14,6 +14,8 @@ import (
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/internal/synth"
 	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/report/html"
+	"github.com/tcpwatch/tcpwatch/report/ladder"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -263,5 +265,94 @@ func TestFrozenConnectionsTakeLittleMemory(t *testing.T) {
 	if saved := (int64(whole) - int64(frozen)) / int64(n); saved < 900 {
 		t.Errorf("a frozen connection takes %d bytes less than a whole one (live heap %d KB whole, %d KB with %d frozen); want at least 900",
 			saved, whole>>10, frozen>>10, n)
+	}
+}
+
+// TestPicturesOfFrozenConnectionsEqualWhole checks that the ladders and the
+// state charts drawn from Records frozen as soon as they ended (MaxFull 1,
+// their transitions kept, as for --ladder and --html) are those drawn from
+// connections kept whole.
+func TestPicturesOfFrozenConnectionsEqualWhole(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/pcaps/anomalies/*.pcap")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recordings: %v", err)
+	}
+	files = append(files, "../../testdata/pcaps/many-short.pcap",
+		synthCapture(t, synth.Config{Seed: 11, Conns: 1500, Concurrency: 150, Flood: 300, Interval: 200 * time.Microsecond,
+			Mix: synth.Mix{IPv6: 0.1, Aborted: 0.05, Refused: 0.05, Retransmit: 0.05, MaxRounds: 3, Midstream: 0.2}}))
+	frozen := 0
+	for _, f := range files {
+		for _, msl := range []time.Duration{0, 20 * time.Millisecond} {
+			whole, _ := pictures(t, f, tracker.Config{MSL: msl, MaxFull: 1 << 30, FrozenTransitions: true})
+			got, n := pictures(t, f, tracker.Config{MSL: msl, MaxFull: 1, FrozenTransitions: true})
+			frozen += n
+			if !bytes.Equal(whole, got) {
+				t.Errorf("%s (MSL %v): the pictures of frozen connections differ from the whole ones':\n%s",
+					filepath.Base(f), msl, firstDiff(whole, got))
+			}
+		}
+	}
+	if frozen < 1000 {
+		t.Errorf("only %d connections were frozen: the comparison proves little", frozen)
+	}
+}
+
+// pictures draws every connection of a capture as --ladder does, from a
+// second reading, and the state chart as --html does, as text; and says
+// how many connections were frozen.
+func pictures(t *testing.T, name string, cfg tracker.Config) ([]byte, int) {
+	t.Helper()
+	tr := tracker.New(cfg)
+	feedFile(t, tr, name)
+	tr.Finish()
+	records := tr.Records()
+	rec := ladder.NewRecorder(cfg, records)
+	eachPacket(t, func(_ int, p *capture.Packet) {
+		if p.Kind == capture.TCP && rec.Wants(&p.Seg) {
+			rec.Observe(&p.Seg)
+		}
+	}, name)
+	var b bytes.Buffer
+	for _, l := range rec.Ladders(tr.Anomalies()) {
+		if err := ladder.Text(&b, l, ladder.TextOptions{Width: 120}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first, last int64
+	if len(records) > 0 {
+		first, last = records[0].First, records[0].Last
+		for _, r := range records {
+			last = max(last, r.Last)
+		}
+	}
+	fmt.Fprintf(&b, "%v\n", html.States(records, html.Span{Start: first, End: last + int64(time.Second)}).Count)
+	return b.Bytes(), tr.Frozen()
+}
+
+// TestEveryOutputFreezes: whatever the output, ended connections are
+// frozen beyond the default cap on whole ones, so memory stays bounded;
+// the pictures keep the transitions of frozen ones to draw them.
+func TestEveryOutputFreezes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		trs  bool
+	}{
+		{[]string{"-r", "x.pcap"}, false},
+		{[]string{"-r", "x.pcap", "-v"}, true},
+		{[]string{"-r", "x.pcap", "-F", "ndjson"}, false},
+		{[]string{"-r", "x.pcap", "--ladder"}, true},
+		{[]string{"-r", "x.pcap", "--html", "x.html"}, true},
+	} {
+		c, err := parseArgs(tc.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := trackerConfig(c)
+		if got.MaxFull != 0 {
+			t.Errorf("%v: MaxFull %d, want the default", tc.args, got.MaxFull)
+		}
+		if got.FrozenTransitions != tc.trs {
+			t.Errorf("%v: FrozenTransitions %v, want %v", tc.args, got.FrozenTransitions, tc.trs)
+		}
 	}
 }

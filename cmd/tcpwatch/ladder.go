@@ -150,9 +150,10 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 	if !p.ladder.set && p.html == "" {
 		return nil
 	}
-	byID := make(map[uint64]*tracker.Conn)
-	for _, c := range tr.Conns() {
-		byID[c.ID] = c
+	records := tr.Records()
+	byID := make(map[uint64]*tracker.Record, len(records))
+	for _, r := range records {
+		byID[r.ID] = r
 	}
 	terminal, err := ladderConns(cfg, rep, byID)
 	if err != nil {
@@ -177,7 +178,7 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 	}
 	if p.html != "" {
 		d := &html.Data{Report: rep, Listed: listed, Ladders: ladders, SYNs: syns,
-			States: html.States(tr.Conns(), syns.Span)}
+			States: html.States(records, syns.Span)}
 		if err := writeHTML(p.html, p.out, d); err != nil {
 			return err
 		}
@@ -206,7 +207,7 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 
 // ladderConns returns the connections --ladder draws in the terminal: the
 // ones it names, or every connection the table lists.
-func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Conn) ([]*tracker.Conn, error) {
+func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Record) ([]*tracker.Record, error) {
 	if !cfg.pictures.ladder.set {
 		return nil, nil
 	}
@@ -214,7 +215,7 @@ func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Conn)
 	if len(ids) == 0 {
 		return listedConns(rep, report.Listed(rep, report.PrintOptions{All: cfg.all}), byID), nil
 	}
-	var out []*tracker.Conn
+	var out []*tracker.Record
 	for _, id := range ids {
 		c := byID[id]
 		if c == nil {
@@ -225,8 +226,8 @@ func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Conn)
 	return out, nil
 }
 
-func listedConns(rep *report.Report, listed []int, byID map[uint64]*tracker.Conn) []*tracker.Conn {
-	var out []*tracker.Conn
+func listedConns(rep *report.Report, listed []int, byID map[uint64]*tracker.Record) []*tracker.Record {
+	var out []*tracker.Record
 	for _, i := range listed {
 		if c := byID[rep.Connections[i].ID]; c != nil {
 			out = append(out, c)
@@ -236,9 +237,9 @@ func listedConns(rep *report.Report, listed []int, byID map[uint64]*tracker.Conn
 }
 
 // union returns a's connections, then b's not in a.
-func union(a, b []*tracker.Conn) []*tracker.Conn {
-	seen := make(map[*tracker.Conn]bool, len(a))
-	out := append([]*tracker.Conn(nil), a...)
+func union(a, b []*tracker.Record) []*tracker.Record {
+	seen := make(map[*tracker.Record]bool, len(a))
+	out := append([]*tracker.Record(nil), a...)
 	for _, c := range a {
 		seen[c] = true
 	}

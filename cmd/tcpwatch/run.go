@@ -105,8 +105,7 @@ func trackerConfig(cfg *config) tracker.Config {
 		Thresholds: tracker.Thresholds{Stuck: cfg.stuck, TimeWaitLimit: cfg.twLimit}, KeepFlood: cfg.all,
 		FrozenTransitions: cfg.verbose > 0}
 	if cfg.pictures.ladder.set || cfg.pictures.html != "" {
-		// Ladders and charts draw from whole connections: none is frozen.
-		tc.MaxFull = max(cfg.keep, tracker.DefaultMaxKept)
+		tc.FrozenTransitions = true // ladders and charts draw them
 	}
 	return tc
 }

@@ -35,8 +35,9 @@ type StateSeries struct {
 	Count [2][Buckets][]int // by side, slice and state
 }
 
-// States follows every connection's transitions over the span.
-func States(conns []*tracker.Conn, span Span) *StateSeries {
+// States follows every connection's transitions over the span: the
+// report's Records, whole or frozen with their transitions.
+func States(conns []*tracker.Record, span Span) *StateSeries {
 	n := len(tracker.States())
 	s := &StateSeries{Span: span}
 	var delta [2][Buckets][]int

@@ -85,7 +85,7 @@ func TestStatesFollowTransitions(t *testing.T) {
 		tr.Observe(&s)
 	}
 	tr.Finish()
-	s := States(tr.Conns(), Span{Start: 0, End: 1e9})
+	s := States(tr.Records(), Span{Start: 0, End: 1e9})
 	last := s.Count[tracker.Server][Buckets-1]
 	if last[tracker.Established] != 1 || last[tracker.SynRcvd] != 0 {
 		t.Errorf("server at the end: %d ESTABLISHED, %d SYN_RCVD; want 1, 0", last[tracker.Established], last[tracker.SynRcvd])

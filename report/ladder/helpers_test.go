@@ -42,7 +42,7 @@ func draw(t *testing.T, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
 func drawWith(t *testing.T, cfg tracker.Config, pkts []capture.Packet) (*tracker.Tracker, []*Ladder) {
 	t.Helper()
 	tr := track(cfg, pkts)
-	rec := NewRecorder(cfg, tr.Conns())
+	rec := NewRecorder(cfg, tr.Records())
 	for i := range pkts {
 		if p := &pkts[i]; p.Kind == capture.TCP && rec.Wants(&p.Seg) {
 			rec.Observe(&p.Seg)

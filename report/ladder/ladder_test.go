@@ -143,7 +143,7 @@ func TestSVGParsesAndCarriesTheStates(t *testing.T) {
 func TestRecorderIgnoresOtherConnections(t *testing.T) {
 	pkts := readSegments(t, "many-short.pcap")
 	tr := track(tracker.Config{}, pkts)
-	cs := tr.Conns()
+	cs := tr.Records()
 	if len(cs) < 2 {
 		t.Fatalf("%d connections, want several", len(cs))
 	}
@@ -156,7 +156,7 @@ func TestRecorderIgnoresOtherConnections(t *testing.T) {
 		}
 	}
 	c := cs[1]
-	if n := c.Half(tracker.Client).Packets() + c.Half(tracker.Server).Packets(); uint64(wanted) != n {
+	if n := c.Packets(tracker.Client) + c.Packets(tracker.Server); uint64(wanted) != n {
 		t.Errorf("recorder wanted %d segments, connection #%d has %d", wanted, c.ID, n)
 	}
 	if ls := rec.Ladders(tr.Anomalies()); len(ls) != 1 || ls[0].ID != c.ID {
@@ -255,7 +255,7 @@ func TestSVGAtMostKeepsTheEnds(t *testing.T) {
 func TestWantsDoesNotAllocate(t *testing.T) {
 	pkts := readSegments(t, "many-short.pcap")
 	tr := track(tracker.Config{}, pkts)
-	rec := NewRecorder(tracker.Config{}, tr.Conns()[:1])
+	rec := NewRecorder(tracker.Config{}, tr.Records()[:1])
 	other := &pkts[len(pkts)-1].Seg
 	if rec.Wants(other) {
 		t.Fatal("the last connection's segment is wanted; want only the first connection's")

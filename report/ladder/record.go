@@ -20,7 +20,7 @@ type Recorder struct {
 
 // drawn is one connection to draw, as the first pass saw it.
 type drawn struct {
-	c    *tracker.Conn
+	c    *tracker.Record
 	segs []recorded
 }
 
@@ -48,10 +48,11 @@ func countersOf(c *tracker.Conn) counters {
 }
 
 // NewRecorder returns a recorder for the given connections of the first
-// pass (after its Finish), which are drawn in that order. cfg is the first
-// pass's tracker configuration; its hooks are not used.
-func NewRecorder(cfg tracker.Config, conns []*tracker.Conn) *Recorder {
-	cfg.OnTransition, cfg.OnAnomaly = nil, nil
+// pass (its Records after its Finish, whole or frozen with their
+// transitions), which are drawn in that order. cfg is the first pass's
+// tracker configuration; its hooks are not used.
+func NewRecorder(cfg tracker.Config, conns []*tracker.Record) *Recorder {
+	cfg.OnTransition, cfg.OnFrozenTransition, cfg.OnAnomaly = nil, nil, nil
 	r := &Recorder{want: make(map[tracker.FlowKey][]*drawn, len(conns)), tr: tracker.New(cfg),
 		fresh: make(map[tracker.FlowKey][]*freshConn), known: make(map[*tracker.Conn]bool)}
 	for _, c := range conns {
