@@ -109,9 +109,16 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	seq := t.frozenSeq[rank]
 	t.frozenSeq[rank]++
 	q.push(r)
-	t.pushFrozenTW(&r, rank, seq) // frozentw.go
+	if c.inTable {
+		t.pushFrozenTW(&r, rank, seq) // frozentw.go; a retired one's expiry is not followed (retire)
+	}
 	if tw := t.parkedRec(c); tw != nil {
 		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
+		for s := Client; s <= Server; s++ {
+			if r.states[s] != TimeWait {
+				tw.bits &^= twClientTW << s // (its TIME_WAIT ran out while it was whole)
+			}
+		}
 	}
 	t.conns[c.idx] = nil
 	t.holes++

@@ -267,7 +267,7 @@ func (w *watch) tick(now time.Time) error {
 		TCPPackets:  st.TCP,
 		Dropped:     report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped},
 		Active:      w.tr.Active(),
-		Connections: len(w.tr.Conns()),
+		Connections: len(w.tr.Conns()) + w.tr.Frozen(),
 	}
 	if dt := now.Sub(w.lastTick).Seconds(); dt > 0 {
 		s.PacketsPerS = float64(st.Packets-w.lastPackets) / dt

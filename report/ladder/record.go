@@ -2,6 +2,7 @@ package ladder
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
@@ -53,6 +54,9 @@ func countersOf(c *tracker.Conn) counters {
 // tracker configuration; its hooks are not used.
 func NewRecorder(cfg tracker.Config, conns []*tracker.Record) *Recorder {
 	cfg.OnTransition, cfg.OnFrozenTransition, cfg.OnAnomaly = nil, nil, nil
+	// Its own tracker keeps every connection whole: the marks are read from
+	// them (index), and a frozen one's Conn would be reused for another.
+	cfg.MaxFull, cfg.MaxKept = math.MaxInt, math.MaxInt
 	r := &Recorder{want: make(map[tracker.FlowKey][]*drawn, len(conns)), tr: tracker.New(cfg),
 		fresh: make(map[tracker.FlowKey][]*freshConn), known: make(map[*tracker.Conn]bool)}
 	for _, c := range conns {
