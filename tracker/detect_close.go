@@ -102,6 +102,30 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 	return a
 }
 
+// closedLate brings the close_wait_stuck finding of side s up to date as
+// s leaves CLOSE_WAIT at at: it was stuck, and is no longer. Its sentence
+// would otherwise say it never closed; the end of input, which brings the
+// findings of sides still stuck up to date, no longer judges it.
+func (t *Tracker) closedLate(c *Conn, s Side, at int64) {
+	for i := len(t.anomalies) - 1; i >= 0; i-- {
+		a := &t.anomalies[i]
+		if a.Conn != c.ID || a.Kind != CloseWaitStuck || a.Side != s || a.rule != ruleCloseWait {
+			continue
+		}
+		a.Detail = fmt.Sprintf("%s closed only %s after the %s's FIN: its application called close() that late",
+			endpoint(c, s), secs(at-a.Time), s.Peer())
+		fields := map[string]any{"seconds_stuck": seconds(at - a.Time), "peer_state": c.half[s.Peer()].state.String()}
+		if idle, ok := a.Fields["seconds_idle"]; ok {
+			fields["seconds_idle"] = idle
+		}
+		if _, ok := a.Fields["peer_seconds_waiting"]; ok && c.half[s.Peer()].state == FinWait2 {
+			fields["peer_seconds_waiting"] = seconds(at - c.half[s.Peer()].since)
+		}
+		a.Fields = fields
+		return
+	}
+}
+
 // finFields are unacked_fin's figures: retransmissions, how long the FIN
 // has waited (until the kernel gave up, if it did), and in what state.
 func finFields(h *Half, state State, now int64) map[string]any {

@@ -1,0 +1,48 @@
+package tracker
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// TestCloseWaitStuckThatClosesLaterSaysSo: a side found stuck in
+// CLOSE_WAIT that closes later is not left saying it never closed: its
+// finding says how long it took.
+func TestCloseWaitStuckThatClosesLaterSaysSo(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := AddrFrom4([4]byte{198, 18, 0, 7})
+	tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
+	seg := func(at time.Duration, fromClient bool, f Flags, seq, ack uint32) {
+		s := Segment{Time: start + int64(at), Src: cli, SrcPort: 40000, Dst: target, DstPort: 80, Flags: f, Window: 1000, WScale: -1}
+		if !fromClient {
+			s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, 40000
+		}
+		s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
+		tr.Observe(&s)
+	}
+	seg(0, true, SYN, 100, 0)
+	seg(time.Millisecond, false, SYN|ACK, 900, 101)
+	seg(2*time.Millisecond, true, ACK, 101, 901)
+	seg(10*time.Millisecond, true, FIN|ACK, 101, 901)
+	seg(11*time.Millisecond, false, ACK, 901, 102)
+	seg(2*time.Second, true, ACK, 101, 901) // a keepalive: 2 s later, the server is stuck
+	stuck := slices.Clone(tr.Anomalies())
+	seg(3011*time.Millisecond, false, FIN|ACK, 901, 102) // it closes 3 s after the FIN
+	seg(3012*time.Millisecond, true, ACK, 102, 902)
+	tr.Finish()
+	if len(stuck) != 1 || stuck[0].Kind != CloseWaitStuck || !strings.Contains(stuck[0].Detail, "has not closed") {
+		t.Fatalf("before it closed: findings %v, want close_wait_stuck", stuck)
+	}
+	as := tr.Anomalies()
+	if len(as) != 1 {
+		t.Fatalf("findings %v, want one", as)
+	}
+	want := "server 198.18.0.2:80 closed only 3.001s after the client's FIN: its application called close() that late"
+	if a := as[0]; a.Detail != want || a.Fields["seconds_stuck"] != 3.001 {
+		t.Errorf("finding %q %v, want %q and seconds_stuck 3.001", a.Detail, a.Fields, want)
+	}
+}
