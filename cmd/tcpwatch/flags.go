@@ -114,6 +114,11 @@ func parseError(fs *pflag.FlagSet, args []string, err error) error {
 			msg = strings.ReplaceAll(msg, `"-`+f.Name+`, --`+f.Name+`"`, `"-`+f.Name+`"`)
 		}
 	})
+	if arg, ok := strings.CutPrefix(msg, "invalid argument "); ok {
+		if v, _, ok := strings.Cut(arg, ` for "-c" flag:`); ok {
+			return fmt.Errorf("-c %s: invalid packet count, want 1 or more", strings.Trim(v, `"`))
+		}
+	}
 	return errors.New(msg)
 }
 
@@ -214,6 +219,12 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return errors.New(`-w "": give the name of the file to write`)
 	case fs.Changed("html") && c.pictures.html == "":
 		return errors.New(`--html "": give the name of the file to write`)
+	case fs.Changed("fail-on") && strings.TrimSpace(c.failOn) == "":
+		return fmt.Errorf("--fail-on %q: give anomaly kinds, a severity (info, warning, critical) or any", c.failOn)
+	case fs.Changed("write") && strings.TrimSpace(c.write) == "":
+		return fmt.Errorf("--write %q: give anomaly kinds, a severity (info, warning, critical), any or all", c.write)
+	case fs.Changed("write") && c.writeFile == "":
+		return errors.New("--write chooses what -w writes: give -w FILE too")
 	}
 	if _, err := report.ParseFormat(c.format); err != nil {
 		return err

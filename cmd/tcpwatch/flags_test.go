@@ -61,11 +61,16 @@ func TestUsageErrorsSayWhereTheUsageIs(t *testing.T) {
 	}{
 		{[]string{"-r", sample, "-c", "0"}, "tcpwatch: -c 0: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-c0"}, "tcpwatch: -c 0: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "-c", "-1"}, "tcpwatch: -c -1: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "--fail-on="}, "tcpwatch: --fail-on \"\": give anomaly kinds, a severity (info, warning, critical) or any (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "--fail-on", " "}, "tcpwatch: --fail-on \" \": give anomaly kinds, a severity (info, warning, critical) or any (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "-w", "x.pcap", "--write="}, "tcpwatch: --write \"\": give anomaly kinds, a severity (info, warning, critical), any or all (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "--write", "all"}, "tcpwatch: --write chooses what -w writes: give -w FILE too (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "--bogus"}, "tcpwatch: unknown flag: --bogus (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-format", "json"}, "tcpwatch: -format: long flags take two dashes: --format (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-stuck=5s"}, "tcpwatch: -stuck=5s: long flags take two dashes: --stuck (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-c"}, "tcpwatch: flag needs an argument: 'c' in -c (tcpwatch --help for usage)\n"},
-		{[]string{"-r", sample, "-c", "ten"}, `tcpwatch: invalid argument "ten" for "-c" flag: must be a non-negative integer (tcpwatch --help for usage)` + "\n"},
+		{[]string{"-r", sample, "-c", "ten"}, `tcpwatch: -c ten: invalid packet count, want 1 or more (tcpwatch --help for usage)` + "\n"},
 		{[]string{}, "tcpwatch: nothing to read: give -r FILE or -i IFACE (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-tttttt"}, "tcpwatch: -tttttt: at most five t's (-t, -tt, -ttt, -tttt, -ttttt) (tcpwatch --help for usage)\n"},
 	} {
