@@ -6,6 +6,7 @@ import (
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 // fileOrder notices files given out of time order (-r b.pcap -r a.pcap):
@@ -24,7 +25,7 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 	i, name := rd.File()
 	if i != o.file && o.latest != 0 && p.Time < o.latest {
 		o.warnings = append(o.warnings, fmt.Sprintf("files out of time order: %q begins at %s, %s before the end of %q; give the files in time order",
-			name, report.DateClock(report.Time(p.Time)), time.Duration(o.latest-p.Time).Round(time.Millisecond), o.lastFile))
+			name, report.DateClock(report.Time(p.Time)), tracker.FormatDuration(time.Duration(o.latest-p.Time)), o.lastFile))
 	}
 	o.file = i
 	if p.Time > o.latest {

@@ -31,6 +31,11 @@ func TestFilesOutOfTimeOrderAreWarnedAbout(t *testing.T) {
 	if _, out, _ := runCLI("-r", older, "-r", newer); strings.Contains(out, "warning:") {
 		t.Errorf("in order, a warning:\n%s", out)
 	}
+	// A file given twice: it begins 38µs before its own end, not "0s".
+	const short = "../../testdata/pcaps/refused.pcap"
+	if _, out, _ := runCLI("-r", short, "-r", short); !strings.Contains(out, `, 38µs before the end of "`+short+`"`) {
+		t.Errorf("a file given twice: the warning does not say 38µs:\n%s", out)
+	}
 }
 
 // TestCaptureAcrossMidnightShowsDates: when a capture spans days, the
