@@ -38,7 +38,7 @@ func (p *pictureConfig) openHTML() error {
 	}
 	f, err := os.Create(p.html)
 	if err != nil {
-		return fmt.Errorf("--html: %w", err)
+		return outputFileError("--html", p.html, err)
 	}
 	p.out = f
 	return nil
@@ -261,7 +261,7 @@ func writeHTML(name string, f *os.File, d *html.Data) error {
 	if f == nil {
 		var err error
 		if f, err = os.Create(name); err != nil {
-			return fmt.Errorf("--html: %w", err)
+			return outputFileError("--html", name, err)
 		}
 	}
 	w := bufio.NewWriter(f)
@@ -274,7 +274,7 @@ func writeHTML(name string, f *os.File, d *html.Data) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write %q: %w", name, err)
+		return outputFileError("--html", name, err)
 	}
 	return nil
 }

@@ -58,7 +58,8 @@ func TestLadderErrors(t *testing.T) {
 		{"standard input", []string{"-r", "-", "--ladder"}, "cannot read standard input twice"},
 		{"live", []string{"-i", "lo", "--ladder"}, "--ladder needs -r FILE"},
 		{"html live", []string{"-i", "lo", "--html", "x.html"}, "--html needs -r FILE"},
-		{"html not writable", []string{"-r", sample, "--html", "/nonexistent/x.html"}, `--html: open /nonexistent/x.html: no such file or directory`},
+		{"html not writable", []string{"-r", sample, "--html", "/nonexistent/x.html"}, `--html "/nonexistent/x.html": open: no such file or directory`},
+		{"html not written", []string{"-r", sample, "--html", "/dev/full"}, `--html "/dev/full": write: no space left on device`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -309,10 +309,14 @@ func (pw *pcapWriter) flush() error {
 
 // pcapFileError is err, met creating or writing -w's file name, said once:
 // `-w "x.pcap": write: no space left on device`, not with the path again.
-func pcapFileError(name string, err error) error {
+func pcapFileError(name string, err error) error { return outputFileError("-w", name, err) }
+
+// outputFileError names the file a flag writes and what failed on it once:
+// `--html "x.html": open: is a directory`.
+func outputFileError(flag, name string, err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("-w %q: %s: %w", name, pe.Op, pe.Err)
+		return fmt.Errorf("%s %q: %s: %w", flag, name, pe.Op, pe.Err)
 	}
-	return fmt.Errorf("-w %q: %w", name, err)
+	return fmt.Errorf("%s %q: %w", flag, name, err)
 }
