@@ -107,8 +107,11 @@ func gzipErrorCases(t *testing.T) []errorCase {
 		{name: "gzip pcapng cut in its trailer", data: gzNg[:len(gzNg)-1], nextErr: `read "F": packet 3: truncated: the capture ends before the end of its gzip stream`, packets: 2, is: ErrTruncated},
 		{name: "gzip pcapng cut inside a name record", data: gzCut(t, 1, goodNg.b, nrb.b[len(goodNg.b):nrbAt+12]), nextErr: `read "F": packet 2: truncated: the capture ends before the end of its gzip stream`, packets: 1, is: ErrTruncated},
 		{name: "gzip pcapng without its trailer", data: gzNg[:len(gzNg)-8], nextErr: `read "F": packet 3: truncated: the capture ends before the end of its gzip stream`, packets: 2, is: ErrTruncated},
-		{name: "gzip padded with zeros, then more", data: cat(gz(t, goodPcap), make([]byte, 10), []byte{1, 2, 3}), nextErr: `read "F": packet 3: gzip: invalid header`, packets: 2, is: gzip.ErrHeader},
-		{name: "gzip followed by garbage", data: cat(gz(t, goodPcap), []byte("not a gzip header")), nextErr: `read "F": packet 3: gzip: invalid header`, packets: 2, is: gzip.ErrHeader},
+		{name: "gzip padded with zeros, then more", data: cat(gz(t, goodPcap), make([]byte, 10), []byte{1, 2, 3}), nextErr: `read "F": packet 3: ` + errTrailing.Error(), packets: 2, is: gzip.ErrHeader},
+		{name: "gzip followed by garbage", data: cat(gz(t, goodPcap), []byte("not a gzip header")), nextErr: `read "F": packet 3: ` + errTrailing.Error(), packets: 2, is: gzip.ErrHeader},
+		{name: "gzip followed by a little garbage", data: cat(gz(t, goodPcap), []byte("junk\n")), nextErr: `read "F": packet 3: ` + errTrailing.Error(), packets: 2, is: gzip.ErrHeader},
+		{name: "gzip followed by one byte", data: cat(gz(t, goodPcap), []byte{0x1f}), nextErr: `read "F": packet 3: ` + errTrailing.Error(), packets: 2, is: gzip.ErrHeader},
+		{name: "gzip followed by a member cut in its header", data: cat(gz(t, goodPcap), gz(t, goodPcap)[:6]), nextErr: `read "F": packet 3: truncated: the capture ends before the end of its gzip stream`, packets: 2, is: ErrTruncated},
 	}
 }
 

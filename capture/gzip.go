@@ -49,8 +49,8 @@ func (m *members) Read(p []byte) (int, error) {
 }
 
 // next starts the next member, once one has ended: io.EOF if only zeros
-// (or nothing) follow, gzip.ErrHeader if zeros are followed by anything
-// else, or the next member's header error.
+// (or nothing) follow, errTrailing if what follows is not a member, or the
+// next member's header error.
 func (m *members) next() error {
 	zeros := false
 	for {
@@ -62,9 +62,12 @@ func (m *members) next() error {
 			zeros = true
 			continue
 		case zeros:
-			return gzip.ErrHeader
+			return errTrailing
 		}
 		m.src.UnreadByte()
+		if magic, _ := m.src.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+			return errTrailing
+		}
 		if err := m.gz.Reset(m.src); err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -75,3 +78,16 @@ func (m *members) next() error {
 		return nil
 	}
 }
+
+// errTrailing: what follows a gzip stream's last member is neither zeros
+// nor another member. It is a bad gzip header (errors.Is), said as what it
+// is: data after the stream, which gzip(1) ignores as trailing garbage.
+var errTrailing error = trailingError{}
+
+type trailingError struct{}
+
+func (trailingError) Error() string {
+	return "data after the end of the gzip stream is not gzip (gzip -d ignores it as trailing garbage)"
+}
+
+func (trailingError) Is(target error) bool { return target == gzip.ErrHeader }
