@@ -20,6 +20,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"date":     report.DateClock,
 	"duration": func(c *report.Connection) string { return tracker.FormatDuration(c.Duration()) },
 	"count":    tracker.Grouped[uint64],
+	"countInt": tracker.Grouped[int],
 	"kinds":    kindsText,
 }).Parse(pageText))
 

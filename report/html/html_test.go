@@ -107,3 +107,29 @@ func TestSYNRateOfAShortCapture(t *testing.T) {
 		t.Errorf("the chart's top is not 1 SYN/s:\n%s", chart)
 	}
 }
+
+// TestPageGroupsItsCounts: counts on the page are grouped by thousands, as
+// in the table.
+func TestPageGroupsItsCounts(t *testing.T) {
+	d := sampleData()
+	c := d.Report.Connections[0]
+	c.Packets = report.PerSide{Client: 12345, Server: 2}
+	d.Report.Connections = nil
+	d.Listed = nil
+	for i := range 2600 {
+		c.ID = uint64(i + 1)
+		d.Report.Connections = append(d.Report.Connections, c)
+		if i < 1300 {
+			d.Listed = append(d.Listed, i)
+		}
+	}
+	var b bytes.Buffer
+	if err := Write(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1,300 more connections are not listed", "1,299 listed connections have no ladder", "12,345/2"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
