@@ -219,11 +219,32 @@ func ladderConns(cfg *config, rep *report.Report, byID map[uint64]*tracker.Recor
 	for _, id := range ids {
 		c := byID[id]
 		if c == nil {
-			return nil, fmt.Errorf("--ladder %d: no connection #%d in the report (it lists %d)", id, id, len(rep.Connections))
+			return nil, fmt.Errorf("--ladder %d: no connection #%d in the report (it lists %s)%s", id, id,
+				tracker.Grouped(len(rep.Connections)), leftOut(cfg, rep.Input.Evicted))
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// leftOut says which connections the report leaves out, and how to keep
+// them, for a --ladder ID it does not list; "" if it leaves none out.
+func leftOut(cfg *config, ev report.Evicted) string {
+	var why []string
+	if ev.Forgotten > 0 {
+		why = append(why, fmt.Sprintf("%s that ended were forgotten beyond --keep %s (raise it to keep them)",
+			tracker.Grouped(ev.Forgotten), tracker.Grouped(cfg.keep)))
+	}
+	if ev.SynFlood > 0 {
+		why = append(why, fmt.Sprintf("%s half-open ones of a SYN flood are summarized in its finding (--all keeps them)", tracker.Grouped(ev.SynFlood)))
+	}
+	if ev.Embryonic > 0 {
+		why = append(why, fmt.Sprintf("%s evicted from the full flow table before their handshake completed (raise --max-conns)", tracker.Grouped(ev.Embryonic)))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(why, "; ")
 }
 
 func listedConns(rep *report.Report, listed []int, byID map[uint64]*tracker.Record) []*tracker.Record {

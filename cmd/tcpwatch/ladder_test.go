@@ -51,7 +51,11 @@ func TestLadderErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"unknown ID", []string{"-r", sample, "--ladder", "9"}, "--ladder 9: no connection #9"},
+		{"unknown ID", []string{"-r", sample, "--ladder", "9"}, "--ladder 9: no connection #9 in the report (it lists 1)\n"},
+		{"forgotten ID", []string{"-r", "../../testdata/pcaps/many-short.pcap", "--keep", "2", "--ladder", "1"},
+			"(it lists 2): 123 that ended were forgotten beyond --keep 2 (raise it to keep them)\n"},
+		{"flood ID", []string{"-r", "../../testdata/pcaps/anomalies/syn-flood.pcap.gz", "--ladder", "2"},
+			"half-open ones of a SYN flood are summarized in its finding (--all keeps them)\n"},
 		{"not an ID", []string{"-r", sample, "--ladder=x"}, `--ladder "x": want connection IDs`},
 		{"json", []string{"-r", sample, "--ladder", "-F", "json"}, "--ladder draws in the table output only"},
 		{"ascii alone", []string{"-r", sample, "--ascii"}, "--ascii draws ladders: give --ladder too"},
