@@ -108,9 +108,10 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	q := t.frozenQueue(rank)
 	seq := t.frozenSeq[rank]
 	t.frozenSeq[rank]++
+	r.followed = c.inTable // a retired one's expiry is not followed (retire)
 	q.push(r)
-	if c.inTable {
-		t.pushFrozenTW(&r, rank, seq) // frozentw.go; a retired one's expiry is not followed (retire)
+	if r.followed {
+		t.pushFrozenTW(&r, rank, seq) // frozentw.go
 	}
 	if tw := t.parkedRec(c); tw != nil {
 		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
@@ -220,8 +221,8 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 		if r.open != nil {
 			t.emitFrozenOpen(r) // as forget judges the opening of a whole one
 		}
-		var tw *twRecord
-		if tw = t.twRecs.get(&r.Key); tw != nil && t.frozenOf(tw) != r {
+		slot, tw := t.twRecs.slotOf(&r.Key)
+		if tw != nil && t.frozenOf(tw) != r {
 			tw = nil
 		}
 		for s := Client; s <= Server; s++ {
@@ -233,9 +234,10 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 		}
 		if tw != nil {
 			tw.bits &^= twFrozen | twFrozenOther
+			t.pushForgottenTW(slot, tw, r.states, r.twSince) // frozentw.go
 		}
-		if r.states[Client] == TimeWait && !r.Midstream {
-			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA))
+		if r.states[Client] == TimeWait && !r.Midstream && r.followed {
+			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA)) // (retire left it)
 		}
 		t.evicted.Forgotten++
 		if other {
@@ -263,14 +265,14 @@ func (t *Tracker) closeFrozen(r *Record, at int64, pkt uint64, why cause) {
 		}
 		r.states[s] = Closed
 		tr := trans{time: when, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}
+		if s == Client && !r.Midstream && r.followed {
+			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA)) // (retire left it)
+		}
 		if t.cfg.FrozenTransitions {
 			r.trs = append(r.trs, tr)
 		}
 		if t.cfg.OnFrozenTransition != nil {
 			t.cfg.OnFrozenTransition(r, tr.public())
-		}
-		if s == Client && !r.Midstream {
-			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA))
 		}
 	}
 }

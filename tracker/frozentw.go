@@ -7,14 +7,27 @@ package tracker
 // compact record leaves the table (up to 2×MSL after its last segment,
 // which can come a round trip after the TIME_WAIT began).
 
+// A forgotten connection (beyond MaxKept) has only its compact record, if
+// it still has one: forgottenRank timers end its TIME_WAITs as well, so
+// that the summary counts a side whose TIME_WAIT ran out as CLOSED, and
+// the end is told, when it happens.
+
 // frozenTimer names a frozen Record as a compact record does: by its rank,
-// its sequence number among the Records of that rank, and its ID.
+// its sequence number among the Records of that rank, and its ID; or, of
+// forgottenRank, a forgotten connection's side by its compact record's
+// slot (seq), ID and the low bits of its until when the timer was set (a
+// TIME_WAIT restarted since moved it, and set another timer).
 type frozenTimer struct {
-	due  int64
-	seq  uint32
-	id   uint32
-	rank uint8
+	due   int64
+	seq   uint32
+	id    uint32
+	until uint32
+	rank  uint8
+	side  Side
 }
+
+// forgottenRank is the rank of a forgotten connection's timer.
+const forgottenRank = 2
 
 // frozenTimers is a min-heap of timers by due time: Records are frozen in
 // the order their connections ended, by rank, and a side's TIME_WAIT need
@@ -75,6 +88,10 @@ func (t *Tracker) pushFrozenTW(r *Record, rank int, seq uint32) {
 func (t *Tracker) expireFrozen(until int64) {
 	for len(t.frozenTWs) > 0 && t.frozenTWs[0].due <= until {
 		tm := t.frozenTWs.pop()
+		if tm.rank == forgottenRank {
+			t.expireForgotten(tm)
+			continue
+		}
 		r := t.frozenAt(int(tm.rank), tm.seq, tm.id)
 		if r == nil {
 			continue // forgotten since
@@ -88,4 +105,46 @@ func (t *Tracker) expireFrozen(until int64) {
 			}
 		}
 	}
+}
+
+// pushForgottenTW adds a timer for each side in TIME_WAIT of a connection
+// forgotten now, whose compact record tw is in slot: states and twSince
+// are its sides' states, and when each entered TIME_WAIT.
+func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, twSince [2]int64) {
+	for s := Client; s <= Server; s++ {
+		if states[s] == TimeWait && tw.inTW(s) {
+			t.pushForgottenSide(slot, tw, s, twSince[s]+t.twLen)
+		}
+	}
+}
+
+func (t *Tracker) pushForgottenSide(slot uint32, tw *twRecord, s Side, due int64) {
+	t.frozenTWs.push(frozenTimer{due: due, seq: slot, id: tw.id, until: uint32(tw.until), rank: forgottenRank, side: s})
+}
+
+// expireForgotten ends the TIME_WAIT of a forgotten connection's side, if
+// its compact record still holds it as it was when the timer was set.
+func (t *Tracker) expireForgotten(tm frozenTimer) {
+	if tm.seq >= t.twRecs.used {
+		return
+	}
+	r := t.twRecs.rec(tm.seq)
+	if !r.used() || r.id != tm.id || uint32(r.until) != tm.until || !r.inTW(tm.side) ||
+		t.recConn(r) != nil || t.frozenOf(r) != nil {
+		return // gone, restarted, taken over, or stored again
+	}
+	r.bits &^= twClientTW << tm.side
+	t.forgotten[tm.side][TimeWait]--
+	t.forgotten[tm.side][Closed]++
+	t.tellForgotten(r, tm.side, tm.due, 0, cExpired)
+}
+
+// tellForgotten tells the end of a forgotten connection's TIME_WAIT
+// (OnFrozenTransition), known by its compact record.
+func (t *Tracker) tellForgotten(r *twRecord, s Side, at int64, pkt uint64, why cause) {
+	if t.cfg.OnFrozenTransition == nil {
+		return
+	}
+	rec := Record{ID: t.fullID(r), Key: r.key, clientIsA: r.clientIsA()}
+	t.cfg.OnFrozenTransition(&rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // TestFrozenTimeWaitEndsAsWholeOnes: the TIME_WAIT of a connection frozen
-// as soon as it ended ends when a whole one's does, 2×MSL after it began
-// or after the peer's FIN sent again, and is told then.
+// as soon as it ended, or forgotten, ends when a whole one's does, 2×MSL
+// after it began or after the peer's FIN sent again, and is told then.
 func TestFrozenTimeWaitEndsAsWholeOnes(t *testing.T) {
 	const msl = time.Second
 	start := int64(1_700_000_000) * int64(time.Second)
@@ -24,17 +24,17 @@ func TestFrozenTimeWaitEndsAsWholeOnes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var ends [2]int64 // whole, frozen: when the client's TIME_WAIT ended
-			var told int      // transitions told of frozen connections
-			for i, maxFull := range []int{1 << 30, 1} {
-				cfg := Config{MSL: msl, MaxFull: maxFull}
+			var ends [3]int64 // whole, frozen, forgotten: when the client's TIME_WAIT ended
+			var told [3]int   // transitions told of frozen or forgotten connections
+			for i, keep := range []struct{ full, kept int }{{1 << 30, 0}, {1, 0}, {1, 2}} {
+				cfg := Config{MSL: msl, MaxFull: keep.full, MaxKept: keep.kept}
 				note := func(id uint64, tr Transition) {
 					if id == 1 && tr.From == TimeWait && tr.Side == Client {
 						ends[i] = tr.Time
 					}
 				}
 				cfg.OnTransition = func(c *Conn, tr Transition) { note(c.ID, tr) }
-				cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr); told++ }
+				cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr); told[i]++ }
 				tr := New(cfg)
 				now := start
 				seg := func(fromClient bool, f Flags, seq, ack uint32) {
@@ -60,19 +60,27 @@ func TestFrozenTimeWaitEndsAsWholeOnes(t *testing.T) {
 				}
 				tr.Advance(start + int64(10*time.Second))
 				tr.Finish()
-				if maxFull == 1 && tr.Frozen() == 0 {
+				if i == 1 && tr.Frozen() == 0 {
 					t.Fatal("no connection was frozen")
+				}
+				if i == 2 && tr.Evicted().Forgotten == 0 {
+					t.Fatal("no connection was forgotten")
 				}
 			}
 			fin := start + 4*int64(time.Millisecond) // the server's first FIN
 			if got := time.Duration(ends[0] - fin); got != tc.want {
 				t.Errorf("whole: the TIME_WAIT ended %v after the FIN, want %v", got, tc.want)
 			}
-			if ends[1] != ends[0] {
-				t.Errorf("frozen: the TIME_WAIT ended %v after the FIN, the whole one's %v", time.Duration(ends[1]-fin), time.Duration(ends[0]-fin))
-			}
-			if told == 0 {
-				t.Error("no transition of a frozen connection was told")
+			for i, what := range []string{"", "frozen", "forgotten"} {
+				if i == 0 {
+					continue
+				}
+				if ends[i] != ends[0] {
+					t.Errorf("%s: the TIME_WAIT ended %v after the FIN, the whole one's %v", what, time.Duration(ends[i]-fin), time.Duration(ends[0]-fin))
+				}
+				if told[i] == 0 {
+					t.Errorf("%s: no transition of a connection not kept whole was told", what)
+				}
 			}
 		})
 	}

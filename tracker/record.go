@@ -39,6 +39,9 @@ type Record struct {
 	origIsClient bool
 	embryonic    bool // its handshake never completed
 	dropped      bool // left out of the report (finishFrozen)
+	// followed: frozen from a table (parked), so the end of its TIME_WAIT
+	// is followed (frozentw.go); one retired first is not (retire).
+	followed bool
 	// open is detectOpen's finding, made when it was frozen and emitted
 	// at the end of input in the order judgeOpen would have (judgeOpens).
 	open *Anomaly

@@ -44,9 +44,10 @@ type Config struct {
 	// (live streaming). It must not retain the *Conn beyond the call.
 	OnTransition func(c *Conn, tr Transition)
 	// OnFrozenTransition, if set, is called for every state change of a
-	// frozen connection (freeze.go), which has no Conn any more: a side's
-	// TIME_WAIT ending, as it happens. It must not retain the *Record
-	// beyond the call.
+	// connection that has no Conn any more, frozen (freeze.go) or
+	// forgotten beyond MaxKept: a side's TIME_WAIT ending, as it happens.
+	// A forgotten one's Record holds only its ID and endpoints. It must
+	// not retain the *Record beyond the call.
 	OnFrozenTransition func(r *Record, tr Transition)
 	// OnAnomaly, if set, is called for every finding as it is made.
 	OnAnomaly func(a Anomaly)

@@ -155,6 +155,20 @@ func (t *twTable) find(k *FlowKey) (uint64, bool, uint64) {
 	}
 }
 
+// slotOf returns k's record and its slot; a nil record if there is none.
+// The pointer is valid until the next put.
+func (t *twTable) slotOf(k *FlowKey) (uint32, *twRecord) {
+	if t.n == 0 {
+		return 0, nil
+	}
+	i, ok, _ := t.find(k)
+	if !ok {
+		return 0, nil
+	}
+	slot := t.slot(t.index[i])
+	return slot, t.rec(slot)
+}
+
 // get returns k's record, or nil. The pointer is valid until the next put.
 func (t *twTable) get(k *FlowKey) *twRecord {
 	if t.n == 0 {
@@ -348,10 +362,14 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 				r.until = until
 				t.twRecs.requeue(&r.key)
 			}
+			// As for a whole one (rules.go): it ends 2×MSL after this FIN.
 			if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
-				// As for a whole one (rules.go): it ends 2×MSL after this FIN.
 				fr.twSince[s.Peer()] = seg.Time
 				t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
+			} else if fr == nil {
+				if slot, ok := t.twRecs.slotOf(&r.key); ok != nil {
+					t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen) // frozentw.go
+				}
 			}
 		}
 		t.lateSegments++
@@ -386,6 +404,11 @@ func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) 
 		if r.inTW(s) {
 			t.forgotten[s][TimeWait]--
 			t.forgotten[s][Closed]++
+			when := at
+			if why == cExpired {
+				when = r.until
+			}
+			t.tellForgotten(r, s, when, pkt, why) // frozentw.go
 		}
 	}
 	r.bits &^= twClientTW | twServerTW
@@ -466,6 +489,10 @@ func (t *Tracker) forget(c *Conn) {
 		if r != nil && st != TimeWait {
 			r.bits &^= twClientTW << s // (its TIME_WAIT ran out while stored)
 		}
+	}
+	if r != nil {
+		t.pushForgottenTW(c.twSlot, r, [2]State{c.half[Client].state, c.half[Server].state},
+			[2]int64{c.half[Client].twSince, c.half[Server].twSince}) // frozentw.go
 	}
 	t.conns[c.idx] = nil
 	t.holes++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"runtime"
@@ -355,4 +356,47 @@ func TestEveryOutputFreezes(t *testing.T) {
 			t.Errorf("%v: FrozenTransitions %v, want %v", tc.args, got.FrozenTransitions, tc.trs)
 		}
 	}
+}
+
+// TestForgettingChangesNeitherStatesNorTransitions: connections forgotten
+// beyond --keep are still counted in the summary in the state they end in
+// (a TIME_WAIT that ran out as CLOSED), and their TIME_WAITs' ends are
+// told when they happen, as when nothing is forgotten.
+func TestForgettingChangesNeitherStatesNorTransitions(t *testing.T) {
+	name := synthCapture(t, synth.Config{Seed: 13, Conns: 3000, Concurrency: 300, Interval: 200 * time.Microsecond,
+		Mix: synth.Mix{IPv6: 0.1, Aborted: 0.05, Refused: 0.05, Retransmit: 0.05, MaxRounds: 3, Midstream: 0.2}})
+	for _, msl := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+		var base transitionLog
+		whole := summaryOf(t, name, base.config(tracker.Config{MSL: msl}))
+		for _, keep := range []int{30, 300} {
+			var got transitionLog
+			sum := summaryOf(t, name, got.config(tracker.Config{MSL: msl, MaxKept: keep, MaxFull: keep / 3}))
+			if sum.Forgotten < 1000 {
+				t.Fatalf("MSL %v, --keep %d: only %d connections forgotten", msl, keep, sum.Forgotten)
+			}
+			if !maps.Equal(sum.States.Client, whole.States.Client) || !maps.Equal(sum.States.Server, whole.States.Server) {
+				t.Errorf("MSL %v, --keep %d: states %v, want %v as with nothing forgotten", msl, keep, sum.States, whole.States)
+			}
+			if i, ok := base.sameAs(&got); !ok {
+				t.Errorf("MSL %v, --keep %d: the transitions told differ from the %dth on:\nall kept:  %v\nforgotten: %v",
+					msl, keep, i, base.at(i), got.at(i))
+			}
+		}
+	}
+}
+
+// keptSummary is what TestForgettingChangesNeitherStatesNorTransitions
+// compares: the counts by state, and how many were forgotten.
+type keptSummary struct {
+	States    report.StateCounts
+	Forgotten uint64
+}
+
+func summaryOf(t *testing.T, name string, cfg tracker.Config) keptSummary {
+	t.Helper()
+	tr := tracker.New(cfg)
+	feedFile(t, tr, name)
+	tr.Finish()
+	rep := report.Build(report.Input{Files: []string{name}}, tr, report.Options{})
+	return keptSummary{rep.Summary.States, tr.Evicted().Forgotten}
 }
