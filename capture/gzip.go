@@ -65,7 +65,11 @@ func (m *members) next() error {
 			return errTrailing
 		}
 		m.src.UnreadByte()
-		if magic, _ := m.src.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		magic, err := m.src.Peek(2)
+		if err != nil && err != io.EOF {
+			return err // the file's own error, not what it holds
+		}
+		if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
 			return errTrailing
 		}
 		if err := m.gz.Reset(m.src); err != nil {

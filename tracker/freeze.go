@@ -232,9 +232,12 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 				tw.bits &^= twClientTW << s
 			}
 		}
+		due := [2]int64{r.twSince[Client] + t.twLen, r.twSince[Server] + t.twLen}
 		if tw != nil {
 			tw.bits &^= twFrozen | twFrozenOther
-			t.pushForgottenTW(slot, tw, r.states, r.twSince) // frozentw.go
+			t.pushForgottenTW(slot, tw, r.states, due) // frozentw.go
+		} else {
+			t.pushLostTW(&r.Key, r.ID, r.clientIsA, r.states, due) // (no compact record: dropped, or retired first)
 		}
 		if r.states[Client] == TimeWait && !r.Midstream && r.followed {
 			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA)) // (retire left it)

@@ -29,18 +29,61 @@ type frozenTimer struct {
 // forgottenRank is the rank of a forgotten connection's timer.
 const forgottenRank = 2
 
-// frozenTimers is a min-heap of timers by due time: Records are frozen in
-// the order their connections ended, by rank, and a side's TIME_WAIT need
-// not begin with the connection's last segment, so the timers are not
-// pushed in the order they are due.
-type frozenTimers []frozenTimer
+// lostTimer ends the TIME_WAIT of a forgotten connection's side that has
+// no compact record (dropped from the full table, before or after it was
+// forgotten): nothing else can end it, so the timer does, unchecked. They
+// are few (the table of compact records must be full), and hold the key.
+type lostTimer struct {
+	due       int64
+	key       FlowKey
+	id        uint32
+	clientIsA bool
+	side      Side
+}
 
-func (h *frozenTimers) push(tm frozenTimer) {
+func (tm frozenTimer) dueAt() int64 { return tm.due }
+func (tm lostTimer) dueAt() int64   { return tm.due }
+
+// pushLostTW adds a lostTimer for each side in TIME_WAIT (states) of the
+// connection of key k, due when it ends.
+func (t *Tracker) pushLostTW(k *FlowKey, id uint64, clientIsA bool, states [2]State, due [2]int64) {
+	for s := Client; s <= Server; s++ {
+		if states[s] == TimeWait {
+			t.lostTWs.push(lostTimer{due: due[s], key: *k, id: uint32(id), clientIsA: clientIsA, side: s})
+		}
+	}
+}
+
+// expireLost ends the TIME_WAITs of lostTimers due by until.
+func (t *Tracker) expireLost(until int64) {
+	for len(t.lostTWs) > 0 && t.lostTWs[0].due <= until {
+		tm := t.lostTWs.pop()
+		t.forgotten[tm.side][TimeWait]--
+		t.forgotten[tm.side][Closed]++
+		if t.cfg.OnFrozenTransition != nil {
+			rec := Record{ID: t.latestID(tm.id), Key: tm.key, clientIsA: tm.clientIsA}
+			t.cfg.OnFrozenTransition(&rec, trans{time: tm.due, why: cExpired, side: tm.side, from: TimeWait, to: Closed}.public())
+		}
+	}
+}
+
+// timerHeap is a min-heap of timers by due time: Records are frozen in the
+// order their connections ended, by rank, and a side's TIME_WAIT need not
+// begin with the connection's last segment, so the timers are not pushed
+// in the order they are due.
+type timerHeap[T interface{ dueAt() int64 }] []T
+
+type (
+	frozenTimers = timerHeap[frozenTimer]
+	lostTimers   = timerHeap[lostTimer]
+)
+
+func (h *timerHeap[T]) push(tm T) {
 	*h = append(*h, tm)
 	q := *h
 	for i := len(q) - 1; i > 0; {
 		up := (i - 1) / 2
-		if q[up].due <= q[i].due {
+		if q[up].dueAt() <= q[i].dueAt() {
 			break
 		}
 		q[up], q[i] = q[i], q[up]
@@ -49,7 +92,7 @@ func (h *frozenTimers) push(tm frozenTimer) {
 }
 
 // pop removes the timer due first.
-func (h *frozenTimers) pop() frozenTimer {
+func (h *timerHeap[T]) pop() T {
 	q := *h
 	top := q[0]
 	n := len(q) - 1
@@ -57,10 +100,10 @@ func (h *frozenTimers) pop() frozenTimer {
 	*h = q[:n]
 	for i := 0; ; {
 		least, l, r := i, 2*i+1, 2*i+2
-		if l < n && q[l].due < q[least].due {
+		if l < n && q[l].dueAt() < q[least].dueAt() {
 			least = l
 		}
-		if r < n && q[r].due < q[least].due {
+		if r < n && q[r].dueAt() < q[least].dueAt() {
 			least = r
 		}
 		if least == i {
@@ -68,6 +111,20 @@ func (h *frozenTimers) pop() frozenTimer {
 		}
 		q[i], q[least] = q[least], q[i]
 		i = least
+	}
+}
+
+// retarget sets to until the until of the forgotten timers of the record
+// in slot with ID id but those of side restarted, whose TIME_WAIT has not
+// moved when the record's until did (a FIN sent again restarted the
+// peer's): they stay valid. It goes through every timer, for a FIN sent
+// again to a forgotten connection with both sides in TIME_WAIT, which
+// only a simultaneous close leaves.
+func (t *Tracker) retarget(slot, id, from, until uint32, restarted Side) {
+	for i := range t.frozenTWs {
+		if tm := &t.frozenTWs[i]; tm.rank == forgottenRank && tm.seq == slot && tm.id == id && tm.until == from && tm.side != restarted {
+			tm.until = until
+		}
 	}
 }
 
@@ -108,12 +165,12 @@ func (t *Tracker) expireFrozen(until int64) {
 }
 
 // pushForgottenTW adds a timer for each side in TIME_WAIT of a connection
-// forgotten now, whose compact record tw is in slot: states and twSince
-// are its sides' states, and when each entered TIME_WAIT.
-func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, twSince [2]int64) {
+// forgotten now, whose compact record tw is in slot: states are its sides'
+// states, due when each one's TIME_WAIT ends.
+func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, due [2]int64) {
 	for s := Client; s <= Server; s++ {
 		if states[s] == TimeWait && tw.inTW(s) {
-			t.pushForgottenSide(slot, tw, s, twSince[s]+t.twLen)
+			t.pushForgottenSide(slot, tw, s, due[s])
 		}
 	}
 }

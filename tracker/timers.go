@@ -119,6 +119,7 @@ func (t *Tracker) runTimers() {
 		}
 	}
 	t.expireFrozen(t.now)
+	t.expireLost(t.now)
 	for t.handshakes.len() > 0 && t.handshakes.front().due <= t.now {
 		tm := t.handshakes.pop()
 		c := t.timerConn(tm)

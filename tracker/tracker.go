@@ -126,7 +126,8 @@ type Tracker struct {
 	// the sequence number of the next Record of each rank.
 	frozen, frozenOther deque[Record]
 	frozenSeq           [2]uint32
-	frozenTWs           frozenTimers // their sides' TIME_WAIT expiries (frozentw.go)
+	frozenTWs           frozenTimers // their sides' TIME_WAIT expiries, and forgotten ones' (frozentw.go)
+	lostTWs             lostTimers   // those of forgotten ones without a compact record (frozentw.go)
 	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
 

@@ -51,8 +51,11 @@ func (r *twRecord) inTW(s Side) bool { return r.bits&(twClientTW<<s) != 0 }
 
 // fullID returns the connection's ID: the latest ID issued with those low
 // bits (fewer than 2³² connections begin while one waits out TIME_WAIT).
-func (t *Tracker) fullID(r *twRecord) uint64 {
-	return t.nextID - uint64(uint32(t.nextID)-r.id)
+func (t *Tracker) fullID(r *twRecord) uint64 { return t.latestID(r.id) }
+
+// latestID is the latest ID issued whose low 32 bits are id.
+func (t *Tracker) latestID(id uint32) uint64 {
+	return t.nextID - uint64(uint32(t.nextID)-id)
 }
 
 // twChunk is how many records a slab chunk holds: the slab grows a chunk
@@ -358,6 +361,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 			// Its FIN again: the peer's ACK was lost, and the peer's
 			// TIME_WAIT starts over (RFC 793 p. 73); it expires after
 			// the records parked since.
+			old := r.until
 			if until := seg.Time + t.twLen; until > r.until {
 				r.until = until
 				t.twRecs.requeue(&r.key)
@@ -366,10 +370,9 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 			if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
 				fr.twSince[s.Peer()] = seg.Time
 				t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
-			} else if fr == nil {
-				if slot, ok := t.twRecs.slotOf(&r.key); ok != nil {
-					t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen) // frozentw.go
-				}
+			} else if slot, tw := t.twRecs.slotOf(&r.key); fr == nil && tw != nil {
+				t.retarget(slot, r.id, uint32(old), uint32(r.until), s.Peer()) // frozentw.go
+				t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen)
 			}
 		}
 		t.lateSegments++
@@ -441,6 +444,15 @@ func (t *Tracker) evictParked() bool {
 		t.retire(c)
 		return true
 	}
+	if t.frozenOf(r) == nil { // forgotten: its timers lose the record; a lostTimer ends what it holds
+		var states [2]State
+		for s := Client; s <= Server; s++ {
+			if r.inTW(s) {
+				states[s] = TimeWait
+			}
+		}
+		t.pushLostTW(&r.key, t.fullID(r), r.clientIsA(), states, [2]int64{r.until, r.until}) // (at the latest)
+	}
 	t.twRecs.del(&r.key)
 	return true
 }
@@ -490,9 +502,12 @@ func (t *Tracker) forget(c *Conn) {
 			r.bits &^= twClientTW << s // (its TIME_WAIT ran out while stored)
 		}
 	}
+	states := [2]State{c.half[Client].state, c.half[Server].state}
+	due := [2]int64{c.half[Client].twSince + t.twLen, c.half[Server].twSince + t.twLen}
 	if r != nil {
-		t.pushForgottenTW(c.twSlot, r, [2]State{c.half[Client].state, c.half[Server].state},
-			[2]int64{c.half[Client].twSince, c.half[Server].twSince}) // frozentw.go
+		t.pushForgottenTW(c.twSlot, r, states, due) // frozentw.go
+	} else {
+		t.pushLostTW(&c.Key, c.ID, c.clientIsA, states, due)
 	}
 	t.conns[c.idx] = nil
 	t.holes++

@@ -1,0 +1,113 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// statesOf counts, by side and state, every connection: those the report
+// shows (Records) and those forgotten (ForgottenStates).
+func statesOf(tr *Tracker) [2][numStates]uint64 {
+	st := tr.ForgottenStates()
+	for _, r := range tr.Records() {
+		for s := Client; s <= Server; s++ {
+			st[s][r.states[s]]++
+		}
+	}
+	return st
+}
+
+// TestForgottenAfterCompactEvictionCloses: when the table of TIME_WAITs is
+// full (10×MaxConns) its oldest compact records are evicted. A connection
+// forgotten beyond MaxKept whose compact record is evicted, or one retired
+// by that eviction and forgotten later, must still count CLOSED once its
+// TIME_WAIT ran out, as it does with nothing forgotten.
+func TestForgottenAfterCompactEvictionCloses(t *testing.T) {
+	const msl = time.Second
+	start := int64(1_700_000_000) * int64(time.Second)
+	run := func(keep int) ([2][numStates]uint64, uint64, uint64) {
+		tr := New(Config{MSL: msl, MaxConns: 1, MaxKept: keep}) // 10 compact records at most
+		now := shortConns(tr, start, 30, 0)
+		tr.Advance(now + int64(10*time.Second))
+		tr.Finish()
+		return statesOf(tr), tr.Evicted().Forgotten, tr.Evicted().TimeWait
+	}
+	whole, _, _ := run(1 << 20)
+	for _, keep := range []int{2, 15} {
+		got, forgotten, evicted := run(keep)
+		t.Logf("--keep %d: %d forgotten, %d compact records evicted", keep, forgotten, evicted)
+		if got != whole {
+			t.Errorf("--keep %d: client TIME_WAIT %d CLOSED %d, want %d and %d as with nothing forgotten",
+				keep, got[Client][TimeWait], got[Client][Closed], whole[Client][TimeWait], whole[Client][Closed])
+		}
+	}
+}
+
+// TestForgottenSimultaneousCloseBothSidesEnd: a simultaneous close leaves
+// both sides in TIME_WAIT; the server then sends its FIN again, which
+// restarts the client's TIME_WAIT (judgeForgotten moves the compact
+// record's until). The server's own TIME_WAIT still ends 2×MSL after it
+// began, as the frozen Record's does: forgotten, its timer must not be
+// dropped because until moved for the other side.
+func TestForgottenSimultaneousCloseBothSidesEnd(t *testing.T) {
+	const msl = time.Second
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := AddrFrom4([4]byte{198, 18, 0, 7})
+	type result struct {
+		ends   [2]int64
+		states [2][numStates]uint64
+	}
+	run := func(full, kept int, end time.Duration) result {
+		var res result
+		cfg := Config{MSL: msl, MaxFull: full, MaxKept: kept}
+		note := func(id uint64, tr Transition) {
+			if id == 1 && tr.From == TimeWait {
+				res.ends[tr.Side] = tr.Time
+			}
+		}
+		cfg.OnTransition = func(c *Conn, tr Transition) { note(c.ID, tr) }
+		cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr) }
+		tr := New(cfg)
+		now := start
+		seg := func(fromClient bool, f Flags, seq, ack uint32) {
+			s := Segment{Time: now, Src: cli, SrcPort: 40000, Dst: target, DstPort: 80, Flags: f, Window: 1000, WScale: -1}
+			if !fromClient {
+				s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, 40000
+			}
+			s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
+			tr.Observe(&s)
+			now += int64(time.Millisecond)
+		}
+		seg(true, SYN, 100, 0)
+		seg(false, SYN|ACK, 900, 101)
+		seg(true, ACK, 101, 901)
+		seg(true, FIN|ACK, 101, 901)  // crossing FINs:
+		seg(false, FIN|ACK, 901, 101) // a simultaneous close
+		seg(true, ACK, 102, 902)
+		seg(false, ACK, 902, 102)
+		fin := now
+		now = shortConns(tr, now, 6, 0) // beyond 4×MaxFull: frozen, then forgotten beyond MaxKept
+		now = fin + int64(800*time.Millisecond)
+		seg(false, FIN|ACK, 901, 102) // the server's FIN again
+		tr.Advance(start + int64(end))
+		tr.Finish()
+		res.states = statesOf(tr)
+		return res
+	}
+	for _, end := range []time.Duration{2500 * time.Millisecond, 10 * time.Second} {
+		frozen := run(1, 0, end)
+		forgotten := run(1, 2, end)
+		t.Logf("input ends at +%v: server's TIME_WAIT end told at +%v frozen, +%v forgotten; server TIME_WAITs at the end: %d frozen, %d forgotten",
+			end, time.Duration(frozen.ends[Server]-start), time.Duration(forgotten.ends[Server]-start),
+			frozen.states[Server][TimeWait], forgotten.states[Server][TimeWait])
+		if forgotten.ends[Server] != frozen.ends[Server] {
+			t.Errorf("input ends at +%v: forgotten, the server's TIME_WAIT end is told at +%v, frozen at +%v",
+				end, time.Duration(forgotten.ends[Server]-start), time.Duration(frozen.ends[Server]-start))
+		}
+		if forgotten.states != frozen.states {
+			t.Errorf("input ends at +%v: forgotten, states %v; frozen %v", end, forgotten.states, frozen.states)
+		}
+	}
+}
