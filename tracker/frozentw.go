@@ -79,6 +79,13 @@ type (
 )
 
 func (h *timerHeap[T]) push(tm T) {
+	if len(*h) == cap(*h) {
+		// Doubling, as fifo does: append grows a large slice by a quarter,
+		// allocating five times what it ends with.
+		grown := make([]T, len(*h), max(64, 2*cap(*h)))
+		copy(grown, *h)
+		*h = grown
+	}
 	*h = append(*h, tm)
 	q := *h
 	for i := len(q) - 1; i > 0; {
