@@ -110,8 +110,8 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	t.frozenSeq[rank]++
 	r.followed = c.inTable // a retired one's expiry is not followed (retire)
 	q.push(r)
-	if r.followed {
-		t.pushFrozenTW(&r, rank, seq) // frozentw.go
+	if r.followed && t.cfg.OnFrozenTransition != nil {
+		t.pushFrozenTW(&r, rank, seq) // frozentw.go: to tell its end when it happens
 	}
 	if tw := t.parkedRec(c); tw != nil {
 		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags

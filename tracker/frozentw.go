@@ -1,11 +1,15 @@
 package tracker
 
 // A frozen connection (freeze.go) has no timer in timeWaits any more: those
-// name whole connections. frozenTWs holds one timer per side of a frozen
-// Record in TIME_WAIT, due when that TIME_WAIT runs out, so that the side
-// closes then, as a whole one's does (expire), and not only when its
-// compact record leaves the table (up to 2×MSL after its last segment,
-// which can come a round trip after the TIME_WAIT began).
+// name whole connections. When its transitions are told as they happen
+// (Config.OnFrozenTransition: ndjson, the live view), frozenTWs holds one
+// timer per side of a frozen Record in TIME_WAIT, due when that TIME_WAIT
+// runs out, so that the side closes then, as a whole one's does (expire),
+// and not only when its compact record leaves the table (up to 2×MSL after
+// its last segment, which can come a round trip after the TIME_WAIT
+// began). Otherwise the report, made at the end, is the same without them
+// (finishFrozen), and the timers' cost (a tenth of the tracker's time on
+// the large capture) is not paid.
 
 // A forgotten connection (beyond MaxKept) has only its compact record, if
 // it still has one: forgottenRank timers end its TIME_WAITs as well, so

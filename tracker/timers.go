@@ -112,14 +112,20 @@ func (t *Tracker) expire(c *Conn) {
 func (t *Tracker) runTimers() {
 	for t.timeWaits.len() > 0 && t.timeWaits.front().due <= t.now {
 		tm := t.timeWaits.pop()
-		t.expireFrozen(tm.due - 1) // those due before it first (frozentw.go)
+		if len(t.frozenTWs) > 0 {
+			t.expireFrozen(tm.due - 1) // those due before it first (frozentw.go)
+		}
 		if c := t.timerConn(tm); c != nil {
 			t.expire(c) // stale entries (TIME_WAIT restarted or left) do nothing
 			t.parkIfEnded(c)
 		}
 	}
-	t.expireFrozen(t.now)
-	t.expireLost(t.now)
+	if len(t.frozenTWs) > 0 {
+		t.expireFrozen(t.now)
+	}
+	if len(t.lostTWs) > 0 {
+		t.expireLost(t.now)
+	}
 	for t.handshakes.len() > 0 && t.handshakes.front().due <= t.now {
 		tm := t.handshakes.pop()
 		c := t.timerConn(tm)

@@ -369,7 +369,9 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 			// As for a whole one (rules.go): it ends 2×MSL after this FIN.
 			if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
 				fr.twSince[s.Peer()] = seg.Time
-				t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
+				if t.cfg.OnFrozenTransition != nil {
+					t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
+				}
 			} else if slot, tw := t.twRecs.slotOf(&r.key); fr == nil && tw != nil {
 				t.retarget(slot, r.id, uint32(old), uint32(r.until), s.Peer()) // frozentw.go
 				t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen)
