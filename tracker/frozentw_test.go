@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -239,5 +240,37 @@ func TestReleaseFreesFrozenTimers(t *testing.T) {
 	tr.Release()
 	if n := len(tr.frozenTWs); n > 0 {
 		t.Errorf("after Release, %d frozen TIME_WAIT timers are still held (capacity %d before)", n, before)
+	}
+}
+
+// TestTimerHeapPopsInDueOrder: whatever order timers are pushed in, and
+// however pushes and pops interleave, each pop returns the timer due first
+// of those queued.
+func TestTimerHeapPopsInDueOrder(t *testing.T) {
+	var h frozenTimers
+	var queued []int64 // the dues pushed and not popped, sorted
+	rng := uint64(7)
+	next := func() int64 { rng = rng*6364136223846793005 + 1442695040888963407; return int64(rng>>54) - 500 }
+	pop := func() {
+		tm := h.pop()
+		if tm.due != queued[0] {
+			t.Fatalf("popped %d, want %d, the earliest of %d queued", tm.due, queued[0], len(queued))
+		}
+		queued = queued[1:]
+	}
+	for i := range 20000 {
+		d := next()
+		h.push(frozenTimer{due: d})
+		j, _ := slices.BinarySearch(queued, d)
+		queued = slices.Insert(queued, j, d)
+		if i%3 == 0 {
+			pop()
+		}
+	}
+	for len(h) > 0 {
+		pop()
+	}
+	if len(queued) != 0 {
+		t.Fatalf("%d timers lost", len(queued))
 	}
 }
