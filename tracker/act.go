@@ -157,8 +157,8 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 		h.twSince = at
 		t.timeWaits.push(timerOf(c, at+t.twLen))
 	}
-	if s == Client && (to == TimeWait) != (tr.from == TimeWait) && !c.Midstream {
-		t.twCount(c, at, to == TimeWait)
+	if s == Client && (to == TimeWait) != (tr.from == TimeWait) && !c.Midstream && (to == TimeWait || c.inTable) {
+		t.twCount(c, at, to == TimeWait) // (a retired one left when it was retired)
 	}
 	if c.half[0].state == Closed && c.half[1].state == Closed {
 		t.closed.push(timerOf(c, c.Last+t.twLen))

@@ -111,3 +111,33 @@ func TestForgottenSimultaneousCloseBothSidesEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestRetiredTimeWaitIsLeftOnce: a connection dropped from the full table of
+// TIME_WAITs while its client is in TIME_WAIT leaves the build-up count
+// then; its TIME_WAIT running out by the end of input does not leave it
+// again, so the TIME_WAITs still held at the end are counted.
+func TestRetiredTimeWaitIsLeftOnce(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	tr := New(Config{MSL: time.Second, MaxConns: 1}) // 10 compact records at most
+	now := shortConns(tr, start, 30, 0)              // 20 of them dropped, and retired
+	later := shortConnsFrom(tr, now+int64(1500*time.Millisecond), 5, 1000)
+	tr.Advance(later + int64(time.Second)) // the first 30's TIME_WAITs are over, the last 5's not
+	tr.Finish()
+	pair := twKey{host: AddrFrom4([4]byte{198, 18, 0, 1}), addr: target, port: 80}
+	if p := tr.tw.pairs[pair]; p == nil || p.count != 5 {
+		n := 0
+		if p != nil {
+			n = p.count
+		}
+		t.Errorf("%d TIME_WAITs counted at the end, want the 5 still held", n)
+	}
+}
+
+// shortConnsFrom is shortConns with the client's ports from port on.
+func shortConnsFrom(tr *Tracker, start int64, n int, port uint16) int64 {
+	now := start
+	for i := range n {
+		now = closeConn(tr, now, port+uint16(i), 80, true)
+	}
+	return now
+}
