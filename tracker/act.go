@@ -163,8 +163,8 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 	if c.half[0].state == Closed && c.half[1].state == Closed {
 		t.closed.push(timerOf(c, c.Last+t.twLen))
 	}
-	if tr.from == CloseWait && h.finSent && c.hasFinding(CloseWaitStuck, s) {
-		t.closedLate(c, s, at) // detect_close.go: it closed (an RST is not the application's close())
+	if tr.from == CloseWait && c.hasFinding(CloseWaitStuck, s) {
+		t.leftCloseWait(c, s, at, h.finSent) // detect_close.go
 	}
 	c.addTransFrom(tr, &t.spares)
 	if t.cfg.OnTransition != nil {

@@ -143,6 +143,8 @@ const (
 	ruleSilence
 	ruleZeroWindow
 	ruleOverAck
+	ruleSynTimeout // detectOpen's, judged live before the end (rejudgeOpen)
+	ruleHandshake
 )
 
 // Thresholds are the anomaly detectors' parameters. Zero fields take the

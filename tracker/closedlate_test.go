@@ -46,3 +46,57 @@ func TestCloseWaitStuckThatClosesLaterSaysSo(t *testing.T) {
 		t.Errorf("finding %q %v, want %q and seconds_stuck 3.001", a.Detail, a.Fields, want)
 	}
 }
+
+// TestLiveFindingsAreBroughtUpToDateAtTheEnd: findings made live, before
+// the end of input, say at the end what the end of input shows: a
+// syn_timeout judged once the handshake timed out counts the SYNs sent
+// after, and a close_wait_stuck found as soon as it passed --stuck says how
+// long the side stayed, up to the RST that ended it.
+func TestLiveFindingsAreBroughtUpToDateAtTheEnd(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := AddrFrom4([4]byte{198, 18, 0, 7})
+	tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
+	seg := func(at time.Duration, port uint16, fromClient bool, f Flags, seq, ack uint32) {
+		s := Segment{Time: start + int64(at), Src: cli, SrcPort: port, Dst: target, DstPort: 80, Flags: f, Window: 1000, WScale: -1}
+		if !fromClient {
+			s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, port
+		}
+		s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
+		tr.Observe(&s)
+	}
+	sweep := func(at time.Duration) { tr.Advance(start + int64(at)); tr.Sweep() }
+	// A SYN never answered, sent four times.
+	for _, at := range []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second} {
+		seg(at, 40000, true, SYN, 100, 0)
+		sweep(at + 500*time.Millisecond)
+	}
+	// A server in CLOSE_WAIT, found stuck by the sweep, reset 4 s later.
+	seg(0, 40001, true, SYN, 100, 0)
+	seg(time.Millisecond, 40001, false, SYN|ACK, 900, 101)
+	seg(2*time.Millisecond, 40001, true, ACK, 101, 901)
+	seg(10*time.Millisecond, 40001, true, FIN|ACK, 101, 901)
+	seg(11*time.Millisecond, 40001, false, ACK, 901, 102)
+	sweep(1500 * time.Millisecond)
+	made := map[Kind]string{}
+	for _, a := range tr.Anomalies() {
+		made[a.Kind] = a.Detail
+	}
+	seg(4010*time.Millisecond, 40001, false, RST|ACK, 901, 102)
+	sweep(8 * time.Second)
+	tr.Finish()
+	want := map[Kind]string{
+		SynTimeout:     "sent its SYN 4 times over 7s",
+		CloseWaitStuck: "stayed in CLOSE_WAIT 4s after the client's FIN, until an RST ended the connection",
+	}
+	for _, a := range tr.Anomalies() {
+		if w, ok := want[a.Kind]; ok {
+			if !strings.Contains(a.Detail, w) {
+				t.Errorf("%s: %q (made as %q), want it to say %q", a.Kind, a.Detail, made[a.Kind], w)
+			}
+			delete(want, a.Kind)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("findings missing: %v (made: %v)", want, made)
+	}
+}

@@ -102,24 +102,31 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 	return a
 }
 
-// closedLate brings the close_wait_stuck finding of side s up to date as
-// s leaves CLOSE_WAIT at at: it was stuck, and is no longer. Its sentence
-// would otherwise say it never closed; the end of input, which brings the
-// findings of sides still stuck up to date, no longer judges it.
-func (t *Tracker) closedLate(c *Conn, s Side, at int64) {
+// leftCloseWait brings the close_wait_stuck finding of side s up to date
+// as s leaves CLOSE_WAIT at at: it was stuck until then, and is no longer.
+// Its sentence would otherwise say it never closed, with the figures of
+// when it was made (live, as soon as the threshold passed); the end of
+// input, which brings the findings of sides still stuck up to date, no
+// longer judges it. With its FIN (fin) its application closed late; by an
+// RST, it did not close at all.
+func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, fin bool) {
 	for i := len(t.anomalies) - 1; i >= 0; i-- {
 		a := &t.anomalies[i]
 		if a.Conn != c.ID || a.Kind != CloseWaitStuck || a.Side != s || a.rule != ruleCloseWait {
 			continue
 		}
-		a.Detail = fmt.Sprintf("%s closed only %s after the %s's FIN: its application called close() that late",
-			endpoint(c, s), secs(at-a.Time), s.Peer())
-		fields := map[string]any{"seconds_stuck": seconds(at - a.Time), "peer_state": c.half[s.Peer()].state.String()}
-		if idle, ok := a.Fields["seconds_idle"]; ok {
-			fields["seconds_idle"] = idle
+		h, peer := &c.half[s], &c.half[s.Peer()]
+		if fin {
+			a.Detail = fmt.Sprintf("%s closed only %s after the %s's FIN: its application called close() that late",
+				endpoint(c, s), secs(at-a.Time), s.Peer())
+		} else {
+			a.Detail = fmt.Sprintf("%s stayed in CLOSE_WAIT %s after the %s's FIN, until an RST ended the connection: its application never called close()",
+				endpoint(c, s), secs(at-a.Time), s.Peer())
 		}
-		if _, ok := a.Fields["peer_seconds_waiting"]; ok && c.half[s.Peer()].state == FinWait2 {
-			fields["peer_seconds_waiting"] = seconds(at - c.half[s.Peer()].since)
+		fields := map[string]any{"seconds_stuck": seconds(at - a.Time), "seconds_idle": seconds(at - max(a.Time, h.lastData)),
+			"peer_state": peer.state.String()}
+		if _, ok := a.Fields["peer_seconds_waiting"]; ok && peer.state == FinWait2 {
+			fields["peer_seconds_waiting"] = seconds(at - peer.since)
 		}
 		a.Fields = fields
 		return

@@ -20,7 +20,7 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server)),
 			Fields: map[string]any{"seconds_to_rst": seconds(c.refusedAt - c.First)}})
 	case (cl.state == SynSent || cl.synAbandoned) && !sv.Sent() && cl.synRtx > 0 && cl.lastSent-c.First >= minRTO:
-		out = append(out, Anomaly{Kind: SynTimeout, Side: Server, HasSide: true, Time: c.First,
+		out = append(out, Anomaly{Kind: SynTimeout, rule: ruleSynTimeout, Side: Server, HasSide: true, Time: c.First,
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
 				endpoint(c, Client), cl.synRtx+1, secs(cl.lastSent-c.First), endpoint(c, Server)),
 			Fields: map[string]any{"syns": int(cl.synRtx) + 1, "seconds": seconds(cl.lastSent - c.First)}})
@@ -29,7 +29,7 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 		if cl.state.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"
 		}
-		out = append(out, Anomaly{Kind: HalfOpen, Side: Server, HasSide: true, Time: sv.synTime,
+		out = append(out, Anomaly{Kind: HalfOpen, rule: ruleHandshake, Side: Server, HasSide: true, Time: sv.synTime,
 			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and %s; %s",
 				endpoint(c, Server), sv.synRtx, map[bool]string{false: "is still in SYN_RCVD", true: "gave up"}[sv.gaveUp], believes),
 			Fields: map[string]any{"reason": "handshake", "retransmits": int(sv.synRtx), "gave_up": sv.gaveUp,

@@ -316,7 +316,11 @@ func (t *Tracker) judgeOpens() {
 			t.emitFrozenOpen(pend[0])
 			pend = pend[1:]
 		}
-		t.judgeOpen(c)
+		if c.openJudged && c.inTable && !c.parked {
+			t.rejudgeOpen(c) // judged live, and still open: its figures brought up to date
+		} else {
+			t.judgeOpen(c)
+		}
 	}
 	for _, r := range pend {
 		t.emitFrozenOpen(r)

@@ -381,6 +381,22 @@ func (t *Tracker) judgeOpen(c *Conn) {
 	}
 }
 
+// rejudgeOpen runs detectOpen again at the end of input on a connection
+// judged before it (live, once its handshake timed out) and still open:
+// the findings it made then have their sentences and figures brought up
+// to date (emit), as for one judged only at the end.
+func (t *Tracker) rejudgeOpen(c *Conn) {
+	if t.flood.flooded(c) {
+		return
+	}
+	var buf [1]Anomaly
+	for _, a := range detectOpen(c, t.now, buf[:0]) {
+		if c.hasFinding(a.Kind, a.Side) {
+			t.emit(c, a)
+		}
+	}
+}
+
 // watched reports whether a connection is in a condition that a
 // time-based detector follows; it is cheap enough for every packet.
 func (c *Conn) watched() bool {
