@@ -374,7 +374,8 @@ func (w *watch) fanLoop(ctx context.Context) (interrupted bool, err error) {
 			w.payload += uint64(p.Seg.Payload)
 		}
 		n++
-		return w.cfg.count == 0 || n < w.cfg.count
+		w.counted = w.cfg.count > 0 && n >= w.cfg.count
+		return !w.counted
 	}
 	for {
 		select {

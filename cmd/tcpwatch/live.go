@@ -96,7 +96,11 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	interrupted, inputErr := w.run(ctx)
 	closeAll() // the final counters are read as the handles close
 	ls := w.kernelStats()
-	w.tr.Advance(time.Now().UnixNano())
+	if !w.counted {
+		// Watched until now: the silence since the last packet is evidence.
+		// After -c's last packet nothing more was looked at.
+		w.tr.Advance(time.Now().UnixNano())
+	}
 	w.tr.Finish()
 	if w.events != nil && w.events.Err() != nil && inputErr == nil {
 		inputErr = writeError(w.events.Err())
@@ -117,16 +121,17 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 
 // watch is one live capture's loop state.
 type watch struct {
-	rd     *capture.Reader   // the one reader, or the first of a fanout
-	rds    []*capture.Reader // every reader
-	fan    *fanin            // AF_PACKET rings: read on goroutines of their own
-	tr     *tracker.Tracker
-	cfg    *config
-	view   *report.LiveView // table format
-	events *report.Events   // ndjson format
-	winch  chan os.Signal   // the terminal's size changed (SIGWINCH); nil if not a terminal
-	out    *os.File         // the terminal, with winch
-	pcap   *pcapOut         // -w: keeps every packet for the second pass
+	rd      *capture.Reader   // the one reader, or the first of a fanout
+	rds     []*capture.Reader // every reader
+	fan     *fanin            // AF_PACKET rings: read on goroutines of their own
+	tr      *tracker.Tracker
+	cfg     *config
+	counted bool             // -c's count was reached: the capture ended at its last packet
+	view    *report.LiveView // table format
+	events  *report.Events   // ndjson format
+	winch   chan os.Signal   // the terminal's size changed (SIGWINCH); nil if not a terminal
+	out     *os.File         // the terminal, with winch
+	pcap    *pcapOut         // -w: keeps every packet for the second pass
 
 	lastPackets uint64 // at the last tick, for packets/s
 	lastTick    time.Time
@@ -172,6 +177,7 @@ func (w *watch) loop(ctx context.Context) (interrupted bool, err error) {
 			}
 			n++
 			if w.cfg.count > 0 && n >= w.cfg.count {
+				w.counted = true
 				return false, nil
 			}
 		}

@@ -454,3 +454,30 @@ func signalChild(pid int, sig syscall.Signal) error {
 	}
 	return syscall.Kill(pid, sig)
 }
+
+// TestLiveCountEndsTheCaptureAtItsLastPacket: after -c's last packet
+// nothing more is looked at, so the time that passes after it is no
+// evidence: a FIN whose ACK came after the count is not taken for an ACK
+// the capture missed, as in a file cut at the same packet.
+func TestLiveCountEndsTheCaptureAtItsLastPacket(t *testing.T) {
+	l := netlab.New(t)
+	server(t, l, "198.18.0.2:8082", neverClose)
+	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "-c", "4", "-F", "json", "--duration", "8s", "tcp port 8082")
+	time.Sleep(300 * time.Millisecond) // the handle is open; the json format writes nothing before the end
+	c, err := dial(t, l, "198.18.0.2:8082")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite() // SYN, SYN-ACK, ACK, the client's FIN: four; the server's ACK is the fifth
+	tw.wait(t)
+	var rep report.Report
+	if err := json.Unmarshal([]byte(tw.out.String()), &rep); err != nil {
+		t.Fatalf("exit %d, output is not one JSON document: %v\n%s%s", tw.code, err, tw.out.String(), tw.err.String())
+	}
+	if rep.Input.Packets != 4 || len(rep.Connections) != 1 {
+		t.Fatalf("after -c 4: %d packets, %d connections", rep.Input.Packets, len(rep.Connections))
+	}
+	if cl := rep.Input.CaptureLoss; cl != nil {
+		t.Errorf("capture loss %+v after -c 4: the ACK that came after the count is taken as missed", *cl)
+	}
+}
