@@ -196,6 +196,11 @@ func (t *Tracker) Evicted() Evictions { return t.evicted }
 // ended and are kept as compact records (Parked) included.
 func (t *Tracker) Active() int { return t.table.len() + t.twRecs.len() }
 
+// Open returns the number of connections in the flow table: those not
+// ended (a connection ended waits out TIME_WAIT in the table of compact
+// records, which Parked counts).
+func (t *Tracker) Open() int { return t.table.len() }
+
 // Parked returns the number of connections that ended and are followed by
 // their compact record only (twrecords.go), waiting out TIME_WAIT.
 func (t *Tracker) Parked() int { return t.twRecs.len() }

@@ -272,7 +272,7 @@ func (w *watch) tick(now time.Time) error {
 		Packets:     st.Packets,
 		TCPPackets:  st.TCP,
 		Dropped:     report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped},
-		Active:      w.tr.Active(),
+		Active:      w.tr.Open(),
 		Connections: len(w.tr.Conns()) + w.tr.Frozen(),
 	}
 	if dt := now.Sub(w.lastTick).Seconds(); dt > 0 {

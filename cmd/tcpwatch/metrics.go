@@ -50,7 +50,7 @@ func (w *watch) publishMetrics(s report.LiveStats) {
 	}
 	sum := report.Summarize(w.tr)
 	w.metrics.Publish(&metrics.Snapshot{
-		States: sum.States, Active: w.tr.Active(), Findings: sum.Anomalies,
+		States: sum.States, Active: w.tr.Open(), Findings: sum.Anomalies,
 		Packets: s.Packets, TCPPackets: s.TCPPackets, PayloadBytes: w.payload,
 		KernelDrops: s.Dropped.Kernel, InterfaceDrops: s.Dropped.Interface,
 		Evicted: w.tr.Evicted(), Flood: w.tr.FloodTargets(nil),
