@@ -219,6 +219,12 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return errors.New(`-w "": give the name of the file to write`)
 	case fs.Changed("html") && c.pictures.html == "":
 		return errors.New(`--html "": give the name of the file to write`)
+	case c.interval <= 0:
+		return fmt.Errorf("--interval %v: must be positive", c.interval)
+	case c.duration < 0:
+		return fmt.Errorf("--duration %v: must not be negative", c.duration)
+	case c.snaplen < 0:
+		return fmt.Errorf("-s %d: invalid snapshot length, want 0 (262144, as tcpdump) or more", c.snaplen)
 	case fs.Changed("fail-on") && strings.TrimSpace(c.failOn) == "":
 		return fmt.Errorf("--fail-on %q: give anomaly kinds, a severity (info, warning, critical) or any", c.failOn)
 	case fs.Changed("write") && strings.TrimSpace(c.write) == "":

@@ -36,14 +36,6 @@ const sweepEvery = 250 * time.Millisecond
 // ndjson streams events as they happen, and a "stats" event every
 // --interval; json prints only the final document.
 func runLive(ctx context.Context, cfg *config, format report.Format, stdout, stderr io.Writer) int {
-	if cfg.interval <= 0 {
-		fmt.Fprintf(stderr, "tcpwatch: --interval %v: must be positive\n", cfg.interval)
-		return exitError
-	}
-	if cfg.duration < 0 {
-		fmt.Fprintf(stderr, "tcpwatch: --duration %v: must not be negative\n", cfg.duration)
-		return exitError
-	}
 	rds, err := openLiveReaders(cfg, capture.LiveOptions{
 		Snaplen: cfg.snaplen,
 		Promisc: !cfg.noPromis,

@@ -388,7 +388,7 @@ func TestLiveErrorsCLI(t *testing.T) {
 		{[]string{"-i", "twnosuch0"}, `tcpwatch: open interface "twnosuch0": no such interface; available: `},
 		{[]string{"-i", l.Server.Link, "tcp", "port"}, `tcpwatch: filter "tcp port": can't parse filter expression: syntax error`},
 		{[]string{"-i", "nflog", "port", "80"}, `tcpwatch: open interface "nflog": filter "port 80" for link type NFLOG (239): `},
-		{[]string{"-i", l.Server.Link, "--interval", "0s"}, `tcpwatch: --interval 0s: must be positive`},
+		{[]string{"-i", l.Server.Link, "--interval", "0s"}, `tcpwatch: --interval 0s: must be positive (tcpwatch --help for usage)`},
 	} {
 		tw := startLive(context.Background(), l.Server, tc.args...)
 		tw.wait(t)
