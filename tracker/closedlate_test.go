@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // TestCloseWaitStuckThatClosesLaterSaysSo: a side found stuck in
@@ -16,13 +14,9 @@ func TestCloseWaitStuckThatClosesLaterSaysSo(t *testing.T) {
 	start := int64(1_700_000_000) * int64(time.Second)
 	cli := AddrFrom4([4]byte{198, 18, 0, 7})
 	tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
+	conn := oneConn(tr, start, cli, 40000)
 	seg := func(at time.Duration, fromClient bool, f Flags, seq, ack uint32) {
-		s := Segment{Time: start + int64(at), Src: cli, SrcPort: 40000, Dst: target, DstPort: 80, Flags: f, Window: 1000, WScale: -1}
-		if !fromClient {
-			s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, 40000
-		}
-		s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
-		tr.Observe(&s)
+		conn(at, fromClient, f, seq, ack, 0)
 	}
 	seg(0, true, SYN, 100, 0)
 	seg(time.Millisecond, false, SYN|ACK, 900, 101)
@@ -57,12 +51,7 @@ func TestLiveFindingsAreBroughtUpToDateAtTheEnd(t *testing.T) {
 	cli := AddrFrom4([4]byte{198, 18, 0, 7})
 	tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
 	seg := func(at time.Duration, port uint16, fromClient bool, f Flags, seq, ack uint32) {
-		s := Segment{Time: start + int64(at), Src: cli, SrcPort: port, Dst: target, DstPort: 80, Flags: f, Window: 1000, WScale: -1}
-		if !fromClient {
-			s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, port
-		}
-		s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
-		tr.Observe(&s)
+		oneConn(tr, start, cli, port)(at, fromClient, f, seq, ack, 0)
 	}
 	sweep := func(at time.Duration) { tr.Advance(start + int64(at)); tr.Sweep() }
 	// A SYN never answered, sent four times.
@@ -98,5 +87,64 @@ func TestLiveFindingsAreBroughtUpToDateAtTheEnd(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("findings missing: %v (made: %v)", want, made)
+	}
+}
+
+// TestCloseWaitStuckNotClosedByItsApplication: a server found stuck in
+// CLOSE_WAIT that leaves it without sending its FIN — the client resets
+// the connection — never had its application call close(); its finding must not
+// say that it did.
+func TestCloseWaitStuckNotClosedByItsApplication(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := AddrFrom4([4]byte{198, 18, 0, 7})
+	for _, tc := range []struct {
+		name string
+		end  func(seg func(at time.Duration, fromClient bool, f Flags, seq, ack uint32))
+	}{
+		{"the client resets it", func(seg func(time.Duration, bool, Flags, uint32, uint32)) {
+			seg(3011*time.Millisecond, true, RST, 102, 0)
+		}},
+		{"the server's data draws the client's RST", func(seg func(time.Duration, bool, Flags, uint32, uint32)) {
+			seg(3011*time.Millisecond, false, PSH|ACK, 901, 102)
+			seg(3012*time.Millisecond, true, RST, 102, 0)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
+			conn := oneConn(tr, start, cli, 40000)
+			seg := func(at time.Duration, fromClient bool, f Flags, seq, ack uint32) {
+				var payload uint32
+				if f&PSH != 0 {
+					payload = 10
+				}
+				conn(at, fromClient, f, seq, ack, payload)
+			}
+			seg(0, true, SYN, 100, 0)
+			seg(time.Millisecond, false, SYN|ACK, 900, 101)
+			seg(2*time.Millisecond, true, ACK, 101, 901)
+			seg(10*time.Millisecond, true, FIN|ACK, 101, 901)
+			seg(11*time.Millisecond, false, ACK, 901, 102)
+			seg(2*time.Second, true, ACK, 101, 901) // the server is found stuck
+			tc.end(seg)
+			tr.Finish()
+			var trs []string
+			for _, c := range tr.Conns() {
+				if c.ID == 1 {
+					for _, x := range c.Transitions() {
+						if x.Side == Server {
+							trs = append(trs, x.From.String()+"->"+x.To.String())
+						}
+					}
+				}
+			}
+			for _, a := range tr.Anomalies() {
+				if a.Kind == CloseWaitStuck {
+					t.Logf("server transitions %v; finding: %s %v", trs, a.Detail, a.Fields)
+					if strings.Contains(a.Detail, "called close() that late") {
+						t.Errorf("the server never sent a FIN, yet its finding says %q", a.Detail)
+					}
+				}
+			}
+		})
 	}
 }

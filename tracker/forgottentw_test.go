@@ -3,8 +3,6 @@ package tracker
 import (
 	"testing"
 	"time"
-
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // statesOf counts, by side and state, every connection: those the report
@@ -71,15 +69,7 @@ func TestForgottenSimultaneousCloseBothSidesEnd(t *testing.T) {
 		cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr) }
 		tr := New(cfg)
 		now := start
-		seg := func(fromClient bool, f Flags, seq, ack uint32) {
-			s := Segment{Time: now, Src: cli, SrcPort: 40000, Dst: target, DstPort: 80, Flags: f, Window: 1000, WScale: -1}
-			if !fromClient {
-				s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, 40000
-			}
-			s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
-			tr.Observe(&s)
-			now += int64(time.Millisecond)
-		}
+		seg := steppedConn(tr, &now, cli, 40000)
 		seg(true, SYN, 100, 0)
 		seg(false, SYN|ACK, 900, 101)
 		seg(true, ACK, 101, 901)

@@ -387,18 +387,7 @@ func BenchmarkTrackOpenAtOnce(b *testing.B) {
 		b.Run(fmt.Sprintf("open=%d", open), func(b *testing.B) {
 			cfg := synth.Medium(1)
 			cfg.Conns, cfg.Flood, cfg.Concurrency = 40_000, 10_000, open
-			name := filepath.Join(b.TempDir(), "c.pcap")
-			f, err := os.Create(name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := synth.Write(f, cfg); err != nil {
-				b.Fatal(err)
-			}
-			if err := f.Close(); err != nil {
-				b.Fatal(err)
-			}
-			benchmarkTrackBatches(b, name)
+			benchmarkTrackBatches(b, synthCapture(b, cfg))
 		})
 	}
 }
