@@ -80,19 +80,25 @@ type ConnTransition struct {
 
 // ConnTransitionOf converts a tracker transition of c into the model.
 func ConnTransitionOf(c *tracker.Conn, tr tracker.Transition) ConnTransition {
-	return ConnTransition{
-		Time: Time(tr.Time), Connection: c.ID, Client: c.Client(), Server: c.Server(),
-		Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why, Inferred: tr.Inferred,
-	}
+	return connTransition(c.ID, c.Client(), c.Server(), tr)
 }
 
 // FrozenTransitionOf converts a tracker transition of a frozen connection,
 // known by its Record, into the model.
 func FrozenTransitionOf(r *tracker.Record, tr tracker.Transition) ConnTransition {
+	return connTransition(r.ID, r.Client(), r.Server(), tr)
+}
+
+func connTransition(id uint64, client, server netip.AddrPort, tr tracker.Transition) ConnTransition {
 	return ConnTransition{
-		Time: Time(tr.Time), Connection: r.ID, Client: r.Client(), Server: r.Server(),
+		Time: Time(tr.Time), Connection: id, Client: client, Server: server,
 		Packet: tr.Packet, Side: tr.Side, From: tr.From, To: tr.To, Why: tr.Why, Inferred: tr.Inferred,
 	}
+}
+
+// Hook sets cfg's callbacks to write the events of a tracker made with it.
+func (e *Events) Hook(cfg *tracker.Config) {
+	cfg.OnTransition, cfg.OnFrozenTransition, cfg.OnAnomaly = e.Transition, e.FrozenTransition, e.Anomaly
 }
 
 // FrozenTransition writes the "transition" event of a frozen connection:

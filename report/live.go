@@ -65,6 +65,12 @@ func (v *LiveView) Transition(c *tracker.Conn, tr tracker.Transition) {
 	v.add(ConnTransitionOf(c, tr))
 }
 
+// Hook sets cfg's callbacks to record the transitions of a tracker made
+// with it.
+func (v *LiveView) Hook(cfg *tracker.Config) {
+	cfg.OnTransition, cfg.OnFrozenTransition = v.Transition, v.FrozenTransition
+}
+
 // FrozenTransition records a transition of a frozen connection (its
 // TIME_WAIT ending). It has the signature of
 // tracker.Config.OnFrozenTransition.

@@ -304,7 +304,7 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 		if c.found[a.Side]&(1<<a.Kind) != 0 {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
-			if i, ok := t.refresh[anomalyKey{c.ID, a.Kind, a.Side}]; ok && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
+			if i, ok := t.listed[anomalyKey{c.ID, a.Kind, a.Side}]; ok && t.refresh && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
 				old := &t.anomalies[i]
 				for _, k := range a.Also {
 					if !slices.Contains(old.Also, k) {
@@ -326,6 +326,9 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 		t.alsoCount[k]++
 	}
 	t.lastSlot = t.list(a) // anomalylist.go
+	if t.lastSlot >= 0 && a.Conn != 0 {
+		t.listed[anomalyKey{a.Conn, a.Kind, a.Side}] = t.lastSlot
+	}
 	if t.lastSlot >= 0 && t.cfg.OnAnomaly != nil {
 		t.cfg.OnAnomaly(a)
 	}
@@ -361,17 +364,6 @@ type anomalyKey struct {
 	conn uint64
 	kind Kind
 	side Side
-}
-
-// startRefresh indexes the connection findings kept so far, so that the
-// detectors run at the end of input update their sentences.
-func (t *Tracker) startRefresh() {
-	t.refresh = make(map[anomalyKey]int, len(t.anomalies))
-	for i, a := range t.anomalies {
-		if a.Conn != 0 {
-			t.refresh[anomalyKey{a.Conn, a.Kind, a.Side}] = i
-		}
-	}
 }
 
 // MarshalText implements encoding.TextMarshaler: the kind's name. An

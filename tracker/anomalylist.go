@@ -42,10 +42,8 @@ func (t *Tracker) list(a Anomaly) int {
 	if a.Conn != 0 && !before(&a, old) {
 		return -1
 	}
-	if t.refresh != nil {
-		if k := (anomalyKey{old.Conn, old.Kind, old.Side}); t.refresh[k] == top {
-			delete(t.refresh, k)
-		}
+	if k := (anomalyKey{old.Conn, old.Kind, old.Side}); t.listed[k] == top {
+		delete(t.listed, k) // (of a finding of a target, there is no entry)
 	}
 	*old = a
 	if a.Conn != 0 {

@@ -110,27 +110,25 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 // longer judges it. With its FIN (fin) its application closed late; by an
 // RST, it did not close at all.
 func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, fin bool) {
-	for i := len(t.anomalies) - 1; i >= 0; i-- {
-		a := &t.anomalies[i]
-		if a.Conn != c.ID || a.Kind != CloseWaitStuck || a.Side != s || a.rule != ruleCloseWait {
-			continue
-		}
-		h, peer := &c.half[s], &c.half[s.Peer()]
-		if fin {
-			a.Detail = fmt.Sprintf("%s closed only %s after the %s's FIN: its application called close() that late",
-				endpoint(c, s), secs(at-a.Time), s.Peer())
-		} else {
-			a.Detail = fmt.Sprintf("%s stayed in CLOSE_WAIT %s after the %s's FIN, until an RST ended the connection: its application never called close()",
-				endpoint(c, s), secs(at-a.Time), s.Peer())
-		}
-		fields := map[string]any{"seconds_stuck": seconds(at - a.Time), "seconds_idle": seconds(at - max(a.Time, h.lastData)),
-			"peer_state": peer.state.String()}
-		if _, ok := a.Fields["peer_seconds_waiting"]; ok && peer.state == FinWait2 {
-			fields["peer_seconds_waiting"] = seconds(at - peer.since)
-		}
-		a.Fields = fields
-		return
+	i, ok := t.listed[anomalyKey{c.ID, CloseWaitStuck, s}]
+	if !ok || t.anomalies[i].rule != ruleCloseWait {
+		return // not listed (beyond MaxAnomalies)
 	}
+	a := &t.anomalies[i]
+	h, peer := &c.half[s], &c.half[s.Peer()]
+	if fin {
+		a.Detail = fmt.Sprintf("%s closed only %s after the %s's FIN: its application called close() that late",
+			endpoint(c, s), secs(at-a.Time), s.Peer())
+	} else {
+		a.Detail = fmt.Sprintf("%s stayed in CLOSE_WAIT %s after the %s's FIN, until an RST ended the connection: its application never called close()",
+			endpoint(c, s), secs(at-a.Time), s.Peer())
+	}
+	fields := map[string]any{"seconds_stuck": seconds(at - a.Time), "seconds_idle": seconds(at - max(a.Time, h.lastData)),
+		"peer_state": peer.state.String()}
+	if _, ok := a.Fields["peer_seconds_waiting"]; ok && peer.state == FinWait2 {
+		fields["peer_seconds_waiting"] = seconds(at - peer.since)
+	}
+	a.Fields = fields
 }
 
 // finFields are unacked_fin's figures: retransmissions, how long the FIN

@@ -237,7 +237,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 			tw.bits &^= twFrozen | twFrozenOther
 			t.pushForgottenTW(slot, tw, r.states, due) // frozentw.go
 		} else {
-			t.pushLostTW(&r.Key, r.ID, r.clientIsA, r.states, due) // (no compact record: dropped, or retired first)
+			t.pushLostTW(&r.Key, uint32(r.ID), r.clientIsA, r.states, due) // (no compact record: dropped, or retired first)
 		}
 		if r.states[Client] == TimeWait && !r.Midstream && r.followed {
 			t.twLeaveKey(twKeyFor(&r.Key, r.clientIsA)) // (retire left it)

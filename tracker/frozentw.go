@@ -49,11 +49,11 @@ func (tm frozenTimer) dueAt() int64 { return tm.due }
 func (tm lostTimer) dueAt() int64   { return tm.due }
 
 // pushLostTW adds a lostTimer for each side in TIME_WAIT (states) of the
-// connection of key k, due when it ends.
-func (t *Tracker) pushLostTW(k *FlowKey, id uint64, clientIsA bool, states [2]State, due [2]int64) {
+// connection of key k (id: its ID's low bits), due when it ends.
+func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]State, due [2]int64) {
 	for s := Client; s <= Server; s++ {
 		if states[s] == TimeWait {
-			t.lostTWs.push(lostTimer{due: due[s], key: *k, id: uint32(id), clientIsA: clientIsA, side: s})
+			t.lostTWs.push(lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s})
 		}
 	}
 }
@@ -62,12 +62,7 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint64, clientIsA bool, states [2]St
 func (t *Tracker) expireLost(until int64) {
 	for len(t.lostTWs) > 0 && t.lostTWs[0].due <= until {
 		tm := t.lostTWs.pop()
-		t.forgotten[tm.side][TimeWait]--
-		t.forgotten[tm.side][Closed]++
-		if t.cfg.OnFrozenTransition != nil {
-			rec := Record{ID: t.latestID(tm.id), Key: tm.key, clientIsA: tm.clientIsA}
-			t.cfg.OnFrozenTransition(&rec, trans{time: tm.due, why: cExpired, side: tm.side, from: TimeWait, to: Closed}.public())
-		}
+		t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
 	}
 }
 
@@ -202,17 +197,18 @@ func (t *Tracker) expireForgotten(tm frozenTimer) {
 		return // gone, restarted, taken over, or stored again
 	}
 	r.bits &^= twClientTW << tm.side
-	t.forgotten[tm.side][TimeWait]--
-	t.forgotten[tm.side][Closed]++
-	t.tellForgotten(r, tm.side, tm.due, 0, cExpired)
+	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, tm.due, 0, cExpired)
 }
 
-// tellForgotten tells the end of a forgotten connection's TIME_WAIT
-// (OnFrozenTransition), known by its compact record.
-func (t *Tracker) tellForgotten(r *twRecord, s Side, at int64, pkt uint64, why cause) {
-	if t.cfg.OnFrozenTransition == nil {
-		return
+// forgottenLeftTW counts side s of a forgotten connection (the low bits of
+// its ID, its key) CLOSED instead of TIME_WAIT from at, and tells it
+// (OnFrozenTransition): its TIME_WAIT ran out (cExpired), or a new
+// connection took over the 4-tuple.
+func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause) {
+	t.forgotten[s][TimeWait]--
+	t.forgotten[s][Closed]++
+	if t.cfg.OnFrozenTransition != nil {
+		rec := Record{ID: t.latestID(id), Key: *k, clientIsA: clientIsA}
+		t.cfg.OnFrozenTransition(&rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())
 	}
-	rec := Record{ID: t.fullID(r), Key: r.key, clientIsA: r.clientIsA()}
-	t.cfg.OnFrozenTransition(&rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())
 }

@@ -139,7 +139,8 @@ type Tracker struct {
 	lastSlot  int      // where emit listed its finding, -1: not listed
 	kindCount [numKinds]int
 	alsoCount [numKinds]int      // kinds in findings' Also
-	refresh   map[anomalyKey]int // during Finish: where each connection finding is
+	listed    map[anomalyKey]int // where each connection finding listed is in anomalies
+	refresh   bool               // during Finish: findings found again have their sentences brought up to date
 	flood     *synFlood
 	evicted   Evictions
 	tw        twBuildup // TIME_WAITs per client host and service (timewait.go)
@@ -162,6 +163,7 @@ func New(cfg Config) *Tracker {
 		twLen:      int64(2 * cfg.MSL),
 		table:      newFlowTable(),
 		pendingSyn: make(map[uint64]pendingSYN),
+		listed:     make(map[anomalyKey]int),
 	}
 	t.th.withDefaults()
 	orDefault(&t.maxConns, DefaultMaxConns)
@@ -248,8 +250,8 @@ const sweepAhead = 4
 func (t *Tracker) Finish() {
 	t.loneFinish()
 	t.compact()
-	t.startRefresh()
-	defer func() { t.refresh = nil }()
+	t.refresh = true
+	defer func() { t.refresh = false }()
 	for _, c := range t.conns {
 		t.expire(c)
 		if c.inTable {

@@ -174,13 +174,8 @@ func (t *twTable) slotOf(k *FlowKey) (uint32, *twRecord) {
 
 // get returns k's record, or nil. The pointer is valid until the next put.
 func (t *twTable) get(k *FlowKey) *twRecord {
-	if t.n == 0 {
-		return nil
-	}
-	if i, ok, _ := t.find(k); ok {
-		return t.rec(t.slot(t.index[i]))
-	}
-	return nil
+	_, r := t.slotOf(k)
+	return r
 }
 
 // put adds a record, and returns its slot; its key must not be in the
@@ -331,12 +326,12 @@ func (t *Tracker) parkIfEnded(c *Conn) {
 // set the segment was judged on a compact record whose full record the
 // store forgot (judgeForgotten). Neither: a new connection.
 func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bool) {
-	r := t.twRecs.get(k)
+	slot, r := t.twRecs.slotOf(k)
 	if r == nil {
 		return nil, false
 	}
 	if c = t.recConn(r); c == nil {
-		return nil, t.judgeForgotten(r, seg, fromA)
+		return nil, t.judgeForgotten(r, slot, seg, fromA)
 	}
 	t.twRecs.del(k)
 	c.parked = false
@@ -351,7 +346,7 @@ func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bo
 // handshake whose SYN the capture missed (as connFor judges one on a whole
 // connection that ended), drops the record and opens the next connection.
 // It reports true: the segment is dealt with.
-func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
+func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA bool) bool {
 	s := Server
 	if fromA == r.clientIsA() {
 		s = Client
@@ -372,7 +367,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, seg *Segment, fromA bool) bool {
 				if t.cfg.OnFrozenTransition != nil {
 					t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
 				}
-			} else if slot, tw := t.twRecs.slotOf(&r.key); fr == nil && tw != nil {
+			} else if fr == nil {
 				t.retarget(slot, r.id, uint32(old), uint32(r.until), s.Peer()) // frozentw.go
 				t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen)
 			}
@@ -407,13 +402,11 @@ func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) 
 	}
 	for s := Client; s <= Server; s++ {
 		if r.inTW(s) {
-			t.forgotten[s][TimeWait]--
-			t.forgotten[s][Closed]++
 			when := at
 			if why == cExpired {
 				when = r.until
 			}
-			t.tellForgotten(r, s, when, pkt, why) // frozentw.go
+			t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), s, when, pkt, why) // frozentw.go
 		}
 	}
 	r.bits &^= twClientTW | twServerTW
@@ -453,7 +446,7 @@ func (t *Tracker) evictParked() bool {
 				states[s] = TimeWait
 			}
 		}
-		t.pushLostTW(&r.key, t.fullID(r), r.clientIsA(), states, [2]int64{r.until, r.until}) // (at the latest)
+		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}) // (at the latest)
 	}
 	t.twRecs.del(&r.key)
 	return true
@@ -509,7 +502,7 @@ func (t *Tracker) forget(c *Conn) {
 	if r != nil {
 		t.pushForgottenTW(c.twSlot, r, states, due) // frozentw.go
 	} else {
-		t.pushLostTW(&c.Key, c.ID, c.clientIsA, states, due)
+		t.pushLostTW(&c.Key, uint32(c.ID), c.clientIsA, states, due)
 	}
 	t.conns[c.idx] = nil
 	t.holes++

@@ -315,9 +315,6 @@ func BenchmarkScale(b *testing.B) {
 	}
 }
 
-// benchmarkTrackBatches feeds the tracker a capture's packets, decoded
-// beforehand (in memory: 250 MB for medium) and hashed untimed, in batches
-// as analyzePipelined does, and finishes it.
 // benchmarkFanin reads a capture file as a live capture on an AF_PACKET
 // ring is read (the packets decoded and hashed on the reader's goroutine,
 // merged and tracked on this one: fanin), the whole process's loop but for
@@ -351,6 +348,9 @@ func benchmarkFanin(b *testing.B, name string) {
 	reportRate(b, n)
 }
 
+// benchmarkTrackBatches feeds the tracker a capture's packets, decoded
+// beforehand (in memory: 250 MB for medium) and hashed untimed, in batches
+// as analyzePipelined does, and finishes it.
 func benchmarkTrackBatches(b *testing.B, name string) {
 	var pkts []capture.Packet
 	readAll(b, name, func(p *capture.Packet) { pkts = append(pkts, *p) })

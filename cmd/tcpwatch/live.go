@@ -66,7 +66,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	case report.Table:
 		term := isTerminal(stdout)
 		w.view = report.NewLiveView(stdout, cfg.iface, term)
-		tc.OnTransition, tc.OnFrozenTransition = w.view.Transition, w.view.FrozenTransition
+		w.view.Hook(&tc)
 		if term {
 			w.out = stdout.(*os.File)
 			w.winch = watchSize(w.out, w.view)
@@ -75,7 +75,7 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	case report.NDJSON:
 		w.events = report.NewEvents(stdout, cfg.verbose > 0)
 		w.events.SetTunnels(cfg.decap.tunnels())
-		tc.OnTransition, tc.OnFrozenTransition, tc.OnAnomaly = w.events.Transition, w.events.FrozenTransition, w.events.Anomaly
+		w.events.Hook(&tc)
 	}
 	w.tr = tracker.New(tc)
 	stopMetrics, err := w.startMetrics()

@@ -23,7 +23,7 @@ func TestLiveStatsCountFrozenConnections(t *testing.T) {
 	var out bytes.Buffer
 	w := &watch{fan: &fanin{}, cfg: c, events: report.NewEvents(&out, false)}
 	tc := trackerConfig(c)
-	tc.OnTransition, tc.OnFrozenTransition, tc.OnAnomaly = w.events.Transition, w.events.FrozenTransition, w.events.Anomaly
+	w.events.Hook(&tc)
 	w.tr = tracker.New(tc)
 	cli, srv := tracker.AddrFrom4([4]byte{10, 0, 0, 1}), tracker.AddrFrom4([4]byte{10, 0, 0, 2})
 	now := int64(1_700_000_000) * int64(time.Second)

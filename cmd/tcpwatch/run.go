@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if format == report.NDJSON {
 		events = report.NewEvents(stdout, cfg.verbose > 0)
 		events.SetTunnels(cfg.decap.tunnels())
-		tc.OnTransition, tc.OnFrozenTransition, tc.OnAnomaly = events.Transition, events.FrozenTransition, events.Anomaly
+		events.Hook(&tc)
 	}
 	tr := tracker.New(tc)
 	order := &fileOrder{file: -1}
