@@ -26,7 +26,9 @@ const DefaultMaxFull = 16_384
 // side whose last ACK was lost sends its FIN again one retransmission
 // timeout after the first (Linux: 200 ms at least, srtt + 4·rttvar, so
 // under 5 s unless the round trip is over a second), which takes it back
-// out of CLOSED; a frozen connection could no longer show it. Beyond
+// out of CLOSED; a frozen connection shows that on its compact record
+// (finAgain), but takes the peer's ACK of it as it comes, without the
+// judgement of silence a whole one's held-back ACK gets (heal). Beyond
 // freezeHard × MaxFull whole ones, memory comes first and the oldest is
 // frozen however recent.
 const (
@@ -117,7 +119,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 		tw.bits = tw.bits&(1<<twFlags-1) | twFrozen<<rank | (seq&twIdxMask)<<twFlags
 		for s := Client; s <= Server; s++ {
 			if r.states[s] != TimeWait {
-				tw.bits &^= twClientTW << s // (its TIME_WAIT ran out while it was whole)
+				tw.leaveTW(s) // (its TIME_WAIT ran out while it was whole)
 			}
 		}
 	}
@@ -229,7 +231,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 			st := r.states[s]
 			t.forgotten[s][st]++
 			if tw != nil && st != TimeWait {
-				tw.bits &^= twClientTW << s
+				tw.setState(s, st) // (CLOSED, or CLOSING or LAST_ACK after its FIN again)
 			}
 		}
 		due := [2]int64{r.twSince[Client] + t.twLen, r.twSince[Server] + t.twLen}

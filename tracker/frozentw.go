@@ -163,7 +163,7 @@ func (t *Tracker) expireFrozen(until int64) {
 		if tw := t.twRecs.get(&r.Key); tw != nil && t.frozenOf(tw) == r {
 			for s := Client; s <= Server; s++ {
 				if r.states[s] != TimeWait {
-					tw.bits &^= twClientTW << s
+					tw.leaveTW(s)
 				}
 			}
 		}
@@ -196,7 +196,7 @@ func (t *Tracker) expireForgotten(tm frozenTimer) {
 		t.recConn(r) != nil || t.frozenOf(r) != nil {
 		return // gone, restarted, taken over, or stored again
 	}
-	r.bits &^= twClientTW << tm.side
+	r.leaveTW(tm.side)
 	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, tm.due, 0, cExpired)
 }
 

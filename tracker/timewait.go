@@ -65,12 +65,14 @@ func (t *Tracker) twCount(c *Conn, at int64, enter bool) {
 }
 
 // twEnter: the client of c entered TIME_WAIT at.
-func (t *Tracker) twEnter(c *Conn, at int64) {
+func (t *Tracker) twEnter(c *Conn, at int64) { t.twEnterKey(twKeyOf(c), at) }
+
+// twEnterKey: a client of k entered TIME_WAIT at.
+func (t *Tracker) twEnterKey(k twKey, at int64) {
 	w := &t.tw
 	if w.pairs == nil {
 		w.pairs = make(map[twKey]*twPair)
 	}
-	k := twKeyOf(c)
 	p := w.pairs[k]
 	if p == nil {
 		if len(w.pairs) >= maxTimeWaitPairs {

@@ -11,10 +11,11 @@ import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
 // it brings the full record back into the flow table while the store still
 // holds it, so it is judged exactly as if it had never left; once the
 // store has forgotten it, or frozen it (freeze.go), the compact record
-// alone judges what arrives (judgeForgotten): a FIN sent again restarts its
-// TIME_WAIT, a SYN opens the next connection (port_reuse if a side was
-// still in TIME_WAIT, and the frozen Record's side closed), and anything
-// else is absorbed.
+// alone judges what arrives (judgeForgotten): a FIN sent again restarts the
+// peer's TIME_WAIT and takes its sender back to CLOSING or LAST_ACK (it
+// never received the ACK of it), until the peer's ACK of it; a SYN opens
+// the next connection (port_reuse if a side was still in TIME_WAIT, and
+// the frozen Record's side closed); anything else is absorbed.
 
 // twRecord is what the table keeps of a connection that ended: 64 bytes.
 type twRecord struct {
@@ -25,20 +26,33 @@ type twRecord struct {
 	// in TIME_WAIT is taken to hold it until then.
 	until int64
 	id    uint32 // the low 32 bits of the connection's ID (fullID)
-	bits  uint32 // the full record's index in Tracker.conns << 4 | the flags below
+	bits  uint32 // the full record's index in Tracker.conns << twFlags | the sides' states and flags below
 }
 
+// The low bits of bits hold each side's state, twSideBits of them by side
+// (the client's lowest): CLOSED or TIME_WAIT, as the connection ended;
+// CLOSING or LAST_ACK once it sent its FIN again, which proves that the
+// ACK of it never reached it (finAgain), until that ACK comes again.
 const (
-	twClientTW  = 1 << iota // the client is in TIME_WAIT
-	twServerTW              // the server is
-	twClientIsA             // endpoint A of key is the client
-	twUsed                  // the slot holds a record
+	twSideBits = 2
+	twSideMask = 1<<twSideBits - 1
+)
+
+// twSideStates are the states a side can have in a compact record, by
+// their code in bits.
+var twSideStates = [1 << twSideBits]State{Closed, TimeWait, Closing, LastAck}
+
+const (
+	twClientIsA = 1 << (2*twSideBits + iota) // endpoint A of key is the client
+	twUsed                                   // the slot holds a record
 	// twFrozen: the full record is frozen (freeze.go), the index is its
 	// Record's sequence number among those answered (twFrozen) or not
 	// (twFrozen<<1).
 	twFrozen
 	twFrozenOther
-	twFlags   = 6
+	twFlags = 2*twSideBits + 4
+	// twIdxMask: the index has 24 bits, room for 16M connections kept
+	// whole, or frozen Records of a rank, at once.
 	twIdxMask = 1<<(32-twFlags) - 1
 )
 
@@ -46,8 +60,38 @@ func (r *twRecord) used() bool      { return r.bits&twUsed != 0 }
 func (r *twRecord) idx() int        { return int(r.bits >> twFlags) }
 func (r *twRecord) clientIsA() bool { return r.bits&twClientIsA != 0 }
 
-// inTW reports whether side s was in TIME_WAIT when the record was made.
-func (r *twRecord) inTW(s Side) bool { return r.bits&(twClientTW<<s) != 0 }
+// state returns side s's state as the record holds it.
+func (r *twRecord) state(s Side) State {
+	return twSideStates[r.bits>>(twSideBits*s)&twSideMask]
+}
+
+// setState sets side s's state: one of twSideStates, any other CLOSED.
+func (r *twRecord) setState(s Side, st State) {
+	code := uint32(0)
+	for i, x := range twSideStates {
+		if x == st {
+			code = uint32(i)
+		}
+	}
+	r.bits = r.bits&^(twSideMask<<(twSideBits*s)) | code<<(twSideBits*s)
+}
+
+// inTW reports whether side s is in TIME_WAIT: it was when the record was
+// made, and its TIME_WAIT has not been seen to end since.
+func (r *twRecord) inTW(s Side) bool { return r.state(s) == TimeWait }
+
+// leaveTW closes side s if it is in TIME_WAIT.
+func (r *twRecord) leaveTW(s Side) {
+	if r.inTW(s) {
+		r.setState(s, Closed)
+	}
+}
+
+// leaveTWs closes both sides that are in TIME_WAIT.
+func (r *twRecord) leaveTWs() {
+	r.leaveTW(Client)
+	r.leaveTW(Server)
+}
 
 // fullID returns the connection's ID: the latest ID issued with those low
 // bits (fewer than 2³² connections begin while one waits out TIME_WAIT).
@@ -305,7 +349,7 @@ func (t *Tracker) park(c *Conn) {
 		h := &c.half[s]
 		r.nxt[s] = h.nxt
 		if h.state == TimeWait {
-			r.bits |= twClientTW << s
+			r.setState(s, TimeWait)
 			r.until = max(r.until, h.twSince+t.twLen)
 		}
 	}
@@ -342,41 +386,37 @@ func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bo
 }
 
 // judgeForgotten judges a segment for a connection that ended and that the
-// store forgot, on its compact record alone; a SYN, or a SYN-ACK of a
+// store forgot, or froze, on its compact record alone: a side's FIN sent
+// again (finAgain), and the peer's ACK of it that follows (finAckedAgain),
+// as a whole connection's rules do (rules.go); a SYN, or a SYN-ACK of a
 // handshake whose SYN the capture missed (as connFor judges one on a whole
 // connection that ended), drops the record and opens the next connection.
-// It reports true: the segment is dealt with.
+// Anything else is absorbed. It reports true: the segment is dealt with.
 func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA bool) bool {
 	s := Server
 	if fromA == r.clientIsA() {
 		s = Client
 	}
 	if seg.Flags&(SYN|RST) != SYN {
-		if seg.Flags&FIN != 0 && r.inTW(s.Peer()) && seg.Time < r.until && seg.End() == r.nxt[s] {
-			// Its FIN again: the peer's ACK was lost, and the peer's
-			// TIME_WAIT starts over (RFC 793 p. 73); it expires after
-			// the records parked since.
-			old := r.until
-			if until := seg.Time + t.twLen; until > r.until {
-				r.until = until
-				t.twRecs.requeue(&r.key)
-			}
-			// As for a whole one (rules.go): it ends 2×MSL after this FIN.
-			if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
-				fr.twSince[s.Peer()] = seg.Time
-				if t.cfg.OnFrozenTransition != nil {
-					t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
-				}
-			} else if fr == nil {
-				t.retarget(slot, r.id, uint32(old), uint32(r.until), s.Peer()) // frozentw.go
-				t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen)
-			}
+		if fr := t.frozenOf(r); fr != nil && seg.Time < r.until {
+			t.frozenUpToDate(fr, r) // as expire does a whole one's before its segment
+		}
+		if seg.Flags&FIN != 0 && seg.Time < r.until && seg.End() == r.nxt[s] {
+			t.finAgain(r, slot, seg, s)
+		}
+		if seg.Flags&(ACK|RST) == ACK && seg.Time < r.until {
+			t.finAckedAgain(r, slot, seg, s.Peer())
 		}
 		t.lateSegments++
 		return true
 	}
 	old, oldID := *r, t.fullID(r)
 	t.forgottenClosed(r, seg.Time, seg.Packet, cReused)
+	for side := Client; side <= Server; side++ {
+		if st := r.state(side); st == Closing || st == LastAck {
+			t.parkedStep(r, slot, side, Closed, seg, cReused) // (as supersede closes a whole one's)
+		}
+	}
 	t.twRecs.del(&r.key)
 	n := t.newConn(old.key, seg, fromA)
 	for side := Client; side <= Server; side++ {
@@ -390,6 +430,125 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 	return true
 }
 
+// finAgain judges side s's FIN sent again, the FIN the peer had
+// acknowledged (one past it is the end of what s sent, nxt). The peer's
+// ACK was lost: a peer in TIME_WAIT starts it over (RFC 793 p. 73), and it
+// expires after the records parked since. And s, which retransmits its
+// FIN, never received that ACK (RFC 793: a FIN is retransmitted until
+// acknowledged): its FIN is unacknowledged again, as for a whole
+// connection (rules.go, onFIN: ackNeverArrived). A side in TIME_WAIT, whose
+// FIN came first, is back in CLOSING; one CLOSED whose peer is in
+// TIME_WAIT, so that its FIN answered the peer's and was acknowledged
+// (LAST_ACK to CLOSED), is back in LAST_ACK. (One whose own TIME_WAIT ran
+// out is taken as the latter: its socket is gone, and a live stack does
+// not send its FIN again then.) A side already back in CLOSING or
+// LAST_ACK stays there.
+func (t *Tracker) finAgain(r *twRecord, slot uint32, seg *Segment, s Side) {
+	peerTW := r.inTW(s.Peer())
+	if peerTW {
+		old := r.until
+		if until := seg.Time + t.twLen; until > r.until {
+			r.until = until
+			t.twRecs.requeue(&r.key)
+		}
+		// As for a whole one (rules.go): it ends 2×MSL after this FIN.
+		if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
+			fr.twSince[s.Peer()] = seg.Time
+			if t.cfg.OnFrozenTransition != nil {
+				t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
+			}
+		} else if fr == nil {
+			t.retarget(slot, r.id, uint32(old), uint32(r.until), s.Peer()) // frozentw.go
+			t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen)
+		}
+	}
+	switch st := r.state(s); {
+	case st == TimeWait:
+		t.parkedStep(r, slot, s, Closing, seg, cFinAckLost)
+	case st == Closed && peerTW:
+		t.parkedStep(r, slot, s, LastAck, seg, cFinAckLost)
+	}
+}
+
+// finAckedAgain judges an ACK to side s, which sent its FIN again
+// (finAgain): one that covers that FIN is the peer's answer to it, and
+// takes s on as the ACK a whole connection held back until s stopped
+// sending its FIN does (heal: cAckHealed), to TIME_WAIT from CLOSING (it
+// starts then) or to CLOSED from LAST_ACK.
+func (t *Tracker) finAckedAgain(r *twRecord, slot uint32, seg *Segment, s Side) {
+	to := TimeWait
+	switch r.state(s) {
+	case Closing:
+	case LastAck:
+		to = Closed
+	default:
+		return
+	}
+	if covers(seg.Ack, r.nxt[s]-1) { // ACK ≥ FIN+1
+		t.parkedStep(r, slot, s, to, seg, cAckHealed)
+	}
+}
+
+// parkedStep moves side s of a connection judged on its compact record r,
+// in slot, to state to, on segment seg for the reason why: in its frozen
+// Record, or in the counts of those forgotten; and tells it, as settle
+// does for a whole one. A TIME_WAIT it enters lasts 2×MSL from seg.
+func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Segment, why cause) {
+	from, at := r.state(s), seg.Time
+	r.setState(s, to)
+	old := r.until
+	if to == TimeWait && at+t.twLen > r.until {
+		r.until = at + t.twLen
+		t.twRecs.requeue(&r.key)
+	}
+	tr := trans{time: at, packet: seg.Packet, why: why, side: s, from: from, to: to}
+	if fr := t.frozenOf(r); fr != nil {
+		fr.states[s] = to
+		if to == TimeWait {
+			fr.twSince[s] = at
+			if t.cfg.OnFrozenTransition != nil {
+				t.frozenTWs.push(frozenTimer{due: at + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
+			}
+		}
+		if s == Client && !fr.Midstream && fr.followed && (to == TimeWait) != (from == TimeWait) {
+			if k := twKeyFor(&fr.Key, fr.clientIsA); to == TimeWait {
+				t.twEnterKey(k, at)
+			} else {
+				t.twLeaveKey(k)
+			}
+		}
+		if t.cfg.FrozenTransitions {
+			fr.trs = append(fr.trs, tr)
+		}
+		if t.cfg.OnFrozenTransition != nil {
+			t.cfg.OnFrozenTransition(fr, tr.public())
+		}
+		return
+	}
+	t.forgotten[s][from]--
+	t.forgotten[s][to]++
+	if to == TimeWait {
+		t.retarget(slot, r.id, uint32(old), uint32(r.until), s) // frozentw.go
+		t.pushForgottenSide(slot, r, s, at+t.twLen)
+	}
+	if t.cfg.OnFrozenTransition != nil {
+		rec := Record{ID: t.latestID(r.id), Key: r.key, clientIsA: r.clientIsA()}
+		t.cfg.OnFrozenTransition(&rec, tr.public())
+	}
+}
+
+// frozenUpToDate closes the sides of a frozen Record whose TIME_WAIT ran
+// out by now, and tells its compact record r so, as expireFrozen does when
+// its timers are on.
+func (t *Tracker) frozenUpToDate(fr *Record, r *twRecord) {
+	t.closeFrozen(fr, 0, 0, cExpired)
+	for s := Client; s <= Server; s++ {
+		if fr.states[s] != TimeWait {
+			r.leaveTW(s)
+		}
+	}
+}
+
 // forgottenClosed counts the sides of a forgotten connection that were in
 // TIME_WAIT as CLOSED: its TIME_WAIT ran out (why cExpired), or a new
 // connection took over the 4-tuple (at, pkt). A frozen one's Record has
@@ -397,7 +556,7 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) {
 	if fr := t.frozenOf(r); fr != nil {
 		t.closeFrozen(fr, at, pkt, why)
-		r.bits &^= twClientTW | twServerTW
+		r.leaveTWs()
 		return
 	}
 	for s := Client; s <= Server; s++ {
@@ -409,7 +568,7 @@ func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) 
 			t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), s, when, pkt, why) // frozentw.go
 		}
 	}
-	r.bits &^= twClientTW | twServerTW
+	r.leaveTWs()
 }
 
 // settleForgotten counts, at the end of input, the TIME_WAITs of forgotten
@@ -494,7 +653,7 @@ func (t *Tracker) forget(c *Conn) {
 		st := c.half[s].state
 		t.forgotten[s][st]++
 		if r != nil && st != TimeWait {
-			r.bits &^= twClientTW << s // (its TIME_WAIT ran out while stored)
+			r.leaveTW(s) // (its TIME_WAIT ran out while stored)
 		}
 	}
 	states := [2]State{c.half[Client].state, c.half[Server].state}
