@@ -149,6 +149,14 @@ type Tracker struct {
 	floods loneFloods // floods of them (lonefloods.go)
 }
 
+// MaxCap is the most MaxConns and MaxKept can be, and MaxConns and
+// MaxFull together unless MaxFull is at most DefaultMaxFull (larger ones
+// are taken as the most): a compact TIME_WAIT record names its full
+// record by a 24-bit index (twrecords.go), and the table of full records
+// holds those open and those kept whole, with as many holes again at most
+// (store.go).
+const MaxCap = 8_000_000
+
 // New returns an empty tracker.
 func New(cfg Config) *Tracker {
 	if cfg.MSL <= 0 {
@@ -169,6 +177,8 @@ func New(cfg Config) *Tracker {
 	orDefault(&t.maxConns, DefaultMaxConns)
 	orDefault(&t.maxKept, DefaultMaxKept)
 	orDefault(&t.maxFull, DefaultMaxFull)
+	t.maxConns, t.maxKept = min(t.maxConns, MaxCap), min(t.maxKept, MaxCap)
+	t.maxFull = min(t.maxFull, max(MaxCap-t.maxConns, DefaultMaxFull))
 	t.maxTimeWait = 10 * t.maxConns
 	t.twRecs = newTWTable(t.table.seed)
 	t.flood = newSynFlood(&t.th)

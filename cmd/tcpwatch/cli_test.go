@@ -68,6 +68,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad format", []string{"-r", sample, "-F", "xml"}, 2, "unknown format", false},
 		{"bad flag", []string{"-r", sample, "--bogus"}, 2, "bogus", false},
 		{"time-wait limit not positive", []string{"-r", sample, "--time-wait-limit", "0"}, 2, "--time-wait-limit 0: must be positive", false},
+		{"max-conns beyond what compact records can name", []string{"-r", sample, "--max-conns", "8000001"}, 2, "--max-conns 8000001: at most 8,000,000", false},
+		{"keep beyond what compact records can name", []string{"-r", sample, "--keep", "9000000"}, 2, "--keep 9000000: at most 8,000,000", false},
 		{"-w with no file name", []string{"-r", sample, "-w", ""}, 2, `-w "": give the name of the file to write`, false},
 		{"--html with no file name", []string{"-r", sample, "--html="}, 2, `--html "": give the name of the file to write`, false},
 	}

@@ -211,6 +211,10 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return fmt.Errorf("--max-conns %d: must be positive", c.maxConns)
 	case c.keep <= 0:
 		return fmt.Errorf("--keep %d: must be positive", c.keep)
+	case c.maxConns > tracker.MaxCap:
+		return fmt.Errorf("--max-conns %d: at most %s", c.maxConns, tracker.Grouped(tracker.MaxCap))
+	case c.keep > tracker.MaxCap:
+		return fmt.Errorf("--keep %d: at most %s", c.keep, tracker.Grouped(tracker.MaxCap))
 	case c.twLimit <= 0:
 		return fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
 	case c.times > 5:
