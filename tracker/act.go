@@ -164,7 +164,7 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 		t.closed.push(timerOf(c, c.Last+t.twLen))
 	}
 	if tr.from == CloseWait && c.hasFinding(CloseWaitStuck, s) {
-		t.leftCloseWait(c, s, at, h.finSent) // detect_close.go
+		t.leftCloseWait(c, s, at, why) // detect_close.go
 	}
 	c.addTransFrom(tr, &t.spares)
 	if t.cfg.OnTransition != nil {

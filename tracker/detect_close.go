@@ -107,21 +107,22 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 // Its sentence would otherwise say it never closed, with the figures of
 // when it was made (live, as soon as the threshold passed); the end of
 // input, which brings the findings of sides still stuck up to date, no
-// longer judges it. With its FIN (fin) its application closed late; by an
-// RST, it did not close at all.
-func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, fin bool) {
+// longer judges it. With its FIN its application closed late; otherwise
+// (an RST, a new connection on the 4-tuple: why) it did not close at all.
+func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, why cause) {
 	i, ok := t.listed[anomalyKey{c.ID, CloseWaitStuck, s}]
 	if !ok || t.anomalies[i].rule != ruleCloseWait {
 		return // not listed (beyond MaxAnomalies)
 	}
 	a := &t.anomalies[i]
 	h, peer := &c.half[s], &c.half[s.Peer()]
-	if fin {
+	switch {
+	case h.finSent:
 		a.Detail = fmt.Sprintf("%s closed only %s after the %s's FIN: its application called close() that late",
 			endpoint(c, s), secs(at-a.Time), s.Peer())
-	} else {
-		a.Detail = fmt.Sprintf("%s stayed in CLOSE_WAIT %s after the %s's FIN, until an RST ended the connection: its application never called close()",
-			endpoint(c, s), secs(at-a.Time), s.Peer())
+	default:
+		a.Detail = fmt.Sprintf("%s stayed in CLOSE_WAIT %s after the %s's FIN, until %s: its application never called close()",
+			endpoint(c, s), secs(at-a.Time), s.Peer(), closeWaitEnd(c, why))
 	}
 	fields := map[string]any{"seconds_stuck": seconds(at - a.Time), "seconds_idle": seconds(at - max(a.Time, h.lastData)),
 		"peer_state": peer.state.String()}
@@ -129,6 +130,17 @@ func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, fin bool) {
 		fields["peer_seconds_waiting"] = seconds(at - peer.since)
 	}
 	a.Fields = fields
+}
+
+// closeWaitEnd says what ended a CLOSE_WAIT its side never closed.
+func closeWaitEnd(c *Conn, why cause) string {
+	switch {
+	case why&cReused != 0:
+		return "a new connection took over the 4-tuple"
+	case c.half[Client].reset || c.half[Server].reset || why&(cCutOff|cCutOffPeer) != 0:
+		return "an RST ended the connection"
+	}
+	return "the connection ended (" + whyOf(why) + ")"
 }
 
 // finFields are unacked_fin's figures: retransmissions, how long the FIN

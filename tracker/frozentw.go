@@ -208,7 +208,16 @@ func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side,
 	t.forgotten[s][TimeWait]--
 	t.forgotten[s][Closed]++
 	if t.cfg.OnFrozenTransition != nil {
-		rec := Record{ID: t.latestID(id), Key: *k, clientIsA: clientIsA}
-		t.cfg.OnFrozenTransition(&rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())
+		rec := t.scratchRecord(t.latestID(id), k, clientIsA)
+		t.cfg.OnFrozenTransition(rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())
 	}
+}
+
+// scratchRecord returns the Record a transition of a forgotten connection
+// is told with: what is left of it, its ID and key. It is the tracker's
+// own, made again for each (OnFrozenTransition does not keep it), so that
+// telling allocates nothing.
+func (t *Tracker) scratchRecord(id uint64, k *FlowKey, clientIsA bool) *Record {
+	t.scratch = Record{ID: id, Key: *k, clientIsA: clientIsA}
+	return &t.scratch
 }

@@ -107,6 +107,7 @@ type Tracker struct {
 	forgotten    [2][numStates]uint64 // connections forgotten beyond maxKept, by side and state
 	conns        []*Conn              // in order of first packet; nil where one was evicted
 	holes        int                  // nil entries in conns
+	scratch      Record               // scratchRecord's (frozentw.go)
 
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, closed

@@ -397,10 +397,10 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 	if fromA == r.clientIsA() {
 		s = Client
 	}
+	if fr := t.frozenOf(r); fr != nil {
+		t.frozenUpToDate(fr, r) // as expire does a whole one's before its segment
+	}
 	if seg.Flags&(SYN|RST) != SYN {
-		if fr := t.frozenOf(r); fr != nil && seg.Time < r.until {
-			t.frozenUpToDate(fr, r) // as expire does a whole one's before its segment
-		}
 		if seg.Flags&FIN != 0 && seg.Time < r.until && seg.End() == r.nxt[s] {
 			t.finAgain(r, slot, seg, s)
 		}
@@ -465,7 +465,7 @@ func (t *Tracker) finAgain(r *twRecord, slot uint32, seg *Segment, s Side) {
 	switch st := r.state(s); {
 	case st == TimeWait:
 		t.parkedStep(r, slot, s, Closing, seg, cFinAckLost)
-	case st == Closed && peerTW:
+	case st == Closed:
 		t.parkedStep(r, slot, s, LastAck, seg, cFinAckLost)
 	}
 }
@@ -532,8 +532,8 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 		t.pushForgottenSide(slot, r, s, at+t.twLen)
 	}
 	if t.cfg.OnFrozenTransition != nil {
-		rec := Record{ID: t.latestID(r.id), Key: r.key, clientIsA: r.clientIsA()}
-		t.cfg.OnFrozenTransition(&rec, tr.public())
+		rec := t.scratchRecord(t.latestID(r.id), &r.key, r.clientIsA())
+		t.cfg.OnFrozenTransition(rec, tr.public())
 	}
 }
 
@@ -598,7 +598,13 @@ func (t *Tracker) evictParked() bool {
 		t.retire(c)
 		return true
 	}
-	if t.frozenOf(r) == nil { // forgotten: its timers lose the record; a lostTimer ends what it holds
+	if fr := t.frozenOf(r); fr != nil && fr.followed {
+		// As retire does a whole one: its expiry will not be followed.
+		if fr.states[Client] == TimeWait && !fr.Midstream {
+			t.twLeaveKey(twKeyFor(&fr.Key, fr.clientIsA))
+		}
+		fr.followed = false
+	} else if fr == nil { // forgotten: its timers lose the record; a lostTimer ends what it holds
 		var states [2]State
 		for s := Client; s <= Server; s++ {
 			if r.inTW(s) {
