@@ -220,7 +220,7 @@ func TestCloseWaitEndedByReuseSaysSo(t *testing.T) {
 	seg(2*time.Millisecond, true, ACK, 101, 901)
 	seg(10*time.Millisecond, true, FIN|ACK, 101, 901)
 	seg(11*time.Millisecond, false, ACK, 901, 102)
-	seg(2*time.Second, true, ACK, 101, 901) // keepalive-ish: the server is stuck
+	seg(2*time.Second, true, ACK, 101, 901)   // keepalive-ish: the server is stuck
 	seg(90*time.Second, true, SYN, 777777, 0) // the client reuses its port
 	seg(90*time.Second+time.Millisecond, false, SYN|ACK, 5555, 777778)
 	seg(90*time.Second+2*time.Millisecond, true, ACK, 777778, 5556)
