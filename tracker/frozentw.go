@@ -16,18 +16,24 @@ package tracker
 // that the summary counts a side whose TIME_WAIT ran out as CLOSED, and
 // the end is told, when it happens.
 
-// frozenTimer names a frozen Record as a compact record does: by its rank,
-// its sequence number among the Records of that rank, and its ID; or, of
-// forgottenRank, a forgotten connection's side by its compact record's
-// slot (seq), ID and the low bits of its until when the timer was set (a
-// TIME_WAIT restarted since moved it, and set another timer).
+// frozenTimer names a side of a frozen Record as a compact record names
+// the Record: by its rank, its sequence number among the Records of that
+// rank, and its ID; or, of forgottenRank, a side of a forgotten
+// connection by its compact record's slot (seq) and ID.
+//
+// A side has one timer while it is in TIME_WAIT, or back in CLOSING after
+// its FIN again (twrecords.go, finAgain), however often its TIME_WAIT
+// starts over: set when the side was frozen or forgotten in TIME_WAIT,
+// due no later than its TIME_WAIT ends. A timer that finds its side's
+// TIME_WAIT started over since is set again for the new end; one that
+// finds it in CLOSING, for 2×MSL on, as soon as a TIME_WAIT begun now
+// would end. So a flood of FINs sent again costs no timers.
 type frozenTimer struct {
-	due   int64
-	seq   uint32
-	id    uint32
-	until uint32
-	rank  uint8
-	side  Side
+	due  int64
+	seq  uint32
+	id   uint32
+	rank uint8
+	side Side
 }
 
 // forgottenRank is the rank of a forgotten connection's timer.
@@ -120,26 +126,12 @@ func (h *timerHeap[T]) pop() T {
 	}
 }
 
-// retarget sets to until the until of the forgotten timers of the record
-// in slot with ID id but those of side restarted, whose TIME_WAIT has not
-// moved when the record's until did (a FIN sent again restarted the
-// peer's): they stay valid. It goes through every timer, for a FIN sent
-// again to a forgotten connection with both sides in TIME_WAIT, which
-// only a simultaneous close leaves.
-func (t *Tracker) retarget(slot, id, from, until uint32, restarted Side) {
-	for i := range t.frozenTWs {
-		if tm := &t.frozenTWs[i]; tm.rank == forgottenRank && tm.seq == slot && tm.id == id && tm.until == from && tm.side != restarted {
-			tm.until = until
-		}
-	}
-}
-
 // pushFrozenTW adds a timer for each side of r still in TIME_WAIT, r being
 // the Record of rank rank numbered seq.
 func (t *Tracker) pushFrozenTW(r *Record, rank int, seq uint32) {
 	for s := Client; s <= Server; s++ {
 		if r.states[s] == TimeWait {
-			t.frozenTWs.push(frozenTimer{due: r.twSince[s] + t.twLen, seq: seq & twIdxMask, id: uint32(r.ID), rank: uint8(rank)})
+			t.frozenTWs.push(frozenTimer{due: r.twSince[s] + t.twLen, seq: seq & twIdxMask, id: uint32(r.ID), rank: uint8(rank), side: s})
 		}
 	}
 }
@@ -152,14 +144,22 @@ func (t *Tracker) expireFrozen(until int64) {
 	for len(t.frozenTWs) > 0 && t.frozenTWs[0].due <= until {
 		tm := t.frozenTWs.pop()
 		if tm.rank == forgottenRank {
-			t.expireForgotten(tm)
+			t.expireForgotten(tm, until)
 			continue
 		}
 		r := t.frozenAt(int(tm.rank), tm.seq, tm.id)
 		if r == nil {
 			continue // forgotten since
 		}
-		t.closeFrozen(r, 0, 0, cExpired) // (a TIME_WAIT restarted since stays: its own timer is later)
+		t.closeFrozen(r, 0, 0, cExpired)
+		switch r.states[tm.side] {
+		case TimeWait: // started over since: it ends later
+			tm.due = max(r.twSince[tm.side]+t.twLen, tm.due+1)
+			t.frozenTWs.push(tm)
+		case Closing:
+			tm.due = max(tm.due, until) + t.twLen
+			t.frozenTWs.push(tm)
+		}
 		if tw := t.twRecs.get(&r.Key); tw != nil && t.frozenOf(tw) == r {
 			for s := Client; s <= Server; s++ {
 				if r.states[s] != TimeWait {
@@ -175,26 +175,90 @@ func (t *Tracker) expireFrozen(until int64) {
 // states, due when each one's TIME_WAIT ends.
 func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, due [2]int64) {
 	for s := Client; s <= Server; s++ {
-		if states[s] == TimeWait && tw.inTW(s) {
+		switch {
+		case states[s] == TimeWait && tw.inTW(s):
 			t.pushForgottenSide(slot, tw, s, due[s])
+		case states[s] == Closing && tw.state(s) == Closing: // (its FIN again: the timer waits for its TIME_WAIT)
+			t.pushForgottenSide(slot, tw, s, t.now+t.twLen)
 		}
 	}
 }
 
 func (t *Tracker) pushForgottenSide(slot uint32, tw *twRecord, s Side, due int64) {
-	t.frozenTWs.push(frozenTimer{due: due, seq: slot, id: tw.id, until: uint32(tw.until), rank: forgottenRank, side: s})
+	t.frozenTWs.push(frozenTimer{due: due, seq: slot, id: tw.id, rank: forgottenRank, side: s})
 }
 
-// expireForgotten ends the TIME_WAIT of a forgotten connection's side, if
-// its compact record still holds it as it was when the timer was set.
-func (t *Tracker) expireForgotten(tm frozenTimer) {
+// forgottenEnd is when the sides of the forgotten connection whose compact
+// record has ID id end their TIME_WAIT, once one started over after it was
+// forgotten (the record has no room for it): a FIN sent again, or the ACK
+// of one (twrecords.go).
+type forgottenEnd struct {
+	id  uint32
+	end [2]int64
+}
+
+// forgottenEndsAt notes that side s of the forgotten connection whose
+// compact record r is in slot ends its TIME_WAIT at end.
+func (t *Tracker) forgottenEndsAt(slot uint32, r *twRecord, s Side, end int64) {
+	if t.forgottenEnds == nil {
+		t.forgottenEnds = make(map[uint32]forgottenEnd)
+	}
+	e, ok := t.forgottenEnds[slot]
+	if !ok || e.id != r.id {
+		e = forgottenEnd{id: r.id}
+	}
+	e.end[s] = end
+	t.forgottenEnds[slot] = e
+}
+
+// forgottenEndOf returns when side s of the forgotten connection whose
+// compact record r is in slot ends its TIME_WAIT, due if it did not start
+// over.
+func (t *Tracker) forgottenEndOf(slot uint32, r *twRecord, s Side, due int64) int64 {
+	if e, ok := t.forgottenEnds[slot]; ok && e.id == r.id {
+		return max(due, e.end[s])
+	}
+	return due
+}
+
+// forgetEnds drops what forgottenEndsAt noted of r, whose TIME_WAITs end.
+func (t *Tracker) forgetEnds(r *twRecord) {
+	if len(t.forgottenEnds) == 0 {
+		return
+	}
+	if slot, tw := t.twRecs.slotOf(&r.key); tw == r {
+		if e, ok := t.forgottenEnds[slot]; ok && e.id == r.id {
+			delete(t.forgottenEnds, slot)
+		}
+	}
+}
+
+// expireForgotten ends, by until, the TIME_WAIT of a forgotten
+// connection's side, if its compact record still holds it; one started
+// over since, or back in CLOSING, is given its timer again.
+func (t *Tracker) expireForgotten(tm frozenTimer, until int64) {
 	if tm.seq >= t.twRecs.used {
 		return
 	}
 	r := t.twRecs.rec(tm.seq)
-	if !r.used() || r.id != tm.id || uint32(r.until) != tm.until || !r.inTW(tm.side) ||
-		t.recConn(r) != nil || t.frozenOf(r) != nil {
-		return // gone, restarted, taken over, or stored again
+	if !r.used() || r.id != tm.id || t.recConn(r) != nil || t.frozenOf(r) != nil {
+		return // gone, taken over, or stored again
+	}
+	switch r.state(tm.side) {
+	case TimeWait:
+		if end := t.forgottenEndOf(tm.seq, r, tm.side, tm.due); end > until {
+			tm.due = end
+			t.frozenTWs.push(tm)
+			return
+		} else {
+			tm.due = end
+		}
+	case Closing:
+		tm.due = max(tm.due, until) + t.twLen
+		t.frozenTWs.push(tm)
+		return
+	default:
+		return
 	}
 	r.leaveTW(tm.side)
 	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, tm.due, 0, cExpired)

@@ -120,17 +120,24 @@ func TestSYNAfterAQuietFrozenTimeWaitRanOutIsNoReuse(t *testing.T) {
 	}
 }
 
-// TestFINFloodToAForgottenConnectionKeepsFewTimers: the server's FIN sent again and again to a
-// forgotten connection whose client is in TIME_WAIT (default MSL): every
-// copy pushes a timer (frozenTWs grows by one per FIN, nothing drops the
-// stale ones until they are due) and retarget scans the whole heap, so
-// the time per FIN grows with the FINs already sent: quadratic.
+// TestFINFloodToAForgottenConnectionKeepsFewTimers: the server's FIN sent
+// again and again to a frozen or forgotten connection whose client is in
+// TIME_WAIT (default MSL), with its transitions told or not, restarts
+// that TIME_WAIT each time and adds no timer: a side keeps the one it has.
 func TestFINFloodToAForgottenConnectionKeepsFewTimers(t *testing.T) {
 	start := int64(1_700_000_000) * int64(time.Second)
 	cli := AddrFrom4([4]byte{198, 18, 0, 7})
 	for _, n := range []int{10_000, 20_000, 40_000} {
-		for _, kept := range []int{2, 1 << 20} {
-			tr := New(Config{MaxFull: 1, MaxKept: kept})
+		for _, kc := range []struct {
+			kept   int
+			events bool
+		}{{2, false}, {2, true}, {1 << 20, false}, {1 << 20, true}} {
+			kept := kc.kept
+			cfg := Config{MaxFull: 1, MaxKept: kept}
+			if kc.events {
+				cfg.OnFrozenTransition = func(*Record, Transition) {}
+			}
+			tr := New(cfg)
 			now := start
 			seg := steppedConn(tr, &now, cli, 40000)
 			seg(true, SYN, 100, 0)
@@ -149,7 +156,10 @@ func TestFINFloodToAForgottenConnectionKeepsFewTimers(t *testing.T) {
 				seg(false, FIN|ACK, 901, 102)
 			}
 			el := time.Since(t0)
-			t.Logf("kept %7d, %6d FINs: frozenTWs holds %6d timers, timeWaits %6d, %v (%v per FIN)", kept, n, len(tr.frozenTWs), tr.timeWaits.len(), el, el/time.Duration(n))
+			t.Logf("kept %7d, events %v, %6d FINs: frozenTWs holds %6d timers, timeWaits %6d, %v (%v per FIN)", kept, kc.events, n, len(tr.frozenTWs), tr.timeWaits.len(), el, el/time.Duration(n))
+			if len(tr.frozenTWs) > 2*8 {
+				t.Errorf("kept %d, events %v: %d timers after %d FINs sent again, for 7 connections", kept, kc.events, len(tr.frozenTWs), n)
+			}
 		}
 	}
 }
@@ -284,11 +294,11 @@ func TestFINAgainAfterThePeersTimeWaitRanOutIsJudgedAsWhole(t *testing.T) {
 	}
 }
 
-// TestFINAgainLoopToAForgottenConnectionWithEventsIsBounded (HEAD 2573f25): the loop of
+// TestFINAgainLoopToAForgottenConnectionWithEventsIsBounded: the loop of
 // TestFINSentAgainToAForgottenConnectionDoesNotAllocate, with the events
-// on (OnFrozenTransition, as ndjson and the live view set it): each step
-// told builds a Record that escapes, and every loop pushes two timers
-// that only their due time removes.
+// on too (OnFrozenTransition, as ndjson and the live view set it): each
+// FIN again and its ACK, the sender back in CLOSING and on to TIME_WAIT,
+// allocates nothing and adds no timer.
 func TestFINAgainLoopToAForgottenConnectionWithEventsIsBounded(t *testing.T) {
 	const msl = time.Second
 	for _, events := range []bool{false, true} {
@@ -317,6 +327,9 @@ func TestFINAgainLoopToAForgottenConnectionWithEventsIsBounded(t *testing.T) {
 		t.Logf("events %v: %.1f allocations per FIN+ACK, %d told; frozenTWs %d -> %d timers after 201 loops", events, allocs, told, heap0, len(tr.frozenTWs))
 		if allocs != 0 {
 			t.Errorf("events %v: %.1f allocations per FIN+ACK", events, allocs)
+		}
+		if len(tr.frozenTWs) > heap0 {
+			t.Errorf("events %v: %d timers after 201 loops, %d before", events, len(tr.frozenTWs), heap0)
 		}
 	}
 }

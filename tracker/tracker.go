@@ -108,6 +108,9 @@ type Tracker struct {
 	conns        []*Conn              // in order of first packet; nil where one was evicted
 	holes        int                  // nil entries in conns
 	scratch      Record               // scratchRecord's (frozentw.go)
+	// forgottenEnds: TIME_WAITs of forgotten connections started over,
+	// by compact record slot (frozentw.go).
+	forgottenEnds map[uint32]forgottenEnd
 
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, closed

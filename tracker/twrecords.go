@@ -446,20 +446,16 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 func (t *Tracker) finAgain(r *twRecord, slot uint32, seg *Segment, s Side) {
 	peerTW := r.inTW(s.Peer())
 	if peerTW {
-		old := r.until
 		if until := seg.Time + t.twLen; until > r.until {
 			r.until = until
 			t.twRecs.requeue(&r.key)
 		}
-		// As for a whole one (rules.go): it ends 2×MSL after this FIN.
+		// As for a whole one (rules.go): it ends 2×MSL after this FIN. The
+		// side's timer, due earlier, finds it later (frozentw.go).
 		if fr := t.frozenOf(r); fr != nil && fr.states[s.Peer()] == TimeWait {
 			fr.twSince[s.Peer()] = seg.Time
-			if t.cfg.OnFrozenTransition != nil {
-				t.frozenTWs.push(frozenTimer{due: seg.Time + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
-			}
 		} else if fr == nil {
-			t.retarget(slot, r.id, uint32(old), uint32(r.until), s.Peer()) // frozentw.go
-			t.pushForgottenSide(slot, r, s.Peer(), seg.Time+t.twLen)
+			t.forgottenEndsAt(slot, r, s.Peer(), seg.Time+t.twLen)
 		}
 	}
 	switch st := r.state(s); {
@@ -496,7 +492,6 @@ func (t *Tracker) finAckedAgain(r *twRecord, slot uint32, seg *Segment, s Side) 
 func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Segment, why cause) {
 	from, at := r.state(s), seg.Time
 	r.setState(s, to)
-	old := r.until
 	if to == TimeWait && at+t.twLen > r.until {
 		r.until = at + t.twLen
 		t.twRecs.requeue(&r.key)
@@ -505,10 +500,7 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	if fr := t.frozenOf(r); fr != nil {
 		fr.states[s] = to
 		if to == TimeWait {
-			fr.twSince[s] = at
-			if t.cfg.OnFrozenTransition != nil {
-				t.frozenTWs.push(frozenTimer{due: at + t.twLen, seq: uint32(r.idx()), id: r.id, rank: uint8(frozenRank(r))})
-			}
+			fr.twSince[s] = at // (its timer, set when it was last in TIME_WAIT, finds it: frozentw.go)
 		}
 		if s == Client && !fr.Midstream && fr.followed && (to == TimeWait) != (from == TimeWait) {
 			if k := twKeyFor(&fr.Key, fr.clientIsA); to == TimeWait {
@@ -528,8 +520,7 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	t.forgotten[s][from]--
 	t.forgotten[s][to]++
 	if to == TimeWait {
-		t.retarget(slot, r.id, uint32(old), uint32(r.until), s) // frozentw.go
-		t.pushForgottenSide(slot, r, s, at+t.twLen)
+		t.forgottenEndsAt(slot, r, s, at+t.twLen) // (its timer, set when it was last in TIME_WAIT, finds it)
 	}
 	if t.cfg.OnFrozenTransition != nil {
 		rec := t.scratchRecord(t.latestID(r.id), &r.key, r.clientIsA())
@@ -559,6 +550,7 @@ func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) 
 		r.leaveTWs()
 		return
 	}
+	t.forgetEnds(r)
 	for s := Client; s <= Server; s++ {
 		if r.inTW(s) {
 			when := at
@@ -605,6 +597,7 @@ func (t *Tracker) evictParked() bool {
 		}
 		fr.followed = false
 	} else if fr == nil { // forgotten: its timers lose the record; a lostTimer ends what it holds
+		t.forgetEnds(r)
 		var states [2]State
 		for s := Client; s <= Server; s++ {
 			if r.inTW(s) {
