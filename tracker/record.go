@@ -173,7 +173,7 @@ func (t *Tracker) Release() {
 	t.conns, t.holes = nil, 0
 	t.timeWaits, t.closed, t.handshakes, t.embryos, t.lru = timerQueue{}, timerQueue{}, timerQueue{}, timerQueue{}, timerQueue{}
 	t.ended, t.endedOther = fifo[*Conn]{}, fifo[*Conn]{}
-	t.frozenTWs, t.lostTWs = nil, nil
+	t.frozenTWs, t.lostTWs, t.forgottenEnds = nil, nil, nil
 	t.lone = loneTable{max: t.lone.max, stats: t.lone.stats}
 	t.pendingSyn = nil
 	t.spares = spareConns{}
