@@ -68,6 +68,12 @@ func TestFrozenReportEqualsWhole(t *testing.T) {
 				t.Errorf("%s (MSL %v): the report with frozen connections differs from the whole one:\n%s",
 					filepath.Base(f), msl, firstDiff(whole, frozen))
 			}
+			// Without the frozen timers (no one told), as json and the
+			// table run: the report is the same too.
+			if quiet, _ := reportJSON(t, []string{f}, tracker.Config{MSL: msl, MaxFull: 1, FrozenTransitions: true}); !bytes.Equal(whole, quiet) {
+				t.Errorf("%s (MSL %v): the report with frozen connections and no frozen timers differs from the whole one:\n%s",
+					filepath.Base(f), msl, firstDiff(whole, quiet))
+			}
 			if i, ok := wholeEvents.sameAs(&frozenEvents); !ok {
 				t.Errorf("%s (MSL %v): the transitions told with frozen connections differ from the whole ones' from the %dth on:\nwhole:  %v\nfrozen: %v",
 					filepath.Base(f), msl, i, wholeEvents.at(i), frozenEvents.at(i))
