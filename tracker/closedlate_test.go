@@ -7,14 +7,13 @@ import (
 	"time"
 )
 
-// TestCloseWaitStuckThatClosesLaterSaysSo: a side found stuck in
-// CLOSE_WAIT that closes later is not left saying it never closed: its
-// finding says how long it took.
-func TestCloseWaitStuckThatClosesLaterSaysSo(t *testing.T) {
+// stuckInCloseWait returns a tracker whose one connection's server is
+// stuck in CLOSE_WAIT (--stuck 1s): the client's FIN at +10ms, a
+// keepalive at +2s; and the function that sends its segments.
+func stuckInCloseWait() (*Tracker, func(at time.Duration, fromClient bool, f Flags, seq, ack uint32)) {
 	start := int64(1_700_000_000) * int64(time.Second)
-	cli := AddrFrom4([4]byte{198, 18, 0, 7})
 	tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
-	conn := oneConn(tr, start, cli, 40000)
+	conn := oneConn(tr, start, AddrFrom4([4]byte{198, 18, 0, 7}), 40000)
 	seg := func(at time.Duration, fromClient bool, f Flags, seq, ack uint32) {
 		conn(at, fromClient, f, seq, ack, 0)
 	}
@@ -24,6 +23,36 @@ func TestCloseWaitStuckThatClosesLaterSaysSo(t *testing.T) {
 	seg(10*time.Millisecond, true, FIN|ACK, 101, 901)
 	seg(11*time.Millisecond, false, ACK, 901, 102)
 	seg(2*time.Second, true, ACK, 101, 901) // a keepalive: 2 s later, the server is stuck
+	return tr, seg
+}
+
+// TestCloseWaitEndedByReuseSaysSo: the server stuck in CLOSE_WAIT; the
+// client, long gone from FIN_WAIT_2, uses the same port again: the new
+// SYN supersedes the old connection, and the finding says so, not that an
+// RST ended it.
+func TestCloseWaitEndedByReuseSaysSo(t *testing.T) {
+	tr, seg := stuckInCloseWait()
+	seg(90*time.Second, true, SYN, 777777, 0) // the client reuses its port
+	seg(90*time.Second+time.Millisecond, false, SYN|ACK, 5555, 777778)
+	seg(90*time.Second+2*time.Millisecond, true, ACK, 777778, 5556)
+	tr.Finish()
+	const want = "server 198.18.0.2:80 stayed in CLOSE_WAIT 1m29.991s after the client's FIN, until a new connection took over the 4-tuple: its application never called close()"
+	var found []string
+	for _, a := range tr.Anomalies() {
+		if a.Kind == CloseWaitStuck {
+			found = append(found, a.Detail)
+		}
+	}
+	if len(found) != 1 || found[0] != want {
+		t.Errorf("close_wait_stuck %q, want %q", found, want)
+	}
+}
+
+// TestCloseWaitStuckThatClosesLaterSaysSo: a side found stuck in
+// CLOSE_WAIT that closes later is not left saying it never closed: its
+// finding says how long it took.
+func TestCloseWaitStuckThatClosesLaterSaysSo(t *testing.T) {
+	tr, seg := stuckInCloseWait()
 	stuck := slices.Clone(tr.Anomalies())
 	seg(3011*time.Millisecond, false, FIN|ACK, 901, 102) // it closes 3 s after the FIN
 	seg(3012*time.Millisecond, true, ACK, 102, 902)

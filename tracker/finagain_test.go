@@ -62,9 +62,7 @@ func TestFINSentAgainAfterTheCloseIsJudgedAsWhole(t *testing.T) {
 		tr := New(cfg)
 		now := start
 		seg := steppedConn(tr, &now, cli, 40000)
-		seg(true, SYN, 100, 0)
-		seg(false, SYN|ACK, 900, 101)
-		seg(true, ACK, 101, 901)
+		openStepped(seg)
 		c := tr.conns[0]
 		for _, s := range close {
 			seg(s.fromClient, s.f, s.seq, s.ack)
@@ -137,35 +135,39 @@ func TestFINSentAgainAfterTheCloseIsJudgedAsWhole(t *testing.T) {
 
 // TestFINSentAgainToAForgottenConnectionDoesNotAllocate: judging a FIN
 // sent again after a simultaneous close, and the ACK of it, on the compact
-// record of a forgotten connection allocates nothing.
+// record of a forgotten connection, its transitions told or not (ndjson,
+// the live view), allocates nothing and adds no timer: the server, back
+// in CLOSING and on to TIME_WAIT each time, keeps the one it has.
 func TestFINSentAgainToAForgottenConnectionDoesNotAllocate(t *testing.T) {
-	const msl = time.Second
-	tr := New(Config{MSL: msl, MaxFull: 1, MaxKept: 2})
-	now := int64(1_700_000_000) * int64(time.Second)
-	cli := AddrFrom4([4]byte{198, 18, 0, 7})
-	seg := steppedConn(tr, &now, cli, 40000)
-	seg(true, SYN, 100, 0)
-	seg(false, SYN|ACK, 900, 101)
-	seg(true, ACK, 101, 901)
-	seg(true, FIN|ACK, 101, 901)
-	seg(false, FIN|ACK, 901, 101)
-	seg(true, ACK, 102, 902)
-	seg(false, ACK, 902, 102)
-	now = shortConns(tr, now, 6, 0)
-	if tr.Evicted().Forgotten == 0 || tr.twRecs.len() == 0 {
-		t.Fatal("no connection was forgotten with its compact record")
-	}
-	steps := 0
-	allocs := testing.AllocsPerRun(1000, func() {
-		seg(false, FIN|ACK, 901, 102) // the server back in CLOSING, the client's TIME_WAIT restarted
-		seg(true, ACK, 102, 902)      // the server in TIME_WAIT anew
-		steps++
-	})
-	if allocs != 0 {
-		t.Fatalf("a FIN sent again to a forgotten connection, and its ACK, allocate %.1f times", allocs)
-	}
-	if st := tr.ForgottenStates(); st[Server][TimeWait] == 0 || tr.lateSegments < uint64(2*steps) {
-		t.Errorf("the segments were not judged on the compact record: %d late segments, server TIME_WAITs %d", tr.lateSegments, st[Server][TimeWait])
+	for _, events := range []bool{false, true} {
+		cfg := Config{MSL: time.Second, MaxFull: 1, MaxKept: 2}
+		if events {
+			cfg.OnFrozenTransition = func(*Record, Transition) {}
+		}
+		tr := New(cfg)
+		now := int64(1_700_000_000) * int64(time.Second)
+		seg := steppedConn(tr, &now, AddrFrom4([4]byte{198, 18, 0, 7}), 40000)
+		openStepped(seg)
+		simultaneousClose(seg)
+		now = shortConns(tr, now, 6, 0)
+		if tr.Evicted().Forgotten == 0 || tr.twRecs.len() == 0 {
+			t.Fatal("no connection was forgotten with its compact record")
+		}
+		steps, timers := 0, len(tr.frozenTWs)
+		allocs := testing.AllocsPerRun(1000, func() {
+			seg(false, FIN|ACK, 901, 102) // the server back in CLOSING, the client's TIME_WAIT restarted
+			seg(true, ACK, 102, 902)      // the server in TIME_WAIT anew
+			steps++
+		})
+		if allocs != 0 {
+			t.Errorf("events %v: a FIN sent again to a forgotten connection, and its ACK, allocate %.1f times", events, allocs)
+		}
+		if n := len(tr.frozenTWs); n > timers {
+			t.Errorf("events %v: %d timers after %d FINs sent again and their ACKs, %d before", events, n, steps, timers)
+		}
+		if st := tr.ForgottenStates(); st[Server][TimeWait] == 0 || tr.lateSegments < uint64(2*steps) {
+			t.Errorf("events %v: the segments were not judged on the compact record: %d late segments, server TIME_WAITs %d", events, tr.lateSegments, st[Server][TimeWait])
+		}
 	}
 }
 
@@ -192,17 +194,12 @@ func TestSYNAfterAFINSentAgainClosesTheOldSides(t *testing.T) {
 				after = append(after, change{tr.Side, tr.From, tr.To, tr.Why})
 			}
 		}
-		cfg.OnTransition = func(c *Conn, tr Transition) { note(c.ID, tr) }
-		cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr) }
+		tellEvery(&cfg, note)
 		tr := New(cfg)
 		now := start
 		seg := steppedConn(tr, &now, cli, 40000)
-		seg(true, SYN, 100, 0)
-		seg(false, SYN|ACK, 900, 101)
-		seg(true, ACK, 101, 901)
-		seg(true, FIN|ACK, 101, 901)
-		seg(false, FIN|ACK, 901, 102)
-		seg(true, ACK, 102, 902)
+		openStepped(seg)
+		activeClose(seg)
 		closed := now
 		now = shortConns(tr, now, 6, 0)
 		now = closed + int64(800*time.Millisecond)

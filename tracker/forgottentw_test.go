@@ -65,14 +65,11 @@ func TestForgottenSimultaneousCloseBothSidesEnd(t *testing.T) {
 				res.ends[tr.Side] = tr.Time
 			}
 		}
-		cfg.OnTransition = func(c *Conn, tr Transition) { note(c.ID, tr) }
-		cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr) }
+		tellEvery(&cfg, note)
 		tr := New(cfg)
 		now := start
 		seg := steppedConn(tr, &now, cli, 40000)
-		seg(true, SYN, 100, 0)
-		seg(false, SYN|ACK, 900, 101)
-		seg(true, ACK, 101, 901)
+		openStepped(seg)
 		seg(true, FIN|ACK, 101, 901)  // crossing FINs:
 		seg(false, FIN|ACK, 901, 101) // a simultaneous close
 		seg(true, ACK, 102, 902)

@@ -39,9 +39,7 @@ func TestFrozenTimeWaitEndsAsWholeOnes(t *testing.T) {
 				tr := New(cfg)
 				now := start
 				seg := steppedConn(tr, &now, cli, 40000)
-				seg(true, SYN, 100, 0)
-				seg(false, SYN|ACK, 900, 101)
-				seg(true, ACK, 101, 901)
+				openStepped(seg)
 				seg(true, FIN|ACK, 101, 901)
 				fin := now
 				seg(false, FIN|ACK, 901, 102)
@@ -94,9 +92,7 @@ func closeConn(tr *Tracker, now int64, port, svc uint16, lastACK bool) int64 {
 		s.Seq, s.Ack = seqnum.Value(seq), seqnum.Value(ack)
 		tr.Observe(&s)
 	}
-	seg(true, SYN, 100, 0)
-	seg(false, SYN|ACK, 900, 101)
-	seg(true, ACK, 101, 901)
+	openStepped(seg)
 	seg(true, FIN|ACK, 101, 901)
 	seg(false, FIN|ACK, 901, 102)
 	if lastACK {

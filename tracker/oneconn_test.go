@@ -29,3 +29,35 @@ func steppedConn(tr *Tracker, now *int64, cli Addr, port uint16) func(fromClient
 		*now += int64(time.Millisecond)
 	}
 }
+
+// openStepped opens steppedConn's connection: the client's ISN 100, the
+// server's 900.
+func openStepped(seg func(fromClient bool, f Flags, seq, ack uint32)) {
+	seg(true, SYN, 100, 0)
+	seg(false, SYN|ACK, 900, 101)
+	seg(true, ACK, 101, 901)
+}
+
+// activeClose closes openStepped's connection, the client first: the client
+// ends in TIME_WAIT, the server CLOSED.
+func activeClose(seg func(fromClient bool, f Flags, seq, ack uint32)) {
+	seg(true, FIN|ACK, 101, 901)
+	seg(false, FIN|ACK, 901, 102)
+	seg(true, ACK, 102, 902)
+}
+
+// simultaneousClose closes openStepped's connection with FINs that cross:
+// both sides end in TIME_WAIT.
+func simultaneousClose(seg func(fromClient bool, f Flags, seq, ack uint32)) {
+	seg(true, FIN|ACK, 101, 901)
+	seg(false, FIN|ACK, 901, 101)
+	seg(true, ACK, 102, 902)
+	seg(false, ACK, 902, 102)
+}
+
+// tellEvery has cfg tell note every transition, by the connection's ID,
+// of whole and frozen or forgotten connections alike.
+func tellEvery(cfg *Config, note func(id uint64, tr Transition)) {
+	cfg.OnTransition = func(c *Conn, tr Transition) { note(c.ID, tr) }
+	cfg.OnFrozenTransition = func(r *Record, tr Transition) { note(r.ID, tr) }
+}
