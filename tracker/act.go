@@ -22,8 +22,12 @@ func (t *Tracker) update(c *Conn, seg *Segment, s Side) {
 // observed acts on what a segment showed: counters, findings, timers.
 func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 	o := res.Obs
-	if o&obsZeroWindowEnded != 0 && res.ZeroTo-res.ZeroFrom > int64(t.th.Stuck) && !c.hasFinding(ZeroWindow, s) {
-		t.emit(c, zeroWindowFinding(c, s, res.ZeroFrom, res.ZeroTo))
+	if o&obsZeroWindowEnded != 0 && res.ZeroTo-res.ZeroFrom > int64(t.th.Stuck) {
+		if !c.hasFinding(ZeroWindow, s) {
+			t.emit(c, zeroWindowFinding(c, s, res.ZeroFrom, res.ZeroTo))
+		} else {
+			t.windowOpened(c, s, res.ZeroFrom, res.ZeroTo) // detect_path.go
+		}
 	}
 	c.count(o)
 	if o&obsGap != 0 {

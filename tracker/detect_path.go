@@ -43,3 +43,17 @@ func zeroWindowFinding(c *Conn, s Side, from, to int64) Anomaly {
 			endpoint(c, s), secs(to-from), s.Peer()),
 		Fields: map[string]any{"seconds": seconds(to - from)}}
 }
+
+// windowOpened brings the zero_window finding of side s, made while its
+// window was still closed (by a sweep, or as it passed Stuck), up to date
+// when the window opens at to: it lasted from from until then. Only the
+// end of input brings findings up to date otherwise, and by then this
+// side has no zero window left to judge.
+func (t *Tracker) windowOpened(c *Conn, s Side, from, to int64) {
+	i, ok := t.listed[anomalyKey{c.ID, ZeroWindow, s}]
+	if !ok || t.anomalies[i].rule != ruleZeroWindow || t.anomalies[i].Time != from {
+		return // not listed (beyond MaxAnomalies), or of an earlier zero window
+	}
+	a := zeroWindowFinding(c, s, from, to)
+	t.anomalies[i].Detail, t.anomalies[i].Fields = a.Detail, a.Fields
+}

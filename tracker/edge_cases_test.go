@@ -1,9 +1,12 @@
 package tracker
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // edgeCases are packet sequences that each once gave a wrong state or
@@ -140,5 +143,42 @@ func TestFinishIsDeterministic(t *testing.T) {
 		} else if !reflect.DeepEqual(first, got) {
 			t.Fatal("findings in a different order")
 		}
+	}
+}
+
+// TestZeroWindowFoundBeforeItOpensSaysHowLongItLasted: a zero window
+// found while still closed (a probe's answer, still zero, past --stuck)
+// says, once it opens, how long it lasted in all: until it opened.
+func TestZeroWindowFoundBeforeItOpensSaysHowLongItLasted(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	tr := New(Config{Thresholds: Thresholds{Stuck: 5 * time.Second}})
+	cli := AddrFrom4([4]byte{198, 18, 0, 7})
+	send := func(at time.Duration, fromClient bool, f Flags, seq, ack uint32, win uint16) {
+		s := Segment{Time: start + int64(at), Src: cli, SrcPort: 40000, Dst: target, DstPort: 80, Flags: f, Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Window: win, WScale: -1}
+		if !fromClient {
+			s.Src, s.SrcPort, s.Dst, s.DstPort = target, 80, cli, 40000
+		}
+		tr.Observe(&s)
+	}
+	send(0, true, SYN, 100, 0, 1000)
+	send(time.Millisecond, false, SYN|ACK, 900, 101, 1000)
+	send(2*time.Millisecond, true, ACK, 101, 901, 1000)
+	send(11*time.Millisecond, false, ACK, 901, 101, 0) // the server's window closes
+	for p := 10 * time.Second; p < 130*time.Second; p += 10 * time.Second {
+		send(p, true, ACK, 100, 901, 1000)                // a zero-window probe
+		send(p+time.Millisecond, false, ACK, 901, 101, 0) // still closed
+	}
+	send(130*time.Second, false, ACK, 901, 101, 1000) // it opens
+	tr.Advance(start + int64(140*time.Second))
+	tr.Finish()
+	var got []string
+	for _, a := range tr.Anomalies() {
+		if a.Kind == ZeroWindow {
+			got = append(got, fmt.Sprint(a.Detail, " ", a.Fields["seconds"]))
+		}
+	}
+	want := "server 198.18.0.2:80 advertised a zero window for 2m9.989s, stalling the client 129.989"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("zero_window findings %q, want %q", got, want)
 	}
 }
