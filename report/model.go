@@ -298,11 +298,14 @@ type Anomaly struct {
 	Kind       tracker.Kind     `json:"kind"`
 	Severity   tracker.Severity `json:"severity"`
 	Connection uint64           `json:"connection,omitempty"`
-	Side       OptionalSide     `json:"side,omitzero"`
-	Target     netip.AddrPort   `json:"target,omitzero"`
-	Time       Time             `json:"time"`
-	Detail     string           `json:"detail"`
-	Fields     map[string]any   `json:"fields,omitempty"`
+	// Unlisted: the connection is not in the report's connections
+	// (forgotten beyond --keep, or summarized by a SYN flood).
+	Unlisted bool           `json:"unlisted,omitempty"`
+	Side     OptionalSide   `json:"side,omitzero"`
+	Target   netip.AddrPort `json:"target,omitzero"`
+	Time     Time           `json:"time"`
+	Detail   string         `json:"detail"`
+	Fields   map[string]any `json:"fields,omitempty"`
 	// Also: the kinds of the conditions this one caused, reported within
 	// it (one finding per root cause); --fail-on matches them too.
 	Also []tracker.Kind `json:"also,omitempty"`
@@ -447,7 +450,7 @@ func BuildStreamed(in Input, tr *tracker.Tracker, opts Options) *Report {
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Input:         in,
-		Anomalies:     anomalies(tr.Anomalies()),
+		Anomalies:     markUnlisted(anomalies(tr.Anomalies()), conns),
 		Summary:       summarize(tr, recordStates(conns)),
 		source:        &connSource{recs: conns, verbose: opts.Verbose, tunnels: opts.Tunnels},
 	}
@@ -546,6 +549,31 @@ func anomalies(as []tracker.Anomaly) []Anomaly {
 		out = append(out, AnomalyOf(a))
 	}
 	return out
+}
+
+// markUnlisted marks the findings whose connection is not among conns,
+// the connections the report lists.
+func markUnlisted(as []Anomaly, conns []*tracker.Record) []Anomaly {
+	named := make(map[uint64]bool)
+	for _, a := range as {
+		if a.Connection != 0 {
+			named[a.Connection] = false
+		}
+	}
+	if len(named) == 0 {
+		return as
+	}
+	for _, c := range conns {
+		if _, ok := named[c.ID]; ok {
+			named[c.ID] = true
+		}
+	}
+	for i := range as {
+		if a := &as[i]; a.Connection != 0 && !named[a.Connection] {
+			a.Unlisted = true
+		}
+	}
+	return as
 }
 
 // AnomalyOf converts a tracker finding into the report's form.

@@ -571,6 +571,8 @@ func (p *printer) latestAnomalies(latest []Anomaly, total int) {
 // its target.
 func where(a *Anomaly) string {
 	switch {
+	case a.Connection != 0 && a.Unlisted:
+		return fmt.Sprintf("#%d (not listed)", a.Connection)
 	case a.Connection != 0:
 		return fmt.Sprintf("#%d", a.Connection)
 	case a.Target.IsValid():
