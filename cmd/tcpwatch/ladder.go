@@ -44,6 +44,15 @@ func (p *pictureConfig) openHTML() error {
 	return nil
 }
 
+// closeHTML closes the --html file, and removes it if the run failed
+// before writing it (it is empty).
+func (p *pictureConfig) closeHTML() {
+	if p.out != nil {
+		p.out.Close()
+		removeIfEmpty(p.html)
+	}
+}
+
 // ladderIDs is --ladder's value: set with no IDs means every listed
 // connection.
 type ladderIDs struct {

@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}
+	defer cfg.pictures.closeHTML()
 	cfg.decap.useDecoder(rd)
 
 	tc := trackerConfig(cfg)

@@ -204,12 +204,15 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io
 }
 
 // close closes the file and removes the spool; after finish, or instead
-// of it when the run failed before its report.
+// of it when the run failed before its report. A file the run failed to
+// write anything to (not even a pcap header) is removed: an empty file is
+// no capture, and tools take it for a truncated one.
 func (o *pcapOut) close() {
 	if o == nil {
 		return
 	}
 	o.f.Close()
+	removeIfEmpty(o.name)
 	if o.spool != nil {
 		o.spool.f.Close()
 		os.Remove(o.spool.f.Name())
@@ -319,4 +322,11 @@ func outputFileError(flag, name string, err error) error {
 		return fmt.Errorf("%s %q: %s: %w", flag, name, pe.Op, pe.Err)
 	}
 	return fmt.Errorf("%s %q: %w", flag, name, err)
+}
+
+// removeIfEmpty removes the file name if it is empty.
+func removeIfEmpty(name string) {
+	if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		os.Remove(name)
+	}
 }

@@ -378,3 +378,31 @@ func TestPipeInputsAreNotReadTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRunLeavesNoEmptyOutputFile: a run that fails before it writes
+// -w's or --html's file (here its report cannot be written) leaves no
+// empty file behind, which tools would take for a truncated capture; one
+// that succeeds leaves a capture, even of no packet.
+func TestFailedRunLeavesNoEmptyOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	in := "../../testdata/pcaps/lost-third-ack.pcap"
+	for _, tc := range []struct {
+		flag, name string
+	}{{"-w", "out.pcap"}, {"--html", "out.html"}} {
+		name := filepath.Join(dir, tc.name)
+		var stderr bytes.Buffer
+		if code := run(context.Background(), []string{"-r", in, tc.flag, name}, &failingWriter{}, &stderr); code != exitError {
+			t.Fatalf("%s with a report that cannot be written: exit %d, want %d", tc.flag, code, exitError)
+		}
+		if _, err := os.Stat(name); !os.IsNotExist(err) {
+			t.Errorf("%s: after the run failed, %s is still there (%v)", tc.flag, tc.name, err)
+		}
+	}
+	empty := filepath.Join(dir, "none.pcap")
+	if code := run(context.Background(), []string{"-r", in, "-w", empty, "--write", "syn_flood"}, io.Discard, io.Discard); code != exitOK {
+		t.Fatalf("-w of no connection: exit %d", code)
+	}
+	if st, err := os.Stat(empty); err != nil || st.Size() == 0 {
+		t.Errorf("-w of no connection: %v, size %v; want a pcap header", err, st)
+	}
+}
