@@ -123,11 +123,12 @@ func TestPageGroupsItsCounts(t *testing.T) {
 			d.Listed = append(d.Listed, i)
 		}
 	}
+	d.Report.Summary.Connections = 2600
 	var b bytes.Buffer
 	if err := Write(&b, d); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"1,300 more connections are not listed", "1,299 listed connections have no ladder", "12,345/2"} {
+	for _, want := range []string{"1,300 more connections are not listed", "1,299 listed connections have no ladder", "12,345/2", "<dd>2,600</dd>"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("page lacks %q", want)
 		}
