@@ -508,6 +508,12 @@ func (p *printer) anomalies(r *Report) {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Time, b.Time))
 	})
 	rows := make([][]string, 0, len(as))
+	if p.times == DeltaTime {
+		// Listed by severity, not in time order: the time since the one
+		// before would go back and forth; the time since the first packet.
+		defer func(t TimeFormat) { p.times = t }(p.times)
+		p.times = SinceFirst
+	}
 	for i := range as {
 		a := &as[i]
 		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail})

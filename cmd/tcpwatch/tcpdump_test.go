@@ -187,3 +187,18 @@ func TestRelinquishToUnknownUser(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// TestDeltaTimesOfFindingsNeverGoBack: with -ttt the timelines print the
+// time since the line before, as tcpdump does, and the findings, listed by
+// severity rather than in time order, the time since the first packet:
+// never a negative time (the half_open finding of lost-third-ack came
+// out as -00:00:01.024100, the time back from the timeline's last line).
+func TestDeltaTimesOfFindingsNeverGoBack(t *testing.T) {
+	_, out, _ := runCLI("-vttt", "-r", lostAck)
+	if strings.Contains(out, "-00:") {
+		t.Errorf("-ttt: a negative time in\n%s", out)
+	}
+	if !strings.Contains(out, "│ 00:00:00.000025 │") {
+		t.Errorf("-ttt: the half_open finding is not 25µs after the first packet in\n%s", out)
+	}
+}
