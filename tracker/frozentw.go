@@ -34,6 +34,9 @@ type frozenTimer struct {
 	id   uint32
 	rank uint8
 	side Side
+	// counted: of forgottenRank, the client's TIME_WAIT is in the build-up
+	// detector's count (timewait.go), which it leaves when it ends.
+	counted bool
 }
 
 // forgottenRank is the rank of a forgotten connection's timer.
@@ -49,6 +52,7 @@ type lostTimer struct {
 	id        uint32
 	clientIsA bool
 	side      Side
+	counted   bool // as frozenTimer's
 }
 
 func (tm frozenTimer) dueAt() int64 { return tm.due }
@@ -56,10 +60,10 @@ func (tm lostTimer) dueAt() int64   { return tm.due }
 
 // pushLostTW adds a lostTimer for each side in TIME_WAIT (states) of the
 // connection of key k (id: its ID's low bits), due when it ends.
-func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]State, due [2]int64) {
+func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]State, due [2]int64, counted bool) {
 	for s := Client; s <= Server; s++ {
 		if states[s] == TimeWait {
-			t.lostTWs.push(lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s})
+			t.lostTWs.push(lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client})
 		}
 	}
 }
@@ -68,7 +72,7 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 func (t *Tracker) expireLost(until int64) {
 	for len(t.lostTWs) > 0 && t.lostTWs[0].due <= until {
 		tm := t.lostTWs.pop()
-		t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
+		t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired, tm.counted)
 	}
 }
 
@@ -173,19 +177,19 @@ func (t *Tracker) expireFrozen(until int64) {
 // pushForgottenTW adds a timer for each side in TIME_WAIT of a connection
 // forgotten now, whose compact record tw is in slot: states are its sides'
 // states, due when each one's TIME_WAIT ends.
-func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, due [2]int64) {
+func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, due [2]int64, counted bool) {
 	for s := Client; s <= Server; s++ {
+		tm := frozenTimer{seq: slot, id: tw.id, rank: forgottenRank, side: s, counted: counted && s == Client}
 		switch {
 		case states[s] == TimeWait && tw.inTW(s):
-			t.pushForgottenSide(slot, tw, s, due[s])
+			tm.due = due[s]
 		case states[s] == Closing && tw.state(s) == Closing: // (its FIN again: the timer waits for its TIME_WAIT)
-			t.pushForgottenSide(slot, tw, s, t.now+t.twLen)
+			tm.due = t.now + t.twLen
+		default:
+			continue
 		}
+		t.frozenTWs.push(tm)
 	}
-}
-
-func (t *Tracker) pushForgottenSide(slot uint32, tw *twRecord, s Side, due int64) {
-	t.frozenTWs.push(frozenTimer{due: due, seq: slot, id: tw.id, rank: forgottenRank, side: s})
 }
 
 // forgottenEnd is when the sides of the forgotten connection whose compact
@@ -261,16 +265,19 @@ func (t *Tracker) expireForgotten(tm frozenTimer, until int64) {
 		return
 	}
 	r.leaveTW(tm.side)
-	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, tm.due, 0, cExpired)
+	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, tm.due, 0, cExpired, tm.counted)
 }
 
 // forgottenLeftTW counts side s of a forgotten connection (the low bits of
 // its ID, its key) CLOSED instead of TIME_WAIT from at, and tells it
 // (OnFrozenTransition): its TIME_WAIT ran out (cExpired), or a new
 // connection took over the 4-tuple.
-func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause) {
+func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause, counted bool) {
 	t.forgotten[s][TimeWait]--
 	t.forgotten[s][Closed]++
+	if s == Client && counted {
+		t.twLeaveKey(twKeyFor(k, clientIsA)) // (timewait.go)
+	}
 	if t.cfg.OnFrozenTransition != nil {
 		rec := t.scratchRecord(t.latestID(id), k, clientIsA)
 		t.cfg.OnFrozenTransition(rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())

@@ -208,3 +208,40 @@ func TestFINAgainAfterThePeersTimeWaitRanOutIsJudgedAsWhole(t *testing.T) {
 		t.Errorf("whole: %s\nfrozen: %s\nfrozen, OnFrozenTransition: %s; want%s", whole, frozen, live, want)
 	}
 }
+
+// TestForgettingLeavesTheBuildupCountAsItWas: a connection forgotten
+// beyond MaxKept while its client is in TIME_WAIT stays in the TIME_WAIT
+// build-up count until that TIME_WAIT ends, as a kept one does: the
+// count, its peak and the finding do not depend on MaxKept, whole or
+// frozen, with the frozen timers on or off; and they fall back to none
+// once every TIME_WAIT ran out.
+func TestForgettingLeavesTheBuildupCountAsItWas(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	pair := twKey{host: AddrFrom4([4]byte{198, 18, 0, 1}), addr: target, port: 80}
+	for _, live := range []bool{false, true} {
+		var want string
+		for _, kc := range []struct{ kept, full int }{{1 << 20, 1 << 20}, {5, 1 << 20}, {5, 1}, {1, 1}} {
+			cfg := Config{MaxKept: kc.kept, MaxFull: kc.full, Thresholds: Thresholds{TimeWaitLimit: 20}}
+			if live {
+				cfg.OnFrozenTransition = func(*Record, Transition) {}
+			}
+			tr := New(cfg)
+			now := shortConns(tr, start, 30, 0)
+			p := tr.tw.pairs[pair]
+			counted, findings := p.count, len(tr.Anomalies())
+			got := fmt.Sprintf("build-up count %d, peak %d, findings %d", p.count, p.peak, findings)
+			tr.Advance(now + int64(2*DefaultMSL) + 1)
+			if p := tr.tw.pairs[pair]; p != nil && p.count != 0 {
+				got += fmt.Sprintf("; %d still counted after 2×MSL", p.count)
+			}
+			if want == "" {
+				want = got
+				if counted != 30 || findings != 1 {
+					t.Fatalf("kept whole: %s, want 30 counted and a finding", got)
+				}
+			} else if got != want {
+				t.Errorf("events %v, MaxKept %d, MaxFull %d: %s; want %s as when kept", live, kc.kept, kc.full, got, want)
+			}
+		}
+	}
+}

@@ -519,6 +519,13 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	}
 	t.forgotten[s][from]--
 	t.forgotten[s][to]++
+	if s == Client && (to == TimeWait) != (from == TimeWait) { // (counted, as in forgottenClosed)
+		if k := twKeyFor(&r.key, r.clientIsA()); to == TimeWait {
+			t.twEnterKey(k, at)
+		} else {
+			t.twLeaveKey(k)
+		}
+	}
 	if to == TimeWait {
 		t.forgottenEndsAt(slot, r, s, at+t.twLen) // (its timer, set when it was last in TIME_WAIT, finds it)
 	}
@@ -557,7 +564,7 @@ func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) 
 			if why == cExpired {
 				when = r.until
 			}
-			t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), s, when, pkt, why) // frozentw.go
+			t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), s, when, pkt, why, true) // frozentw.go; (counted, as most are: mid-stream ones are not)
 		}
 	}
 	r.leaveTWs()
@@ -604,7 +611,7 @@ func (t *Tracker) evictParked() bool {
 				states[s] = TimeWait
 			}
 		}
-		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}) // (at the latest)
+		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, true) // (at the latest; counted, as in forgottenClosed)
 	}
 	t.twRecs.del(&r.key)
 	return true
@@ -642,9 +649,6 @@ func (t *Tracker) forget(c *Conn) {
 	if c.parked {
 		t.judgeOpen(c)
 		t.check(c, t.now, final)
-		if c.half[Client].state == TimeWait && !c.Midstream {
-			t.twLeave(c) // its expiry will not be followed
-		}
 	}
 	t.letGoPending(c)
 	r := t.parkedRec(c)
@@ -657,10 +661,13 @@ func (t *Tracker) forget(c *Conn) {
 	}
 	states := [2]State{c.half[Client].state, c.half[Server].state}
 	due := [2]int64{c.half[Client].twSince + t.twLen, c.half[Server].twSince + t.twLen}
+	// Its client's TIME_WAIT stays counted until it ends (a retired one
+	// left it already).
+	counted := c.parked && !c.Midstream
 	if r != nil {
-		t.pushForgottenTW(c.twSlot, r, states, due) // frozentw.go
+		t.pushForgottenTW(c.twSlot, r, states, due, counted) // frozentw.go
 	} else {
-		t.pushLostTW(&c.Key, uint32(c.ID), c.clientIsA, states, due)
+		t.pushLostTW(&c.Key, uint32(c.ID), c.clientIsA, states, due, counted)
 	}
 	t.conns[c.idx] = nil
 	t.holes++
