@@ -24,18 +24,28 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
 				endpoint(c, Client), cl.synRtx+1, secs(cl.lastSent-c.First), endpoint(c, Server)),
 			Fields: map[string]any{"syns": int(cl.synRtx) + 1, "seconds": seconds(cl.lastSent - c.First)}})
-	case (sv.state == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.lastSent-sv.synTime >= minRTO:
+	case (sv.state == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.lastSent-synAckTime(c) >= minRTO:
 		believes := "no ACK from the client arrived"
 		if cl.state.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"
 		}
-		out = append(out, Anomaly{Kind: HalfOpen, rule: ruleHandshake, Side: Server, HasSide: true, Time: sv.synTime,
+		out = append(out, Anomaly{Kind: HalfOpen, rule: ruleHandshake, Side: Server, HasSide: true, Time: synAckTime(c),
 			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and %s; %s",
 				endpoint(c, Server), sv.synRtx, map[bool]string{false: "is still in SYN_RCVD", true: "gave up"}[sv.gaveUp], believes),
 			Fields: map[string]any{"reason": "handshake", "retransmits": int(sv.synRtx), "gave_up": sv.gaveUp,
 				"client_established": cl.state.Synchronized()}})
 	}
 	return out
+}
+
+// synAckTime is when the server sent its SYN-ACK: the connection's first
+// segment if the capture never saw it (its SYN-ACK inferred, its
+// retransmissions seen).
+func synAckTime(c *Conn) int64 {
+	if t := c.half[Server].synTime; t != 0 {
+		return t
+	}
+	return c.First
 }
 
 // embryonic reports whether a connection never completed its handshake:
