@@ -164,8 +164,8 @@ func TestFINFloodToAForgottenConnectionKeepsFewTimers(t *testing.T) {
 // TestEvictedFrozenConnectionLeavesTheBuildupCount: the full table of compact records
 // (10×MaxConns) drops its oldest. Whole, the dropped connection is retired
 // and leaves the TIME_WAIT build-up count ("its expiry will not be
-// followed"); frozen, its Record keeps followed set and stays counted
-// until its TIME_WAIT ends at the end of input or it is forgotten.
+// followed"); frozen, it leaves it too, and its Record is no longer
+// followed: the count, its peak and the finding are the same.
 func TestEvictedFrozenConnectionLeavesTheBuildupCount(t *testing.T) {
 	start := int64(1_700_000_000) * int64(time.Second)
 	pair := twKey{host: AddrFrom4([4]byte{198, 18, 0, 1}), addr: target, port: 80}

@@ -519,13 +519,8 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	}
 	t.forgotten[s][from]--
 	t.forgotten[s][to]++
-	if s == Client && (to == TimeWait) != (from == TimeWait) { // (counted, as in forgottenClosed)
-		if k := twKeyFor(&r.key, r.clientIsA()); to == TimeWait {
-			t.twEnterKey(k, at)
-		} else {
-			t.twLeaveKey(k)
-		}
-	}
+	// (The build-up count keeps a forgotten client that steps back to
+	// CLOSING and on to TIME_WAIT: its timer leaves it when that ends.)
 	if to == TimeWait {
 		t.forgottenEndsAt(slot, r, s, at+t.twLen) // (its timer, set when it was last in TIME_WAIT, finds it)
 	}
@@ -611,7 +606,10 @@ func (t *Tracker) evictParked() bool {
 				states[s] = TimeWait
 			}
 		}
-		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, true) // (at the latest; counted, as in forgottenClosed)
+		if r.inTW(Client) { // as retire does a whole one: its expiry will not be followed (counted, as in forgottenClosed)
+			t.twLeaveKey(twKeyFor(&r.key, r.clientIsA()))
+		}
+		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, false) // (at the latest)
 	}
 	t.twRecs.del(&r.key)
 	return true
