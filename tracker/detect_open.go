@@ -48,6 +48,12 @@ func synAckTime(c *Conn) int64 {
 	return c.First
 }
 
+// floodsOwn reports whether a connection is a handshake a SYN flood's
+// finding summarizes, when it is to a target found under one: its client
+// sent a SYN (not only a segment dropped as Linux drops it, SYN with RST
+// or FIN), and it never completed.
+func (c *Conn) floodsOwn() bool { return c.embryonic() && c.half[Client].synSent }
+
 // embryonic reports whether a connection never completed its handshake:
 // the server's SYN(-ACK) was never acknowledged.
 func (c *Conn) embryonic() bool {

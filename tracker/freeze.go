@@ -99,7 +99,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	t.letGoPending(c)
 	r := c.record(t.cfg.FrozenTransitions)
 	r.history = t.histories.intern(&c.zeek)
-	r.embryonic = c.embryonic()
+	r.embryonic = c.floodsOwn()
 	if !c.openJudged {
 		var buf [1]Anomaly
 		if as := detectOpen(c, t.now, buf[:0]); len(as) > 0 {

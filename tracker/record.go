@@ -37,7 +37,7 @@ type Record struct {
 	oneSided     bool
 	seen         Side // with oneSided
 	origIsClient bool
-	embryonic    bool // its handshake never completed
+	embryonic    bool // a handshake a SYN flood's finding summarizes, if to a flooded target (floodsOwn)
 	dropped      bool // left out of the report (finishFrozen)
 	// followed: frozen from a table (parked), so the end of its TIME_WAIT
 	// is followed (frozentw.go); one retired first is not (retire).

@@ -263,3 +263,39 @@ func TestRefusalsAreNoSynFlood(t *testing.T) {
 		t.Errorf("findings %v: want %d connection_refused and no syn_flood", counts, n)
 	}
 }
+
+// TestSegmentsLinuxDropsAreNotTheFloodsHalfOpenConnections: in a SYN flood,
+// a segment with SYN and RST (or FIN) set, which Linux drops, opens no
+// half-open connection: it is not summarized by the flood's finding, nor
+// counted with its connections, and its connection, with its invalid_flags
+// finding, is listed.
+func TestSegmentsLinuxDropsAreNotTheFloodsHalfOpenConnections(t *testing.T) {
+	tr := New(Config{})
+	now := int64(1_700_000_000) * int64(time.Second)
+	odd := 0
+	for i := range 3000 {
+		now += int64(200 * time.Microsecond)
+		f := SYN
+		if i%250 == 7 {
+			f, odd = SYN|RST, odd+1
+		}
+		tr.Observe(&Segment{Time: now, Src: source(i), SrcPort: uint16(1024 + i), Dst: target, DstPort: 80, Flags: f, Seq: 1, Window: 1000, WScale: -1})
+	}
+	tr.Advance(now + int64(10*time.Second))
+	tr.Finish()
+	if got, want := tr.Evicted().Flood, uint64(3000-odd); got != want {
+		t.Errorf("%d connections summarized by the flood, want %d (the SYNs alone)", got, want)
+	}
+	listed := 0
+	for _, r := range tr.Records() {
+		if r.State(Client) == Closed && r.State(Server) == Closed {
+			listed++
+		}
+	}
+	if listed != odd {
+		t.Errorf("%d connections of dropped segments listed, want %d", listed, odd)
+	}
+	if tr.AnomalyCounts()[SynFlood] != 1 || tr.AnomalyCounts()[InvalidFlags] != odd {
+		t.Errorf("findings %v, want one syn_flood and %d invalid_flags", tr.AnomalyCounts(), odd)
+	}
+}

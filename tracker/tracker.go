@@ -283,7 +283,7 @@ func (t *Tracker) Finish() {
 	t.settleForgotten()
 	t.finishFrozen()
 	for _, c := range t.conns {
-		if c.embryonic() && t.flood.flooded(c) {
+		if c.floodsOwn() && t.flood.flooded(c) {
 			t.flood.target(c, false).held(c)
 			if !t.cfg.KeepFlood {
 				t.drop(c)
