@@ -297,6 +297,25 @@ func kindsOf(found [2]uint32) []Kind {
 // so that a repeated offence formats no sentence on the packet path.
 func (c *Conn) hasFinding(k Kind, s Side) bool { return c.found[s]&(1<<k) != 0 }
 
+// listedFinding returns the listed finding of kind k of side s of
+// connection id, if rule by made it; nil if there is none (never made, or
+// not listed: beyond MaxAnomalies).
+func (t *Tracker) listedFinding(id uint64, k Kind, s Side, by rule) *Anomaly {
+	if i, ok := t.listed[anomalyKey{id, k, s}]; ok && t.anomalies[i].rule == by {
+		return &t.anomalies[i]
+	}
+	return nil
+}
+
+// refreshed returns, at the end of input, the listed finding that a, made
+// again by its rule, brings up to date; nil at any other time.
+func (t *Tracker) refreshed(c *Conn, a *Anomaly) *Anomaly {
+	if !t.refresh || a.rule == ruleNone {
+		return nil
+	}
+	return t.listedFinding(c.ID, a.Kind, a.Side, a.rule)
+}
+
 // emit records a finding for a connection unless that side already has one
 // of that kind (both sides may: both FINs unacknowledged, say).
 func (t *Tracker) emit(c *Conn, a Anomaly) {
@@ -304,8 +323,7 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 		if c.found[a.Side]&(1<<a.Kind) != 0 {
 			// Found before: at the end of input its sentence is brought up
 			// to date (how long, how many times), its time kept.
-			if i, ok := t.listed[anomalyKey{c.ID, a.Kind, a.Side}]; ok && t.refresh && a.rule != ruleNone && t.anomalies[i].rule == a.rule {
-				old := &t.anomalies[i]
+			if old := t.refreshed(c, &a); old != nil {
 				for _, k := range a.Also {
 					if !slices.Contains(old.Also, k) {
 						t.alsoCount[k]++

@@ -110,11 +110,10 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 // longer judges it. With its FIN its application closed late; otherwise
 // (an RST, a new connection on the 4-tuple: why) it did not close at all.
 func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, why cause) {
-	i, ok := t.listed[anomalyKey{c.ID, CloseWaitStuck, s}]
-	if !ok || t.anomalies[i].rule != ruleCloseWait {
+	a := t.listedFinding(c.ID, CloseWaitStuck, s, ruleCloseWait)
+	if a == nil {
 		return // not listed (beyond MaxAnomalies)
 	}
-	a := &t.anomalies[i]
 	h, peer := &c.half[s], &c.half[s.Peer()]
 	switch {
 	case h.finSent:

@@ -14,6 +14,7 @@ import "fmt"
 //     SYN-ACK and is still in SYN_RCVD: the client's ACK never arrived.
 func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 	cl, sv := &c.half[Client], &c.half[Server]
+	synAck := synAckTime(c)
 	switch {
 	case c.refusedAt != 0:
 		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
@@ -24,12 +25,12 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",
 				endpoint(c, Client), cl.synRtx+1, secs(cl.lastSent-c.First), endpoint(c, Server)),
 			Fields: map[string]any{"syns": int(cl.synRtx) + 1, "seconds": seconds(cl.lastSent - c.First)}})
-	case (sv.state == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.lastSent-synAckTime(c) >= minRTO:
+	case (sv.state == SynRcvd || sv.gaveUp && !sv.synAcked) && sv.synRtx > 0 && sv.lastSent-synAck >= minRTO:
 		believes := "no ACK from the client arrived"
 		if cl.state.Synchronized() {
 			believes = "the client believes the connection open; its ACK never arrived"
 		}
-		out = append(out, Anomaly{Kind: HalfOpen, rule: ruleHandshake, Side: Server, HasSide: true, Time: synAckTime(c),
+		out = append(out, Anomaly{Kind: HalfOpen, rule: ruleHandshake, Side: Server, HasSide: true, Time: synAck,
 			Detail: fmt.Sprintf("handshake never completed: %s retransmitted its SYN-ACK %d times and %s; %s",
 				endpoint(c, Server), sv.synRtx, map[bool]string{false: "is still in SYN_RCVD", true: "gave up"}[sv.gaveUp], believes),
 			Fields: map[string]any{"reason": "handshake", "retransmits": int(sv.synRtx), "gave_up": sv.gaveUp,

@@ -50,10 +50,10 @@ func zeroWindowFinding(c *Conn, s Side, from, to int64) Anomaly {
 // end of input brings findings up to date otherwise, and by then this
 // side has no zero window left to judge.
 func (t *Tracker) windowOpened(c *Conn, s Side, from, to int64) {
-	i, ok := t.listed[anomalyKey{c.ID, ZeroWindow, s}]
-	if !ok || t.anomalies[i].rule != ruleZeroWindow || t.anomalies[i].Time != from {
+	old := t.listedFinding(c.ID, ZeroWindow, s, ruleZeroWindow)
+	if old == nil || old.Time != from {
 		return // not listed (beyond MaxAnomalies), or of an earlier zero window
 	}
 	a := zeroWindowFinding(c, s, from, to)
-	t.anomalies[i].Detail, t.anomalies[i].Fields = a.Detail, a.Fields
+	old.Detail, old.Fields = a.Detail, a.Fields
 }

@@ -156,14 +156,7 @@ func (t *Tracker) expireFrozen(until int64) {
 			continue // forgotten since
 		}
 		t.closeFrozen(r, 0, 0, cExpired)
-		switch r.states[tm.side] {
-		case TimeWait: // started over since: it ends later
-			tm.due = max(r.twSince[tm.side]+t.twLen, tm.due+1)
-			t.frozenTWs.push(tm)
-		case Closing:
-			tm.due = max(tm.due, until) + t.twLen
-			t.frozenTWs.push(tm)
-		}
+		t.rearmed(tm, r.states[tm.side], r.twSince[tm.side]+t.twLen, until) // (one still in TIME_WAIT started over: it ends later)
 		if tw := t.twRecs.get(&r.Key); tw != nil && t.frozenOf(tw) == r {
 			for s := Client; s <= Server; s++ {
 				if r.states[s] != TimeWait {
@@ -248,24 +241,31 @@ func (t *Tracker) expireForgotten(tm frozenTimer, until int64) {
 	if !r.used() || r.id != tm.id || t.recConn(r) != nil || t.frozenOf(r) != nil {
 		return // gone, taken over, or stored again
 	}
-	switch r.state(tm.side) {
-	case TimeWait:
-		if end := t.forgottenEndOf(tm.seq, r, tm.side, tm.due); end > until {
-			tm.due = end
-			t.frozenTWs.push(tm)
-			return
-		} else {
-			tm.due = end
-		}
-	case Closing:
-		tm.due = max(tm.due, until) + t.twLen
-		t.frozenTWs.push(tm)
-		return
-	default:
+	st := r.state(tm.side)
+	end := t.forgottenEndOf(tm.seq, r, tm.side, tm.due)
+	if t.rearmed(tm, st, end, until) || st != TimeWait {
 		return
 	}
 	r.leaveTW(tm.side)
-	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, tm.due, 0, cExpired, tm.counted)
+	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, end, 0, cExpired, tm.counted)
+}
+
+// rearmed sets tm again for its side, in state st, whose TIME_WAIT ends at
+// end, if it has not ended by until: still in TIME_WAIT (it started over
+// since the timer was set), for its end; back in CLOSING, for 2×MSL on,
+// no later than a TIME_WAIT begun from now would end. It reports whether
+// it did.
+func (t *Tracker) rearmed(tm frozenTimer, st State, end, until int64) bool {
+	switch {
+	case st == TimeWait && end > until:
+		tm.due = end
+	case st == Closing:
+		tm.due = max(tm.due, until) + t.twLen
+	default:
+		return false
+	}
+	t.frozenTWs.push(tm)
+	return true
 }
 
 // forgottenLeftTW counts side s of a forgotten connection (the low bits of

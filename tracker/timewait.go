@@ -56,11 +56,14 @@ func twKeyFor(key *FlowKey, clientIsA bool) twKey {
 }
 
 // twCount: the client of c entered TIME_WAIT at (enter), or left it.
-func (t *Tracker) twCount(c *Conn, at int64, enter bool) {
+func (t *Tracker) twCount(c *Conn, at int64, enter bool) { t.twCountKey(twKeyOf(c), at, enter) }
+
+// twCountKey: a client of k entered TIME_WAIT at (enter), or left it.
+func (t *Tracker) twCountKey(k twKey, at int64, enter bool) {
 	if enter {
-		t.twEnter(c, at)
+		t.twEnterKey(k, at)
 	} else {
-		t.twLeave(c)
+		t.twLeaveKey(k)
 	}
 }
 

@@ -437,11 +437,11 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 // FIN, never received that ACK (RFC 793: a FIN is retransmitted until
 // acknowledged): its FIN is unacknowledged again, as for a whole
 // connection (rules.go, onFIN: ackNeverArrived). A side in TIME_WAIT, whose
-// FIN came first, is back in CLOSING; one CLOSED whose peer is in
-// TIME_WAIT, so that its FIN answered the peer's and was acknowledged
-// (LAST_ACK to CLOSED), is back in LAST_ACK. (One whose own TIME_WAIT ran
-// out is taken as the latter: its socket is gone, and a live stack does
-// not send its FIN again then.) A side already back in CLOSING or
+// FIN came first, is back in CLOSING; one CLOSED, whose FIN answered the
+// peer's and was acknowledged (LAST_ACK to CLOSED), is back in LAST_ACK,
+// whether the peer's TIME_WAIT still runs or not. (One whose own TIME_WAIT
+// ran out is taken as the latter: its socket is gone, and a live stack
+// does not send its FIN again then.) A side already back in CLOSING or
 // LAST_ACK stays there.
 func (t *Tracker) finAgain(r *twRecord, slot uint32, seg *Segment, s Side) {
 	peerTW := r.inTW(s.Peer())
@@ -503,11 +503,7 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 			fr.twSince[s] = at // (its timer, set when it was last in TIME_WAIT, finds it: frozentw.go)
 		}
 		if s == Client && !fr.Midstream && fr.followed && (to == TimeWait) != (from == TimeWait) {
-			if k := twKeyFor(&fr.Key, fr.clientIsA); to == TimeWait {
-				t.twEnterKey(k, at)
-			} else {
-				t.twLeaveKey(k)
-			}
+			t.twCountKey(twKeyFor(&fr.Key, fr.clientIsA), at, to == TimeWait) // (timewait.go)
 		}
 		if t.cfg.FrozenTransitions {
 			fr.trs = append(fr.trs, tr)
