@@ -236,10 +236,9 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 		}
 		due := [2]int64{r.twSince[Client] + t.twLen, r.twSince[Server] + t.twLen}
 		// Its client's TIME_WAIT stays counted until it ends (retire left
-		// it already).
-		counted := !r.Midstream && r.followed
+		// it already, and a step back to CLOSING did).
+		counted := !r.Midstream && r.followed && r.states[Client] == TimeWait
 		if tw != nil {
-			tw.bits &^= twFrozen | twFrozenOther
 			t.pushForgottenTW(slot, tw, r.states, due, counted) // frozentw.go
 		} else {
 			t.pushLostTW(&r.Key, uint32(r.ID), r.clientIsA, r.states, due, counted) // (no compact record: dropped, or retired first)

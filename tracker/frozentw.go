@@ -34,9 +34,6 @@ type frozenTimer struct {
 	id   uint32
 	rank uint8
 	side Side
-	// counted: of forgottenRank, the client's TIME_WAIT is in the build-up
-	// detector's count (timewait.go), which it leaves when it ends.
-	counted bool
 }
 
 // forgottenRank is the rank of a forgotten connection's timer.
@@ -52,7 +49,7 @@ type lostTimer struct {
 	id        uint32
 	clientIsA bool
 	side      Side
-	counted   bool // as frozenTimer's
+	counted   bool // the client's TIME_WAIT is in the build-up count (timewait.go), which it leaves when it ends
 }
 
 func (tm frozenTimer) dueAt() int64 { return tm.due }
@@ -72,7 +69,10 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 func (t *Tracker) expireLost(until int64) {
 	for len(t.lostTWs) > 0 && t.lostTWs[0].due <= until {
 		tm := t.lostTWs.pop()
-		t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired, tm.counted)
+		t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
+		if tm.counted {
+			t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA)) // (timewait.go)
+		}
 	}
 }
 
@@ -167,12 +167,14 @@ func (t *Tracker) expireFrozen(until int64) {
 	}
 }
 
-// pushForgottenTW adds a timer for each side in TIME_WAIT of a connection
-// forgotten now, whose compact record tw is in slot: states are its sides'
-// states, due when each one's TIME_WAIT ends.
+// pushForgottenTW marks the compact record tw, in slot, of a connection
+// forgotten now (counted: its client is in the build-up count), and adds a
+// timer for each side in TIME_WAIT: states are its sides' states, due when
+// each one's TIME_WAIT ends.
 func (t *Tracker) pushForgottenTW(slot uint32, tw *twRecord, states [2]State, due [2]int64, counted bool) {
+	tw.forgotten(counted)
 	for s := Client; s <= Server; s++ {
-		tm := frozenTimer{seq: slot, id: tw.id, rank: forgottenRank, side: s, counted: counted && s == Client}
+		tm := frozenTimer{seq: slot, id: tw.id, rank: forgottenRank, side: s}
 		switch {
 		case states[s] == TimeWait && tw.inTW(s):
 			tm.due = due[s]
@@ -247,7 +249,19 @@ func (t *Tracker) expireForgotten(tm frozenTimer, until int64) {
 		return
 	}
 	r.leaveTW(tm.side)
-	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, end, 0, cExpired, tm.counted)
+	t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), tm.side, end, 0, cExpired)
+	if tm.side == Client {
+		t.uncount(r)
+	}
+}
+
+// uncount takes the client of the forgotten connection whose compact
+// record is r out of the build-up count, if it is in it (twCounted).
+func (t *Tracker) uncount(r *twRecord) {
+	if r.bits&twCounted != 0 {
+		r.bits &^= twCounted
+		t.twLeaveKey(twKeyFor(&r.key, r.clientIsA())) // (timewait.go)
+	}
 }
 
 // rearmed sets tm again for its side, in state st, whose TIME_WAIT ends at
@@ -271,13 +285,10 @@ func (t *Tracker) rearmed(tm frozenTimer, st State, end, until int64) bool {
 // forgottenLeftTW counts side s of a forgotten connection (the low bits of
 // its ID, its key) CLOSED instead of TIME_WAIT from at, and tells it
 // (OnFrozenTransition): its TIME_WAIT ran out (cExpired), or a new
-// connection took over the 4-tuple.
-func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause, counted bool) {
+// connection took over the 4-tuple. The build-up count is its caller's.
+func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause) {
 	t.forgotten[s][TimeWait]--
 	t.forgotten[s][Closed]++
-	if s == Client && counted {
-		t.twLeaveKey(twKeyFor(k, clientIsA)) // (timewait.go)
-	}
 	if t.cfg.OnFrozenTransition != nil {
 		rec := t.scratchRecord(t.latestID(id), k, clientIsA)
 		t.cfg.OnFrozenTransition(rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())

@@ -56,6 +56,21 @@ const (
 	twIdxMask = 1<<(32-twFlags) - 1
 )
 
+// A forgotten connection's compact record names no full record: its index
+// is twCounted instead when its client is in the TIME_WAIT build-up count
+// (timewait.go), which it leaves when that TIME_WAIT ends or the record
+// goes (uncount). A mid-stream connection's never was.
+const twCounted = 1 << twFlags
+
+// forgotten marks a compact record as a forgotten connection's, its
+// client counted or not.
+func (r *twRecord) forgotten(counted bool) {
+	r.bits &= 1<<twFlags - 1 &^ (twFrozen | twFrozenOther)
+	if counted {
+		r.bits |= twCounted
+	}
+}
+
 func (r *twRecord) used() bool      { return r.bits&twUsed != 0 }
 func (r *twRecord) idx() int        { return int(r.bits >> twFlags) }
 func (r *twRecord) clientIsA() bool { return r.bits&twClientIsA != 0 }
@@ -516,7 +531,8 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	t.forgotten[s][from]--
 	t.forgotten[s][to]++
 	// (The build-up count keeps a forgotten client that steps back to
-	// CLOSING and on to TIME_WAIT: its timer leaves it when that ends.)
+	// CLOSING and on to TIME_WAIT, as its compact record says (twCounted):
+	// its timer leaves it when that ends.)
 	if to == TimeWait {
 		t.forgottenEndsAt(slot, r, s, at+t.twLen) // (its timer, set when it was last in TIME_WAIT, finds it)
 	}
@@ -555,10 +571,11 @@ func (t *Tracker) forgottenClosed(r *twRecord, at int64, pkt uint64, why cause) 
 			if why == cExpired {
 				when = r.until
 			}
-			t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), s, when, pkt, why, true) // frozentw.go; (counted, as most are: mid-stream ones are not)
+			t.forgottenLeftTW(r.id, &r.key, r.clientIsA(), s, when, pkt, why) // frozentw.go
 		}
 	}
 	r.leaveTWs()
+	t.uncount(r)
 }
 
 // settleForgotten counts, at the end of input, the TIME_WAITs of forgotten
@@ -602,9 +619,7 @@ func (t *Tracker) evictParked() bool {
 				states[s] = TimeWait
 			}
 		}
-		if r.inTW(Client) { // as retire does a whole one: its expiry will not be followed (counted, as in forgottenClosed)
-			t.twLeaveKey(twKeyFor(&r.key, r.clientIsA()))
-		}
+		t.uncount(r) // as retire does a whole one: its expiry will not be followed
 		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, false) // (at the latest)
 	}
 	t.twRecs.del(&r.key)
@@ -656,8 +671,8 @@ func (t *Tracker) forget(c *Conn) {
 	states := [2]State{c.half[Client].state, c.half[Server].state}
 	due := [2]int64{c.half[Client].twSince + t.twLen, c.half[Server].twSince + t.twLen}
 	// Its client's TIME_WAIT stays counted until it ends (a retired one
-	// left it already).
-	counted := c.parked && !c.Midstream
+	// left it already, one back in CLOSING left it then).
+	counted := c.parked && !c.Midstream && states[Client] == TimeWait
 	if r != nil {
 		t.pushForgottenTW(c.twSlot, r, states, due, counted) // frozentw.go
 	} else {
