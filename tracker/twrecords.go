@@ -65,7 +65,7 @@ const twCounted = 1 << twFlags
 // forgotten marks a compact record as a forgotten connection's, its
 // client counted or not.
 func (r *twRecord) forgotten(counted bool) {
-	r.bits &= 1<<twFlags - 1 &^ (twFrozen | twFrozenOther)
+	r.bits &= 1<<twFlags - 1&^(twFrozen|twFrozenOther)
 	if counted {
 		r.bits |= twCounted
 	}
@@ -619,7 +619,7 @@ func (t *Tracker) evictParked() bool {
 				states[s] = TimeWait
 			}
 		}
-		t.uncount(r) // as retire does a whole one: its expiry will not be followed
+		t.uncount(r)                                                                         // as retire does a whole one: its expiry will not be followed
 		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, false) // (at the latest)
 	}
 	t.twRecs.del(&r.key)
