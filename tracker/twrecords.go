@@ -65,7 +65,7 @@ const twCounted = 1 << twFlags
 // forgotten marks a compact record as a forgotten connection's, its
 // client counted or not.
 func (r *twRecord) forgotten(counted bool) {
-	r.bits &= 1<<twFlags - 1&^(twFrozen|twFrozenOther)
+	r.bits &= (1<<twFlags - 1) &^ (twFrozen | twFrozenOther)
 	if counted {
 		r.bits |= twCounted
 	}

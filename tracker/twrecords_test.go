@@ -134,3 +134,17 @@ func TestTimeWaitsOfTwoTunnels(t *testing.T) {
 		t.Errorf("after a SYN in tunnel 7: %d parked, %d connections; want 1, 3 (tunnel 0's still in TIME_WAIT)", tr.Parked(), len(cs))
 	}
 }
+
+func TestForgottenRecordNamesNoFullRecord(t *testing.T) {
+	for _, counted := range []bool{false, true} {
+		r := twRecord{id: 7, bits: 12345<<twFlags | twUsed | twFrozenOther | twClientIsA}
+		r.setState(Client, TimeWait)
+		r.forgotten(counted)
+		if r.bits&(twFrozen|twFrozenOther) != 0 || !r.used() || !r.clientIsA() || r.state(Client) != TimeWait {
+			t.Errorf("counted %v: bits %#x: frozen bits left, or used, client or states lost", counted, r.bits)
+		}
+		if got := r.bits&twCounted != 0; got != counted || r.idx()&^1 != 0 {
+			t.Errorf("counted %v: bits %#x: index %d", counted, r.bits, r.idx())
+		}
+	}
+}
