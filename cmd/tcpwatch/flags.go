@@ -201,6 +201,8 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return errors.New("nothing to read: give -r FILE or -i IFACE")
 	case len(c.files) > 0 && c.iface != "":
 		return errors.New("-r and -i cannot be used together")
+	case count(c.files, "-") > 1:
+		return errors.New("-r - given more than once: standard input can be read only once")
 	case fs.Changed("c") && c.count == 0:
 		return errors.New("-c 0: invalid packet count, want 1 or more")
 	case c.msl <= 0:
@@ -280,6 +282,17 @@ func (c *config) checkWrite() error {
 		}
 	}
 	return nil
+}
+
+// count returns how many of list are s.
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
 
 // isPipe reports whether the file named is a pipe, a FIFO or a device
