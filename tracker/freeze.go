@@ -227,6 +227,11 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 		if tw != nil && t.frozenOf(tw) != r {
 			tw = nil
 		}
+		if t.cfg.OnForgotten != nil {
+			for i := range r.trs {
+				t.cfg.OnForgotten(r.trs[i].public())
+			}
+		}
 		for s := Client; s <= Server; s++ {
 			st := r.states[s]
 			t.forgotten[s][st]++

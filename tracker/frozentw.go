@@ -289,9 +289,17 @@ func (t *Tracker) rearmed(tm frozenTimer, st State, end, until int64) bool {
 func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause) {
 	t.forgotten[s][TimeWait]--
 	t.forgotten[s][Closed]++
+	t.tellForgotten(id, k, clientIsA, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed})
+}
+
+// tellForgotten tells a transition of the forgotten connection of key k
+// (id: the low bits of its ID) to the hooks that want it.
+func (t *Tracker) tellForgotten(id uint32, k *FlowKey, clientIsA bool, tr trans) {
 	if t.cfg.OnFrozenTransition != nil {
-		rec := t.scratchRecord(t.latestID(id), k, clientIsA)
-		t.cfg.OnFrozenTransition(rec, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed}.public())
+		t.cfg.OnFrozenTransition(t.scratchRecord(t.latestID(id), k, clientIsA), tr.public())
+	}
+	if t.cfg.OnForgotten != nil {
+		t.cfg.OnForgotten(tr.public())
 	}
 }
 

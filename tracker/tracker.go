@@ -49,6 +49,13 @@ type Config struct {
 	// A forgotten one's Record holds only its ID and endpoints. It must
 	// not retain the *Record beyond the call.
 	OnFrozenTransition func(r *Record, tr Transition)
+	// OnForgotten, if set, is called for every state change of the
+	// connections forgotten beyond MaxKept, which the report no longer
+	// holds: for those each made before, when it is forgotten (a frozen
+	// one's only with FrozenTransitions), then for each as it happens (a
+	// TIME_WAIT ending, a FIN sent again), so that what counts connections
+	// over time can count them too.
+	OnForgotten func(tr Transition)
 	// OnAnomaly, if set, is called for every finding as it is made.
 	OnAnomaly func(a Anomaly)
 }

@@ -536,10 +536,7 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	if to == TimeWait {
 		t.forgottenEndsAt(slot, r, s, at+t.twLen) // (its timer, set when it was last in TIME_WAIT, finds it)
 	}
-	if t.cfg.OnFrozenTransition != nil {
-		rec := t.scratchRecord(t.latestID(r.id), &r.key, r.clientIsA())
-		t.cfg.OnFrozenTransition(rec, tr.public())
-	}
+	t.tellForgotten(r.id, &r.key, r.clientIsA(), tr)
 }
 
 // frozenUpToDate closes the sides of a frozen Record whose TIME_WAIT ran
@@ -666,6 +663,11 @@ func (t *Tracker) forget(c *Conn) {
 		t.forgotten[s][st]++
 		if r != nil && st != TimeWait {
 			r.leaveTW(s) // (its TIME_WAIT ran out while stored)
+		}
+	}
+	if t.cfg.OnForgotten != nil {
+		for i := range c.nTrs {
+			t.cfg.OnForgotten(c.transAt(i).public())
 		}
 	}
 	states := [2]State{c.half[Client].state, c.half[Server].state}

@@ -332,7 +332,7 @@ func pictures(t *testing.T, name string, cfg tracker.Config) ([]byte, int) {
 			last = max(last, r.Last)
 		}
 	}
-	fmt.Fprintf(&b, "%v\n", html.States(records, html.Span{Start: first, End: last + int64(time.Second)}).Count)
+	fmt.Fprintf(&b, "%v\n", html.States(records, nil, html.Span{Start: first, End: last + int64(time.Second)}).Count)
 	return b.Bytes(), tr.Frozen()
 }
 

@@ -27,6 +27,9 @@ type pictureConfig struct {
 	ascii  bool      // --ascii
 	html   string    // --html FILE
 	out    *os.File  // FILE, created before the input is read
+	// forgotten counts the transitions of the connections forgotten
+	// beyond --keep, for the HTML report's charts.
+	forgotten *html.Fold
 }
 
 // openHTML creates the --html file before the input is read (after -Z, as
@@ -187,7 +190,7 @@ func drawPictures(cfg *config, rep *report.Report, tr *tracker.Tracker, stdout i
 	}
 	if p.html != "" {
 		d := &html.Data{Report: rep, Listed: listed, Ladders: ladders, SYNs: syns,
-			States: html.States(records, syns.Span)}
+			States: html.States(records, p.forgotten, syns.Span)}
 		if err := writeHTML(p.html, p.out, d); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tcpwatch/tcpwatch/capture"
 	"github.com/tcpwatch/tcpwatch/report"
+	"github.com/tcpwatch/tcpwatch/report/html"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -63,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.decap.useDecoder(rd)
 
 	tc := trackerConfig(cfg)
+	if cfg.pictures.html != "" {
+		cfg.pictures.forgotten = new(html.Fold)
+		tc.OnForgotten = cfg.pictures.forgotten.Add
+	}
 	var events *report.Events
 	if format == report.NDJSON {
 		events = report.NewEvents(stdout, cfg.verbose > 0)

@@ -36,8 +36,9 @@ type StateSeries struct {
 }
 
 // States follows every connection's transitions over the span: the
-// report's Records, whole or frozen with their transitions.
-func States(conns []*tracker.Record, span Span) *StateSeries {
+// report's Records, whole or frozen with their transitions, and those of
+// the connections it forgot (forgotten, if not nil).
+func States(conns []*tracker.Record, forgotten *Fold, span Span) *StateSeries {
 	n := len(tracker.States())
 	s := &StateSeries{Span: span}
 	var delta [2][Buckets][]int
@@ -54,6 +55,7 @@ func States(conns []*tracker.Record, span Span) *StateSeries {
 			delta[tr.Side][b][tr.To]++
 		}
 	}
+	forgotten.addTo(&delta, span)
 	for side := range delta {
 		run := make([]int, n)
 		for b := range delta[side] {

@@ -25,7 +25,7 @@ func sampleData() *Data {
 	span := Span{Start: 1e18, End: 1e18 + 5e9}
 	syns := &SYNCounter{Span: span}
 	syns.Add(&tracker.Segment{Time: 1e18, Flags: tracker.SYN})
-	return &Data{Report: r, Listed: []int{0}, Ladders: map[uint64]*ladder.Ladder{7: l}, States: States(nil, span), SYNs: syns}
+	return &Data{Report: r, Listed: []int{0}, Ladders: map[uint64]*ladder.Ladder{7: l}, States: States(nil, nil, span), SYNs: syns}
 }
 
 // TestPageIsSelfContained: the page loads nothing (no src, no external
@@ -85,7 +85,7 @@ func TestStatesFollowTransitions(t *testing.T) {
 		tr.Observe(&s)
 	}
 	tr.Finish()
-	s := States(tr.Records(), Span{Start: 0, End: 1e9})
+	s := States(tr.Records(), nil, Span{Start: 0, End: 1e9})
 	last := s.Count[tracker.Server][Buckets-1]
 	if last[tracker.Established] != 1 || last[tracker.SynRcvd] != 0 {
 		t.Errorf("server at the end: %d ESTABLISHED, %d SYN_RCVD; want 1, 0", last[tracker.Established], last[tracker.SynRcvd])

@@ -53,7 +53,7 @@ func countersOf(c *tracker.Conn) counters {
 // transitions), which are drawn in that order. cfg is the first pass's
 // tracker configuration; its hooks are not used.
 func NewRecorder(cfg tracker.Config, conns []*tracker.Record) *Recorder {
-	cfg.OnTransition, cfg.OnFrozenTransition, cfg.OnAnomaly = nil, nil, nil
+	cfg.OnTransition, cfg.OnFrozenTransition, cfg.OnAnomaly, cfg.OnForgotten = nil, nil, nil, nil
 	// Its own tracker keeps every connection whole: the marks are read from
 	// them (index), and a frozen one's Conn would be reused for another.
 	cfg.MaxFull, cfg.MaxKept = math.MaxInt, math.MaxInt
