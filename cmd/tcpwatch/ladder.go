@@ -34,10 +34,21 @@ type pictureConfig struct {
 
 // openHTML creates the --html file before the input is read (after -Z, as
 // -w's), so that a path that cannot be written is an error at once, not
-// after the analysis.
-func (p *pictureConfig) openHTML() error {
+// after the analysis. It refuses a file that is an input or -w's file
+// (-w's is created first): creating it would empty it.
+func (p *pictureConfig) openHTML(inputs []string, writeFile string) error {
 	if p.html == "" {
 		return nil
+	}
+	if out, err := os.Stat(p.html); err == nil {
+		for _, name := range inputs {
+			if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
+				return fmt.Errorf("--html %q: it is also an input (-r %q); write to another file", p.html, name)
+			}
+		}
+		if w, err := os.Stat(writeFile); writeFile != "" && err == nil && os.SameFile(w, out) {
+			return fmt.Errorf("--html %q: it is also -w's file; write to another file", p.html)
+		}
 	}
 	f, err := os.Create(p.html)
 	if err != nil {

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer out.close()
-	if err := cfg.pictures.openHTML(); err != nil {
+	if err := cfg.pictures.openHTML(cfg.files, cfg.writeFile); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)
 		return exitError
 	}

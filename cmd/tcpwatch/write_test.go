@@ -175,6 +175,8 @@ func TestWriteUsageErrors(t *testing.T) {
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "x.pcap"), "--write", "stuck"}, `tcpwatch: --write "stuck": "stuck" is not an anomaly kind, info, warning, critical or any (kinds: `},
 		{[]string{"-r", sample, "-w", filepath.Join(dir, "nosuch", "x.pcap")}, `tcpwatch: -w "` + filepath.Join(dir, "nosuch", "x.pcap") + `": open: no such file or directory` + "\n"},
 		{[]string{"-r", in, "-w", in}, `tcpwatch: -w "` + in + `": it is also an input (-r "` + in + `"); write to another file` + "\n"},
+		{[]string{"-r", in, "--html", in}, `tcpwatch: --html "` + in + `": it is also an input (-r "` + in + `"); write to another file` + "\n"},
+		{[]string{"-r", in, "-w", filepath.Join(dir, "x.pcap"), "--html", filepath.Join(dir, "x.pcap")}, `tcpwatch: --html "` + filepath.Join(dir, "x.pcap") + `": it is also -w's file; write to another file` + "\n"},
 	} {
 		code, _, errs := runCLI(tc.args...)
 		if code != exitError || !strings.HasPrefix(errs, tc.want) || strings.Count(errs, "\n") != 1 {
@@ -182,7 +184,10 @@ func TestWriteUsageErrors(t *testing.T) {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.pcap")); err == nil {
-		t.Error("a refused -w created its file")
+		t.Error("a refused -w created its file, or a refused --html left -w's")
+	}
+	if b, err := os.ReadFile(in); err != nil || !bytes.Equal(b, good) {
+		t.Errorf("the input is not as it was: %v", err)
 	}
 }
 
