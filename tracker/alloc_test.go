@@ -207,3 +207,21 @@ func TestLastIsTheLatestTime(t *testing.T) {
 		t.Errorf("Last %d after a segment stamped %d, want the latest, %d (First %d)", c.Last, data.Time, latest, c.First)
 	}
 }
+
+// TestFloodLeavesNoTrailOfHoles: SYNs from as many sources, never
+// answered, with a flow table of 10: the connections evicted or dropped
+// leave holes in the list of connections, compacted as they pile up, so
+// that it grows with what is kept, not with every SYN.
+func TestFloodLeavesNoTrailOfHoles(t *testing.T) {
+	tr := New(Config{MaxConns: 10, MaxKept: 10})
+	const n = 200_000
+	for i := range n {
+		seg := Segment{Time: int64(1+i) * 10_000, Src: AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), SrcPort: uint16(1024 + i%60000),
+			Dst: target, DstPort: 80, Flags: SYN, Seq: seqnum.Value(i), Window: 1000, WScale: -1}
+		tr.Observe(&seg)
+	}
+	t.Logf("%d SYNs: %d connections listed (%d holes), %d in the table", n, len(tr.conns), tr.holes, tr.table.len())
+	if len(tr.conns) > 4096 {
+		t.Errorf("%d connections listed after %d SYNs with a table of 10", len(tr.conns), n)
+	}
+}

@@ -6,6 +6,7 @@ package tracker
 func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	for t.table.len() >= t.maxConns && t.evictOne() {
 	}
+	t.compactIfSparse() // (a flood's dropped connections leave holes, and no connection ends to compact them)
 	t.nextID++
 	c := t.spares.take()
 	*c = Conn{ID: t.nextID, Key: k, First: seg.Time, Last: seg.Time}
@@ -152,6 +153,15 @@ func (t *Tracker) retire(c *Conn) {
 		t.twLeave(c) // its expiry will not be followed
 	}
 	t.keep(c) // store.go
+}
+
+// compactIfSparse compacts conns once holes are more than half of it: so
+// that it grows with the connections kept, not with those dropped, at a
+// cost of one compaction per as many drops as it holds.
+func (t *Tracker) compactIfSparse() {
+	if t.holes > len(t.conns)/2 && t.holes > 1024 {
+		t.compact()
+	}
 }
 
 // compact removes evicted connections' holes from conns.

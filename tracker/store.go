@@ -33,7 +33,5 @@ func (t *Tracker) keep(c *Conn) {
 	}
 	for t.ended.len()+t.endedOther.len()+t.frozenLen() > t.maxKept && t.forgetOldest() {
 	}
-	if t.holes > len(t.conns)/2 && t.holes > 1024 {
-		t.compact()
-	}
+	t.compactIfSparse()
 }
