@@ -191,6 +191,7 @@ type Conn struct {
 	openJudged bool // detectOpen has run
 	inTable    bool // followed: in the flow table, or parked in the compact one; not retired
 	parked     bool // ended, and only its compact record is in the table of TIME_WAITs (twrecords.go)
+	lruGone    bool // its LRU entry was let go while its handshake waited (idlest): it is queued again once past it
 	inEnded    bool // in the store of ended connections (Tracker.ended)
 	Evicted    bool // dropped from the flow table to stay under MaxConns
 

@@ -38,15 +38,15 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 	if !c.Midstream {
 		t.handshakes.push(tm)
 	}
-	t.pushEvictable(&t.lru, tm)
+	t.pushEvictable(&t.lru, timerOf(c, c.Last))
 	return c
 }
 
 // evictOne drops one connection from the full flow table, losing the
 // least: a handshake that timed out (an unanswered SYN), or the oldest
 // still in progress to a target found under a SYN flood (the flood's own);
-// else the least recently active of the oldest few connections past
-// their handshake, if it was idle for longer than Thresholds.Stuck (a
+// else the least recently active connection past its handshake
+// (idlest), if it was idle for longer than Thresholds.Stuck (a
 // connection idle that long has to be flagged, or is a keepalive's); else
 // the oldest handshake still in progress; else that connection all the
 // same. (Connections that ended are not in the table: they wait out
@@ -57,11 +57,8 @@ func (t *Tracker) evictOne() bool {
 		return true
 	}
 	victim := t.idlest()
-	if victim != nil && t.now-victim.Last < int64(t.th.Stuck) {
-		if t.evictEmbryo(&t.handshakes) {
-			t.lru.push(timerOf(victim, 0))
-			return true
-		}
+	if victim != nil && t.now-victim.Last < int64(t.th.Stuck) && t.evictEmbryo(&t.handshakes) {
+		return true
 	}
 	if victim == nil {
 		return t.evictEmbryo(&t.handshakes)
@@ -107,28 +104,40 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 	return false
 }
 
-// idlest returns the least recently active of the oldest few connections
-// past their handshake in the LRU queue, nil if it holds none; the others
-// go back to its end.
+// idlest returns the least recently active connection past its
+// handshake, nil if the table holds none. The LRU queue holds each
+// connection in the table once, with its Last when queued: one found at
+// the front active since is queued again with its Last, and the first
+// found idle since it was queued is the one, its entry left at the front.
+// So the front is soon the connection idle longest (a second-chance LRU),
+// and each packet costs at most one entry queued again. A connection idle
+// in its handshake leaves the queue (eviction takes those by their
+// handshake's age) until a segment takes it past it (requeue).
 func (t *Tracker) idlest() *Conn {
-	var victim *Conn
-	for tries := 0; t.lru.len() > 0 && tries < 16; {
-		tm := t.lru.pop()
+	for t.lru.len() > 0 {
+		tm := *t.lru.front()
 		c := t.tableConn(tm)
-		if c == nil {
-			continue
+		switch {
+		case c == nil:
+		case c.Last > tm.due:
+			t.lru.push(timerOf(c, c.Last))
+		case c.embryonic():
+			c.lruGone = true
+		default:
+			return c
 		}
-		tries++
-		if c.embryonic() || victim != nil && c.Last >= victim.Last {
-			t.lru.push(tm)
-			continue
-		}
-		if victim != nil {
-			t.lru.push(timerOf(victim, 0))
-		}
-		victim = c
+		t.lru.pop()
 	}
-	return victim
+	return nil
+}
+
+// requeue queues again a connection that idlest let go in its handshake,
+// once it is past it.
+func (t *Tracker) requeue(c *Conn) {
+	if c.lruGone && !c.embryonic() && c.inTable && !c.parked {
+		c.lruGone = false
+		t.pushEvictable(&t.lru, timerOf(c, c.Last))
+	}
 }
 
 // drop removes a connection from the table and from the report.

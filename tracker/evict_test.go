@@ -110,3 +110,35 @@ func TestTimeWaitTableFullDropsTheOldest(t *testing.T) {
 		}
 	}
 }
+
+// TestEvictionTakesTheIdlestFirst: connections left in CLOSE_WAIT one
+// after another, more than the flow table holds. The table evicts the one
+// idle longest, so every one evicted has been idle past --stuck and is
+// flagged close_wait_stuck when it goes, as with a table that holds them
+// all: the same findings whatever the cap. (The table took the idlest of
+// the oldest 16 in order of opening and sent the others to the back, so
+// it soon evicted young connections, and kept older ones unjudged.)
+func TestEvictionTakesTheIdlestFirst(t *testing.T) {
+	const n = 5000 // 4 ms apart: 20 s
+	run := func(maxConns int) (stuck int, evicted uint64) {
+		tr := New(Config{MaxConns: maxConns, Thresholds: Thresholds{Stuck: time.Second}})
+		now := int64(1_700_000_000) * int64(time.Second)
+		for i := range n {
+			cli := AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+			seg := steppedConn(tr, &now, cli, uint16(1024+i))
+			openStepped(seg)
+			seg(true, FIN|ACK, 101, 901)
+			seg(false, ACK, 901, 102) // the server never closes: CLOSE_WAIT
+		}
+		tr.Finish()
+		return tr.kindCount[CloseWaitStuck], tr.Evicted().Established
+	}
+	want, _ := run(1 << 20)
+	for _, maxConns := range []int{4000, 2000} {
+		got, evicted := run(maxConns)
+		t.Logf("--max-conns %d: %d close_wait_stuck, %d evicted; unbound %d", maxConns, got, evicted, want)
+		if evicted == 0 || got != want {
+			t.Errorf("--max-conns %d: %d close_wait_stuck (%d evicted), want %d", maxConns, got, evicted, want)
+		}
+	}
+}

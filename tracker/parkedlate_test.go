@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -243,5 +244,46 @@ func TestForgettingLeavesTheBuildupCountAsItWas(t *testing.T) {
 				t.Errorf("events %v, MaxKept %d, MaxFull %d: %s; want %s as when kept", live, kc.kept, kc.full, got, want)
 			}
 		}
+	}
+}
+
+// TestLateSegmentsKeepAForgottenRecordAsAWholeOne: a connection closes,
+// the client first (TIME_WAIT), and is forgotten (--keep 1) or kept. 50 s
+// later the client sends its FIN again, 70 s later the server sends its
+// FIN again and the client ACKs it: each segment keeps the compact record
+// 2×MSL on, as it keeps a whole connection in the table, so the last ones
+// are judged on it and open no new, mid-stream connection (it expired
+// 2×MSL after the close, and the server's FIN opened one, CLOSE_WAIT and
+// FIN_WAIT_2). (The two then differ on the ACK of a FIN sent again: see
+// finAckedAgain.)
+func TestLateSegmentsKeepAForgottenRecordAsAWholeOne(t *testing.T) {
+	run := func(kept int) string {
+		tr := New(Config{MaxKept: kept})
+		now := int64(1_700_000_000) * int64(time.Second)
+		a := steppedConn(tr, &now, review3Pair.host, 40000)
+		openStepped(a)
+		activeClose(a)
+		now = shortConnsFrom(tr, now, 2, 50000)
+		now += int64(50 * time.Second)
+		a(true, FIN|ACK, 101, 901)
+		now += int64(20 * time.Second)
+		a(false, FIN|ACK, 901, 102)
+		a(true, ACK, 102, 902)
+		tr.Finish()
+		var cs []string
+		for _, r := range tr.Records() {
+			cs = append(cs, fmt.Sprintf("%v/%v", r.State(Client), r.State(Server)))
+		}
+		f := tr.ForgottenStates()
+		return fmt.Sprintf("%d connections (%d forgotten), kept %v; forgotten: clients CLOSE_WAIT %d, CLOSING %d; servers FIN_WAIT_2 %d, LAST_ACK %d",
+			tr.nextID, tr.Evicted().Forgotten, cs, f[Client][CloseWait], f[Client][Closing], f[Server][FinWait2], f[Server][LastAck])
+	}
+	whole, forgotten := run(100), run(1)
+	t.Logf("\nwhole:     %s\nforgotten: %s", whole, forgotten)
+	if !strings.HasPrefix(forgotten, "3 connections") || !strings.HasPrefix(whole, "3 connections") {
+		t.Errorf("a late segment opened a connection")
+	}
+	if strings.Contains(forgotten, "CLOSE_WAIT/") || !strings.Contains(forgotten, "clients CLOSE_WAIT 0") {
+		t.Errorf("the server's FIN sent again was taken for a new connection's")
 	}
 }

@@ -339,6 +339,9 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 		c = t.newConn(k, seg, fromA)
 	}
 	t.update(c, seg, c.sideOf(fromA))
+	if c.lruGone {
+		t.requeue(c) // (conns.go)
+	}
 	t.closeIfNothing(c)
 	t.parkIfEnded(c)
 }

@@ -397,6 +397,7 @@ func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bo
 	for t.table.len() >= t.maxConns && t.evictOne() {
 	}
 	t.table.put(c)
+	t.pushEvictable(&t.lru, timerOf(c, c.Last)) // (its entry may have gone while it was parked)
 	return c, false
 }
 
@@ -416,6 +417,12 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 		t.frozenUpToDate(fr, r) // as expire does a whole one's before its segment
 	}
 	if seg.Flags&(SYN|RST) != SYN {
+		if seg.Time < r.until && seg.Time+t.twLen > r.until {
+			// As a whole one parked again after its segment: nothing more
+			// can arrive 2×MSL after its last segment.
+			r.until = seg.Time + t.twLen
+			t.twRecs.requeue(&r.key)
+		}
 		if seg.Flags&FIN != 0 && seg.Time < r.until && seg.End() == r.nxt[s] {
 			t.finAgain(r, slot, seg, s)
 		}
