@@ -63,6 +63,10 @@ type Config struct {
 // DefaultMSL is the default maximum segment lifetime.
 const DefaultMSL = 30 * time.Second
 
+// MaxMSL is the longest MSL: times plus 2×MSL stay far within an int64 of
+// nanoseconds (New takes a longer one as it).
+const MaxMSL = 24 * time.Hour
+
 // DefaultMaxConns is the default cap on the flow table: about 150 MB of
 // connection state at most (a connection with its timers and table slot
 // takes about 1.5 KB).
@@ -173,6 +177,7 @@ func New(cfg Config) *Tracker {
 	if cfg.MSL <= 0 {
 		cfg.MSL = DefaultMSL
 	}
+	cfg.MSL = min(cfg.MSL, MaxMSL)
 	t := &Tracker{
 		cfg:        cfg,
 		th:         cfg.Thresholds,

@@ -207,6 +207,8 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return errors.New("-c 0: invalid packet count, want 1 or more")
 	case c.msl <= 0:
 		return fmt.Errorf("--msl %v: must be positive", c.msl)
+	case c.msl > tracker.MaxMSL:
+		return fmt.Errorf("--msl %v: at most %v", c.msl, tracker.MaxMSL)
 	case c.stuck <= 0:
 		return fmt.Errorf("--stuck %v: must be positive", c.stuck)
 	case c.maxConns <= 0:

@@ -61,6 +61,7 @@ func TestUsageErrorsSayWhereTheUsageIs(t *testing.T) {
 	}{
 		{[]string{"-r", sample, "-c", "0"}, "tcpwatch: -c 0: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
 		{[]string{"-r", "-", "-r", sample, "-r", "-"}, "tcpwatch: -r - given more than once: standard input can be read only once (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "--msl", "1281025h"}, "tcpwatch: --msl 1281025h0m0s: at most 24h0m0s (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-c0"}, "tcpwatch: -c 0: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-c", "-1"}, "tcpwatch: -c -1: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "--fail-on="}, "tcpwatch: --fail-on \"\": give anomaly kinds, a severity (info, warning, critical) or any (tcpwatch --help for usage)\n"},
