@@ -89,9 +89,13 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 		if c == nil || !c.embryonic() {
 			continue
 		}
-		if c.flood != nil {
-			c.flood.evicted++
-			t.floodFailed(c, c.First)
+		if ft := c.flood; ft != nil {
+			ft.evicted++
+			if ft.anomaly != 0 {
+				t.floodFailed(c, c.First) // the flood's own, most likely
+			} else {
+				t.holdEvictedSYN(c) // (evictedsyn.go)
+			}
 		}
 		t.drop(c)
 		if !t.cfg.KeepFlood && t.flood.flooded(c) {

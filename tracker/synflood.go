@@ -115,16 +115,30 @@ func (t *Tracker) floodFailed(c *Conn, at int64) {
 	}
 	c.flood = nil
 	ft.halfOpen--
+	t.floodCount(ft, failedSYN{key: c.Key, clientIsA: c.clientIsA, first: c.First, verdict: verdictOf(c, t.now)}, at)
+}
+
+// failedSYN is what the SYN-flood detector counts of a SYN that never
+// completed the handshake.
+type failedSYN struct {
+	key       FlowKey
+	clientIsA bool
+	verdict   verdict
+	first     int64 // when it came
+}
+
+// floodCount counts a failed SYN to ft, known to have failed at at.
+func (t *Tracker) floodCount(ft *floodTarget, f failedSYN, at int64) {
 	ft.failed++
 	if ft.failed == 1 {
-		ft.firstFailed = c.First
+		ft.firstFailed = f.first
 	}
-	ft.firstFailed, ft.lastFailed = min(ft.firstFailed, c.First), max(ft.lastFailed, c.First)
+	ft.firstFailed, ft.lastFailed = min(ft.firstFailed, f.first), max(ft.lastFailed, f.first)
 	if ft.sources == nil {
 		ft.sources = new(hll)
 	}
-	ft.sources.add(c.Key, c.clientIsA)
-	ft.classify(c, t.now)
+	ft.sources.add(f.key, f.clientIsA)
+	ft.classify(f.verdict)
 	// Seconds are those of the first SYN. Failures become known roughly in
 	// that order; one that comes late counts in the current second.
 	if sec := at / int64(time.Second); sec > ft.sec {

@@ -57,22 +57,51 @@ type secCount struct {
 }
 
 // classify counts what the server did with a SYN that never completed the
-// handshake, as far as the segments show at now.
-func (f *forensics) classify(c *Conn, now int64) {
-	sv, cl := &c.half[Server], &c.half[Client]
-	switch {
-	case !sv.sentSynAck:
+// handshake (verdictOf).
+func (f *forensics) classify(v verdict) {
+	switch v &^ vLegit {
+	case vDropped:
 		f.dropped++
-	case sv.synRtx > 0:
+	case vStateful:
 		f.stateful++
-	case sv.stateless || now-sv.synTime > cookieDue:
+	case vStateless:
 		f.stateless++
 	default:
 		f.undecided++
 	}
-	if cl.synRtx > 0 || cl.ackValid || cl.reset {
+	if v&vLegit != 0 {
 		f.legitFailed++
 	}
+}
+
+// verdict is what the server did with a SYN that never completed the
+// handshake, and whether its client tried again or answered (vLegit).
+type verdict uint8
+
+const (
+	vUndecided verdict = iota
+	vDropped
+	vStateful
+	vStateless
+	vLegit verdict = 8
+)
+
+// verdictOf judges c's SYN at now.
+func verdictOf(c *Conn, now int64) verdict {
+	sv, cl := &c.half[Server], &c.half[Client]
+	v := vUndecided
+	switch {
+	case !sv.sentSynAck:
+		v = vDropped
+	case sv.synRtx > 0:
+		v = vStateful
+	case sv.stateless || now-sv.synTime > cookieDue:
+		v = vStateless
+	}
+	if cl.synRtx > 0 || cl.ackValid || cl.reset {
+		v |= vLegit
+	}
+	return v
 }
 
 // doneIn returns the handshakes completed whose SYN came in second sec, at

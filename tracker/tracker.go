@@ -149,16 +149,17 @@ type Tracker struct {
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
 
-	anomalies []Anomaly
-	latest    slotHeap // when anomalies is full: its connection findings, latest on top (anomalylist.go)
-	lastSlot  int      // where emit listed its finding, -1: not listed
-	kindCount [numKinds]int
-	alsoCount [numKinds]int      // kinds in findings' Also
-	listed    map[anomalyKey]int // where each connection finding listed is in anomalies
-	refresh   bool               // during Finish: findings found again have their sentences brought up to date
-	flood     *synFlood
-	evicted   Evictions
-	tw        twBuildup // TIME_WAITs per client host and service (timewait.go)
+	anomalies   []Anomaly
+	latest      slotHeap // when anomalies is full: its connection findings, latest on top (anomalylist.go)
+	lastSlot    int      // where emit listed its finding, -1: not listed
+	kindCount   [numKinds]int
+	alsoCount   [numKinds]int      // kinds in findings' Also
+	listed      map[anomalyKey]int // where each connection finding listed is in anomalies
+	refresh     bool               // during Finish: findings found again have their sentences brought up to date
+	flood       *synFlood
+	evictedSYNs evictedSYNs // of handshakes evicted, not known to have failed (evictedsyn.go)
+	evicted     Evictions
+	tw          twBuildup // TIME_WAITs per client host and service (timewait.go)
 
 	lone   loneTable  // segments for 4-tuples not followed (lone.go)
 	floods loneFloods // floods of them (lonefloods.go)
@@ -243,6 +244,9 @@ func (t *Tracker) Advance(now int64) {
 	}
 	t.now = now
 	t.runTimers()
+	if t.evictedSYNs.q.len() > 0 {
+		t.settleEvictedSYNs(false) // (evictedsyn.go)
+	}
 	t.loneTimers()
 }
 
@@ -290,6 +294,7 @@ func (t *Tracker) Finish() {
 			t.floodFailed(c, c.First)
 		}
 	}
+	t.settleEvictedSYNs(true)
 	t.floodFinish()
 	t.loneFloodsFinish()
 	t.settleForgotten()
@@ -326,6 +331,7 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 		}
 	}
 	if c == nil {
+		t.answeredEvictedSYN(&k) // (evictedsyn.go)
 		var held bool
 		if c, held = t.loneFor(&k, seg, fromA); held {
 			return // a lone segment is not a connection (lone.go)

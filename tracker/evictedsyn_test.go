@@ -1,0 +1,58 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
+
+// busyHandshakes opens n connections to target:80, one every 100 µs, each
+// from a source of its own; with answered, each handshake completes (the
+// SYN-ACK and ACK) lag SYNs later, so that lag handshakes are in progress at
+// once, more than a table of 50 holds.
+func busyHandshakes(tr *Tracker, n, lag int, answered bool) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := func(i int) (Addr, uint16) {
+		return AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), uint16(1024 + i%60000)
+	}
+	for i := range n + lag {
+		now := start + int64(i)*int64(100*time.Microsecond)
+		if i < n {
+			a, p := cli(i)
+			tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
+		}
+		if j := i - lag; answered && j >= 0 {
+			a, p := cli(j)
+			tr.Observe(&Segment{Time: now, Src: target, SrcPort: 80, Dst: a, DstPort: p, Flags: SYN | ACK, Seq: 900, Ack: seqnum.Value(101), Window: 1000, WScale: -1})
+			tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: ACK, Seq: 101, Ack: 901, Window: 1000, WScale: -1})
+		}
+	}
+	tr.Finish()
+}
+
+// TestEvictedHandshakesAreNoSYNFlood: a busy service whose handshakes in
+// progress outnumber the flow table: the table evicts them, and their
+// SYN-ACKs and ACKs follow. They are no unanswered SYNs, so the service is
+// no SYN flood (every evicted handshake counted as one). SYNs never
+// answered, as many and as fast, are still found a flood.
+func TestEvictedHandshakesAreNoSYNFlood(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		answered bool
+		want     int
+	}{{"answered", true, 0}, {"never answered", false, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(Config{MaxConns: 50})
+			busyHandshakes(tr, 5000, 200, tc.answered)
+			ev := tr.Evicted()
+			t.Logf("syn_flood %d; evicted embryonic %d, flood %d", tr.kindCount[SynFlood], ev.Embryonic, ev.Flood)
+			if ev.Embryonic+ev.Flood == 0 {
+				t.Fatal("no handshake was evicted")
+			}
+			if got := tr.kindCount[SynFlood]; got != tc.want {
+				t.Errorf("%d syn_flood findings, want %d", got, tc.want)
+			}
+		})
+	}
+}
