@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // edge is a change of one side's state.
@@ -217,4 +218,31 @@ func transitionProblem(c *Conn) string {
 		return fmt.Sprintf("states %v/%v, the transitions end in %v/%v", c.State(Client), c.State(Server), prev[Client], prev[Server])
 	}
 	return ""
+}
+
+// TestRefusedConnectRetriedOpensBothSides: a SYN refused by an RST, then
+// the same SYN again (the RST lost, or a stack that retries a refused
+// connect, as Windows does), answered this time and closed by the client:
+// the server's side opens and closes with it (it stayed CLOSED, its RST
+// to the attempt before taken for its own end).
+func TestRefusedConnectRetriedOpensBothSides(t *testing.T) {
+	tr := New(Config{})
+	now := int64(1_700_000_000) * int64(time.Second)
+	seg := steppedConn(tr, &now, review3Pair.host, 40000)
+	seg(true, SYN, 1000, 0)
+	seg(false, RST|ACK, 0, 1001)
+	now += int64(500 * time.Millisecond)
+	seg(true, SYN, 1000, 0)
+	seg(false, SYN|ACK, 5000, 1001)
+	seg(true, ACK, 1001, 5001)
+	seg(true, FIN|ACK, 1001, 5001)
+	seg(false, ACK, 5001, 1002)
+	tr.Finish()
+	rs := tr.Records()
+	if len(rs) != 1 {
+		t.Fatalf("%d connections, want 1", len(rs))
+	}
+	if c, s := rs[0].State(Client), rs[0].State(Server); c != FinWait2 || s != CloseWait {
+		t.Errorf("client %v, server %v; want FIN_WAIT_2, CLOSE_WAIT", c, s)
+	}
 }

@@ -53,6 +53,11 @@ func (a *arrival) synRetransmitted() {
 	if S.reset && !S.peerSyn {
 		S.reset = false // the RST that refused it never arrived
 		a.cs(cRstLost)
+		if R.reset && !R.sentSynAck {
+			// That RST refused the attempt before, with no socket behind
+			// it: the peer answers this one afresh (a SYN-ACK now opens it).
+			R.reset = false
+		}
 	}
 	// It retransmits its SYN after we saw the peer's SYN-ACK and before it
 	// acknowledged it: the SYN-ACK never reached it.
