@@ -129,6 +129,9 @@ type Anomaly struct {
 	Also []Kind
 
 	rule rule // which detector made it, for bringing its sentence up to date
+	// withdrawn: what it said was proved wrong since (withdraw); it stays
+	// in its slot, and Anomalies leaves it out.
+	withdrawn bool
 }
 
 // rule names a time-based detector whose findings' sentences are brought
@@ -258,7 +261,41 @@ func orDefault[T int | time.Duration](v *T, d T) {
 }
 
 // Anomalies returns the findings kept so far, in the order they were made.
-func (t *Tracker) Anomalies() []Anomaly { return t.anomalies }
+func (t *Tracker) Anomalies() []Anomaly {
+	if t.withdrawn == 0 {
+		return t.anomalies
+	}
+	out := make([]Anomaly, 0, len(t.anomalies)-t.withdrawn)
+	for _, a := range t.anomalies {
+		if !a.withdrawn {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// withdraw takes back side s's finding of kind on c, if it has one: what
+// it said was proved wrong (a side in CLOSE_WAIT whose peer's FIN, it
+// turns out, never arrived was never in CLOSE_WAIT). It is no longer
+// counted, nor listed. (Told as it was made, OnAnomaly, it is not told
+// again.)
+func (t *Tracker) withdraw(c *Conn, kind Kind, s Side) {
+	if !c.hasFinding(kind, s) {
+		return
+	}
+	c.found[s] &^= 1 << kind
+	t.kindCount[kind]--
+	k := anomalyKey{c.ID, kind, s}
+	if i, ok := t.listed[k]; ok {
+		a := &t.anomalies[i]
+		for _, also := range a.Also {
+			t.alsoCount[also]--
+		}
+		a.withdrawn = true
+		t.withdrawn++
+		delete(t.listed, k)
+	}
+}
 
 // AnomalyCounts returns how many findings of each kind were made, including
 // those beyond MaxAnomalies that were not kept.

@@ -42,6 +42,9 @@ func (t *Tracker) list(a Anomaly) int {
 	if a.Conn != 0 && !before(&a, old) {
 		return -1
 	}
+	if old.withdrawn {
+		t.withdrawn--
+	}
 	if k := (anomalyKey{old.Conn, old.Kind, old.Side}); t.listed[k] == top {
 		delete(t.listed, k) // (of a finding of a target, there is no entry)
 	}

@@ -109,7 +109,13 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 // input, which brings the findings of sides still stuck up to date, no
 // longer judges it. With its FIN its application closed late; otherwise
 // (an RST, a new connection on the 4-tuple: why) it did not close at all.
+// If the peer's FIN turns out never to have arrived, the finding was
+// wrong, and is withdrawn.
 func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, why cause) {
+	if why&(cPeerFinLost|cFinUnanswered) != 0 {
+		t.withdraw(c, CloseWaitStuck, s) // the peer's FIN never arrived: it was never in CLOSE_WAIT
+		return
+	}
 	a := t.listedFinding(c.ID, CloseWaitStuck, s, ruleCloseWait)
 	if a == nil {
 		return // not listed (beyond MaxAnomalies)

@@ -152,6 +152,7 @@ type Tracker struct {
 	anomalies   []Anomaly
 	latest      slotHeap // when anomalies is full: its connection findings, latest on top (anomalylist.go)
 	lastSlot    int      // where emit listed its finding, -1: not listed
+	withdrawn   int      // findings listed and then withdrawn (anomaly.go)
 	kindCount   [numKinds]int
 	alsoCount   [numKinds]int      // kinds in findings' Also
 	listed      map[anomalyKey]int // where each connection finding listed is in anomalies
