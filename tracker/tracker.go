@@ -90,7 +90,8 @@ type Evictions struct {
 	// found under a SYN flood: the flood's finding summarizes them, and the
 	// report leaves them out (Finish).
 	Flood uint64
-	// Forgotten counts ended connections (closed on both sides) dropped
+	// Forgotten counts connections that ended (closed on both sides), or
+	// that were evicted from the flow table open (Established), dropped
 	// from the report, oldest first, beyond MaxKept.
 	Forgotten uint64
 	// ForgottenUnanswered counts those of them that were not answered
