@@ -170,7 +170,7 @@ func (p *printer) input(in *Input) {
 	default:
 		fmt.Fprintf(&b, "%s files", count(uint64(len(in.Files))))
 	}
-	fmt.Fprintf(&b, ": %s packets, %s TCP", count(in.Packets), count(in.TCPPackets))
+	fmt.Fprintf(&b, ": %s, %s TCP", plural(in.Packets, "packet"), count(in.TCPPackets))
 	var skipped []string
 	for _, k := range Skips() {
 		if n := in.Skipped[k]; n > 0 {

@@ -265,3 +265,15 @@ func TestInputLineCountsInTheSingular(t *testing.T) {
 		}
 	}
 }
+
+// TestOnePacketIsSingular: the header counts one packet as one.
+func TestOnePacketIsSingular(t *testing.T) {
+	var b bytes.Buffer
+	rep := &Report{Input: Input{Files: []string{"one.pcap"}, Packets: 1, TCPPackets: 1}}
+	if err := Print(&b, rep, Table, PrintOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if line, _, _ := strings.Cut(b.String(), "\n"); !strings.Contains(line, ": 1 packet, 1 TCP") {
+		t.Errorf("header %q", line)
+	}
+}

@@ -206,7 +206,7 @@ func (p *printer) tunnels(r *Report) {
 		return
 	}
 	if cs.Dropped > 0 {
-		p.printf("\nChecksums: %s segments ignored for a wrong checksum (their receiver dropped them; --no-checksums to track them)\n", count(cs.Dropped))
+		p.printf("\nChecksums: %s ignored for a wrong checksum (their receiver dropped them; --no-checksums to track them)\n", plural(cs.Dropped, "segment"))
 	}
 	if cs.Unfollowed > 0 {
 		p.printf("\nChecksums: %s segments from hosts past the checksum tables' cap (%s hosts each), their hosts not followed\n", count(cs.Unfollowed), count(tracker.MaxChecksumHosts))
