@@ -226,12 +226,10 @@ func transitionProblem(c *Conn) string {
 // the server's side opens and closes with it (it stayed CLOSED, its RST
 // to the attempt before taken for its own end).
 func TestRefusedConnectRetriedOpensBothSides(t *testing.T) {
-	tr := New(Config{})
-	now := int64(1_700_000_000) * int64(time.Second)
-	seg := steppedConn(tr, &now, review3Pair.host, 40000)
+	tr, now, seg := freshStepped()
 	seg(true, SYN, 1000, 0)
 	seg(false, RST|ACK, 0, 1001)
-	now += int64(500 * time.Millisecond)
+	*now += int64(500 * time.Millisecond)
 	seg(true, SYN, 1000, 0)
 	seg(false, SYN|ACK, 5000, 1001)
 	seg(true, ACK, 1001, 5001)

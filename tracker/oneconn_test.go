@@ -30,6 +30,14 @@ func steppedConn(tr *Tracker, now *int64, cli Addr, port uint16) func(fromClient
 	}
 }
 
+// freshStepped is a new tracker with steppedConn's connection from
+// review3Pair's client, port 40000, its clock at 1,700,000,000 s.
+func freshStepped() (*Tracker, *int64, func(fromClient bool, f Flags, seq, ack uint32)) {
+	tr := New(Config{})
+	now := int64(1_700_000_000) * int64(time.Second)
+	return tr, &now, steppedConn(tr, &now, review3Pair.host, 40000)
+}
+
 // openStepped opens steppedConn's connection: the client's ISN 100, the
 // server's 900.
 func openStepped(seg func(fromClient bool, f Flags, seq, ack uint32)) {

@@ -13,15 +13,13 @@ import (
 // listed, not counted (it said the server's application called close()
 // 1m40s late).
 func TestCloseWaitWhosePeersFINNeverArrivedIsNoFinding(t *testing.T) {
-	tr := New(Config{})
-	now := int64(1_700_000_000) * int64(time.Second)
-	seg := steppedConn(tr, &now, review3Pair.host, 40000)
+	tr, now, seg := freshStepped()
 	seg(true, SYN, 1000, 0)
 	seg(false, SYN|ACK, 5000, 1001)
 	seg(true, ACK, 1001, 5001)
 	seg(true, FIN|ACK, 1001, 5001)
 	for _, gap := range []time.Duration{100 * time.Second, 300 * time.Millisecond, 600 * time.Millisecond} {
-		now += int64(gap)
+		*now += int64(gap)
 		seg(false, FIN|ACK, 5001, 1001)
 	}
 	tr.Finish()
