@@ -230,9 +230,7 @@ func TestRefusedConnectRetriedOpensBothSides(t *testing.T) {
 	seg(true, SYN, 1000, 0)
 	seg(false, RST|ACK, 0, 1001)
 	*now += int64(500 * time.Millisecond)
-	seg(true, SYN, 1000, 0)
-	seg(false, SYN|ACK, 5000, 1001)
-	seg(true, ACK, 1001, 5001)
+	open1000(seg) // the same SYN again, answered
 	seg(true, FIN|ACK, 1001, 5001)
 	seg(false, ACK, 5001, 1002)
 	tr.Finish()

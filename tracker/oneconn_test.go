@@ -38,6 +38,14 @@ func freshStepped() (*Tracker, *int64, func(fromClient bool, f Flags, seq, ack u
 	return tr, &now, steppedConn(tr, &now, review3Pair.host, 40000)
 }
 
+// open1000 opens steppedConn's connection with the client's ISN 1000, the
+// server's 5000.
+func open1000(seg func(fromClient bool, f Flags, seq, ack uint32)) {
+	seg(true, SYN, 1000, 0)
+	seg(false, SYN|ACK, 5000, 1001)
+	seg(true, ACK, 1001, 5001)
+}
+
 // openStepped opens steppedConn's connection: the client's ISN 100, the
 // server's 900.
 func openStepped(seg func(fromClient bool, f Flags, seq, ack uint32)) {

@@ -14,9 +14,7 @@ import (
 // 1m40s late).
 func TestCloseWaitWhosePeersFINNeverArrivedIsNoFinding(t *testing.T) {
 	tr, now, seg := freshStepped()
-	seg(true, SYN, 1000, 0)
-	seg(false, SYN|ACK, 5000, 1001)
-	seg(true, ACK, 1001, 5001)
+	open1000(seg)
 	seg(true, FIN|ACK, 1001, 5001)
 	for _, gap := range []time.Duration{100 * time.Second, 300 * time.Millisecond, 600 * time.Millisecond} {
 		*now += int64(gap)
