@@ -238,6 +238,16 @@ func (r *Reader) Next(p *Packet) error {
 			}
 			r.lastType, r.lastOK = lt, true
 		}
+		// The filter first: a packet it cannot be applied to (its link
+		// type's filter does not compile) ends the input uncounted.
+		pass := true
+		if r.filter != nil {
+			ok, err := r.filter.Match(lt, data, wireLen)
+			if err != nil {
+				return r.fail(r.inputError("read", r.inFile+1, err))
+			}
+			pass = ok
+		}
 		r.inFile++
 		r.stats.Packets++
 		p.Num = r.stats.Packets
@@ -246,17 +256,10 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.First = p.Time
 		}
 		r.stats.Last = p.Time
-
-		if r.filter != nil {
-			ok, err := r.filter.Match(lt, data, wireLen)
-			if err != nil {
-				return r.fail(r.inputError("read", r.inFile, err))
-			}
-			if !ok {
-				p.Kind = Filtered
-				r.stats.Filtered++
-				return nil
-			}
+		if !pass {
+			p.Kind = Filtered
+			r.stats.Filtered++
+			return nil
 		}
 		r.decode(p, lt, data, wireLen)
 		return nil

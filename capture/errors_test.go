@@ -196,7 +196,7 @@ func checkErrorCase(t *testing.T, tc errorCase, files []string, name string) {
 	}
 	// Error strings name the file as written; F stands for it.
 	expand := func(s string) string { return strings.ReplaceAll(s, `"F"`, `"`+name+`"`) }
-	pkts, _, err := readAll(t, files, tc.filter)
+	pkts, st, err := readAll(t, files, tc.filter)
 	want := expand(tc.openErr)
 	if tc.openErr == "" {
 		want = expand(tc.nextErr)
@@ -210,6 +210,8 @@ func checkErrorCase(t *testing.T, tc errorCase, files []string, name string) {
 		t.Errorf("OpenFiles failed and returned %d packets", len(pkts))
 	case len(pkts) != tc.packets:
 		t.Errorf("%d packets before the error, want %d", len(pkts), tc.packets)
+	case st.Packets != uint64(len(pkts)):
+		t.Errorf("%d packets counted, %d read before the error: the packet the error is about counts as read", st.Packets, len(pkts))
 	}
 	if tc.is != nil && !errors.Is(err, tc.is) {
 		t.Errorf("error %v does not wrap %v", err, tc.is)
