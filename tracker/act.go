@@ -41,6 +41,12 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 		t.emitOnce(c, InvalidFlags, s, seg.Time, func() (string, map[string]any) {
 			return endpoint(c, s) + " sent a segment with " + flagProblem(seg.Flags), map[string]any{"flags": seg.Flags.String()}
 		})
+	case o&obsRSTOutside != 0 && seg.Flags&ACK != 0 && c.half[s.Peer()].inSynSent():
+		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
+			want := c.half[s.Peer()].isn.Add(1)
+			return fmt.Sprintf("%s sent an RST acknowledging %d, not the %s's ISN+1 (%d): in SYN_SENT it is ignored (RFC 793 p. 66)", endpoint(c, s), seg.Ack, s.Peer(), want),
+				map[string]any{"reason": "rst_wrong_ack", "ack": uint32(seg.Ack), "expected": uint32(want)}
+		})
 	case o&obsRSTOutside != 0:
 		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
 			return fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer()),

@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -240,5 +241,27 @@ func TestRefusedConnectRetriedOpensBothSides(t *testing.T) {
 	}
 	if c, s := rs[0].State(Client), rs[0].State(Server); c != FinWait2 || s != CloseWait {
 		t.Errorf("client %v, server %v; want FIN_WAIT_2, CLOSE_WAIT", c, s)
+	}
+}
+
+// TestRSTWithAWrongACKToSYNSentSaysSo: an RST-ACK answering a SYN with
+// an ACK other than ISN+1 is ignored in SYN_SENT for its ACK (RFC 793 p.
+// 66), which the finding says: there is no window to be outside of yet.
+func TestRSTWithAWrongACKToSYNSentSaysSo(t *testing.T) {
+	tr, _, seg := freshStepped()
+	seg(true, SYN, 1000, 0)
+	seg(false, RST|ACK, 0, 999)
+	tr.Finish()
+	if st := tr.Records()[0].State(Client); st != SynSent {
+		t.Errorf("client %v, want SYN_SENT", st)
+	}
+	var got []string
+	for _, a := range tr.Anomalies() {
+		if a.Kind == BadSequence {
+			got = append(got, fmt.Sprint(a.Fields["reason"], ": ", a.Detail))
+		}
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "rst_wrong_ack: ") || !strings.Contains(got[0], "acknowledging 999, not the client's ISN+1 (1001)") {
+		t.Errorf("findings %q", got)
 	}
 }
