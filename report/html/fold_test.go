@@ -1,6 +1,7 @@
 package html
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -76,4 +77,27 @@ func TestFoldKeepsItsSize(t *testing.T) {
 	if got := s.Count[tracker.Client][Buckets-1][tracker.Established]; got != len(times) {
 		t.Errorf("%d ESTABLISHED at the end, want %d", got, len(times))
 	}
+}
+
+// FuzzFold: transitions at any times, in any order: the Fold keeps its
+// size, never panics, and counts every one at the end of any span that
+// holds them all.
+func FuzzFold(f *testing.F) {
+	f.Add(int64(1e18), int64(5), int64(-3), uint8(3))
+	f.Add(int64(0), int64(math.MaxInt64), int64(math.MinInt64), uint8(200))
+	f.Fuzz(func(t *testing.T, a, b, c int64, n uint8) {
+		var fo Fold
+		times := []int64{a, b, c, a / 2, b/3 + c/3}
+		for i := range int(n%32) + 1 {
+			fo.Add(tracker.Transition{Time: times[i%len(times)], Side: tracker.Side(i % 2), From: tracker.Closed, To: tracker.Established})
+		}
+		if len(fo.delta) != fineSlices*2*len(tracker.States()) {
+			t.Fatalf("%d counts", len(fo.delta))
+		}
+		s := States(nil, &fo, Span{Start: math.MinInt64 / 2, End: math.MaxInt64 / 2})
+		got := s.Count[0][Buckets-1][tracker.Established] + s.Count[1][Buckets-1][tracker.Established]
+		if got != int(n%32)+1 {
+			t.Errorf("%d counted at the end, want %d", got, int(n%32)+1)
+		}
+	})
 }
