@@ -293,6 +293,7 @@ func (t *Tracker) withdraw(c *Conn, kind Kind, s Side) {
 		}
 		a.withdrawn = true
 		t.withdrawn++
+		t.free = append(t.free, i) // the next finding takes its slot (anomalylist.go)
 		delete(t.listed, k)
 	}
 }

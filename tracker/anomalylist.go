@@ -3,6 +3,7 @@ package tracker
 import (
 	"cmp"
 	"container/heap"
+	"slices"
 )
 
 // The findings listed are at most MaxAnomalies, and they are the earliest
@@ -21,6 +22,9 @@ func before(a, b *Anomaly) bool {
 // list lists a finding, and returns its index in t.anomalies, or -1 if it
 // is counted only.
 func (t *Tracker) list(a Anomaly) int {
+	if len(t.free) > 0 {
+		return t.reuse(a)
+	}
 	if len(t.anomalies) < t.th.MaxAnomalies {
 		t.anomalies = append(t.anomalies, a)
 		return len(t.anomalies) - 1
@@ -55,6 +59,24 @@ func (t *Tracker) list(a Anomaly) int {
 		heap.Pop(&t.latest)
 	}
 	return top
+}
+
+// reuse lists a finding in the slot of one withdrawn, and returns it.
+func (t *Tracker) reuse(a Anomaly) int {
+	slot := t.free[len(t.free)-1]
+	t.free = t.free[:len(t.free)-1]
+	t.anomalies[slot] = a
+	t.withdrawn--
+	if t.latest.as != nil {
+		// The withdrawn one was a connection finding, in the heap.
+		i := slices.Index(t.latest.slots, slot)
+		if a.Conn != 0 {
+			heap.Fix(&t.latest, i)
+		} else {
+			heap.Remove(&t.latest, i)
+		}
+	}
+	return slot
 }
 
 // slotHeap orders indexes of connection findings, the latest first.

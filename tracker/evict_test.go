@@ -142,3 +142,39 @@ func TestEvictionTakesTheIdlestFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestUnparkedHandshakesCanBeEvicted: refused connects (SYN, RST) wait
+// out 2×MSL as compact records; their handshake timers run out meanwhile.
+// The same SYNs again bring them back into the table, with a table of
+// 4 and more SYNs to come: they can be evicted, as any handshake, and the
+// table stays within its cap (they were in no eviction queue, and it
+// grew to 11).
+func TestUnparkedHandshakesCanBeEvicted(t *testing.T) {
+	tr := New(Config{MaxConns: 4})
+	now := int64(1_700_000_000) * int64(time.Second)
+	syn := func(c byte, i int) {
+		now += int64(time.Millisecond)
+		tr.Observe(&Segment{Time: now, Src: AddrFrom4([4]byte{198, 18, c, byte(i)}), SrcPort: 2000, Dst: target, DstPort: 80, Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
+	}
+	var refused []func(bool, Flags, uint32, uint32)
+	for i := range 10 {
+		x := steppedConn(tr, &now, review3Pair.host, uint16(40000+i))
+		x(true, SYN, 1000, 0)
+		x(false, RST|ACK, 0, 1001)
+		refused = append(refused, x)
+	}
+	now += int64(5 * time.Second)
+	for i := range 8 {
+		syn(1, i)
+	}
+	for _, x := range refused {
+		x(true, SYN, 1000, 0)
+	}
+	for i := range 100 {
+		now += int64(time.Second)
+		syn(3, i)
+	}
+	if n := tr.table.len(); n > 4 {
+		t.Errorf("the table holds %d, --max-conns 4", n)
+	}
+}

@@ -26,8 +26,14 @@ type evictedSYN struct {
 // latest one still waiting.
 type evictedSYNs struct {
 	q       fifo[evictedSYN]
-	waiting map[FlowKey]uint64
+	waiting map[FlowKey]waitingSYN
 	next    uint64
+}
+
+// waitingSYN is the latest evicted SYN of a 4-tuple still waiting.
+type waitingSYN struct {
+	seq       uint64
+	clientIsA bool
 }
 
 const (
@@ -39,24 +45,39 @@ const (
 func (t *Tracker) holdEvictedSYN(c *Conn) {
 	w := &t.evictedSYNs
 	if w.waiting == nil {
-		w.waiting = make(map[FlowKey]uint64)
+		w.waiting = make(map[FlowKey]waitingSYN)
 	}
 	ft := c.flood
 	c.flood = nil
 	ft.halfOpen--
 	w.next++
-	w.waiting[c.Key] = w.next
+	w.waiting[c.Key] = waitingSYN{seq: w.next, clientIsA: c.clientIsA}
 	w.q.push(evictedSYN{failedSYN: failedSYN{key: c.Key, clientIsA: c.clientIsA, first: c.First, verdict: verdictOf(c, t.now)},
 		ft: ft, evicted: t.now, seq: w.next})
 	t.settleEvictedSYNs(false)
 }
 
-// answeredEvictedSYN notes a segment of 4-tuple k that is in no table: an
-// evicted SYN of k waiting is answered.
-func (t *Tracker) answeredEvictedSYN(k *FlowKey) {
-	if len(t.evictedSYNs.waiting) > 0 {
-		delete(t.evictedSYNs.waiting, *k)
+// evictedSYNFor judges a segment of 4-tuple k (fromA: sent by its
+// endpoint A) for an evicted SYN of k waiting: a segment of its client
+// (the SYN again, the ACK of the SYN-ACK, data) or an RST (a refusal)
+// answers it. It reports whether one still waits: after the server's
+// SYN-ACK alone (a server under a flood answers spoofed SYNs too, with
+// SYN cookies) the client's answer must follow, on the connection the
+// SYN-ACK opens (Conn.heldSYN).
+func (t *Tracker) evictedSYNFor(k *FlowKey, seg *Segment, fromA bool) bool {
+	w := &t.evictedSYNs
+	if len(w.waiting) == 0 {
+		return false
 	}
+	e, ok := w.waiting[*k]
+	if !ok {
+		return false
+	}
+	if seg.Flags&RST != 0 || fromA == e.clientIsA {
+		delete(w.waiting, *k)
+		return false
+	}
+	return true
 }
 
 // settleEvictedSYNs counts as failed the evicted SYNs that waited their
@@ -68,7 +89,7 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 		if !all && w.q.len() <= maxEvictedSYNs && t.now-e.evicted <= int64(evictedWait) {
 			return
 		}
-		if seq, ok := w.waiting[e.key]; ok && seq == e.seq {
+		if ws, ok := w.waiting[e.key]; ok && ws.seq == e.seq {
 			delete(w.waiting, e.key)
 			t.floodCount(e.ft, e.failedSYN, e.first)
 		}

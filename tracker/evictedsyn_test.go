@@ -56,3 +56,37 @@ func TestEvictedHandshakesAreNoSYNFlood(t *testing.T) {
 		})
 	}
 }
+
+// synAckedFlood is busyHandshakes with SYN-ACKs and never the client's
+// ACK: a flood of spoofed SYNs to a server that answers them (SYN cookies).
+func synAckedFlood(tr *Tracker, n, lag int) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	cli := func(i int) (Addr, uint16) {
+		return AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), uint16(1024 + i%60000)
+	}
+	for i := range n + lag {
+		now := start + int64(i)*int64(100*time.Microsecond)
+		if i < n {
+			a, p := cli(i)
+			tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
+		}
+		if j := i - lag; j >= 0 {
+			a, p := cli(j)
+			tr.Observe(&Segment{Time: now, Src: target, SrcPort: 80, Dst: a, DstPort: p, Flags: SYN | ACK, Seq: 900, Ack: seqnum.Value(101), Window: 1000, WScale: -1})
+		}
+	}
+	tr.Finish()
+}
+
+// TestAnsweredFloodOverflowingTheTableIsFound: spoofed SYNs the server
+// answers with SYN-ACKs, never completed: a flood, whether the table holds
+// them or evicts them (a server's SYN-ACK alone answers no evicted SYN).
+func TestAnsweredFloodOverflowingTheTableIsFound(t *testing.T) {
+	for _, maxConns := range []int{100_000, 50} {
+		tr := New(Config{MaxConns: maxConns})
+		synAckedFlood(tr, 5000, 200)
+		if got := tr.kindCount[SynFlood]; got != 1 {
+			t.Errorf("--max-conns %d: %d syn_flood findings, want 1", maxConns, got)
+		}
+	}
+}

@@ -287,3 +287,38 @@ func TestLateSegmentsKeepAForgottenRecordAsAWholeOne(t *testing.T) {
 		t.Errorf("the server's FIN sent again was taken for a new connection's")
 	}
 }
+
+// TestStrayACKDoesNotMoveAForgottenTimeWaitsEnd: a duplicate ACK 50 s
+// into the client's TIME_WAIT, the connection forgotten and its compact
+// record evicted after: the client's TIME_WAIT ends 2×MSL after it began,
+// as a whole one's does (the ACK kept the record 2×MSL on, and the end
+// told came from the record's end: +1m50s).
+func TestStrayACKDoesNotMoveAForgottenTimeWaitsEnd(t *testing.T) {
+	start := int64(1_700_000_000) * int64(time.Second)
+	run := func(kept int) string {
+		cfg := Config{MaxKept: kept, MaxConns: 2}
+		out := ""
+		tellEvery(&cfg, func(id uint64, tr Transition) {
+			if id == 1 && tr.Side == Client && tr.From == TimeWait {
+				out += fmt.Sprintf("client TIME_WAIT->%v at +%v; ", tr.To, time.Duration(tr.Time-start).Round(time.Second))
+			}
+		})
+		tr := New(cfg)
+		now := start
+		a := steppedConn(tr, &now, review3Pair.host, 40000)
+		openStepped(a)
+		activeClose(a)
+		now = shortConnsFrom(tr, now, 2, 50000)
+		now = start + int64(50*time.Second)
+		a(false, ACK, 902, 102)                  // a stray duplicate ACK
+		now = shortConnsFrom(tr, now, 40, 51000) // the record is evicted
+		tr.Advance(start + int64(200*time.Second))
+		tr.Finish()
+		return out
+	}
+	whole, forgotten := run(1000), run(1)
+	t.Logf("whole: %s forgotten: %s", whole, forgotten)
+	if whole != forgotten || whole != "client TIME_WAIT->CLOSED at +1m0s; " {
+		t.Errorf("whole %q, forgotten %q", whole, forgotten)
+	}
+}

@@ -154,6 +154,7 @@ type Tracker struct {
 	latest      slotHeap // when anomalies is full: its connection findings, latest on top (anomalylist.go)
 	lastSlot    int      // where emit listed its finding, -1: not listed
 	withdrawn   int      // findings listed and then withdrawn (anomaly.go)
+	free        []int    // their slots, not taken again yet
 	kindCount   [numKinds]int
 	alsoCount   [numKinds]int      // kinds in findings' Also
 	listed      map[anomalyKey]int // where each connection finding listed is in anomalies
@@ -332,8 +333,9 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 			return
 		}
 	}
+	waits := false // an evicted SYN of k waits for its client's answer (evictedsyn.go)
 	if c == nil {
-		t.answeredEvictedSYN(&k) // (evictedsyn.go)
+		waits = t.evictedSYNFor(&k, seg, fromA)
 		var held bool
 		if c, held = t.loneFor(&k, seg, fromA); held {
 			return // a lone segment is not a connection (lone.go)
@@ -354,6 +356,9 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	t.update(c, seg, c.sideOf(fromA))
 	if c.lruGone {
 		t.requeue(c) // (conns.go)
+	}
+	if waits || c.heldSYN {
+		c.heldSYN = waits || t.evictedSYNFor(&c.Key, seg, fromA)
 	}
 	t.closeIfNothing(c)
 	t.parkIfEnded(c)

@@ -397,7 +397,15 @@ func (t *Tracker) unpark(k *FlowKey, seg *Segment, fromA bool) (c *Conn, done bo
 	for t.table.len() >= t.maxConns && t.evictOne() {
 	}
 	t.table.put(c)
-	t.pushEvictable(&t.lru, timerOf(c, c.Last)) // (its entry may have gone while it was parked)
+	// Its eviction entries may have gone while it was parked.
+	t.pushEvictable(&t.lru, timerOf(c, c.Last))
+	if c.embryonic() { // (a refused connect, its SYN sent again)
+		if t.now-c.First >= int64(t.th.HandshakeTimeout) {
+			t.pushEvictable(&t.embryos, timerOf(c, t.now))
+		} else {
+			t.handshakes.push(timerOf(c, t.now+int64(t.th.HandshakeTimeout)))
+		}
+	}
 	return c, false
 }
 
@@ -417,11 +425,12 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 		t.frozenUpToDate(fr, r) // as expire does a whole one's before its segment
 	}
 	if seg.Flags&(SYN|RST) != SYN {
-		if seg.Time < r.until && seg.Time+t.twLen > r.until {
+		if seg.Time < r.until && !r.inTW(Client) && !r.inTW(Server) {
 			// As a whole one parked again after its segment: nothing more
-			// can arrive 2×MSL after its last segment.
-			r.until = seg.Time + t.twLen
-			t.twRecs.requeue(&r.key)
+			// can arrive 2×MSL after its last segment. (A side in TIME_WAIT
+			// holds the record until its TIME_WAIT ends, the time its
+			// end is told at if the record goes first: evictParked.)
+			t.keepParked(r, seg.Time+t.twLen)
 		}
 		if seg.Flags&FIN != 0 && seg.Time < r.until && seg.End() == r.nxt[s] {
 			t.finAgain(r, slot, seg, s)
@@ -450,6 +459,14 @@ func (t *Tracker) judgeForgotten(r *twRecord, slot uint32, seg *Segment, fromA b
 	}
 	t.update(n, seg, n.sideOf(fromA))
 	return true
+}
+
+// keepParked keeps the compact record r until at least until.
+func (t *Tracker) keepParked(r *twRecord, until int64) {
+	if until > r.until {
+		r.until = until
+		t.twRecs.requeue(&r.key)
+	}
 }
 
 // finAgain judges side s's FIN sent again, the FIN the peer had
@@ -514,9 +531,8 @@ func (t *Tracker) finAckedAgain(r *twRecord, slot uint32, seg *Segment, s Side) 
 func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Segment, why cause) {
 	from, at := r.state(s), seg.Time
 	r.setState(s, to)
-	if to == TimeWait && at+t.twLen > r.until {
-		r.until = at + t.twLen
-		t.twRecs.requeue(&r.key)
+	if to != Closed {
+		t.keepParked(r, at+t.twLen) // (one back in CLOSING or LAST_ACK waits for an ACK)
 	}
 	tr := trans{time: at, packet: seg.Packet, why: why, side: s, from: from, to: to}
 	if fr := t.frozenOf(r); fr != nil {

@@ -33,3 +33,29 @@ func TestCloseWaitWhosePeersFINNeverArrivedIsNoFinding(t *testing.T) {
 		t.Errorf("%d close_wait_stuck counted", n)
 	}
 }
+
+// TestWithdrawnFindingsSlotIsTakenAgain: with room for one finding, one
+// withdrawn leaves its slot to the next one made (it kept the slot, and
+// the list showed nothing while two were counted).
+func TestWithdrawnFindingsSlotIsTakenAgain(t *testing.T) {
+	tr := New(Config{Thresholds: Thresholds{MaxAnomalies: 1}})
+	now := int64(1_700_000_000) * int64(time.Second)
+	seg := steppedConn(tr, &now, review3Pair.host, 40000)
+	open1000(seg)
+	seg(true, FIN|ACK, 1001, 5001)
+	for _, gap := range []time.Duration{100 * time.Second, 300 * time.Millisecond, 600 * time.Millisecond} {
+		now += int64(gap)
+		seg(false, FIN|ACK, 5001, 1001) // close_wait_stuck made, then withdrawn
+	}
+	other := steppedConn(tr, &now, review3Pair.host, 40001)
+	open1000(other)
+	other(true, FIN|ACK, 1001, 5001)
+	other(false, ACK, 5001, 1002) // CLOSE_WAIT for good
+	now += int64(200 * time.Second)
+	tr.Advance(now)
+	tr.Finish()
+	counts := tr.AnomalyCounts()
+	if len(tr.Anomalies()) != 1 || counts[CloseWaitStuck] != 1 {
+		t.Errorf("%d listed, counts %v; want one listed, close_wait_stuck counted once", len(tr.Anomalies()), counts)
+	}
+}
