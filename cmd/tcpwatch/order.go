@@ -13,12 +13,24 @@ import (
 // a file whose first packet is older than the latest packet of the files
 // before it. The capture's clock does not go back, so what such a file
 // shows is judged late; the report says so.
+//
+// It notices too, once, a file whose clock steps back by more than
+// clockStepBack: a packet stamped that far ahead of those after it (a
+// corrupt or forged time stamp, or a clock set back) ran the tracker's
+// clock ahead with it, and durations that span it are measured from it.
 type fileOrder struct {
-	file     int    // index of the file of the last packet seen
-	latest   int64  // the latest packet time of the files before it and of it so far
-	lastFile string // the file of the latest packet
-	warnings []string
+	file        int    // index of the file of the last packet seen
+	latest      int64  // the latest packet time of the files before it and of it so far
+	latestNum   uint64 // the number of that packet
+	lastFile    string // the file of the latest packet
+	steppedBack bool   // a clock step back was reported
+	warnings    []string
 }
+
+// clockStepBack is how far a file's clock must step back to be reported:
+// more than packets captured on several interfaces or CPUs are out of
+// order by.
+const clockStepBack = time.Minute
 
 // see looks at one packet read from rd.
 func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
@@ -27,8 +39,13 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 		o.warnings = append(o.warnings, fmt.Sprintf("files out of time order: %q begins at %s, %s before the end of %q; give the files in time order",
 			name, report.DateClock(report.Time(p.Time)), tracker.FormatDuration(time.Duration(o.latest-p.Time)), o.lastFile))
 	}
+	if i == o.file && !o.steppedBack && o.latest-p.Time > int64(clockStepBack) {
+		o.steppedBack = true
+		o.warnings = append(o.warnings, fmt.Sprintf("the capture's clock steps back: packet %d is stamped %s before packet %d (%s); the clock does not go back, so durations that span it (stuck connections, TIME_WAIT) are measured from packet %d's time",
+			p.Num, tracker.FormatDuration(time.Duration(o.latest-p.Time)), o.latestNum, report.DateClock(report.Time(o.latest)), o.latestNum))
+	}
 	o.file = i
 	if p.Time > o.latest {
-		o.latest, o.lastFile = p.Time, name
+		o.latest, o.latestNum, o.lastFile = p.Time, p.Num, name
 	}
 }

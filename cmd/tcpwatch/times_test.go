@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,5 +52,41 @@ func TestCaptureAcrossMidnightShowsDates(t *testing.T) {
 	}
 	if !regexp.MustCompile(`\n  2026-01-02 00:00:\d\d\.\d{6}  pkt `).MatchString(out) {
 		t.Errorf("timeline without dates:\n%s", out)
+	}
+}
+
+// TestAClockThatStepsBackIsWarnedAbout: one packet stamped a day ahead of
+// those around it (a corrupt time stamp) runs the clock ahead, and every
+// open connection looks stuck for a day: the report says why, once; the
+// same capture unaltered has no warning.
+func TestAClockThatStepsBackIsWarnedAbout(t *testing.T) {
+	name := synthCapture(t, synth.Config{Seed: 3, Conns: 200, Concurrency: 20})
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, js, _ := runCLI("-r", name, "-F", "json"); strings.Contains(js, "clock steps back") {
+		t.Fatalf("unaltered, a warning")
+	}
+	order := binary.ByteOrder(binary.LittleEndian)
+	if binary.BigEndian.Uint32(data) == 0xa1b2c3d4 || binary.BigEndian.Uint32(data) == 0xa1b23c4d {
+		order = binary.BigEndian
+	}
+	off := 24
+	for i := 0; i < 100; i++ { // packet 101 a day ahead
+		off += 16 + int(order.Uint32(data[off+8:]))
+	}
+	order.PutUint32(data[off:], order.Uint32(data[off:])+86400)
+	bad := filepath.Join(t.TempDir(), "ahead.pcap")
+	if err := os.WriteFile(bad, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, js, _ := runCLI("-r", bad, "-F", "json")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Input.Warnings) != 1 || !regexp.MustCompile(`^the capture's clock steps back: packet 102 is stamped 1d\S* before packet 101 `).MatchString(rep.Input.Warnings[0]) {
+		t.Errorf("warnings %q", rep.Input.Warnings)
 	}
 }
