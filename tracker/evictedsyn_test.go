@@ -7,11 +7,18 @@ import (
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
-// busyHandshakes opens n connections to target:80, one every 100 µs, each
-// from a source of its own; with answered, each handshake completes (the
-// SYN-ACK and ACK) lag SYNs later, so that lag handshakes are in progress at
-// once, more than a table of 50 holds.
-func busyHandshakes(tr *Tracker, n, lag int, answered bool) {
+// Answers handshakes gets.
+const (
+	noAnswer   = iota
+	synAckOnly // the server answers, the client never does: a spoofed SYN
+	completed  // the SYN-ACK and the client's ACK
+)
+
+// handshakes opens n connections to target:80, one every 100 µs, each
+// from a source of its own; each is answered (answer) lag SYNs later, so
+// that lag handshakes are in progress at once, more than a table of 50
+// holds.
+func handshakes(tr *Tracker, n, lag, answer int) {
 	start := int64(1_700_000_000) * int64(time.Second)
 	cli := func(i int) (Addr, uint16) {
 		return AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), uint16(1024 + i%60000)
@@ -22,10 +29,12 @@ func busyHandshakes(tr *Tracker, n, lag int, answered bool) {
 			a, p := cli(i)
 			tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
 		}
-		if j := i - lag; answered && j >= 0 {
+		if j := i - lag; answer != noAnswer && j >= 0 {
 			a, p := cli(j)
 			tr.Observe(&Segment{Time: now, Src: target, SrcPort: 80, Dst: a, DstPort: p, Flags: SYN | ACK, Seq: 900, Ack: seqnum.Value(101), Window: 1000, WScale: -1})
-			tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: ACK, Seq: 101, Ack: 901, Window: 1000, WScale: -1})
+			if answer == completed {
+				tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: ACK, Seq: 101, Ack: 901, Window: 1000, WScale: -1})
+			}
 		}
 	}
 	tr.Finish()
@@ -38,13 +47,13 @@ func busyHandshakes(tr *Tracker, n, lag int, answered bool) {
 // answered, as many and as fast, are still found a flood.
 func TestEvictedHandshakesAreNoSYNFlood(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		answered bool
-		want     int
-	}{{"answered", true, 0}, {"never answered", false, 1}} {
+		name   string
+		answer int
+		want   int
+	}{{"answered", completed, 0}, {"never answered", noAnswer, 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := New(Config{MaxConns: 50})
-			busyHandshakes(tr, 5000, 200, tc.answered)
+			handshakes(tr, 5000, 200, tc.answer)
 			ev := tr.Evicted()
 			t.Logf("syn_flood %d; evicted embryonic %d, flood %d", tr.kindCount[SynFlood], ev.Embryonic, ev.Flood)
 			if ev.Embryonic+ev.Flood == 0 {
@@ -57,34 +66,13 @@ func TestEvictedHandshakesAreNoSYNFlood(t *testing.T) {
 	}
 }
 
-// synAckedFlood is busyHandshakes with SYN-ACKs and never the client's
-// ACK: a flood of spoofed SYNs to a server that answers them (SYN cookies).
-func synAckedFlood(tr *Tracker, n, lag int) {
-	start := int64(1_700_000_000) * int64(time.Second)
-	cli := func(i int) (Addr, uint16) {
-		return AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), uint16(1024 + i%60000)
-	}
-	for i := range n + lag {
-		now := start + int64(i)*int64(100*time.Microsecond)
-		if i < n {
-			a, p := cli(i)
-			tr.Observe(&Segment{Time: now, Src: a, SrcPort: p, Dst: target, DstPort: 80, Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
-		}
-		if j := i - lag; j >= 0 {
-			a, p := cli(j)
-			tr.Observe(&Segment{Time: now, Src: target, SrcPort: 80, Dst: a, DstPort: p, Flags: SYN | ACK, Seq: 900, Ack: seqnum.Value(101), Window: 1000, WScale: -1})
-		}
-	}
-	tr.Finish()
-}
-
 // TestAnsweredFloodOverflowingTheTableIsFound: spoofed SYNs the server
 // answers with SYN-ACKs, never completed: a flood, whether the table holds
 // them or evicts them (a server's SYN-ACK alone answers no evicted SYN).
 func TestAnsweredFloodOverflowingTheTableIsFound(t *testing.T) {
 	for _, maxConns := range []int{100_000, 50} {
 		tr := New(Config{MaxConns: maxConns})
-		synAckedFlood(tr, 5000, 200)
+		handshakes(tr, 5000, 200, synAckOnly)
 		if got := tr.kindCount[SynFlood]; got != 1 {
 			t.Errorf("--max-conns %d: %d syn_flood findings, want 1", maxConns, got)
 		}
