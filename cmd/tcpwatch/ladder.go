@@ -331,7 +331,7 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCou
 	}
 	rd, err := capture.OpenFiles(cfg.files, cfg.filter)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading again for the drawings: %w%s", err, afterSwitch(cfg))
 	}
 	defer rd.Close()
 	cfg.decap.configure(rd)
@@ -343,7 +343,7 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCou
 		case err != nil && p.Num >= packets:
 			return nil // where the first reading ended too (its error is reported)
 		case err != nil:
-			return fmt.Errorf("reading again for the drawings: %w", err)
+			return fmt.Errorf("reading again for the drawings: %w%s", err, afterSwitch(cfg))
 		}
 		if p.Num > packets {
 			return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -200,5 +201,40 @@ func TestDeltaTimesOfFindingsNeverGoBack(t *testing.T) {
 	}
 	if !strings.Contains(out, "│ 00:00:00.000025 │") {
 		t.Errorf("-ttt: the half_open finding is not 25µs after the first packet in\n%s", out)
+	}
+}
+
+// TestSecondReadingAfterSwitchSaysWhose: -w reads the input a second
+// time, after -Z switched to nobody: a file only root can read fails then,
+// and the error says it is -w's reading, as nobody (it read like an input
+// error of the first reading).
+func TestSecondReadingAfterSwitchSaysWhose(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.SkipOrFail(t, "needs root to switch to nobody")
+	}
+	if _, err := user.Lookup("nobody"); err != nil {
+		testenv.SkipOrFail(t, "no user nobody: %v", err)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "root-only.pcap")
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := helper(t, "-r", in, "-Z", "nobody", "-w", filepath.Join(dir, "out.pcap"), "--write", "all", "-q")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err = cmd.Run()
+	want := `-w reads the input again: open "` + in + `": permission denied (as nobody, after -Z: the files must be readable by nobody)`
+	if err == nil || !strings.Contains(errb.String(), want) {
+		t.Errorf("%v, stderr %q; want exit 2 and %q", err, errb.String(), want)
 	}
 }

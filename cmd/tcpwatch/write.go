@@ -183,7 +183,7 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io
 	}
 	rd, err := capture.OpenFilesContext(context.Background(), o.source, o.filter)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("-w reads the input again: %w%s", err, afterSwitch(cfg))
 	}
 	defer rd.Close()
 	cfg.decap.configure(rd)
@@ -201,6 +201,15 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io
 		return "", pcapFileError(o.name, err)
 	}
 	return warning, nil
+}
+
+// afterSwitch adds, to an error reading the input a second time after -Z,
+// that the second reading is the user's.
+func afterSwitch(cfg *config) string {
+	if cfg.user == "" || os.Geteuid() == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (as %s, after -Z: the files must be readable by %s)", cfg.user, cfg.user)
 }
 
 // close closes the file and removes the spool; after finish, or instead
