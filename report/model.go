@@ -26,6 +26,9 @@ type Report struct {
 	Summary       Summary      `json:"summary"`
 
 	source *connSource // a streamed report's connections, with Connections nil (stream.go)
+	// forgotten counts, by service, the connections forgotten beyond
+	// --keep, for the rollup (rollup.go).
+	forgotten []*tracker.ForgottenService
 }
 
 // Input describes what was read.
@@ -458,6 +461,7 @@ func BuildStreamed(in Input, tr *tracker.Tracker, opts Options) *Report {
 		r.Input.Files = []string{}
 	}
 	r.Input.CaptureLoss = captureLoss(conns)
+	r.forgotten, _ = tr.ForgottenServices()
 	addTunnels(r, conns, opts.Tunnels)
 	addChecksums(r, tr)
 	return r

@@ -288,8 +288,30 @@ func rollupOf(r *Report) *Rollup {
 			b.addConnection(&r.Connections[i])
 		}
 	}
+	for _, f := range r.forgotten {
+		b.addForgotten(f)
+	}
 	for i := range r.Anomalies {
 		b.addAnomaly(&r.Anomalies[i])
 	}
 	return b.result(r.Summary.Anomalies)
+}
+
+// addForgotten counts in their service the connections forgotten beyond
+// --keep: their states and findings, as the summary counts them (none is
+// a candidate for Top: the report no longer holds them).
+func (b *rollupBuilder) addForgotten(f *tracker.ForgottenService) {
+	sv := b.service(f.Server)
+	sv.Connections += f.Conns
+	for st := range stateSlots {
+		if st < len(f.States[tracker.Client]) {
+			sv.ClientStates[st] += f.States[tracker.Client][st]
+			sv.ServerStates[st] += f.States[tracker.Server][st]
+		}
+	}
+	for k := range kindSlots {
+		if k < len(f.Findings) && f.Findings[k] > 0 {
+			sv.count(tracker.Kind(k), int(f.Findings[k]))
+		}
+	}
 }

@@ -232,6 +232,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 				t.cfg.OnForgotten(r.trs[i].public())
 			}
 		}
+		t.countForgotten(&r.Key, r.clientIsA, r.states, r.found) // (forgottensvc.go)
 		for s := Client; s <= Server; s++ {
 			st := r.states[s]
 			t.forgotten[s][st]++

@@ -287,8 +287,7 @@ func (t *Tracker) rearmed(tm frozenTimer, st State, end, until int64) bool {
 // (OnFrozenTransition): its TIME_WAIT ran out (cExpired), or a new
 // connection took over the 4-tuple. The build-up count is its caller's.
 func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause) {
-	t.forgotten[s][TimeWait]--
-	t.forgotten[s][Closed]++
+	t.forgottenStep(k, clientIsA, s, TimeWait, Closed) // (forgottensvc.go)
 	t.tellForgotten(id, k, clientIsA, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed})
 }
 

@@ -117,6 +117,7 @@ type Tracker struct {
 	maxTimeWait  int
 	lateSegments uint64               // segments for forgotten connections judged on their compact record
 	forgotten    [2][numStates]uint64 // connections forgotten beyond maxKept, by side and state
+	forgottenSvc forgottenServices    // the same, by service (forgottensvc.go)
 	conns        []*Conn              // in order of first packet; nil where one was evicted
 	holes        int                  // nil entries in conns
 	scratch      Record               // scratchRecord's (frozentw.go)

@@ -551,8 +551,7 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 		}
 		return
 	}
-	t.forgotten[s][from]--
-	t.forgotten[s][to]++
+	t.forgottenStep(&r.key, r.clientIsA(), s, from, to) // (forgottensvc.go)
 	// (The build-up count keeps a forgotten client that steps back to
 	// CLOSING and on to TIME_WAIT, as its compact record says (twCounted):
 	// its timer leaves it when that ends.)
@@ -681,6 +680,7 @@ func (t *Tracker) forget(c *Conn) {
 	}
 	t.letGoPending(c)
 	r := t.parkedRec(c)
+	t.countForgotten(&c.Key, c.clientIsA, [2]State{c.half[Client].state, c.half[Server].state}, c.found) // (forgottensvc.go)
 	for s := Client; s <= Server; s++ {
 		st := c.half[s].state
 		t.forgotten[s][st]++

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/internal/synth"
+	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
@@ -115,5 +117,50 @@ func TestHTMLChartsCountForgottenConnections(t *testing.T) {
 	t.Logf("chart tops: %v", top)
 	if d := top["300"] - top["1000000"]; d*100 > top["1000000"] || -d*100 > top["1000000"] {
 		t.Errorf("--keep 300: chart top %d; --keep 1000000: %d", top["300"], top["1000000"])
+	}
+}
+
+// TestServicesCountForgottenConnections: the rollup's services count the
+// connections forgotten beyond --keep too, in the states the summary
+// counts them in, and their findings: the services add up to the summary
+// whatever --keep (they counted only the connections kept).
+func TestServicesCountForgottenConnections(t *testing.T) {
+	file := synthCapture(t, synth.Config{Seed: 11, Conns: 3000, Concurrency: 200, Interval: 200 * time.Microsecond,
+		Mix: synth.Mix{Aborted: 0.05, Refused: 0.05, MaxRounds: 3}})
+	byKeep := map[int]string{}
+	for _, keep := range []int{300, 1 << 20} {
+		tr := tracker.New(tracker.Config{MaxKept: keep})
+		feedFile(t, tr, file)
+		tr.Finish()
+		rep := report.Build(report.Input{Files: []string{file}}, tr, report.Options{})
+		ru := report.RollupOf(rep)
+		var conns uint64
+		var client, server [16]uint64
+		findings := map[tracker.Kind]int{}
+		for _, sv := range ru.Services {
+			conns += sv.Connections
+			for st := range client {
+				client[st] += sv.ClientStates[st]
+				server[st] += sv.ServerStates[st]
+			}
+			for k, n := range sv.Findings {
+				if n > 0 {
+					findings[tracker.Kind(k)] += n
+				}
+			}
+		}
+		if conns != uint64(rep.Summary.Connections) {
+			t.Errorf("--keep %d: the services hold %d connections, the summary %d", keep, conns, rep.Summary.Connections)
+		}
+		for st, n := range rep.Summary.States.Client {
+			if client[st] != n || server[st] != rep.Summary.States.Server[st] {
+				t.Errorf("--keep %d: %v: services %d/%d, summary %d/%d", keep, st, client[st], server[st], n, rep.Summary.States.Server[st])
+			}
+		}
+		byKeep[keep] = fmt.Sprint(conns, client, server, findings)
+	}
+	t.Logf("%v", byKeep)
+	if byKeep[300] != byKeep[1<<20] {
+		t.Errorf("--keep 300: %s\nunbound:    %s", byKeep[300], byKeep[1<<20])
 	}
 }
