@@ -303,15 +303,13 @@ func rollupOf(r *Report) *Rollup {
 func (b *rollupBuilder) addForgotten(f *tracker.ForgottenService) {
 	sv := b.service(f.Server)
 	sv.Connections += f.Conns
-	for st := range stateSlots {
-		if st < len(f.States[tracker.Client]) {
-			sv.ClientStates[st] += f.States[tracker.Client][st]
-			sv.ServerStates[st] += f.States[tracker.Server][st]
-		}
+	for st := range min(len(f.States[tracker.Client]), stateSlots) {
+		sv.ClientStates[st] += f.States[tracker.Client][st]
+		sv.ServerStates[st] += f.States[tracker.Server][st]
 	}
-	for k := range kindSlots {
-		if k < len(f.Findings) && f.Findings[k] > 0 {
-			sv.count(tracker.Kind(k), int(f.Findings[k]))
+	for k, n := range f.Findings {
+		if n > 0 {
+			sv.count(tracker.Kind(k), int(n)) // (count keeps within kindSlots)
 		}
 	}
 }

@@ -262,10 +262,10 @@ func orDefault[T int | time.Duration](v *T, d T) {
 
 // Anomalies returns the findings kept so far, in the order they were made.
 func (t *Tracker) Anomalies() []Anomaly {
-	if t.withdrawn == 0 {
+	if len(t.free) == 0 {
 		return t.anomalies
 	}
-	out := make([]Anomaly, 0, len(t.anomalies)-t.withdrawn)
+	out := make([]Anomaly, 0, len(t.anomalies)-len(t.free))
 	for _, a := range t.anomalies {
 		if !a.withdrawn {
 			out = append(out, a)
@@ -292,7 +292,6 @@ func (t *Tracker) withdraw(c *Conn, kind Kind, s Side) {
 			t.alsoCount[also]--
 		}
 		a.withdrawn = true
-		t.withdrawn++
 		t.free = append(t.free, i) // the next finding takes its slot (anomalylist.go)
 		delete(t.listed, k)
 	}

@@ -46,9 +46,6 @@ func (t *Tracker) list(a Anomaly) int {
 	if a.Conn != 0 && !before(&a, old) {
 		return -1
 	}
-	if old.withdrawn {
-		t.withdrawn--
-	}
 	if k := (anomalyKey{old.Conn, old.Kind, old.Side}); t.listed[k] == top {
 		delete(t.listed, k) // (of a finding of a target, there is no entry)
 	}
@@ -66,7 +63,6 @@ func (t *Tracker) reuse(a Anomaly) int {
 	slot := t.free[len(t.free)-1]
 	t.free = t.free[:len(t.free)-1]
 	t.anomalies[slot] = a
-	t.withdrawn--
 	if t.latest.as != nil {
 		// The withdrawn one was a connection finding, in the heap.
 		i := slices.Index(t.latest.slots, slot)

@@ -7,10 +7,10 @@ import "time"
 // outnumber --max-conns, most are evicted within their round trip, and
 // their SYN-ACK and ACK then follow. Counted as unanswered SYNs, they made
 // every busy service a SYN flood. So the SYN of one evicted before its
-// target is found under a flood waits here: a segment of its 4-tuple
-// within evictedWait answers it (it counts for nothing); past that, or
-// pushed out by maxEvictedSYNs more, or at the end of input, it counts as
-// failed. A real flood that overflows the table is still found, its SYNs
+// target is found under a flood waits here: its client's next segment or
+// an RST within evictedWait answers it (it counts for nothing;
+// evictedSYNFor); past that, or pushed out by maxEvictedSYNs more, or at
+// the end of input, it counts as failed. A real flood that overflows the table is still found, its SYNs
 // counted at most evictedWait late (or maxEvictedSYNs evictions later,
 // whichever is sooner).
 
@@ -41,7 +41,7 @@ const (
 	maxEvictedSYNs = 1 << 14
 )
 
-// evictedSYN holds the SYN of c, a handshake in progress being evicted.
+// holdEvictedSYN holds the SYN of c, a handshake in progress being evicted.
 func (t *Tracker) holdEvictedSYN(c *Conn) {
 	w := &t.evictedSYNs
 	if w.waiting == nil {

@@ -54,9 +54,13 @@ func (t *Tracker) forgottenService(k *FlowKey, clientIsA, create bool) *Forgotte
 	return sv
 }
 
-// countForgotten counts a connection forgotten now: its sides' states
-// and its findings (found, by side).
+// countForgotten counts a connection forgotten now in the state each side
+// has (ForgottenStates), and in its service with its findings (found, by
+// side).
 func (t *Tracker) countForgotten(k *FlowKey, clientIsA bool, states [2]State, found [2]uint32) {
+	for s := range states {
+		t.forgotten[s][states[s]]++
+	}
 	sv := t.forgottenService(k, clientIsA, true)
 	if sv == nil {
 		return

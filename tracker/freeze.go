@@ -234,9 +234,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 		}
 		t.countForgotten(&r.Key, r.clientIsA, r.states, r.found) // (forgottensvc.go)
 		for s := Client; s <= Server; s++ {
-			st := r.states[s]
-			t.forgotten[s][st]++
-			if tw != nil && st != TimeWait {
+			if st := r.states[s]; tw != nil && st != TimeWait {
 				tw.setState(s, st) // (CLOSED, or CLOSING or LAST_ACK after its FIN again)
 			}
 		}

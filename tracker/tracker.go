@@ -154,8 +154,7 @@ type Tracker struct {
 	anomalies   []Anomaly
 	latest      slotHeap // when anomalies is full: its connection findings, latest on top (anomalylist.go)
 	lastSlot    int      // where emit listed its finding, -1: not listed
-	withdrawn   int      // findings listed and then withdrawn (anomaly.go)
-	free        []int    // their slots, not taken again yet
+	free        []int    // slots of findings listed, then withdrawn (anomaly.go), not taken again yet
 	kindCount   [numKinds]int
 	alsoCount   [numKinds]int      // kinds in findings' Also
 	listed      map[anomalyKey]int // where each connection finding listed is in anomalies

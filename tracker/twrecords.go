@@ -680,11 +680,10 @@ func (t *Tracker) forget(c *Conn) {
 	}
 	t.letGoPending(c)
 	r := t.parkedRec(c)
-	t.countForgotten(&c.Key, c.clientIsA, [2]State{c.half[Client].state, c.half[Server].state}, c.found) // (forgottensvc.go)
+	states := [2]State{c.half[Client].state, c.half[Server].state}
+	t.countForgotten(&c.Key, c.clientIsA, states, c.found) // (forgottensvc.go)
 	for s := Client; s <= Server; s++ {
-		st := c.half[s].state
-		t.forgotten[s][st]++
-		if r != nil && st != TimeWait {
+		if r != nil && states[s] != TimeWait {
 			r.leaveTW(s) // (its TIME_WAIT ran out while stored)
 		}
 	}
@@ -693,7 +692,6 @@ func (t *Tracker) forget(c *Conn) {
 			t.cfg.OnForgotten(c.transAt(i).public())
 		}
 	}
-	states := [2]State{c.half[Client].state, c.half[Server].state}
 	due := [2]int64{c.half[Client].twSince + t.twLen, c.half[Server].twSince + t.twLen}
 	// Its client's TIME_WAIT stays counted until it ends (a retired one
 	// left it already, one back in CLOSING left it then).

@@ -40,15 +40,11 @@ func (p *pictureConfig) openHTML(inputs []string, writeFile string) error {
 	if p.html == "" {
 		return nil
 	}
-	if out, err := os.Stat(p.html); err == nil {
-		for _, name := range inputs {
-			if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
-				return fmt.Errorf("--html %q: it is also an input (-r %q); write to another file", p.html, name)
-			}
-		}
-		if w, err := os.Stat(writeFile); writeFile != "" && err == nil && os.SameFile(w, out) {
-			return fmt.Errorf("--html %q: it is also -w's file; write to another file", p.html)
-		}
+	if name, ok := sameFileAs(p.html, inputs); ok {
+		return fmt.Errorf("--html %q: it is also an input (-r %q); write to another file", p.html, name)
+	}
+	if _, ok := sameFileAs(p.html, []string{writeFile}); ok && writeFile != "" {
+		return fmt.Errorf("--html %q: it is also -w's file; write to another file", p.html)
 	}
 	f, err := os.Create(p.html)
 	if err != nil {

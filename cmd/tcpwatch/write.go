@@ -115,12 +115,8 @@ func openPcapOut(cfg *config) (*pcapOut, error) {
 	if cfg.writeFile == "" {
 		return nil, nil
 	}
-	if out, err := os.Stat(cfg.writeFile); err == nil {
-		for _, name := range cfg.files {
-			if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
-				return nil, fmt.Errorf("-w %q: it is also an input (-r %q); write to another file", cfg.writeFile, name)
-			}
-		}
+	if name, ok := sameFileAs(cfg.writeFile, cfg.files); ok {
+		return nil, fmt.Errorf("-w %q: it is also an input (-r %q); write to another file", cfg.writeFile, name)
 	}
 	f, err := os.Create(cfg.writeFile)
 	if err != nil {
@@ -201,6 +197,21 @@ func (o *pcapOut) finish(cfg *config, rep *report.Report, upTo uint64, stderr io
 		return "", pcapFileError(o.name, err)
 	}
 	return warning, nil
+}
+
+// sameFileAs returns the first of files that is the file at path (a link
+// to it too), if path exists.
+func sameFileAs(path string, files []string) (string, bool) {
+	out, err := os.Stat(path)
+	if err != nil {
+		return "", false
+	}
+	for _, name := range files {
+		if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // afterSwitch adds, to an error reading the input a second time after -Z,
