@@ -149,6 +149,12 @@ type Evicted struct {
 	// record was dropped from its full table (ten times --max-conns):
 	// listed as they were, but a segment for them after is a new flow.
 	TimeWait uint64 `json:"time_wait,omitempty"`
+	// TimeWaitAhead counts TIME_WAITs of connections counted in both
+	// TimeWait and Forgotten that were taken as ended, as of when they
+	// would have, once the timers that end them filled their table (as
+	// large as the compact records'): the summary counts them CLOSED even
+	// if the input ended before.
+	TimeWaitAhead uint64 `json:"time_wait_ahead,omitempty"`
 }
 
 // Lone counts lone segments: segments for a 4-tuple that no connection

@@ -207,6 +207,9 @@ func (p *printer) input(in *Input) {
 	if n := in.Evicted.TimeWait; n > 0 {
 		fmt.Fprintf(&b, ", %s ended connections no longer followed in TIME_WAIT (its table was full)", count(n))
 	}
+	if n := in.Evicted.TimeWaitAhead; n > 0 {
+		fmt.Fprintf(&b, ", %s TIME_WAITs of forgotten connections counted as ended when due, ahead of time (their timers' table was full)", count(n))
+	}
 	if n := in.Evicted.Forgotten; n > 0 {
 		fmt.Fprintf(&b, ", %s connections that ended long before not kept (--keep)", count(n))
 		if u := in.Evicted.ForgottenUnanswered; u > 0 {

@@ -128,3 +128,39 @@ func shortConnsFrom(tr *Tracker, start int64, n int, port uint16) int64 {
 	}
 	return now
 }
+
+// TestLostTimersAreCapped: a forgotten connection's TIME_WAIT whose compact
+// record was dropped is ended by a timer of its own. Those timers are
+// capped as the compact records are (10×MaxConns), so that memory does not
+// grow with the TIME_WAITs whatever the caps: with more, the one due first
+// is counted as ended then and there, as of when it is due, and counted in
+// Evictions. Once every TIME_WAIT has run out the summary is the same as
+// with nothing capped.
+func TestLostTimersAreCapped(t *testing.T) {
+	const msl, conns = time.Minute, 5000
+	start := int64(1_700_000_000) * int64(time.Second)
+	run := func(maxConns, keep int) (*Tracker, int64) {
+		tr := New(Config{MSL: msl, MaxConns: maxConns, MaxKept: keep})
+		return tr, shortConns(tr, start, conns, 0)
+	}
+	tr, now := run(1, 2) // 10 compact records, 10 lost timers at most
+	if n := len(tr.lostTWs); n > tr.maxTimeWait || cap(tr.lostTWs) > max(64, 2*tr.maxTimeWait) {
+		t.Errorf("%d lost timers held (room for %d), want at most %d", n, cap(tr.lostTWs), tr.maxTimeWait)
+	}
+	ahead := tr.Evicted().TimeWaitAhead
+	if want := uint64(conns - 2*tr.maxTimeWait); ahead < want {
+		t.Errorf("%d TIME_WAITs counted as ended ahead of time, want at least %d", ahead, want)
+	}
+	tr.Advance(now + int64(3*msl))
+	tr.Finish()
+	whole, wnow := run(1<<20, 1<<20)
+	whole.Advance(wnow + int64(3*msl))
+	whole.Finish()
+	if got, want := statesOf(tr), statesOf(whole); got != want {
+		t.Errorf("after every TIME_WAIT ran out: client TIME_WAIT %d CLOSED %d, want %d and %d as with nothing capped",
+			got[Client][TimeWait], got[Client][Closed], want[Client][TimeWait], want[Client][Closed])
+	}
+	if whole.Evicted().TimeWaitAhead != 0 {
+		t.Errorf("uncapped: %d counted ahead of time, want 0", whole.Evicted().TimeWaitAhead)
+	}
+}

@@ -43,6 +43,8 @@ const forgottenRank = 2
 // no compact record (dropped from the full table, before or after it was
 // forgotten): nothing else can end it, so the timer does, unchecked. They
 // are few (the table of compact records must be full), and hold the key.
+// They are capped as that table is (maxTimeWait): with more, the one due
+// first is run ahead of its time, as if it had come due (pushLostTW).
 type lostTimer struct {
 	due       int64
 	key       FlowKey
@@ -59,20 +61,29 @@ func (tm lostTimer) dueAt() int64   { return tm.due }
 // connection of key k (id: its ID's low bits), due when it ends.
 func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]State, due [2]int64, counted bool) {
 	for s := Client; s <= Server; s++ {
-		if states[s] == TimeWait {
-			t.lostTWs.push(lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client})
+		if states[s] != TimeWait {
+			continue
 		}
+		if len(t.lostTWs) >= t.maxTimeWait {
+			t.runLost(t.lostTWs.pop()) // the one due first: its TIME_WAIT ends ahead of its time
+			t.evicted.TimeWaitAhead++
+		}
+		t.lostTWs.push(lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client})
 	}
 }
 
 // expireLost ends the TIME_WAITs of lostTimers due by until.
 func (t *Tracker) expireLost(until int64) {
 	for len(t.lostTWs) > 0 && t.lostTWs[0].due <= until {
-		tm := t.lostTWs.pop()
-		t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
-		if tm.counted {
-			t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA)) // (timewait.go)
-		}
+		t.runLost(t.lostTWs.pop())
+	}
+}
+
+// runLost ends the TIME_WAIT of a lostTimer's side, as of when it is due.
+func (t *Tracker) runLost(tm lostTimer) {
+	t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
+	if tm.counted {
+		t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA)) // (timewait.go)
 	}
 }
 
