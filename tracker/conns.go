@@ -66,6 +66,7 @@ func (t *Tracker) evictOne() bool {
 	victim.Evicted = true
 	t.evicted.Established++
 	t.retire(victim)
+	t.evictedLate(victim) // (evictedjudge.go)
 	return true
 }
 

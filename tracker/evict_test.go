@@ -178,3 +178,50 @@ func TestUnparkedHandshakesCanBeEvicted(t *testing.T) {
 		t.Errorf("the table holds %d, --max-conns 4", n)
 	}
 }
+
+// TestEvictedConnectionsAreJudgedAtTheEnd: servers that never close leave
+// connections in CLOSE_WAIT, more of them than the flow table holds, each
+// evicted before it has been idle for --stuck. At the end of input each is
+// stuck, and found so as with a table large enough, whether it is still
+// kept whole or was frozen since; unless the server aborted it later with
+// an RST (a lone segment: no connection in the table has its 4-tuple), as
+// a table large enough shows.
+func TestEvictedConnectionsAreJudgedAtTheEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		n           int
+		closedLater bool
+	}{
+		{"kept whole", 3000, false},
+		{"frozen", 25000, false}, // beyond the 16,384 kept whole
+		{"aborted later", 3000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(maxConns int) (int, uint64) {
+				tr := New(Config{MaxConns: maxConns, Thresholds: Thresholds{Stuck: time.Minute}})
+				now := int64(1_700_000_000) * int64(time.Second)
+				conns := make([]func(bool, Flags, uint32, uint32), tc.n)
+				for i := range tc.n {
+					conns[i] = steppedConn(tr, &now, AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(1024+i))
+					openStepped(conns[i])
+					conns[i](true, FIN|ACK, 101, 901)
+					conns[i](false, ACK, 901, 102) // the server does not close: CLOSE_WAIT
+				}
+				if tc.closedLater {
+					for _, seg := range conns {
+						seg(false, RST|ACK, 901, 102)
+					}
+				}
+				tr.Advance(now + int64(2*time.Minute))
+				tr.Finish()
+				return tr.kindCount[CloseWaitStuck], tr.Evicted().Established
+			}
+			want, _ := run(1 << 20)
+			got, evicted := run(1000)
+			t.Logf("%d close_wait_stuck with %d evicted, %d unbound", got, evicted, want)
+			if evicted == 0 || got != want {
+				t.Errorf("--max-conns 1000: %d close_wait_stuck (%d evicted), want %d as unbound", got, evicted, want)
+			}
+		})
+	}
+}

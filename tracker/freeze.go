@@ -110,7 +110,8 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	q := t.frozenQueue(rank)
 	seq := t.frozenSeq[rank]
 	t.frozenSeq[rank]++
-	r.followed = c.inTable // a retired one's expiry is not followed (retire)
+	r.followed = c.inTable  // a retired one's expiry is not followed (retire)
+	r.late = t.lateSides(c) // (evictedjudge.go)
 	q.push(r)
 	if r.followed && t.cfg.OnFrozenTransition != nil {
 		t.pushFrozenTW(&r, rank, seq) // frozentw.go: to tell its end when it happens

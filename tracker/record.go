@@ -45,6 +45,10 @@ type Record struct {
 	// open is detectOpen's finding, made when it was frozen and emitted
 	// at the end of input in the order judgeOpen would have (judgeOpens).
 	open *Anomaly
+	// late holds the sides of a connection evicted open in a state that
+	// time alone may still find stuck, to judge at the end of input
+	// (evictedjudge.go).
+	late *[2]Half
 }
 
 // Record returns what the report shows of c.

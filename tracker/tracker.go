@@ -153,6 +153,8 @@ type Tracker struct {
 	lostTWs             lostTimers   // those of forgotten ones without a compact record (frozentw.go)
 	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
+	late                lateJudged // connections evicted, to judge again at the end (evictedjudge.go)
+	lateScratch         Conn       // a frozen Record's sides judged then
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
@@ -298,6 +300,7 @@ func (t *Tracker) Finish() {
 			t.expire(c) // a TIME_WAIT the check inferred may be over already
 		}
 	}
+	t.rejudgeEvicted() // (evictedjudge.go)
 	for t.handshakes.len() > 0 {
 		if c := t.timerConn(t.handshakes.pop()); c != nil && c.flood != nil {
 			t.floodFailed(c, c.First)
@@ -339,9 +342,11 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 			return
 		}
 	}
-	waits := false // an evicted SYN of k waits for its client's answer (evictedsyn.go)
+	waits := false     // an evicted SYN of k waits for its client's answer (evictedsyn.go)
+	takesOver := false // a connection evicted to be judged again at the end had k
 	if c == nil {
 		waits = t.evictedSYNFor(&k, seg, fromA)
+		takesOver = t.late.seen(&k) // (evictedjudge.go)
 		var held bool
 		if c, held = t.loneFor(&k, seg, fromA); held {
 			return // a lone segment is not a connection (lone.go)
@@ -358,6 +363,7 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 		}
 	} else {
 		c = t.newConn(k, seg, fromA)
+		c.takesOver = takesOver
 	}
 	t.update(c, seg, c.sideOf(fromA))
 	if c.lruGone {
