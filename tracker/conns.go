@@ -65,8 +65,9 @@ func (t *Tracker) evictOne() bool {
 	}
 	victim.Evicted = true
 	t.evicted.Established++
+	n := victim.nTrs
 	t.retire(victim)
-	t.evictedLate(victim) // (evictedjudge.go)
+	t.evictedLate(victim, victim.nTrs == n) // (evictedjudge.go)
 	return true
 }
 

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -183,21 +184,28 @@ func TestUnparkedHandshakesCanBeEvicted(t *testing.T) {
 // connections in CLOSE_WAIT, more of them than the flow table holds, each
 // evicted before it has been idle for --stuck. At the end of input each is
 // stuck, and found so as with a table large enough, whether it is still
-// kept whole or was frozen since; unless the server aborted it later with
-// an RST (a lone segment: no connection in the table has its 4-tuple), as
-// a table large enough shows.
+// kept whole or was frozen since. When the server aborts them later with
+// an RST, or closes them, each kept whole comes back into the table for
+// it, and ends as with a table large enough: the same findings and
+// states, nothing evicted in the end (a connection picked up mid-stream
+// from the server's FIN instead took the client for one in CLOSE_WAIT).
+// For one frozen since, the RST is a lone segment, and the frozen
+// connection is judged as of then: the same findings.
 func TestEvictedConnectionsAreJudgedAtTheEnd(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		n           int
-		closedLater bool
+		name       string
+		n          int
+		later      Flags // what the server sends each of them after all are open, if anything
+		sameStates bool  // the summary's states are those of a table large enough
 	}{
-		{"kept whole", 3000, false},
-		{"frozen", 25000, false}, // beyond the 16,384 kept whole
-		{"aborted later", 3000, true},
+		{"kept whole", 3000, 0, true},
+		{"frozen", 25000, 0, true}, // beyond the 16,384 kept whole
+		{"kept whole, aborted later", 3000, RST | ACK, true},
+		{"kept whole, closed later", 3000, FIN | ACK, true},
+		{"frozen, aborted later", 25000, RST | ACK, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			run := func(maxConns int) (int, uint64) {
+			run := func(maxConns int) (*Tracker, int) {
 				tr := New(Config{MaxConns: maxConns, Thresholds: Thresholds{Stuck: time.Minute}})
 				now := int64(1_700_000_000) * int64(time.Second)
 				conns := make([]func(bool, Flags, uint32, uint32), tc.n)
@@ -207,20 +215,77 @@ func TestEvictedConnectionsAreJudgedAtTheEnd(t *testing.T) {
 					conns[i](true, FIN|ACK, 101, 901)
 					conns[i](false, ACK, 901, 102) // the server does not close: CLOSE_WAIT
 				}
-				if tc.closedLater {
-					for _, seg := range conns {
-						seg(false, RST|ACK, 901, 102)
+				for _, seg := range conns {
+					if tc.later != 0 {
+						seg(false, tc.later, 901, 102)
+					}
+					if tc.later&FIN != 0 {
+						seg(true, ACK, 102, 902)
 					}
 				}
 				tr.Advance(now + int64(2*time.Minute))
 				tr.Finish()
-				return tr.kindCount[CloseWaitStuck], tr.Evicted().Established
+				return tr, tr.kindCount[CloseWaitStuck]
 			}
-			want, _ := run(1 << 20)
-			got, evicted := run(1000)
-			t.Logf("%d close_wait_stuck with %d evicted, %d unbound", got, evicted, want)
-			if evicted == 0 || got != want {
-				t.Errorf("--max-conns 1000: %d close_wait_stuck (%d evicted), want %d as unbound", got, evicted, want)
+			whole, want := run(1 << 20)
+			tr, got := run(1000)
+			t.Logf("%d close_wait_stuck, %d unbound; %d evicted in the end", got, want, tr.Evicted().Established)
+			if got != want {
+				t.Errorf("--max-conns 1000: %d close_wait_stuck, want %d as unbound", got, want)
+			}
+			if tc.sameStates && statesOf(tr) != statesOf(whole) {
+				t.Errorf("--max-conns 1000: states %v, want %v as unbound", statesOf(tr), statesOf(whole))
+			}
+			if tc.later != 0 && tc.sameStates && tr.Evicted().Established != 0 {
+				t.Errorf("%d counted as evicted, want 0: every one came back", tr.Evicted().Established)
+			}
+		})
+	}
+}
+
+// TestLateSidesJudgeAsTheWhole: what a frozen Record keeps of an evicted
+// connection's sides (lateSide) is judged as the whole connection is, by
+// the detectors time alone decides: stuck in CLOSE_WAIT, its peer left in
+// FIN_WAIT_2; a zero window.
+func TestLateSidesJudgeAsTheWhole(t *testing.T) {
+	for name, feed := range map[string]func(seg func(bool, Flags, uint32, uint32), win func(bool, uint16)){
+		"close_wait": func(seg func(bool, Flags, uint32, uint32), _ func(bool, uint16)) {
+			openStepped(seg)
+			seg(true, FIN|ACK, 101, 901)
+			seg(false, ACK, 901, 102)
+		},
+		"zero window": func(seg func(bool, Flags, uint32, uint32), win func(bool, uint16)) {
+			openStepped(seg)
+			win(false, 0)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr := New(Config{Thresholds: Thresholds{Stuck: time.Second}})
+			now := int64(1_700_000_000) * int64(time.Second)
+			seg := steppedConn(tr, &now, review3Pair.host, 40000)
+			win := func(fromClient bool, w uint16) {
+				s := Segment{Time: now, Src: target, SrcPort: 80, Dst: review3Pair.host, DstPort: 40000, Flags: ACK, Seq: 901, Ack: 101, Window: w, WScale: -1}
+				if fromClient {
+					s.Src, s.SrcPort, s.Dst, s.DstPort, s.Seq, s.Ack = review3Pair.host, 40000, target, 80, 101, 901
+				}
+				tr.Observe(&s)
+				now += int64(time.Millisecond)
+			}
+			feed(seg, win)
+			c := tr.conns[0]
+			late := lateOf(c)
+			scratch := Conn{ID: c.ID, First: c.First, Last: c.Last, Key: c.Key, clientIsA: c.clientIsA}
+			for s := range scratch.half {
+				late[s].restore(&scratch.half[s])
+			}
+			at := now + int64(time.Minute)
+			want := detectPath(c, at, &tr.th, pass{}, detectClose(c, at, &tr.th, pass{}, nil))
+			got := detectPath(&scratch, at, &tr.th, pass{}, detectClose(&scratch, at, &tr.th, pass{}, nil))
+			if len(want) == 0 {
+				t.Fatal("the whole connection has no finding: the case tests nothing")
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("judged from what a frozen Record keeps:\n%v\nwant, as the whole connection:\n%v", got, want)
 			}
 		})
 	}

@@ -1,109 +1,163 @@
 package tracker
 
 // An open connection evicted from the full flow table (evictOne) is judged
-// then, for the last time while followed (retire). One evicted before it
-// had been idle for Thresholds.Stuck, in CLOSE_WAIT say, was never judged
-// again: had the table had room, it would have been judged at the end of
-// input, stuck by then. So one evicted in a state that time alone may
-// still find stuck (judgedLate) is judged again at the end of input
-// (Finish), as of the end, by the detectors time alone decides
-// (close_wait_stuck, fin_wait_2_stuck, zero_window; a pass that counts,
-// and may move a state, ran when it was evicted), as one still in the
-// table is — unless a segment of its 4-tuple came after its eviction
-// (lateJudged.seen): that went to a new connection or to the lone table,
-// and nothing says the evicted one stayed as it was. Nor is that new
-// connection (Conn.takesOver): picked up mid-stream, its states are
-// inferred without what the evicted one knew (a client that sent its FIN
-// before, seen in CLOSE_WAIT as it acknowledges the server's). One frozen
-// since keeps a copy of its sides for that (Record.late).
+// then, for the last time while followed (retire), and kept for the report
+// as it was. Two things follow from a segment of its 4-tuple, or from
+// none, after that:
+//
+//   - A segment of its 4-tuple brings it back into the table (readmit),
+//     as one parked in TIME_WAIT is (unpark), while it is kept whole and
+//     its last judgement moved no state: rather than a new connection
+//     picked up mid-stream, whose states would be inferred without what it
+//     knew (a client that sent its FIN before, seen in CLOSE_WAIT as it
+//     acknowledges the server's). It is no longer counted as evicted.
+//   - One evicted before it had been idle for Thresholds.Stuck, in
+//     CLOSE_WAIT say, and never seen again, would have been judged at the
+//     end of input, stuck by then, had the table had room. So one evicted
+//     in a state that time alone may find stuck (judgedLate) is judged
+//     again at the end of input (Finish), as of the end, by the detectors
+//     time alone decides (close_wait_stuck, fin_wait_2_stuck, zero_window;
+//     a pass that counts, and may move a state, ran when it was evicted),
+//     as one still in the table is; one frozen since keeps what those
+//     detectors read of its sides for that (Record.late, lateSide). If a segment of its 4-tuple came after
+//     its eviction that did not bring it back (it was frozen), it is
+//     judged as of that segment instead: that went to a new connection or
+//     to the lone table, and nothing says it stayed as it was after. That
+//     new connection (Conn.takesOver) is not judged again itself, for the
+//     reason above.
 
-// lateJudged holds, by 4-tuple, the ID of the connection evicted in a
-// state judged again at the end; 0 once a segment of the 4-tuple came.
-type lateJudged struct {
-	ids   map[FlowKey]uint64
-	prune int // the size at which ids is pruned of connections no longer kept
+// evictedOpen holds, by 4-tuple, the connection evicted open last: while
+// it is kept whole, or frozen to be judged again; with a nil conn once a
+// segment of the 4-tuple came that did not bring it back, and when.
+type evictedOpen struct {
+	refs  map[FlowKey]evictedRef
+	prune int // the size at which refs is pruned of connections no longer kept
 }
 
-// evictedLate notes that c, evicted, is to be judged again at the end.
-func (t *Tracker) evictedLate(c *Conn) {
-	l := &t.late
-	if c.takesOver || !c.judgedLate() {
+type evictedRef struct {
+	c       *Conn
+	id      uint64
+	seenAt  int64 // when a segment of its 4-tuple came that did not bring it back; 0: none
+	readmit bool  // its last judgement moved no state: it can come back
+}
+
+// evictedLate notes c, evicted open; readmit says whether its last
+// judgement (retire) moved no state.
+func (t *Tracker) evictedLate(c *Conn, readmit bool) {
+	e := &t.late
+	if c.takesOver {
 		return
 	}
-	if l.ids == nil {
-		l.ids, l.prune = make(map[FlowKey]uint64), 1024
+	if e.refs == nil {
+		e.refs, e.prune = make(map[FlowKey]evictedRef), 1024
 	}
-	l.ids[c.Key] = c.ID
-	if len(l.ids) >= l.prune {
+	e.refs[c.Key] = evictedRef{c: c, id: c.ID, readmit: readmit}
+	if len(e.refs) >= e.prune {
 		t.pruneLate()
 	}
 }
 
-// seen notes a segment of 4-tuple k that no connection in the table
-// follows, and reports whether a connection evicted was to be judged
-// again then, or was until a segment came before: its ID is taken as 0,
-// so that every segment after the first, lone or not, is seen as coming
-// after the eviction too.
-func (l *lateJudged) seen(k *FlowKey) bool {
-	if len(l.ids) == 0 {
-		return false
+// readmit brings back into the table the connection evicted open of k, if
+// it can come back; otherwise it notes that a segment of k came after the
+// eviction, and reports whether there was one: the connection that
+// segment opens takes its 4-tuple over.
+func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
+	e := &t.late
+	if len(e.refs) == 0 {
+		return nil, false
 	}
-	if _, ok := l.ids[*k]; ok {
-		l.ids[*k] = 0
-		return true
+	ref, ok := e.refs[*k]
+	if !ok {
+		return nil, false
 	}
-	return false
+	if c = ref.c; ref.readmit && t.keptEvicted(c, ref.id) {
+		delete(e.refs, *k)
+		for t.table.len() >= t.maxConns && t.evictOne() {
+		}
+		t.table.put(c)
+		c.inTable, c.Evicted = true, false
+		t.evicted.Established--
+		t.pushEvictable(&t.lru, timerOf(c, c.Last))
+		return c, false
+	}
+	if ref.seenAt == 0 {
+		e.refs[*k] = evictedRef{id: ref.id, seenAt: t.now}
+	}
+	return nil, true
 }
 
-// pruneLate drops the connections forgotten since they were evicted and
-// the 4-tuples seen since (a segment of one after that opens a connection
-// not known to take one over), and
-// sets the next size to prune at to twice what is left: so the map stays
-// within twice the connections kept, at a cost of one scan of them per as
-// many evictions as are left.
+// keptEvicted reports whether c is the connection of ID id, evicted open
+// and still kept whole: a Conn is reused once its connection is frozen or
+// forgotten.
+func (t *Tracker) keptEvicted(c *Conn, id uint64) bool {
+	return c != nil && c.ID == id && c.Evicted && !c.inTable && t.stored(c)
+}
+
+// pruneLate drops the connections frozen (unless to be judged again),
+// forgotten or back in the table since they were evicted, and the
+// 4-tuples seen since (a segment of one after that opens a connection not
+// known to take one over), and sets the next size to prune at to twice
+// what is left: so the map stays within twice the connections kept, at a
+// cost of one scan of them per as many evictions as are left.
 func (t *Tracker) pruneLate() {
-	l := &t.late
-	kept := make(map[FlowKey]uint64, len(l.ids))
-	t.eachLate(func(k FlowKey, id uint64) { kept[k] = id })
-	l.ids, l.prune = kept, max(1024, 2*len(kept))
-}
-
-// eachLate calls f for each connection kept, whole or frozen, that is to
-// be judged again at the end.
-func (t *Tracker) eachLate(f func(FlowKey, uint64)) {
+	e := &t.late
+	kept := make(map[FlowKey]evictedRef, len(e.refs))
 	for _, c := range t.conns {
-		if c != nil && c.Evicted && !c.inTable && t.late.ids[c.Key] == c.ID {
-			f(c.Key, c.ID)
+		if c == nil {
+			continue
+		}
+		if ref, ok := e.refs[c.Key]; ok && t.keptEvicted(c, ref.id) {
+			kept[c.Key] = ref
 		}
 	}
 	for r := range t.frozenRecords() {
-		if r.late != nil && !r.dropped && t.late.ids[r.Key] == r.ID {
-			f(r.Key, r.ID)
+		if ref, ok := e.refs[r.Key]; ok && r.late != nil && !r.dropped && ref.id == r.ID {
+			kept[r.Key] = ref
 		}
 	}
+	e.refs, e.prune = kept, max(1024, 2*len(kept))
 }
 
 // rejudgeEvicted judges the evicted connections still to be, whole or
 // frozen, as of the end of input.
 func (t *Tracker) rejudgeEvicted() {
-	if len(t.late.ids) == 0 {
+	if len(t.late.refs) == 0 {
 		return
 	}
 	for _, c := range t.conns {
-		if c != nil && c.Evicted && !c.inTable && t.late.ids[c.Key] == c.ID {
-			t.check(c, t.now, pass{})
+		if c != nil && c.Evicted && !c.inTable {
+			if at, ok := t.late.judgedAt(c.Key, c.ID, t.now); ok {
+				t.check(c, at, pass{})
+			}
 		}
 	}
 	for r := range t.frozenRecords() {
-		if r.late != nil && !r.dropped && t.late.ids[r.Key] == r.ID {
+		if at, ok := t.late.judgedAt(r.Key, r.ID, t.now); ok && r.late != nil && !r.dropped {
 			c := &t.lateScratch
-			*c = Conn{ID: r.ID, First: r.First, Last: r.Last, Key: r.Key, clientIsA: r.clientIsA, found: r.found, half: *r.late}
-			t.check(c, t.now, pass{})
+			*c = Conn{ID: r.ID, First: r.First, Last: r.Last, Key: r.Key, clientIsA: r.clientIsA, found: r.found}
+			for s := range c.half {
+				r.late[s].restore(&c.half[s])
+			}
+			t.check(c, at, pass{})
 			r.found = c.found
 		}
 		r.late = nil
 	}
-	t.late = lateJudged{}
+	t.late = evictedOpen{}
+}
+
+// judgedAt reports whether the connection of ID id, evicted open with key
+// k, is to be judged again, and as of when: end, the end of input, unless
+// a segment of k came after its eviction that did not bring it back.
+func (e *evictedOpen) judgedAt(k FlowKey, id uint64, end int64) (int64, bool) {
+	ref, ok := e.refs[k]
+	if !ok || ref.id != id {
+		return 0, false
+	}
+	if ref.seenAt != 0 {
+		return ref.seenAt, true
+	}
+	return end, true
 }
 
 // judgedLate reports whether a side of c is in a state that time alone
@@ -117,12 +171,37 @@ func (c *Conn) judgedLate() bool {
 	return false
 }
 
-// lateSides returns a copy of c's sides for its frozen Record if it is to
-// be judged again at the end, else nil.
-func (t *Tracker) lateSides(c *Conn) *[2]Half {
-	if !c.Evicted || c.inTable || t.late.ids[c.Key] != c.ID {
+// lateSide is what the detectors time alone decides read of a side
+// (detectClose, detectPath, with a pass that does not count): a frozen
+// Record's, to be judged again at the end.
+type lateSide struct {
+	since, lastData, zeroSince int64
+	state                      State
+	gaveUp, finSent, finAcked  bool
+}
+
+func (l *lateSide) restore(h *Half) {
+	h.since, h.lastData, h.zeroSince, h.state = l.since, l.lastData, l.zeroSince, l.state
+	h.gaveUp, h.finSent, h.finAcked = l.gaveUp, l.finSent, l.finAcked
+}
+
+// lateSides returns what is judged again at the end of c's sides, for its
+// frozen Record, if it is to be; else nil.
+func (t *Tracker) lateSides(c *Conn) *[2]lateSide {
+	if !c.Evicted || c.inTable || t.late.refs[c.Key].id != c.ID || !c.judgedLate() {
 		return nil
 	}
-	late := c.half
+	late := lateOf(c)
 	return &late
+}
+
+// lateOf returns what is judged again at the end of c's sides.
+func lateOf(c *Conn) [2]lateSide {
+	var late [2]lateSide
+	for s := range late {
+		h := &c.half[s]
+		late[s] = lateSide{since: h.since, lastData: h.lastData, zeroSince: h.zeroSince, state: h.state,
+			gaveUp: h.gaveUp, finSent: h.finSent, finAcked: h.finAcked}
+	}
+	return late
 }

@@ -45,10 +45,10 @@ type Record struct {
 	// open is detectOpen's finding, made when it was frozen and emitted
 	// at the end of input in the order judgeOpen would have (judgeOpens).
 	open *Anomaly
-	// late holds the sides of a connection evicted open in a state that
-	// time alone may still find stuck, to judge at the end of input
-	// (evictedjudge.go).
-	late *[2]Half
+	// late holds what is judged of the sides of a connection evicted open
+	// in a state that time alone may still find stuck, to judge at the end
+	// of input (evictedjudge.go).
+	late *[2]lateSide
 }
 
 // Record returns what the report shows of c.

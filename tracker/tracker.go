@@ -80,7 +80,7 @@ const DefaultMaxKept = 200_000
 // MaxConns, and ended connections forgotten to respect MaxKept.
 type Evictions struct {
 	Embryonic   uint64 // handshake never completed: dropped from the report too
-	Established uint64 // dropped from the table; their record is kept as it was
+	Established uint64 // dropped from the table, their record kept as it was (not back since: evictedjudge.go)
 	// TimeWait counts compact records of connections that ended dropped
 	// from the full table of TIME_WAITs (MaxTimeWait), oldest first:
 	// their record is kept, but what arrives for them after is not
@@ -153,8 +153,8 @@ type Tracker struct {
 	lostTWs             lostTimers   // those of forgotten ones without a compact record (frozentw.go)
 	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
-	late                lateJudged // connections evicted, to judge again at the end (evictedjudge.go)
-	lateScratch         Conn       // a frozen Record's sides judged then
+	late                evictedOpen // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
+	lateScratch         Conn        // a frozen Record's sides judged then
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
@@ -346,7 +346,9 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	takesOver := false // a connection evicted to be judged again at the end had k
 	if c == nil {
 		waits = t.evictedSYNFor(&k, seg, fromA)
-		takesOver = t.late.seen(&k) // (evictedjudge.go)
+		c, takesOver = t.readmit(&k) // (evictedjudge.go)
+	}
+	if c == nil {
 		var held bool
 		if c, held = t.loneFor(&k, seg, fromA); held {
 			return // a lone segment is not a connection (lone.go)
