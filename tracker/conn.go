@@ -195,7 +195,6 @@ type Conn struct {
 	heldSYN    bool // opened by the server's answer to a SYN evicted before (evictedsyn.go): the client's answer is looked for
 	inEnded    bool // in the store of ended connections (Tracker.ended)
 	Evicted    bool // dropped from the flow table to stay under MaxConns
-	takesOver  bool // opened by a segment of a 4-tuple whose connection was evicted open before (evictedjudge.go)
 
 	flood *floodTarget // while its handshake is pending: the SYN flood target it counts for
 

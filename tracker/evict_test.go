@@ -189,8 +189,12 @@ func TestUnparkedHandshakesCanBeEvicted(t *testing.T) {
 // it, and ends as with a table large enough: the same findings and
 // states, nothing evicted in the end (a connection picked up mid-stream
 // from the server's FIN instead took the client for one in CLOSE_WAIT).
-// For one frozen since, the RST is a lone segment, and the frozen
-// connection is judged as of then: the same findings.
+// For one frozen since, the RST is a lone segment, the FIN opens a
+// connection picked up mid-stream, and the frozen connection is judged as
+// of then: the same findings of the connections opened by a SYN. (Those
+// picked up mid-stream from the FIN take the client for one in CLOSE_WAIT,
+// as the evidence they have says; the last thousand, still in the table
+// at the end, are found stuck.)
 func TestEvictedConnectionsAreJudgedAtTheEnd(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -203,10 +207,11 @@ func TestEvictedConnectionsAreJudgedAtTheEnd(t *testing.T) {
 		{"kept whole, aborted later", 3000, RST | ACK, true},
 		{"kept whole, closed later", 3000, FIN | ACK, true},
 		{"frozen, aborted later", 25000, RST | ACK, false},
+		{"frozen, closed later", 25000, FIN | ACK, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(maxConns int) (*Tracker, int) {
-				tr := New(Config{MaxConns: maxConns, Thresholds: Thresholds{Stuck: time.Minute}})
+				tr := New(Config{MaxConns: maxConns, Thresholds: Thresholds{Stuck: time.Minute, MaxAnomalies: 1 << 20}})
 				now := int64(1_700_000_000) * int64(time.Second)
 				conns := make([]func(bool, Flags, uint32, uint32), tc.n)
 				for i := range tc.n {
@@ -225,7 +230,17 @@ func TestEvictedConnectionsAreJudgedAtTheEnd(t *testing.T) {
 				}
 				tr.Advance(now + int64(2*time.Minute))
 				tr.Finish()
-				return tr, tr.kindCount[CloseWaitStuck]
+				midstream := map[uint64]bool{}
+				for _, r := range tr.Records() {
+					midstream[r.ID] = r.Midstream
+				}
+				n := 0
+				for _, a := range tr.Anomalies() {
+					if a.Kind == CloseWaitStuck && !midstream[a.Conn] {
+						n++
+					}
+				}
+				return tr, n
 			}
 			whole, want := run(1 << 20)
 			tr, got := run(1000)
@@ -288,5 +303,31 @@ func TestLateSidesJudgeAsTheWhole(t *testing.T) {
 				t.Errorf("judged from what a frozen Record keeps:\n%v\nwant, as the whole connection:\n%v", got, want)
 			}
 		})
+	}
+}
+
+// TestEvictedConnectionsSegmentsAreNoFlood: connections evicted from a full
+// table, then frozen, each send a keepalive later. Each is a segment of a
+// 4-tuple no connection in the table follows, as a flood's are; but its
+// connection was evicted open, so it is that connection's, not a flood's:
+// no ack_flood, as with a table large enough.
+func TestEvictedConnectionsSegmentsAreNoFlood(t *testing.T) {
+	run := func(maxConns int) *Tracker {
+		tr := New(Config{MaxConns: maxConns})
+		now := int64(1_700_000_000) * int64(time.Second)
+		conns := make([]func(bool, Flags, uint32, uint32), 25000) // beyond the 16,384 kept whole
+		for i := range conns {
+			conns[i] = steppedConn(tr, &now, AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(1024+i))
+			openStepped(conns[i])
+		}
+		for _, seg := range conns {
+			seg(true, ACK, 100, 901) // a keepalive: one byte behind
+		}
+		tr.Finish()
+		return tr
+	}
+	want, got := run(1<<20).kindCount, run(1000).kindCount
+	if got[AckFlood] != want[AckFlood] || got != want {
+		t.Errorf("--max-conns 1000: findings by kind %v, want %v as unbound", got, want)
 	}
 }

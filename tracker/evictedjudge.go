@@ -22,9 +22,9 @@ package tracker
 //     detectors read of its sides for that (Record.late, lateSide). If a segment of its 4-tuple came after
 //     its eviction that did not bring it back (it was frozen), it is
 //     judged as of that segment instead: that went to a new connection or
-//     to the lone table, and nothing says it stayed as it was after. That
-//     new connection (Conn.takesOver) is not judged again itself, for the
-//     reason above.
+//     to the lone table, and nothing says it stayed as it was after. A
+//     connection opened on the 4-tuple since (picked up mid-stream, as a
+//     rule) is not judged again itself, for the reason above.
 
 // evictedOpen holds, by 4-tuple, the connection evicted open last: while
 // it is kept whole, or frozen to be judged again; with a nil conn once a
@@ -45,8 +45,8 @@ type evictedRef struct {
 // judgement (retire) moved no state.
 func (t *Tracker) evictedLate(c *Conn, readmit bool) {
 	e := &t.late
-	if c.takesOver {
-		return
+	if ref, ok := e.refs[c.Key]; ok && ref.seenAt != 0 {
+		return // it took the 4-tuple over (or followed one that did): not judged again itself
 	}
 	if e.refs == nil {
 		e.refs, e.prune = make(map[FlowKey]evictedRef), 1024

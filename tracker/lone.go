@@ -77,6 +77,7 @@ type loneEntry struct {
 	laterWScale        int8
 	laterChecksum      Checksum
 	two                bool // a second segment is held
+	known              bool // its 4-tuple's connection was evicted open (evictedjudge.go): its own segments, no flood's
 }
 
 // loneTable holds lone segments in order of arrival: ring[(head+i)%len]
@@ -104,14 +105,14 @@ func loneInvalid(seg *Segment) bool { return seg.Flags&(SYN|RST|ACK) == 0 }
 // It returns the connection the segment belongs to (nil: a new one, for a
 // SYN), or held set if the segment is held, dropped, or already applied to
 // the connection its 4-tuple's held segments were promoted to.
-func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held bool) {
+func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA, known bool) (_ *Conn, held bool) {
 	lt := &t.lone
 	h := t.table.hash(k) | 1
 	i, ok := lt.find(k, h)
 	syn := opensConn(seg)
 	if !ok {
 		if !syn {
-			lt.add(t, seg, h)
+			lt.add(t, seg, h, known)
 		}
 		return nil, !syn
 	}
@@ -120,7 +121,7 @@ func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA bool) (_ *Conn, held b
 		if seg.Flags&RST != 0 {
 			// Refused: its receiver holds no connection. A flood at its
 			// victim looks like this, every segment answered by an RST.
-			if !lt.isJudged(i) {
+			if !lt.isJudged(i) && !e.known {
 				t.floods.count(t, &e.seg, e.n)
 			}
 			lt.stats.Refused += uint64(e.n)
@@ -300,7 +301,7 @@ func (lt *loneTable) find(k *FlowKey, h uint64) (int, bool) {
 
 // add holds seg, making room first: the table grows to its cap, then the
 // oldest entry is dropped (and judged, if it was not yet).
-func (lt *loneTable) add(t *Tracker, seg *Segment, h uint64) {
+func (lt *loneTable) add(t *Tracker, seg *Segment, h uint64, known bool) {
 	if lt.count == len(lt.ring) {
 		if len(lt.ring) < lt.max {
 			lt.grow(min(lt.max, max(1024, 2*len(lt.ring))))
@@ -310,7 +311,7 @@ func (lt *loneTable) add(t *Tracker, seg *Segment, h uint64) {
 	}
 	i := (lt.head + lt.count) % len(lt.ring)
 	lt.count++
-	lt.ring[i] = loneEntry{seg: *seg, since: seg.Time, hash: h, n: 1}
+	lt.ring[i] = loneEntry{seg: *seg, since: seg.Time, hash: h, n: 1, known: known}
 	lt.insert(i)
 	lt.live++
 }
@@ -414,7 +415,9 @@ func (t *Tracker) loneJudge(i int, open bool) {
 	if e.hash == 0 {
 		return
 	}
-	t.floods.count(t, &e.seg, e.n)
+	if !e.known {
+		t.floods.count(t, &e.seg, e.n)
+	}
 	if open && loneInvalid(&e.seg) && e.n == 1 && (lt.dropped == 0 || t.now-lt.dropped > int64(loneAnswer)) {
 		first := e.seg
 		t.lone.remove(i)

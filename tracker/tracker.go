@@ -343,14 +343,14 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 		}
 	}
 	waits := false     // an evicted SYN of k waits for its client's answer (evictedsyn.go)
-	takesOver := false // a connection evicted to be judged again at the end had k
+	takesOver := false // a connection evicted open had k (evictedjudge.go)
 	if c == nil {
 		waits = t.evictedSYNFor(&k, seg, fromA)
 		c, takesOver = t.readmit(&k) // (evictedjudge.go)
 	}
 	if c == nil {
 		var held bool
-		if c, held = t.loneFor(&k, seg, fromA); held {
+		if c, held = t.loneFor(&k, seg, fromA, takesOver); held {
 			return // a lone segment is not a connection (lone.go)
 		}
 	}
@@ -365,7 +365,6 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 		}
 	} else {
 		c = t.newConn(k, seg, fromA)
-		c.takesOver = takesOver
 	}
 	t.update(c, seg, c.sideOf(fromA))
 	if c.lruGone {
