@@ -149,11 +149,10 @@ type Evicted struct {
 	// record was dropped from its full table (ten times --max-conns):
 	// listed as they were, but a segment for them after is a new flow.
 	TimeWait uint64 `json:"time_wait,omitempty"`
-	// TimeWaitAhead counts TIME_WAITs of connections counted in both
-	// TimeWait and Forgotten that were taken as ended, as of when they
-	// would have, once the timers that end them filled their table (as
-	// large as the compact records'): the summary counts them CLOSED even
-	// if the input ended before.
+	// TimeWaitAhead counts TIME_WAITs of connections forgotten without a
+	// compact record that were taken as ended ahead of their time, once
+	// the timers that end them filled their table (as large as the compact
+	// records', 65,536 at least): the summary counts them CLOSED.
 	TimeWaitAhead uint64 `json:"time_wait_ahead,omitempty"`
 }
 

@@ -208,7 +208,7 @@ func (p *printer) input(in *Input) {
 		fmt.Fprintf(&b, ", %s ended connections no longer followed in TIME_WAIT (its table was full)", count(n))
 	}
 	if n := in.Evicted.TimeWaitAhead; n > 0 {
-		fmt.Fprintf(&b, ", %s TIME_WAITs of forgotten connections counted as ended when due, ahead of time (their timers' table was full)", count(n))
+		fmt.Fprintf(&b, ", %s TIME_WAITs of forgotten connections taken as over ahead of time (too many to follow)", count(n))
 	}
 	if n := in.Evicted.Forgotten; n > 0 {
 		fmt.Fprintf(&b, ", %s connections that ended long before not kept (--keep)", count(n))

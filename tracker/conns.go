@@ -65,9 +65,7 @@ func (t *Tracker) evictOne() bool {
 	}
 	victim.Evicted = true
 	t.evicted.Established++
-	n := victim.nTrs
 	t.retire(victim)
-	t.evictedLate(victim, victim.nTrs == n) // (evictedjudge.go)
 	return true
 }
 
@@ -161,11 +159,15 @@ func (t *Tracker) drop(c *Conn) {
 // retire removes a connection that ended (or was evicted) from the table;
 // its record stays in the report, among the MaxKept most recent ones.
 func (t *Tracker) retire(c *Conn) {
+	n := c.nTrs
 	t.check(c, t.now, final) // its last chance: nothing more will be seen of it
 	t.letGoPending(c)
 	t.unlink(c)
 	if c.half[Client].state == TimeWait && !c.Midstream {
 		t.twLeave(c) // its expiry will not be followed
+	}
+	if c.Evicted {
+		t.evictedLate(c, c.nTrs == n) // before keep, which may freeze it at once (evictedjudge.go)
 	}
 	t.keep(c) // store.go
 }

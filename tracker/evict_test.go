@@ -331,3 +331,76 @@ func TestEvictedConnectionsSegmentsAreNoFlood(t *testing.T) {
 		t.Errorf("--max-conns 1000: findings by kind %v, want %v as unbound", got, want)
 	}
 }
+
+// TestConnectionPickedUpAfterAnEvictionIsNotJudgedAgain: a CLOSE_WAIT
+// connection is evicted; the server then closes (FIN, the
+// client's ACK): those two segments go to the lone table and open a
+// mid-stream connection by promotion, in which the client is inferred in
+// CLOSE_WAIT. Evicted in turn before --stuck, it is not judged again
+// at the end: with a table large enough nothing is stuck.
+func TestConnectionPickedUpAfterAnEvictionIsNotJudgedAgain(t *testing.T) {
+	run := func(maxConns int) (int, uint64) {
+		tr := New(Config{MaxConns: maxConns, Thresholds: Thresholds{Stuck: time.Minute}})
+		now := int64(1_700_000_000) * int64(time.Second)
+		a := steppedConn(tr, &now, AddrFrom4([4]byte{10, 1, 0, 1}), 5000)
+		openStepped(a)
+		a(true, FIN|ACK, 101, 901)
+		a(false, ACK, 901, 102) // the server in CLOSE_WAIT
+		fill := func(base int) {
+			for i := range 10 {
+				f := steppedConn(tr, &now, AddrFrom4([4]byte{10, 2, byte(base), byte(i)}), uint16(2000+i))
+				openStepped(f)
+			}
+		}
+		now += int64(10 * time.Second)
+		fill(0)                     // a evicted (idlest), in CLOSE_WAIT
+		a(false, FIN|ACK, 901, 102) // the server closes: a lone segment
+		a(true, ACK, 102, 902)      // the client's ACK: promoted, a mid-stream connection
+		now += int64(10 * time.Second)
+		fill(1) // the mid-stream one evicted, before --stuck
+		tr.Advance(now + int64(2*time.Minute))
+		tr.Finish()
+		return tr.kindCount[CloseWaitStuck], tr.Evicted().Established
+	}
+	want, _ := run(1 << 20)
+	got, ev := run(10)
+	t.Logf("--max-conns 10: %d close_wait_stuck (%d evicted); unbounded %d", got, ev, want)
+	if got != want {
+		t.Errorf("--max-conns 10: %d close_wait_stuck, want %d as unbound", got, want)
+	}
+}
+
+// TestEvictionVictimFrozenAtOnceIsJudgedAgain: the victim of an eviction
+// can be frozen as it is kept (it is at the front of the ended connections
+// and quiet, and the store is over MaxFull: here a refused connection,
+// recent, in the lower rank). It is still judged again at the end: its
+// CLOSE_WAIT is found stuck, as with a table large enough.
+func TestEvictionVictimFrozenAtOnceIsJudgedAgain(t *testing.T) {
+	run := func(maxConns int) (int, uint64, int) {
+		tr := New(Config{MaxConns: maxConns, MaxFull: 1, Thresholds: Thresholds{Stuck: time.Minute}})
+		now := int64(1_700_000_000) * int64(time.Second)
+		v := steppedConn(tr, &now, AddrFrom4([4]byte{10, 1, 0, 1}), 5000)
+		openStepped(v)
+		v(true, FIN|ACK, 101, 901)
+		v(false, ACK, 901, 102) // the server in CLOSE_WAIT
+		for i := range 2 {
+			openStepped(steppedConn(tr, &now, AddrFrom4([4]byte{10, 2, 0, byte(i)}), uint16(2000+i)))
+		}
+		now += int64(10 * time.Second)
+		u := steppedConn(tr, &now, AddrFrom4([4]byte{10, 3, 0, 1}), 6000)
+		u(true, SYN, 100, 0)
+		u(false, RST|ACK, 0, 101) // refused: ended, unanswered, recent
+		for i := range 3 {
+			openStepped(steppedConn(tr, &now, AddrFrom4([4]byte{10, 4, 0, byte(i)}), uint16(3000+i)))
+		}
+		tr.Advance(now + int64(2*time.Minute))
+		tr.Finish()
+		return tr.kindCount[CloseWaitStuck], tr.Evicted().Established, tr.Frozen()
+	}
+	want, _, _ := run(1 << 20)
+	got, ev, frozen := run(4)
+	t.Logf("--max-conns 4: %d close_wait_stuck (%d evicted, %d frozen); unbounded %d", got, ev, frozen, want)
+	if ev == 0 || got != want {
+		t.Errorf("--max-conns 4: %d close_wait_stuck, want %d as unbound", got, want)
+	}
+}

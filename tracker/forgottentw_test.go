@@ -131,25 +131,34 @@ func shortConnsFrom(tr *Tracker, start int64, n int, port uint16) int64 {
 
 // TestLostTimersAreCapped: a forgotten connection's TIME_WAIT whose compact
 // record was dropped is ended by a timer of its own. Those timers are
-// capped as the compact records are (10×MaxConns), so that memory does not
+// capped as the compact records are (10×MaxConns, minLostTimers at least:
+// here, with a cap of 1,000 records, 65,536), so that memory does not
 // grow with the TIME_WAITs whatever the caps: with more, the one due first
-// is counted as ended then and there, as of when it is due, and counted in
-// Evictions. Once every TIME_WAIT has run out the summary is the same as
-// with nothing capped.
+// is taken as ended then and there, told as such (not dated ahead, as an
+// expiry), and counted in Evictions. Once every TIME_WAIT has run out the
+// summary is the same as with nothing capped.
 func TestLostTimersAreCapped(t *testing.T) {
-	const msl, conns = time.Minute, 5000
+	const msl, conns = time.Minute, 2 * minLostTimers
 	start := int64(1_700_000_000) * int64(time.Second)
+	ahead := 0 // transitions told dated after the clock
 	run := func(maxConns, keep int) (*Tracker, int64) {
-		tr := New(Config{MSL: msl, MaxConns: maxConns, MaxKept: keep})
+		var tr *Tracker
+		tr = New(Config{MSL: msl, MaxConns: maxConns, MaxKept: keep, OnFrozenTransition: func(_ *Record, x Transition) {
+			if x.Time > tr.Now() {
+				ahead++
+			}
+		}})
 		return tr, shortConns(tr, start, conns, 0)
 	}
-	tr, now := run(1, 2) // 10 compact records, 10 lost timers at most
-	if n := len(tr.lostTWs); n > tr.maxTimeWait || cap(tr.lostTWs) > max(64, 2*tr.maxTimeWait) {
-		t.Errorf("%d lost timers held (room for %d), want at most %d", n, cap(tr.lostTWs), tr.maxTimeWait)
+	tr, now := run(100, 2) // 1,000 compact records, 65,536 lost timers at most
+	if n := len(tr.lostTWs); n > minLostTimers || cap(tr.lostTWs) > 2*minLostTimers {
+		t.Errorf("%d lost timers held (room for %d), want at most %d", n, cap(tr.lostTWs), minLostTimers)
 	}
-	ahead := tr.Evicted().TimeWaitAhead
-	if want := uint64(conns - 2*tr.maxTimeWait); ahead < want {
-		t.Errorf("%d TIME_WAITs counted as ended ahead of time, want at least %d", ahead, want)
+	if got, want := tr.Evicted().TimeWaitAhead, uint64(conns-minLostTimers-2*tr.maxTimeWait); got < want {
+		t.Errorf("%d TIME_WAITs taken as ended ahead of time, want at least %d", got, want)
+	}
+	if ahead > 0 {
+		t.Errorf("%d transitions told dated after the clock", ahead)
 	}
 	tr.Advance(now + int64(3*msl))
 	tr.Finish()

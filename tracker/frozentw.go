@@ -43,8 +43,9 @@ const forgottenRank = 2
 // no compact record (dropped from the full table, before or after it was
 // forgotten): nothing else can end it, so the timer does, unchecked. They
 // are few (the table of compact records must be full), and hold the key.
-// They are capped as that table is (maxTimeWait): with more, the one due
-// first is run ahead of its time, as if it had come due (pushLostTW).
+// They are capped as that table is (maxTimeWait), or at minLostTimers
+// (3.5 MB) if that is more: with more, the one due first is run ahead of
+// its time, as if it had come due (pushLostTW).
 type lostTimer struct {
 	due       int64
 	key       FlowKey
@@ -53,6 +54,10 @@ type lostTimer struct {
 	side      Side
 	counted   bool // the client's TIME_WAIT is in the build-up count (timewait.go), which it leaves when it ends
 }
+
+// minLostTimers is the least lostTimers are capped at: with caps set small,
+// a capture of a few thousand TIME_WAITs is still counted exactly.
+const minLostTimers = 1 << 16
 
 func (tm frozenTimer) dueAt() int64 { return tm.due }
 func (tm lostTimer) dueAt() int64   { return tm.due }
@@ -64,11 +69,16 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 		if states[s] != TimeWait {
 			continue
 		}
-		if len(t.lostTWs) >= t.maxTimeWait {
-			t.runLost(t.lostTWs.pop()) // the one due first: its TIME_WAIT ends ahead of its time
-			t.evicted.TimeWaitAhead++
+		tm := lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client}
+		if len(t.lostTWs) >= max(t.maxTimeWait, minLostTimers) {
+			if tm.due > t.lostTWs[0].due {
+				tm, t.lostTWs[0] = t.lostTWs[0], tm
+				t.lostTWs.fix(0)
+			}
+			t.runLostAhead(tm) // the one due first
+			continue
 		}
-		t.lostTWs.push(lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client})
+		t.lostTWs.push(tm)
 	}
 }
 
@@ -84,6 +94,16 @@ func (t *Tracker) runLost(tm lostTimer) {
 	t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
 	if tm.counted {
 		t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA)) // (timewait.go)
+	}
+}
+
+// runLostAhead ends the TIME_WAIT of a lostTimer's side now, ahead of its
+// time: there is no room left to follow it.
+func (t *Tracker) runLostAhead(tm lostTimer) {
+	t.evicted.TimeWaitAhead++
+	t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, t.now, 0, cNotFollowed)
+	if tm.counted {
+		t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA))
 	}
 }
 
@@ -125,7 +145,14 @@ func (h *timerHeap[T]) pop() T {
 	n := len(q) - 1
 	q[0] = q[n]
 	*h = q[:n]
-	for i := 0; ; {
+	h.fix(0)
+	return top
+}
+
+// fix moves the timer at i down to its place, once it is due later.
+func (h *timerHeap[T]) fix(i int) {
+	q, n := *h, len(*h)
+	for {
 		least, l, r := i, 2*i+1, 2*i+2
 		if l < n && q[l].dueAt() < q[least].dueAt() {
 			least = l
@@ -134,7 +161,7 @@ func (h *timerHeap[T]) pop() T {
 			least = r
 		}
 		if least == i {
-			return top
+			return
 		}
 		q[i], q[least] = q[least], q[i]
 		i = least

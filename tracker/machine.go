@@ -53,6 +53,7 @@ const (
 	cSynCookie                           // its SYN-ACK was not sent again when due, the peer sent nothing but its SYN: a SYN cookie
 	cSynAckIgnored                       // it sent nothing but its SYN and never answered the peer's SYN-ACK: no socket behind it
 	cSynAckPruned                        // its SYN-ACK, sent again, then not when due, the peer sent nothing but its SYN: the request was dropped
+	cNotFollowed                         // its TIME_WAIT was no longer followed (a forgotten connection's, with too many to follow): taken as over
 	numCauses
 )
 
@@ -101,6 +102,7 @@ var causePhrases = [...]string{
 	"its SYN-ACK was not sent again when due (Linux resends it after 1 s from SYN_RCVD) and the peer sent nothing but its SYN: a stateless answer (a SYN cookie); it holds no socket",
 	"it sent nothing but its SYN and never answered the peer's SYN-ACK, nor sent its SYN again when due: no socket behind it (a spoofed source), or its connect() gave up",
 	"its SYN-ACK was sent again, then not again when due, and the peer sent nothing but its SYN: the listener dropped the request (pruned under a full SYN queue, or out of retries)",
+	"its TIME_WAIT was no longer followed: taken as over, with too many TIME_WAITs of connections no longer kept to follow them",
 }
 
 var combinedPhrases = map[cause]string{

@@ -86,11 +86,11 @@ type Evictions struct {
 	// their record is kept, but what arrives for them after is not
 	// recognized.
 	TimeWait uint64
-	// TimeWaitAhead counts TIME_WAITs of those, forgotten beyond MaxKept
-	// too, that were counted as ended (CLOSED) when the timers that end
-	// them filled their cap (as many as the compact records'): as of when
-	// each would have ended, but before that came if the input ended
-	// first.
+	// TimeWaitAhead counts TIME_WAITs of connections forgotten beyond
+	// MaxKept without a compact record that were taken as ended (CLOSED)
+	// ahead of their time, when the timers that end them filled their cap
+	// (as many as the compact records, 65,536 at least): the one due first,
+	// each time.
 	TimeWaitAhead uint64
 	// Flood counts connections whose handshake never completed, to a target
 	// found under a SYN flood: the flood's finding summarizes them, and the
