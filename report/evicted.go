@@ -11,7 +11,7 @@ import (
 // kind of eviction under its JSON name (input.evicted).
 func EvictedOf(ev tracker.Evictions) Evicted {
 	return Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
-		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait, TimeWaitAhead: ev.TimeWaitAhead}
+		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait, TimeWaitAhead: ev.TimeWaitAhead, Readmitted: ev.Readmitted}
 }
 
 // EvictionCount is one kind of eviction: its name in input.evicted and

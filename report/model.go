@@ -154,6 +154,11 @@ type Evicted struct {
 	// the timers that end them filled their table (as large as the compact
 	// records', 65,536 at least): the summary counts them CLOSED.
 	TimeWaitAhead uint64 `json:"time_wait_ahead,omitempty"`
+	// Readmitted counts connections evicted from the full flow table, open
+	// or in their handshake, that a later segment of theirs brought back
+	// while they were still held whole: followed on, and counted in
+	// neither Embryonic nor Established.
+	Readmitted uint64 `json:"readmitted,omitempty"`
 }
 
 // Lone counts lone segments: segments for a 4-tuple that no connection

@@ -204,6 +204,9 @@ func (p *printer) input(in *Input) {
 		fmt.Fprintf(&b, ", evicted from the full flow table: %s (%s never completed their handshake, %s open and idle)",
 			count(ev), count(in.Evicted.Embryonic), count(in.Evicted.Established))
 	}
+	if n := in.Evicted.Readmitted; n > 0 {
+		fmt.Fprintf(&b, ", %s connections evicted from the full flow table and brought back by their next segment", count(n))
+	}
 	if n := in.Evicted.TimeWait; n > 0 {
 		fmt.Fprintf(&b, ", %s ended connections no longer followed in TIME_WAIT (its table was full)", count(n))
 	}

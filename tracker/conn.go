@@ -192,7 +192,6 @@ type Conn struct {
 	inTable    bool // followed: in the flow table, or parked in the compact one; not retired
 	parked     bool // ended, and only its compact record is in the table of TIME_WAITs (twrecords.go)
 	lruGone    bool // its LRU entry was let go while its handshake waited (idlest): it is queued again once past it
-	heldSYN    bool // opened by the server's answer to a SYN evicted before (evictedsyn.go): the client's answer is looked for
 	inEnded    bool // in the store of ended connections (Tracker.ended)
 	Evicted    bool // dropped from the flow table to stay under MaxConns
 

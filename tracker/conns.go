@@ -82,22 +82,27 @@ func (t *Tracker) floodsOldest() bool {
 }
 
 // evictEmbryo drops the oldest connection of q whose handshake never
-// completed, from the table and the report.
+// completed, from the table and the report; one to a target not found
+// under a SYN flood waits out of the table for an answer first.
 func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 	for q.len() > 0 {
 		c := t.tableConn(q.pop())
 		if c == nil || !c.embryonic() {
 			continue
 		}
+		held := false
 		if ft := c.flood; ft != nil {
 			ft.evicted++
 			if ft.anomaly != 0 {
 				t.floodFailed(c, c.First) // the flood's own, most likely
 			} else {
 				t.holdEvictedSYN(c) // (evictedsyn.go)
+				held = true
 			}
 		}
-		t.drop(c)
+		if !held {
+			t.drop(c)
+		}
 		if !t.cfg.KeepFlood && t.flood.flooded(c) {
 			t.evicted.Flood++ // the flood's own: its finding summarizes it, as at the end (Finish)
 		} else {

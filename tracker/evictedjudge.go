@@ -77,6 +77,7 @@ func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
 		t.table.put(c)
 		c.inTable, c.Evicted = true, false
 		t.evicted.Established--
+		t.evicted.Readmitted++
 		t.pushEvictable(&t.lru, timerOf(c, c.Last))
 		return c, false
 	}

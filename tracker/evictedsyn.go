@@ -6,17 +6,21 @@ import "time"
 // is not known to have failed: on a busy server whose open connections
 // outnumber --max-conns, most are evicted within their round trip, and
 // their SYN-ACK and ACK then follow. Counted as unanswered SYNs, they made
-// every busy service a SYN flood. So the SYN of one evicted before its
-// target is found under a flood waits here: its client's next segment or
-// an RST within evictedWait answers it (it counts for nothing;
-// evictedSYNFor); past that, or pushed out by maxEvictedSYNs more, or at
-// the end of input, it counts as failed. A real flood that overflows the table is still found, its SYNs
-// counted at most evictedWait late (or maxEvictedSYNs evictions later,
-// whichever is sooner).
+// every busy service a SYN flood; dropped, their answers opened
+// connections picked up mid-stream, and an RST that refused one refused
+// nothing. So one evicted before its target is found under a flood waits
+// here, whole, out of the table: a segment of its 4-tuple within
+// evictedWait brings it back into the table (evictedSYNFor), and is
+// applied to it as if it had never left; past that, or pushed out by
+// maxHeldSYNs more, or at the end of input, its SYN counts as failed,
+// and it is dropped. A real flood that overflows the table is still
+// found, its SYNs counted at most evictedWait late (or maxHeldSYNs
+// evictions later, whichever is sooner).
 
 // evictedSYN is the SYN of an evicted handshake, waiting.
 type evictedSYN struct {
 	failedSYN
+	c       *Conn // the connection, out of the table
 	ft      *floodTarget
 	evicted int64  // when
 	seq     uint64 // its number, to find whether it was answered since
@@ -32,8 +36,9 @@ type evictedSYNs struct {
 
 // waitingSYN is the latest evicted SYN of a 4-tuple still waiting.
 type waitingSYN struct {
-	seq       uint64
-	clientIsA bool
+	seq uint64
+	c   *Conn
+	ft  *floodTarget
 }
 
 const (
@@ -41,7 +46,14 @@ const (
 	maxEvictedSYNs = 1 << 14
 )
 
-// holdEvictedSYN holds the SYN of c, a handshake in progress being evicted.
+// maxHeldSYNs is how many evicted handshakes wait at most: maxEvictedSYNs,
+// or as many as the flow table holds if that is fewer (1,024 at least), so
+// that the connections held out of it (1.2 KB each) stay within what the
+// caps allow.
+func (t *Tracker) maxHeldSYNs() int { return min(maxEvictedSYNs, max(1024, t.maxConns)) }
+
+// holdEvictedSYN holds c, a handshake in progress being evicted, out of
+// the table.
 func (t *Tracker) holdEvictedSYN(c *Conn) {
 	w := &t.evictedSYNs
 	if w.waiting == nil {
@@ -51,33 +63,42 @@ func (t *Tracker) holdEvictedSYN(c *Conn) {
 	c.flood = nil
 	ft.halfOpen--
 	w.next++
-	w.waiting[c.Key] = waitingSYN{seq: w.next, clientIsA: c.clientIsA}
+	w.waiting[c.Key] = waitingSYN{seq: w.next, c: c, ft: ft}
 	w.q.push(evictedSYN{failedSYN: failedSYN{key: c.Key, clientIsA: c.clientIsA, first: c.First, verdict: verdictOf(c, t.now)},
-		ft: ft, evicted: t.now, seq: w.next})
+		c: c, ft: ft, evicted: t.now, seq: w.next})
+	t.letGoPending(c)
+	t.unlink(c)
 	t.settleEvictedSYNs(false)
 }
 
-// evictedSYNFor judges a segment of 4-tuple k (fromA: sent by its
-// endpoint A) for an evicted SYN of k waiting: a segment of its client
-// (the SYN again, the ACK of the SYN-ACK, data) or an RST (a refusal)
-// answers it. It reports whether one still waits: after the server's
-// SYN-ACK alone (a server under a flood answers spoofed SYNs too, with
-// SYN cookies) the client's answer must follow, on the connection the
-// SYN-ACK opens (Conn.heldSYN).
-func (t *Tracker) evictedSYNFor(k *FlowKey, seg *Segment, fromA bool) bool {
+// evictedSYNFor brings back into the table the handshake of 4-tuple k
+// evicted and waiting, if there is one, for a segment of k: it returns it,
+// or nil.
+func (t *Tracker) evictedSYNFor(k *FlowKey) *Conn {
 	w := &t.evictedSYNs
 	if len(w.waiting) == 0 {
-		return false
+		return nil
 	}
 	e, ok := w.waiting[*k]
 	if !ok {
-		return false
+		return nil
 	}
-	if seg.Flags&RST != 0 || fromA == e.clientIsA {
-		delete(w.waiting, *k)
-		return false
+	delete(w.waiting, *k)
+	c := e.c
+	for t.table.len() >= t.maxConns && t.evictOne() {
 	}
-	return true
+	t.table.put(c)
+	c.inTable = true
+	c.flood = e.ft
+	e.ft.halfOpen++
+	t.evicted.Embryonic--
+	t.evicted.Readmitted++
+	if due := c.First + int64(t.th.HandshakeTimeout); due > t.now {
+		t.handshakes.push(timerOf(c, due))
+	} else {
+		t.pushEvictable(&t.embryos, timerOf(c, t.now))
+	}
+	return c
 }
 
 // settleEvictedSYNs counts as failed the evicted SYNs that waited their
@@ -86,12 +107,13 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 	w := &t.evictedSYNs
 	for w.q.len() > 0 {
 		e := w.q.front()
-		if !all && w.q.len() <= maxEvictedSYNs && t.now-e.evicted <= int64(evictedWait) {
+		if !all && w.q.len() <= t.maxHeldSYNs() && t.now-e.evicted <= int64(evictedWait) {
 			return
 		}
 		if ws, ok := w.waiting[e.key]; ok && ws.seq == e.seq {
 			delete(w.waiting, e.key)
 			t.floodCount(e.ft, e.failedSYN, e.first)
+			t.drop(e.c)
 		}
 		w.q.pop()
 	}

@@ -43,8 +43,9 @@ func handshakes(tr *Tracker, n, lag, answer int) {
 // TestEvictedHandshakesAreNoSYNFlood: a busy service whose handshakes in
 // progress outnumber the flow table: the table evicts them, and their
 // SYN-ACKs and ACKs follow. They are no unanswered SYNs, so the service is
-// no SYN flood (every evicted handshake counted as one). SYNs never
-// answered, as many and as fast, are still found a flood.
+// no SYN flood (every evicted handshake counted as one); each is brought
+// back by its SYN-ACK and completes, as with a table large enough. SYNs
+// never answered, as many and as fast, are still found a flood.
 func TestEvictedHandshakesAreNoSYNFlood(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -55,12 +56,19 @@ func TestEvictedHandshakesAreNoSYNFlood(t *testing.T) {
 			tr := New(Config{MaxConns: 50})
 			handshakes(tr, 5000, 200, tc.answer)
 			ev := tr.Evicted()
-			t.Logf("syn_flood %d; evicted embryonic %d, flood %d", tr.kindCount[SynFlood], ev.Embryonic, ev.Flood)
-			if ev.Embryonic+ev.Flood == 0 {
+			t.Logf("syn_flood %d; evicted embryonic %d, flood %d, brought back %d", tr.kindCount[SynFlood], ev.Embryonic, ev.Flood, ev.Readmitted)
+			if ev.Embryonic+ev.Flood+ev.Readmitted == 0 {
 				t.Fatal("no handshake was evicted")
 			}
 			if got := tr.kindCount[SynFlood]; got != tc.want {
 				t.Errorf("%d syn_flood findings, want %d", got, tc.want)
+			}
+			if tc.answer == completed {
+				whole := New(Config{})
+				handshakes(whole, 5000, 200, tc.answer)
+				if got, want := statesOf(tr), statesOf(whole); got != want {
+					t.Errorf("states %v, want %v as with a table large enough", got, want)
+				}
 			}
 		})
 	}

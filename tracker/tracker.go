@@ -92,6 +92,11 @@ type Evictions struct {
 	// (as many as the compact records, 65,536 at least): the one due first,
 	// each time.
 	TimeWaitAhead uint64
+	// Readmitted counts connections evicted, open or in their handshake,
+	// that a later segment of theirs brought back into the table while
+	// they were still held whole (evictedsyn.go, evictedjudge.go): followed
+	// on, they are counted in neither Embryonic nor Established.
+	Readmitted uint64
 	// Flood counts connections whose handshake never completed, to a target
 	// found under a SYN flood: the flood's finding summarizes them, and the
 	// report leaves them out (Finish).
@@ -312,7 +317,7 @@ func (t *Tracker) Finish() {
 	t.settleForgotten()
 	t.finishFrozen()
 	for _, c := range t.conns {
-		if c.floodsOwn() && t.flood.flooded(c) {
+		if c != nil && c.floodsOwn() && t.flood.flooded(c) {
 			t.flood.target(c, false).held(c)
 			if !t.cfg.KeepFlood {
 				t.drop(c)
@@ -342,11 +347,11 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 			return
 		}
 	}
-	waits := false     // an evicted SYN of k waits for its client's answer (evictedsyn.go)
 	takesOver := false // a connection evicted open had k (evictedjudge.go)
 	if c == nil {
-		waits = t.evictedSYNFor(&k, seg, fromA)
-		c, takesOver = t.readmit(&k) // (evictedjudge.go)
+		if c = t.evictedSYNFor(&k); c == nil { // an evicted handshake waiting (evictedsyn.go)
+			c, takesOver = t.readmit(&k) // (evictedjudge.go)
+		}
 	}
 	if c == nil {
 		var held bool
@@ -369,9 +374,6 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	t.update(c, seg, c.sideOf(fromA))
 	if c.lruGone {
 		t.requeue(c) // (conns.go)
-	}
-	if waits || c.heldSYN {
-		c.heldSYN = waits || t.evictedSYNFor(&c.Key, seg, fromA)
 	}
 	t.closeIfNothing(c)
 	t.parkIfEnded(c)
