@@ -12,8 +12,9 @@ import "time"
 // here, whole, out of the table: a segment of its 4-tuple within
 // evictedWait brings it back into the table (evictedSYNFor), and is
 // applied to it as if it had never left; past that, or pushed out by
-// maxHeldSYNs more, or at the end of input, its SYN counts as failed,
-// and it is dropped. A real flood that overflows the table is still
+// maxHeldSYNs more, its SYN counts as failed, and it is dropped; at the
+// end of input, its SYN counts as failed, and it is listed, as a handshake
+// still in the table is. A real flood that overflows the table is still
 // found, its SYNs counted at most evictedWait late (or maxHeldSYNs
 // evictions later, whichever is sooner).
 
@@ -113,7 +114,11 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 		if ws, ok := w.waiting[e.key]; ok && ws.seq == e.seq {
 			delete(w.waiting, e.key)
 			t.floodCount(e.ft, e.failedSYN, e.first)
-			t.drop(e.c)
+			if all {
+				t.evicted.Embryonic-- // listed, as one still in the table is at the end
+			} else {
+				t.drop(e.c)
+			}
 		}
 		w.q.pop()
 	}
