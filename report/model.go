@@ -152,7 +152,7 @@ type Evicted struct {
 	// TimeWaitAhead counts TIME_WAITs of connections forgotten without a
 	// compact record that were taken as ended ahead of their time, once
 	// the timers that end them filled their table (as large as the compact
-	// records', 65,536 at least): the summary counts them CLOSED.
+	// records', 1,048,576 at least): the summary counts them CLOSED.
 	TimeWaitAhead uint64 `json:"time_wait_ahead,omitempty"`
 	// Readmitted counts connections evicted from the full flow table, open
 	// or in their handshake, that a later segment of theirs brought back

@@ -164,15 +164,18 @@ func (t *Tracker) drop(c *Conn) {
 // retire removes a connection that ended (or was evicted) from the table;
 // its record stays in the report, among the MaxKept most recent ones.
 func (t *Tracker) retire(c *Conn) {
-	n := c.nTrs
-	t.check(c, t.now, final) // its last chance: nothing more will be seen of it
+	p := final // its last chance: nothing more will be seen of it
+	if c.Evicted {
+		p = evicting // (it may come back: evictedjudge.go)
+	}
+	t.check(c, t.now, p)
 	t.letGoPending(c)
 	t.unlink(c)
 	if c.half[Client].state == TimeWait && !c.Midstream {
 		t.twLeave(c) // its expiry will not be followed
 	}
 	if c.Evicted {
-		t.evictedLate(c, c.nTrs == n) // before keep, which may freeze it at once (evictedjudge.go)
+		t.evictedLate(c) // before keep, which may freeze it at once (evictedjudge.go)
 	}
 	t.keep(c) // store.go
 }

@@ -307,28 +307,30 @@ func TestLateSidesJudgeAsTheWhole(t *testing.T) {
 }
 
 // TestEvictedConnectionsSegmentsAreNoFlood: connections evicted from a full
-// table, then frozen, each send a keepalive later. Each is a segment of a
-// 4-tuple no connection in the table follows, as a flood's are; but its
-// connection was evicted open, so it is that connection's, not a flood's:
-// no ack_flood, as with a table large enough.
+// table, then frozen, or forgotten (--keep 1000), each send a keepalive
+// later. Each is a segment of a 4-tuple no connection in the table
+// follows, as a flood's are; but its connection was evicted open, so it is
+// that connection's, not a flood's: no ack_flood, as with a table large
+// enough.
 func TestEvictedConnectionsSegmentsAreNoFlood(t *testing.T) {
-	run := func(maxConns int) *Tracker {
-		tr := New(Config{MaxConns: maxConns})
-		now := int64(1_700_000_000) * int64(time.Second)
-		conns := make([]func(bool, Flags, uint32, uint32), 25000) // beyond the 16,384 kept whole
-		for i := range conns {
-			conns[i] = steppedConn(tr, &now, AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(1024+i))
-			openStepped(conns[i])
+	for _, keep := range []int{0, 1000} {
+		run := func(maxConns, keep int) *Tracker {
+			tr := New(Config{MaxConns: maxConns, MaxKept: keep})
+			now := int64(1_700_000_000) * int64(time.Second)
+			conns := make([]func(bool, Flags, uint32, uint32), 25000) // beyond the 16,384 kept whole
+			for i := range conns {
+				conns[i] = steppedConn(tr, &now, AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(1024+i))
+				openStepped(conns[i])
+			}
+			for _, seg := range conns {
+				seg(true, ACK, 100, 901) // a keepalive: one byte behind
+			}
+			tr.Finish()
+			return tr
 		}
-		for _, seg := range conns {
-			seg(true, ACK, 100, 901) // a keepalive: one byte behind
+		if got := run(1000, keep).kindCount[AckFlood]; got != run(1<<20, 1<<20).kindCount[AckFlood] {
+			t.Errorf("--max-conns 1000 --keep %d: %d ack_flood, want none, as unbound", keep, got)
 		}
-		tr.Finish()
-		return tr
-	}
-	want, got := run(1<<20).kindCount, run(1000).kindCount
-	if got[AckFlood] != want[AckFlood] || got != want {
-		t.Errorf("--max-conns 1000: findings by kind %v, want %v as unbound", got, want)
 	}
 }
 
@@ -402,5 +404,42 @@ func TestEvictionVictimFrozenAtOnceIsJudgedAgain(t *testing.T) {
 	t.Logf("--max-conns 4: %d close_wait_stuck (%d evicted, %d frozen); unbounded %d", got, ev, frozen, want)
 	if ev == 0 || got != want {
 		t.Errorf("--max-conns 4: %d close_wait_stuck, want %d as unbound", got, want)
+	}
+}
+
+// TestEvictedWhileClosingComesBack: clients close (FIN_WAIT_1) and are
+// evicted from a full table before the server acknowledges their FIN; the
+// server's ACK and FIN, and the client's last ACK, follow. Judged as it is
+// evicted, a connection takes no inference that only the end of input
+// allows (its FIN acknowledged because the input ended), so it comes back
+// with the server's ACK and ends as with a table large enough: the client
+// in TIME_WAIT, no connection picked up mid-stream.
+func TestEvictedWhileClosingComesBack(t *testing.T) {
+	run := func(maxConns int) *Tracker {
+		tr := New(Config{MaxConns: maxConns})
+		now := int64(1_700_000_000) * int64(time.Second)
+		conns := make([]func(bool, Flags, uint32, uint32), 3000)
+		for i := range conns {
+			conns[i] = steppedConn(tr, &now, AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(1024+i))
+			openStepped(conns[i])
+			conns[i](true, FIN|ACK, 101, 901)
+		}
+		for _, seg := range conns {
+			seg(false, ACK, 901, 102)
+			seg(false, FIN|ACK, 901, 102)
+			seg(true, ACK, 102, 902)
+		}
+		tr.Finish()
+		return tr
+	}
+	whole, tr := run(1<<20), run(1000)
+	if tr.Evicted().Readmitted == 0 {
+		t.Fatal("nothing was evicted and brought back: the case tests nothing")
+	}
+	if got, want := statesOf(tr), statesOf(whole); got != want {
+		t.Errorf("--max-conns 1000: states %v, want %v as unbound", got, want)
+	}
+	if got, want := len(tr.Records()), len(whole.Records()); got != want {
+		t.Errorf("--max-conns 1000: %d connections, want %d as unbound", got, want)
 	}
 }

@@ -6,20 +6,23 @@ package tracker
 // none, after that:
 //
 //   - A segment of its 4-tuple brings it back into the table (readmit),
-//     as one parked in TIME_WAIT is (unpark), while it is kept whole and
-//     its last judgement moved no state: rather than a new connection
+//     as one parked in TIME_WAIT is (unpark), while it is kept whole
+//     (its judgement as it was evicted made no inference that only the end
+//     of input allows, evicting): rather than a new connection
 //     picked up mid-stream, whose states would be inferred without what it
 //     knew (a client that sent its FIN before, seen in CLOSE_WAIT as it
 //     acknowledges the server's). It is no longer counted as evicted.
 //   - One evicted before it had been idle for Thresholds.Stuck, in
 //     CLOSE_WAIT say, and never seen again, would have been judged at the
 //     end of input, stuck by then, had the table had room. So one evicted
-//     in a state that time alone may find stuck (judgedLate) is judged
-//     again at the end of input (Finish), as of the end, by the detectors
-//     time alone decides (close_wait_stuck, fin_wait_2_stuck, zero_window;
-//     a pass that counts, and may move a state, ran when it was evicted),
-//     as one still in the table is; one frozen since keeps what those
-//     detectors read of its sides for that (Record.late, lateSide). If a segment of its 4-tuple came after
+//     is judged as a sweep judges one in the table (evicting: no inference
+//     that only the end of input allows, which would keep it from coming
+//     back), and again at the end of input (Finish): one kept whole as
+//     one still in the table is, as of the end; one frozen since, if in a
+//     state that time alone may find stuck (judgedLate), by the detectors
+//     time alone decides (close_wait_stuck, fin_wait_2_stuck,
+//     zero_window), from what those detectors read of its sides, kept for
+//     that (Record.late, lateSide). If a segment of its 4-tuple came after
 //     its eviction that did not bring it back (it was frozen), it is
 //     judged as of that segment instead: that went to a new connection or
 //     to the lone table, and nothing says it stayed as it was after. A
@@ -35,30 +38,29 @@ type evictedOpen struct {
 }
 
 type evictedRef struct {
-	c       *Conn
-	id      uint64
-	seenAt  int64 // when a segment of its 4-tuple came that did not bring it back; 0: none
-	readmit bool  // its last judgement moved no state: it can come back
+	c      *Conn
+	id     uint64
+	seenAt int64 // when a segment of its 4-tuple came that did not bring it back; 0: none
 }
 
-// evictedLate notes c, evicted open; readmit says whether its last
-// judgement (retire) moved no state.
-func (t *Tracker) evictedLate(c *Conn, readmit bool) {
+// evictedLate notes c, evicted open.
+func (t *Tracker) evictedLate(c *Conn) {
 	e := &t.late
+	t.recent.add(t.table.hash(&c.Key), t.recentSize())
 	if ref, ok := e.refs[c.Key]; ok && ref.seenAt != 0 {
 		return // it took the 4-tuple over (or followed one that did): not judged again itself
 	}
 	if e.refs == nil {
 		e.refs, e.prune = make(map[FlowKey]evictedRef), 1024
 	}
-	e.refs[c.Key] = evictedRef{c: c, id: c.ID, readmit: readmit}
+	e.refs[c.Key] = evictedRef{c: c, id: c.ID}
 	if len(e.refs) >= e.prune {
 		t.pruneLate()
 	}
 }
 
 // readmit brings back into the table the connection evicted open of k, if
-// it can come back; otherwise it notes that a segment of k came after the
+// it is still kept whole; otherwise it notes that a segment of k came after the
 // eviction, and reports whether there was one: the connection that
 // segment opens takes its 4-tuple over.
 func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
@@ -70,7 +72,7 @@ func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
 	if !ok {
 		return nil, false
 	}
-	if c = ref.c; ref.readmit && t.keptEvicted(c, ref.id) {
+	if c = ref.c; t.keptEvicted(c, ref.id) {
 		delete(e.refs, *k)
 		for t.table.len() >= t.maxConns && t.evictOne() {
 		}
@@ -127,8 +129,12 @@ func (t *Tracker) rejudgeEvicted() {
 	}
 	for _, c := range t.conns {
 		if c != nil && c.Evicted && !c.inTable {
-			if at, ok := t.late.judgedAt(c.Key, c.ID, t.now); ok {
-				t.check(c, at, pass{})
+			switch ref, ok := t.late.refs[c.Key]; {
+			case !ok || ref.id != c.ID:
+			case ref.seenAt == 0:
+				t.check(c, t.now, final)
+			default:
+				t.check(c, ref.seenAt, pass{}) // as of the segment it did not see
 			}
 		}
 	}
@@ -206,3 +212,41 @@ func lateOf(c *Conn) [2]lateSide {
 	}
 	return late
 }
+
+// recentEvicted remembers the 4-tuples (by hash) of the connections evicted
+// open last, however soon the store forgets them: a segment of one, held
+// as a lone segment, is its connection's, not a flood's (loneFor). It holds
+// as many as twice the flow table, 65,536 at least, 1,048,576 at most.
+type recentEvicted struct {
+	ring []uint64
+	next int
+	n    map[uint64]uint32 // how many times each hash is in ring
+}
+
+func (r *recentEvicted) add(h uint64, size int) {
+	if r.ring == nil {
+		r.ring, r.n = make([]uint64, 0, min(size, 1024)), make(map[uint64]uint32)
+	}
+	if len(r.ring) < size {
+		r.ring = append(r.ring, h)
+	} else {
+		old := r.ring[r.next]
+		if r.n[old]--; r.n[old] == 0 {
+			delete(r.n, old)
+		}
+		r.ring[r.next] = h
+		r.next = (r.next + 1) % size
+	}
+	r.n[h]++
+}
+
+func (r *recentEvicted) has(h uint64) bool {
+	if len(r.n) == 0 {
+		return false
+	}
+	_, ok := r.n[h]
+	return ok
+}
+
+// recentSize is how many 4-tuples recentEvicted holds.
+func (t *Tracker) recentSize() int { return min(max(1<<16, 2*t.maxConns), 1<<20) }

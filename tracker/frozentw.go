@@ -44,8 +44,8 @@ const forgottenRank = 2
 // forgotten): nothing else can end it, so the timer does, unchecked. They
 // are few (the table of compact records must be full), and hold the key.
 // They are capped as that table is (maxTimeWait), or at minLostTimers
-// (3.5 MB) if that is more: with more, the one due first is run ahead of
-// its time, as if it had come due (pushLostTW).
+// (56 MB) if that is more (Tracker.maxLost): with more, the one due first
+// is taken as over ahead of its time (pushLostTW).
 type lostTimer struct {
 	due       int64
 	key       FlowKey
@@ -55,9 +55,10 @@ type lostTimer struct {
 	counted   bool // the client's TIME_WAIT is in the build-up count (timewait.go), which it leaves when it ends
 }
 
-// minLostTimers is the least lostTimers are capped at: with caps set small,
-// a capture of a few thousand TIME_WAITs is still counted exactly.
-const minLostTimers = 1 << 16
+// minLostTimers is the least lostTimers are capped at: as many as the
+// compact records with the default caps, so that caps set small still
+// count a million TIME_WAITs within 2×MSL exactly.
+const minLostTimers = 1 << 20
 
 func (tm frozenTimer) dueAt() int64 { return tm.due }
 func (tm lostTimer) dueAt() int64   { return tm.due }
@@ -70,7 +71,7 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 			continue
 		}
 		tm := lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client}
-		if len(t.lostTWs) >= max(t.maxTimeWait, minLostTimers) {
+		if len(t.lostTWs) >= t.maxLost {
 			if tm.due > t.lostTWs[0].due {
 				tm, t.lostTWs[0] = t.lostTWs[0], tm
 				t.lostTWs.fix(0)

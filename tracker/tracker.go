@@ -89,7 +89,7 @@ type Evictions struct {
 	// TimeWaitAhead counts TIME_WAITs of connections forgotten beyond
 	// MaxKept without a compact record that were taken as ended (CLOSED)
 	// ahead of their time, when the timers that end them filled their cap
-	// (as many as the compact records, 65,536 at least): the one due first,
+	// (as many as the compact records, 1,048,576 at least): the one due first,
 	// each time.
 	TimeWaitAhead uint64
 	// Readmitted counts connections evicted, open or in their handshake,
@@ -126,6 +126,7 @@ type Tracker struct {
 	// maxTimeWait caps tw: ten times MaxConns, as a compact record is
 	// about a tenth of a connection's.
 	maxTimeWait  int
+	maxLost      int                  // caps lostTWs (frozentw.go)
 	lateSegments uint64               // segments for forgotten connections judged on their compact record
 	forgotten    [2][numStates]uint64 // connections forgotten beyond maxKept, by side and state
 	forgottenSvc forgottenServices    // the same, by service (forgottensvc.go)
@@ -160,6 +161,7 @@ type Tracker struct {
 	spares              spareConns
 	late                evictedOpen // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
 	lateScratch         Conn        // a frozen Record's sides judged then
+	recent              recentEvicted
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID
 	sums       checksums             // hosts that sent bad checksums (checksum.go)
@@ -213,6 +215,7 @@ func New(cfg Config) *Tracker {
 	t.maxConns, t.maxKept = min(t.maxConns, MaxCap), min(t.maxKept, MaxCap)
 	t.maxFull = min(t.maxFull, max(MaxCap-t.maxConns, DefaultMaxFull))
 	t.maxTimeWait = 10 * t.maxConns
+	t.maxLost = max(t.maxTimeWait, minLostTimers) // (frozentw.go)
 	t.twRecs = newTWTable(t.table.seed)
 	t.flood = newSynFlood(&t.th)
 	t.lone.max = cfg.MaxLone
@@ -355,7 +358,8 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	}
 	if c == nil {
 		var held bool
-		if c, held = t.loneFor(&k, seg, fromA, takesOver); held {
+		known := takesOver || len(t.recent.n) > 0 && t.recent.has(t.table.hash(&k)) // a segment of a connection evicted open (evictedjudge.go)
+		if c, held = t.loneFor(&k, seg, fromA, known); held {
 			return // a lone segment is not a connection (lone.go)
 		}
 	}
@@ -428,6 +432,12 @@ func (t *Tracker) sweepPass(c *Conn) pass {
 }
 
 var final = pass{counts: true}
+
+// evicting is the pass of a connection evicted open: every detector, as a
+// sweep runs them (the wire may still answer, and the input goes on: no
+// inference that only its end allows), since nothing more of it may be
+// seen (evictedjudge.go judges it again at the end).
+var evicting = pass{counts: true, live: true}
 
 // judgeOpen runs detectOpen once per connection, unless its target is
 // under a SYN flood (the flood is the finding).
