@@ -90,6 +90,8 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 		if c == nil || !c.embryonic() {
 			continue
 		}
+		// (Decided first: holding one can find the flood, in floodCount.)
+		own := !t.cfg.KeepFlood && t.flood.flooded(c)
 		held := false
 		if ft := c.flood; ft != nil {
 			ft.evicted++
@@ -103,7 +105,7 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 		if !held {
 			t.drop(c)
 		}
-		if !t.cfg.KeepFlood && t.flood.flooded(c) {
+		if own {
 			t.evicted.Flood++ // the flood's own: its finding summarizes it, as at the end (Finish)
 		} else {
 			t.evicted.Embryonic++

@@ -73,11 +73,17 @@ func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
 		return nil, false
 	}
 	if c = ref.c; t.keptEvicted(c, ref.id) {
-		delete(e.refs, *k)
 		for t.table.len() >= t.maxConns && t.evictOne() {
 		}
+	}
+	// (Making room can freeze or forget it, and its Conn be reused.)
+	if t.keptEvicted(c, ref.id) {
+		delete(e.refs, *k)
 		t.table.put(c)
 		c.inTable, c.Evicted = true, false
+		if c.half[Client].state == TimeWait && !c.Midstream {
+			t.twEnter(c, c.half[Client].twSince) // it left the build-up count when it was evicted (retire)
+		}
 		t.evicted.Established--
 		t.evicted.Readmitted++
 		t.pushEvictable(&t.lru, timerOf(c, c.Last))

@@ -94,6 +94,7 @@ func (t *Tracker) evictedSYNFor(k *FlowKey) *Conn {
 	e.ft.halfOpen++
 	t.evicted.Embryonic--
 	t.evicted.Readmitted++
+	t.pushEvictable(&t.lru, timerOf(c, c.Last)) // (its entry may have gone while it waited)
 	if due := c.First + int64(t.th.HandshakeTimeout); due > t.now {
 		t.handshakes.push(timerOf(c, due))
 	} else {

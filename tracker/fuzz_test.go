@@ -114,6 +114,15 @@ func checkFuzzInput(t *testing.T, data []byte) {
 			}
 		})
 	checkTracker(t, capped, -1)
+	// The same with a store of two, one kept whole: connections evicted
+	// open are frozen or forgotten while they may still come back.
+	tiny, _ := fuzzRun(data, tracker.Config{MaxConns: maxConns, MaxKept: 2, MaxFull: 1, Thresholds: tracker.Thresholds{Stuck: time.Second}},
+		func(tr *tracker.Tracker) {
+			if open := tr.Active() - tr.Parked(); open > maxConns {
+				t.Fatalf("table holds %d connections, cap %d (a store of two)", open, maxConns)
+			}
+		})
+	checkTracker(t, tiny, -1)
 	full, n := fuzzRun(data, tracker.Config{Thresholds: tracker.Thresholds{Stuck: time.Second}}, nil)
 	checkTracker(t, full, n)
 	again, _ := fuzzRun(data, tracker.Config{MaxConns: maxConns, Thresholds: tracker.Thresholds{Stuck: time.Second}}, nil)
