@@ -1,7 +1,5 @@
 package tracker
 
-import "time"
-
 // A handshake in progress that the full flow table evicts (evictEmbryo)
 // is not known to have failed: on a busy server whose open connections
 // outnumber --max-conns, most are evicted within their round trip, and
@@ -9,14 +7,15 @@ import "time"
 // every busy service a SYN flood; dropped, their answers opened
 // connections picked up mid-stream, and an RST that refused one refused
 // nothing. So one evicted before its target is found under a flood waits
-// here, whole, out of the table: a segment of its 4-tuple within
-// evictedWait brings it back into the table (evictedSYNFor), and is
+// here, whole, out of the table, until its handshake would time out in
+// the table (Thresholds.HandshakeTimeout after its SYN): a segment of its
+// 4-tuple by then brings it back into the table (evictedSYNFor), and is
 // applied to it as if it had never left; past that, or pushed out by
-// maxHeldSYNs more, its SYN counts as failed, and it is dropped; at the
-// end of input, its SYN counts as failed, and it is listed, as a handshake
-// still in the table is. A real flood that overflows the table is still
-// found, its SYNs counted at most evictedWait late (or maxHeldSYNs
-// evictions later, whichever is sooner).
+// maxHeldSYNs more, its SYN counts as failed, as it would in the table,
+// and it is dropped; at the end of input, its SYN counts as failed, and it
+// is listed, as a handshake still in the table is. A real flood that
+// overflows the table is still found, its SYNs counted when they time
+// out, or maxHeldSYNs evictions later, whichever is sooner.
 
 // evictedSYN is the SYN of an evicted handshake, waiting.
 type evictedSYN struct {
@@ -42,16 +41,14 @@ type waitingSYN struct {
 	ft  *floodTarget
 }
 
-const (
-	evictedWait    = time.Second
-	maxEvictedSYNs = 1 << 14
-)
+const maxEvictedSYNs = 1 << 14
 
-// maxHeldSYNs is how many evicted handshakes wait at most: maxEvictedSYNs,
-// or as many as the flow table holds if that is fewer (1,024 at least), so
-// that the connections held out of it (1.2 KB each) stay within what the
-// caps allow.
-func (t *Tracker) maxHeldSYNs() int { return min(maxEvictedSYNs, max(1024, t.maxConns)) }
+// maxHeldSYNs is how many evicted handshakes wait at most: maxEvictedSYNs
+// (20 MB of connections), or four times the flow table if that is fewer,
+// 4,096 at least, so that memory stays within what the caps allow. With
+// 1,024 at --max-conns 2, a busy server's 3,000 handshakes in progress
+// were dropped before their answers came, and made a SYN flood.
+func (t *Tracker) maxHeldSYNs() int { return min(maxEvictedSYNs, max(4096, 4*t.maxConns)) }
 
 // holdEvictedSYN holds c, a handshake in progress being evicted, out of
 // the table.
@@ -109,7 +106,7 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 	w := &t.evictedSYNs
 	for w.q.len() > 0 {
 		e := w.q.front()
-		if !all && w.q.len() <= t.maxHeldSYNs() && t.now-e.evicted <= int64(evictedWait) {
+		if !all && w.q.len() <= t.maxHeldSYNs() && t.now < e.first+int64(t.th.HandshakeTimeout) {
 			return
 		}
 		if ws, ok := w.waiting[e.key]; ok && ws.seq == e.seq {

@@ -12,9 +12,11 @@ import (
 // their answer out of the table, and those never seen again are judged at
 // the end as if still in it: the summary (connections, findings by kind,
 // states) is the one a table large enough gives.
+// (Not end-states: its SYN sent again and again for 3.9 s times out while
+// evicted, and is dropped, as one in a full table is; a table large
+// enough lists it with its syn_timeout.)
 func TestTinyCapsGiveTheSameSummary(t *testing.T) {
 	for _, name := range []string{
-		"end-states.pcap",
 		"multi-close.pcap",
 		"multi-close-ipv6-rtt20-at-server.pcap",
 		"multi-close-over-vxlan.pcap",
