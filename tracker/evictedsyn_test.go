@@ -86,3 +86,19 @@ func TestAnsweredFloodOverflowingTheTableIsFound(t *testing.T) {
 		}
 	}
 }
+
+// TestManyHandshakesThroughATinyTableAreNoSYNFlood: 3,000 handshakes in
+// progress at once through a table of 2: as many wait out of it for their
+// answers (4,096 may), so none is an unanswered SYN. (With 1,024 waiting at
+// most, the others were dropped before their SYN-ACKs came: a false
+// syn_flood.)
+func TestManyHandshakesThroughATinyTableAreNoSYNFlood(t *testing.T) {
+	tr := New(Config{MaxConns: 2})
+	handshakes(tr, 15000, 3000, completed)
+	if got := tr.kindCount[SynFlood]; got != 0 {
+		t.Errorf("%d syn_flood findings, want none (evicted %+v)", got, tr.Evicted())
+	}
+	if ev := tr.Evicted(); ev.Readmitted == 0 {
+		t.Fatalf("no handshake was evicted and brought back: the case tests nothing (%+v)", ev)
+	}
+}
