@@ -134,18 +134,17 @@ func (t *Tracker) rejudgeEvicted() {
 		return
 	}
 	for _, c := range t.conns {
-		if c != nil && c.Evicted && !c.inTable {
-			switch ref, ok := t.late.refs[c.Key]; {
-			case !ok || ref.id != c.ID:
-			case ref.seenAt == 0:
-				t.check(c, t.now, final)
-			default:
-				t.check(c, ref.seenAt, pass{}) // as of the segment it did not see
-			}
+		if c == nil || !c.Evicted || c.inTable {
+			continue
+		}
+		if at, seen, ok := t.late.judgedAt(c.Key, c.ID, t.now); ok && seen {
+			t.check(c, at, pass{}) // as of the segment it did not see
+		} else if ok {
+			t.check(c, at, final)
 		}
 	}
 	for r := range t.frozenRecords() {
-		if at, ok := t.late.judgedAt(r.Key, r.ID, t.now); ok && r.late != nil && !r.dropped {
+		if at, _, ok := t.late.judgedAt(r.Key, r.ID, t.now); ok && r.late != nil && !r.dropped {
 			c := &t.lateScratch
 			*c = Conn{ID: r.ID, First: r.First, Last: r.Last, Key: r.Key, clientIsA: r.clientIsA, found: r.found}
 			for s := range c.half {
@@ -161,16 +160,17 @@ func (t *Tracker) rejudgeEvicted() {
 
 // judgedAt reports whether the connection of ID id, evicted open with key
 // k, is to be judged again, and as of when: end, the end of input, unless
-// a segment of k came after its eviction that did not bring it back.
-func (e *evictedOpen) judgedAt(k FlowKey, id uint64, end int64) (int64, bool) {
+// a segment of k came after its eviction that did not bring it back
+// (seen).
+func (e *evictedOpen) judgedAt(k FlowKey, id uint64, end int64) (at int64, seen, ok bool) {
 	ref, ok := e.refs[k]
 	if !ok || ref.id != id {
-		return 0, false
+		return 0, false, false
 	}
 	if ref.seenAt != 0 {
-		return ref.seenAt, true
+		return ref.seenAt, true, true
 	}
-	return end, true
+	return end, false, true
 }
 
 // judgedLate reports whether a side of c is in a state that time alone
@@ -224,25 +224,21 @@ func lateOf(c *Conn) [2]lateSide {
 // as a lone segment, is its connection's, not a flood's (loneFor). It holds
 // as many as twice the flow table, 65,536 at least, 1,048,576 at most.
 type recentEvicted struct {
-	ring []uint64
-	next int
-	n    map[uint64]uint32 // how many times each hash is in ring
+	order fifo[uint64]
+	n     map[uint64]uint32 // how many times each hash is in order
 }
 
 func (r *recentEvicted) add(h uint64, size int) {
-	if r.ring == nil {
-		r.ring, r.n = make([]uint64, 0, min(size, 1024)), make(map[uint64]uint32)
+	if r.n == nil {
+		r.n = make(map[uint64]uint32)
 	}
-	if len(r.ring) < size {
-		r.ring = append(r.ring, h)
-	} else {
-		old := r.ring[r.next]
+	if r.order.len() >= size {
+		old := r.order.pop()
 		if r.n[old]--; r.n[old] == 0 {
 			delete(r.n, old)
 		}
-		r.ring[r.next] = h
-		r.next = (r.next + 1) % size
 	}
+	r.order.push(h)
 	r.n[h]++
 }
 

@@ -20,10 +20,7 @@ package tracker
 // evictedSYN is the SYN of an evicted handshake, waiting.
 type evictedSYN struct {
 	failedSYN
-	c       *Conn // the connection, out of the table
-	ft      *floodTarget
-	evicted int64  // when
-	seq     uint64 // its number, to find whether it was answered since
+	seq uint64 // its number, to find whether it was answered since (waitingSYN)
 }
 
 // evictedSYNs holds them, oldest first, and by 4-tuple the number of the
@@ -34,7 +31,8 @@ type evictedSYNs struct {
 	next    uint64
 }
 
-// waitingSYN is the latest evicted SYN of a 4-tuple still waiting.
+// waitingSYN is the latest evicted SYN of a 4-tuple still waiting: its
+// connection, out of the table, and the flood target it counts for.
 type waitingSYN struct {
 	seq uint64
 	c   *Conn
@@ -63,7 +61,7 @@ func (t *Tracker) holdEvictedSYN(c *Conn) {
 	w.next++
 	w.waiting[c.Key] = waitingSYN{seq: w.next, c: c, ft: ft}
 	w.q.push(evictedSYN{failedSYN: failedSYN{key: c.Key, clientIsA: c.clientIsA, first: c.First, verdict: verdictOf(c, t.now)},
-		c: c, ft: ft, evicted: t.now, seq: w.next})
+		seq: w.next})
 	t.letGoPending(c)
 	t.unlink(c)
 	t.settleEvictedSYNs(false)
@@ -111,11 +109,11 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 		}
 		if ws, ok := w.waiting[e.key]; ok && ws.seq == e.seq {
 			delete(w.waiting, e.key)
-			t.floodCount(e.ft, e.failedSYN, e.first)
+			t.floodCount(ws.ft, e.failedSYN, e.first)
 			if all {
 				t.evicted.Embryonic-- // listed, as one still in the table is at the end
 			} else {
-				t.drop(e.c)
+				t.drop(ws.c)
 			}
 		}
 		w.q.pop()

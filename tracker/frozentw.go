@@ -76,7 +76,8 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 				tm, t.lostTWs[0] = t.lostTWs[0], tm
 				t.lostTWs.fix(0)
 			}
-			t.runLostAhead(tm) // the one due first
+			t.evicted.TimeWaitAhead++
+			t.runLost(tm, t.now, cNotFollowed) // the one due first, ahead of its time: no room left to follow it
 			continue
 		}
 		t.lostTWs.push(tm)
@@ -86,25 +87,16 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 // expireLost ends the TIME_WAITs of lostTimers due by until.
 func (t *Tracker) expireLost(until int64) {
 	for len(t.lostTWs) > 0 && t.lostTWs[0].due <= until {
-		t.runLost(t.lostTWs.pop())
+		tm := t.lostTWs.pop()
+		t.runLost(tm, tm.due, cExpired)
 	}
 }
 
-// runLost ends the TIME_WAIT of a lostTimer's side, as of when it is due.
-func (t *Tracker) runLost(tm lostTimer) {
-	t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, tm.due, 0, cExpired)
+// runLost ends the TIME_WAIT of a lostTimer's side at at, for why.
+func (t *Tracker) runLost(tm lostTimer, at int64, why cause) {
+	t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, at, 0, why)
 	if tm.counted {
 		t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA)) // (timewait.go)
-	}
-}
-
-// runLostAhead ends the TIME_WAIT of a lostTimer's side now, ahead of its
-// time: there is no room left to follow it.
-func (t *Tracker) runLostAhead(tm lostTimer) {
-	t.evicted.TimeWaitAhead++
-	t.forgottenLeftTW(tm.id, &tm.key, tm.clientIsA, tm.side, t.now, 0, cNotFollowed)
-	if tm.counted {
-		t.twLeaveKey(twKeyFor(&tm.key, tm.clientIsA))
 	}
 }
 

@@ -105,9 +105,9 @@ func loneInvalid(seg *Segment) bool { return seg.Flags&(SYN|RST|ACK) == 0 }
 // It returns the connection the segment belongs to (nil: a new one, for a
 // SYN), or held set if the segment is held, dropped, or already applied to
 // the connection its 4-tuple's held segments were promoted to.
-func (t *Tracker) loneFor(k *FlowKey, seg *Segment, fromA, known bool) (_ *Conn, held bool) {
+func (t *Tracker) loneFor(k *FlowKey, hk uint64, seg *Segment, fromA, known bool) (_ *Conn, held bool) {
 	lt := &t.lone
-	h := t.table.hash(k) | 1
+	h := hk | 1
 	i, ok := lt.find(k, h)
 	syn := opensConn(seg)
 	if !ok {

@@ -343,7 +343,8 @@ func (t *Tracker) Observe(seg *Segment) { t.ObserveHashed(seg, FlowHash{}) }
 // its connection, to the lone table, or to a new connection.
 func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	k, fromA := keyOf(seg)
-	c := t.table.getHashed(&k, t.table.hashOf(&k, h))
+	hk := t.table.hashOf(&k, h)
+	c := t.table.getHashed(&k, hk)
 	if c == nil && t.twRecs.len() > 0 {
 		var done bool
 		if c, done = t.unpark(&k, seg, fromA); done {
@@ -358,8 +359,8 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	}
 	if c == nil {
 		var held bool
-		known := takesOver || len(t.recent.n) > 0 && t.recent.has(t.table.hash(&k)) // a segment of a connection evicted open (evictedjudge.go)
-		if c, held = t.loneFor(&k, seg, fromA, known); held {
+		known := takesOver || t.recent.has(hk) // a segment of a connection evicted open (evictedjudge.go)
+		if c, held = t.loneFor(&k, hk, seg, fromA, known); held {
 			return // a lone segment is not a connection (lone.go)
 		}
 	}
