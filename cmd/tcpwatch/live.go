@@ -27,6 +27,11 @@ const wallEvery = 64
 // packets (and, under load, between packets).
 const sweepEvery = 250 * time.Millisecond
 
+// openedKey is the context key of a func() runLive calls once every
+// reader is open and filtered, so that what arrives from then on is
+// captured: tests wait on it rather than sleep.
+type openedKey struct{}
+
 // runLive is tcpwatch -i: the file pipeline (Reader → decoder → tracker →
 // report) fed by libpcap, with the wall clock driving the tracker's timers.
 // It stops on ctx (Ctrl-C, SIGTERM), --duration or -c, and prints the same
@@ -52,6 +57,9 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 		}
 	}
 	defer closeAll()
+	if opened, ok := ctx.Value(openedKey{}).(func()); ok {
+		opened()
+	}
 	out, err := openOutputs(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v\n", err)

@@ -46,12 +46,14 @@ type liveRun struct {
 	out, err syncBuffer
 	code     int
 	done     chan struct{}
+	opened   chan struct{} // closed once every reader is open
 }
 
 // startLive runs tcpwatch with args inside ns until ctx ends (or it stops
 // by itself).
 func startLive(ctx context.Context, ns *netlab.NS, args ...string) *liveRun {
-	r := &liveRun{done: make(chan struct{})}
+	r := &liveRun{done: make(chan struct{}), opened: make(chan struct{})}
+	ctx = context.WithValue(ctx, openedKey{}, func() { close(r.opened) })
 	go func() {
 		defer close(r.done)
 		err := ns.Do(func() error {
@@ -64,6 +66,19 @@ func startLive(ctx context.Context, ns *netlab.NS, args ...string) *liveRun {
 		}
 	}()
 	return r
+}
+
+// ready waits until tcpwatch has its capture open: what is sent from then
+// on is captured.
+func (r *liveRun) ready(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.opened:
+	case <-r.done:
+		t.Fatalf("tcpwatch stopped (exit %d) before its capture was open: %s", r.code, r.err.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpwatch did not open its capture")
+	}
 }
 
 // wait waits for tcpwatch to stop.
@@ -366,7 +381,7 @@ func liveCount(t *testing.T, extra ...string) {
 	l := netlab.New(t)
 	server(t, l, "198.18.0.2:8080", echoOnce)
 	tw := startLive(context.Background(), l.Server, append([]string{"-i", l.Server.Link, "-c", "3", "-F", "json", "--duration", "8s", "tcp port 8080"}, extra...)...)
-	time.Sleep(300 * time.Millisecond) // the handle is open; the json format writes nothing before the end
+	tw.ready(t)
 	request(t, l, "198.18.0.2:8080")
 	tw.wait(t)
 	var rep report.Report
@@ -463,7 +478,7 @@ func TestLiveCountEndsTheCaptureAtItsLastPacket(t *testing.T) {
 	l := netlab.New(t)
 	server(t, l, "198.18.0.2:8082", neverClose)
 	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "-c", "4", "-F", "json", "--duration", "8s", "tcp port 8082")
-	time.Sleep(300 * time.Millisecond) // the handle is open; the json format writes nothing before the end
+	tw.ready(t)
 	c, err := dial(t, l, "198.18.0.2:8082")
 	if err != nil {
 		t.Fatal(err)

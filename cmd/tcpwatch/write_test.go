@@ -213,7 +213,7 @@ func liveWriteKeepsTheStuckConnection(t *testing.T, extra ...string) {
 	file := filepath.Join(dir, "stuck.pcap")
 	args := append([]string{"-i", l.Server.Link, "-F", "json", "--stuck", "1s", "--duration", "3s", "-w", file}, extra...)
 	tw := startLive(context.Background(), l.Server, append(args, "tcp")...)
-	time.Sleep(300 * time.Millisecond) // the handle is open; json writes nothing before the end
+	tw.ready(t)
 	request(t, l, "198.18.0.2:8080")
 	c, err := dial(t, l, "198.18.0.2:8081")
 	if err != nil {
@@ -236,7 +236,7 @@ func liveWriteKeepsTheStuckConnection(t *testing.T, extra ...string) {
 		}
 	}
 	if stuck == nil || len(rep.Connections) != 2 {
-		t.Fatalf("want two connections, one close_wait_stuck to :8081: %+v", rep.Connections)
+		t.Fatalf("want two connections, one close_wait_stuck to :8081: %+v (%d packets captured; stderr %q)", rep.Connections, rep.Input.Packets, tw.err.String())
 	}
 	pkts := tcpdumpRead(t, file)
 	a, b := stuck.Client.String(), stuck.Server.String()
