@@ -47,9 +47,9 @@ type Input struct {
 	CaptureEnd Time    `json:"capture_end,omitzero"`
 	Dropped    Dropped `json:"dropped"`
 	// Evicted counts connections dropped from the flow table to keep
-	// memory bounded (--max-conns): embryonic ones (handshake never
-	// completed) are left out of the report; established ones keep the
-	// record they had.
+	// memory bounded (--max-conns): they keep the record they had, but
+	// handshakes pushed out while they waited for their answer
+	// (tracker/evictedsyn.go).
 	Evicted Evicted `json:"evicted"`
 	// Error is the error that ended the input early, if any: everything
 	// read before it is still analyzed.

@@ -81,9 +81,12 @@ func (t *Tracker) floodsOldest() bool {
 	return false
 }
 
-// evictEmbryo drops the oldest connection of q whose handshake never
-// completed, from the table and the report; one to a target not found
-// under a SYN flood waits out of the table for an answer first.
+// evictEmbryo evicts the oldest connection of q whose handshake never
+// completed: one to a target found under a SYN flood, the flood's own, is
+// dropped from the report too (the flood's finding summarizes it); one in
+// progress to another target waits out of the table for an answer first
+// (evictedsyn.go); any other is kept for the report, as one evicted open
+// is (keepEvictedEmbryo).
 func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 	for q.len() > 0 {
 		c := t.tableConn(q.pop())
@@ -102,8 +105,12 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 				held = true
 			}
 		}
-		if !held {
+		switch {
+		case held:
+		case own:
 			t.drop(c)
+		default:
+			t.keepEvictedEmbryo(c)
 		}
 		if own {
 			t.evicted.Flood++ // the flood's own: its finding summarizes it, as at the end (Finish)

@@ -1,7 +1,10 @@
 package tracker
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -442,4 +445,56 @@ func TestEvictedWhileClosingComesBack(t *testing.T) {
 	if got, want := len(tr.Records()), len(whole.Records()); got != want {
 		t.Errorf("--max-conns 1000: %d connections, want %d as unbound", got, want)
 	}
+}
+
+// TestEvictedHandshakesAreListedAsWithRoom: a handshake evicted from a full
+// table, its SYN unanswered, is kept for the report as a table large
+// enough keeps it: listed, its retransmissions its own (not a new
+// connection's), its syn_timeout found; Embryonic counts it as evicted.
+func TestEvictedHandshakesAreListedAsWithRoom(t *testing.T) {
+	sec := int64(time.Second)
+	for _, tc := range []struct {
+		name    string
+		clients int
+		every   int64   // between the clients' first SYNs
+		rtx     []int64 // retransmissions, after the first SYN
+		caps    Config
+	}{
+		{"SYNs retransmitted into silence through a table of 2", 6, sec / 100, []int64{sec, 3 * sec, 7 * sec}, Config{MaxConns: 2}},
+		{"lone SYNs an hour apart through a table of 5", 20, 3600 * sec, nil, Config{MaxConns: 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var segs []Segment
+			start := int64(1_700_000_000) * sec
+			for i := range tc.clients {
+				at := start + int64(i)*tc.every
+				for _, d := range append([]int64{0}, tc.rtx...) {
+					segs = append(segs, Segment{Time: at + d, Src: cAddr, SrcPort: uint16(40000 + i), Dst: sAddr, DstPort: 80,
+						Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
+				}
+			}
+			slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+			want, got := listing(New(Config{}), segs), listing(New(tc.caps), segs)
+			if !slices.Equal(got, want) {
+				t.Errorf("with %+v:\n%s\nwith room:\n%s", tc.caps, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// listing feeds segs to tr and lists what its report shows of each
+// connection, and its summary's counts.
+func listing(tr *Tracker, segs []Segment) []string {
+	for i := range segs {
+		s := segs[i]
+		tr.Observe(&s)
+	}
+	tr.Finish()
+	var out []string
+	for _, r := range tr.Records() {
+		out = append(out, fmt.Sprintf("%d %v %s/%s %d/%d %v", r.ID, r.Client(), r.State(Client), r.State(Server),
+			r.Packets(Client), r.Packets(Server), r.Kinds()))
+	}
+	ev := tr.Evicted()
+	return append(out, fmt.Sprintf("forgotten %v, flood %d", tr.ForgottenStates(), ev.Flood))
 }

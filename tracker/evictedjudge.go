@@ -84,9 +84,13 @@ func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
 		if c.half[Client].state == TimeWait && !c.Midstream {
 			t.twEnter(c, c.half[Client].twSince) // it left the build-up count when it was evicted (retire)
 		}
-		t.evicted.Established--
+		if c.embryonic() {
+			t.evicted.Embryonic-- // (keepEvictedEmbryo)
+		} else {
+			t.evicted.Established--
+		}
 		t.evicted.Readmitted++
-		t.pushEvictable(&t.lru, timerOf(c, c.Last))
+		t.queueReadmitted(c)
 		return c, false
 	}
 	if ref.seenAt == 0 {

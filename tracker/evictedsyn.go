@@ -10,10 +10,14 @@ package tracker
 // here, whole, out of the table, until its handshake would time out in
 // the table (Thresholds.HandshakeTimeout after its SYN): a segment of its
 // 4-tuple by then brings it back into the table (evictedSYNFor), and is
-// applied to it as if it had never left; past that, or pushed out by
-// maxHeldSYNs more, its SYN counts as failed, as it would in the table,
-// and it is dropped; at the end of input, its SYN counts as failed, and it
-// is listed, as a handshake still in the table is. A real flood that
+// applied to it as if it had never left. Past that, its SYN counts as
+// failed, as it would in the table, and it is kept for the report as an
+// evicted open connection is, or dropped, the flood's own, if its target
+// is found under a flood by then. Pushed out by maxHeldSYNs more before
+// that, its SYN counts as failed and it is dropped, counted in Embryonic
+// (or, at the end, in Flood if its target is found under a flood by
+// then: settleForgottenFloods). At the end of input, its SYN counts as
+// failed, and it is listed, as a handshake still in the table is. A real flood that
 // overflows the table is still found, its SYNs counted when they time
 // out, or maxHeldSYNs evictions later, whichever is sooner.
 
@@ -89,13 +93,23 @@ func (t *Tracker) evictedSYNFor(k *FlowKey) *Conn {
 	e.ft.halfOpen++
 	t.evicted.Embryonic--
 	t.evicted.Readmitted++
-	t.pushEvictable(&t.lru, timerOf(c, c.Last)) // (its entry may have gone while it waited)
+	t.queueReadmitted(c)
+	return c
+}
+
+// queueReadmitted queues a connection brought back into the table for
+// eviction again: in the LRU queue (its entry may have gone while it was
+// out), and a handshake in progress by its handshake's age too.
+func (t *Tracker) queueReadmitted(c *Conn) {
+	t.pushEvictable(&t.lru, timerOf(c, c.Last))
+	if !c.embryonic() {
+		return
+	}
 	if due := c.First + int64(t.th.HandshakeTimeout); due > t.now {
 		t.handshakes.push(timerOf(c, due))
 	} else {
 		t.pushEvictable(&t.embryos, timerOf(c, t.now))
 	}
-	return c
 }
 
 // settleEvictedSYNs counts as failed the evicted SYNs that waited their
@@ -110,12 +124,58 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 		if ws, ok := w.waiting[e.key]; ok && ws.seq == e.seq {
 			delete(w.waiting, e.key)
 			t.floodCount(ws.ft, e.failedSYN, e.first)
-			if all {
+			switch {
+			case all:
 				t.evicted.Embryonic-- // listed, as one still in the table is at the end
-			} else {
+			case !t.cfg.KeepFlood && t.flood.flooded(ws.c):
+				t.drop(ws.c) // the flood's own: its finding summarizes it
+				t.evicted.Embryonic--
+				t.evicted.Flood++
+			case t.now < e.first+int64(t.th.HandshakeTimeout):
+				// Pushed out in progress: its answer may still come, and
+				// open a connection of its own (kept whole, 1.2 KB, each
+				// of a flood's many would be).
 				t.drop(ws.c)
+				ws.ft.droppedWaiting++
+			default:
+				t.keepEvictedEmbryo(ws.c)
 			}
 		}
 		w.q.pop()
 	}
+}
+
+// keepEvictedEmbryo keeps for the report a handshake evicted from the
+// table (or waiting out of it, evictedsyn.go, until its time ran out), not
+// the flood's own, as an open connection evicted is kept (retire): judged
+// as it leaves, listed, judged again at the end of input, and brought back
+// into the table by a later segment of its 4-tuple while kept whole
+// (readmit). A table large enough would have listed it: a SYN never
+// answered is a syn_timeout, and its retransmissions are its own, not a
+// new connection's. One that is a single SYN, never sent again, is frozen
+// at once: what a SYN flood from spoofed sources evicts before it is
+// found (116,117 of a million SYNs in 10 s, README) is that, and whole
+// they took 1.2 KB each; a SYN sent again later opens a connection of its
+// own, as it did when evicted handshakes were dropped.
+func (t *Tracker) keepEvictedEmbryo(c *Conn) {
+	c.Evicted = true
+	t.floodFailed(c, c.First) // (counted already if it had timed out in the table)
+	t.check(c, t.now, evicting)
+	if c.inTable {
+		t.letGoPending(c)
+		t.unlink(c)
+	}
+	if c.half[Client].packets+c.half[Server].packets > 1 {
+		t.evictedLate(c)
+		t.keep(c)
+		return
+	}
+	// Frozen, it cannot come back, nor is it judged again but for its
+	// opening (judgeOpens): only its segments are known as an evicted
+	// connection's (evictedLate).
+	t.recent.add(t.table.hash(&c.Key), t.recentSize())
+	t.freeze(c, frozenOtherRank)
+	for t.ended.len()+t.endedOther.len()+t.frozenLen() > t.maxKept && t.forgetOldest() {
+	}
+	t.compactIfSparse()
 }

@@ -208,10 +208,7 @@ func (t *Tracker) forgetWhole(q *fifo[*Conn], other bool) {
 		return // back in the flow table: stored again when it ends
 	}
 	if t.stored(old) {
-		t.forget(old)
-		if other {
-			t.evicted.ForgottenUnanswered++
-		}
+		t.forget(old, other)
 	}
 }
 
@@ -233,7 +230,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 				t.cfg.OnForgotten(r.trs[i].public())
 			}
 		}
-		t.countForgotten(&r.Key, r.clientIsA, r.states, r.found) // (forgottensvc.go)
+		t.countForgotten(&r.Key, r.clientIsA, r.states, r.found, forgetting{own: r.embryonic, evicted: r.Evicted, other: other}) // (forgottensvc.go)
 		for s := Client; s <= Server; s++ {
 			if st := r.states[s]; tw != nil && st != TimeWait {
 				tw.setState(s, st) // (CLOSED, or CLOSING or LAST_ACK after its FIN again)
@@ -249,9 +246,6 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 			t.pushLostTW(&r.Key, uint32(r.ID), r.clientIsA, r.states, due, counted) // (no compact record: dropped, or retired first)
 		}
 		t.evicted.Forgotten++
-		if other {
-			t.evicted.ForgottenUnanswered++
-		}
 	}
 	q.pop()
 }
@@ -296,6 +290,9 @@ func (t *Tracker) finishFrozen() {
 		if r.embryonic && !t.cfg.KeepFlood && t.flood.floodedKey(r.floodKey()) {
 			r.dropped = true
 			t.evicted.Flood++
+			if r.Evicted {
+				t.evicted.Embryonic-- // (keepEvictedEmbryo)
+			}
 		}
 	}
 }

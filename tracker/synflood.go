@@ -41,7 +41,11 @@ type floodTarget struct {
 	peakRate    int
 	sources     *hll
 	evicted     int // of its half-open connections, evicted from the full table
-	anomaly     int // index+1 of its finding in Tracker.anomalies; 0: none
+	// droppedWaiting counts, of those, handshakes pushed out of the evicted ones
+	// waiting before their time (settleEvictedSYNs): counted as Embryonic,
+	// and as the flood's own at the end if the target is found under one.
+	droppedWaiting uint64
+	anomaly        int // index+1 of its finding in Tracker.anomalies; 0: none
 
 	forensics // what the server did with the SYNs (synflood_forensics.go)
 }

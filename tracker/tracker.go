@@ -79,7 +79,7 @@ const DefaultMaxKept = 200_000
 // Evictions counts connections dropped from the flow table to respect
 // MaxConns, and ended connections forgotten to respect MaxKept.
 type Evictions struct {
-	Embryonic   uint64 // handshake never completed: dropped from the report too
+	Embryonic   uint64 // handshake never completed: kept for the report as it was, as Established (keepEvictedEmbryo)
 	Established uint64 // dropped from the table, their record kept as it was (not back since: evictedjudge.go)
 	// TimeWait counts compact records of connections that ended dropped
 	// from the full table of TIME_WAITs (MaxTimeWait), oldest first:
@@ -316,6 +316,7 @@ func (t *Tracker) Finish() {
 	}
 	t.settleEvictedSYNs(true)
 	t.floodFinish()
+	t.settleForgottenFloods() // (forgottensvc.go)
 	t.loneFloodsFinish()
 	t.settleForgotten()
 	t.finishFrozen()
@@ -325,6 +326,9 @@ func (t *Tracker) Finish() {
 			if !t.cfg.KeepFlood {
 				t.drop(c)
 				t.evicted.Flood++
+				if c.Evicted {
+					t.evicted.Embryonic-- // (keepEvictedEmbryo)
+				}
 			}
 		}
 	}

@@ -671,9 +671,9 @@ func (t *Tracker) unlink(c *Conn) {
 }
 
 // forget drops an ended connection from the report, counting it in the
-// state each side had. One still parked has its last judgement first, as
-// retire gives it.
-func (t *Tracker) forget(c *Conn) {
+// state each side had (other: of the lowest rank, never answered). One
+// still parked has its last judgement first, as retire gives it.
+func (t *Tracker) forget(c *Conn, other bool) {
 	if c.parked {
 		t.judgeOpen(c)
 		t.check(c, t.now, final)
@@ -681,7 +681,7 @@ func (t *Tracker) forget(c *Conn) {
 	t.letGoPending(c)
 	r := t.parkedRec(c)
 	states := [2]State{c.half[Client].state, c.half[Server].state}
-	t.countForgotten(&c.Key, c.clientIsA, states, c.found) // (forgottensvc.go)
+	t.countForgotten(&c.Key, c.clientIsA, states, c.found, forgetting{own: c.floodsOwn(), evicted: c.Evicted, other: other}) // (forgottensvc.go)
 	for s := Client; s <= Server; s++ {
 		if r != nil && states[s] != TimeWait {
 			r.leaveTW(s) // (its TIME_WAIT ran out while stored)
