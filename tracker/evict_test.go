@@ -459,9 +459,21 @@ func TestEvictedHandshakesAreListedAsWithRoom(t *testing.T) {
 		every   int64   // between the clients' first SYNs
 		rtx     []int64 // retransmissions, after the first SYN
 		caps    Config
+		more    func(start int64) []Segment
 	}{
-		{"SYNs retransmitted into silence through a table of 2", 6, sec / 100, []int64{sec, 3 * sec, 7 * sec}, Config{MaxConns: 2}},
-		{"lone SYNs an hour apart through a table of 5", 20, 3600 * sec, nil, Config{MaxConns: 5}},
+		{"SYNs retransmitted into silence through a table of 2", 6, sec / 100, []int64{sec, 3 * sec, 7 * sec}, Config{MaxConns: 2}, none},
+		{"lone SYNs an hour apart through a table of 5", 20, 3600 * sec, nil, Config{MaxConns: 5}, none},
+		// Evicted by the SYNs to another server, its retransmission overdue
+		// when its answer comes: still the one connection, not given up.
+		{"a SYN answered 5 s late through a table of 1", 1, 0, []int64{sec}, Config{MaxConns: 1}, func(start int64) []Segment {
+			other := AddrFrom4([4]byte{198, 18, 0, 9})
+			return []Segment{
+				{Time: start + 3*sec/2, Src: cAddr, SrcPort: 41000, Dst: other, DstPort: 80, Flags: SYN, Seq: 7, Window: 1000, WScale: -1},
+				{Time: start + 4*sec, Src: cAddr, SrcPort: 41001, Dst: other, DstPort: 80, Flags: SYN, Seq: 7, Window: 1000, WScale: -1},
+				{Time: start + 5*sec, Src: sAddr, SrcPort: 80, Dst: cAddr, DstPort: 40000, Flags: SYN | ACK, Seq: 500, Ack: 101, Window: 1000, WScale: -1},
+				{Time: start + 5*sec + 1, Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Flags: ACK, Seq: 101, Ack: 501, Window: 1000, WScale: -1},
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var segs []Segment
@@ -473,6 +485,7 @@ func TestEvictedHandshakesAreListedAsWithRoom(t *testing.T) {
 						Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
 				}
 			}
+			segs = append(segs, tc.more(start)...)
 			slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
 			want, got := listing(New(Config{}), segs), listing(New(tc.caps), segs)
 			if !slices.Equal(got, want) {
@@ -481,6 +494,8 @@ func TestEvictedHandshakesAreListedAsWithRoom(t *testing.T) {
 		})
 	}
 }
+
+func none(int64) []Segment { return nil }
 
 // listing feeds segs to tr and lists what its report shows of each
 // connection, and its summary's counts.

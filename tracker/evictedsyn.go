@@ -147,35 +147,32 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 
 // keepEvictedEmbryo keeps for the report a handshake evicted from the
 // table (or waiting out of it, evictedsyn.go, until its time ran out), not
-// the flood's own, as an open connection evicted is kept (retire): judged
-// as it leaves, listed, judged again at the end of input, and brought back
-// into the table by a later segment of its 4-tuple while kept whole
-// (readmit). A table large enough would have listed it: a SYN never
-// answered is a syn_timeout, and its retransmissions are its own, not a
-// new connection's. One that is a single SYN, never sent again, is frozen
-// at once: what a SYN flood from spoofed sources evicts before it is
-// found (116,117 of a million SYNs in 10 s, README) is that, and whole
-// they took 1.2 KB each; a SYN sent again later opens a connection of its
-// own, as it did when evicted handshakes were dropped.
+// the flood's own, as an open connection evicted is kept (retire): listed,
+// judged at the end of input, and brought back into the table by a later
+// segment of its 4-tuple while kept whole (readmit). A table large enough
+// would have listed it: a SYN never answered is a syn_timeout, and its
+// retransmissions, or a late answer, are its own, not a new connection's.
+// It is not judged as it leaves: that would settle a side whose
+// retransmission is overdue as having given up (as a live sweep does),
+// and its late answer would then open a connection of its own; a table
+// large enough reading a file settles nothing before the end. Frozen
+// before the end, it is judged then (freeze).
 func (t *Tracker) keepEvictedEmbryo(c *Conn) {
 	c.Evicted = true
 	t.floodFailed(c, c.First) // (counted already if it had timed out in the table)
-	t.check(c, t.now, evicting)
 	if c.inTable {
 		t.letGoPending(c)
 		t.unlink(c)
 	}
-	if c.half[Client].packets+c.half[Server].packets > 1 {
-		t.evictedLate(c)
-		t.keep(c)
-		return
+	t.evictedLate(c)
+	t.keep(c)
+}
+
+// judgeEvictedEmbryo judges c if it is a handshake kept whole since its
+// eviction and not judged then (keepEvictedEmbryo), as it is frozen or
+// forgotten: what it is then is what the report keeps of it.
+func (t *Tracker) judgeEvictedEmbryo(c *Conn) {
+	if c.Evicted && !c.inTable && c.embryonic() {
+		t.check(c, t.now, evicting)
 	}
-	// Frozen, it cannot come back, nor is it judged again but for its
-	// opening (judgeOpens): only its segments are known as an evicted
-	// connection's (evictedLate).
-	t.recent.add(t.table.hash(&c.Key), t.recentSize())
-	t.freeze(c, frozenOtherRank)
-	for t.ended.len()+t.endedOther.len()+t.frozenLen() > t.maxKept && t.forgetOldest() {
-	}
-	t.compactIfSparse()
 }

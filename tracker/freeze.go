@@ -96,6 +96,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	if c.parked {
 		t.check(c, t.now, final)
 	}
+	t.judgeEvictedEmbryo(c)
 	t.letGoPending(c)
 	r := c.record(t.cfg.FrozenTransitions)
 	r.history = t.histories.intern(&c.zeek)

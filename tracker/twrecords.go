@@ -678,6 +678,9 @@ func (t *Tracker) forget(c *Conn, other bool) {
 		t.judgeOpen(c)
 		t.check(c, t.now, final)
 	}
+	// (Its opening is not judged: its target may be found under a SYN
+	// flood after, and the finding be the flood's.)
+	t.judgeEvictedEmbryo(c)
 	t.letGoPending(c)
 	r := t.parkedRec(c)
 	states := [2]State{c.half[Client].state, c.half[Server].state}
