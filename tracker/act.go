@@ -64,7 +64,7 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 				map[string]any{"reason": "synack_other_isn", "isn": uint32(seg.Seq), "first_isn": uint32(c.half[s].isn)}
 		})
 	}
-	if o&obsOpened != 0 && !c.Midstream && s == Client {
+	if o&obsOpened != 0 && !c.Midstream && s == Client && !t.takeOverDropped(c) { // (evictedsyn.go)
 		t.flood.opened(c)
 	}
 	if o&obsRefused != 0 {

@@ -98,6 +98,7 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 		held := false
 		if ft := c.flood; ft != nil {
 			ft.evicted++
+			ft.synsAgain = ft.synsAgain || c.half[Client].synRtx > 0
 			if ft.anomaly != 0 {
 				t.floodFailed(c, c.First) // the flood's own, most likely
 			} else {
@@ -108,6 +109,7 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 		switch {
 		case held:
 		case own:
+			t.rememberOwn(c, t.flood.target(c, false)) // (evictedsyn.go)
 			t.drop(c)
 		default:
 			t.keepEvictedEmbryo(c)

@@ -513,3 +513,52 @@ func listing(tr *Tracker, segs []Segment) []string {
 	ev := tr.Evicted()
 	return append(out, fmt.Sprintf("forgotten %v, flood %d", tr.ForgottenStates(), ev.Flood))
 }
+
+// TestRetransmittedSYNsThroughAFullTableCountOnce: a flood whose sources
+// send their SYN again, and real clients whose server does not answer,
+// through a table so small that the handshakes waiting out of it are
+// pushed out before their time: a SYN sent again is the same handshake,
+// counted once, and the real clients' server is no SYN flood.
+func TestRetransmittedSYNsThroughAFullTableCountOnce(t *testing.T) {
+	sec := int64(time.Second)
+	start := int64(1_700_000_000) * sec
+	var segs []Segment
+	for i := range 30000 {
+		at := start + int64(i)*sec/5000
+		src := AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		syn := Segment{Time: at, Src: src, SrcPort: 40000, Dst: target, DstPort: 80, Flags: SYN, Seq: 100, Window: 1000, WScale: -1}
+		segs = append(segs, syn)
+		if i%3 != 0 {
+			syn.Time += sec
+			segs = append(segs, syn)
+		}
+	}
+	down := AddrFrom4([4]byte{198, 18, 0, 9})
+	for i := range 300 {
+		at := start + int64(i)*sec/100
+		for _, d := range []int64{0, sec, 3 * sec} {
+			segs = append(segs, Segment{Time: at + d, Src: cAddr, SrcPort: uint16(20000 + i), Dst: down, DstPort: 443,
+				Flags: SYN, Seq: 7, Window: 1000, WScale: -1})
+		}
+	}
+	slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+	summary := func(cfg Config) string {
+		tr := New(cfg)
+		for i := range segs {
+			s := segs[i]
+			tr.Observe(&s)
+		}
+		tr.Finish()
+		kinds := map[Kind]int{}
+		for _, a := range tr.Anomalies() {
+			kinds[a.Kind]++
+		}
+		return fmt.Sprintf("flood's own %d, listed %d, findings %v", tr.Evicted().Flood, len(tr.Records()), kinds)
+	}
+	want := summary(Config{})
+	for _, n := range []int{50, 2000} {
+		if got := summary(Config{MaxConns: n}); got != want {
+			t.Errorf("--max-conns %d: %s\nwant, as with room: %s", n, got, want)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package tracker
 
+import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
+
 // A handshake in progress that the full flow table evicts (evictEmbryo)
 // is not known to have failed: on a busy server whose open connections
 // outnumber --max-conns, most are evicted within their round trip, and
@@ -33,6 +35,8 @@ type evictedSYNs struct {
 	q       fifo[evictedSYN]
 	waiting map[FlowKey]waitingSYN
 	next    uint64
+	dropped droppedSYNs
+	own     []uint64 // the flood's own dropped as they were evicted, lossily (rememberOwn)
 }
 
 // waitingSYN is the latest evicted SYN of a 4-tuple still waiting: its
@@ -128,15 +132,17 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 			case all:
 				t.evicted.Embryonic-- // listed, as one still in the table is at the end
 			case !t.cfg.KeepFlood && t.flood.flooded(ws.c):
+				ws.ft.synsAgain = ws.ft.synsAgain || ws.c.half[Client].synRtx > 0
+				t.rememberOwn(ws.c, ws.ft)
 				t.drop(ws.c) // the flood's own: its finding summarizes it
 				t.evicted.Embryonic--
 				t.evicted.Flood++
 			case t.now < e.first+int64(t.th.HandshakeTimeout):
 				// Pushed out in progress: its answer may still come, and
 				// open a connection of its own (kept whole, 1.2 KB, each
-				// of a flood's many would be).
-				t.drop(ws.c)
-				ws.ft.droppedWaiting++
+				// of a flood's many would be); its SYN sent again is the
+				// same handshake (droppedSYNs).
+				t.dropWaiting(ws)
 			default:
 				t.keepEvictedEmbryo(ws.c)
 			}
@@ -175,4 +181,156 @@ func (t *Tracker) judgeEvictedEmbryo(c *Conn) {
 	if c.Evicted && !c.inTable && c.embryonic() {
 		t.check(c, t.now, evicting)
 	}
+}
+
+// A handshake pushed out of those waiting before its time is dropped, its
+// SYN counted as failed; the SYN sent again (Linux: 1 s, 3 s, 7 s… later)
+// would open a connection of its own, counted as failed again, and a
+// flood whose sources send theirs again counted 48,440 handshakes of
+// 30,000, and made real clients' silent server a flood of its own. So the
+// dropped ones are remembered, the last maxDroppedSYNs, by 4-tuple: a SYN
+// of one with the same ISN opens the connection that goes on with it
+// (takeOverDropped), with its first SYN's time and count, counted once.
+
+// droppedSYN is what a handshake dropped waiting leaves.
+type droppedSYN struct {
+	isn   seqnum.Value
+	first int64
+	syns  uint32 // SYNs it had sent
+	seq   uint64 // to tell this from a later one of the 4-tuple (order)
+	ft    *floodTarget
+}
+
+type droppedSYNs struct {
+	m     map[FlowKey]droppedSYN
+	order fifo[droppedKey]
+	next  uint64
+}
+
+type droppedKey struct {
+	key FlowKey
+	seq uint64
+}
+
+// maxDroppedSYNs bounds the handshakes dropped waiting that are
+// remembered: about 6 MB.
+const maxDroppedSYNs = 1 << 16
+
+// dropWaiting drops the waiting handshake ws, pushed out before its time,
+// and remembers it.
+func (t *Tracker) dropWaiting(ws waitingSYN) {
+	c := ws.c
+	t.drop(c)
+	ws.ft.droppedWaiting++
+	d := &t.evictedSYNs.dropped
+	if d.m == nil {
+		d.m = make(map[FlowKey]droppedSYN)
+	}
+	if d.order.len() >= maxDroppedSYNs {
+		old := d.order.pop()
+		if e, ok := d.m[old.key]; ok && e.seq == old.seq {
+			delete(d.m, old.key)
+		}
+	}
+	d.next++
+	h := &c.half[Client]
+	d.m[c.Key] = droppedSYN{isn: h.isn, first: c.First, syns: h.synRtx + 1, seq: d.next, ft: ws.ft}
+	d.order.push(droppedKey{c.Key, d.next})
+}
+
+// takeOverDropped makes c, a connection its client's SYN just opened, the
+// one a handshake dropped waiting goes on with, if its SYN is that one's
+// sent again: it takes its first SYN's time and count, and that one's
+// failure, counted already, is not counted again (c follows no flood
+// target). It reports whether it did.
+func (t *Tracker) takeOverDropped(c *Conn) bool {
+	h := &c.half[Client]
+	if h.packets != 1 || c.half[Server].packets != 0 {
+		return false
+	}
+	if t.takeOverOwn(c) {
+		return true
+	}
+	d := &t.evictedSYNs.dropped
+	if len(d.m) == 0 {
+		return false
+	}
+	e, ok := d.m[c.Key]
+	if !ok || e.isn != h.isn {
+		return false
+	}
+	delete(d.m, c.Key)
+	e.ft.synsAgain = true
+	c.First = e.first
+	h.packets += uint64(e.syns)
+	h.synRtx += e.syns
+	h.retransmits += uint64(e.syns)
+	e.ft.droppedWaiting--
+	t.evicted.Embryonic--
+	return true
+}
+
+// ownSlots is the size of the record of the flood's own dropped as they
+// were evicted: 2 MB, in buckets of 8 (a cache line), 262,144 of them, the
+// last 2.6 s of a flood of 100,000 SYNs a second.
+const (
+	ownSlots  = 1 << 18
+	ownBucket = 8
+)
+
+// rememberOwn notes c, a handshake of the flood's own dropped as it is
+// evicted (counted in Flood): its SYN sent again is the same handshake,
+// its flood's own still, and the connection it opens is counted in its
+// place (takeOverOwn). The record is a hash of the 4-tuple and ISN, in a
+// bucket of a fixed table, where a full bucket gives a slot at random: a
+// flood evicts too many to remember each, and one forgotten is only
+// counted twice, as it was before. Only a target whose handshakes were
+// seen sending their SYN again has them remembered (ft.synsAgain): a flood
+// from spoofed sources sends none, and costs nothing here.
+func (t *Tracker) rememberOwn(c *Conn, ft *floodTarget) {
+	if ft == nil || !ft.synsAgain {
+		return
+	}
+	e := &t.evictedSYNs
+	if e.own == nil {
+		e.own = make([]uint64, ownSlots)
+	}
+	h := t.ownHash(c)
+	b := e.own[ownAt(h) : ownAt(h)+ownBucket]
+	for i := range b {
+		if b[i] == 0 {
+			b[i] = h
+			return
+		}
+	}
+	b[h>>61] = h
+}
+
+// takeOverOwn makes c, a connection its client's single SYN just opened,
+// the one a handshake of the flood's own dropped as it was evicted goes
+// on with (rememberOwn): that one leaves Flood, and c follows no flood
+// target, its SYN counted as failed already.
+func (t *Tracker) takeOverOwn(c *Conn) bool {
+	e := &t.evictedSYNs
+	if e.own == nil {
+		return false
+	}
+	h := t.ownHash(c)
+	b := e.own[ownAt(h) : ownAt(h)+ownBucket]
+	for i := range b {
+		if b[i] == h {
+			b[i] = 0
+			t.evicted.Flood--
+			return true
+		}
+	}
+	return false
+}
+
+// ownAt is the first slot of the bucket of hash h.
+func ownAt(h uint64) int { return int(h>>20) % (ownSlots / ownBucket) * ownBucket }
+
+// ownHash hashes c's 4-tuple and its client's ISN, never to 0.
+func (t *Tracker) ownHash(c *Conn) uint64 {
+	return mix(t.table.hash(&c.Key)^uint64(c.half[Client].isn), 0x94D049BB133111EB) | 1
 }

@@ -45,7 +45,11 @@ type floodTarget struct {
 	// waiting before their time (settleEvictedSYNs): counted as Embryonic,
 	// and as the flood's own at the end if the target is found under one.
 	droppedWaiting uint64
-	anomaly        int // index+1 of its finding in Tracker.anomalies; 0: none
+	// synsAgain: a handshake evicted to it had sent its SYN again, or
+	// one dropped waiting was sent again: its flood's own dropped are
+	// remembered (rememberOwn).
+	synsAgain bool
+	anomaly   int // index+1 of its finding in Tracker.anomalies; 0: none
 
 	forensics // what the server did with the SYNs (synflood_forensics.go)
 }
