@@ -432,16 +432,16 @@ func Build(in Input, tr *tracker.Tracker, opts Options) *Report {
 }
 
 // evictionWarning is the warning that open connections were evicted from
-// the full flow table, or "": a later segment of one is taken for a new
-// connection picked up mid-stream, so what is counted and found of them
-// is less certain.
+// the full flow table, or "": a later segment of one no longer kept whole
+// is taken for a new connection picked up mid-stream, so what is counted
+// and found of them is less certain.
 func evictionWarning(ev Evicted) string {
 	if ev.Established == 0 {
 		return ""
 	}
 	return fmt.Sprintf("the flow table was full (--max-conns): %s evicted while open;"+
-		" a later segment of one is followed as a new connection picked up mid-stream,"+
-		" so counts, states and findings are less certain: raise --max-conns", plural(ev.Established, "connection"))
+		" a later segment of one no longer kept whole (frozen or forgotten: --keep) is followed as a new connection picked up mid-stream,"+
+		" so counts, states and findings are less certain: raise --max-conns, or --keep to twice the connections open at once", plural(ev.Established, "connection"))
 }
 
 // BuildStreamed is Build with the connections made as they are printed

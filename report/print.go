@@ -504,6 +504,18 @@ func (p *printer) stateTable(sc *StateCounts) {
 	}
 }
 
+// notInTimeOrder makes a list that is not in time order (by severity,
+// by kind) print, under -ttt, the time since the first packet: the time
+// since the one before would go back and forth. It returns what puts the
+// format back.
+func (p *printer) notInTimeOrder() (restore func()) {
+	t := p.times
+	if t == DeltaTime {
+		p.times = SinceFirst
+	}
+	return func() { p.times = t }
+}
+
 func (p *printer) anomalies(r *Report) {
 	if len(r.Anomalies) == 0 {
 		p.printf("\nNo anomalies.\n")
@@ -514,12 +526,7 @@ func (p *printer) anomalies(r *Report) {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Time, b.Time))
 	})
 	rows := make([][]string, 0, len(as))
-	if p.times == DeltaTime {
-		// Listed by severity, not in time order: the time since the one
-		// before would go back and forth; the time since the first packet.
-		defer func(t TimeFormat) { p.times = t }(p.times)
-		p.times = SinceFirst
-	}
+	defer p.notInTimeOrder()()
 	for i := range as {
 		a := &as[i]
 		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail})

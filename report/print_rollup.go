@@ -160,6 +160,7 @@ func (p *printer) kindGroups(gs []KindGroup, total int) {
 		p.printf(" (first, last and top services of the %s listed)", count(uint64(listed)))
 	}
 	p.printf("\n")
+	defer p.notInTimeOrder()() // (and the examples, by kind)
 	rows := make([][]string, 0, len(gs))
 	for i := range gs {
 		g := &gs[i]

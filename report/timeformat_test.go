@@ -1,8 +1,11 @@
 package report
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker"
 )
 
 // TestTimeFormatsAreTcpdumps: each -t flag count prints a time as tcpdump
@@ -27,5 +30,30 @@ func TestTimeFormatsAreTcpdumps(t *testing.T) {
 				t.Errorf("%d× -t, time %d: %q, want %q", tc.ts, i, got, tc.want[i])
 			}
 		}
+	}
+}
+
+// TestFindingsByKindUnderTttAreSinceTheFirstPacket: the rollup's findings,
+// listed by kind rather than in time order, print under -ttt the time
+// since the first packet, as -ttttt does: the time since the one printed
+// before would go back and forth (and below zero).
+func TestFindingsByKindUnderTttAreSinceTheFirstPacket(t *testing.T) {
+	gs := []KindGroup{
+		{Kind: tracker.SynFlood, Count: 1, Listed: 1, First: after(4 * time.Second), Last: after(4 * time.Second),
+			Examples: []Anomaly{{Kind: tracker.SynFlood, Time: after(4 * time.Second), Detail: "a flood"}}},
+		{Kind: tracker.Reset, Count: 2, Listed: 2, First: after(time.Second), Last: after(3 * time.Second)},
+	}
+	print := func(tf TimeFormat) string {
+		var b strings.Builder
+		p := &printer{w: &b, times: tf, first: t0}
+		p.kindGroups(gs, 3)
+		return b.String()
+	}
+	got, want := print(DeltaTime), print(SinceFirst)
+	if got != want {
+		t.Errorf("-ttt:\n%s\nwant, as -ttttt:\n%s", got, want)
+	}
+	if !strings.Contains(got, "00:00:01.000000") || strings.Contains(got, "-00:") {
+		t.Errorf("-ttt: the reset's first is not 1 s after the first packet:\n%s", got)
 	}
 }

@@ -82,10 +82,10 @@ func (f *failOn) reason(r *report.Report) string {
 			continue
 		}
 		if n := r.Summary.Anomalies[k]; n > 0 {
-			found = append(found, fmt.Sprintf("%d %s", n, k))
+			found = append(found, tracker.Grouped(n)+" "+k.String())
 		}
 		if n := r.Summary.Also[k]; n > 0 {
-			also = append(also, fmt.Sprintf("%d %s (also)", n, k))
+			also = append(also, tracker.Grouped(n)+" "+k.String()+" (also)")
 		}
 	}
 	return strings.Join(append(found, also...), ", ")

@@ -61,13 +61,14 @@ func TestFailOnParseError(t *testing.T) {
 }
 
 // TestFailOnSaysWhatMatched: the reason lists the matching kinds with
-// their counts, in the kinds' order, and leaves out those not asked for.
+// their counts (grouped by thousands, as everywhere), in the kinds' order,
+// and leaves out those not asked for.
 func TestFailOnSaysWhatMatched(t *testing.T) {
 	rep := &report.Report{Summary: report.Summary{Anomalies: map[tracker.Kind]int{
-		tracker.Reset: 4, tracker.HalfOpen: 2, tracker.CloseWaitStuck: 1}}}
+		tracker.Reset: 4, tracker.HalfOpen: 2, tracker.CloseWaitStuck: 13741}}}
 	for list, want := range map[string]string{
-		"warning":         "2 half_open, 1 close_wait_stuck",
-		"any":             "2 half_open, 1 close_wait_stuck, 4 reset",
+		"warning":         "2 half_open, 13,741 close_wait_stuck",
+		"any":             "2 half_open, 13,741 close_wait_stuck, 4 reset",
 		"reset,syn_flood": "4 reset",
 		"critical":        "",
 	} {
