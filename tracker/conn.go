@@ -70,6 +70,7 @@ type Half struct {
 	ack     seqnum.Value    // highest acknowledgment number it sent (its rcv.nxt as last told), valid with ackValid
 	lostAck seqnum.Value    // the acknowledgment proven lost (see lostAcks)
 	gap     [2]seqnum.Value // the latest gap in what it was seen to send, [start, end)
+	jump    [2]seqnum.Value // the latest jump past the peer's window, not (yet) known as data missed, with jumped
 	lastSig segSig          // its previous segment, to recognize capture duplicates
 
 	synRtx    uint32 // retransmissions of its SYN or SYN-ACK
@@ -123,6 +124,12 @@ type Half struct {
 	nxtValid       bool
 	sentValid      bool
 	ackValid       bool
+	// otherISN: it sent a SYN-ACK with another ISN too, which the peer
+	// may have taken: its sequence numbers are not known for certain.
+	otherISN bool
+	// jumped: its sequence numbers jumped past the window the peer
+	// offered (jump): data missed once the peer acknowledges it.
+	jumped bool
 }
 
 // State returns the endpoint's RFC 793 state, derived from its facts.

@@ -307,13 +307,19 @@ func (a *arrival) gaps() {
 	if S.finInferred && S.finSeq == from {
 		from++ // the FIN inferred there is not data
 	}
-	if from.LessThan(seg.Seq) && seqnum.Size(seg.Seq.Sub(from)) <= a.R.recvWindow(S) {
-		// (A jump past the window the receiver offered is no data missed.)
+	if from.LessThan(seg.Seq) && (seqnum.Size(seg.Seq.Sub(from)) <= a.R.recvWindow(S) || a.R.ackValid && !a.R.ack.LessThan(seg.Seq) && !S.otherISN) {
+		// (A jump past the window the receiver offered is no data missed,
+		// unless the receiver acknowledged it already: a capture that
+		// missed gigabytes of a transfer, its ACKs seen; not if the sender
+		// told two ISNs, and the receiver took the other.)
 		n := seg.Seq.Sub(from)
 		S.missed += uint64(n)
 		S.gap = [2]seqnum.Value{from, seg.Seq}
 		a.obs(obsGap)
 		return
+	}
+	if from.LessThan(seg.Seq) && !S.otherISN {
+		S.jump, S.jumped = [2]seqnum.Value{from, seg.Seq}, true // (missed if acknowledged: ackJump)
 	}
 	if S.missed > 0 && seg.Payload > 0 && !seg.Seq.LessThan(S.gap[0]) && !S.gap[1].LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) {
 		S.missed -= min(S.missed, uint64(seg.Payload))

@@ -3,6 +3,8 @@ package tracker
 import (
 	"testing"
 	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // liveStep is a step with an optional live sweep after it.
@@ -339,4 +341,54 @@ func TestNoHealBeforeTheSecondSynAckIsDue(t *testing.T) {
 		step{from: Client, flags: A, seq: 1, ack: 1},
 	)...)
 	wantStates(t, playLive(t, steps, 1500*time.Millisecond), Established, SynRcvd, 0)
+}
+
+// TestJumpAcknowledgedIsDataMissed: a capture that missed most of a big
+// transfer (zeek's ftp_bigtransfer.pcap: 5,416,642,848 bytes, as Zeek
+// counts them) sees the sender's sequence numbers jump far past the
+// window the receiver offers; that is data missed once the receiver
+// acknowledges it, before the segment past the jump or after it, and not
+// otherwise (a jump nothing acknowledges may be no data at all).
+func TestJumpAcknowledgedIsDataMissed(t *testing.T) {
+	const jump = 300_000_000
+	for _, tc := range []struct {
+		name  string
+		ack   int // -1: the receiver's ACK of the jump comes before the segment past it; 1: after; 0: none
+		wantS uint64
+	}{
+		{"acknowledged before the segment past it", -1, jump},
+		{"acknowledged after it", 1, jump},
+		{"never acknowledged", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(Config{})
+			now := int64(1_700_000_000) * int64(time.Second)
+			seg := func(fromClient bool, f Flags, seq, ack uint32, payload uint32) {
+				now += int64(time.Millisecond)
+				s := Segment{Time: now, Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Flags: f,
+					Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Window: 1000, WScale: -1, Payload: payload}
+				if !fromClient {
+					s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
+				}
+				tr.Observe(&s)
+			}
+			seg(true, SYN, 100, 0, 0)
+			seg(false, SYN|ACK, 5000, 101, 0)
+			seg(true, ACK, 101, 5001, 0)
+			seg(false, ACK, 5001, 101, 500)
+			seg(true, ACK, 101, 5501, 0)
+			past := uint32(5501 + jump)
+			if tc.ack < 0 {
+				seg(true, ACK, 101, past, 0)
+			}
+			seg(false, ACK|PSH, past, 101, 500)
+			if tc.ack > 0 {
+				seg(true, ACK, 101, past+500, 0)
+			}
+			tr.Finish()
+			if got := tr.Conns()[0].MissedBytes(Server); got != tc.wantS {
+				t.Errorf("server's bytes missed %d, want %d", got, tc.wantS)
+			}
+		})
+	}
 }

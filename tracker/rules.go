@@ -97,6 +97,7 @@ func (a *arrival) onSYNACK() (ok bool) {
 		}
 		a.cs(cSynAckSent)
 	case seg.Seq != S.isn:
+		S.otherISN = true
 		a.obs(obsSynAckOtherISN)
 		return false
 	case S.synAckInferred:
@@ -196,6 +197,12 @@ func (a *arrival) onACK() {
 		// ACK of this side's SYN.
 		S.synAcked = true
 		a.cs(cSynAckedByData)
+	}
+	if R.jumped && !ack.LessThan(R.jump[1]) {
+		// It acknowledges what the peer's sequence numbers jumped past its
+		// window: that was data the capture missed.
+		R.missed += uint64(R.jump[1].Sub(R.jump[0]))
+		R.gap, R.jumped = R.jump, false
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
 		heard := S.ackValid // (a first acknowledgment number is no news from the peer)
