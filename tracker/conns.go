@@ -98,7 +98,7 @@ func (t *Tracker) evictEmbryo(q *timerQueue) bool {
 		held := false
 		if ft := c.flood; ft != nil {
 			ft.evicted++
-			ft.synsAgain = ft.synsAgain || c.half[Client].synRtx > 0
+			ft.noteSYNsAgain(c)
 			if ft.anomaly != 0 {
 				t.floodFailed(c, c.First) // the flood's own, most likely
 			} else {

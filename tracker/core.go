@@ -294,6 +294,13 @@ func (a *arrival) advance() {
 	S.silentRtx++
 }
 
+// missedGap counts [from, to) of what h sent as data the capture missed,
+// its latest gap.
+func (h *Half) missedGap(from, to seqnum.Value) {
+	h.missed += uint64(to.Sub(from))
+	h.gap = [2]seqnum.Value{from, to}
+}
+
 // gaps follows the holes in what the capture saw of the sender's data: a
 // segment that begins past the last sequence number seen leaves a gap the
 // capture missed (the sender sent it: its sequence numbers moved on); a
@@ -307,19 +314,20 @@ func (a *arrival) gaps() {
 	if S.finInferred && S.finSeq == from {
 		from++ // the FIN inferred there is not data
 	}
-	if from.LessThan(seg.Seq) && (seqnum.Size(seg.Seq.Sub(from)) <= a.R.recvWindow(S) || a.R.ackValid && !a.R.ack.LessThan(seg.Seq) && !S.otherISN) {
-		// (A jump past the window the receiver offered is no data missed,
-		// unless the receiver acknowledged it already: a capture that
-		// missed gigabytes of a transfer, its ACKs seen; not if the sender
-		// told two ISNs, and the receiver took the other.)
-		n := seg.Seq.Sub(from)
-		S.missed += uint64(n)
-		S.gap = [2]seqnum.Value{from, seg.Seq}
-		a.obs(obsGap)
-		return
-	}
-	if from.LessThan(seg.Seq) && !S.otherISN {
-		S.jump, S.jumped = [2]seqnum.Value{from, seg.Seq}, true // (missed if acknowledged: ackJump)
+	if from.LessThan(seg.Seq) {
+		// A jump past the window the receiver offered is no data missed,
+		// unless the receiver acknowledges it, already or later (onACK): a
+		// capture that missed gigabytes of a transfer, its ACKs seen; not
+		// if the sender told two ISNs, and the receiver took the other.
+		acked := a.R.ackValid && !a.R.ack.LessThan(seg.Seq) && !S.otherISN
+		if seqnum.Size(seg.Seq.Sub(from)) <= a.R.recvWindow(S) || acked {
+			S.missedGap(from, seg.Seq)
+			a.obs(obsGap)
+			return
+		}
+		if !S.otherISN {
+			S.jump, S.jumped = [2]seqnum.Value{from, seg.Seq}, true
+		}
 	}
 	if S.missed > 0 && seg.Payload > 0 && !seg.Seq.LessThan(S.gap[0]) && !S.gap[1].LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) {
 		S.missed -= min(S.missed, uint64(seg.Payload))

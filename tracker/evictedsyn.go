@@ -132,11 +132,10 @@ func (t *Tracker) settleEvictedSYNs(all bool) {
 			case all:
 				t.evicted.Embryonic-- // listed, as one still in the table is at the end
 			case !t.cfg.KeepFlood && t.flood.flooded(ws.c):
-				ws.ft.synsAgain = ws.ft.synsAgain || ws.c.half[Client].synRtx > 0
+				ws.ft.noteSYNsAgain(ws.c)
 				t.rememberOwn(ws.c, ws.ft)
 				t.drop(ws.c) // the flood's own: its finding summarizes it
-				t.evicted.Embryonic--
-				t.evicted.Flood++
+				t.floodsOwnLeftOut(true)
 			case t.now < e.first+int64(t.th.HandshakeTimeout):
 				// Pushed out in progress: its answer may still come, and
 				// open a connection of its own (kept whole, 1.2 KB, each
@@ -172,6 +171,16 @@ func (t *Tracker) keepEvictedEmbryo(c *Conn) {
 	}
 	t.evictedLate(c)
 	t.keep(c)
+}
+
+// floodsOwnLeftOut counts a handshake of a SYN flood's own left out of
+// the report: in Flood, and no longer in Embryonic if it was evicted
+// (keepEvictedEmbryo, or waiting).
+func (t *Tracker) floodsOwnLeftOut(evicted bool) {
+	t.evicted.Flood++
+	if evicted {
+		t.evicted.Embryonic--
+	}
 }
 
 // judgeEvictedEmbryo judges c if it is a handshake kept whole since its
@@ -268,6 +277,12 @@ func (t *Tracker) takeOverDropped(c *Conn) bool {
 	e.ft.droppedWaiting--
 	t.evicted.Embryonic--
 	return true
+}
+
+// noteSYNsAgain notes whether c, a handshake to ft leaving the table,
+// sent its SYN again (ft.synsAgain).
+func (ft *floodTarget) noteSYNsAgain(c *Conn) {
+	ft.synsAgain = ft.synsAgain || c.half[Client].synRtx > 0
 }
 
 // ownSlots is the size of the record of the flood's own dropped as they

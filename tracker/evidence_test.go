@@ -3,8 +3,6 @@ package tracker
 import (
 	"testing"
 	"time"
-
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // liveStep is a step with an optional live sweep after it.
@@ -362,15 +360,10 @@ func TestJumpAcknowledgedIsDataMissed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := New(Config{})
-			now := int64(1_700_000_000) * int64(time.Second)
+			conn, at := oneConn(tr, int64(1_700_000_000)*int64(time.Second), cAddr, 40000), time.Duration(0)
 			seg := func(fromClient bool, f Flags, seq, ack uint32, payload uint32) {
-				now += int64(time.Millisecond)
-				s := Segment{Time: now, Src: cAddr, SrcPort: 40000, Dst: sAddr, DstPort: 80, Flags: f,
-					Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Window: 1000, WScale: -1, Payload: payload}
-				if !fromClient {
-					s.Src, s.SrcPort, s.Dst, s.DstPort = sAddr, 80, cAddr, 40000
-				}
-				tr.Observe(&s)
+				at += time.Millisecond
+				conn(at, fromClient, f, seq, ack, payload)
 			}
 			seg(true, SYN, 100, 0, 0)
 			seg(false, SYN|ACK, 5000, 101, 0)

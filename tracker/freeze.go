@@ -290,10 +290,7 @@ func (t *Tracker) finishFrozen() {
 		t.closeFrozen(r, 0, 0, cExpired)
 		if r.embryonic && !t.cfg.KeepFlood && t.flood.floodedKey(r.floodKey()) {
 			r.dropped = true
-			t.evicted.Flood++
-			if r.Evicted {
-				t.evicted.Embryonic-- // (keepEvictedEmbryo)
-			}
+			t.floodsOwnLeftOut(r.Evicted)
 		}
 	}
 }

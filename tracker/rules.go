@@ -201,8 +201,8 @@ func (a *arrival) onACK() {
 	if R.jumped && !ack.LessThan(R.jump[1]) {
 		// It acknowledges what the peer's sequence numbers jumped past its
 		// window: that was data the capture missed.
-		R.missed += uint64(R.jump[1].Sub(R.jump[0]))
-		R.gap, R.jumped = R.jump, false
+		R.missedGap(R.jump[0], R.jump[1])
+		R.jumped = false
 	}
 	if !S.ackValid || S.ack.LessThan(ack) {
 		heard := S.ackValid // (a first acknowledgment number is no news from the peer)

@@ -325,10 +325,7 @@ func (t *Tracker) Finish() {
 			t.flood.target(c, false).held(c)
 			if !t.cfg.KeepFlood {
 				t.drop(c)
-				t.evicted.Flood++
-				if c.Evicted {
-					t.evicted.Embryonic-- // (keepEvictedEmbryo)
-				}
+				t.floodsOwnLeftOut(c.Evicted)
 			}
 		}
 	}
