@@ -11,7 +11,8 @@ import (
 // kind of eviction under its JSON name (input.evicted).
 func EvictedOf(ev tracker.Evictions) Evicted {
 	return Evicted{Embryonic: ev.Embryonic, Established: ev.Established, SynFlood: ev.Flood, Forgotten: ev.Forgotten,
-		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait, TimeWaitAhead: ev.TimeWaitAhead, Readmitted: ev.Readmitted}
+		ForgottenUnanswered: ev.ForgottenUnanswered, TimeWait: ev.TimeWait, TimeWaitAhead: ev.TimeWaitAhead, Readmitted: ev.Readmitted,
+		TakenOver: ev.TakenOver}
 }
 
 // EvictionCount is one kind of eviction: its name in input.evicted and

@@ -159,6 +159,12 @@ type Evicted struct {
 	// while they were still held whole: followed on, and counted in
 	// neither Embryonic nor Established.
 	Readmitted uint64 `json:"readmitted,omitempty"`
+	// TakenOver counts connections evicted from the full flow table open,
+	// no longer kept whole when a later segment of theirs came, and
+	// forgotten beyond --keep, that the connection that segment opened,
+	// picked up mid-stream, followed on: counted once, as that one, they
+	// left Forgotten and the summary.
+	TakenOver uint64 `json:"taken_over,omitempty"`
 }
 
 // Lone counts lone segments: segments for a 4-tuple that no connection
@@ -440,7 +446,8 @@ func evictionWarning(ev Evicted) string {
 		return ""
 	}
 	return fmt.Sprintf("the flow table was full (--max-conns): %s evicted while open;"+
-		" a later segment of one no longer kept whole (frozen or forgotten: --keep) is followed as a new connection picked up mid-stream,"+
+		" a later segment of one no longer kept whole (frozen or forgotten: --keep) is followed as a new connection picked up mid-stream"+
+		" (which stands for it, counted once, once it is forgotten),"+
 		" so counts, states and findings are less certain: raise --max-conns, or --keep to twice the connections open at once", plural(ev.Established, "connection"))
 }
 

@@ -207,6 +207,9 @@ func (p *printer) input(in *Input) {
 	if n := in.Evicted.Readmitted; n > 0 {
 		fmt.Fprintf(&b, ", %s connections evicted from the full flow table and brought back by their next segment", count(n))
 	}
+	if n := in.Evicted.TakenOver; n > 0 {
+		fmt.Fprintf(&b, ", %s connections evicted open and forgotten (--keep) followed on, counted once, by the connection their next segment opened mid-stream", count(n))
+	}
 	if n := in.Evicted.TimeWait; n > 0 {
 		fmt.Fprintf(&b, ", %s ended connections no longer followed in TIME_WAIT (its table was full)", count(n))
 	}

@@ -39,6 +39,7 @@ func (t *Tracker) newConn(k FlowKey, seg *Segment, fromA bool) *Conn {
 		t.handshakes.push(tm)
 	}
 	t.pushEvictable(&t.lru, timerOf(c, c.Last))
+	t.succeed(c, seg, fromA) // (succession.go)
 	return c
 }
 

@@ -247,6 +247,9 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 			t.pushLostTW(&r.Key, uint32(r.ID), r.clientIsA, r.states, due, counted) // (no compact record: dropped, or retired first)
 		}
 		t.evicted.Forgotten++
+		if rec, ok := forgottenOpenOfRecord(r, other); ok {
+			t.rememberForgottenOpen(&r.Key, rec) // (succession.go)
+		}
 	}
 	q.pop()
 }

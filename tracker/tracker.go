@@ -97,6 +97,11 @@ type Evictions struct {
 	// they were still held whole (evictedsyn.go, evictedjudge.go): followed
 	// on, they are counted in neither Embryonic nor Established.
 	Readmitted uint64
+	// TakenOver counts connections evicted open and forgotten beyond
+	// MaxKept that a connection picked up mid-stream on their 4-tuple
+	// followed on (succession.go): counted once, as that one, they left
+	// Forgotten.
+	TakenOver uint64
 	// Flood counts connections whose handshake never completed, to a target
 	// found under a SYN flood: the flood's finding summarizes them, and the
 	// report leaves them out (Finish).
@@ -159,8 +164,9 @@ type Tracker struct {
 	lostTWs             lostTimers   // those of forgotten ones without a compact record (frozentw.go)
 	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
-	late                evictedOpen // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
-	lateScratch         Conn        // a frozen Record's sides judged then
+	forgottenOpen       forgottenOpen // connections evicted open and forgotten, to be followed on (succession.go)
+	late                evictedOpen   // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
+	lateScratch         Conn          // a frozen Record's sides judged then
 	recent              recentEvicted
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID

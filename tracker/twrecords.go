@@ -707,4 +707,7 @@ func (t *Tracker) forget(c *Conn, other bool) {
 	t.conns[c.idx] = nil
 	t.holes++
 	t.evicted.Forgotten++
+	if rec, ok := forgottenOpenOf(c, other); ok {
+		t.rememberForgottenOpen(&c.Key, rec) // (succession.go)
+	}
 }
