@@ -160,10 +160,11 @@ type Evicted struct {
 	// neither Embryonic nor Established.
 	Readmitted uint64 `json:"readmitted,omitempty"`
 	// TakenOver counts connections evicted from the full flow table open,
-	// no longer kept whole when a later segment of theirs came, and
-	// forgotten beyond --keep, that the connection that segment opened,
-	// picked up mid-stream, followed on: counted once, as that one, they
-	// left Forgotten and the summary.
+	// no longer kept whole (frozen or forgotten beyond --keep) when a later
+	// segment of theirs came, that the connection that segment opened,
+	// picked up mid-stream, followed on, taking over what they knew of
+	// their sides: counted once, as that one, they left Forgotten and the
+	// summary (or, frozen to the end, the report).
 	TakenOver uint64 `json:"taken_over,omitempty"`
 }
 

@@ -113,6 +113,9 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	t.frozenSeq[rank]++
 	r.followed = c.inTable  // a retired one's expiry is not followed (retire)
 	r.late = t.lateSides(c) // (evictedjudge.go)
+	if rec, ok := forgottenOpenOf(c, rank == frozenOtherRank); ok && !c.inTable {
+		t.noteNotWhole(&c.Key, rec) // (succession.go)
+	}
 	q.push(r)
 	if r.followed && t.cfg.OnFrozenTransition != nil {
 		t.pushFrozenTW(&r, rank, seq) // frozentw.go: to tell its end when it happens
@@ -248,7 +251,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 		}
 		t.evicted.Forgotten++
 		if rec, ok := forgottenOpenOfRecord(r, other); ok {
-			t.rememberForgottenOpen(&r.Key, rec) // (succession.go)
+			t.noteNotWhole(&r.Key, rec) // (succession.go)
 		}
 	}
 	q.pop()
@@ -294,6 +297,9 @@ func (t *Tracker) finishFrozen() {
 		if r.embryonic && !t.cfg.KeepFlood && t.flood.floodedKey(r.floodKey()) {
 			r.dropped = true
 			t.floodsOwnLeftOut(r.Evicted)
+		} else if !r.dropped && t.takenOverFrozen(r) { // (succession.go)
+			r.dropped = true
+			t.evicted.TakenOver++
 		}
 	}
 }

@@ -11,17 +11,19 @@ import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
 // 1000 --keep 1000, 37,787 connections instead of 20,000.
 //
 // So a connection picked up mid-stream on the 4-tuple of one evicted open
-// succeeds it: when the one evicted is forgotten (at once if it was
-// already), it leaves the counts of connections and of states (its
-// findings stay counted), and the new one, counted as it goes on, stands
-// for both. The connections evicted open and forgotten last are
-// remembered for this by 4-tuple (as many as recentEvicted holds), with
-// what they were counted as and where each sender had got to in sequence
-// space, which a successor's first segment must go on from; so are the
-// successors waiting for theirs to be forgotten. Only a connection answered
-// both ways, with no side in TIME_WAIT (whose count moves on as it runs
-// out), and not a SYN flood's, is taken over; a frozen one never forgotten
-// stays listed as it was.
+// succeeds it: it takes over what the one evicted knew of its sides (past
+// the handshake, where each had got to in sequence space, each one's FIN
+// and its acknowledgment: closeFacts), and when the one evicted is
+// forgotten (at once if it was already) it leaves the counts of
+// connections and of states (its findings stay counted); the new one,
+// counted as it goes on, stands for both. One frozen to the end of input
+// with no finding leaves the report then. The connections evicted open and
+// no longer kept whole last are remembered for this by 4-tuple (as many as
+// recentEvicted holds), from when they are frozen or forgotten, with what
+// they were counted as; so are the successors waiting for theirs to be
+// forgotten. A successor's first segment must go on from where its
+// sender had got to. A connection with a side in TIME_WAIT (whose count
+// moves on as it runs out) or a SYN flood's is not taken over.
 type forgottenOpen struct {
 	m        map[FlowKey]forgottenOpenRec
 	order    fifo[FlowKey]
@@ -33,10 +35,36 @@ type forgottenOpen struct {
 // forgotten, and where its endpoints had got to.
 type forgottenOpenRec struct {
 	id        uint64
-	states    [2]State        // by side, as counted
-	nxt       [2]seqnum.Value // by endpoint, A's first: one past what it sent
-	nxtValid  [2]bool
+	states    [2]State      // by side, as counted
+	sides     [2]closeFacts // by side: nil from a frozen Record
+	facts     bool          // sides holds them (not a frozen Record's)
+	counted   bool          // forgotten, and counted so; else frozen
+	other     bool          // of the lower rank: counted in ForgottenUnanswered too
 	clientIsA bool
+}
+
+// closeFacts is what a successor takes over of a side: where it had got
+// to in sequence space, and its FIN.
+type closeFacts struct {
+	finTime, finLast   int64
+	nxt, finSeq        seqnum.Value
+	nxtValid, finSent  bool
+	finFirst, finAcked bool
+	peerFin            bool
+}
+
+func closeFactsOf(h *Half) closeFacts {
+	return closeFacts{finTime: h.finTime, finLast: h.finLast, nxt: h.nxt, finSeq: h.finSeq, nxtValid: h.nxtValid,
+		finSent: h.finSent, finFirst: h.finFirst, finAcked: h.finAcked, peerFin: h.peerFin}
+}
+
+// takeOver gives h, a side just picked up mid-stream, what its
+// predecessor's side knew: past its handshake, and its FIN.
+func (f *closeFacts) takeOver(h *Half) {
+	h.synchronize()
+	h.nxt, h.nxtValid = f.nxt, f.nxtValid
+	h.finSent, h.finFirst, h.finAcked, h.peerFin = f.finSent, f.finFirst, f.finAcked, f.peerFin
+	h.finSeq, h.finTime, h.finLast = f.finSeq, f.finTime, f.finLast
 }
 
 // A successor's first segment may be this far past where its predecessor's
@@ -52,49 +80,54 @@ const (
 // may be taken over: evicted open, answered, no side in TIME_WAIT, not the
 // flood's.
 func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
-	if !c.Evicted || other || c.floodsOwn() {
+	if !c.Evicted || c.floodsOwn() {
 		return forgottenOpenRec{}, false
 	}
-	rec := forgottenOpenRec{id: c.ID, clientIsA: c.clientIsA}
+	rec := forgottenOpenRec{id: c.ID, clientIsA: c.clientIsA, facts: true, other: other}
 	for s := Client; s <= Server; s++ {
 		h := &c.half[s]
 		if h.state == TimeWait {
 			return forgottenOpenRec{}, false
 		}
 		rec.states[s] = h.state
-		e := endpointOf(s, c.clientIsA)
-		rec.nxt[e], rec.nxtValid[e] = h.nxt, h.nxtValid
+		rec.sides[s] = closeFactsOf(h)
+		if h.state < Established {
+			rec.facts = false // (not past its handshake, or reset: nothing to go on from)
+		}
 	}
 	return rec, true
 }
 
 // forgottenOpenOfRecord is forgottenOpenOf for a frozen Record, whose
-// sequence numbers are not kept.
+// sequence numbers are not kept (what was noted of it as it was frozen
+// has them, noteNotWhole).
 func forgottenOpenOfRecord(r *Record, other bool) (forgottenOpenRec, bool) {
-	if !r.Evicted || other || r.embryonic || r.states[Client] == TimeWait || r.states[Server] == TimeWait {
+	if !r.Evicted || r.embryonic || r.states[Client] == TimeWait || r.states[Server] == TimeWait {
 		return forgottenOpenRec{}, false
 	}
-	return forgottenOpenRec{id: r.ID, states: r.states, clientIsA: r.clientIsA}, true
+	return forgottenOpenRec{id: r.ID, states: r.states, clientIsA: r.clientIsA, counted: true, other: other}, true
 }
 
-// endpointOf returns the endpoint (0: A, 1: B) side s of a connection is.
-func endpointOf(s Side, clientIsA bool) int {
-	if (s == Client) == clientIsA {
-		return 0
-	}
-	return 1
-}
-
-// rememberForgottenOpen notes a connection evicted open and forgotten just
-// now, counted already: taken over at once by a successor waiting for it,
-// else remembered for one to come.
-func (t *Tracker) rememberForgottenOpen(k *FlowKey, rec forgottenOpenRec) {
+// noteNotWhole notes a connection evicted open and no longer kept whole:
+// frozen just now, or forgotten and counted (rec.counted). One forgotten
+// is taken over at once by a successor waiting for it; else it is
+// remembered for one to come, with what was noted of it as it was frozen.
+func (t *Tracker) noteNotWhole(k *FlowKey, rec forgottenOpenRec) {
 	f := &t.forgottenOpen
-	if id, ok := f.awaiting[*k]; ok {
-		delete(f.awaiting, *k)
-		if id > rec.id {
-			t.uncountForgotten(k, &rec)
-			return
+	if rec.counted {
+		if id, ok := f.awaiting[*k]; ok {
+			delete(f.awaiting, *k)
+			if id > rec.id {
+				if old, ok := f.m[*k]; ok && old.id == rec.id {
+					delete(f.m, *k) // (its place in order goes when it comes up)
+				}
+				t.uncountForgotten(k, &rec)
+				return
+			}
+		}
+		if old, ok := f.m[*k]; ok && old.id == rec.id && !rec.facts {
+			old.states, old.counted, old.other = rec.states, true, rec.other
+			rec = old // (frozen first: what was noted then)
 		}
 	}
 	if f.m == nil {
@@ -110,25 +143,35 @@ func (t *Tracker) rememberForgottenOpen(k *FlowKey, rec forgottenOpenRec) {
 }
 
 // succeed makes c, just picked up mid-stream at seg, the successor of the
-// connection evicted open last on its 4-tuple: of the one forgotten, if
-// seg goes on from where its sender had got to; else, if one was evicted
-// open recently, of that one once it is forgotten.
+// connection evicted open last on its 4-tuple, no longer kept whole, if
+// seg goes on from where its sender had got to: c takes over what it knew
+// of its sides, and it leaves the counts, at once if it was forgotten,
+// else when it is. One evicted open recently but no longer remembered is
+// succeeded all the same, once it is forgotten.
 func (t *Tracker) succeed(c *Conn, seg *Segment, fromA bool) {
 	if !c.Midstream || seg.Flags&SYN != 0 {
 		return
 	}
 	f := &t.forgottenOpen
-	if rec, ok := f.m[c.Key]; ok {
+	rec, ok := f.m[c.Key]
+	if ok {
 		delete(f.m, c.Key) // (its place in order goes when it comes up)
-		if e := endpointOfSender(fromA); rec.nxtValid[e] {
-			if d := seg.Seq.Sub(rec.nxt[e]); d > successorAhead || d < -successorBehind {
-				return
+		sender := rec.sides[senderSide(fromA, rec.clientIsA)]
+		if d := seg.Seq.Sub(sender.nxt); rec.facts && sender.nxtValid && (d > successorAhead || d < -successorBehind) {
+			return
+		}
+		if rec.facts {
+			c.clientIsA = rec.clientIsA // (the roles as its handshake told them)
+			for s := Client; s <= Server; s++ {
+				rec.sides[s].takeOver(&c.half[s])
+				t.settle(c, s, seg.Time, seg.Packet, cMidstream)
 			}
 		}
-		t.uncountForgotten(&c.Key, &rec)
-		return
-	}
-	if !t.recent.has(t.table.hash(&c.Key)) {
+		if rec.counted {
+			t.uncountForgotten(&c.Key, &rec)
+			return
+		}
+	} else if !t.recent.has(t.table.hash(&c.Key)) {
 		return
 	}
 	if f.awaiting == nil {
@@ -143,12 +186,23 @@ func (t *Tracker) succeed(c *Conn, seg *Segment, fromA bool) {
 	f.awaiting[c.Key] = c.ID
 }
 
-// endpointOfSender returns the endpoint (0: A, 1: B) a segment came from.
-func endpointOfSender(fromA bool) int {
-	if fromA {
-		return 0
+// takenOverFrozen reports whether r, frozen, was evicted open and taken
+// over by a successor still waiting for it at the end of input: the report
+// leaves it out, unless a finding of its own is to be told.
+func (t *Tracker) takenOverFrozen(r *Record) bool {
+	if !r.Evicted || r.found != [2]uint32{} || r.open != nil || r.late != nil {
+		return false
 	}
-	return 1
+	id, ok := t.forgottenOpen.awaiting[r.Key]
+	return ok && id > r.ID
+}
+
+// senderSide returns the side that sent a segment from A, or from B.
+func senderSide(fromA, clientIsA bool) Side {
+	if fromA == clientIsA {
+		return Client
+	}
+	return Server
 }
 
 // uncountForgotten takes a forgotten connection, taken over, out of the
@@ -156,6 +210,9 @@ func endpointOfSender(fromA bool) int {
 func (t *Tracker) uncountForgotten(k *FlowKey, rec *forgottenOpenRec) {
 	t.evicted.Forgotten--
 	t.evicted.TakenOver++
+	if rec.other {
+		t.evicted.ForgottenUnanswered--
+	}
 	for s, st := range rec.states {
 		t.forgotten[s][st]--
 	}

@@ -97,10 +97,10 @@ type Evictions struct {
 	// they were still held whole (evictedsyn.go, evictedjudge.go): followed
 	// on, they are counted in neither Embryonic nor Established.
 	Readmitted uint64
-	// TakenOver counts connections evicted open and forgotten beyond
-	// MaxKept that a connection picked up mid-stream on their 4-tuple
-	// followed on (succession.go): counted once, as that one, they left
-	// Forgotten.
+	// TakenOver counts connections evicted open, and forgotten beyond
+	// MaxKept or frozen to the end, that a connection picked up mid-stream
+	// on their 4-tuple followed on (succession.go): counted once, as that
+	// one, they left Forgotten (or the report's Records).
 	TakenOver uint64
 	// Flood counts connections whose handshake never completed, to a target
 	// found under a SYN flood: the flood's finding summarizes them, and the

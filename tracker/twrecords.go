@@ -708,6 +708,7 @@ func (t *Tracker) forget(c *Conn, other bool) {
 	t.holes++
 	t.evicted.Forgotten++
 	if rec, ok := forgottenOpenOf(c, other); ok {
-		t.rememberForgottenOpen(&c.Key, rec) // (succession.go)
+		rec.counted = true
+		t.noteNotWhole(&c.Key, rec) // (succession.go)
 	}
 }

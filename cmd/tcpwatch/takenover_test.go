@@ -10,9 +10,10 @@ import (
 // TestEvictedConnectionsForgottenAreCountedOnce: through a flow table and
 // a store smaller than the connections open at once, a connection evicted
 // open and forgotten before its next segment came is followed on by the
-// connection picked up mid-stream at that segment, and counted once (it
-// was counted twice: 8,904 connections for 4,000, 3,702 clients left
-// ESTABLISHED for ever).
+// connection picked up mid-stream at that segment, which takes over what
+// it knew of its sides (its FINs), and counted once: it was counted twice
+// (8,904 connections for 4,000, 3,702 clients left ESTABLISHED for ever,
+// 2,798 in TIME_WAIT of the 4,000 that are).
 func TestEvictedConnectionsForgottenAreCountedOnce(t *testing.T) {
 	file := synthCapture(t, synth.Config{Seed: 3, Conns: 4000, Concurrency: 400})
 	type doc struct {
@@ -48,11 +49,15 @@ func TestEvictedConnectionsForgottenAreCountedOnce(t *testing.T) {
 		if got.Input.Evicted.TakenOver == 0 {
 			t.Errorf("%v: none taken over: the case tests nothing", caps)
 		}
-		if n, w := got.Summary.Connections, want.Summary.Connections; n*100 > w*112 {
-			t.Errorf("%v: %d connections, want within 12%% of %d", caps, n, w)
+		w := want.Summary.Connections
+		if n := got.Summary.Connections; n*100 > w*103 {
+			t.Errorf("%v: %d connections, want within 3%% of %d", caps, n, w)
 		}
-		if e := got.Summary.States.Client["ESTABLISHED"]; e*100 > want.Summary.Connections*10 {
-			t.Errorf("%v: %d clients left ESTABLISHED, of %d connections that all closed", caps, e, want.Summary.Connections)
+		if e := got.Summary.States.Client["ESTABLISHED"]; e*100 > w*2 {
+			t.Errorf("%v: %d clients left ESTABLISHED, of %d connections that all closed", caps, e, w)
+		}
+		if tw, wtw := got.Summary.States.Client["TIME_WAIT"], want.Summary.States.Client["TIME_WAIT"]; tw*100 < wtw*85 {
+			t.Errorf("%v: %d clients in TIME_WAIT, want at least 85%% of %d", caps, tw, wtw)
 		}
 	}
 }
