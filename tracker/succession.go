@@ -80,8 +80,8 @@ const (
 // may be taken over: evicted open, answered, no side in TIME_WAIT, not the
 // flood's.
 func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
-	if !c.Evicted || c.floodsOwn() {
-		return forgottenOpenRec{}, false
+	if !c.Evicted || c.embryonic() || c.floodsOwn() {
+		return forgottenOpenRec{}, false // (a handshake's answer finds it waiting, evictedsyn.go)
 	}
 	rec := forgottenOpenRec{id: c.ID, clientIsA: c.clientIsA, facts: true, other: other}
 	for s := Client; s <= Server; s++ {
@@ -102,7 +102,8 @@ func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
 // sequence numbers are not kept (what was noted of it as it was frozen
 // has them, noteNotWhole).
 func forgottenOpenOfRecord(r *Record, other bool) (forgottenOpenRec, bool) {
-	if !r.Evicted || r.embryonic || r.states[Client] == TimeWait || r.states[Server] == TimeWait {
+	if !r.Evicted || r.embryonic || r.states[Client] < Established || r.states[Server] < Established ||
+		r.states[Client] == TimeWait || r.states[Server] == TimeWait {
 		return forgottenOpenRec{}, false
 	}
 	return forgottenOpenRec{id: r.ID, states: r.states, clientIsA: r.clientIsA, counted: true, other: other}, true
