@@ -1,0 +1,40 @@
+package tracker
+
+import (
+	"testing"
+	"time"
+)
+
+// TestConnectionForgottenOpenIsTakenOverByItsNextSegment: a connection
+// evicted open after its client's FIN and forgotten beyond MaxKept is
+// taken over by the connection the server's FIN opens, picked up
+// mid-stream: three connections, not four, the client in TIME_WAIT and
+// the server CLOSED as they are (not a client in CLOSE_WAIT to a server in
+// FIN_WAIT_2, the roles of the FIN's sender told by the ports, and the one
+// evicted left in FIN_WAIT_1 for ever).
+func TestConnectionForgottenOpenIsTakenOverByItsNextSegment(t *testing.T) {
+	tr := New(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1})
+	now := int64(1_700_000_000) * int64(time.Second)
+	a := steppedConn(tr, &now, review3Pair.host, 40000)
+	openStepped(a)
+	a(true, FIN|ACK, 101, 901)
+	openStepped(steppedConn(tr, &now, review3Pair.host, 40001)) // evicts A
+	openStepped(steppedConn(tr, &now, review3Pair.host, 40002)) // evicts B: A is forgotten
+	if ev := tr.Evicted(); ev.Forgotten == 0 {
+		t.Fatalf("nothing forgotten (%+v): the case tests nothing", ev)
+	}
+	a(false, FIN|ACK, 901, 102)
+	a(true, ACK, 102, 902)
+	tr.Finish()
+	ev := tr.Evicted()
+	if n := uint64(len(tr.Records())) + ev.Forgotten; n != 3 || ev.TakenOver != 1 {
+		t.Errorf("%d connections, %d taken over (evicted %+v): want 3, 1", n, ev.TakenOver, ev)
+	}
+	for _, r := range tr.Records() {
+		if r.Key.APort == 40000 || r.Key.BPort == 40000 {
+			if cl, sv := r.states[Client], r.states[Server]; cl != TimeWait || sv != Closed {
+				t.Errorf("the connection taken over ends %v/%v, want TIME_WAIT/CLOSED", cl, sv)
+			}
+		}
+	}
+}
