@@ -123,6 +123,7 @@ func checkFuzzInput(t *testing.T, data []byte) {
 			}
 		})
 	checkTracker(t, tiny, -1)
+	checkForgottenCounts(t, tiny)
 	full, n := fuzzRun(data, tracker.Config{Thresholds: tracker.Thresholds{Stuck: time.Second}}, nil)
 	checkTracker(t, full, n)
 	again, _ := fuzzRun(data, tracker.Config{MaxConns: maxConns, Thresholds: tracker.Thresholds{Stuck: time.Second}}, nil)
@@ -242,4 +243,33 @@ func timeline(c *tracker.Conn) string {
 		fmt.Fprintf(&b, "  %d pkt %d %s %v → %v (%s)\n", x.Time, x.Packet, x.Side, x.From, x.To, x.Why)
 	}
 	return b.String()
+}
+
+// checkForgottenCounts checks that the connections forgotten are counted
+// once on each side, in some state, and in the services that follow them:
+// taking one over (succession.go) or stepping its state leaves no count
+// behind, and none wraps below zero.
+func checkForgottenCounts(t *testing.T, tr *tracker.Tracker) {
+	t.Helper()
+	ev := tr.Evicted()
+	for s, byState := range tr.ForgottenStates() {
+		var n uint64
+		for _, k := range byState {
+			if k > 1<<62 {
+				t.Fatalf("side %d: a forgotten state count wrapped below zero: %v", s, byState)
+			}
+			n += k
+		}
+		if n != ev.Forgotten {
+			t.Fatalf("side %d: %d forgotten connections counted by state, %d forgotten (%+v)", s, n, ev.Forgotten, ev)
+		}
+	}
+	svs, untracked := tr.ForgottenServices()
+	n := untracked
+	for _, sv := range svs {
+		n += sv.Conns
+	}
+	if n != ev.Forgotten || ev.ForgottenUnanswered > ev.Forgotten {
+		t.Fatalf("%d forgotten connections counted by service, %d forgotten, %d of them unanswered", n, ev.Forgotten, ev.ForgottenUnanswered)
+	}
 }
