@@ -39,6 +39,7 @@ type forgottenOpenRec struct {
 	sides     [2]closeFacts // by side: nil from a frozen Record
 	facts     bool          // sides holds them (not a frozen Record's)
 	counted   bool          // forgotten, and counted so; else frozen
+	keepOnly  bool          // a side in TIME_WAIT: not taken over (lastAck)
 	other     bool          // of the lower rank: counted in ForgottenUnanswered too
 	clientIsA bool
 }
@@ -76,9 +77,9 @@ const (
 	successorBehind = 1 << 24
 )
 
-// forgottenOpenOf returns what is remembered of c, forgotten now, if it
-// may be taken over: evicted open, answered, no side in TIME_WAIT, not the
-// flood's.
+// forgottenOpenOf returns what is remembered of c, frozen or forgotten
+// now: evicted open, past its handshake, not the flood's. One with a side
+// in TIME_WAIT is not taken over, only followed to its end (lastAck).
 func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
 	if !c.Evicted || c.embryonic() || c.floodsOwn() {
 		return forgottenOpenRec{}, false // (a handshake's answer finds it waiting, evictedsyn.go)
@@ -87,7 +88,7 @@ func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
 	for s := Client; s <= Server; s++ {
 		h := &c.half[s]
 		if h.state == TimeWait {
-			return forgottenOpenRec{}, false
+			rec.keepOnly = true // (its TIME_WAIT's count moves on as it runs out)
 		}
 		rec.states[s] = h.state
 		rec.sides[s] = closeFactsOf(h)
@@ -155,6 +156,9 @@ func (t *Tracker) succeed(c *Conn, seg *Segment, fromA bool) {
 	}
 	f := &t.forgottenOpen
 	rec, ok := f.m[c.Key]
+	if ok && rec.keepOnly {
+		return
+	}
 	if ok {
 		delete(f.m, c.Key) // (its place in order goes when it comes up)
 		sender := rec.sides[senderSide(fromA, rec.clientIsA)]
@@ -196,6 +200,27 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 	}
 	id, ok := t.forgottenOpen.awaiting[r.Key]
 	return ok && id > r.ID
+}
+
+// lastAck applies seg, for no connection followed, to the connection
+// evicted open and forgotten on its 4-tuple, if it acknowledges the FIN of
+// a side in LAST_ACK: that side is CLOSED, and counted so. (The last ACK of
+// a connection whose client is in TIME_WAIT is answered by nothing, so it
+// opens no connection, lone.go; the server's LAST_ACK would stay counted
+// for ever.)
+func (t *Tracker) lastAck(k *FlowKey, seg *Segment, fromA bool) {
+	f := &t.forgottenOpen
+	rec, ok := f.m[*k]
+	if !ok || !rec.counted || !rec.facts || seg.Flags&(ACK|RST|SYN) != ACK {
+		return
+	}
+	p := senderSide(fromA, rec.clientIsA).Peer()
+	if fin := &rec.sides[p]; rec.states[p] != LastAck || !fin.finSent || seg.Ack != fin.finSeq+1 {
+		return
+	}
+	t.forgottenStep(k, rec.clientIsA, p, LastAck, Closed) // (forgottensvc.go)
+	rec.states[p] = Closed
+	f.m[*k] = rec
 }
 
 // senderSide returns the side that sent a segment from A, or from B.

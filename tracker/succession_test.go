@@ -38,3 +38,31 @@ func TestConnectionForgottenOpenIsTakenOverByItsNextSegment(t *testing.T) {
 		}
 	}
 }
+
+// TestLastAckOfAForgottenConnectionClosesItsServer: a connection evicted
+// open with its client in TIME_WAIT and its server in LAST_ACK, forgotten
+// beyond MaxKept, sees its last ACK come as a lone segment (nothing
+// answers it): its server is counted CLOSED, not in LAST_ACK for ever, and
+// it is still one connection.
+func TestLastAckOfAForgottenConnectionClosesItsServer(t *testing.T) {
+	tr := New(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1})
+	now := int64(1_700_000_000) * int64(time.Second)
+	a := steppedConn(tr, &now, review3Pair.host, 40000)
+	openStepped(a)
+	a(true, FIN|ACK, 101, 901)
+	a(false, FIN|ACK, 901, 102) // client TIME_WAIT, server LAST_ACK
+	openStepped(steppedConn(tr, &now, review3Pair.host, 40001)) // evicts A
+	openStepped(steppedConn(tr, &now, review3Pair.host, 40002)) // evicts B: A is forgotten
+	if st := tr.ForgottenStates(); st[Server][LastAck] != 1 {
+		t.Fatalf("forgotten states %v: the case tests nothing", st)
+	}
+	a(true, ACK, 102, 902)
+	tr.Finish()
+	st := tr.ForgottenStates()
+	if st[Server][LastAck] != 0 || st[Server][Closed] == 0 {
+		t.Errorf("forgotten servers: LAST_ACK %d, CLOSED %d; want 0, at least 1", st[Server][LastAck], st[Server][Closed])
+	}
+	if n := uint64(len(tr.Records())) + tr.Evicted().Forgotten; n != 3 {
+		t.Errorf("%d connections, want 3", n)
+	}
+}
