@@ -50,7 +50,7 @@ func TestLastAckOfAForgottenConnectionClosesItsServer(t *testing.T) {
 	a := steppedConn(tr, &now, review3Pair.host, 40000)
 	openStepped(a)
 	a(true, FIN|ACK, 101, 901)
-	a(false, FIN|ACK, 901, 102) // client TIME_WAIT, server LAST_ACK
+	a(false, FIN|ACK, 901, 102)                                 // client TIME_WAIT, server LAST_ACK
 	openStepped(steppedConn(tr, &now, review3Pair.host, 40001)) // evicts A
 	openStepped(steppedConn(tr, &now, review3Pair.host, 40002)) // evicts B: A is forgotten
 	if st := tr.ForgottenStates(); st[Server][LastAck] != 1 {
