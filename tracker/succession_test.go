@@ -5,6 +5,24 @@ import (
 	"time"
 )
 
+type stepped = func(fromClient bool, f Flags, seq, ack uint32)
+
+// evictedThenForgotten opens a connection A (steppedConn's, port 40000),
+// sends its segments then, and opens two more through a table of one and a
+// store of one: A is evicted open, then forgotten. It returns the tracker
+// and A.
+func evictedThenForgotten(then func(a stepped)) (*Tracker, stepped) {
+	tr := New(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1})
+	now := new(int64)
+	*now = int64(1_700_000_000) * int64(time.Second)
+	a := steppedConn(tr, now, review3Pair.host, 40000)
+	openStepped(a)
+	then(a)
+	openStepped(steppedConn(tr, now, review3Pair.host, 40001)) // evicts A
+	openStepped(steppedConn(tr, now, review3Pair.host, 40002)) // evicts B: A is forgotten
+	return tr, a
+}
+
 // TestConnectionForgottenOpenIsTakenOverByItsNextSegment: a connection
 // evicted open after its client's FIN and forgotten beyond MaxKept is
 // taken over by the connection the server's FIN opens, picked up
@@ -13,13 +31,7 @@ import (
 // FIN_WAIT_2, the roles of the FIN's sender told by the ports, and the one
 // evicted left in FIN_WAIT_1 for ever).
 func TestConnectionForgottenOpenIsTakenOverByItsNextSegment(t *testing.T) {
-	tr := New(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1})
-	now := int64(1_700_000_000) * int64(time.Second)
-	a := steppedConn(tr, &now, review3Pair.host, 40000)
-	openStepped(a)
-	a(true, FIN|ACK, 101, 901)
-	openStepped(steppedConn(tr, &now, review3Pair.host, 40001)) // evicts A
-	openStepped(steppedConn(tr, &now, review3Pair.host, 40002)) // evicts B: A is forgotten
+	tr, a := evictedThenForgotten(func(a stepped) { a(true, FIN|ACK, 101, 901) })
 	if ev := tr.Evicted(); ev.Forgotten == 0 {
 		t.Fatalf("nothing forgotten (%+v): the case tests nothing", ev)
 	}
@@ -45,14 +57,10 @@ func TestConnectionForgottenOpenIsTakenOverByItsNextSegment(t *testing.T) {
 // answers it): its server is counted CLOSED, not in LAST_ACK for ever, and
 // it is still one connection.
 func TestLastAckOfAForgottenConnectionClosesItsServer(t *testing.T) {
-	tr := New(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1})
-	now := int64(1_700_000_000) * int64(time.Second)
-	a := steppedConn(tr, &now, review3Pair.host, 40000)
-	openStepped(a)
-	a(true, FIN|ACK, 101, 901)
-	a(false, FIN|ACK, 901, 102)                                 // client TIME_WAIT, server LAST_ACK
-	openStepped(steppedConn(tr, &now, review3Pair.host, 40001)) // evicts A
-	openStepped(steppedConn(tr, &now, review3Pair.host, 40002)) // evicts B: A is forgotten
+	tr, a := evictedThenForgotten(func(a stepped) {
+		a(true, FIN|ACK, 101, 901)
+		a(false, FIN|ACK, 901, 102) // client TIME_WAIT, server LAST_ACK
+	})
 	if st := tr.ForgottenStates(); st[Server][LastAck] != 1 {
 		t.Fatalf("forgotten states %v: the case tests nothing", st)
 	}
