@@ -247,8 +247,12 @@ func (c *Conn) Ended() bool {
 }
 
 // sideOf maps a segment's direction to the side that sent it.
-func (c *Conn) sideOf(fromA bool) Side {
-	if fromA == c.clientIsA {
+func (c *Conn) sideOf(fromA bool) Side { return sideOf(fromA, c.clientIsA) }
+
+// sideOf returns the side that sent a segment from A (fromA), or from B,
+// of a connection whose client is A or not (clientIsA).
+func sideOf(fromA, clientIsA bool) Side {
+	if fromA == clientIsA {
 		return Client
 	}
 	return Server

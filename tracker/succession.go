@@ -25,21 +25,48 @@ import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
 // sender had got to. A connection with a side in TIME_WAIT (whose count
 // moves on as it runs out) or a SYN flood's is not taken over.
 type forgottenOpen struct {
-	m        map[FlowKey]forgottenOpenRec
-	order    fifo[FlowKey]
-	awaiting map[FlowKey]uint64 // the ID of a successor whose predecessor was not forgotten yet
-	awaitOrd fifo[FlowKey]
+	m        lastKeys[forgottenOpenRec]
+	awaiting lastKeys[uint64] // the ID of a successor whose predecessor was not forgotten yet
 }
+
+// lastKeys maps the 4-tuples put last to a value, as many as the size
+// each put is given: beyond it the oldest goes. (A 4-tuple deleted and put
+// again keeps its first place in the order, and goes from there.)
+type lastKeys[V any] struct {
+	m     map[FlowKey]V
+	order fifo[FlowKey]
+}
+
+func (l *lastKeys[V]) get(k *FlowKey) (V, bool) {
+	v, ok := l.m[*k]
+	return v, ok
+}
+
+func (l *lastKeys[V]) put(k *FlowKey, v V, size int) {
+	if l.m == nil {
+		l.m = make(map[FlowKey]V)
+	}
+	if _, ok := l.m[*k]; !ok {
+		if l.order.len() >= size {
+			delete(l.m, l.order.pop())
+		}
+		l.order.push(*k)
+	}
+	l.m[*k] = v
+}
+
+func (l *lastKeys[V]) del(k *FlowKey) { delete(l.m, *k) } // (its place in order goes when it comes up)
+
+func (l *lastKeys[V]) len() int { return len(l.m) }
 
 // forgottenOpenRec is what was counted of a connection evicted open and
 // forgotten, and where its endpoints had got to.
 type forgottenOpenRec struct {
 	id        uint64
 	states    [2]State      // by side, as counted
-	sides     [2]closeFacts // by side: nil from a frozen Record
-	facts     bool          // sides holds them (not a frozen Record's)
+	sides     [2]closeFacts // by side, with facts
+	facts     bool          // sides holds them: both sides past the handshake, not a frozen Record's
 	counted   bool          // forgotten, and counted so; else frozen
-	keepOnly  bool          // a side in TIME_WAIT: not taken over (lastAck)
 	other     bool          // of the lower rank: counted in ForgottenUnanswered too
 	clientIsA bool
 }
@@ -87,9 +114,6 @@ func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
 	rec := forgottenOpenRec{id: c.ID, clientIsA: c.clientIsA, facts: true, other: other}
 	for s := Client; s <= Server; s++ {
 		h := &c.half[s]
-		if h.state == TimeWait {
-			rec.keepOnly = true // (its TIME_WAIT's count moves on as it runs out)
-		}
 		rec.states[s] = h.state
 		rec.sides[s] = closeFactsOf(h)
 		if h.state < Established {
@@ -117,31 +141,22 @@ func forgottenOpenOfRecord(r *Record, other bool) (forgottenOpenRec, bool) {
 func (t *Tracker) noteNotWhole(k *FlowKey, rec forgottenOpenRec) {
 	f := &t.forgottenOpen
 	if rec.counted {
-		if id, ok := f.awaiting[*k]; ok {
-			delete(f.awaiting, *k)
+		if id, ok := f.awaiting.get(k); ok {
+			f.awaiting.del(k)
 			if id > rec.id {
-				if old, ok := f.m[*k]; ok && old.id == rec.id {
-					delete(f.m, *k) // (its place in order goes when it comes up)
+				if old, ok := f.m.get(k); ok && old.id == rec.id {
+					f.m.del(k)
 				}
 				t.uncountForgotten(k, &rec)
 				return
 			}
 		}
-		if old, ok := f.m[*k]; ok && old.id == rec.id && !rec.facts {
+		if old, ok := f.m.get(k); ok && old.id == rec.id && !rec.facts {
 			old.states, old.counted, old.other = rec.states, true, rec.other
 			rec = old // (frozen first: what was noted then)
 		}
 	}
-	if f.m == nil {
-		f.m = make(map[FlowKey]forgottenOpenRec)
-	}
-	if _, ok := f.m[*k]; !ok {
-		if f.order.len() >= t.recentSize() {
-			delete(f.m, f.order.pop())
-		}
-		f.order.push(*k)
-	}
-	f.m[*k] = rec
+	f.m.put(k, rec, t.recentSize())
 }
 
 // succeed makes c, just picked up mid-stream at seg, the successor of the
@@ -155,13 +170,13 @@ func (t *Tracker) succeed(c *Conn, seg *Segment, fromA bool) {
 		return
 	}
 	f := &t.forgottenOpen
-	rec, ok := f.m[c.Key]
-	if ok && rec.keepOnly {
+	rec, ok := f.m.get(&c.Key)
+	if ok && rec.inTimeWait() {
 		return
 	}
 	if ok {
-		delete(f.m, c.Key) // (its place in order goes when it comes up)
-		sender := rec.sides[senderSide(fromA, rec.clientIsA)]
+		f.m.del(&c.Key)
+		sender := rec.sides[sideOf(fromA, rec.clientIsA)]
 		if d := seg.Seq.Sub(sender.nxt); rec.facts && sender.nxtValid && (d > successorAhead || d < -successorBehind) {
 			return
 		}
@@ -176,19 +191,10 @@ func (t *Tracker) succeed(c *Conn, seg *Segment, fromA bool) {
 			t.uncountForgotten(&c.Key, &rec)
 			return
 		}
-	} else if !t.recent.has(t.table.hash(&c.Key)) {
+	} else if len(t.recent.n) == 0 || !t.recent.has(t.table.hash(&c.Key)) {
 		return
 	}
-	if f.awaiting == nil {
-		f.awaiting = make(map[FlowKey]uint64)
-	}
-	if _, ok := f.awaiting[c.Key]; !ok {
-		if f.awaitOrd.len() >= t.recentSize() {
-			delete(f.awaiting, f.awaitOrd.pop())
-		}
-		f.awaitOrd.push(c.Key)
-	}
-	f.awaiting[c.Key] = c.ID
+	f.awaiting.put(&c.Key, c.ID, t.recentSize())
 }
 
 // takenOverFrozen reports whether r, frozen, was evicted open and taken
@@ -198,7 +204,7 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 	if !r.Evicted || r.found != [2]uint32{} || r.open != nil || r.late != nil {
 		return false
 	}
-	id, ok := t.forgottenOpen.awaiting[r.Key]
+	id, ok := t.forgottenOpen.awaiting.get(&r.Key)
 	return ok && id > r.ID
 }
 
@@ -210,25 +216,24 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 // for ever.)
 func (t *Tracker) lastAck(k *FlowKey, seg *Segment, fromA bool) {
 	f := &t.forgottenOpen
-	rec, ok := f.m[*k]
+	rec, ok := f.m.get(k)
 	if !ok || !rec.counted || !rec.facts || seg.Flags&(ACK|RST|SYN) != ACK {
 		return
 	}
-	p := senderSide(fromA, rec.clientIsA).Peer()
+	p := sideOf(fromA, rec.clientIsA).Peer()
 	if fin := &rec.sides[p]; rec.states[p] != LastAck || !fin.finSent || seg.Ack != fin.finSeq+1 {
 		return
 	}
 	t.forgottenStep(k, rec.clientIsA, p, LastAck, Closed) // (forgottensvc.go)
 	rec.states[p] = Closed
-	f.m[*k] = rec
+	f.m.put(k, rec, t.recentSize())
 }
 
-// senderSide returns the side that sent a segment from A, or from B.
-func senderSide(fromA, clientIsA bool) Side {
-	if fromA == clientIsA {
-		return Client
-	}
-	return Server
+// inTimeWait reports whether a side is in TIME_WAIT: its count moves on
+// as it runs out, so it is not taken over, only followed to its end
+// (lastAck).
+func (r *forgottenOpenRec) inTimeWait() bool {
+	return r.states[Client] == TimeWait || r.states[Server] == TimeWait
 }
 
 // uncountForgotten takes a forgotten connection, taken over, out of the

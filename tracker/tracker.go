@@ -367,7 +367,7 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	if c == nil {
 		var held bool
 		known := takesOver || t.recent.has(hk) // a segment of a connection evicted open (evictedjudge.go)
-		if known && len(t.forgottenOpen.m) > 0 {
+		if known && t.forgottenOpen.m.len() > 0 {
 			t.lastAck(&k, seg, fromA) // (succession.go)
 		}
 		if c, held = t.loneFor(&k, hk, seg, fromA, known); held {
