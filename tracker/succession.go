@@ -1,6 +1,10 @@
 package tracker
 
-import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
+import (
+	"fmt"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
+)
 
 // A connection evicted open from the full flow table and no longer kept
 // whole (frozen or forgotten, beyond --keep) cannot be brought back by its
@@ -63,6 +67,7 @@ func (l *lastKeys[V]) len() int { return len(l.m) }
 // forgotten, and where its endpoints had got to.
 type forgottenOpenRec struct {
 	id        uint64
+	first     int64         // capture time of its first segment
 	states    [2]State      // by side, as counted
 	sides     [2]closeFacts // by side, with facts
 	facts     bool          // sides holds them: both sides past the handshake, not a frozen Record's
@@ -111,7 +116,7 @@ func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
 	if !c.Evicted || c.embryonic() || c.floodsOwn() {
 		return forgottenOpenRec{}, false // (a handshake's answer finds it waiting, evictedsyn.go)
 	}
-	rec := forgottenOpenRec{id: c.ID, clientIsA: c.clientIsA, facts: true, other: other}
+	rec := forgottenOpenRec{id: c.ID, first: c.First, clientIsA: c.clientIsA, facts: true, other: other}
 	for s := Client; s <= Server; s++ {
 		h := &c.half[s]
 		rec.states[s] = h.state
@@ -131,7 +136,7 @@ func forgottenOpenOfRecord(r *Record, other bool) (forgottenOpenRec, bool) {
 		r.states[Client] == TimeWait || r.states[Server] == TimeWait {
 		return forgottenOpenRec{}, false
 	}
-	return forgottenOpenRec{id: r.ID, states: r.states, clientIsA: r.clientIsA, counted: true, other: other}, true
+	return forgottenOpenRec{id: r.ID, first: r.First, states: r.states, clientIsA: r.clientIsA, counted: true, other: other}, true
 }
 
 // noteNotWhole notes a connection evicted open and no longer kept whole:
@@ -208,25 +213,77 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 	return ok && id > r.ID
 }
 
-// lastAck applies seg, for no connection followed, to the connection
-// evicted open and forgotten on its 4-tuple, if it acknowledges the FIN of
-// a side in LAST_ACK: that side is CLOSED, and counted so. (The last ACK of
-// a connection whose client is in TIME_WAIT is answered by nothing, so it
-// opens no connection, lone.go; the server's LAST_ACK would stay counted
-// for ever.)
-func (t *Tracker) lastAck(k *FlowKey, seg *Segment, fromA bool) {
+// forgottenSegment applies seg, for no connection followed, to the
+// connection evicted open and forgotten on its 4-tuple, if it ends it: the
+// last ACK of a side in LAST_ACK (lastAck) or an RST that aborts it
+// (forgottenReset). Neither is answered, so neither opens a connection
+// (lone.go) to take the forgotten one over: its sides would stay counted
+// in their states for ever, and its abort would be no finding. It reports
+// whether seg was the abort: it is then no lone segment, and what comes
+// after it on the 4-tuple finds the connection closed.
+func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (aborted bool) {
 	f := &t.forgottenOpen
 	rec, ok := f.m.get(k)
-	if !ok || !rec.counted || !rec.facts || seg.Flags&(ACK|RST|SYN) != ACK {
-		return
+	if !ok || !rec.counted || !rec.facts {
+		return false
 	}
+	switch seg.Flags & (ACK | RST | SYN) {
+	case ACK:
+		ok = t.lastAck(k, &rec, seg, fromA)
+	case RST, RST | ACK:
+		ok = t.forgottenReset(k, &rec, seg, fromA)
+		aborted = ok
+	default:
+		ok = false
+	}
+	if ok {
+		f.m.put(k, rec, t.recentSize())
+	}
+	return aborted
+}
+
+// lastAck: seg acknowledges the FIN of rec's side in LAST_ACK, which is
+// CLOSED, and counted so. (The last ACK of a connection whose client is in
+// TIME_WAIT is answered by nothing.)
+func (t *Tracker) lastAck(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
 	p := sideOf(fromA, rec.clientIsA).Peer()
 	if fin := &rec.sides[p]; rec.states[p] != LastAck || !fin.finSent || seg.Ack != fin.finSeq+1 {
-		return
+		return false
 	}
 	t.forgottenStep(k, rec.clientIsA, p, LastAck, Closed) // (forgottensvc.go)
 	rec.states[p] = Closed
-	f.m.put(k, rec, t.recentSize())
+	return true
+}
+
+// forgottenReset: seg, an RST, goes on from where its sender had got to
+// in sequence space (an abort's RST carries the sender's next sequence
+// number, RFC 793 §3.4; data of it missed since may lie between), and
+// neither side is closed or in TIME_WAIT: it aborts the connection. Both
+// sides are CLOSED, counted so, and the abort is a finding, as it is of a
+// connection followed.
+func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
+	s := sideOf(fromA, rec.clientIsA)
+	sender := &rec.sides[s]
+	if d := seg.Seq.Sub(sender.nxt); !sender.nxtValid || d < 0 || d > successorAhead {
+		return false
+	}
+	for _, st := range rec.states {
+		if st == Closed || st == TimeWait {
+			return false
+		}
+	}
+	for p := Client; p <= Server; p++ {
+		t.forgottenStep(k, rec.clientIsA, p, rec.states[p], Closed)
+		rec.states[p] = Closed
+	}
+	who := "client " + k.endpoint(rec.clientIsA).String()
+	if s == Server {
+		who = "server " + k.endpoint(!rec.clientIsA).String()
+	}
+	t.emit(nil, Anomaly{Kind: Reset, Conn: rec.id, Side: s, HasSide: true, Target: k.endpoint(!rec.clientIsA), Time: seg.Time,
+		Detail: fmt.Sprintf("%s aborted the connection with RST after %s", who, secs(seg.Time-rec.first)),
+		Fields: map[string]any{"reason": "abort", "seconds_open": seconds(seg.Time - rec.first)}})
+	return true
 }
 
 // inTimeWait reports whether a side is in TIME_WAIT: its count moves on

@@ -74,3 +74,56 @@ func TestLastAckOfAForgottenConnectionClosesItsServer(t *testing.T) {
 		t.Errorf("%d connections, want 3", n)
 	}
 }
+
+// TestResetOfAForgottenConnection: an RST on the 4-tuple of a connection
+// evicted open and forgotten beyond MaxKept is answered by nothing, so it
+// opens no connection to take the forgotten one over. One that goes on
+// from where its sender had got to aborts it: both sides are counted
+// CLOSED, not ESTABLISHED for ever, and the abort is the connection's
+// finding, as it is of a connection followed. One from behind that point,
+// or to a side in TIME_WAIT, changes nothing. It stays one connection.
+func TestResetOfAForgottenConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before func(a stepped)
+		rst    func(a stepped)
+		closed bool
+	}{
+		{"the client's abort at its next sequence number", func(stepped) {}, func(a stepped) { a(true, RST, 101, 0) }, true},
+		{"the server's abort after data of it missed", func(stepped) {}, func(a stepped) { a(false, RST|ACK, 901+5000, 101) }, true},
+		{"an RST from behind where its sender had got to", func(stepped) {}, func(a stepped) { a(true, RST, 51, 0) }, false},
+		{"an RST to a client in TIME_WAIT", func(a stepped) {
+			a(true, FIN|ACK, 101, 901)
+			a(false, FIN|ACK, 901, 102)
+		}, func(a stepped) { a(false, RST, 902, 0) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, a := evictedThenForgotten(tc.before)
+			was := tr.ForgottenStates()
+			if was[Client][Established]+was[Client][TimeWait] != 1 {
+				t.Fatalf("forgotten states %v: the case tests nothing", was)
+			}
+			tc.rst(a)
+			tr.Finish()
+			st := tr.ForgottenStates()
+			resets := 0
+			for _, an := range tr.Anomalies() {
+				if an.Kind == Reset {
+					resets++
+					if an.Conn != 1 {
+						t.Errorf("the abort is connection %d's, want 1 (the one forgotten)", an.Conn)
+					}
+				}
+			}
+			if tc.closed && (st[Client][Closed] != 1 || st[Server][Closed] != 1 || resets != 1) {
+				t.Errorf("forgotten states %v, %d reset findings: want both sides CLOSED, one finding", st, resets)
+			}
+			if !tc.closed && (st != was || resets != 0) {
+				t.Errorf("forgotten states %v (were %v), %d reset findings: want unchanged, none", st, was, resets)
+			}
+			if n := uint64(len(tr.Records())) + tr.Evicted().Forgotten; n != 3 {
+				t.Errorf("%d connections, want 3", n)
+			}
+		})
+	}
+}

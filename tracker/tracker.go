@@ -367,8 +367,8 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 	if c == nil {
 		var held bool
 		known := takesOver || t.recent.has(hk) // a segment of a connection evicted open (evictedjudge.go)
-		if known && t.forgottenOpen.m.len() > 0 {
-			t.lastAck(&k, seg, fromA) // (succession.go)
+		if known && t.forgottenOpen.m.len() > 0 && t.forgottenSegment(&k, seg, fromA) {
+			return // an abort of a connection forgotten (succession.go)
 		}
 		if c, held = t.loneFor(&k, hk, seg, fromA, known); held {
 			return // a lone segment is not a connection (lone.go)
