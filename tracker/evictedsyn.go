@@ -345,7 +345,11 @@ func (t *Tracker) takeOverOwn(c *Conn) bool {
 // ownAt is the first slot of the bucket of hash h.
 func ownAt(h uint64) int { return int(h>>20) % (ownSlots / ownBucket) * ownBucket }
 
-// ownHash hashes c's 4-tuple and its client's ISN, never to 0.
+// ownHash hashes c's 4-tuple and its client's ISN, never to 0, with
+// fixed seeds rather than the flow table's random ones: which handshake a
+// full bucket forgets decides what is counted, and the same input must
+// give the same report every time. (Colliding on purpose only makes a
+// flood's own handshakes count twice, as they did before this record.)
 func (t *Tracker) ownHash(c *Conn) uint64 {
-	return mix(t.table.hash(&c.Key)^uint64(c.half[Client].isn), 0x94D049BB133111EB) | 1
+	return mix(hashKey(&c.Key, 0x2545F4914F6CDD1D, 0x9FB21C651E98DF25)^uint64(c.half[Client].isn), 0x94D049BB133111EB) | 1
 }

@@ -102,3 +102,19 @@ func TestManyHandshakesThroughATinyTableAreNoSYNFlood(t *testing.T) {
 		t.Fatalf("no handshake was evicted and brought back: the case tests nothing (%+v)", ev)
 	}
 }
+
+// TestFloodsOwnRecordDoesNotDependOnTheTablesSeed: the record of a flood's
+// own handshakes evicted hashes them with fixed seeds, not the flow
+// table's random ones, so which one a full bucket forgets, and what is
+// counted, is the same on every run of the same input.
+func TestFloodsOwnRecordDoesNotDependOnTheTablesSeed(t *testing.T) {
+	a, b := New(Config{}), New(Config{})
+	if a.table.seed == b.table.seed {
+		t.Fatal("two tables with the same seed: the case tests nothing")
+	}
+	c := &Conn{Key: FlowKey{A: AddrFrom4([4]byte{198, 18, 0, 1}), APort: 40000, B: AddrFrom4([4]byte{198, 18, 0, 2}), BPort: 80}}
+	c.half[Client].isn = 12345
+	if ha, hb := a.ownHash(c), b.ownHash(c); ha != hb {
+		t.Errorf("the same handshake hashes to %#x and %#x", ha, hb)
+	}
+}
