@@ -25,9 +25,12 @@ package tracker
 //     that (Record.late, lateSide). If a segment of its 4-tuple came after
 //     its eviction that did not bring it back (it was frozen), it is
 //     judged as of that segment instead: that went to a new connection or
-//     to the lone table, and nothing says it stayed as it was after. A
+//     to the lone table, and nothing says it stayed as it was after. The
 //     connection opened on the 4-tuple since (picked up mid-stream, as a
-//     rule) is not judged again itself, for the reason above.
+//     rule: it took the one evicted over, succession.go) is followed as
+//     any other: evicted open in turn, its next segment brings it back
+//     while it is kept whole, and it is judged again (evictedRef.pred
+//     keeps the first one's judgement as of that segment).
 
 // evictedOpen holds, by 4-tuple, the connection evicted open last: while
 // it is kept whole, or frozen to be judged again; with a nil conn once a
@@ -41,19 +44,30 @@ type evictedRef struct {
 	c      *Conn
 	id     uint64
 	seenAt int64 // when a segment of its 4-tuple came that did not bring it back; 0: none
+	// pred and predSeenAt are the id and seenAt of the connection evicted
+	// open first on the 4-tuple whose next segment did not bring it back,
+	// once the connection that took it over is evicted open in turn: that
+	// one can come back as any connection evicted open can, and the first
+	// is still judged as of that segment. 0: none.
+	pred       uint64
+	predSeenAt int64
 }
 
 // evictedLate notes c, evicted open.
 func (t *Tracker) evictedLate(c *Conn) {
 	e := &t.late
 	t.recent.add(t.table.hash(&c.Key), t.recentSize())
+	next := evictedRef{c: c, id: c.ID}
 	if ref, ok := e.refs[c.Key]; ok && ref.seenAt != 0 {
-		return // it took the 4-tuple over (or followed one that did): not judged again itself
+		// It took the 4-tuple over (or followed one that did).
+		if next.pred, next.predSeenAt = ref.pred, ref.predSeenAt; ref.pred == 0 {
+			next.pred, next.predSeenAt = ref.id, ref.seenAt
+		}
 	}
 	if e.refs == nil {
 		e.refs, e.prune = make(map[FlowKey]evictedRef), 1024
 	}
-	e.refs[c.Key] = evictedRef{c: c, id: c.ID}
+	e.refs[c.Key] = next
 	if len(e.refs) >= e.prune {
 		t.pruneLate()
 	}
@@ -78,7 +92,11 @@ func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
 	}
 	// (Making room can freeze or forget it, and its Conn be reused.)
 	if t.keptEvicted(c, ref.id) {
-		delete(e.refs, *k)
+		if ref.pred != 0 {
+			e.refs[*k] = evictedRef{pred: ref.pred, predSeenAt: ref.predSeenAt}
+		} else {
+			delete(e.refs, *k)
+		}
 		t.table.put(c)
 		c.inTable, c.Evicted = true, false
 		if c.half[Client].state == TimeWait && !c.Midstream {
@@ -94,7 +112,7 @@ func (t *Tracker) readmit(k *FlowKey) (c *Conn, takesOver bool) {
 		return c, false
 	}
 	if ref.seenAt == 0 {
-		e.refs[*k] = evictedRef{id: ref.id, seenAt: t.now}
+		e.refs[*k] = evictedRef{id: ref.id, seenAt: t.now, pred: ref.pred, predSeenAt: ref.predSeenAt}
 	}
 	return nil, true
 }
@@ -124,8 +142,16 @@ func (t *Tracker) pruneLate() {
 		}
 	}
 	for r := range t.frozenRecords() {
-		if ref, ok := e.refs[r.Key]; ok && r.late != nil && !r.dropped && ref.id == r.ID {
+		ref, ok := e.refs[r.Key]
+		if !ok || r.late == nil || r.dropped {
+			continue
+		}
+		if ref.id == r.ID {
 			kept[r.Key] = ref
+		} else if ref.pred == r.ID {
+			p := kept[r.Key]
+			p.pred, p.predSeenAt = ref.pred, ref.predSeenAt
+			kept[r.Key] = p
 		}
 	}
 	e.refs, e.prune = kept, max(1024, 2*len(kept))
@@ -168,6 +194,9 @@ func (t *Tracker) rejudgeEvicted() {
 // (seen).
 func (e *evictedOpen) judgedAt(k FlowKey, id uint64, end int64) (at int64, seen, ok bool) {
 	ref, ok := e.refs[k]
+	if ok && ref.pred != 0 && ref.pred == id {
+		return ref.predSeenAt, true, true
+	}
 	if !ok || ref.id != id {
 		return 0, false, false
 	}

@@ -12,7 +12,14 @@ type stepped = func(fromClient bool, f Flags, seq, ack uint32)
 // store of one: A is evicted open, then forgotten. It returns the tracker
 // and A.
 func evictedThenForgotten(then func(a stepped)) (*Tracker, stepped) {
-	tr := New(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1})
+	tr, a, _ := evictedThenForgottenAt(Config{MaxConns: 1, MaxKept: 1, MaxFull: 1}, then)
+	return tr, a
+}
+
+// evictedThenForgottenAt is evictedThenForgotten through cfg's caps,
+// returning the clock its connections step too.
+func evictedThenForgottenAt(cfg Config, then func(a stepped)) (*Tracker, stepped, *int64) {
+	tr := New(cfg)
 	now := new(int64)
 	*now = int64(1_700_000_000) * int64(time.Second)
 	a := steppedConn(tr, now, review3Pair.host, 40000)
@@ -20,7 +27,7 @@ func evictedThenForgotten(then func(a stepped)) (*Tracker, stepped) {
 	then(a)
 	openStepped(steppedConn(tr, now, review3Pair.host, 40001)) // evicts A
 	openStepped(steppedConn(tr, now, review3Pair.host, 40002)) // evicts B: A is forgotten
-	return tr, a
+	return tr, a, now
 }
 
 // TestConnectionForgottenOpenIsTakenOverByItsNextSegment: a connection
@@ -125,5 +132,41 @@ func TestResetOfAForgottenConnection(t *testing.T) {
 				t.Errorf("%d connections, want 3", n)
 			}
 		})
+	}
+}
+
+// TestSuccessorEvictedOpenComesBackWithItsNextSegment: the connection
+// that took over one evicted open and forgotten, evicted open in turn
+// while still kept whole, is brought back by its next segment, as any
+// connection evicted open is, rather than succeeded by a third picked up
+// mid-stream that knows nothing of the client's FIN (a client in
+// CLOSE_WAIT to a server in FIN_WAIT_2).
+func TestSuccessorEvictedOpenComesBackWithItsNextSegment(t *testing.T) {
+	// (Two kept: bringing one back makes room in the table, and the
+	// connection evicted to make it is kept beside it.)
+	tr, a, now := evictedThenForgottenAt(Config{MaxConns: 1, MaxKept: 2, MaxFull: 2}, func(stepped) {})
+	a(true, FIN|ACK, 101, 901)
+	a(false, ACK, 901, 102) // the successor: client FIN_WAIT_2, server CLOSE_WAIT
+	if ev := tr.Evicted(); ev.TakenOver != 1 {
+		t.Fatalf("evicted %+v: no successor, the case tests nothing", ev)
+	}
+	openStepped(steppedConn(tr, now, review3Pair.host, 40003)) // evicts the successor
+	readmitted := tr.Evicted().Readmitted
+	a(false, FIN|ACK, 901, 102)
+	a(true, ACK, 102, 902)
+	tr.Finish()
+	ev := tr.Evicted()
+	if ev.Readmitted != readmitted+1 {
+		t.Errorf("readmitted %d, want %d: the successor did not come back", ev.Readmitted, readmitted+1)
+	}
+	if n := uint64(len(tr.Records())) + ev.Forgotten; n != 4 {
+		t.Errorf("%d connections, want 4", n)
+	}
+	for _, r := range tr.Records() {
+		if r.Key.APort == 40000 || r.Key.BPort == 40000 {
+			if cl, sv := r.states[Client], r.states[Server]; cl != TimeWait || sv != Closed {
+				t.Errorf("connection %d ends %v/%v, want TIME_WAIT/CLOSED", r.ID, cl, sv)
+			}
+		}
 	}
 }
