@@ -111,7 +111,7 @@ const (
 
 // forgottenOpenOf returns what is remembered of c, frozen or forgotten
 // now: evicted open, past its handshake, not the flood's. One with a side
-// in TIME_WAIT is not taken over, only followed to its end (lastAck).
+// in TIME_WAIT is not taken over, only followed to its end (finAcked).
 func forgottenOpenOf(c *Conn, other bool) (forgottenOpenRec, bool) {
 	if !c.Evicted || c.embryonic() || c.floodsOwn() {
 		return forgottenOpenRec{}, false // (a handshake's answer finds it waiting, evictedsyn.go)
@@ -215,7 +215,7 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 
 // forgottenSegment applies seg, for no connection followed, to the
 // connection evicted open and forgotten on its 4-tuple, if it ends it: the
-// last ACK of a side in LAST_ACK (lastAck) or an RST that aborts it
+// ACK of the FIN of a side in LAST_ACK or FIN_WAIT_1 (finAcked) or an RST that aborts it
 // (forgottenReset). Neither is answered, so neither opens a connection
 // (lone.go) to take the forgotten one over: its sides would stay counted
 // in their states for ever, and its abort would be no finding. It reports
@@ -229,7 +229,7 @@ func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (aborte
 	}
 	switch seg.Flags & (ACK | RST | SYN) {
 	case ACK:
-		ok = t.lastAck(k, &rec, seg, fromA)
+		ok = t.finAcked(k, &rec, seg, fromA)
 	case RST, RST | ACK:
 		ok = t.forgottenReset(k, &rec, seg, fromA)
 		aborted = ok
@@ -242,16 +242,27 @@ func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (aborte
 	return aborted
 }
 
-// lastAck: seg acknowledges the FIN of rec's side in LAST_ACK, which is
-// CLOSED, and counted so. (The last ACK of a connection whose client is in
-// TIME_WAIT is answered by nothing.)
-func (t *Tracker) lastAck(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
+// finAcked: seg acknowledges the FIN of rec's side in LAST_ACK, which is
+// CLOSED, or in FIN_WAIT_1, which goes on to FIN_WAIT_2, and counted so.
+// (The last ACK of a connection whose client is in TIME_WAIT is answered
+// by nothing; nor is the ACK of a FIN its peer does not answer with its
+// own, a server stuck in CLOSE_WAIT say.)
+func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
 	p := sideOf(fromA, rec.clientIsA).Peer()
-	if fin := &rec.sides[p]; rec.states[p] != LastAck || !fin.finSent || seg.Ack != fin.finSeq+1 {
+	fin := &rec.sides[p]
+	if !fin.finSent || seg.Ack != fin.finSeq+1 {
 		return false
 	}
-	t.forgottenStep(k, rec.clientIsA, p, LastAck, Closed) // (forgottensvc.go)
-	rec.states[p] = Closed
+	to := Closed
+	switch rec.states[p] {
+	case LastAck:
+	case FinWait1:
+		to = FinWait2
+	default:
+		return false
+	}
+	t.forgottenStep(k, rec.clientIsA, p, rec.states[p], to) // (forgottensvc.go)
+	rec.states[p], fin.finAcked = to, true
 	return true
 }
 
@@ -288,7 +299,7 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 
 // inTimeWait reports whether a side is in TIME_WAIT: its count moves on
 // as it runs out, so it is not taken over, only followed to its end
-// (lastAck).
+// (finAcked).
 func (r *forgottenOpenRec) inTimeWait() bool {
 	return r.states[Client] == TimeWait || r.states[Server] == TimeWait
 }

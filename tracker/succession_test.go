@@ -170,3 +170,25 @@ func TestSuccessorEvictedOpenComesBackWithItsNextSegment(t *testing.T) {
 		}
 	}
 }
+
+// TestAckOfAForgottenClientsFINCountsItInFinWait2: a connection evicted
+// open after its client's FIN and forgotten beyond MaxKept sees the
+// server's ACK of that FIN come as a lone segment, which nothing answers
+// (the server stuck in CLOSE_WAIT sends no FIN): its client is counted in
+// FIN_WAIT_2, not in FIN_WAIT_1 for ever, and it is still one connection.
+func TestAckOfAForgottenClientsFINCountsItInFinWait2(t *testing.T) {
+	tr, a := evictedThenForgotten(func(a stepped) { a(true, FIN|ACK, 101, 901) })
+	if st := tr.ForgottenStates(); st[Client][FinWait1] != 1 {
+		t.Fatalf("forgotten states %v: the case tests nothing", st)
+	}
+	a(false, ACK, 901, 102)
+	tr.Finish()
+	st := tr.ForgottenStates()
+	if st[Client][FinWait1] != 0 || st[Client][FinWait2] != 1 || st[Server][CloseWait] != 1 {
+		t.Errorf("forgotten: client FIN_WAIT_1 %d, FIN_WAIT_2 %d, server CLOSE_WAIT %d; want 0, 1, 1",
+			st[Client][FinWait1], st[Client][FinWait2], st[Server][CloseWait])
+	}
+	if n := uint64(len(tr.Records())) + tr.Evicted().Forgotten; n != 3 {
+		t.Errorf("%d connections, want 3", n)
+	}
+}
