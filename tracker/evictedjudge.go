@@ -58,9 +58,11 @@ func (t *Tracker) evictedLate(c *Conn) {
 	e := &t.late
 	t.recent.add(t.table.hash(&c.Key), t.recentSize())
 	next := evictedRef{c: c, id: c.ID}
-	if ref, ok := e.refs[c.Key]; ok && ref.seenAt != 0 {
-		// It took the 4-tuple over (or followed one that did).
-		if next.pred, next.predSeenAt = ref.pred, ref.predSeenAt; ref.pred == 0 {
+	if ref, ok := e.refs[c.Key]; ok {
+		// It took the 4-tuple over, or followed one that did, if a segment
+		// came that did not bring the one evicted back (seenAt).
+		next.pred, next.predSeenAt = ref.pred, ref.predSeenAt
+		if ref.pred == 0 && ref.seenAt != 0 {
 			next.pred, next.predSeenAt = ref.id, ref.seenAt
 		}
 	}

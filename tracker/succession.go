@@ -266,16 +266,16 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 	return true
 }
 
-// forgottenReset: seg, an RST, goes on from where its sender had got to
-// in sequence space (an abort's RST carries the sender's next sequence
-// number, RFC 793 §3.4; data of it missed since may lie between), and
+// forgottenReset: seg, an RST, carries exactly the sequence number its
+// sender had got to (as an abort's does, RFC 793 §3.4; RFC 5961 §3.2: one
+// merely in the window is challenged, and the connection may go on), and
 // neither side is closed or in TIME_WAIT: it aborts the connection. Both
 // sides are CLOSED, counted so, and the abort is a finding, as it is of a
-// connection followed.
+// connection followed, counted for its service too.
 func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
 	s := sideOf(fromA, rec.clientIsA)
 	sender := &rec.sides[s]
-	if d := seg.Seq.Sub(sender.nxt); !sender.nxtValid || d < 0 || d > successorAhead {
+	if !sender.nxtValid || seg.Seq != sender.nxt {
 		return false
 	}
 	for _, st := range rec.states {
@@ -294,6 +294,9 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 	t.emit(nil, Anomaly{Kind: Reset, Conn: rec.id, Side: s, HasSide: true, Target: k.endpoint(!rec.clientIsA), Time: seg.Time,
 		Detail: fmt.Sprintf("%s aborted the connection with RST after %s", who, secs(seg.Time-rec.first)),
 		Fields: map[string]any{"reason": "abort", "seconds_open": seconds(seg.Time - rec.first)}})
+	if sv := t.forgottenService(k, rec.clientIsA, false); sv != nil {
+		sv.Findings[Reset]++
+	}
 	return true
 }
 

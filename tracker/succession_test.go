@@ -97,7 +97,8 @@ func TestResetOfAForgottenConnection(t *testing.T) {
 		closed bool
 	}{
 		{"the client's abort at its next sequence number", func(stepped) {}, func(a stepped) { a(true, RST, 101, 0) }, true},
-		{"the server's abort after data of it missed", func(stepped) {}, func(a stepped) { a(false, RST|ACK, 901+5000, 101) }, true},
+		{"the server's abort at its next sequence number", func(stepped) {}, func(a stepped) { a(false, RST|ACK, 901, 101) }, true},
+		{"an RST past where its sender had got to (challenged)", func(stepped) {}, func(a stepped) { a(false, RST|ACK, 901+5000, 101) }, false},
 		{"an RST from behind where its sender had got to", func(stepped) {}, func(a stepped) { a(true, RST, 51, 0) }, false},
 		{"an RST to a client in TIME_WAIT", func(a stepped) {
 			a(true, FIN|ACK, 101, 901)
@@ -121,6 +122,14 @@ func TestResetOfAForgottenConnection(t *testing.T) {
 						t.Errorf("the abort is connection %d's, want 1 (the one forgotten)", an.Conn)
 					}
 				}
+			}
+			svs, _ := tr.ForgottenServices()
+			var inService uint64
+			for _, sv := range svs {
+				inService += sv.Findings[Reset]
+			}
+			if inService != uint64(resets) {
+				t.Errorf("%d reset findings, %d counted for the forgotten service", resets, inService)
 			}
 			if tc.closed && (st[Client][Closed] != 1 || st[Server][Closed] != 1 || resets != 1) {
 				t.Errorf("forgotten states %v, %d reset findings: want both sides CLOSED, one finding", st, resets)
@@ -190,5 +199,42 @@ func TestAckOfAForgottenClientsFINCountsItInFinWait2(t *testing.T) {
 	}
 	if n := uint64(len(tr.Records())) + tr.Evicted().Forgotten; n != 3 {
 		t.Errorf("%d connections, want 3", n)
+	}
+}
+
+// TestFirstConnectionIsJudgedAfterItsSuccessorComesBackAndGoesAgain: a
+// connection evicted open in CLOSE_WAIT and frozen is judged as of the
+// segment that did not bring it back (close_wait_stuck, from what it was
+// then), whatever becomes of the connection that took it over: evicted,
+// brought back by its next segment and evicted again, as well as left
+// evicted.
+func TestFirstConnectionIsJudgedAfterItsSuccessorComesBackAndGoesAgain(t *testing.T) {
+	for _, again := range []bool{false, true} {
+		tr := New(Config{MaxConns: 1, MaxKept: 10, MaxFull: 1})
+		now := new(int64)
+		*now = int64(1_700_000_000) * int64(time.Second)
+		a := steppedConn(tr, now, review3Pair.host, 40000)
+		openStepped(a)
+		a(true, FIN|ACK, 101, 901)
+		a(false, ACK, 901, 102)                                    // client FIN_WAIT_2, server CLOSE_WAIT
+		openStepped(steppedConn(tr, now, review3Pair.host, 40001)) // evicts A, kept whole
+		openStepped(steppedConn(tr, now, review3Pair.host, 40002)) // evicts B: A is frozen
+		*now += int64(2 * time.Minute)
+		a(false, ACK|PSH, 901, 102)                                // A is not brought back
+		a(true, ACK, 102, 901)                                     // the successor, picked up mid-stream
+		openStepped(steppedConn(tr, now, review3Pair.host, 40003)) // evicts it
+		if again {
+			a(false, ACK, 901, 102) // brings it back
+			a(true, ACK, 102, 901)
+			openStepped(steppedConn(tr, now, review3Pair.host, 40004)) // evicts it again
+		}
+		tr.Finish()
+		stuck := false
+		for _, an := range tr.Anomalies() {
+			stuck = stuck || an.Kind == CloseWaitStuck && an.Conn == 1
+		}
+		if !stuck {
+			t.Errorf("successor brought back and evicted again %v: the first connection's close_wait_stuck is missing (%v)", again, tr.Anomalies())
+		}
 	}
 }
