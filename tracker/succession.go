@@ -215,13 +215,15 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 
 // forgottenSegment applies seg, for no connection followed, to the
 // connection evicted open and forgotten on its 4-tuple, if it ends it: the
-// ACK of the FIN of a side in LAST_ACK or FIN_WAIT_1 (finAcked) or an RST that aborts it
-// (forgottenReset). Neither is answered, so neither opens a connection
-// (lone.go) to take the forgotten one over: its sides would stay counted
-// in their states for ever, and its abort would be no finding. It reports
-// whether seg was the abort: it is then no lone segment, and what comes
-// after it on the 4-tuple finds the connection closed.
-func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (aborted bool) {
+// ACK of the FIN of a side in LAST_ACK or FIN_WAIT_1 (finAcked), or an RST
+// that aborts it (forgottenReset). Neither is answered, so neither opens
+// a connection (lone.go) to take the forgotten one over: its sides would
+// stay counted in their states for ever, and its abort would be no
+// finding. It reports whether seg is then the forgotten connection's own,
+// no lone segment: an abort, or a bare ACK. (One with a FIN or data is
+// held as a lone segment still, so that its answer opens the connection
+// that takes the forgotten one over.)
+func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (own bool) {
 	f := &t.forgottenOpen
 	rec, ok := f.m.get(k)
 	if !ok || !rec.counted || !rec.facts {
@@ -230,16 +232,17 @@ func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (aborte
 	switch seg.Flags & (ACK | RST | SYN) {
 	case ACK:
 		ok = t.finAcked(k, &rec, seg, fromA)
+		own = ok && seg.Flags&FIN == 0 && seg.Payload == 0
 	case RST, RST | ACK:
 		ok = t.forgottenReset(k, &rec, seg, fromA)
-		aborted = ok
+		own = ok
 	default:
 		ok = false
 	}
 	if ok {
 		f.m.put(k, rec, t.recentSize())
 	}
-	return aborted
+	return own
 }
 
 // finAcked: seg acknowledges the FIN of rec's side in LAST_ACK, which is

@@ -98,6 +98,10 @@ func TestResetOfAForgottenConnection(t *testing.T) {
 	}{
 		{"the client's abort at its next sequence number", func(stepped) {}, func(a stepped) { a(true, RST, 101, 0) }, true},
 		{"the server's abort at its next sequence number", func(stepped) {}, func(a stepped) { a(false, RST|ACK, 901, 101) }, true},
+		{"the client's abort answering the server's segment", func(stepped) {}, func(a stepped) {
+			a(false, ACK|PSH, 901, 101) // held as a lone segment: the abort's, then
+			a(true, RST, 101, 0)
+		}, true},
 		{"an RST past where its sender had got to (challenged)", func(stepped) {}, func(a stepped) { a(false, RST|ACK, 901+5000, 101) }, false},
 		{"an RST from behind where its sender had got to", func(stepped) {}, func(a stepped) { a(true, RST, 51, 0) }, false},
 		{"an RST to a client in TIME_WAIT", func(a stepped) {
@@ -130,6 +134,9 @@ func TestResetOfAForgottenConnection(t *testing.T) {
 			}
 			if inService != uint64(resets) {
 				t.Errorf("%d reset findings, %d counted for the forgotten service", resets, inService)
+			}
+			if lone := tr.Lone(); tc.closed && lone.Segments != 0 {
+				t.Errorf("%d lone segments: what was held of the connection aborted was its own", lone.Segments)
 			}
 			if tc.closed && (st[Client][Closed] != 1 || st[Server][Closed] != 1 || resets != 1) {
 				t.Errorf("forgotten states %v, %d reset findings: want both sides CLOSED, one finding", st, resets)
@@ -184,7 +191,8 @@ func TestSuccessorEvictedOpenComesBackWithItsNextSegment(t *testing.T) {
 // open after its client's FIN and forgotten beyond MaxKept sees the
 // server's ACK of that FIN come as a lone segment, which nothing answers
 // (the server stuck in CLOSE_WAIT sends no FIN): its client is counted in
-// FIN_WAIT_2, not in FIN_WAIT_1 for ever, and it is still one connection.
+// FIN_WAIT_2, not in FIN_WAIT_1 for ever, it is still one connection, and
+// the ACK is its own, no lone segment.
 func TestAckOfAForgottenClientsFINCountsItInFinWait2(t *testing.T) {
 	tr, a := evictedThenForgotten(func(a stepped) { a(true, FIN|ACK, 101, 901) })
 	if st := tr.ForgottenStates(); st[Client][FinWait1] != 1 {
@@ -196,6 +204,9 @@ func TestAckOfAForgottenClientsFINCountsItInFinWait2(t *testing.T) {
 	if st[Client][FinWait1] != 0 || st[Client][FinWait2] != 1 || st[Server][CloseWait] != 1 {
 		t.Errorf("forgotten: client FIN_WAIT_1 %d, FIN_WAIT_2 %d, server CLOSE_WAIT %d; want 0, 1, 1",
 			st[Client][FinWait1], st[Client][FinWait2], st[Server][CloseWait])
+	}
+	if lone := tr.Lone(); lone.Segments != 0 {
+		t.Errorf("%d lone segments: the ACK is the forgotten connection's", lone.Segments)
 	}
 	if n := uint64(len(tr.Records())) + tr.Evicted().Forgotten; n != 3 {
 		t.Errorf("%d connections, want 3", n)

@@ -368,7 +368,13 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 		var held bool
 		known := takesOver || t.recent.has(hk) // a segment of a connection evicted open (evictedjudge.go)
 		if known && t.forgottenOpen.m.len() > 0 && t.forgottenSegment(&k, seg, fromA) {
-			return // an abort of a connection forgotten (succession.go)
+			// A segment of a connection forgotten, which ends it
+			// (succession.go): what is held of its 4-tuple was its own
+			// too, not lone.
+			if i, ok := t.lone.find(&k, hk|1); ok {
+				t.lone.remove(i)
+			}
+			return
 		}
 		if c, held = t.loneFor(&k, hk, seg, fromA, known); held {
 			return // a lone segment is not a connection (lone.go)
