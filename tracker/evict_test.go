@@ -562,3 +562,44 @@ func TestRetransmittedSYNsThroughAFullTableCountOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalOfAHandshakeDroppedWaitingIsARefusal: a handshake evicted
+// from a full table and pushed out of those waiting before its time (a
+// flood's SYNs evict it) is refused by its server: the RST opens the
+// connection its SYN did, refused, as with a table large enough, rather
+// than refusing nothing.
+func TestRefusalOfAHandshakeDroppedWaitingIsARefusal(t *testing.T) {
+	sec := int64(time.Second)
+	start := int64(1_700_000_000) * sec
+	down := AddrFrom4([4]byte{198, 18, 0, 9})
+	segs := []Segment{{Time: start, Src: cAddr, SrcPort: 30000, Dst: down, DstPort: 443, Flags: SYN, Seq: 7, Window: 1000, WScale: -1}}
+	for i := range 6000 {
+		src := AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		segs = append(segs, Segment{Time: start + 1 + int64(i)*sec/3000, Src: src, SrcPort: 40000, Dst: target, DstPort: 80,
+			Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
+	}
+	segs = append(segs, Segment{Time: start + 2*sec + 500, Src: down, SrcPort: 443, Dst: cAddr, DstPort: 30000,
+		Flags: RST | ACK, Seq: 0, Ack: 8, WScale: -1})
+	slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+	summary := func(cfg Config) (string, Evictions) {
+		tr := New(cfg)
+		for i := range segs {
+			s := segs[i]
+			tr.Observe(&s)
+		}
+		tr.Finish()
+		kinds := map[Kind]int{}
+		for _, a := range tr.Anomalies() {
+			kinds[a.Kind]++
+		}
+		return fmt.Sprintf("listed %d, findings %v, lone %+v", len(tr.Records()), kinds, tr.Lone()), tr.Evicted()
+	}
+	want, _ := summary(Config{})
+	got, ev := summary(Config{MaxConns: 50})
+	if ev.Embryonic+ev.Flood == 0 {
+		t.Fatalf("evicted %+v: no handshake dropped, the case tests nothing", ev)
+	}
+	if got != want {
+		t.Errorf("--max-conns 50: %s\nwant, as with room: %s", got, want)
+	}
+}

@@ -203,11 +203,13 @@ func (t *Tracker) judgeEvictedEmbryo(c *Conn) {
 
 // droppedSYN is what a handshake dropped waiting leaves.
 type droppedSYN struct {
-	isn   seqnum.Value
-	first int64
-	syns  uint32 // SYNs it had sent
-	seq   uint64 // to tell this from a later one of the 4-tuple (order)
-	ft    *floodTarget
+	isn       seqnum.Value
+	first     int64
+	packet    uint64 // of its first SYN
+	syns      uint32 // SYNs it had sent
+	seq       uint64 // to tell this from a later one of the 4-tuple (order)
+	ft        *floodTarget
+	clientIsA bool
 }
 
 type droppedSYNs struct {
@@ -243,7 +245,11 @@ func (t *Tracker) dropWaiting(ws waitingSYN) {
 	}
 	d.next++
 	h := &c.half[Client]
-	d.m[c.Key] = droppedSYN{isn: h.isn, first: c.First, syns: h.synRtx + 1, seq: d.next, ft: ws.ft}
+	var packet uint64
+	if c.nTrs > 0 {
+		packet = c.transAt(0).packet
+	}
+	d.m[c.Key] = droppedSYN{isn: h.isn, first: c.First, packet: packet, syns: h.synRtx + 1, seq: d.next, ft: ws.ft, clientIsA: c.clientIsA}
 	d.order.push(droppedKey{c.Key, d.next})
 }
 
@@ -352,4 +358,29 @@ func ownAt(h uint64) int { return int(h>>20) % (ownSlots / ownBucket) * ownBucke
 // flood's own handshakes count twice, as they did before this record.)
 func (t *Tracker) ownHash(c *Conn) uint64 {
 	return mix(hashKey(&c.Key, 0x2545F4914F6CDD1D, 0x9FB21C651E98DF25)^uint64(c.half[Client].isn), 0x94D049BB133111EB) | 1
+}
+
+// refusedDropped applies seg, for no connection followed, if it is the RST
+// refusing a handshake dropped waiting (its server's RST acknowledging the
+// SYN): the handshake's connection is opened as its SYN did
+// (takeOverDropped takes the SYNs sent over), and refused by seg, as a
+// table large enough would have had it: a connection_refused, not a lone
+// RST that refused nothing. It reports whether it did.
+func (t *Tracker) refusedDropped(k *FlowKey, seg *Segment, fromA bool) bool {
+	d := &t.evictedSYNs.dropped
+	if len(d.m) == 0 || seg.Flags&(RST|ACK|SYN) != RST|ACK {
+		return false
+	}
+	e, ok := d.m[*k]
+	if !ok || fromA == e.clientIsA || seg.Ack != e.isn.Add(1) {
+		return false
+	}
+	syn := Segment{Time: e.first, Packet: e.packet, Src: seg.Dst, Dst: seg.Src, SrcPort: seg.DstPort, DstPort: seg.SrcPort,
+		Seq: e.isn, Flags: SYN, WScale: -1, Checksum: ChecksumUnverified, Tunnel: seg.Tunnel}
+	t.observe(&syn, FlowHash{})
+	if cur, ok := d.m[*k]; ok && cur.seq == e.seq {
+		delete(d.m, *k) // (not taken over: seg is not to come back here)
+	}
+	t.observe(seg, FlowHash{})
+	return true
 }

@@ -376,6 +376,9 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 			}
 			return
 		}
+		if t.refusedDropped(&k, seg, fromA) { // (evictedsyn.go)
+			return
+		}
 		if c, held = t.loneFor(&k, hk, seg, fromA, known); held {
 			return // a lone segment is not a connection (lone.go)
 		}
