@@ -543,17 +543,8 @@ func TestRetransmittedSYNsThroughAFullTableCountOnce(t *testing.T) {
 	}
 	slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
 	summary := func(cfg Config) string {
-		tr := New(cfg)
-		for i := range segs {
-			s := segs[i]
-			tr.Observe(&s)
-		}
-		tr.Finish()
-		kinds := map[Kind]int{}
-		for _, a := range tr.Anomalies() {
-			kinds[a.Kind]++
-		}
-		return fmt.Sprintf("flood's own %d, listed %d, findings %v", tr.Evicted().Flood, len(tr.Records()), kinds)
+		tr := observeAll(cfg, segs)
+		return fmt.Sprintf("flood's own %d, listed %d, findings %v", tr.Evicted().Flood, len(tr.Records()), kindCounts(tr))
 	}
 	want := summary(Config{})
 	for _, n := range []int{50, 2000} {
@@ -582,17 +573,8 @@ func TestRefusalOfAHandshakeDroppedWaitingIsARefusal(t *testing.T) {
 		Flags: RST | ACK, Seq: 0, Ack: 8, WScale: -1})
 	slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
 	summary := func(cfg Config) (string, Evictions) {
-		tr := New(cfg)
-		for i := range segs {
-			s := segs[i]
-			tr.Observe(&s)
-		}
-		tr.Finish()
-		kinds := map[Kind]int{}
-		for _, a := range tr.Anomalies() {
-			kinds[a.Kind]++
-		}
-		return fmt.Sprintf("listed %d, findings %v, lone %+v", len(tr.Records()), kinds, tr.Lone()), tr.Evicted()
+		tr := observeAll(cfg, segs)
+		return fmt.Sprintf("listed %d, findings %v, lone %+v", len(tr.Records()), kindCounts(tr), tr.Lone()), tr.Evicted()
 	}
 	want, _ := summary(Config{})
 	got, ev := summary(Config{MaxConns: 50})
@@ -602,4 +584,25 @@ func TestRefusalOfAHandshakeDroppedWaitingIsARefusal(t *testing.T) {
 	if got != want {
 		t.Errorf("--max-conns 50: %s\nwant, as with room: %s", got, want)
 	}
+}
+
+// observeAll feeds segs (copies: the tracker may keep what it is given) to
+// a new tracker with cfg, and finishes it.
+func observeAll(cfg Config, segs []Segment) *Tracker {
+	tr := New(cfg)
+	for i := range segs {
+		s := segs[i]
+		tr.Observe(&s)
+	}
+	tr.Finish()
+	return tr
+}
+
+// kindCounts returns how many findings of each kind tr lists.
+func kindCounts(tr *Tracker) map[Kind]int {
+	kinds := map[Kind]int{}
+	for _, a := range tr.Anomalies() {
+		kinds[a.Kind]++
+	}
+	return kinds
 }
