@@ -325,8 +325,14 @@ func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side,
 // tellForgotten tells a transition of the forgotten connection of key k
 // (id: the low bits of its ID) to the hooks that want it.
 func (t *Tracker) tellForgotten(id uint32, k *FlowKey, clientIsA bool, tr trans) {
+	t.tellForgottenID(t.latestID(id), k, clientIsA, tr)
+}
+
+// tellForgottenID is tellForgotten for a connection whose whole ID is
+// known.
+func (t *Tracker) tellForgottenID(id uint64, k *FlowKey, clientIsA bool, tr trans) {
 	if t.cfg.OnFrozenTransition != nil {
-		t.cfg.OnFrozenTransition(t.scratchRecord(t.latestID(id), k, clientIsA), tr.public())
+		t.cfg.OnFrozenTransition(t.scratchRecord(id, k, clientIsA), tr.public())
 	}
 	if t.cfg.OnForgotten != nil {
 		t.cfg.OnForgotten(tr.public())

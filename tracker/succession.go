@@ -246,7 +246,8 @@ func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (own bo
 }
 
 // finAcked: seg acknowledges the FIN of rec's side in LAST_ACK, which is
-// CLOSED, or in FIN_WAIT_1, which goes on to FIN_WAIT_2, and counted so.
+// CLOSED, or in FIN_WAIT_1, which goes on to FIN_WAIT_2, counted and told
+// so.
 // (The last ACK of a connection whose client is in TIME_WAIT is answered
 // by nothing; nor is the ACK of a FIN its peer does not answer with its
 // own, a server stuck in CLOSE_WAIT say.)
@@ -265,6 +266,7 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 		return false
 	}
 	t.forgottenStep(k, rec.clientIsA, p, rec.states[p], to) // (forgottensvc.go)
+	t.tellForgottenID(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
 	rec.states[p], fin.finAcked = to, true
 	return true
 }
@@ -273,8 +275,8 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 // sender had got to (as an abort's does, RFC 793 §3.4; RFC 5961 §3.2: one
 // merely in the window is challenged, and the connection may go on), and
 // neither side is closed or in TIME_WAIT: it aborts the connection. Both
-// sides are CLOSED, counted so, and the abort is a finding, as it is of a
-// connection followed, counted for its service too.
+// sides are CLOSED, counted and told so, and the abort is a finding, as it
+// is of a connection followed, counted for its service too.
 func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
 	s := sideOf(fromA, rec.clientIsA)
 	sender := &rec.sides[s]
@@ -287,7 +289,12 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 		}
 	}
 	for p := Client; p <= Server; p++ {
+		why := cRstRcvd
+		if p == s {
+			why = cRstSent
+		}
 		t.forgottenStep(k, rec.clientIsA, p, rec.states[p], Closed)
+		t.tellForgottenID(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
 		rec.states[p] = Closed
 	}
 	who := "client " + k.endpoint(rec.clientIsA).String()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/tcpwatch/tcpwatch/internal/synth"
@@ -69,7 +71,9 @@ func TestEvictedConnectionsForgottenAreCountedOnce(t *testing.T) {
 // finding by kind. The segments a forgotten connection's end is made of
 // are answered by nothing, so they open no connection to take it over: the
 // last ACK, the ACK of a FIN its peer does not answer, an abort's RST; and
-// the connection that took one over comes back when evicted in turn.
+// the connection that took one over comes back when evicted in turn. The
+// transitions told (-F ndjson) are the same too, but for those of the
+// connections that take forgotten ones over, picked up mid-stream.
 func TestTightCapsGiveTheSummaryOfATableLargeEnough(t *testing.T) {
 	file := synthCapture(t, synth.Config{Seed: 5, Conns: 4000, Concurrency: 400, Faults: 20})
 	summary := func(args ...string) (string, int) {
@@ -90,7 +94,28 @@ func TestTightCapsGiveTheSummaryOfATableLargeEnough(t *testing.T) {
 		}
 		return string(d.Summary), d.Input.Evicted.Forgotten
 	}
+	// transitions counts the transitions told (-F ndjson) by side, states
+	// and why, but for those of a connection picked up mid-stream, which a
+	// connection taking one over makes.
+	transitions := func(args ...string) map[string]int {
+		code, out, errs := runCLI(append([]string{"-r", file, "-F", "ndjson"}, args...)...)
+		if code != 0 && code != 1 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		n := map[string]int{}
+		for line := range strings.Lines(out) {
+			var e struct{ Event, Side, From, To, Why string }
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Event == "transition" && !strings.HasPrefix(e.Why, "first seen mid-stream") {
+				n[e.Side+" "+e.From+" -> "+e.To+": "+e.Why]++
+			}
+		}
+		return n
+	}
 	want, _ := summary()
+	wantTrs := transitions()
 	for _, caps := range [][]string{{"--max-conns", "200", "--keep", "200"}, {"--max-conns", "50", "--keep", "100"}} {
 		got, forgotten := summary(caps...)
 		if forgotten == 0 {
@@ -98,6 +123,9 @@ func TestTightCapsGiveTheSummaryOfATableLargeEnough(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%v: summary\n%s\nwant (no caps binding)\n%s", caps, got, want)
+		}
+		if trs := transitions(caps...); !maps.Equal(trs, wantTrs) {
+			t.Errorf("%v: transitions told\n%v\nwant (no caps binding)\n%v", caps, trs, wantTrs)
 		}
 	}
 }
