@@ -117,10 +117,17 @@ func (t *Tracker) aborted(c *Conn, s Side, seg *Segment, o observation) {
 				endpoint(c, s), s.Peer()),
 			Fields: map[string]any{"reason": "peer_lost_state"}})
 	case o&obsAbort != 0:
-		t.emit(c, Anomaly{Kind: Reset, Side: s, HasSide: true, Time: seg.Time,
-			Detail: fmt.Sprintf("%s aborted the connection with RST after %s", endpoint(c, s), secs(seg.Time-c.First)),
-			Fields: map[string]any{"reason": "abort", "seconds_open": seconds(seg.Time - c.First)}})
+		t.emit(c, abortFinding(endpoint(c, s), s, seg.Time, c.First))
 	}
+}
+
+// abortFinding is the finding for side s, named who, aborting at at with
+// an RST a connection that began at first: of a connection followed
+// (aborted), or of one forgotten (forgottenReset).
+func abortFinding(who string, s Side, at, first int64) Anomaly {
+	return Anomaly{Kind: Reset, Side: s, HasSide: true, Time: at,
+		Detail: fmt.Sprintf("%s aborted the connection with RST after %s", who, secs(at-first)),
+		Fields: map[string]any{"reason": "abort", "seconds_open": seconds(at - first)}}
 }
 
 // emitOnce makes a finding of kind k for side s unless that side has one

@@ -401,11 +401,15 @@ func (t *Tracker) emitTarget(a Anomaly) int {
 }
 
 // endpoint names a side with its address: "server 198.18.0.2:8080".
-func endpoint(c *Conn, s Side) string {
+func endpoint(c *Conn, s Side) string { return endpointOf(&c.Key, c.clientIsA, s) }
+
+// endpointOf is endpoint for the connection of key k whose client is A or
+// not (clientIsA).
+func endpointOf(k *FlowKey, clientIsA bool, s Side) string {
 	if s == Client {
-		return "client " + c.Client().String()
+		return "client " + k.endpoint(clientIsA).String()
 	}
-	return "server " + c.Server().String()
+	return "server " + k.endpoint(!clientIsA).String()
 }
 
 // seconds is a duration in ns as seconds, at full precision, for a

@@ -368,7 +368,7 @@ func (t *Tracker) ownHash(c *Conn) uint64 {
 // RST that refused nothing. It reports whether it did.
 func (t *Tracker) refusedDropped(k *FlowKey, seg *Segment, fromA bool) bool {
 	d := &t.evictedSYNs.dropped
-	if len(d.m) == 0 || seg.Flags&(RST|ACK|SYN) != RST|ACK {
+	if seg.Flags&(RST|ACK|SYN) != RST|ACK {
 		return false
 	}
 	e, ok := d.m[*k]

@@ -318,19 +318,19 @@ func (t *Tracker) rearmed(tm frozenTimer, st State, end, until int64) bool {
 // (OnFrozenTransition): its TIME_WAIT ran out (cExpired), or a new
 // connection took over the 4-tuple. The build-up count is its caller's.
 func (t *Tracker) forgottenLeftTW(id uint32, k *FlowKey, clientIsA bool, s Side, at int64, pkt uint64, why cause) {
-	t.forgottenStep(k, clientIsA, s, TimeWait, Closed) // (forgottensvc.go)
-	t.tellForgotten(id, k, clientIsA, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed})
+	t.forgottenMove(t.latestID(id), k, clientIsA, trans{time: at, packet: pkt, why: why, side: s, from: TimeWait, to: Closed})
 }
 
-// tellForgotten tells a transition of the forgotten connection of key k
-// (id: the low bits of its ID) to the hooks that want it.
-func (t *Tracker) tellForgotten(id uint32, k *FlowKey, clientIsA bool, tr trans) {
-	t.tellForgottenID(t.latestID(id), k, clientIsA, tr)
+// forgottenMove counts a side of the forgotten connection of ID id and
+// key k in its new state (tr.to for tr.from), and tells the transition.
+func (t *Tracker) forgottenMove(id uint64, k *FlowKey, clientIsA bool, tr trans) {
+	t.forgottenStep(k, clientIsA, tr.side, tr.from, tr.to) // (forgottensvc.go)
+	t.tellForgotten(id, k, clientIsA, tr)
 }
 
-// tellForgottenID is tellForgotten for a connection whose whole ID is
-// known.
-func (t *Tracker) tellForgottenID(id uint64, k *FlowKey, clientIsA bool, tr trans) {
+// tellForgotten tells a transition of the forgotten connection of ID id
+// and key k to the hooks that want it.
+func (t *Tracker) tellForgotten(id uint64, k *FlowKey, clientIsA bool, tr trans) {
 	if t.cfg.OnFrozenTransition != nil {
 		t.cfg.OnFrozenTransition(t.scratchRecord(id, k, clientIsA), tr.public())
 	}

@@ -1,10 +1,6 @@
 package tracker
 
-import (
-	"fmt"
-
-	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
-)
+import "github.com/tcpwatch/tcpwatch/tracker/seqnum"
 
 // A connection evicted open from the full flow table and no longer kept
 // whole (frozen or forgotten, beyond --keep) cannot be brought back by its
@@ -229,17 +225,16 @@ func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (own bo
 	if !ok || !rec.counted || !rec.facts {
 		return false
 	}
+	var ends bool
 	switch seg.Flags & (ACK | RST | SYN) {
 	case ACK:
-		ok = t.finAcked(k, &rec, seg, fromA)
-		own = ok && seg.Flags&FIN == 0 && seg.Payload == 0
+		ends = t.finAcked(k, &rec, seg, fromA)
+		own = ends && seg.Flags&FIN == 0 && seg.Payload == 0
 	case RST, RST | ACK:
-		ok = t.forgottenReset(k, &rec, seg, fromA)
-		own = ok
-	default:
-		ok = false
+		ends = t.forgottenReset(k, &rec, seg, fromA)
+		own = ends
 	}
-	if ok {
+	if ends {
 		f.m.put(k, rec, t.recentSize())
 	}
 	return own
@@ -265,8 +260,7 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 	default:
 		return false
 	}
-	t.forgottenStep(k, rec.clientIsA, p, rec.states[p], to) // (forgottensvc.go)
-	t.tellForgottenID(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
+	t.forgottenMove(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
 	rec.states[p], fin.finAcked = to, true
 	return true
 }
@@ -293,17 +287,12 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 		if p == s {
 			why = cRstSent
 		}
-		t.forgottenStep(k, rec.clientIsA, p, rec.states[p], Closed)
-		t.tellForgottenID(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
+		t.forgottenMove(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
 		rec.states[p] = Closed
 	}
-	who := "client " + k.endpoint(rec.clientIsA).String()
-	if s == Server {
-		who = "server " + k.endpoint(!rec.clientIsA).String()
-	}
-	t.emit(nil, Anomaly{Kind: Reset, Conn: rec.id, Side: s, HasSide: true, Target: k.endpoint(!rec.clientIsA), Time: seg.Time,
-		Detail: fmt.Sprintf("%s aborted the connection with RST after %s", who, secs(seg.Time-rec.first)),
-		Fields: map[string]any{"reason": "abort", "seconds_open": seconds(seg.Time - rec.first)}})
+	a := abortFinding(endpointOf(k, rec.clientIsA, s), s, seg.Time, rec.first)
+	a.Conn, a.Target = rec.id, k.endpoint(!rec.clientIsA)
+	t.emit(nil, a)
 	if sv := t.forgottenService(k, rec.clientIsA, false); sv != nil {
 		sv.Findings[Reset]++
 	}

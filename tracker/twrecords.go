@@ -558,7 +558,7 @@ func (t *Tracker) parkedStep(r *twRecord, slot uint32, s Side, to State, seg *Se
 	if to == TimeWait {
 		t.forgottenEndsAt(slot, r, s, at+t.twLen) // (its timer, set when it was last in TIME_WAIT, finds it)
 	}
-	t.tellForgotten(r.id, &r.key, r.clientIsA(), tr)
+	t.tellForgotten(t.latestID(r.id), &r.key, r.clientIsA(), tr)
 }
 
 // frozenUpToDate closes the sides of a frozen Record whose TIME_WAIT ran
