@@ -606,3 +606,87 @@ func kindCounts(tr *Tracker) map[Kind]int {
 	}
 	return kinds
 }
+
+// TestSlowHandshakeDroppedWaitingGoesOnWithItsACK: a handshake whose
+// client acknowledges the SYN-ACK late, evicted from a full table and
+// pushed out of those waiting before that (a flood's SYNs evict it): the
+// client's ACK, its data and its RST (or its FIN) go on with the
+// connection its SYN and SYN-ACK opened, as with a table large enough,
+// not as lone segments of no connection. A refusal of one dropped before
+// its answer counts its SYNs as they were sent.
+func TestSlowHandshakeDroppedWaitingGoesOnWithItsACK(t *testing.T) {
+	sec := int64(time.Second)
+	start := int64(1_700_000_000) * sec
+	down := AddrFrom4([4]byte{198, 18, 0, 9})
+	c2s := func(at int64, port uint16, f Flags, seq, ack, n uint32) Segment {
+		return Segment{Time: at, Src: cAddr, SrcPort: port, Dst: down, DstPort: 443, Flags: f,
+			Seq: seqnum.Value(seq), Ack: seqnum.Value(ack), Payload: n, Window: 1000, WScale: -1}
+	}
+	s2c := func(at int64, port uint16, f Flags, seq, ack, n uint32) Segment {
+		s := c2s(at, port, f, seq, ack, n)
+		s.Src, s.SrcPort, s.Dst, s.DstPort = s.Dst, s.DstPort, s.Src, s.SrcPort
+		return s
+	}
+	late := start + 2*sec
+	for _, tc := range []struct {
+		name string
+		segs []Segment
+	}{
+		{"aborted", []Segment{
+			c2s(start, 30000, SYN, 7, 0, 0), s2c(start+1000, 30000, SYN|ACK, 900, 8, 0),
+			c2s(late, 30000, ACK, 8, 901, 0), c2s(late+10, 30000, ACK|PSH, 8, 901, 10),
+			s2c(late+20, 30000, ACK, 901, 18, 0), c2s(late+30, 30000, RST|ACK, 18, 901, 0)}},
+		{"closed", []Segment{
+			c2s(start, 30001, SYN, 7, 0, 0), s2c(start+1000, 30001, SYN|ACK, 900, 8, 0),
+			c2s(late, 30001, ACK|PSH, 8, 901, 10), s2c(late+20, 30001, FIN|ACK, 901, 18, 0),
+			c2s(late+30, 30001, FIN|ACK, 18, 902, 0), s2c(late+40, 30001, ACK, 902, 19, 0)}},
+		{"its SYN-ACK sent again", []Segment{
+			c2s(start, 30003, SYN, 7, 0, 0), s2c(start+1000, 30003, SYN|ACK, 900, 8, 0), s2c(start+sec/4, 30003, SYN|ACK, 900, 8, 0),
+			c2s(late, 30003, ACK, 8, 901, 0), c2s(late+30, 30003, RST|ACK, 8, 901, 0)}},
+		{"refused", []Segment{
+			c2s(start, 30002, SYN, 7, 0, 0),
+			s2c(late, 30002, RST|ACK, 0, 8, 0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			segs := slices.Clone(tc.segs)
+			for i := range 6000 {
+				src := AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+				segs = append(segs, Segment{Time: start + 2000 + int64(i)*sec/6000, Src: src, SrcPort: 40000, Dst: target, DstPort: 80,
+					Flags: SYN, Seq: 100, Window: 1000, WScale: -1})
+			}
+			slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+			summary := func(cfg Config) string {
+				tr := observeAll(cfg, segs)
+				var out []string
+				for _, r := range tr.Records() {
+					if r.Client().Addr() == cAddr.IP() {
+						out = append(out, fmt.Sprintf("%s/%s %d/%d %v", r.State(Client), r.State(Server),
+							r.Packets(Client), r.Packets(Server), r.Kinds()))
+					}
+				}
+				return fmt.Sprintf("%v; findings %v, lone %+v", out, kindCounts(tr), tr.Lone())
+			}
+			if !droppedBy(Config{MaxConns: 50}, segs, late, tc.segs[0]) {
+				t.Fatal("the handshake was not dropped waiting: the case tests nothing")
+			}
+			want, got := summary(Config{}), summary(Config{MaxConns: 50})
+			if got != want {
+				t.Errorf("--max-conns 50: %s\nwant, as with room: %s", got, want)
+			}
+		})
+	}
+}
+
+// droppedBy reports whether the handshake of syn, fed segs before until to
+// a tracker with cfg, was dropped waiting by then (droppedSYNs).
+func droppedBy(cfg Config, segs []Segment, until int64, syn Segment) bool {
+	tr := New(cfg)
+	for i := range segs {
+		if s := segs[i]; s.Time < until {
+			tr.Observe(&s)
+		}
+	}
+	k, _ := keyOf(&syn)
+	_, ok := tr.evictedSYNs.dropped.m[k]
+	return ok
+}

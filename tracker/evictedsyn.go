@@ -201,7 +201,10 @@ func (t *Tracker) judgeEvictedEmbryo(c *Conn) {
 // of one with the same ISN opens the connection that goes on with it
 // (takeOverDropped), with its first SYN's time and count, counted once.
 
-// droppedSYN is what a handshake dropped waiting leaves.
+// droppedSYN is what a handshake dropped waiting leaves: its client's
+// SYN, and its server's SYN-ACK if one was seen (synAck.sent > 0), to open
+// its connection again from them when a later segment shows it went on
+// (resumeDropped).
 type droppedSYN struct {
 	isn       seqnum.Value
 	first     int64
@@ -209,7 +212,21 @@ type droppedSYN struct {
 	syns      uint32 // SYNs it had sent
 	seq       uint64 // to tell this from a later one of the 4-tuple (order)
 	ft        *floodTarget
+	window    uint16 // advertised in its SYN
+	wscale    int8
 	clientIsA bool
+	replayed  bool // its SYN is being applied again (resumeDropped), not sent again
+	synAck    droppedSynAck
+}
+
+// droppedSynAck is the server's SYN-ACK of a handshake dropped waiting.
+type droppedSynAck struct {
+	isn    seqnum.Value
+	time   int64
+	packet uint64
+	sent   uint32 // SYN-ACKs it had sent; 0: none seen
+	window uint16
+	wscale int8
 }
 
 type droppedSYNs struct {
@@ -249,8 +266,26 @@ func (t *Tracker) dropWaiting(ws waitingSYN) {
 	if c.nTrs > 0 {
 		packet = c.transAt(0).packet
 	}
-	d.m[c.Key] = droppedSYN{isn: h.isn, first: c.First, packet: packet, syns: h.synRtx + 1, seq: d.next, ft: ws.ft, clientIsA: c.clientIsA}
+	d.m[c.Key] = droppedSYN{isn: h.isn, first: c.First, packet: packet, syns: h.synRtx + 1, seq: d.next, ft: ws.ft,
+		window: h.window, wscale: h.wscale, clientIsA: c.clientIsA, synAck: synAckOf(c)}
 	d.order.push(droppedKey{c.Key, d.next})
+}
+
+// synAckOf returns what c, a handshake in progress, holds of its server's
+// SYN-ACK: nothing (sent 0) if none was seen.
+func synAckOf(c *Conn) droppedSynAck {
+	h := &c.half[Server]
+	if !h.sentSynAck || !h.isnKnown {
+		return droppedSynAck{}
+	}
+	a := droppedSynAck{isn: h.isn, time: h.synTime, sent: h.synRtx + 1, window: h.window, wscale: h.wscale}
+	for i := range c.nTrs {
+		if tr := c.transAt(i); tr.side == Server && tr.from == Closed {
+			a.time, a.packet = tr.time, tr.packet
+			break
+		}
+	}
+	return a
 }
 
 // takeOverDropped makes c, a connection its client's SYN just opened, the
@@ -275,11 +310,16 @@ func (t *Tracker) takeOverDropped(c *Conn) bool {
 		return false
 	}
 	delete(d.m, c.Key)
-	e.ft.synsAgain = true
+	syns := e.syns
+	if e.replayed {
+		syns-- // (c's SYN is its first, applied again)
+	} else {
+		e.ft.synsAgain = true
+	}
 	c.First = e.first
-	h.packets += uint64(e.syns)
-	h.synRtx += e.syns
-	h.retransmits += uint64(e.syns)
+	h.packets += uint64(syns)
+	h.synRtx += syns
+	h.retransmits += uint64(syns)
 	e.ft.droppedWaiting--
 	t.evicted.Embryonic--
 	return true
@@ -360,27 +400,86 @@ func (t *Tracker) ownHash(c *Conn) uint64 {
 	return mix(hashKey(&c.Key, 0x2545F4914F6CDD1D, 0x9FB21C651E98DF25)^uint64(c.half[Client].isn), 0x94D049BB133111EB) | 1
 }
 
-// refusedDropped applies seg, for no connection followed, if it is the RST
-// refusing a handshake dropped waiting (its server's RST acknowledging the
-// SYN): the handshake's connection is opened as its SYN did
-// (takeOverDropped takes the SYNs sent over), and refused by seg, as a
-// table large enough would have had it: a connection_refused, not a lone
-// RST that refused nothing. It reports whether it did.
-func (t *Tracker) refusedDropped(k *FlowKey, seg *Segment, fromA bool) bool {
+// resumeDropped applies seg, for no connection followed, if it goes on
+// with a handshake dropped waiting (droppedSYN.goesOnWith): its server's
+// RST acknowledging the SYN, a later segment of its client (the ACK of
+// the SYN-ACK), or, once a SYN-ACK was seen, one of its server past it. The
+// handshake's connection is opened again from its SYN and SYN-ACK
+// (takeOverDropped takes the SYNs sent over), and seg applied to it, as a
+// table large enough would have had it: a connection_refused, or a
+// connection opened and followed, not lone segments. It reports whether
+// it did.
+func (t *Tracker) resumeDropped(k *FlowKey, seg *Segment, fromA bool) bool {
 	d := &t.evictedSYNs.dropped
-	if seg.Flags&(RST|ACK|SYN) != RST|ACK {
-		return false
-	}
 	e, ok := d.m[*k]
-	if !ok || fromA == e.clientIsA || seg.Ack != e.isn.Add(1) {
+	if !ok || !e.goesOnWith(seg, fromA) {
 		return false
 	}
-	syn := Segment{Time: e.first, Packet: e.packet, Src: seg.Dst, Dst: seg.Src, SrcPort: seg.DstPort, DstPort: seg.SrcPort,
-		Seq: e.isn, Flags: SYN, WScale: -1, Checksum: ChecksumUnverified, Tunnel: seg.Tunnel}
+	e.replayed = true
+	d.m[*k] = e
+	cli, srv := seg.Src, seg.Dst
+	cliPort, srvPort := seg.SrcPort, seg.DstPort
+	if fromA != e.clientIsA {
+		cli, srv, cliPort, srvPort = srv, cli, srvPort, cliPort
+	}
+	syn := Segment{Time: e.first, Packet: e.packet, Src: cli, Dst: srv, SrcPort: cliPort, DstPort: srvPort,
+		Seq: e.isn, Flags: SYN, Window: e.window, WScale: e.wscale, Checksum: ChecksumUnverified, Tunnel: seg.Tunnel}
 	t.observe(&syn, FlowHash{})
 	if cur, ok := d.m[*k]; ok && cur.seq == e.seq {
 		delete(d.m, *k) // (not taken over: seg is not to come back here)
 	}
+	if a := &e.synAck; a.sent > 0 {
+		synAck := Segment{Time: a.time, Packet: a.packet, Src: srv, Dst: cli, SrcPort: srvPort, DstPort: cliPort,
+			Seq: a.isn, Ack: e.isn.Add(1), Flags: SYN | ACK, Window: a.window, WScale: a.wscale, Checksum: ChecksumUnverified, Tunnel: seg.Tunnel}
+		t.observe(&synAck, FlowHash{})
+		t.synAcksSentAgain(k, a.sent-1)
+	}
 	t.observe(seg, FlowHash{})
 	return true
+}
+
+// synAcksSentAgain counts, on the connection of k just opened again
+// (resumeDropped), the SYN-ACKs its server had sent after the first.
+func (t *Tracker) synAcksSentAgain(k *FlowKey, n uint32) {
+	if c := t.table.get(k); c != nil && n > 0 {
+		h := &c.half[Server]
+		h.packets += uint64(n)
+		h.synRtx += n
+		h.retransmits += uint64(n)
+	}
+}
+
+// resumeWindow is how far past its SYN (or SYN-ACK) a segment of a
+// handshake dropped waiting may start, and acknowledge, to go on with it.
+const resumeWindow = 1 << 20
+
+// goesOnWith reports whether seg, from A (fromA) or B, goes on with the
+// handshake dropped waiting e: the server's RST acknowledging e's SYN; or
+// a segment with no SYN of the client, or once e holds the server's
+// SYN-ACK of either side, starting where its sender's SYN left off or a
+// little beyond, and acknowledging, if it does, where the peer's did.
+func (e *droppedSYN) goesOnWith(seg *Segment, fromA bool) bool {
+	fromClient := fromA == e.clientIsA
+	if !fromClient && seg.Flags&RST != 0 {
+		return seg.Flags&(SYN|ACK) == ACK && seg.Ack == e.isn.Add(1)
+	}
+	if seg.Flags&SYN != 0 {
+		// A client's SYN sent again is takeOverDropped's. A SYN-ACK
+		// that comes after is not taken for this handshake's: a SYN
+		// flood's target sends its SYN-ACKs again to sources that never
+		// answer, and those opened again would be left out of the
+		// flood's (they follow no flood target), listed half-open.
+		return false
+	}
+	own, peer, peerKnown := e.isn, e.synAck.isn, e.synAck.sent > 0
+	if !fromClient {
+		if !peerKnown {
+			return false
+		}
+		own, peer = peer, own
+	}
+	if seqnum.Size(seg.Seq.Sub(own.Add(1))) >= resumeWindow {
+		return false
+	}
+	return seg.Flags&ACK == 0 || !peerKnown && fromClient || seqnum.Size(seg.Ack.Sub(peer.Add(1))) < resumeWindow
 }

@@ -376,7 +376,7 @@ func (t *Tracker) observe(seg *Segment, h FlowHash) {
 			}
 			return
 		}
-		if len(t.evictedSYNs.dropped.m) > 0 && t.refusedDropped(&k, seg, fromA) { // (evictedsyn.go)
+		if len(t.evictedSYNs.dropped.m) > 0 && t.resumeDropped(&k, seg, fromA) { // (evictedsyn.go)
 			return
 		}
 		if c, held = t.loneFor(&k, hk, seg, fromA, known); held {
