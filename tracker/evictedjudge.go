@@ -144,19 +144,29 @@ func (t *Tracker) pruneLate() {
 		}
 	}
 	for r := range t.frozenRecords() {
-		ref, ok := e.refs[r.Key]
-		if !ok || r.late == nil || r.dropped {
-			continue
-		}
-		if ref.id == r.ID {
-			kept[r.Key] = ref
-		} else if ref.pred == r.ID {
-			p := kept[r.Key]
-			p.pred, p.predSeenAt = ref.pred, ref.predSeenAt
-			kept[r.Key] = p
+		if r.late != nil && !r.dropped {
+			e.keepRef(kept, &r.Key, r.ID)
 		}
 	}
+	for _, g := range t.lateGone.m {
+		e.keepRef(kept, &g.key, g.id)
+	}
 	e.refs, e.prune = kept, max(1024, 2*len(kept))
+}
+
+// keepRef copies into kept what refs holds of the connection of ID id and
+// key k, evicted open: its own entry, or its successor's pred.
+func (e *evictedOpen) keepRef(kept map[FlowKey]evictedRef, k *FlowKey, id uint64) {
+	ref, ok := e.refs[*k]
+	switch {
+	case !ok:
+	case ref.id == id:
+		kept[*k] = ref
+	case ref.pred == id:
+		p := kept[*k]
+		p.pred, p.predSeenAt = ref.pred, ref.predSeenAt
+		kept[*k] = p
+	}
 }
 
 // rejudgeEvicted judges the evicted connections still to be, whole or
@@ -176,18 +186,92 @@ func (t *Tracker) rejudgeEvicted() {
 		}
 	}
 	for r := range t.frozenRecords() {
-		if at, _, ok := t.late.judgedAt(r.Key, r.ID, t.now); ok && r.late != nil && !r.dropped {
-			c := &t.lateScratch
-			*c = Conn{ID: r.ID, First: r.First, Last: r.Last, Key: r.Key, clientIsA: r.clientIsA, found: r.found}
-			for s := range c.half {
-				r.late[s].restore(&c.half[s])
-			}
-			t.check(c, at, pass{})
-			r.found = c.found
+		if r.late != nil && !r.dropped {
+			r.found = t.judgeLate(forgottenLate{id: r.ID, first: r.First, last: r.Last, key: r.Key, found: r.found,
+				clientIsA: r.clientIsA, late: *r.late})
 		}
 		r.late = nil
 	}
+	for gone := &t.lateGone; gone.order.len() > 0; {
+		k := gone.order.pop()
+		if g, ok := gone.get(&k); ok {
+			gone.del(&k)
+			t.countLateFindings(&g, t.judgeLate(g))
+		}
+	}
 	t.late = evictedOpen{}
+}
+
+// judgeLate judges again, if it is to be, the sides of a connection
+// evicted open no longer kept whole, as of the end of input or of the
+// segment of its 4-tuple that did not bring it back; it returns the kinds
+// found of it, by side, since and before.
+func (t *Tracker) judgeLate(g forgottenLate) [2]uint32 {
+	at, _, ok := t.late.judgedAt(g.key, g.id, t.now)
+	if !ok {
+		return g.found
+	}
+	c := &t.lateScratch
+	*c = Conn{ID: g.id, First: g.first, Last: g.last, Key: g.key, clientIsA: g.clientIsA, found: g.found}
+	for s := range c.half {
+		g.late[s].restore(&c.half[s])
+	}
+	t.check(c, at, pass{})
+	return c.found
+}
+
+// forgottenLate is what judgeLate reads of a connection evicted open in a
+// state time alone may find stuck (judgedLate), and forgotten beyond
+// --keep before the end of input: a CLOSE_WAIT never closed is stuck by
+// then, whether or not the store still holds the connection.
+type forgottenLate struct {
+	id          uint64
+	first, last int64
+	key         FlowKey
+	found       [2]uint32
+	clientIsA   bool
+	late        [2]lateSide
+}
+
+// maxLateGone bounds the connections forgotten that are still to be judged
+// at the end (about 9 MB); beyond it the oldest goes unjudged.
+const maxLateGone = 1 << 16
+
+// lateGoneToo notes g, forgotten now, to be judged at the end.
+func (t *Tracker) lateGoneToo(g forgottenLate) { t.lateGone.put(&g.key, g, maxLateGone) }
+
+// lateFinAcked notes, of the connection of ID id and key k forgotten and
+// to be judged at the end, that the FIN of its side s was acknowledged at
+// at (finAcked): that side is in state to since, and the segment was the
+// connection's own, not one that went to another (readmit's seenAt).
+func (t *Tracker) lateFinAcked(k *FlowKey, id uint64, s Side, to State, at int64) {
+	g, ok := t.lateGone.get(k)
+	if !ok || g.id != id {
+		return
+	}
+	g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
+	t.lateGone.m[*k] = g
+	if ref, ok := t.late.refs[*k]; ok && ref.id == id && ref.seenAt == at {
+		ref.seenAt = 0
+		t.late.refs[*k] = ref
+	}
+}
+
+// countLateFindings counts for its service the kinds found of g, a
+// connection forgotten (counted there with what it had then), since it
+// was forgotten.
+func (t *Tracker) countLateFindings(g *forgottenLate, found [2]uint32) {
+	sv := t.forgottenService(&g.key, g.clientIsA, false)
+	if sv == nil {
+		return
+	}
+	for s := range found {
+		for kind := Kind(1); kind < numKinds; kind++ {
+			if (found[s]&^g.found[s])&(1<<kind) != 0 {
+				sv.Findings[kind]++
+			}
+		}
+	}
 }
 
 // judgedAt reports whether the connection of ID id, evicted open with key

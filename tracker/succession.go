@@ -262,6 +262,7 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 	}
 	t.forgottenMove(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
 	rec.states[p], fin.finAcked = to, true
+	t.lateFinAcked(k, rec.id, p, to, seg.Time) // (evictedjudge.go)
 	return true
 }
 

@@ -164,9 +164,10 @@ type Tracker struct {
 	lostTWs             lostTimers   // those of forgotten ones without a compact record (frozentw.go)
 	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
-	forgottenOpen       forgottenOpen // connections evicted open and forgotten, to be followed on (succession.go)
-	late                evictedOpen   // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
-	lateScratch         Conn          // a frozen Record's sides judged then
+	forgottenOpen       forgottenOpen           // connections evicted open and forgotten, to be followed on (succession.go)
+	late                evictedOpen             // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
+	lateScratch         Conn                    // a frozen Record's sides judged then
+	lateGone            lastKeys[forgottenLate] // forgotten ones still to be judged then (evictedjudge.go)
 	recent              recentEvicted
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID

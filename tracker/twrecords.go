@@ -682,6 +682,9 @@ func (t *Tracker) forget(c *Conn, other bool) {
 	// flood after, and the finding be the flood's.)
 	t.judgeEvictedEmbryo(c)
 	t.letGoPending(c)
+	if late := t.lateSides(c); late != nil {
+		t.lateGoneToo(forgottenLate{id: c.ID, first: c.First, last: c.Last, key: c.Key, found: c.found, clientIsA: c.clientIsA, late: *late})
+	}
 	r := t.parkedRec(c)
 	states := [2]State{c.half[Client].state, c.half[Server].state}
 	t.countForgotten(&c.Key, c.clientIsA, states, c.found, forgetting{own: c.floodsOwn(), evicted: c.Evicted, other: other}) // (forgottensvc.go)
