@@ -199,6 +199,7 @@ func (t *Tracker) rejudgeEvicted() {
 			t.countLateFindings(&g, t.judgeLate(g))
 		}
 	}
+	t.lateGone = lateTable{}
 	t.late = evictedOpen{}
 }
 
@@ -211,6 +212,12 @@ func (t *Tracker) judgeLate(g forgottenLate) [2]uint32 {
 	if !ok {
 		return g.found
 	}
+	return t.judgeLateAt(g, at)
+}
+
+// judgeLateAt judges g's sides as of at, and returns the kinds found of
+// it, by side, since and before.
+func (t *Tracker) judgeLateAt(g forgottenLate, at int64) [2]uint32 {
 	c := &t.lateScratch
 	*c = Conn{ID: g.id, First: g.first, Last: g.last, Key: g.key, clientIsA: g.clientIsA, found: g.found}
 	for s := range c.half {
@@ -238,7 +245,58 @@ type forgottenLate struct {
 const maxLateGone = 1 << 16
 
 // lateGoneToo notes g, forgotten now, to be judged at the end.
-func (t *Tracker) lateGoneToo(g forgottenLate) { t.lateGone.put(&g.key, g, maxLateGone) }
+func (t *Tracker) lateGoneToo(g forgottenLate) { t.lateGone.put(g) }
+
+// lateTable holds the forgotten connections still to be judged at the
+// end, by 4-tuple, at most maxLateGone of them: beyond it the one noted
+// first goes. Those judged or ended before leave it (del), and their
+// places in the order go as the order is rebuilt, once it holds twice the
+// entries left: amortized O(1) each, and the order stays within twice
+// the entries.
+type lateTable struct {
+	m     map[FlowKey]forgottenLate
+	order fifo[FlowKey]
+}
+
+func (l *lateTable) get(k *FlowKey) (forgottenLate, bool) {
+	g, ok := l.m[*k]
+	return g, ok
+}
+
+// put adds g (or replaces what is held of its 4-tuple).
+func (l *lateTable) put(g forgottenLate) {
+	if l.m == nil {
+		l.m = make(map[FlowKey]forgottenLate)
+	}
+	if _, ok := l.m[g.key]; !ok {
+		if l.order.len() >= 2*len(l.m)+1024 {
+			l.rebuild()
+		}
+		for len(l.m) >= maxLateGone {
+			delete(l.m, l.order.pop())
+		}
+		l.order.push(g.key)
+	}
+	l.m[g.key] = g
+}
+
+// set replaces what is held of g's 4-tuple, which must be held.
+func (l *lateTable) set(g forgottenLate) { l.m[g.key] = g }
+
+func (l *lateTable) del(k *FlowKey) { delete(l.m, *k) }
+
+// rebuild drops from the order the 4-tuples no longer held, and the later
+// places of those held twice.
+func (l *lateTable) rebuild() {
+	seen := make(map[FlowKey]bool, len(l.m))
+	for n := l.order.len(); n > 0; n-- {
+		k := l.order.pop()
+		if _, ok := l.m[k]; ok && !seen[k] {
+			seen[k] = true
+			l.order.push(k)
+		}
+	}
+}
 
 // lateFinAcked notes, of the connection of ID id and key k forgotten and
 // to be judged at the end, that the FIN of its side s was acknowledged at
@@ -249,12 +307,39 @@ func (t *Tracker) lateFinAcked(k *FlowKey, id uint64, s Side, to State, at int64
 	if !ok || g.id != id {
 		return
 	}
+	g.found = t.judgeLateAt(g, at) // as a whole one is just before a segment
 	g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
-	t.lateGone.m[*k] = g
+	if !g.stillLate() {
+		t.lateGone.del(k)
+		return
+	}
+	t.lateGone.set(g)
 	if ref, ok := t.late.refs[*k]; ok && ref.id == id && ref.seenAt == at {
 		ref.seenAt = 0
 		t.late.refs[*k] = ref
 	}
+}
+
+// lateEnded judges, as of at, the connection of ID id and key k forgotten
+// and to be judged at the end, if it is, as a segment at at ends it or
+// gives it a successor (succession.go): nothing after says it stayed as
+// it was. It is not judged again.
+func (t *Tracker) lateEnded(k *FlowKey, id uint64, at int64) {
+	if g, ok := t.lateGone.get(k); ok && g.id == id {
+		t.lateGone.del(k)
+		t.countLateFindings(&g, t.judgeLateAt(g, at))
+	}
+}
+
+// stillLate reports whether a side of g is in a state time alone may
+// still find stuck (judgedLate).
+func (g *forgottenLate) stillLate() bool {
+	for _, l := range g.late {
+		if l.state == CloseWait || l.state == FinWait2 || l.zeroSince != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // countLateFindings counts for its service the kinds found of g, a

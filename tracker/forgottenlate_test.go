@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
 
 // TestCloseWaitForgottenBeforeItIsStuckIsStuckAtTheEnd: a server left in
@@ -56,5 +58,74 @@ func TestCloseWaitForgottenBeforeItIsStuckIsStuckAtTheEnd(t *testing.T) {
 				t.Errorf("--max-conns 10 --keep 10: %s\nwant, as with room: %s", got, want)
 			}
 		})
+	}
+}
+
+// TestForgottenTimeWaitEndsOnTimeWhenItsRecordGoesFirst: a client in
+// TIME_WAIT whose connection was forgotten beyond the store's cap, and
+// whose compact record the full table of them drops before its TIME_WAIT
+// ends, still leaves TIME_WAIT 2×MSL after it began, as with a table large
+// enough: not when its record would have ended at the latest (2×MSL after
+// the connection's last segment, its final ACK, a round trip later).
+func TestForgottenTimeWaitEndsOnTimeWhenItsRecordGoesFirst(t *testing.T) {
+	sec := int64(time.Second)
+	start := int64(1_700_000_000) * sec
+	var segs []Segment
+	for i := range 2000 {
+		at, port := start+int64(i)*sec/1000, uint16(30000+i)
+		c2s := func(d int64, f Flags, seq, ack seqnum.Value) Segment {
+			return Segment{Time: at + d, Src: cAddr, SrcPort: port, Dst: sAddr, DstPort: 80, Flags: f, Seq: seq, Ack: ack, Window: 1000, WScale: -1}
+		}
+		s2c := func(d int64, f Flags, seq, ack seqnum.Value) Segment {
+			return Segment{Time: at + d, Src: sAddr, SrcPort: 80, Dst: cAddr, DstPort: port, Flags: f, Seq: seq, Ack: ack, Window: 1000, WScale: -1}
+		}
+		segs = append(segs, c2s(0, SYN, 7, 0), s2c(1000, SYN|ACK, 900, 8), c2s(2000, ACK, 8, 901),
+			c2s(3000, FIN|ACK, 8, 901), s2c(4000, FIN|ACK, 901, 9), c2s(sec/20, ACK, 9, 902)) // (its last ACK, late)
+	}
+	end := start + 2*sec + sec/40 // after the first ones' TIME_WAITs end, before their records would
+	segs = append(segs, Segment{Time: end, Src: cAddr, SrcPort: 20000, Dst: sAddr, DstPort: 81, Flags: SYN, Seq: 1, Window: 1000, WScale: -1})
+	slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+	states := func(cfg Config) (string, *Tracker) {
+		cfg.MSL = time.Second
+		tr := observeAll(cfg, segs)
+		return fmt.Sprintf("%v", statesOf(tr)), tr
+	}
+	want, _ := states(Config{})
+	got, tr := states(Config{MaxConns: 60, MaxKept: 2})
+	if ev := tr.Evicted(); ev.TimeWait == 0 || ev.Forgotten == 0 {
+		t.Fatalf("evicted %+v: no compact record of a connection forgotten dropped, the case tests nothing", ev)
+	}
+	if got != want {
+		t.Errorf("--max-conns 60 --keep 2: %s\nwant, as with room: %s", got, want)
+	}
+}
+
+// TestLateTableKeepsWhatChurnLeaves: the connections to be judged at the
+// end stay however many others come and go before it (each judged or
+// ended as it goes): only those still held count against the cap.
+func TestLateTableKeepsWhatChurnLeaves(t *testing.T) {
+	var l lateTable
+	keyOfPort := func(p int) FlowKey {
+		k, _ := keyOf(&Segment{Src: cAddr, SrcPort: uint16(p), Dst: AddrFrom4([4]byte{198, 18, byte(p >> 16), byte(p >> 8)}), DstPort: 80})
+		return k
+	}
+	stuck := keyOfPort(1)
+	l.put(forgottenLate{id: 1, key: stuck})
+	for i := range 4 * maxLateGone {
+		k := keyOfPort(i + 2)
+		l.put(forgottenLate{id: uint64(i + 2), key: k})
+		l.del(&k)
+	}
+	if g, ok := l.get(&stuck); !ok || g.id != 1 {
+		t.Errorf("the first connection is gone after %d others came and went", 4*maxLateGone)
+	}
+	if n := l.order.len(); n > 2*len(l.m)+1024 {
+		t.Errorf("order holds %d places for %d connections", n, len(l.m))
+	}
+	for i := range maxLateGone + 10 {
+		l.put(forgottenLate{id: uint64(i + 10), key: keyOfPort(i + 10)})
+	}
+	if len(l.m) != maxLateGone {
+		t.Errorf("%d held, want the cap, %d", len(l.m), maxLateGone)
 	}
 }

@@ -40,11 +40,12 @@ type frozenTimer struct {
 const forgottenRank = 2
 
 // lostTimer ends the TIME_WAIT of a forgotten connection's side that has
-// no compact record (dropped from the full table, before or after it was
-// forgotten): nothing else can end it, so the timer does, unchecked. They
-// are few (the table of compact records must be full), and hold the key.
-// They are capped as that table is (maxTimeWait), or at minLostTimers
-// (56 MB) if that is more (Tracker.maxLost): with more, the one due first
+// no compact record (dropped from the full table before it was forgotten,
+// or after when its own timers cannot follow it: orphanTWs): nothing else
+// can end it, so the timer does, unchecked. They are few (the table of
+// compact records must be full), and hold the key. They and orphanTWs are
+// capped as that table is (maxTimeWait), or at minLostTimers (56 MB of
+// them) if that is more (Tracker.maxLost): with more, the one due first
 // is taken as over ahead of its time (pushLostTW).
 type lostTimer struct {
 	due       int64
@@ -71,8 +72,8 @@ func (t *Tracker) pushLostTW(k *FlowKey, id uint32, clientIsA bool, states [2]St
 			continue
 		}
 		tm := lostTimer{due: due[s], key: *k, id: id, clientIsA: clientIsA, side: s, counted: counted && s == Client}
-		if len(t.lostTWs) >= t.maxLost {
-			if tm.due > t.lostTWs[0].due {
+		if len(t.lostTWs)+len(t.orphanTWs) >= t.maxLost {
+			if len(t.lostTWs) > 0 && tm.due > t.lostTWs[0].due {
 				tm, t.lostTWs[0] = t.lostTWs[0], tm
 				t.lostTWs.fix(0)
 			}
@@ -271,8 +272,12 @@ func (t *Tracker) expireForgotten(tm frozenTimer, until int64) {
 		return
 	}
 	r := t.twRecs.rec(tm.seq)
-	if !r.used() || r.id != tm.id || t.recConn(r) != nil || t.frozenOf(r) != nil {
-		return // gone, taken over, or stored again
+	if !r.used() || r.id != tm.id {
+		t.expireOrphan(tm, until) // gone, taken over, or dropped before its TIME_WAIT ended
+		return
+	}
+	if t.recConn(r) != nil || t.frozenOf(r) != nil {
+		return // stored again
 	}
 	st := r.state(tm.side)
 	end := t.forgottenEndOf(tm.seq, r, tm.side, tm.due)
@@ -346,4 +351,75 @@ func (t *Tracker) tellForgotten(id uint64, k *FlowKey, clientIsA bool, tr trans)
 func (t *Tracker) scratchRecord(id uint64, k *FlowKey, clientIsA bool) *Record {
 	t.scratch = Record{ID: id, Key: *k, clientIsA: clientIsA}
 	return &t.scratch
+}
+
+// A forgotten connection's compact record can be dropped (evictParked: the
+// table of them is full) while a side is in TIME_WAIT, before its timer
+// (pushForgottenTW) is due: until, when it would end at the latest, is 2×MSL
+// after its last segment, often an RTT after its TIME_WAIT began. So the
+// timer ends it when it is due, from what orphanTWs keeps of the record.
+
+// orphanRef names a dropped compact record as its timers do: by its slot
+// and the low bits of its connection's ID.
+type orphanRef struct{ slot, id uint32 }
+
+// orphanTW is what the timers of a dropped compact record read of it: the
+// sides still in TIME_WAIT, and when each ends if it started over since it
+// was forgotten (forgottenEnds).
+type orphanTW struct {
+	key       FlowKey
+	end       [2]int64
+	inTW      [2]bool
+	clientIsA bool
+}
+
+// orphan keeps for its timers what is left of r, the compact record of a
+// forgotten connection dropped now, if a side is in TIME_WAIT. orphanTWs
+// and lostTWs together hold at most maxLost: beyond it, pushLostTW takes
+// the TIME_WAIT due first as over.
+func (t *Tracker) orphan(r *twRecord) {
+	slot, _ := t.twRecs.slotOf(&r.key)
+	o := orphanTW{key: r.key, clientIsA: r.clientIsA()}
+	var states [2]State
+	for s := Client; s <= Server; s++ {
+		if r.inTW(s) {
+			o.inTW[s], states[s] = true, TimeWait
+			o.end[s] = t.forgottenEndOf(slot, r, s, 0)
+		}
+	}
+	t.forgetEnds(r)
+	if !o.inTW[Client] && !o.inTW[Server] {
+		return
+	}
+	if len(t.lostTWs)+len(t.orphanTWs) >= t.maxLost {
+		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, false) // (one taken as over now)
+		return
+	}
+	if t.orphanTWs == nil {
+		t.orphanTWs = make(map[orphanRef]orphanTW)
+	}
+	t.orphanTWs[orphanRef{slot, r.id}] = o
+}
+
+// expireOrphan ends, by until, the TIME_WAIT of the side of tm's dropped
+// compact record, if orphanTWs holds it; one started over is given its
+// timer again.
+func (t *Tracker) expireOrphan(tm frozenTimer, until int64) {
+	ref := orphanRef{tm.seq, tm.id}
+	o, ok := t.orphanTWs[ref]
+	if !ok || !o.inTW[tm.side] {
+		return
+	}
+	if end := max(tm.due, o.end[tm.side]); end > until {
+		tm.due = end
+		t.frozenTWs.push(tm)
+		return
+	}
+	o.inTW[tm.side] = false
+	t.forgottenLeftTW(tm.id, &o.key, o.clientIsA, tm.side, max(tm.due, o.end[tm.side]), 0, cExpired)
+	if o.inTW[tm.side.Peer()] {
+		t.orphanTWs[ref] = o
+	} else {
+		delete(t.orphanTWs, ref)
+	}
 }

@@ -189,6 +189,7 @@ func (t *Tracker) succeed(c *Conn, seg *Segment, fromA bool) {
 			}
 		}
 		if rec.counted {
+			t.lateEnded(&c.Key, rec.id, seg.Time) // (evictedjudge.go)
 			t.uncountForgotten(&c.Key, &rec)
 			return
 		}
@@ -291,6 +292,7 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 		t.forgottenMove(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
 		rec.states[p] = Closed
 	}
+	t.lateEnded(k, rec.id, seg.Time) // (evictedjudge.go)
 	a := abortFinding(endpointOf(k, rec.clientIsA, s), s, seg.Time, rec.first)
 	a.Conn, a.Target = rec.id, k.endpoint(!rec.clientIsA)
 	t.emit(nil, a)

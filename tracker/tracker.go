@@ -141,6 +141,7 @@ type Tracker struct {
 	// forgottenEnds: TIME_WAITs of forgotten connections started over,
 	// by compact record slot (frozentw.go).
 	forgottenEnds map[uint32]forgottenEnd
+	orphanTWs     map[orphanRef]orphanTW // forgotten TIME_WAITs whose compact record went before they ended (frozentw.go)
 
 	// Timers in order of due time (times only move forward, and every
 	// timer of a queue has the same length): TIME_WAIT expiries, closed
@@ -164,10 +165,10 @@ type Tracker struct {
 	lostTWs             lostTimers   // those of forgotten ones without a compact record (frozentw.go)
 	histories           histories    // of frozen Records (freeze.go)
 	spares              spareConns
-	forgottenOpen       forgottenOpen           // connections evicted open and forgotten, to be followed on (succession.go)
-	late                evictedOpen             // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
-	lateScratch         Conn                    // a frozen Record's sides judged then
-	lateGone            lastKeys[forgottenLate] // forgotten ones still to be judged then (evictedjudge.go)
+	forgottenOpen       forgottenOpen // connections evicted open and forgotten, to be followed on (succession.go)
+	late                evictedOpen   // connections evicted open, to bring back or judge again at the end (evictedjudge.go)
+	lateScratch         Conn          // a frozen Record's sides judged then
+	lateGone            lateTable     // forgotten ones still to be judged then (evictedjudge.go)
 	recent              recentEvicted
 
 	pendingSyn map[uint64]pendingSYN // a SYN with a new ISN seen on a live connection, by connection ID

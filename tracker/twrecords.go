@@ -630,16 +630,9 @@ func (t *Tracker) evictParked() bool {
 			t.twLeaveKey(twKeyFor(&fr.Key, fr.clientIsA))
 		}
 		fr.followed = false
-	} else if fr == nil { // forgotten: its timers lose the record; a lostTimer ends what it holds
-		t.forgetEnds(r)
-		var states [2]State
-		for s := Client; s <= Server; s++ {
-			if r.inTW(s) {
-				states[s] = TimeWait
-			}
-		}
-		t.uncount(r)                                                                         // as retire does a whole one: its expiry will not be followed
-		t.pushLostTW(&r.key, r.id, r.clientIsA(), states, [2]int64{r.until, r.until}, false) // (at the latest)
+	} else if fr == nil { // forgotten: its timers lose the record; they end what it holds (orphanTWs)
+		t.uncount(r) // as retire does a whole one: its expiry will not be followed
+		t.orphan(r)
 	}
 	t.twRecs.del(&r.key)
 	return true
