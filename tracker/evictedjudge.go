@@ -307,7 +307,9 @@ func (t *Tracker) lateFinAcked(k *FlowKey, id uint64, s Side, to State, at int64
 	if !ok || g.id != id {
 		return
 	}
-	g.found = t.judgeLateAt(g, at) // as a whole one is just before a segment
+	found := t.judgeLateAt(g, at) // as a whole one is just before a segment
+	t.countLateFindings(&g, found)
+	g.found = found
 	g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
 	if !g.stillLate() {
 		t.lateGone.del(k)
