@@ -298,24 +298,35 @@ func (l *lateTable) rebuild() {
 	}
 }
 
-// lateFinAcked notes, of the connection of ID id and key k forgotten and
-// to be judged at the end, that the FIN of its side s was acknowledged at
-// at (finAcked): that side is in state to since, and the segment was the
-// connection's own, not one that went to another (readmit's seenAt).
-func (t *Tracker) lateFinAcked(k *FlowKey, id uint64, s Side, to State, at int64) {
-	g, ok := t.lateGone.get(k)
-	if !ok || g.id != id {
-		return
+// lateFinAcked notes, of rec, a connection of key k evicted open, frozen
+// or forgotten, and to be judged at the end, that the FIN of its side s
+// was acknowledged at at (finAcked): it is judged as of then, that side is
+// in state to since, and the segment was the connection's own, not one
+// that went to another (readmit's seenAt).
+func (t *Tracker) lateFinAcked(k *FlowKey, rec *forgottenOpenRec, s Side, to State, at int64) {
+	id := rec.id
+	if r := t.frozenOpen(rec); r != nil {
+		if r.late == nil {
+			return
+		}
+		g := forgottenLate{id: r.ID, first: r.First, last: r.Last, key: r.Key, found: r.found, clientIsA: r.clientIsA, late: *r.late}
+		r.found = t.judgeLateAt(g, at) // as a whole one is just before a segment
+		r.late[s].state, r.late[s].since, r.late[s].finAcked = to, at, true
+	} else {
+		g, ok := t.lateGone.get(k)
+		if !ok || g.id != id {
+			return
+		}
+		found := t.judgeLateAt(g, at) // as a whole one is just before a segment
+		t.countLateFindings(&g, found)
+		g.found = found
+		g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
+		if !g.stillLate() {
+			t.lateGone.del(k)
+			return
+		}
+		t.lateGone.set(g)
 	}
-	found := t.judgeLateAt(g, at) // as a whole one is just before a segment
-	t.countLateFindings(&g, found)
-	g.found = found
-	g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
-	if !g.stillLate() {
-		t.lateGone.del(k)
-		return
-	}
-	t.lateGone.set(g)
 	if ref, ok := t.late.refs[*k]; ok && ref.id == id && ref.seenAt == at {
 		ref.seenAt = 0
 		t.late.refs[*k] = ref

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,58 @@ func TestLateTableKeepsWhatChurnLeaves(t *testing.T) {
 	}
 	if len(l.m) != maxLateGone {
 		t.Errorf("%d held, want the cap, %d", len(l.m), maxLateGone)
+	}
+}
+
+// TestSegmentsEndingAFrozenOpenConnectionAreItsOwn: a connection evicted
+// open from a full table and frozen (no longer kept whole, still listed),
+// then aborted by an RST at exactly where its sender had got to, is listed
+// as with a table large enough: both sides CLOSED, the RST counted, the
+// abort a reset finding of its own; not a lone segment that leaves it
+// ESTABLISHED.
+func TestSegmentsEndingAFrozenOpenConnectionAreItsOwn(t *testing.T) {
+	sec := int64(time.Second)
+	start := int64(1_700_000_000) * sec
+	c2s := func(at int64, f Flags, seq, ack seqnum.Value, n uint32) Segment {
+		return Segment{Time: at, Src: cAddr, SrcPort: 30000, Dst: sAddr, DstPort: 80, Flags: f, Seq: seq, Ack: ack, Payload: n, Window: 1000, WScale: -1}
+	}
+	s2c := func(at int64, f Flags, seq, ack seqnum.Value, n uint32) Segment {
+		return Segment{Time: at, Src: sAddr, SrcPort: 80, Dst: cAddr, DstPort: 30000, Flags: f, Seq: seq, Ack: ack, Payload: n, Window: 1000, WScale: -1}
+	}
+	open := []Segment{c2s(start, SYN, 7, 0, 0), s2c(start+1000, SYN|ACK, 900, 8, 0), c2s(start+2000, ACK|PSH, 8, 901, 10),
+		s2c(start+3000, ACK, 901, 18, 0)}
+	later := start + 8*sec
+	for _, tc := range []struct {
+		name string
+		end  []Segment
+	}{
+		{"aborted", []Segment{c2s(later, RST|ACK, 18, 901, 0)}},
+		{"aborted by the server", []Segment{s2c(later, RST, 901, 0, 0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			segs := append(slices.Clone(open), tc.end...)
+			for i := range 6 { // others, open to the end, to evict it
+				at, port := start+sec+int64(i)*sec/10, uint16(40000+i)
+				segs = append(segs,
+					Segment{Time: at, Src: cAddr, SrcPort: port, Dst: sAddr, DstPort: 80, Flags: SYN, Seq: 7, Window: 1000, WScale: -1},
+					Segment{Time: at + 1000, Src: sAddr, SrcPort: 80, Dst: cAddr, DstPort: port, Flags: SYN | ACK, Seq: 900, Ack: 8, Window: 1000, WScale: -1},
+					Segment{Time: at + 2000, Src: cAddr, SrcPort: port, Dst: sAddr, DstPort: 80, Flags: ACK, Seq: 8, Ack: 901, Window: 1000, WScale: -1})
+			}
+			slices.SortStableFunc(segs, func(a, b Segment) int { return cmp.Compare(a.Time, b.Time) })
+			want := listing(New(Config{}), segs)
+			capped := Config{MaxConns: 2, MaxFull: 1}
+			before := New(capped)
+			for i := range segs {
+				if s := segs[i]; s.Time < later {
+					before.Observe(&s)
+				}
+			}
+			if before.frozen.len()+before.frozenOther.len() == 0 {
+				t.Fatal("nothing frozen: the case tests nothing")
+			}
+			if got := listing(New(capped), segs); !slices.Equal(got, want) {
+				t.Errorf("--max-conns 2, one kept whole:\n%s\nwant, as with room:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
 	}
 }

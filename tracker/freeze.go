@@ -114,6 +114,7 @@ func (t *Tracker) freeze(c *Conn, rank int) {
 	r.followed = c.inTable  // a retired one's expiry is not followed (retire)
 	r.late = t.lateSides(c) // (evictedjudge.go)
 	if rec, ok := forgottenOpenOf(c, rank == frozenOtherRank); ok && !c.inTable {
+		rec.rank, rec.seq = uint8(rank), seq
 		t.noteNotWhole(&c.Key, rec) // (succession.go)
 	}
 	q.push(r)

@@ -69,6 +69,8 @@ type forgottenOpenRec struct {
 	facts     bool          // sides holds them: both sides past the handshake, not a frozen Record's
 	counted   bool          // forgotten, and counted so; else frozen
 	other     bool          // of the lower rank: counted in ForgottenUnanswered too
+	rank      uint8         // frozen (not counted): its Record's rank and number (frozenAt)
+	seq       uint32
 	clientIsA bool
 }
 
@@ -223,7 +225,7 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (own bool) {
 	f := &t.forgottenOpen
 	rec, ok := f.m.get(k)
-	if !ok || !rec.counted || !rec.facts {
+	if !ok || !rec.facts || !rec.counted && t.frozenOpen(&rec) == nil {
 		return false
 	}
 	var ends bool
@@ -235,8 +237,13 @@ func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (own bo
 		ends = t.forgottenReset(k, &rec, seg, fromA)
 		own = ends
 	}
-	if ends {
-		f.m.put(k, rec, t.recentSize())
+	if !ends {
+		return false
+	}
+	f.m.put(k, rec, t.recentSize())
+	if r := t.frozenOpen(&rec); r != nil {
+		r.packets[sideOf(fromA, rec.clientIsA)]++ // (a frozen one's Record counts its segments)
+		r.Last = seg.Time
 	}
 	return own
 }
@@ -261,9 +268,9 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 	default:
 		return false
 	}
-	t.forgottenMove(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
+	t.lateFinAcked(k, rec, p, to, seg.Time) // (evictedjudge.go)
+	t.moveNotWhole(k, rec, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
 	rec.states[p], fin.finAcked = to, true
-	t.lateFinAcked(k, rec.id, p, to, seg.Time) // (evictedjudge.go)
 	return true
 }
 
@@ -289,14 +296,16 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 		if p == s {
 			why = cRstSent
 		}
-		t.forgottenMove(rec.id, k, rec.clientIsA, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
+		t.moveNotWhole(k, rec, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
 		rec.states[p] = Closed
 	}
 	t.lateEnded(k, rec.id, seg.Time) // (evictedjudge.go)
 	a := abortFinding(endpointOf(k, rec.clientIsA, s), s, seg.Time, rec.first)
 	a.Conn, a.Target = rec.id, k.endpoint(!rec.clientIsA)
 	t.emit(nil, a)
-	if sv := t.forgottenService(k, rec.clientIsA, false); sv != nil {
+	if r := t.frozenOpen(rec); r != nil {
+		r.found[s] |= 1 << Reset // (its service counts it from its Record)
+	} else if sv := t.forgottenService(k, rec.clientIsA, false); sv != nil {
 		sv.Findings[Reset]++
 	}
 	return true
@@ -329,5 +338,35 @@ func (t *Tracker) uncountForgotten(k *FlowKey, rec *forgottenOpenRec) {
 		if sv.States[s][st] > 0 {
 			sv.States[s][st]--
 		}
+	}
+}
+
+// frozenOpen returns the frozen Record of rec, a connection evicted open
+// and frozen, not forgotten since; nil if rec was forgotten (counted), or
+// its Record since.
+func (t *Tracker) frozenOpen(rec *forgottenOpenRec) *Record {
+	if rec.counted {
+		return nil
+	}
+	return t.frozenAt(int(rec.rank), rec.seq, uint32(rec.id))
+}
+
+// moveNotWhole moves a side of rec, a connection evicted open and no
+// longer kept whole, as seg, its own segment, makes it (tr): one
+// forgotten is counted in its new state (forgottenMove); one frozen has
+// its Record's state and transitions moved on, as a whole one would, and
+// the transition told.
+func (t *Tracker) moveNotWhole(k *FlowKey, rec *forgottenOpenRec, tr trans) {
+	r := t.frozenOpen(rec)
+	if r == nil {
+		t.forgottenMove(rec.id, k, rec.clientIsA, tr)
+		return
+	}
+	r.states[tr.side] = tr.to
+	if t.cfg.FrozenTransitions {
+		r.trs = append(r.trs, tr)
+	}
+	if t.cfg.OnFrozenTransition != nil {
+		t.cfg.OnFrozenTransition(r, tr.public())
 	}
 }
