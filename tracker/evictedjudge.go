@@ -187,8 +187,7 @@ func (t *Tracker) rejudgeEvicted() {
 	}
 	for r := range t.frozenRecords() {
 		if r.late != nil && !r.dropped {
-			r.found = t.judgeLate(forgottenLate{id: r.ID, first: r.First, last: r.Last, key: r.Key, found: r.found,
-				clientIsA: r.clientIsA, late: *r.late})
+			r.found = t.judgeLate(forgottenLateOf(r))
 		}
 		r.late = nil
 	}
@@ -238,6 +237,12 @@ type forgottenLate struct {
 	found       [2]uint32
 	clientIsA   bool
 	late        [2]lateSide
+}
+
+// forgottenLateOf returns what judgeLate reads of r, a frozen Record to be
+// judged again (r.late).
+func forgottenLateOf(r *Record) forgottenLate {
+	return forgottenLate{id: r.ID, first: r.First, last: r.Last, key: r.Key, found: r.found, clientIsA: r.clientIsA, late: *r.late}
 }
 
 // maxLateGone bounds the connections forgotten that are still to be judged
@@ -298,29 +303,30 @@ func (l *lateTable) rebuild() {
 	}
 }
 
-// lateFinAcked notes, of rec, a connection of key k evicted open, frozen
-// or forgotten, and to be judged at the end, that the FIN of its side s
-// was acknowledged at at (finAcked): it is judged as of then, that side is
-// in state to since, and the segment was the connection's own, not one
-// that went to another (readmit's seenAt).
-func (t *Tracker) lateFinAcked(k *FlowKey, rec *forgottenOpenRec, s Side, to State, at int64) {
-	id := rec.id
-	if r := t.frozenOpen(rec); r != nil {
-		if r.late == nil {
+// lateFinAcked notes, of the connection of ID id and key k evicted open,
+// frozen (its Record fr) or forgotten, and to be judged at the end, that
+// the FIN of its side s was acknowledged at at (finAcked): it is judged as
+// of then, that side is in state to since, and the segment was the
+// connection's own, not one that went to another (readmit's seenAt).
+func (t *Tracker) lateFinAcked(k *FlowKey, id uint64, fr *Record, s Side, to State, at int64) {
+	var g forgottenLate
+	if fr != nil {
+		if fr.late == nil {
 			return
 		}
-		g := forgottenLate{id: r.ID, first: r.First, last: r.Last, key: r.Key, found: r.found, clientIsA: r.clientIsA, late: *r.late}
-		r.found = t.judgeLateAt(g, at) // as a whole one is just before a segment
-		r.late[s].state, r.late[s].since, r.late[s].finAcked = to, at, true
+		g = forgottenLateOf(fr)
+	} else if held, ok := t.lateGone.get(k); ok && held.id == id {
+		g = held
 	} else {
-		g, ok := t.lateGone.get(k)
-		if !ok || g.id != id {
-			return
-		}
-		found := t.judgeLateAt(g, at) // as a whole one is just before a segment
+		return
+	}
+	found := t.judgeLateAt(g, at) // as a whole one is just before a segment
+	g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
+	if fr != nil {
+		fr.found, *fr.late = found, g.late
+	} else {
 		t.countLateFindings(&g, found)
 		g.found = found
-		g.late[s].state, g.late[s].since, g.late[s].finAcked = to, at, true
 		if !g.stillLate() {
 			t.lateGone.del(k)
 			return
@@ -347,12 +353,7 @@ func (t *Tracker) lateEnded(k *FlowKey, id uint64, at int64) {
 // stillLate reports whether a side of g is in a state time alone may
 // still find stuck (judgedLate).
 func (g *forgottenLate) stillLate() bool {
-	for _, l := range g.late {
-		if l.state == CloseWait || l.state == FinWait2 || l.zeroSince != 0 {
-			return true
-		}
-	}
-	return false
+	return stuckable(g.late[Client].state, g.late[Client].zeroSince) || stuckable(g.late[Server].state, g.late[Server].zeroSince)
 }
 
 // countLateFindings counts for its service the kinds found of g, a
@@ -393,12 +394,13 @@ func (e *evictedOpen) judgedAt(k FlowKey, id uint64, end int64) (at int64, seen,
 // judgedLate reports whether a side of c is in a state that time alone
 // may still find stuck.
 func (c *Conn) judgedLate() bool {
-	for s := range c.half {
-		if h := &c.half[s]; h.state == CloseWait || h.state == FinWait2 || h.zeroSince != 0 {
-			return true
-		}
-	}
-	return false
+	return stuckable(c.half[Client].state, c.half[Client].zeroSince) || stuckable(c.half[Server].state, c.half[Server].zeroSince)
+}
+
+// stuckable reports whether a side in state st, advertising a zero window
+// since zeroSince (0: not), may be found stuck by time alone.
+func stuckable(st State, zeroSince int64) bool {
+	return st == CloseWait || st == FinWait2 || zeroSince != 0
 }
 
 // lateSide is what the detectors time alone decides read of a side

@@ -482,5 +482,5 @@ func (e *droppedSYN) goesOnWith(seg *Segment, fromA bool) bool {
 	if seqnum.Size(seg.Seq.Sub(own.Add(1))) >= resumeWindow {
 		return false
 	}
-	return seg.Flags&ACK == 0 || !peerKnown && fromClient || seqnum.Size(seg.Ack.Sub(peer.Add(1))) < resumeWindow
+	return seg.Flags&ACK == 0 || !peerKnown || seqnum.Size(seg.Ack.Sub(peer.Add(1))) < resumeWindow
 }

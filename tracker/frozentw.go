@@ -410,13 +410,14 @@ func (t *Tracker) expireOrphan(tm frozenTimer, until int64) {
 	if !ok || !o.inTW[tm.side] {
 		return
 	}
-	if end := max(tm.due, o.end[tm.side]); end > until {
+	end := max(tm.due, o.end[tm.side])
+	if end > until {
 		tm.due = end
 		t.frozenTWs.push(tm)
 		return
 	}
 	o.inTW[tm.side] = false
-	t.forgottenLeftTW(tm.id, &o.key, o.clientIsA, tm.side, max(tm.due, o.end[tm.side]), 0, cExpired)
+	t.forgottenLeftTW(tm.id, &o.key, o.clientIsA, tm.side, end, 0, cExpired)
 	if o.inTW[tm.side.Peer()] {
 		t.orphanTWs[ref] = o
 	} else {

@@ -225,36 +225,40 @@ func (t *Tracker) takenOverFrozen(r *Record) bool {
 func (t *Tracker) forgottenSegment(k *FlowKey, seg *Segment, fromA bool) (own bool) {
 	f := &t.forgottenOpen
 	rec, ok := f.m.get(k)
-	if !ok || !rec.facts || !rec.counted && t.frozenOpen(&rec) == nil {
+	if !ok || !rec.facts {
 		return false
+	}
+	fr := t.frozenOpen(&rec)
+	if fr == nil && !rec.counted {
+		return false // (frozen, and forgotten since)
 	}
 	var ends bool
 	switch seg.Flags & (ACK | RST | SYN) {
 	case ACK:
-		ends = t.finAcked(k, &rec, seg, fromA)
+		ends = t.finAcked(k, &rec, fr, seg, fromA)
 		own = ends && seg.Flags&FIN == 0 && seg.Payload == 0
 	case RST, RST | ACK:
-		ends = t.forgottenReset(k, &rec, seg, fromA)
+		ends = t.forgottenReset(k, &rec, fr, seg, fromA)
 		own = ends
 	}
 	if !ends {
 		return false
 	}
 	f.m.put(k, rec, t.recentSize())
-	if r := t.frozenOpen(&rec); r != nil {
-		r.packets[sideOf(fromA, rec.clientIsA)]++ // (a frozen one's Record counts its segments)
-		r.Last = seg.Time
+	if fr != nil {
+		fr.packets[sideOf(fromA, rec.clientIsA)]++ // (a frozen one's Record counts its segments)
+		fr.Last = seg.Time
 	}
 	return own
 }
 
 // finAcked: seg acknowledges the FIN of rec's side in LAST_ACK, which is
-// CLOSED, or in FIN_WAIT_1, which goes on to FIN_WAIT_2, counted and told
-// so.
+// CLOSED, or in FIN_WAIT_1, which goes on to FIN_WAIT_2, counted (or, rec
+// frozen, its Record fr moved on) and told so.
 // (The last ACK of a connection whose client is in TIME_WAIT is answered
 // by nothing; nor is the ACK of a FIN its peer does not answer with its
 // own, a server stuck in CLOSE_WAIT say.)
-func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
+func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, fr *Record, seg *Segment, fromA bool) bool {
 	p := sideOf(fromA, rec.clientIsA).Peer()
 	fin := &rec.sides[p]
 	if !fin.finSent || seg.Ack != fin.finSeq+1 {
@@ -268,8 +272,8 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 	default:
 		return false
 	}
-	t.lateFinAcked(k, rec, p, to, seg.Time) // (evictedjudge.go)
-	t.moveNotWhole(k, rec, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
+	t.lateFinAcked(k, rec.id, fr, p, to, seg.Time) // (evictedjudge.go)
+	t.moveNotWhole(k, rec, fr, trans{time: seg.Time, packet: seg.Packet, why: cFinAcked, side: p, from: rec.states[p], to: to})
 	rec.states[p], fin.finAcked = to, true
 	return true
 }
@@ -279,8 +283,9 @@ func (t *Tracker) finAcked(k *FlowKey, rec *forgottenOpenRec, seg *Segment, from
 // merely in the window is challenged, and the connection may go on), and
 // neither side is closed or in TIME_WAIT: it aborts the connection. Both
 // sides are CLOSED, counted and told so, and the abort is a finding, as it
-// is of a connection followed, counted for its service too.
-func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment, fromA bool) bool {
+// is of a connection followed, counted for its service too (rec frozen:
+// on its Record fr).
+func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, fr *Record, seg *Segment, fromA bool) bool {
 	s := sideOf(fromA, rec.clientIsA)
 	sender := &rec.sides[s]
 	if !sender.nxtValid || seg.Seq != sender.nxt {
@@ -296,15 +301,15 @@ func (t *Tracker) forgottenReset(k *FlowKey, rec *forgottenOpenRec, seg *Segment
 		if p == s {
 			why = cRstSent
 		}
-		t.moveNotWhole(k, rec, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
+		t.moveNotWhole(k, rec, fr, trans{time: seg.Time, packet: seg.Packet, why: why, side: p, from: rec.states[p], to: Closed})
 		rec.states[p] = Closed
 	}
 	t.lateEnded(k, rec.id, seg.Time) // (evictedjudge.go)
 	a := abortFinding(endpointOf(k, rec.clientIsA, s), s, seg.Time, rec.first)
 	a.Conn, a.Target = rec.id, k.endpoint(!rec.clientIsA)
 	t.emit(nil, a)
-	if r := t.frozenOpen(rec); r != nil {
-		r.found[s] |= 1 << Reset // (its service counts it from its Record)
+	if fr != nil {
+		fr.found[s] |= 1 << Reset // (its service counts it from its Record)
 	} else if sv := t.forgottenService(k, rec.clientIsA, false); sv != nil {
 		sv.Findings[Reset]++
 	}
@@ -351,22 +356,20 @@ func (t *Tracker) frozenOpen(rec *forgottenOpenRec) *Record {
 	return t.frozenAt(int(rec.rank), rec.seq, uint32(rec.id))
 }
 
-// moveNotWhole moves a side of rec, a connection evicted open and no
-// longer kept whole, as seg, its own segment, makes it (tr): one
-// forgotten is counted in its new state (forgottenMove); one frozen has
-// its Record's state and transitions moved on, as a whole one would, and
-// the transition told.
-func (t *Tracker) moveNotWhole(k *FlowKey, rec *forgottenOpenRec, tr trans) {
-	r := t.frozenOpen(rec)
-	if r == nil {
+// moveNotWhole makes tr, a side's move, in rec, a connection evicted open
+// and no longer kept whole: one forgotten is counted in its new state
+// (forgottenMove); one frozen, whose Record is fr, has its Record's state
+// and transitions moved on, as a whole one would, and the move told.
+func (t *Tracker) moveNotWhole(k *FlowKey, rec *forgottenOpenRec, fr *Record, tr trans) {
+	if fr == nil {
 		t.forgottenMove(rec.id, k, rec.clientIsA, tr)
 		return
 	}
-	r.states[tr.side] = tr.to
+	fr.states[tr.side] = tr.to
 	if t.cfg.FrozenTransitions {
-		r.trs = append(r.trs, tr)
+		fr.trs = append(fr.trs, tr)
 	}
 	if t.cfg.OnFrozenTransition != nil {
-		t.cfg.OnFrozenTransition(r, tr.public())
+		t.cfg.OnFrozenTransition(fr, tr.public())
 	}
 }
