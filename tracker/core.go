@@ -57,8 +57,9 @@ const (
 type arrival struct {
 	S, R     *Half
 	seg      *Segment
-	prevSent int64 // the sender's previous segment
-	same     bool  // this segment is the same as that one (segSig)
+	prevSent int64  // the sender's previous segment
+	prevSig  segSig // and what it was
+	same     bool   // this segment is the same as that one (segSig)
 	res      Result
 }
 
@@ -99,7 +100,7 @@ type segSig struct {
 // retransmits that fast.
 func (a *arrival) account() bool {
 	S, R, seg := a.S, a.R, a.seg
-	a.prevSent = S.lastSent
+	a.prevSent, a.prevSig = S.lastSent, S.lastSig
 	S.packets++
 	S.bytes += uint64(seg.Payload)
 	sig := segSig{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, payload: seg.Payload, window: seg.Window}

@@ -12,7 +12,7 @@ func (a *arrival) onRST() {
 		a.cr(cPeerFinLost)
 	}
 	switch ok, inWindow := rstAcceptable(S, R, seg); {
-	case ok:
+	case ok, a.rstAtRetransmitted():
 		a.rstAccepted()
 	case inWindow:
 		a.obs(obsRSTChallenged)
@@ -69,6 +69,24 @@ func (a *arrival) rstAccepted() {
 	default:
 		a.obs(obsAbort)
 	}
+}
+
+// rstAtRetransmitted reports whether the RST comes at the sequence number
+// its sender's previous segment, data it had sent at least twice more into
+// silence, started at: its snd.una, for a sender retransmitting on its
+// timer sends its oldest unacknowledged data (RFC 6298 §5.4), which begins
+// where the peer's last acknowledgment came. That acknowledgment, and what
+// arrived before it, is the peer's rcv.nxt (rstAcceptable's lostData, where
+// the acknowledgment was not captured: seen from one side only, or lost),
+// so the peer takes the RST: the sender gave up (a user timeout, a
+// give-up after its retries) and aborted. A peer seen to acknowledge more,
+// or less than a segment it was sent before, is not taken to.
+func (a *arrival) rstAtRetransmitted() bool {
+	S, R, seg, p := a.S, a.R, a.seg, &a.prevSig
+	if S.silentRtx < 2 || p.payload == 0 || p.flags&(SYN|RST) != 0 || seg.Seq != p.seq || !S.nxtValid || !p.seq.LessThan(S.nxt) {
+		return false
+	}
+	return !R.ackValid || !p.seq.LessThan(R.ack)
 }
 
 // rstAcceptable applies RFC 793 p. 37 and RFC 5961 §3.2 as Linux does

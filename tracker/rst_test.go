@@ -54,3 +54,45 @@ func TestRSTAnsweringRetransmittedFINIsNotAnAbort(t *testing.T) {
 		step{from: Client, flags: R, seq: 12})
 	playExpect(t, steps, 0, outcome{1, "CLOSED", "CLOSED", nil})
 }
+
+// TestRSTAtRetransmittedDataAborts: the client sends data the server never
+// acknowledges, retransmits it on its timer (from snd.una, where the
+// server's last ACK left it), gives up and aborts with an RST at that
+// sequence number, the server's rcv.nxt: both sides are CLOSED, whether
+// the server's segments were captured or not (one direction only). One
+// retransmission (a tail-loss probe, whose ACK may be on its way) is not
+// proof that the server got no further, so after it the RST is only
+// challenged.
+func TestRSTAtRetransmittedDataAborts(t *testing.T) {
+	rtx := func(after time.Duration) step {
+		return step{from: Client, flags: PA, seq: 11, ack: 21, payload: 15, after: after}
+	}
+	abort := step{from: Client, flags: R, seq: 11, after: 2 * time.Second}
+	for _, tc := range []struct {
+		name   string
+		steps  []step
+		oneWay bool // keep the client's segments only
+		want   outcome
+	}{
+		{"client's segments only", with(established, rtx(0), rtx(200*time.Millisecond), rtx(400*time.Millisecond), rtx(800*time.Millisecond), abort),
+			true, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 9}}}},
+		{"both directions", with(established, rtx(0), rtx(200*time.Millisecond), rtx(400*time.Millisecond), rtx(800*time.Millisecond), abort),
+			false, outcome{1, "CLOSED", "CLOSED", []finding{{Reset, 1, Client, 11}}}},
+		{"after a single retransmission", with(established, rtx(0), rtx(200*time.Millisecond), abort),
+			true, outcome{1, "ESTABLISHED", "ESTABLISHED", nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			steps := tc.steps
+			if tc.oneWay {
+				steps = nil
+				for _, s := range tc.steps {
+					if s.from == Client {
+						s.client, s.server = "", ""
+						steps = append(steps, s)
+					}
+				}
+			}
+			playExpect(t, steps, 0, tc.want)
+		})
+	}
+}
