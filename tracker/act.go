@@ -166,6 +166,21 @@ func (t *Tracker) settle(c *Conn, s Side, at int64, pkt uint64, why cause) {
 	if to == h.state {
 		return
 	}
+	if h.state == CloseWait && to == Closing {
+		// Its FIN does not acknowledge the peer's FIN, which it was taken
+		// to have received (CLOSE_WAIT): it sent its FIN before that FIN
+		// reached it, and received it after: the FINs crossed. Told as
+		// the two steps it took.
+		t.enter(c, s, FinWait1, at, pkt, why|cFinCrossed)
+		why = cPeerFin
+	}
+	t.enter(c, s, to, at, pkt, why)
+}
+
+// enter moves side s of c to state to, at capture time at on packet pkt
+// (0: none) for the reasons why, and records and tells the transition.
+func (t *Tracker) enter(c *Conn, s Side, to State, at int64, pkt uint64, why cause) {
+	h := &c.half[s]
 	at = max(at, h.since) // (an inference dated back never goes before the side's last change)
 	tr := trans{time: at, packet: pkt, side: s, from: h.state, to: to, why: why}
 	h.state = to

@@ -89,8 +89,9 @@ var edgeRules = []edgeRule{
 		into(Closed, except(Closed)...)},
 	{"a side silent after Linux's last retry (tcp_synack_retries, tcp_orphan_retries) gave up: the kernel dropped it",
 		into(Closed, SynRcvd, FinWait1, Closing, LastAck)},
-	{"a FIN that does not acknowledge the peer's FIN was sent before it arrived: both FINs crossed (CLOSING)",
-		[]edge{{CloseWait, Closing}}},
+	{"a FIN that does not acknowledge the peer's FIN, from a side taken to have received it, was sent before it " +
+		"arrived: FIN_WAIT_1, then CLOSING as the peer's FIN arrives (the FINs crossed)",
+		[]edge{{CloseWait, FinWait1}}},
 	{"a FIN the peer had already acknowledged was reordered before the capture point: it is acknowledged at once " +
 		"(FIN_WAIT_2, or TIME_WAIT / CLOSED after the peer's FIN), and the peer's FIN that carried that ACK answered it (LAST_ACK)",
 		[]edge{{Established, FinWait2}, {CloseWait, TimeWait}, {CloseWait, Closed}, {FinWait1, LastAck}}},
@@ -263,5 +264,31 @@ func TestRSTWithAWrongACKToSYNSentSaysSo(t *testing.T) {
 	}
 	if len(got) != 1 || !strings.HasPrefix(got[0], "rst_wrong_ack: ") || !strings.Contains(got[0], "acknowledging 999, not the client's ISN+1 (1001)") {
 		t.Errorf("findings %q", got)
+	}
+}
+
+// TestCrossedFINsAreToldAsTheStepsTaken: the capture sees the client's FIN
+// first, so the server is taken to have received it (CLOSE_WAIT); then the
+// server's FIN, which does not acknowledge it: the server sent its FIN
+// before the client's arrived. Its timeline goes CLOSE_WAIT → FIN_WAIT_1
+// (the correction, with its FIN) → CLOSING (the client's FIN arriving),
+// never straight from CLOSE_WAIT to CLOSING, which no segment can do; both
+// sides end in TIME_WAIT.
+func TestCrossedFINsAreToldAsTheStepsTaken(t *testing.T) {
+	tr := play(t, with(established,
+		step{from: Client, flags: FA, seq: 11, ack: 21, client: "FIN_WAIT_1", server: "CLOSE_WAIT"},
+		step{from: Server, flags: FA, seq: 21, ack: 11, client: "CLOSING", server: "CLOSING"},
+		step{from: Client, flags: A, seq: 12, ack: 22},
+		step{from: Server, flags: A, seq: 22, ack: 12, client: "TIME_WAIT", server: "TIME_WAIT"},
+	), 0)
+	var got []string
+	for _, x := range tr.Conns()[0].Transitions() {
+		if x.Side == Server {
+			got = append(got, x.To.String())
+		}
+	}
+	want := []string{"SYN_RCVD", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT_1", "CLOSING", "TIME_WAIT"}
+	if !slices.Equal(got, want) {
+		t.Errorf("server went through %v, want %v\n%s", got, want, timeline(tr.Conns()[0]))
 	}
 }

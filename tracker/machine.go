@@ -54,6 +54,7 @@ const (
 	cSynAckIgnored                       // it sent nothing but its SYN and never answered the peer's SYN-ACK: no socket behind it
 	cSynAckPruned                        // its SYN-ACK, sent again, then not when due, the peer sent nothing but its SYN: the request was dropped
 	cNotFollowed                         // its TIME_WAIT was no longer followed (a forgotten connection's, with too many to follow): taken as over
+	cFinCrossed                          // its FIN does not acknowledge the peer's FIN: that FIN had not reached it yet
 	numCauses
 )
 
@@ -103,6 +104,7 @@ var causePhrases = [...]string{
 	"it sent nothing but its SYN and never answered the peer's SYN-ACK, nor sent its SYN again when due: no socket behind it (a spoofed source), or its connect() gave up",
 	"its SYN-ACK was sent again, then not again when due, and the peer sent nothing but its SYN: the listener dropped the request (pruned under a full SYN queue, or out of retries)",
 	"its TIME_WAIT was no longer followed: taken as over, with too many TIME_WAITs of connections no longer kept to follow them",
+	"its FIN does not acknowledge the peer's FIN, which had not reached it yet: the FINs crossed",
 }
 
 var combinedPhrases = map[cause]string{
