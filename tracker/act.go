@@ -1,6 +1,9 @@
 package tracker
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // update applies one segment, sent by side s, to the connection: the core
 // (apply) changes the two halves, and update turns what it returns into
@@ -68,7 +71,10 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 		t.flood.opened(c)
 	}
 	if o&obsRefused != 0 {
-		c.refusedAt = seg.Time
+		if c.refusedAt == 0 {
+			c.refusedAt = seg.Time
+		}
+		c.refusals = min(c.refusals+1, math.MaxUint16)
 	}
 	t.aborted(c, s, seg, o)
 	if o&obsRSTAccepted != 0 && c.flood != nil {

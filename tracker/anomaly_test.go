@@ -68,6 +68,15 @@ var anomalyCases = []struct {
 		{from: Client, flags: S},
 		{from: Server, flags: RA, ack: 1}},
 		[]finding{{ConnectionRefused, 1, Server, 2}}},
+	// The same connect() tried again after each RST: dated at the first.
+	{"refused three times", []step{
+		{from: Client, flags: S},
+		{from: Server, flags: RA, ack: 1},
+		{from: Client, flags: S, after: 500 * time.Millisecond},
+		{from: Server, flags: RA, ack: 1},
+		{from: Client, flags: S, after: 500 * time.Millisecond},
+		{from: Server, flags: RA, ack: 1}},
+		[]finding{{ConnectionRefused, 1, Server, 2}}},
 	// The server, since its first SYN-ACK.
 	{"lost third ACK", with(handshake,
 		step{from: Server, flags: SA, ack: 1, after: time.Second},
@@ -174,5 +183,25 @@ func TestGroupedTenthsRoundsAndGroups(t *testing.T) {
 		if got := groupedTenths(x); got != want {
 			t.Errorf("groupedTenths(%v) = %q, want %q", x, got, want)
 		}
+	}
+}
+
+// TestRefusedAgainCountsTheRefusals: a connect() tried again with the same
+// SYN after each of three RSTs is one connection refused three times; its
+// time to RST is the first refusal's.
+func TestRefusedAgainCountsTheRefusals(t *testing.T) {
+	tr := play(t, []step{
+		{from: Client, flags: S},
+		{from: Server, flags: RA, ack: 1, after: 50 * time.Millisecond},
+		{from: Client, flags: S, after: 500 * time.Millisecond},
+		{from: Server, flags: RA, ack: 1, after: 50 * time.Millisecond},
+		{from: Client, flags: S, after: 500 * time.Millisecond},
+		{from: Server, flags: RA, ack: 1, after: 50 * time.Millisecond}}, 0)
+	as := tr.Anomalies()
+	if len(as) != 1 || as[0].Kind != ConnectionRefused {
+		t.Fatalf("findings %v, want one connection_refused", as)
+	}
+	if n, s := as[0].Fields["refusals"], as[0].Fields["seconds_to_rst"]; n != 3 || s != 0.05 {
+		t.Errorf("refusals %v, seconds_to_rst %v; want 3, 0.05 (%s)", n, s, as[0].Detail)
 	}
 }

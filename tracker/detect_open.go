@@ -17,9 +17,14 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 	synAck := synAckTime(c)
 	switch {
 	case c.refusedAt != 0:
-		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
+		a := Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
 			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server)),
-			Fields: map[string]any{"seconds_to_rst": seconds(c.refusedAt - c.First)}})
+			Fields: map[string]any{"seconds_to_rst": seconds(c.refusedAt - c.First)}}
+		if c.refusals > 1 {
+			a.Detail += fmt.Sprintf(", %d times (the same SYN sent again after each RST)", c.refusals)
+			a.Fields["refusals"] = int(c.refusals)
+		}
+		out = append(out, a)
 	case (cl.state == SynSent || cl.synAbandoned) && !sv.Sent() && cl.synRtx > 0 && cl.lastSent-c.First >= minRTO:
 		out = append(out, Anomaly{Kind: SynTimeout, rule: ruleSynTimeout, Side: Server, HasSide: true, Time: c.First,
 			Detail: fmt.Sprintf("%s sent its SYN %d times over %s and %s never answered",

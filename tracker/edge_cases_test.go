@@ -60,14 +60,15 @@ var edgeCases = []struct {
 		{from: Client, flags: A, seq: 0, ack: 1, after: 10 * time.Second},
 		{from: Server, flags: A, seq: 1, ack: 1}},
 		outcome{1, "ESTABLISHED", "ESTABLISHED", nil}},
-	// One finding, timed at the latest refusal.
+	// One finding, timed at the first refusal, when its condition began
+	// (it counts both).
 	{"a refused SYN retried with the same ISN is one connection", []step{
 		{from: Client, flags: S},
 		{from: Server, flags: RA, ack: 1},
 		{from: Client, flags: S, after: time.Second},
 		{from: Server, flags: RA, ack: 1},
 		{from: Client, flags: S, after: time.Second}},
-		outcome{1, "SYN_SENT", "CLOSED", []finding{{ConnectionRefused, 1, Server, 4}}}},
+		outcome{1, "SYN_SENT", "CLOSED", []finding{{ConnectionRefused, 1, Server, 2}}}},
 	{"a new SYN answered by a SYN-ACK replaces a stale mid-stream connection", []step{
 		{from: Client, flags: A, seq: 50, ack: 70},
 		{from: Server, flags: A, seq: 70, ack: 50},
