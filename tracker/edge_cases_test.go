@@ -69,6 +69,12 @@ var edgeCases = []struct {
 		{from: Server, flags: RA, ack: 1},
 		{from: Client, flags: S, after: time.Second}},
 		outcome{1, "SYN_SENT", "CLOSED", []finding{{ConnectionRefused, 1, Server, 2}}}},
+	// Nothing came from the server for the RST to answer: its sender gave
+	// up its own attempt (Zeek: RSTOS0).
+	{"an RST at the SYN's own sequence number, the server silent, closes the client", []step{
+		{from: Client, flags: S},
+		{from: Client, flags: R, seq: 0}},
+		outcome{1, "CLOSED", "CLOSED", nil}},
 	{"a new SYN answered by a SYN-ACK replaces a stale mid-stream connection", []step{
 		{from: Client, flags: A, seq: 50, ack: 70},
 		{from: Server, flags: A, seq: 70, ack: 50},

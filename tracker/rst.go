@@ -32,10 +32,13 @@ func (a *arrival) onRST() {
 // closed, and the result says what kind of abort it was.
 func (a *arrival) rstAccepted() {
 	S, R, seg := a.S, a.R, a.seg
-	if S.inSynSent() && seg.Seq != S.isn.Add(1) {
+	if S.inSynSent() && seg.Seq != S.isn.Add(1) && (seg.Seq != S.isn || R.Sent()) {
 		// From SYN_SENT, an RST at another sequence number answers an
 		// unacceptable segment (RFC 793 p. 66: <SEQ=SEG.ACK><CTL=RST>);
-		// the sender stays in SYN_SENT.
+		// the sender stays in SYN_SENT. One at its SYN's own sequence
+		// number, to a peer that sent nothing it could answer, is its
+		// sender giving up its attempt (a scanner's, crafted): it holds
+		// nothing after it.
 		return
 	}
 	wasOpen := R.state.Synchronized() && R.state != TimeWait
