@@ -313,7 +313,7 @@ func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
 		each(func(c *Connection) bool { return add(connRow(row[:0], c)) == nil })
 	})
 	if mid {
-		p.printf("* first seen mid-stream: client and server are inferred from the ports\n")
+		p.printf("* first seen mid-stream: client and server are inferred, from a SYN-ACK if one was seen, else from the ports\n")
 	}
 	if verbose {
 		each(func(c *Connection) bool {
