@@ -70,6 +70,12 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 	if o&obsOpened != 0 && !c.Midstream && s == Client && !t.takeOverDropped(c) { // (evictedsyn.go)
 		t.flood.opened(c)
 	}
+	if o&obsSynCapturedLate != 0 && c.Midstream && c.half[Server].packets == 1 {
+		// First seen at its SYN-ACK, its SYN now seen too: not picked up
+		// mid-stream after all. Its handshake is followed as any.
+		c.Midstream = false
+		t.handshakes.push(timerOf(c, seg.Time+int64(t.th.HandshakeTimeout)))
+	}
 	if o&obsRefused != 0 {
 		if c.refusedAt == 0 {
 			c.refusedAt = seg.Time

@@ -49,6 +49,7 @@ const (
 	obsZeroWindowEnded                           // the sender's zero window opened (ZeroFrom, ZeroTo)
 	obsGap                                       // the sender's sequence numbers jumped data the capture missed
 	obsGapFilled                                 // a segment came for the start of the latest gap: it was reordered, not missed
+	obsSynCapturedLate                           // the sender's SYN, shown by the peer's SYN-ACK, captured after it (reordered)
 )
 
 // arrival is one segment being applied: its sender S, its receiver R and what

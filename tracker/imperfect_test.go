@@ -246,3 +246,33 @@ func TestInferredFINReplacedByRealFIN(t *testing.T) {
 		t.Errorf("%v/%v, want TIME_WAIT/CLOSED after the withdrawal\n%s", c.State(Client), c.State(Server), timeline(c))
 	}
 }
+
+// TestSynCapturedAfterItsSynAck: a SYN captured after the SYN-ACK that
+// acknowledged it, sooner than any SYN is sent again, was reordered on
+// the way to the capture point: no retransmission, the SYN-ACK did
+// arrive, and the connection was not picked up mid-stream. The same SYN a
+// second later is sent again: the SYN-ACK never reached the client.
+func TestSynCapturedAfterItsSynAck(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		after     time.Duration
+		midstream bool
+		client    string // after the SYN
+	}{
+		{"260µs after: reordered", 260 * time.Microsecond, false, "ESTABLISHED"},
+		{"a second after: sent again", time.Second, true, "SYN_SENT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := play(t, []step{
+				{from: Server, flags: SA, ack: 1},
+				{from: Client, flags: S, after: tc.after, client: tc.client},
+				{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
+			}, 0)
+			c := tr.Conns()[0]
+			sentAgain := anyWhy(c, "retransmitted its SYN") // (told only when it was)
+			if c.Midstream != tc.midstream || sentAgain != tc.midstream {
+				t.Errorf("midstream %v, SYN sent again %v; want %v for both\n%s", c.Midstream, sentAgain, tc.midstream, timeline(c))
+			}
+		})
+	}
+}

@@ -21,7 +21,12 @@ const finGrace = int64(10 * time.Millisecond)
 func (a *arrival) onSYN() {
 	S, R, seg := a.S, a.R, a.seg
 	if S.synSent {
-		if seg.Seq == S.isn {
+		switch {
+		case seg.Seq != S.isn:
+		case a.synCapturedLate():
+			S.synSeen, S.wscale = true, seg.WScale
+			a.obs(obsSynCapturedLate)
+		default:
 			a.synRetransmitted()
 		}
 		return
@@ -42,6 +47,17 @@ func (a *arrival) onSYN() {
 	} else if !R.synSent {
 		R.peerSyn = true
 	}
+}
+
+// synCapturedLate reports whether the SYN is the sender's first segment,
+// captured after the peer's SYN-ACK that acknowledged it (reordered on the
+// way to the capture point, several interfaces or queues merged): sooner
+// after that SYN-ACK than any SYN is sent again (its first went before the
+// SYN-ACK, and a retransmission waits TCP_RTO_MIN at least; Linux's first
+// waits 1 s). It is no retransmission: the SYN-ACK did arrive.
+func (a *arrival) synCapturedLate() bool {
+	S, R, seg := a.S, a.R, a.seg
+	return !S.synSeen && S.packets == 1 && R.sentSynAck && R.synRtx == 0 && seg.Time-R.synTime < minRTO
 }
 
 // synRetransmitted handles the same SYN again.
