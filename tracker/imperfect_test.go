@@ -276,3 +276,26 @@ func TestSynCapturedAfterItsSynAck(t *testing.T) {
 		})
 	}
 }
+
+// TestFINCapturedJustAfterItsACK: the server acknowledges the client's FIN
+// before the capture shows it, so the FIN is inferred; the FIN itself
+// comes 7µs later, sooner than any timer sends a FIN again: it was
+// reordered, not missed, and nothing counts as not captured. The same FIN
+// 80 ms later (a tail-loss probe's delay) is a retransmission of one the
+// capture missed.
+func TestFINCapturedJustAfterItsACK(t *testing.T) {
+	for _, tc := range []struct {
+		after       time.Duration
+		notCaptured uint32
+	}{{7 * time.Microsecond, 0}, {80 * time.Millisecond, 1}} {
+		t.Run(tc.after.String(), func(t *testing.T) {
+			tr := play(t, with(established,
+				step{from: Server, flags: A, seq: 21, ack: 12, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
+				step{from: Client, flags: FA, seq: 11, ack: 21, after: tc.after, client: "FIN_WAIT_2", server: "CLOSE_WAIT"},
+			), 0)
+			if c := tr.Conns()[0]; c.NotCaptured != tc.notCaptured {
+				t.Errorf("%d segments not captured, want %d\n%s", c.NotCaptured, tc.notCaptured, timeline(c))
+			}
+		})
+	}
+}

@@ -449,10 +449,13 @@ func (a *arrival) onFIN() {
 			// not missed, and its own acknowledgment says whether it
 			// answered the peer's.
 			S.finInferred = false
-			if seg.Ack.LessThan(S.ack) {
+			if seg.Ack.LessThan(S.ack) || seg.Time-S.finTime < dupWindow {
 				// It acknowledges less than the sender had already
-				// acknowledged: this is the original, sent before the
-				// segment that showed it, not a retransmission.
+				// acknowledged, or it comes sooner after the segment
+				// that showed it than any timer sends a FIN again (a
+				// tail-loss probe waits 10 ms at least): this is the
+				// original, sent before that segment, not a
+				// retransmission.
 				S.finAck = seg.Ack
 				S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
 				a.cs(cCapturedLate)
