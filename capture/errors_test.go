@@ -60,8 +60,18 @@ func readErrorCases(t *testing.T) []errorCase {
 	// A pcapng whose second packet names an interface that does not exist.
 	badIface := (&ngBuilder{order: binary.LittleEndian, b: bytes.Clone(goodNg.b), res: goodNg.res}).packet(rec{ts: t0, data: ethSYN})
 	binary.LittleEndian.PutUint32(badIface.b[len(goodNg.b)+8:], 5)
-	// A pcapng whose second block has a length that runs past the file.
+	// A pcapng whose second block says it is 1 GiB long.
 	badLen := cat(goodNg.b, le32(6), le32(1<<30), make([]byte, 40))
+	// Blocks whose number or size no capture tool writes, after a packet:
+	// a section with 65,537 interfaces, and name resolution blocks of more
+	// than 4 MiB.
+	manyIfaces := &ngBuilder{order: binary.LittleEndian, b: bytes.Clone(goodNg.b), res: goodNg.res}
+	for range maxNgInterfaces {
+		manyIfaces.iface(layers.LinkTypeEthernet, 0)
+	}
+	manyIfaces.packet(rec{ts: t0, data: ethSYN})
+	names := cat(le32(ngNameResolution), le32(1<<20), make([]byte, 1<<20-12), le32(1<<20))
+	manyNames := cat(goodNg.b, names, names, names, names, names)
 	// A pcapng with a USB interface after an Ethernet one.
 	usb := (&ngBuilder{order: binary.LittleEndian, b: bytes.Clone(goodNg.b), res: goodNg.res}).iface(layers.LinkTypeLinuxUSB, 0).packet(rec{ts: t0, data: make([]byte, 48), iface: 1})
 	// A pcap whose last record holds one byte: cut by one, it ends right
@@ -79,7 +89,10 @@ func readErrorCases(t *testing.T) []errorCase {
 		{name: "pcapng cut inside a name record's name", data: nrb.b[:nrbAt+12], nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
 		{name: "pcapng cut inside an unknown name record", data: nrb.b[:nrbAt+28], nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
 		{name: "pcapng bad interface", data: badIface.b, nextErr: `read "F": packet 2: corrupt pcapng block: Interface id 5 not present in section (have only 1 interfaces)`, packets: 1},
-		{name: "pcapng bad block length", data: badLen, nextErr: `read "F": packet 2: truncated: the capture ends inside a pcapng block`, packets: 1, is: ErrTruncated},
+		{name: "pcapng bad block length", data: badLen, nextErr: `read "F": packet 2: corrupt pcapng block: a block of 1073741824 bytes (type 6), more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
+		{name: "pcapng too many interfaces", data: manyIfaces.b, nextErr: `read "F": packet 2: corrupt pcapng block: more than 65536 interfaces in one section, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
+		{name: "gzip of a pcapng with too many interfaces", data: gz(t, manyIfaces.b), nextErr: `read "F": packet 2: corrupt pcapng block: more than 65536 interfaces in one section, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
+		{name: "pcapng too many names", data: manyNames, nextErr: `read "F": packet 2: corrupt pcapng block: more than 4194304 bytes of name resolution blocks, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
 		{name: "pcapng unknown link type", data: usb.b, nextErr: `read "F": packet 2: link type USB_LINUX_MMAPPED (220) not supported`, packets: 1, is: ErrLinkType},
 		{name: "second file missing", files: []string{"G", "/nonexistent/y.pcap"}, nextErr: `open "/nonexistent/y.pcap": no such file or directory`, packets: 2, is: fs.ErrNotExist},
 		{name: "second file bad", files: []string{"G", ""}, data: elf, nextErr: `open "F": not a pcap or pcapng file (magic 0x7f454c46)`, packets: 2, is: ErrNotCapture},

@@ -83,8 +83,9 @@ func (s *fileSource) ended() (end int64, dropped uint64) {
 
 // buffers are the bufio.Readers a Reader reuses from file to file.
 type buffers struct {
-	file, gunzip *bufio.Reader
-	gz           *members
+	file, gunzip     *bufio.Reader
+	gz               *members
+	fileNg, gunzipNg ngGuard // below file and gunzip (ngguard.go)
 }
 
 // openInput opens a capture file for reading ("-" is standard input) in a
@@ -167,10 +168,11 @@ func stdinFile() (*os.File, bool) {
 // causes an *Error wraps.
 func openStream(rd io.Reader, bufs *buffers) (*fileSource, error) {
 	s := &fileSource{}
+	bufs.fileNg.reset(rd)
 	if bufs.file == nil {
-		bufs.file = bufio.NewReaderSize(rd, readBufferSize)
+		bufs.file = bufio.NewReaderSize(&bufs.fileNg, readBufferSize)
 	} else {
-		bufs.file.Reset(rd)
+		bufs.file.Reset(&bufs.fileNg)
 	}
 	br := bufs.file
 	head, err := br.Peek(4)
@@ -215,10 +217,11 @@ func (s *fileSource) gunzip(br *bufio.Reader, bufs *buffers) (*bufio.Reader, err
 		return nil, osCause(err)
 	}
 	s.gz = bufs.gz
+	bufs.gunzipNg.reset(s.gz)
 	if bufs.gunzip == nil {
-		bufs.gunzip = bufio.NewReaderSize(s.gz, readBufferSize)
+		bufs.gunzip = bufio.NewReaderSize(&bufs.gunzipNg, readBufferSize)
 	} else {
-		bufs.gunzip.Reset(s.gz)
+		bufs.gunzip.Reset(&bufs.gunzipNg)
 	}
 	return bufs.gunzip, nil
 }

@@ -1,0 +1,174 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// pcapgo's NgReader keeps every interface description of a section (about
+// 800 bytes each) and every name resolution record, and reads a block
+// whole into memory before looking at it: a 146 KB gzip of a million
+// interface descriptions would hold 2.4 GB, a 4 MB one of a 1 GB packet
+// block 2 GB. ngGuard sits below the read buffer and walks the pcapng
+// blocks as their bytes go by, so it sees each block's header before any
+// reader takes the block, and stops the stream there with an ngLimitError
+// when a block or a section goes past what any capture tool writes. The
+// limits bound what a hostile file can make tcpwatch hold to tens of
+// megabytes. A stream that is not pcapng passes through untouched.
+type ngGuard struct {
+	r   io.Reader
+	err error // the limit passed: returned once the bytes before its block are read
+
+	started, off bool  // the first block was seen; off: not pcapng, or no longer followed
+	be           bool  // the current section's byte order
+	skip         int64 // bytes of the current block still to pass
+	head         [12]byte
+	headN        int    // bytes of the next block's header in head
+	held         []byte // of those, the bytes not passed yet
+	ifaces       int    // interface descriptions in the current section
+	names        int64  // bytes of name resolution blocks so far
+}
+
+// reset makes g guard the stream r from its start.
+func (g *ngGuard) reset(r io.Reader) { *g = ngGuard{r: r, held: g.held[:0]} }
+
+// Limits on what a pcapng file may hold (ngGuard).
+const (
+	// maxNgBlock: tcpdump and Wireshark write packets of at most 262,144
+	// bytes (libpcap's MAXIMUM_SNAPLEN); this leaves room for options.
+	maxNgBlock = 16 << 20
+	// maxNgInterfaces per section: a capture of every interface of a
+	// large router has a few thousand.
+	maxNgInterfaces = 65536
+	// maxNgNames: bytes of name resolution blocks in a file.
+	maxNgNames = 4 << 20
+)
+
+// pcapng block types the guard counts.
+const (
+	ngInterfaceDescription = 1
+	ngNameResolution       = 4
+)
+
+// ngLimitError: the pcapng file goes past a limit of ngGuard.
+type ngLimitError struct{ what string }
+
+func (e ngLimitError) Error() string {
+	return e.what + ", more than any capture tool writes: not read, so that memory stays bounded"
+}
+
+func (g *ngGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.off && len(g.held) == 0 {
+		return g.r.Read(p)
+	}
+	// Bytes of a block header held back, already walked, go first: no byte
+	// of a block passes before its header is checked, so the stream stops
+	// at the same byte however it is read.
+	c := copy(p, g.held)
+	g.held = g.held[:copy(g.held, g.held[c:])]
+	if len(g.held) > 0 {
+		return c, nil // (p is smaller than a block header)
+	}
+	n, err := g.r.Read(p[c:])
+	if g.off {
+		return c + n, err
+	}
+	if stop := g.walk(p[c : c+n]); stop > math.MinInt {
+		// The bytes before the block that passed the limit are read;
+		// the reader gets the error where that block begins.
+		if stop += c; stop > 0 {
+			return stop, nil
+		}
+		return 0, g.err
+	}
+	if k := g.headN; k > 0 && err == nil {
+		g.held = append(g.held, p[c+n-k:c+n]...) // (k ≤ c+n: the header's bytes came in this read or were held)
+		return c + n - k, nil
+	}
+	return c + n, err
+}
+
+// walk follows the block headers in b; it returns the offset in b of a
+// block that passes a limit (setting err; negative if its header began
+// before b), or math.MinInt.
+func (g *ngGuard) walk(b []byte) int {
+	i := 0
+	for i < len(b) && !g.off {
+		if g.skip > 0 {
+			k := min(g.skip, int64(len(b)-i))
+			g.skip -= k
+			i += int(k)
+			continue
+		}
+		start := i - g.headN // (may be negative: the header began in an earlier read)
+		k := copy(g.head[g.headN:], b[i:])
+		need := 8
+		if g.headN+k >= 4 && binary.BigEndian.Uint32(g.head[:]) == ngSectionHeader {
+			need = 12 // its byte-order magic
+		}
+		if g.headN+k < need {
+			g.headN += k
+			return math.MinInt
+		}
+		used := need - g.headN
+		g.headN = 0
+		i += used
+		if err := g.block(); err != nil {
+			g.err = err
+			return start
+		}
+		if !g.off {
+			g.skip = int64(g.length()) - int64(need)
+		}
+	}
+	return math.MinInt
+}
+
+// block checks the block whose header is in head.
+func (g *ngGuard) block() error {
+	typ := binary.BigEndian.Uint32(g.head[:])
+	if !g.started {
+		g.started = true
+		if typ != ngSectionHeader {
+			g.off = true // not pcapng (pcap, gzip, ...)
+			return nil
+		}
+	}
+	if typ == ngSectionHeader {
+		switch ngByteOrderMagic {
+		case binary.BigEndian.Uint32(g.head[8:]):
+			g.be = true
+		case binary.LittleEndian.Uint32(g.head[8:]):
+			g.be = false
+		default:
+			g.off = true // the reader says what is wrong
+			return nil
+		}
+		g.ifaces = 0
+	} else {
+		typ = u32(g.be, g.head[:])
+	}
+	l := g.length()
+	switch {
+	case l < 12 || l%4 != 0:
+		g.off = true // the reader says what is wrong
+	case l > maxNgBlock:
+		return ngLimitError{fmt.Sprintf("a block of %d bytes (type %d)", l, typ)}
+	case typ == ngInterfaceDescription:
+		if g.ifaces++; g.ifaces > maxNgInterfaces {
+			return ngLimitError{fmt.Sprintf("more than %d interfaces in one section", maxNgInterfaces)}
+		}
+	case typ == ngNameResolution:
+		if g.names += int64(l); g.names > maxNgNames {
+			return ngLimitError{fmt.Sprintf("more than %d bytes of name resolution blocks", maxNgNames)}
+		}
+	}
+	return nil
+}
+
+func (g *ngGuard) length() uint32 { return u32(g.be, g.head[4:]) }
