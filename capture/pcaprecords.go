@@ -115,7 +115,9 @@ func (p *pcapRecords) slow() (data []byte, rec pcapRecord, err error) {
 	case n > rec.length:
 		return nil, rec, fmt.Errorf("capture length exceeds original packet length: %d > %d", n, rec.length)
 	case n > p.br.Size():
-		data, err = p.readLong(n)
+		if data, err = p.readLong(n); err == nil {
+			rec.caplen = len(data) // (cut at pcapEagerMax)
+		}
 	default:
 		data, err = p.br.Peek(n)
 		data = data[:len(data):len(data)]
@@ -133,11 +135,22 @@ func (p *pcapRecords) slow() (data []byte, rec pcapRecord, err error) {
 
 // readLong reads a record longer than the read buffer into a slice that
 // grows with the bytes actually read, as pcapgo does: a short file cannot
-// make it allocate what a corrupt length says.
+// make it allocate what a corrupt length says. Of a record longer than
+// libpcap's MAXIMUM_SNAPLEN (a file whose snaplen says any length is
+// fine), only that much is kept, as a snaplen would have cut it, and the
+// rest is read past: the headers tcpwatch reads are at its start, and a
+// record of a gigabyte would otherwise be held whole (pcapgo holds it:
+// this is where the two differ).
 func (p *pcapRecords) readLong(n int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(pcapEagerMax)
-	m, err := io.CopyN(&buf, p.br, int64(n))
+	kept := min(n, pcapEagerMax)
+	m, err := io.CopyN(&buf, p.br, int64(kept))
+	if err == nil && n > kept {
+		var past int64
+		past, err = io.CopyN(io.Discard, p.br, int64(n-kept))
+		m += past
+	}
 	if err == io.EOF && m > 0 {
 		err = io.ErrUnexpectedEOF
 	}

@@ -70,3 +70,24 @@ func sameInfo(a, b gopacket.CaptureInfo) bool {
 	return a.Timestamp.Equal(b.Timestamp) && a.Timestamp.Location() == b.Timestamp.Location() &&
 		a.CaptureLength == b.CaptureLength && a.Length == b.Length
 }
+
+// TestHugeRecordIsCut: in a file whose snaplen allows any length, a record
+// of 1 MiB keeps its first 262,144 bytes (libpcap's MAXIMUM_SNAPLEN), as a
+// snaplen would have cut it, and the record after it is read as it is: the
+// reader never holds what a record's length says beyond that.
+func TestHugeRecordIsCut(t *testing.T) {
+	le := binary.LittleEndian
+	huge := append(bytes.Clone(ethSYN), make([]byte, 1<<20)...)
+	file := pcapFile(le, false, layers.LinkTypeEthernet, rec{ts: t0, data: huge}, rec{ts: t0, data: ethData})
+	le.PutUint32(file[16:], 0xFFFFFFFF)
+	br := bufio.NewReaderSize(bytes.NewReader(file), 1<<16)
+	br.Discard(24)
+	recs := newPcapRecords(br, binary.BigEndian.Uint32(file), 0xFFFFFFFF)
+	data, r, err := recs.next()
+	if err != nil || len(data) != pcapEagerMax || r.caplen != pcapEagerMax || r.length != len(huge) || !bytes.Equal(data, huge[:pcapEagerMax]) {
+		t.Fatalf("first record: %d bytes, %+v, %v; want its first %d of %d", len(data), r, err, pcapEagerMax, len(huge))
+	}
+	if data, _, err := recs.next(); err != nil || !bytes.Equal(data, ethData) {
+		t.Fatalf("second record: % x, %v; want % x", data, err, ethData)
+	}
+}
