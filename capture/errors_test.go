@@ -35,6 +35,8 @@ var (
 // openErrorCases are inputs that cannot be opened.
 func openErrorCases(t *testing.T) []errorCase {
 	dir := t.TempDir()
+	v2Ng := bytes.Clone(goodNg.b)
+	binary.LittleEndian.PutUint16(v2Ng[12:], 2) // the section's major version
 	return []errorCase{
 		{name: "missing file", files: []string{"/nonexistent/x.pcap"}, openErr: `open "/nonexistent/x.pcap": no such file or directory`, is: fs.ErrNotExist},
 		{name: "directory", files: []string{dir}, openErr: `open "` + dir + `": is a directory`},
@@ -49,6 +51,7 @@ func openErrorCases(t *testing.T) []errorCase {
 		{name: "gzip header cut", data: gz(t, goodPcap)[:5], openErr: `open "F": truncated: the capture ends inside its gzip header`, is: ErrTruncated},
 		{name: "gzip cut before the pcap magic", data: gzCut(t, 1, goodPcap[:2], goodPcap[2:]), openErr: `open "F": truncated: the capture ends before the end of its gzip stream`, is: ErrTruncated},
 		{name: "pcapng bad section header", data: []byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0}, openErr: `open "F": corrupt pcapng section header: Wrong byte order value in Section Header`},
+		{name: "pcapng version 2", data: v2Ng, openErr: `open "F": pcapng version 2.0, not 1.0: not read`},
 		{name: "pcap unknown link type", data: pcapFile(binary.LittleEndian, false, layers.LinkTypeIEEE802_11), openErr: `open "F": link type IEEE802_11 (105) not supported`, is: ErrLinkType},
 		{name: "pcap unknown link type number", data: pcapFile(binary.LittleEndian, false, 4000), openErr: `open "F": link type UNKNOWN (4000) not supported`, is: ErrLinkType},
 		{name: "no files", files: []string{}, openErr: "no capture files to read"},
@@ -92,6 +95,8 @@ func readErrorCases(t *testing.T) []errorCase {
 		{name: "pcapng bad block length", data: badLen, nextErr: `read "F": packet 2: corrupt pcapng block: a block of 1073741824 bytes (type 6), more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
 		{name: "pcapng too many interfaces", data: manyIfaces.b, nextErr: `read "F": packet 2: corrupt pcapng block: more than 65536 interfaces in one section, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
 		{name: "gzip of a pcapng with too many interfaces", data: gz(t, manyIfaces.b), nextErr: `read "F": packet 2: corrupt pcapng block: more than 65536 interfaces in one section, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
+		{name: "pcapng block length not a multiple of 4", data: cat(goodNg.b, le32(6), le32(55), make([]byte, 47)), nextErr: `read "F": packet 2: corrupt pcapng block: block length 55 (type 6) is not a multiple of 4`, packets: 1},
+		{name: "pcapng block length below 12", data: cat(goodNg.b, le32(6), le32(8)), nextErr: `read "F": packet 2: corrupt pcapng block: block length 8 (type 6) is below 12, the least a block takes`, packets: 1},
 		{name: "pcapng too many names", data: manyNames, nextErr: `read "F": packet 2: corrupt pcapng block: more than 4194304 bytes of name resolution blocks, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
 		{name: "pcapng unknown link type", data: usb.b, nextErr: `read "F": packet 2: link type USB_LINUX_MMAPPED (220) not supported`, packets: 1, is: ErrLinkType},
 		{name: "second file missing", files: []string{"G", "/nonexistent/y.pcap"}, nextErr: `open "/nonexistent/y.pcap": no such file or directory`, packets: 2, is: fs.ErrNotExist},

@@ -24,7 +24,7 @@ type ngGuard struct {
 	started, off bool  // the first block was seen; off: not pcapng, or no longer followed
 	be           bool  // the current section's byte order
 	skip         int64 // bytes of the current block still to pass
-	head         [12]byte
+	head         [16]byte
 	headN        int    // bytes of the next block's header in head
 	held         []byte // of those, the bytes not passed yet
 	ifaces       int    // interface descriptions in the current section
@@ -51,6 +51,12 @@ const (
 	ngInterfaceDescription = 1
 	ngNameResolution       = 4
 )
+
+// ngCorruptError: a pcapng block's length is not one a block can have.
+// pcapgo would read on and say the capture ends inside the block.
+type ngCorruptError string
+
+func (e ngCorruptError) Error() string { return string(e) }
 
 // ngLimitError: the pcapng file goes past a limit of ngGuard.
 type ngLimitError struct{ what string }
@@ -109,7 +115,7 @@ func (g *ngGuard) walk(b []byte) int {
 		k := copy(g.head[g.headN:], b[i:])
 		need := 8
 		if g.headN+k >= 4 && binary.BigEndian.Uint32(g.head[:]) == ngSectionHeader {
-			need = 12 // its byte-order magic
+			need = 16 // its byte-order magic and version
 		}
 		if g.headN+k < need {
 			g.headN += k
@@ -132,7 +138,8 @@ func (g *ngGuard) walk(b []byte) int {
 // block checks the block whose header is in head.
 func (g *ngGuard) block() error {
 	typ := binary.BigEndian.Uint32(g.head[:])
-	if !g.started {
+	first := !g.started
+	if first {
 		g.started = true
 		if typ != ngSectionHeader {
 			g.off = true // not pcapng (pcap, gzip, ...)
@@ -149,14 +156,19 @@ func (g *ngGuard) block() error {
 			g.off = true // the reader says what is wrong
 			return nil
 		}
+		if major, minor := u16(g.be, g.head[12:]), u16(g.be, g.head[14:]); first && major != 1 {
+			return ngCorruptError(fmt.Sprintf("pcapng version %d.%d, not 1.0: not read", major, minor))
+		}
 		g.ifaces = 0
 	} else {
 		typ = u32(g.be, g.head[:])
 	}
 	l := g.length()
 	switch {
-	case l < 12 || l%4 != 0:
-		g.off = true // the reader says what is wrong
+	case l < 12:
+		return ngCorruptError(fmt.Sprintf("block length %d (type %d) is below 12, the least a block takes", l, typ))
+	case l%4 != 0:
+		return ngCorruptError(fmt.Sprintf("block length %d (type %d) is not a multiple of 4", l, typ))
 	case l > maxNgBlock:
 		return ngLimitError{fmt.Sprintf("a block of %d bytes (type %d)", l, typ)}
 	case typ == ngInterfaceDescription:
