@@ -49,9 +49,14 @@ func (p *printer) clock(t Time) string {
 }
 
 // epochClock is t in seconds since 1970 with six decimals, as tcpdump -tt
-// and Zeek's logs print it: 1763714542.339518.
+// and Zeek's logs print it: 1763714542.339518 (before 1970, with a minus
+// sign: -0.000001).
 func epochClock(t Time) string {
-	return fmt.Sprintf("%d.%06d", int64(t)/1e9, int64(t)%1e9/1e3)
+	sign, n := "", int64(t)
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%06d", sign, n/1e9, n%1e9/1e3)
 }
 
 // sinceClock is a span as tcpdump prints it, hours:minutes:seconds.micros.

@@ -57,3 +57,22 @@ func TestFindingsByKindUnderTttAreSinceTheFirstPacket(t *testing.T) {
 		t.Errorf("-ttt: the reset's first is not 1 s after the first packet:\n%s", got)
 	}
 }
+
+// TestEpochClockBefore1970: a time before 1970 (a capture's clock set
+// wrong, or a timestamp read as negative) prints with a minus sign, as a
+// number Zeek's tools read: not 0.-00001.
+func TestEpochClockBefore1970(t *testing.T) {
+	for _, tc := range []struct {
+		t    Time
+		want string
+	}{
+		{0, "0.000000"},
+		{-1000, "-0.000001"},
+		{-1_500_000_000, "-1.500000"},
+		{1_795_246_470_142_120_000, "1795246470.142120"},
+	} {
+		if got := epochClock(tc.t); got != tc.want {
+			t.Errorf("epochClock(%d) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+}
