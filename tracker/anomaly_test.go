@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,14 @@ var anomalyCases = []struct {
 		step{from: Server, flags: FA, seq: 21, ack: 11},
 		step{from: Server, flags: FA, seq: 21, ack: 11, after: 300 * time.Millisecond},
 		step{from: Server, flags: FA, seq: 21, ack: 11, after: 600 * time.Millisecond}),
+		[]finding{{UnackedFin, 1, Server, 7}}},
+	// The FIN's retransmissions are the ones into silence: one finding,
+	// which names the silence (TestFINIntoSilenceIsOneFinding).
+	{"FIN sent again and again into silence", with(established,
+		step{from: Server, flags: FA, seq: 21, ack: 11},
+		step{from: Server, flags: FA, seq: 21, ack: 11, after: 200 * time.Millisecond},
+		step{from: Server, flags: FA, seq: 21, ack: 11, after: 400 * time.Millisecond},
+		step{from: Server, flags: FA, seq: 21, ack: 11, after: 800 * time.Millisecond}),
 		[]finding{{UnackedFin, 1, Server, 7}}},
 	{"FIN retransmitted once, then acknowledged", with(established,
 		step{from: Server, flags: FA, seq: 21, ack: 11},
@@ -203,5 +212,20 @@ func TestRefusedAgainCountsTheRefusals(t *testing.T) {
 	}
 	if n, s := as[0].Fields["refusals"], as[0].Fields["seconds_to_rst"]; n != 3 || s != 0.05 {
 		t.Errorf("refusals %v, seconds_to_rst %v; want 3, 0.05 (%s)", n, s, as[0].Detail)
+	}
+}
+
+// TestFINIntoSilenceIsOneFinding: a FIN sent four times with not one
+// segment back is one finding, unacked_fin, whose sentence and Also name
+// the silence (half_open), not two.
+func TestFINIntoSilenceIsOneFinding(t *testing.T) {
+	tr := play(t, with(established,
+		step{from: Server, flags: FA, seq: 21, ack: 11},
+		step{from: Server, flags: FA, seq: 21, ack: 11, after: 200 * time.Millisecond},
+		step{from: Server, flags: FA, seq: 21, ack: 11, after: 400 * time.Millisecond},
+		step{from: Server, flags: FA, seq: 21, ack: 11, after: 800 * time.Millisecond}), 0)
+	as := tr.Anomalies()
+	if len(as) != 1 || as[0].Kind != UnackedFin || !slices.Equal(as[0].Also, []Kind{HalfOpen}) || !strings.Contains(as[0].Detail, "black-holed") {
+		t.Fatalf("findings %+v; want one unacked_fin, also half_open, naming the silence", as)
 	}
 }

@@ -71,16 +71,39 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 					Fields: map[string]any{"seconds_stuck": seconds(now - h.since), "seconds_idle": seconds(idle)}})
 			}
 		case FinWait1, Closing, LastAck:
-			if p.counts && p.wants(UnackedFin, s) && int(h.finRtx) >= th.FinRetransmits &&
-				h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap) {
-				out = append(out, Anomaly{Kind: UnackedFin, rule: ruleUnackedFin, Side: s, HasSide: true, Time: h.finTime,
+			if p.wants(UnackedFin, s) && finUnacked(h, th, p, now) {
+				a := Anomaly{Kind: UnackedFin, rule: ruleUnackedFin, Side: s, HasSide: true, Time: h.finTime,
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s)",
 						endpoint(c, s), h.finRtx, finFate(h, now)),
-					Fields: finFields(h, state, now)})
+					Fields: finFields(h, state, now)}
+				if finIntoSilence(c, s, th, p, now) {
+					// The peer's silence is the cause: one finding, naming it.
+					a.Detail += fmt.Sprintf("; not one segment came back from the %s since: it is gone or the path is black-holed", s.Peer())
+					a.Also = []Kind{HalfOpen}
+				}
+				out = append(out, a)
 			}
 		}
 	}
 	return out
+}
+
+// finUnacked reports whether h's FIN was retransmitted enough, for long
+// enough, to be unacked_fin.
+func finUnacked(h *Half, th *Thresholds, p pass, now int64) bool {
+	return p.counts && int(h.finRtx) >= th.FinRetransmits && h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap)
+}
+
+// finIntoSilence reports whether side s's retransmissions into silence
+// (half_open's) are those of its FIN, which is unacked_fin: that finding
+// names the silence (Also: half_open), which is no finding of its own.
+func finIntoSilence(c *Conn, s Side, th *Thresholds, p pass, now int64) bool {
+	h := &c.half[s]
+	switch h.state {
+	case FinWait1, Closing, LastAck:
+		return h.finSent && h.silentSince >= h.finTime && intoSilence(c, s, th, p, now) && finUnacked(h, th, p, now)
+	}
+	return false
 }
 
 // closeWaitStuck is the finding for side s stuck in CLOSE_WAIT. A peer it

@@ -15,8 +15,7 @@ import "fmt"
 func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Anomaly {
 	for s := Client; s <= Server; s++ {
 		h := &c.half[s]
-		if p.counts && p.wants(HalfOpen, s.Peer()) && int(h.silentRtx) >= th.SilentRetransmits && c.half[s.Peer()].Sent() &&
-			h.lastSent-h.silentSince >= minRTO && now-h.lastSent >= p.grace(h.silentGap) && !h.reset && !h.reused {
+		if p.wants(HalfOpen, s.Peer()) && intoSilence(c, s, th, p, now) && !finIntoSilence(c, s, th, p, now) {
 			out = append(out, Anomaly{Kind: HalfOpen, rule: ruleSilence, Side: s.Peer(), HasSide: true, Time: h.silentSince,
 				Detail: fmt.Sprintf("%s retransmitted %d times over %s with no answer: the %s is gone or the path is black-holed",
 					endpoint(c, s), h.silentRtx, secs(h.lastSent-h.silentSince), s.Peer()),
@@ -33,6 +32,15 @@ func detectPath(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []Ano
 		}
 	}
 	return out
+}
+
+// intoSilence reports whether side s retransmitted SilentRetransmits
+// times, over minRTO at least, and not one segment came back since the
+// first: half_open's silence.
+func intoSilence(c *Conn, s Side, th *Thresholds, p pass, now int64) bool {
+	h := &c.half[s]
+	return p.counts && int(h.silentRtx) >= th.SilentRetransmits && c.half[s.Peer()].Sent() &&
+		h.lastSent-h.silentSince >= minRTO && now-h.lastSent >= p.grace(h.silentGap) && !h.reset && !h.reused
 }
 
 // zeroWindowFinding is the zero_window finding for a zero window that side
