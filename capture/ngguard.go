@@ -14,7 +14,9 @@ import (
 // block 2 GB. ngGuard sits below the read buffer and walks the pcapng
 // blocks as their bytes go by, so it sees each block's header before any
 // reader takes the block, and stops the stream there with an ngLimitError
-// when a block or a section goes past what any capture tool writes. The
+// when a block or a section goes past what any capture tool writes (and
+// with an ngCorruptError at a length no block can have, or a first
+// section of another version than 1.0, which pcapgo would misname). The
 // limits bound what a hostile file can make tcpwatch hold to tens of
 // megabytes. A stream that is not pcapng passes through untouched.
 type ngGuard struct {
