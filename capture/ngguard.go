@@ -113,6 +113,19 @@ func (g *ngGuard) walk(b []byte) int {
 			i += int(k)
 			continue
 		}
+		if g.headN == 0 && g.started && len(b)-i >= 8 && binary.BigEndian.Uint32(b[i:]) != ngSectionHeader {
+			// Nearly every block: a packet's, its header whole in b, of a
+			// length that passes.
+			typ, l := u32(g.be, b[i:]), u32(g.be, b[i+4:])
+			if typ != ngInterfaceDescription && typ != ngNameResolution && l >= 12 && l%4 == 0 && l <= maxNgBlock {
+				if uint64(l) <= uint64(len(b)-i) {
+					i += int(l)
+				} else {
+					g.skip = int64(l)
+				}
+				continue
+			}
+		}
 		start := i - g.headN // (may be negative: the header began in an earlier read)
 		k := copy(g.head[g.headN:], b[i:])
 		need := 8
