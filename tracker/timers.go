@@ -84,12 +84,21 @@ func (t *Tracker) tableConn(tm timer) *Conn {
 
 // renumberTimers follows a compaction of conns: moved[i] is the new index
 // of the connection at index i before it, -1 for a hole.
+//
+// A timer of a connection no longer held (a hole: evicted and let go,
+// frozen, forgotten) can never fire again, since no connection takes its
+// place in conns; it leaves its queue here, so that the queues hold what
+// is held, not every connection opened or closed within the handshake
+// timeout or 2×MSL. (Each leaves once: amortized, nothing per packet.)
 func (t *Tracker) renumberTimers(moved []int32) {
 	for _, q := range []*timerQueue{&t.timeWaits, &t.closed, &t.handshakes, &t.embryos, &t.lru} {
-		for i := 0; i < q.n; i++ {
-			tm := &q.buf[(q.head+i)%len(q.buf)]
+		for n := q.len(); n > 0; n-- {
+			tm := q.pop()
 			if tm.idx >= 0 && int(tm.idx) < len(moved) {
 				tm.idx = moved[tm.idx]
+			}
+			if tm.idx >= 0 {
+				q.push(tm)
 			}
 		}
 	}

@@ -111,3 +111,16 @@ func TestTimeWaitPairsCapped(t *testing.T) {
 		t.Errorf("%d TIME_WAITs beyond the cap counted, want 100", tr.tw.untracked)
 	}
 }
+
+// TestTimersOfConnectionsLetGoLeave: 20,000 connections opened and closed
+// within two seconds through a table of 100, and 100 kept: the timers of
+// those let go leave their queues as conns is compacted, so the queues
+// hold what is held, not every connection of the last 2×MSL.
+func TestTimersOfConnectionsLetGoLeave(t *testing.T) {
+	tr := New(Config{MaxConns: 100, MaxKept: 100})
+	shortConns(tr, int64(1_700_000_000)*int64(time.Second), 20_000, 0)
+	queued := tr.timeWaits.len() + tr.closed.len() + tr.handshakes.len() + tr.embryos.len() + tr.lru.len()
+	if held := len(tr.conns); queued > 4*held+8192 {
+		t.Errorf("%d timers queued for %d connections held", queued, held)
+	}
+}
