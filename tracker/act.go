@@ -80,7 +80,9 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 		if c.refusedAt == 0 {
 			c.refusedAt = seg.Time
 		}
-		c.refusals = min(c.refusals+1, math.MaxUint16)
+		if c.refusals < math.MaxUint16 {
+			c.refusals++
+		}
 	}
 	t.aborted(c, s, seg, o)
 	if o&obsRSTAccepted != 0 && c.flood != nil {
