@@ -269,9 +269,12 @@ func cleanlyClosed(c *Connection) bool {
 
 func (p *printer) connections(r *Report) {
 	if r.NumConnections() == 0 {
-		if ev := r.Input.Evicted; ev.Embryonic+ev.SynFlood+ev.Forgotten > 0 || r.Input.Lone != nil {
-			p.printf("\nNo connections left to list: the input summary above counts those left out.\n")
-		} else {
+		switch ev := r.Input.Evicted; {
+		case ev.Embryonic+ev.SynFlood+ev.Forgotten > 0:
+			p.printf("\nNo connections left to list: the input line above counts those left out (evicted, summarized by a flood, or forgotten).\n")
+		case r.Input.Lone != nil:
+			p.printf("\nNo connections: every TCP segment was a lone one, of no connection seen open and never answered (the input line above counts them).\n")
+		default:
 			p.printf("\nNo TCP connections.\n")
 		}
 		return

@@ -277,3 +277,26 @@ func TestOnePacketIsSingular(t *testing.T) {
 		t.Errorf("header %q", line)
 	}
 }
+
+// TestNoConnectionsSaysWhy: a report with no connection says whether they
+// were left out (evicted, a flood's, forgotten), every segment was a lone
+// one, or there was no TCP at all.
+func TestNoConnectionsSaysWhy(t *testing.T) {
+	lone := emptyReport()
+	lone.Input.Lone = &Lone{Segments: 1333, Tuples: 1}
+	for _, tc := range []struct {
+		name string
+		r    *Report
+		want string
+	}{
+		{"left out", leftOutReport(), "No connections left to list: the input line above counts those left out"},
+		{"lone segments only", lone, "No connections: every TCP segment was a lone one"},
+		{"no TCP", emptyReport(), "No TCP connections."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if out := printed(t, tc.r, Table, PrintOptions{}); !bytes.Contains(out, []byte(tc.want)) {
+				t.Errorf("no %q in\n%s", tc.want, out)
+			}
+		})
+	}
+}
