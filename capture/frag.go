@@ -143,8 +143,13 @@ func (t *fragTable) add(f *fragInfo, k Kind, seg *tracker.Segment, direct bool, 
 		*dg = fragDatagram{}
 		return Fragment
 	}
-	if f.off == 0 && k != TCP {
+	if f.off == 0 && k != TCP && !dg.dead {
 		dg.dead = true
+		if f.key.proto == protoTCP {
+			// A TCP datagram whose first fragment does not decode (cut
+			// by the snaplen, or malformed) never reaches TCP.
+			t.stats.Incomplete++
+		}
 	}
 	switch {
 	case dg.dead && f.off == 0:

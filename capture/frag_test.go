@@ -161,3 +161,21 @@ func TestFragmentTableBounded(t *testing.T) {
 		t.Errorf("reassembling a datagram: %v allocations", n)
 	}
 }
+
+// TestFragmentedTCPWhoseFirstFragmentDoesNotDecode: the first fragment
+// holds 8 bytes of the TCP header, too few to decode: the datagram never
+// reaches TCP, and is counted incomplete (the other fragments are
+// swallowed, as fragments), not left out of the counts.
+func TestFragmentedTCPWhoseFirstFragmentDoesNotDecode(t *testing.T) {
+	f := frags4(ipv4(6, tcpSeg(tcpSpec{flags: 0x18, payload: 1000})), 7, 8, 512)
+	var d Decoder
+	var seg tracker.Segment
+	for i, p := range f {
+		if k := d.Decode(layers.LinkTypeRaw, p, len(p), &seg); k == TCP || i > 0 && k != Fragment {
+			t.Fatalf("packet %d: %v", i, k)
+		}
+	}
+	if st := d.FragmentStats(); st != (FragmentStats{Incomplete: 1}) {
+		t.Errorf("stats %+v, want one incomplete", st)
+	}
+}
