@@ -113,46 +113,55 @@ func (g *ngGuard) walk(b []byte) int {
 			i += int(k)
 			continue
 		}
-		if g.headN == 0 && g.started && len(b)-i >= 8 && binary.BigEndian.Uint32(b[i:]) != ngSectionHeader {
-			// Nearly every block: a packet's, its header whole in b, of a
-			// length that passes.
-			typ, l := u32(g.be, b[i:]), u32(g.be, b[i+4:])
-			if typ != ngInterfaceDescription && typ != ngNameResolution && l >= 12 && l%4 == 0 && l <= maxNgBlock {
-				if uint64(l) <= uint64(len(b)-i) {
-					i += int(l)
-				} else {
-					g.skip = int64(l)
-				}
-				continue
-			}
-		}
 		start := i - g.headN // (may be negative: the header began in an earlier read)
-		k := copy(g.head[g.headN:], b[i:])
-		need := 8
-		if g.headN+k >= 4 && binary.BigEndian.Uint32(g.head[:]) == ngSectionHeader {
-			need = 16 // its byte-order magic and version
+		h, used := g.header(b[i:])
+		if h == nil {
+			return math.MinInt // (the rest of it comes in the next read)
 		}
-		if g.headN+k < need {
-			g.headN += k
-			return math.MinInt
-		}
-		used := need - g.headN
-		g.headN = 0
 		i += used
-		if err := g.block(); err != nil {
+		if err := g.block(h); err != nil {
 			g.err = err
 			return start
 		}
 		if !g.off {
-			g.skip = int64(g.length()) - int64(need)
+			g.skip = int64(u32(g.be, h[4:])) - int64(len(h))
 		}
 	}
 	return math.MinInt
 }
 
-// block checks the block whose header is in head.
-func (g *ngGuard) block() error {
-	typ := binary.BigEndian.Uint32(g.head[:])
+// header returns the header of the block that starts at b (or began in
+// an earlier read, its bytes so far in head): 16 bytes for a section
+// header (its byte-order magic and version), 8 for any other; and how
+// many bytes of b it took. It is nil when b ends first: what b held of it
+// is kept in head.
+func (g *ngGuard) header(b []byte) (h []byte, used int) {
+	if g.headN == 0 && len(b) >= 16 {
+		n := headerLen(b) // (nearly every block: its header is whole in b)
+		return b[:n], n
+	}
+	k := copy(g.head[g.headN:], b)
+	n := headerLen(g.head[:g.headN+k])
+	if g.headN+k < n {
+		g.headN += k
+		return nil, len(b)
+	}
+	used, g.headN = n-g.headN, 0
+	return g.head[:n], used
+}
+
+// headerLen is how long the header of the block h begins is: 16 bytes for
+// a section header, 8 for any other (as far as h tells).
+func headerLen(h []byte) int {
+	if len(h) >= 4 && binary.BigEndian.Uint32(h) == ngSectionHeader {
+		return 16
+	}
+	return 8
+}
+
+// block checks the block whose header is h.
+func (g *ngGuard) block(h []byte) error {
+	typ := binary.BigEndian.Uint32(h)
 	first := !g.started
 	if first {
 		g.started = true
@@ -163,22 +172,22 @@ func (g *ngGuard) block() error {
 	}
 	if typ == ngSectionHeader {
 		switch ngByteOrderMagic {
-		case binary.BigEndian.Uint32(g.head[8:]):
+		case binary.BigEndian.Uint32(h[8:]):
 			g.be = true
-		case binary.LittleEndian.Uint32(g.head[8:]):
+		case binary.LittleEndian.Uint32(h[8:]):
 			g.be = false
 		default:
 			g.off = true // the reader says what is wrong
 			return nil
 		}
-		if major, minor := u16(g.be, g.head[12:]), u16(g.be, g.head[14:]); first && major != 1 {
+		if major, minor := u16(g.be, h[12:]), u16(g.be, h[14:]); first && major != 1 {
 			return ngCorruptError(fmt.Sprintf("pcapng version %d.%d, not 1.0: not read", major, minor))
 		}
 		g.ifaces = 0
 	} else {
-		typ = u32(g.be, g.head[:])
+		typ = u32(g.be, h)
 	}
-	l := g.length()
+	l := u32(g.be, h[4:])
 	switch {
 	case l < 12:
 		return ngCorruptError(fmt.Sprintf("block length %d (type %d) is below 12, the least a block takes", l, typ))
@@ -197,5 +206,3 @@ func (g *ngGuard) block() error {
 	}
 	return nil
 }
-
-func (g *ngGuard) length() uint32 { return u32(g.be, g.head[4:]) }
