@@ -76,7 +76,7 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 					Detail: fmt.Sprintf("%s retransmitted its FIN %d times and it was never acknowledged (%s)",
 						endpoint(c, s), h.finRtx, finFate(h, now)),
 					Fields: finFields(h, state, now)}
-				if finIntoSilence(c, s, th, p, now) {
+				if silentSinceFIN(c, s, th, p, now) {
 					// The peer's silence is the cause: one finding, naming it.
 					a.Detail += fmt.Sprintf("; not one segment came back from the %s since: it is gone or the path is black-holed", s.Peer())
 					a.Also = []Kind{HalfOpen}
@@ -101,9 +101,16 @@ func finIntoSilence(c *Conn, s Side, th *Thresholds, p pass, now int64) bool {
 	h := &c.half[s]
 	switch h.state {
 	case FinWait1, Closing, LastAck:
-		return h.finSent && h.silentSince >= h.finTime && intoSilence(c, s, th, p, now) && finUnacked(h, th, p, now)
+		return finUnacked(h, th, p, now) && silentSinceFIN(c, s, th, p, now)
 	}
 	return false
+}
+
+// silentSinceFIN reports whether side s retransmitted into silence
+// (intoSilence) from its FIN on.
+func silentSinceFIN(c *Conn, s Side, th *Thresholds, p pass, now int64) bool {
+	h := &c.half[s]
+	return h.finSent && h.silentSince >= h.finTime && intoSilence(c, s, th, p, now)
 }
 
 // closeWaitStuck is the finding for side s stuck in CLOSE_WAIT. A peer it

@@ -249,9 +249,6 @@ func forgottenLateOf(r *Record) forgottenLate {
 // at the end (about 9 MB); beyond it the oldest goes unjudged.
 const maxLateGone = 1 << 16
 
-// lateGoneToo notes g, forgotten now, to be judged at the end.
-func (t *Tracker) lateGoneToo(g forgottenLate) { t.lateGone.put(g) }
-
 // lateTable holds the forgotten connections still to be judged at the
 // end, by 4-tuple, at most maxLateGone of them: beyond it the one noted
 // first goes. Those judged or ended before leave it (del), and their
@@ -284,9 +281,6 @@ func (l *lateTable) put(g forgottenLate) {
 	}
 	l.m[g.key] = g
 }
-
-// set replaces what is held of g's 4-tuple, which must be held.
-func (l *lateTable) set(g forgottenLate) { l.m[g.key] = g }
 
 func (l *lateTable) del(k *FlowKey) { delete(l.m, *k) }
 
@@ -331,7 +325,7 @@ func (t *Tracker) lateFinAcked(k *FlowKey, id uint64, fr *Record, s Side, to Sta
 			t.lateGone.del(k)
 			return
 		}
-		t.lateGone.set(g)
+		t.lateGone.put(g) // (held: only replaced)
 	}
 	if ref, ok := t.late.refs[*k]; ok && ref.id == id && ref.seenAt == at {
 		ref.seenAt = 0

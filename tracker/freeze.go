@@ -227,7 +227,7 @@ func (t *Tracker) forgetFrozen(q *deque[Record], other bool) {
 			t.emitFrozenOpen(r) // as forget judges the opening of a whole one
 		}
 		if r.late != nil {
-			t.lateGoneToo(forgottenLateOf(r))
+			t.lateGone.put(forgottenLateOf(r))
 		}
 		slot, tw := t.twRecs.slotOf(&r.Key)
 		if tw != nil && t.frozenOf(tw) != r {

@@ -676,7 +676,7 @@ func (t *Tracker) forget(c *Conn, other bool) {
 	t.judgeEvictedEmbryo(c)
 	t.letGoPending(c)
 	if late := t.lateSides(c); late != nil {
-		t.lateGoneToo(forgottenLate{id: c.ID, first: c.First, last: c.Last, key: c.Key, found: c.found, clientIsA: c.clientIsA, late: *late})
+		t.lateGone.put(forgottenLate{id: c.ID, first: c.First, last: c.Last, key: c.Key, found: c.found, clientIsA: c.clientIsA, late: *late})
 	}
 	r := t.parkedRec(c)
 	states := [2]State{c.half[Client].state, c.half[Server].state}
