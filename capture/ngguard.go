@@ -171,15 +171,12 @@ func (g *ngGuard) block(h []byte) error {
 		}
 	}
 	if typ == ngSectionHeader {
-		switch ngByteOrderMagic {
-		case binary.BigEndian.Uint32(h[8:]):
-			g.be = true
-		case binary.LittleEndian.Uint32(h[8:]):
-			g.be = false
-		default:
+		be, ok := byteOrder(h)
+		if !ok {
 			g.off = true // the reader says what is wrong
 			return nil
 		}
+		g.be = be
 		if major, minor := u16(g.be, h[12:]), u16(g.be, h[14:]); first && major != 1 {
 			return ngCorruptError(fmt.Sprintf("pcapng version %d.%d, not 1.0: not read", major, minor))
 		}

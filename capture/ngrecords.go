@@ -82,14 +82,22 @@ func newNgRecords(br *bufio.Reader, opts pcapgo.NgReaderOptions) (*ngRecords, er
 // bytes) begins; ok is false unless it is one NgReader reads as it is
 // (version 1.0; others it skips, with the section behind them).
 func sectionOrder(h []byte) (be, ok bool) {
-	switch ngByteOrderMagic {
-	case binary.BigEndian.Uint32(h[8:]):
-		be = true
-	case binary.LittleEndian.Uint32(h[8:]):
-	default:
+	if be, ok = byteOrder(h); !ok {
 		return false, false
 	}
 	return be, u16(be, h[12:]) == 1 && u16(be, h[14:]) == 0
+}
+
+// byteOrder reads the byte-order magic of the section header block that
+// h (12 bytes at least) begins: ok is false if it is neither order's.
+func byteOrder(h []byte) (be, ok bool) {
+	switch ngByteOrderMagic {
+	case binary.BigEndian.Uint32(h[8:]):
+		return true, true
+	case binary.LittleEndian.Uint32(h[8:]):
+		return false, true
+	}
+	return false, false
 }
 
 func u16(be bool, b []byte) uint16 {
