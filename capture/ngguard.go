@@ -48,12 +48,6 @@ const (
 	maxNgNames = 4 << 20
 )
 
-// pcapng block types the guard counts.
-const (
-	ngInterfaceDescription = 1
-	ngNameResolution       = 4
-)
-
 // ngCorruptError: a pcapng block's length is not one a block can have.
 // pcapgo would read on and say the capture ends inside the block.
 type ngCorruptError string

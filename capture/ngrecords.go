@@ -10,13 +10,15 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// pcapng block types read here.
+// pcapng block types read here, or counted (ngguard.go).
 const (
-	ngSectionHeader         = magicPcapng
-	ngPacketOld             = 2
-	ngSimplePacket          = 3
-	ngEnhancedPacket        = 6
-	ngByteOrderMagic uint32 = 0x1a2b3c4d
+	ngSectionHeader               = magicPcapng
+	ngInterfaceDescription        = 1
+	ngPacketOld                   = 2
+	ngSimplePacket                = 3
+	ngNameResolution              = 4
+	ngEnhancedPacket              = 6
+	ngByteOrderMagic       uint32 = 0x1a2b3c4d
 )
 
 // ngRecords reads the records of a pcapng file. Its enhanced packet
