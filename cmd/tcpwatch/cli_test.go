@@ -54,7 +54,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"ok", []string{"-r", sample}, 0, "", true},
 		{"gzip", []string{"-r", writeFile(t, "x.pcap.gz", gz.Bytes())}, 0, "", true},
-		{"two files in order", []string{"-r", sample, "-r", sample}, 0, "", true},
+		{"two files in order", []string{"-r", "../../testdata/pcaps/close-server-first.pcap", "-r", "../../testdata/pcaps/lost-third-ack.pcap"}, 0, "", true},
+		{"one file twice", []string{"-r", sample, "-r", sample}, 2, "given twice", false},
 		{"filter", []string{"-r", sample, "tcp", "port", "8080"}, 0, "", true},
 		{"options after the filter", []string{"-r", sample, "tcp", "port", "8080", "-v", "--stuck", "2s"}, 0, "", true},
 		{"filter that excludes everything, options after it", []string{"-r", sample, "port", "9", "-v"}, 0, "", false},

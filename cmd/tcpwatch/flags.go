@@ -197,12 +197,6 @@ func addInfoFlags(fs *pflag.FlagSet, c *config) {
 // check validates the parsed flags against each other.
 func (c *config) check(fs *pflag.FlagSet) error {
 	switch {
-	case len(c.files) == 0 && c.iface == "":
-		return errors.New("nothing to read: give -r FILE or -i IFACE")
-	case len(c.files) > 0 && c.iface != "":
-		return errors.New("-r and -i cannot be used together")
-	case count(c.files, "-") > 1:
-		return errors.New("-r - given more than once: standard input can be read only once")
 	case fs.Changed("c") && c.count == 0:
 		return errors.New("-c 0: invalid packet count, want 1 or more")
 	case c.msl <= 0:
@@ -241,6 +235,9 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return errors.New("--write chooses what -w writes: give -w FILE too")
 	}
 	if _, err := report.ParseFormat(c.format); err != nil {
+		return err
+	}
+	if err := checkInputs(c); err != nil {
 		return err
 	}
 	switch c.progress {
@@ -287,6 +284,50 @@ func (c *config) checkWrite() error {
 }
 
 // count returns how many of list are s.
+// checkInputs checks what is to be read: files or an interface, and each
+// file once. It runs after the flags' values are checked, so that a bad
+// value is named even when the input is missing too.
+func checkInputs(c *config) error {
+	switch {
+	case len(c.files) == 0 && c.iface == "":
+		return errors.New("nothing to read: give -r FILE or -i IFACE")
+	case len(c.files) > 0 && c.iface != "":
+		return errors.New("-r and -i cannot be used together")
+	case count(c.files, "-") > 1:
+		return errors.New("-r - given more than once: standard input can be read only once")
+	}
+	if a, b, ok := sameFile(c.files); ok {
+		if a == b {
+			return fmt.Errorf("-r %s given twice: each file is read once (its packets twice would be retransmissions)", a)
+		}
+		return fmt.Errorf("-r %s and -r %s are the same file: each file is read once (its packets twice would be retransmissions)", a, b)
+	}
+	return nil
+}
+
+// sameFile returns the first two names that open the same file. A name
+// that cannot be stat'ed is left for opening it to report, and "-" is
+// checked by count.
+func sameFile(names []string) (a, b string, ok bool) {
+	seen := make([]os.FileInfo, len(names))
+	for i, n := range names {
+		if n == "-" {
+			continue
+		}
+		fi, err := os.Stat(n)
+		if err != nil {
+			continue
+		}
+		for j := range i {
+			if seen[j] != nil && os.SameFile(seen[j], fi) {
+				return names[j], n, true
+			}
+		}
+		seen[i] = fi
+	}
+	return "", "", false
+}
+
 func count(list []string, s string) int {
 	n := 0
 	for _, x := range list {
