@@ -306,7 +306,7 @@ func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
 		hc, pc = a.cr, a.cs
 	}
 	hc(cFinSent)
-	pc(h.takeFIN(peer, at, seg.Time, h.peerFin && !crossed(h, peer, seg.Time)))
+	pc(h.takeFIN(peer, at, seg.Time, h.peerFin && (ackedFIN(h, peer) || !crossed(h, peer, seg.Time))))
 	if sender && !peer.peerFin {
 		peer.peerFin = true
 		pc(cPeerFin)
@@ -325,6 +325,15 @@ func (h *Half) takeFIN(peer *Half, at seqnum.Value, when int64, answered bool) c
 		return cFinAcked
 	}
 	return 0
+}
+
+// ackedFIN reports whether h acknowledged the peer's FIN in a segment the
+// capture saw. Every segment h sent after its own FIN would carry a
+// sequence number past it, and none did (its FIN is being inferred), so
+// that acknowledgment went out before h's FIN: the FIN answered the
+// peer's, however soon after it the peer's ACK of it came.
+func ackedFIN(h, peer *Half) bool {
+	return peer.finSent && h.ackValid && covers(h.ack, peer.finSeq.Add(1))
 }
 
 // crossed reports whether h's FIN, which the capture missed, was sent
@@ -436,6 +445,27 @@ func (h *Half) reclaimAcks(peer *Half) (c cause) {
 	return c
 }
 
+// tlpMin: the least time after a segment that a tail-loss probe sends
+// it again (Linux: max(2×SRTT, 10 ms); FreeBSD's RACK the same floor).
+// The retransmission timeout, 200 ms at least, is later still.
+const tlpMin = int64(10 * time.Millisecond)
+
+// lateFINWindow: how soon after the segment that showed S's FIN (and so
+// the time it was inferred) a copy of that FIN is the original, captured
+// late, rather than a retransmission. A copy is sent tlpMin after the
+// original at least, and the original left S at most a round trip of
+// the path (from the capture point to each end and back) before the
+// segment that showed it passed: with the path known, a copy sooner than
+// tlpMin less that is the original. Unknown, or a path that long, only a
+// copy within dupWindow is (the original reordered on its way to the
+// capture point).
+func lateFINWindow(S, R *Half) int64 {
+	if S.rtt == 0 || R.rtt == 0 {
+		return dupWindow
+	}
+	return max(dupWindow, tlpMin-(S.rtt+R.rtt)*5/4)
+}
+
 // onFIN handles a FIN: the sender's close, or its retransmission.
 func (a *arrival) onFIN() {
 	S, R, seg := a.S, a.R, a.seg
@@ -449,13 +479,12 @@ func (a *arrival) onFIN() {
 			// not missed, and its own acknowledgment says whether it
 			// answered the peer's.
 			S.finInferred = false
-			if seg.Ack.LessThan(S.ack) || seg.Time-S.finTime < dupWindow {
+			if seg.Ack.LessThan(S.ack) || seg.Time-S.finTime < lateFINWindow(S, R) {
 				// It acknowledges less than the sender had already
 				// acknowledged, or it comes sooner after the segment
-				// that showed it than any timer sends a FIN again (a
-				// tail-loss probe waits 10 ms at least): this is the
-				// original, sent before that segment, not a
-				// retransmission.
+				// that showed it than any timer sends a FIN again:
+				// this is the original, sent before that segment, not
+				// a retransmission.
 				S.finAck = seg.Ack
 				S.finFirst = !(R.finSent && covers(seg.Ack, R.finSeq))
 				a.cs(cCapturedLate)
