@@ -83,6 +83,11 @@ type Half struct {
 	// never arrived. After such a proof (blackHoleProofs) nothing carrying the same
 	// acknowledgment (lostAck) is believed to arrive.
 	lostAcks uint8
+	// synAcksLost counts how often it sent its SYN again after a SYN-ACK
+	// of the peer's had passed: proof that the SYN-ACKs do not reach it.
+	// After blackHoleProofs of them a copy is not believed to arrive until
+	// it acknowledges one.
+	synAcksLost uint8
 
 	state State // derived from the facts below by derive, and set only by Tracker.settle
 

@@ -272,11 +272,12 @@ var scenarios = []struct {
 		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
 		{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
 	}},
-	{"SYN-ACK lost: client retransmits SYN", []step{
+	{"SYN-ACK lost: client retransmits SYN; the next copy is believed once acknowledged", []step{
 		{from: Client, flags: S},
 		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
 		{from: Client, flags: S, after: time.Second, client: "SYN_SENT", server: "SYN_RCVD"},
-		{from: Server, flags: SA, ack: 1, client: "ESTABLISHED", server: "SYN_RCVD"},
+		// proven lost: the same SYN-ACK again is not believed to arrive
+		{from: Server, flags: SA, ack: 1, client: "SYN_SENT", server: "SYN_RCVD"},
 		{from: Client, flags: A, seq: 1, ack: 1, client: "ESTABLISHED", server: "ESTABLISHED"},
 	}},
 	{"lost third ACK: server keeps retransmitting SYN-ACK", with(handshake,

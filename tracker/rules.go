@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"math"
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
@@ -79,6 +80,9 @@ func (a *arrival) synRetransmitted() {
 	// acknowledged it: the SYN-ACK never reached it.
 	if S.peerSyn && !(S.ackValid && R.synSent && covers(S.ack, R.isn)) {
 		S.peerSyn = false
+		if R.sentSynAck { // (not the peer's bare SYN of a simultaneous open)
+			S.synAcksLost = min(S.synAcksLost+1, math.MaxUint8)
+		}
 		a.cs(cPeerSynLost)
 	}
 }
@@ -134,11 +138,19 @@ func (a *arrival) onSYNACK() (ok bool) {
 		S.peerSyn = true
 		a.cs(cPeerSyn)
 	}
-	if !R.peerSyn {
+	if !R.peerSyn && !R.synAckBlackHoled() {
 		R.peerSyn = true
 		a.cr(cPeerSyn)
 	}
 	return true
+}
+
+// synAckBlackHoled: h, an active opener, proved that the peer's SYN-ACKs do
+// not reach it (it sent its SYN again after one passed, blackHoleProofs
+// times) and has acknowledged none: another copy, the same SYN-ACK, is not
+// believed to arrive either. Its ACK of one, or data, shows one did.
+func (h *Half) synAckBlackHoled() bool {
+	return h.synAcksLost >= blackHoleProofs && !h.sentSynAck
 }
 
 // measureRTT takes one round trip measured on data and the ACK that
@@ -333,7 +345,7 @@ func (h *Half) takeFIN(peer *Half, at seqnum.Value, when int64, answered bool) c
 // that acknowledgment went out before h's FIN: the FIN answered the
 // peer's, however soon after it the peer's ACK of it came.
 func ackedFIN(h, peer *Half) bool {
-	return peer.finSent && h.ackValid && covers(h.ack, peer.finSeq.Add(1))
+	return peer.finSent && h.ackValid && covers(h.ack, peer.finSeq)
 }
 
 // crossed reports whether h's FIN, which the capture missed, was sent
