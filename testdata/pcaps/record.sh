@@ -98,6 +98,10 @@ declare -A EXPECT=(
 #   at=client  tcpdump runs on the client's veth (eth-c) instead of eth-s
 #   snap=N     tcpdump -s N
 #   ipv6       the server is [fd00::2]:8080
+#   loss=PCT   (with rtt) the path drops PCT% of the TCP data segments (no
+#              SYN, FIN or RST) each way, drawn from a fixed seed
+#   reorder=PCT  (with rtt) the path holds PCT% of the TCP data segments
+#              back 1 ms longer, so that the frames after them overtake them
 #   tunnel=vxlan  the two namespaces talk through a Linux VXLAN device (VNI
 #              42, UDP 4789) over the veth, whose underlay addresses are
 #              198.19.0.1 and 198.19.0.2; tcpdump captures the underlay, so
@@ -271,7 +275,7 @@ setup_netns() {
 		NX "$MNS" ip link set dev m-c up
 		NX "$MNS" ip link set dev m-s up
 		ip netns exec "$MNS" chrt -f 50 "$TMP/peer" -role delay -sync "$SYNC" -links m-c,m-s -delay "$((RTT * 500))us" \
-			>"$TMP/$NAME.delay.log" 2>&1 &
+			-loss "$LOSS" -reorder "$REORDER" >"$TMP/$NAME.delay.log" 2>&1 &
 		PIDS+=($!)
 		await delay-ready
 	else
@@ -936,7 +940,7 @@ for NAME in "$@"; do
 	fi
 	ADDR=198.18.0.2:8080
 	[ "$SCEN" = ipv6 ] && ADDR='[fd00::2]:8080'
-	RTT=0 AT=server SNAP="" TUNNEL=""
+	RTT=0 AT=server SNAP="" TUNNEL="" LOSS=0 REORDER=0
 	for opt in $LINKS; do
 		case $opt in
 		rtt=*) RTT=${opt#rtt=} ;;
@@ -944,9 +948,15 @@ for NAME in "$@"; do
 		at=*) AT=${opt#at=} ;;
 		snap=*) SNAP=${opt#snap=} ;;
 		ipv6) ADDR='[fd00::2]:8080' ;;
+		loss=*) LOSS=${opt#loss=} ;;
+		reorder=*) REORDER=${opt#reorder=} ;;
 		*) log "$NAME: bad LINK option $opt"; exit 2 ;;
 		esac
 	done
+	if [ "$RTT" -eq 0 ] && [ "$LOSS$REORDER" != 00 ]; then
+		log "$NAME: loss= and reorder= need a delayed path (rtt=)"
+		exit 2
+	fi
 	# A delayed path is a process: on a busy machine it can fall behind.
 	# Such a recording is made again (up to three times in all).
 	for attempt in 1 2 3; do
