@@ -803,8 +803,10 @@ sc_bulk-in-flight-rtt80-at-client() { convos 5 3; }
 # ---- the .states file ----
 
 # write_states: connections in order of first packet (a SYN with a new ISN on a
-# known 4-tuple starts a new connection; a connection first seen without a SYN
-# has the higher port as its client), and each side's state from ss.
+# known 4-tuple starts a new connection, except the other side's SYN before
+# any segment without SYN: a simultaneous open; a connection first seen
+# without a SYN has the higher port as its client), and each side's state
+# from ss.
 write_states() {
 	segments | awk -v SS="$OUT/$NAME.ss.txt" '
 	function norm(a) {
@@ -844,12 +846,17 @@ write_states() {
 		k = (s < d) ? s "|" d : d "|" s
 		if (syn && !ack) {
 			seq = $0; sub(/.* seq /, "", seq); sub(/[^0-9].*/, "", seq)
-			if (!(k in cur) || C[cur[k]] != s || ISN[cur[k]] != seq) newconn(k, s, d, seq)
+			j = (k in cur) ? cur[k] : 0
+			# A SYN from the other side before any segment without SYN:
+			# a simultaneous open, the same connection.
+			if (j && C[j] != s && !(j in past) && (!(j in SISN) || SISN[j] == seq)) SISN[j] = seq
+			else if (!j || C[j] != s || ISN[j] != seq) newconn(k, s, d, seq)
 		} else if (!(k in cur)) {
 			if (syn) newconn(k, d, s, "")
 			else if (sp > dp) newconn(k, s, d, "")
 			else newconn(k, d, s, "")
 		}
+		if (!syn) past[cur[k]] = 1
 	}
 	END {
 		if (bad) exit 3
