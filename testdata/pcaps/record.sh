@@ -12,6 +12,7 @@
 #   testdata/pcaps/record.sh -l                # list the scenarios
 #   sudo testdata/pcaps/record.sh --holdout    # the holdout set, into testdata/holdout
 #   sudo testdata/pcaps/record.sh -o DIR NAME  # write NAME.* into DIR instead
+#   sudo testdata/pcaps/record.sh --fresh -o DIR  # the fresh set, into DIR
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -89,6 +90,20 @@ declare -A EXPECT=(
 	[end-states-rtt80-at-server]=plan
 	[bulk-in-flight-rtt20-at-server]=plan
 	[bulk-in-flight-rtt80-at-client]=plan
+
+	# The fresh set (--fresh), kept out of testdata: see FRESH below.
+	[synack-lost]="SYN_SENT SYN_RCVD"
+	[listener-closed-backlog]="CLOSED CLOSED"
+	[client-close-unread]="CLOSED CLOSED"
+	[socket-killed]="CLOSED CLOSED"
+	[socket-killed-rst-lost]="CLOSED CLOSED"
+	[bulk-lossy-close]="TIME_WAIT CLOSED"
+	[bulk-reordered]="CLOSED TIME_WAIT"
+	[ipv6-fin-with-data]="TIME_WAIT CLOSED"
+	[ipv6-refused]="CLOSED CLOSED"
+	[half-close-both-data]="TIME_WAIT CLOSED"
+	[simultaneous-open]="ESTABLISHED ESTABLISHED"
+	[close-wait-then-rst]="CLOSED CLOSED"
 )
 
 # How the link and the capture differ from the default (one veth, no delay,
@@ -98,6 +113,10 @@ declare -A EXPECT=(
 #   at=client  tcpdump runs on the client's veth (eth-c) instead of eth-s
 #   snap=N     tcpdump -s N
 #   ipv6       the server is [fd00::2]:8080
+#   loss=PCT   (with rtt) the path drops PCT% of the TCP data segments (no
+#              SYN, FIN or RST) each way, drawn from a fixed seed
+#   reorder=PCT  (with rtt) the path holds PCT% of the TCP data segments
+#              back 1 ms longer, so that the frames after them overtake them
 #   tunnel=vxlan  the two namespaces talk through a Linux VXLAN device (VNI
 #              42, UDP 4789) over the veth, whose underlay addresses are
 #              198.19.0.1 and 198.19.0.2; tcpdump captures the underlay, so
@@ -115,6 +134,10 @@ declare -A LINK=(
 	[bulk-in-flight-rtt20-at-server]="rtt=20 snap=128"
 	[bulk-in-flight-rtt80-at-client]="rtt=80 at=client snap=128"
 	[multi-close-over-vxlan]="snap=192 tunnel=vxlan"
+	[ipv6-fin-with-data]="ipv6"
+	[ipv6-refused]="ipv6"
+	[bulk-lossy-close]="rtt=10 loss=2.5 snap=128"
+	[bulk-reordered]="rtt=10 reorder=3 snap=128"
 )
 
 # The holdout set (testdata/holdout, see its README.md): the scenarios of one
@@ -125,25 +148,35 @@ for base in "${SCENARIOS[@]:0:30}"; do
 	HOLDOUT+=("$base-rtt10-at-client" "$base-rtt30-at-server")
 done
 
+# The fresh set: scenarios recorded apart from testdata (--fresh -o DIR), as
+# a test set the inference was not designed on. Not in the default list.
+FRESH=(
+	synack-lost listener-closed-backlog client-close-unread socket-killed
+	socket-killed-rst-lost bulk-lossy-close bulk-reordered ipv6-fin-with-data
+	ipv6-refused half-close-both-data simultaneous-open close-wait-then-rst
+)
+
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
 	echo "  --holdout  with no SCENARIO named, record the holdout set; DIR defaults to"
 	echo "             $ROOT/testdata/holdout"
-	echo "  -l         list the scenarios (with --holdout: the holdout set)"
+	echo "  --fresh    with no SCENARIO named, record the fresh set; needs -o DIR"
+	echo "  -l         list the scenarios (with --holdout or --fresh: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
 	echo "scenarios: ${SCENARIOS[*]}"
 }
 
 ARGS=("$@")
-OUT="" HOLDOUT_SET="" LIST=""
+OUT="" HOLDOUT_SET="" FRESH_SET="" LIST=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	-l | --list) LIST=1 ;;
 	-o) [ $# -ge 2 ] || { usage >&2; exit 2; }; OUT=$2; shift ;;
 	--holdout) HOLDOUT_SET=1 ;;
+	--fresh) FRESH_SET=1 ;;
 	--) shift; break ;;
 	-*) echo "record.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -153,12 +186,18 @@ done
 if [ -n "$HOLDOUT_SET" ]; then
 	OUT=${OUT:-$ROOT/testdata/holdout}
 	DEFAULT=("${HOLDOUT[@]}")
+elif [ -n "$FRESH_SET" ]; then
+	DEFAULT=("${FRESH[@]}")
 else
 	DEFAULT=("${SCENARIOS[@]}")
 fi
 if [ -n "$LIST" ]; then
 	printf '%s\n' "${DEFAULT[@]}"
 	exit 0
+fi
+if [ -n "$FRESH_SET" ] && [ -z "$LIST" ] && [ -z "$OUT" ]; then
+	echo "record.sh: --fresh needs -o DIR (the fresh set is kept outside testdata)" >&2
+	exit 2
 fi
 OUT=${OUT:-$HERE}
 
@@ -271,7 +310,7 @@ setup_netns() {
 		NX "$MNS" ip link set dev m-c up
 		NX "$MNS" ip link set dev m-s up
 		ip netns exec "$MNS" chrt -f 50 "$TMP/peer" -role delay -sync "$SYNC" -links m-c,m-s -delay "$((RTT * 500))us" \
-			>"$TMP/$NAME.delay.log" 2>&1 &
+			-loss "$LOSS" -reorder "$REORDER" >"$TMP/$NAME.delay.log" 2>&1 &
 		PIDS+=($!)
 		await delay-ready
 	else
@@ -704,6 +743,132 @@ sc_black-hole-healed() {
 	sleep 0.1
 }
 
+# ---- the fresh set (peer/fresh.go) ----
+
+# synack-lost: the client's input hook drops the SYN-ACKs; the client
+# retransmits its SYN at 1, 2, 3 s, the server (SYN_RCVD) its SYN-ACK.
+sc_synack-lost() {
+	peer server
+	wait_listen
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080 tcp flags \& \(syn \| ack\) == \(syn \| ack\)
+	capture_start
+	peer client
+	await client-done
+	sleep 3.4 # stop before the SYN's fifth transmission, at 4 s
+}
+
+# listener-closed-backlog: the server never accepts; the client's
+# connection sits in the accept queue with its request unread until the
+# server closes the listener, and the kernel resets it.
+sc_listener-closed-backlog() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-sent
+	sleep 0.3
+	mark close-listener
+	await server-done
+	await client-done
+	sleep 0.3
+}
+
+sc_client-close-unread() { plain 0.3; }
+
+# socket-killed: the client sends 1000 bytes every 20 ms; once the server
+# has read 5000, ss -K destroys the server's socket (its kernel sends RST)
+# and the client's next write fails.
+sc_socket-killed() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await server-established
+	sleep 0.1
+	NX "$SNS" ss -K -tnH state established '( sport = :8080 )' >"$TMP/$NAME.kill.log" 2>&1 ||
+		fail "ss -K failed (CONFIG_INET_DIAG_DESTROY?): $(cat "$TMP/$NAME.kill.log")"
+	NX "$SNS" ss -tnH state established '( sport = :8080 )' | grep -q . && fail "ss -K left the socket"
+	await client-done
+	await server-done
+	sleep 0.3
+}
+
+# socket-killed-rst-lost: the same, but the server's output hook drops the
+# RST the destroyed socket sends (RST+ACK), so the client goes on sending;
+# the server's kernel, with no socket, answers its next segment with a bare
+# RST, which is let through.
+sc_socket-killed-rst-lost() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await server-established
+	nft_drop_out "$SNS" tcp sport 8080 tcp flags \& \(rst \| ack\) == \(rst \| ack\)
+	sleep 0.1
+	NX "$SNS" ss -K -tnH state established '( sport = :8080 )' >"$TMP/$NAME.kill.log" 2>&1 ||
+		fail "ss -K failed (CONFIG_INET_DIAG_DESTROY?): $(cat "$TMP/$NAME.kill.log")"
+	await client-done
+	await server-done
+	nft_clear "$SNS"
+	sleep 0.3
+}
+
+# bulk-lossy-close: 2 MiB from the server over a 10 ms path that drops 2.5%
+# of the data segments each way; the client closes first.
+# bulk-reordered: 2 MiB from the client over a 10 ms path that holds 3% of
+# the data segments back 1 ms; the server closes first.
+sc_bulk-lossy-close() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-done 30
+	await server-done 30
+	sleep 1
+}
+sc_bulk-reordered() { sc_bulk-lossy-close; }
+
+sc_ipv6-fin-with-data() { plain 0.3; }
+sc_ipv6-refused() { plain 0.3; }
+
+# half-close-both-data: data both ways, the client half-closes, the server
+# sends ten more chunks 100 ms apart and closes.
+sc_half-close-both-data() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-done
+	await server-done
+	sleep 0.3
+}
+
+# simultaneous-open: 198.18.0.1:50500 and 198.18.0.2:50600 connect to each
+# other, neither listening. Both input hooks drop bare SYNs until both
+# sockets are in SYN-SENT (the client's first); the retransmitted SYNs (about
+# 1 s later) then get through, and a SYN reaches a socket in SYN-SENT.
+sc_simultaneous-open() {
+	peer server
+	peer client
+	nft_drop "$CNS" tcp flags \& \(syn \| ack\) == syn
+	nft_drop "$SNS" tcp flags \& \(syn \| ack\) == syn
+	capture_start
+	mark connect-client
+	wait_state "$CNS" SYN-SENT
+	sleep 0.02
+	mark connect-server
+	wait_state "$SNS" SYN-SENT
+	nft_clear "$CNS"
+	nft_clear "$SNS"
+	await client-done 5
+	await server-done 5
+	sleep 0.3
+}
+
+# close-wait-then-rst: the client closes after one exchange; the server
+# stays in CLOSE_WAIT for a second, then aborts (SO_LINGER 0).
+sc_close-wait-then-rst() { plain 0.3; }
+
 # ---- plans of many connections (peer/convo.go) ----
 
 # portset MODE...: the client ports of the plan's connections in these modes
@@ -799,8 +964,10 @@ sc_bulk-in-flight-rtt80-at-client() { convos 5 3; }
 # ---- the .states file ----
 
 # write_states: connections in order of first packet (a SYN with a new ISN on a
-# known 4-tuple starts a new connection; a connection first seen without a SYN
-# has the higher port as its client), and each side's state from ss.
+# known 4-tuple starts a new connection, except the other side's SYN before
+# any segment without SYN: a simultaneous open; a connection first seen
+# without a SYN has the higher port as its client), and each side's state
+# from ss.
 write_states() {
 	segments | awk -v SS="$OUT/$NAME.ss.txt" '
 	function norm(a) {
@@ -840,12 +1007,17 @@ write_states() {
 		k = (s < d) ? s "|" d : d "|" s
 		if (syn && !ack) {
 			seq = $0; sub(/.* seq /, "", seq); sub(/[^0-9].*/, "", seq)
-			if (!(k in cur) || C[cur[k]] != s || ISN[cur[k]] != seq) newconn(k, s, d, seq)
+			j = (k in cur) ? cur[k] : 0
+			# A SYN from the other side before any segment without SYN:
+			# a simultaneous open, the same connection.
+			if (j && C[j] != s && !(j in past) && (!(j in SISN) || SISN[j] == seq)) SISN[j] = seq
+			else if (!j || C[j] != s || ISN[j] != seq) newconn(k, s, d, seq)
 		} else if (!(k in cur)) {
 			if (syn) newconn(k, d, s, "")
 			else if (sp > dp) newconn(k, s, d, "")
 			else newconn(k, d, s, "")
 		}
+		if (!syn) past[cur[k]] = 1
 	}
 	END {
 		if (bad) exit 3
@@ -936,7 +1108,7 @@ for NAME in "$@"; do
 	fi
 	ADDR=198.18.0.2:8080
 	[ "$SCEN" = ipv6 ] && ADDR='[fd00::2]:8080'
-	RTT=0 AT=server SNAP="" TUNNEL=""
+	RTT=0 AT=server SNAP="" TUNNEL="" LOSS=0 REORDER=0
 	for opt in $LINKS; do
 		case $opt in
 		rtt=*) RTT=${opt#rtt=} ;;
@@ -944,9 +1116,15 @@ for NAME in "$@"; do
 		at=*) AT=${opt#at=} ;;
 		snap=*) SNAP=${opt#snap=} ;;
 		ipv6) ADDR='[fd00::2]:8080' ;;
+		loss=*) LOSS=${opt#loss=} ;;
+		reorder=*) REORDER=${opt#reorder=} ;;
 		*) log "$NAME: bad LINK option $opt"; exit 2 ;;
 		esac
 	done
+	if [ "$RTT" -eq 0 ] && [ "$LOSS$REORDER" != 00 ]; then
+		log "$NAME: loss= and reorder= need a delayed path (rtt=)"
+		exit 2
+	fi
 	# A delayed path is a process: on a busy machine it can fall behind.
 	# Such a recording is made again (up to three times in all).
 	for attempt in 1 2 3; do

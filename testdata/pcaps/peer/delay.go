@@ -5,19 +5,23 @@ package main
 // it takes every frame off one link (an AF_PACKET socket) and puts it on the
 // other a fixed time later. Each direction is one FIFO with one constant
 // delay, so nothing is reordered, and nothing is dropped unless the log says
-// so. (tc's netem does the same in the kernel; the kernels these recordings
+// so, or unless -loss or -reorder asks for it (a seeded share of the TCP
+// data segments dropped, or held back so that later frames overtake them:
+// record.sh's LINK options loss= and reorder=). (tc's netem does the same in the kernel; the kernels these recordings
 // were made on do not have it.) A frame is due its delay after the kernel
 // received it (SO_TIMESTAMPNS), so a late wake-up of this process does not
 // add to the delay unless it lasts longer than the delay; how late frames
 // went out is logged at the end (record.sh runs this under SCHED_FIFO).
 //
 //	peer -role delay -sync DIR -links m-c,m-s -delay 10ms
+//	peer -role delay -sync DIR -links m-c,m-s -delay 5ms -loss 2.5 -seed 7
 
 import (
 	"encoding/binary"
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/signal"
@@ -32,6 +36,10 @@ import (
 var (
 	links     = flag.String("links", "", "delay role: the two interfaces to join, comma-separated")
 	linkDelay = flag.Duration("delay", 0, "delay role: one-way delay added in each direction")
+	lossPct   = flag.Float64("loss", 0, "delay role: percentage of TCP data segments dropped, each way")
+	reordPct  = flag.Float64("reorder", 0, "delay role: percentage of TCP data segments held back by -reorder-by, each way")
+	reordBy   = flag.Duration("reorder-by", time.Millisecond, "delay role: how much longer a reordered segment is held")
+	pathSeed  = flag.Uint64("seed", 1, "delay role: seed of the loss and reordering draws")
 )
 
 const packetIgnoreOutgoing = 23 // PACKET_IGNORE_OUTGOING
@@ -62,6 +70,7 @@ type frame struct {
 
 type linkStats struct {
 	frames, errors atomic.Int64
+	dropped, held  atomic.Int64 // by the loss and the reordering model
 	late           atomic.Int64 // frames sent more than lateBy after they were due
 	maxLate        atomic.Int64 // ns
 	sumLate        atomic.Int64 // ns
@@ -71,15 +80,24 @@ const lateBy = time.Millisecond
 
 func (st *linkStats) String() string {
 	n := max(st.frames.Load(), 1)
-	return fmt.Sprintf("%d frames, %d lost, %d more than %v late (mean %v, at most %v)",
+	s := fmt.Sprintf("%d frames, %d lost, %d more than %v late (mean %v, at most %v)",
 		st.frames.Load(), st.errors.Load(), st.late.Load(), lateBy,
 		time.Duration(st.sumLate.Load()/n).Round(time.Microsecond), time.Duration(st.maxLate.Load()).Round(time.Microsecond))
+	if *lossPct > 0 || *reordPct > 0 {
+		s += fmt.Sprintf(", %d data segments dropped and %d held back on purpose", st.dropped.Load(), st.held.Load())
+	}
+	return s
 }
 
-// forward moves frames from in to out, each delay after it arrived.
-func forward(in, out int, name string, delay time.Duration, st *linkStats) {
+// forward moves frames from in to out, each delay after it arrived. With
+// -loss or -reorder, a TCP segment carrying data (and no SYN, FIN or RST) is
+// dropped, or held back -reorder-by longer (so that later frames overtake
+// it), with those probabilities, drawn from a generator seeded with -seed
+// and the direction (seedOff).
+func forward(in, out int, name string, delay time.Duration, st *linkStats, seedOff uint64) {
 	q := make(chan frame, 1<<16)
-	go func() {
+	var qLate chan frame // the frames held back
+	send := func(q chan frame) {
 		// Go's timers wake up to a millisecond late; an absolute
 		// clock_nanosleep on a thread of its own does not.
 		runtime.LockOSThread()
@@ -102,7 +120,13 @@ func forward(in, out int, name string, delay time.Duration, st *linkStats) {
 				st.maxLate.Store(int64(late))
 			}
 		}
-	}()
+	}
+	go send(q)
+	if *reordPct > 0 {
+		qLate = make(chan frame, 1<<16)
+		go send(qLate)
+	}
+	rng := rand.New(rand.NewPCG(*pathSeed, seedOff))
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, 128)
 	for {
@@ -117,13 +141,64 @@ func forward(in, out int, name string, delay time.Duration, st *linkStats) {
 		}
 		b := append([]byte(nil), buf[:n]...)
 		fixChecksum(b)
+		f, to := frame{arrival(oob[:oobn]).Add(delay), b}, q
+		if (*lossPct > 0 || *reordPct > 0) && tcpData(b) {
+			r := rng.Float64() * 100
+			switch {
+			case r < *lossPct:
+				st.dropped.Add(1)
+				continue
+			case r < *lossPct+*reordPct:
+				st.held.Add(1)
+				f.due, to = f.due.Add(*reordBy), qLate
+			}
+		}
 		select {
-		case q <- frame{arrival(oob[:oobn]).Add(delay), b}:
+		case to <- f:
 		default:
 			st.errors.Add(1)
 			log.Printf("%s: queue full, frame of %d bytes dropped", name, n)
 		}
 	}
+}
+
+// tcpData reports whether an Ethernet frame is an IPv4 or IPv6 TCP segment
+// (no extension headers) with a payload and none of SYN, FIN and RST.
+func tcpData(f []byte) bool {
+	if len(f) < 14 {
+		return false
+	}
+	var l4 []byte
+	switch binary.BigEndian.Uint16(f[12:]) {
+	case 0x0800:
+		ip := f[14:]
+		if len(ip) < 20 || ip[9] != syscall.IPPROTO_TCP {
+			return false
+		}
+		ihl, total := int(ip[0]&0x0f)*4, int(binary.BigEndian.Uint16(ip[2:]))
+		if ihl < 20 || total < ihl || total > len(ip) {
+			return false
+		}
+		l4 = ip[ihl:total]
+	case 0x86dd:
+		ip := f[14:]
+		if len(ip) < 40 || ip[6] != syscall.IPPROTO_TCP {
+			return false
+		}
+		plen := int(binary.BigEndian.Uint16(ip[4:]))
+		if 40+plen > len(ip) {
+			return false
+		}
+		l4 = ip[40 : 40+plen]
+	default:
+		return false
+	}
+	if len(l4) < 20 {
+		return false
+	}
+	off := int(l4[12]>>4) * 4
+	const fin, syn, rst = 0x01, 0x02, 0x04
+	return off >= 20 && len(l4) > off && l4[13]&(fin|syn|rst) == 0
 }
 
 func sleepUntil(t time.Time) {
@@ -165,9 +240,12 @@ func delayForward() {
 	runtime.GOMAXPROCS(8)
 	a, b := openLink(names[0]), openLink(names[1])
 	var ab, ba linkStats
-	go forward(a, b, names[0]+"→"+names[1], *linkDelay, &ab)
-	go forward(b, a, names[1]+"→"+names[0], *linkDelay, &ba)
+	go forward(a, b, names[0]+"→"+names[1], *linkDelay, &ab, 1)
+	go forward(b, a, names[1]+"→"+names[0], *linkDelay, &ba, 2)
 	log.Printf("forwarding %s ⇄ %s, %v each way", names[0], names[1], *linkDelay)
+	if *lossPct > 0 || *reordPct > 0 {
+		log.Printf("of the TCP data segments each way, %v%% dropped, %v%% held back %v longer (seed %d)", *lossPct, *reordPct, *reordBy, *pathSeed)
+	}
 	mark("delay-ready")
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
