@@ -69,7 +69,7 @@ type Half struct {
 	sent    seqnum.Value    // one past the highest sequence number of a segment it was seen to send, valid with sentValid
 	ack     seqnum.Value    // highest acknowledgment number it sent (its rcv.nxt as last told), valid with ackValid
 	lostAck seqnum.Value    // the acknowledgment proven lost (see lostAcks)
-	gap     [2]seqnum.Value // the latest gap in what it was seen to send, [start, end)
+	gaps    holes           // the latest gaps in what it was seen to send
 	jump    [2]seqnum.Value // the latest jump past the peer's window, not (yet) known as data missed, with jumped
 	lastSig segSig          // its previous segment, to recognize capture duplicates
 

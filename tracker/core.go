@@ -48,7 +48,7 @@ const (
 	obsTimeWaitRestarted                         // a retransmitted FIN restarted the receiver's TIME_WAIT
 	obsZeroWindowEnded                           // the sender's zero window opened (ZeroFrom, ZeroTo)
 	obsGap                                       // the sender's sequence numbers jumped data the capture missed
-	obsGapFilled                                 // a segment came for the start of the latest gap: it was reordered, not missed
+	obsGapFilled                                 // segments came that filled a gap: they were reordered, not missed
 	obsSynCapturedLate                           // the sender's SYN, shown by the peer's SYN-ACK, captured after it (reordered)
 )
 
@@ -300,13 +300,75 @@ func (a *arrival) advance() {
 // its latest gap.
 func (h *Half) missedGap(from, to seqnum.Value) {
 	h.missed += uint64(to.Sub(from))
-	h.gap = [2]seqnum.Value{from, to}
+	h.gaps.add(from, to)
+}
+
+// maxHoles: the gaps followed at once in what a sender was seen to send.
+// Segments reordered on the way to the capture point leave one gap each
+// until they come; a path that holds back a few at a time needs more than
+// one (bulk-reordered). A gap pushed out stays counted as missed.
+const maxHoles = 4
+
+// holes are gaps [start, end) in a sender's sequence space, latest first;
+// an empty one (start == end) is unused.
+type holes [maxHoles][2]seqnum.Value
+
+// add makes [from, to) the latest gap, pushing out the oldest.
+func (g *holes) add(from, to seqnum.Value) {
+	copy(g[1:], g[:maxHoles-1])
+	g[0] = [2]seqnum.Value{from, to}
+}
+
+// maxBehind: how far behind the sender's highest sequence number a segment
+// of a gap can still come, reordered or retransmitted: within the
+// receiver's window, which is 1 GiB at most (RFC 7323). A gap further
+// behind, or one the sequence numbers wrapped past, is no longer followed
+// (its bytes stay missed): a transfer of gigabytes reuses its numbers.
+const maxBehind = 1 << 30
+
+// forget stops following the gaps that ended more than maxBehind before
+// sent, or past it (sequence numbers that wrapped since).
+func (g *holes) forget(sent seqnum.Value) {
+	for i := range g {
+		if d := sent.Sub(g[i][1]); d < 0 || d > maxBehind {
+			g[i][1] = g[i][0]
+		}
+	}
+}
+
+// fill takes [from, to), a segment captured after all, out of the gaps it
+// overlaps. It returns how many bytes they lost, and by how many the gaps
+// went down (a gap closed) or up (a segment from a gap's middle made it
+// two).
+func (g *holes) fill(from, to seqnum.Value) (n uint32, fewer int) {
+	for i := range g {
+		h := &g[i]
+		lo, hi := seqnum.Max(from, h[0]), seqnum.Min(to, h[1])
+		if !lo.LessThan(hi) {
+			continue // (an empty gap, or one the segment misses)
+		}
+		n += uint32(hi.Sub(lo))
+		switch {
+		case lo == h[0] && hi == h[1]:
+			h[1], fewer = h[0], fewer+1
+		case lo == h[0]:
+			h[0] = hi
+		case hi == h[1]:
+			h[1] = lo
+		default:
+			rest := [2]seqnum.Value{hi, h[1]}
+			h[1] = lo
+			g.add(rest[0], rest[1]) // (g[i] moves on to g[i+1]: seen again, with nothing to fill)
+			fewer--
+		}
+	}
+	return n, fewer
 }
 
 // gaps follows the holes in what the capture saw of the sender's data: a
 // segment that begins past the last sequence number seen leaves a gap the
 // capture missed (the sender sent it: its sequence numbers moved on); a
-// later segment inside the latest gap fills it (a retransmission).
+// later segment inside a gap fills it (reordered, or a retransmission).
 func (a *arrival) gaps() {
 	S, seg := a.S, a.seg
 	if !S.sentValid {
@@ -331,10 +393,17 @@ func (a *arrival) gaps() {
 			S.jump, S.jumped = [2]seqnum.Value{from, seg.Seq}, true
 		}
 	}
-	if S.missed > 0 && seg.Payload > 0 && !seg.Seq.LessThan(S.gap[0]) && !S.gap[1].LessThan(seg.Seq.Add(seqnum.Size(seg.Payload))) {
-		S.missed -= min(S.missed, uint64(seg.Payload))
-		if S.gap[0] == seg.Seq {
+	if S.missed > 0 && seg.Payload > 0 && seg.Seq.LessThan(S.sent) {
+		// (Only what it sends again, or late, below its highest: the
+		// gaps are all behind that.)
+		S.gaps.forget(S.sent)
+		n, fewer := S.gaps.fill(seg.Seq, seqnum.Min(seg.Seq.Add(seqnum.Size(seg.Payload)), S.sent))
+		S.missed -= min(S.missed, uint64(n))
+		switch {
+		case fewer > 0:
 			a.obs(obsGapFilled)
+		case fewer < 0:
+			a.obs(obsGap) // (one missed segment taken for two)
 		}
 	}
 }

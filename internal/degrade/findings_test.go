@@ -37,6 +37,13 @@ func findings(pkts []capture.Packet) map[finding]bool {
 	return out
 }
 
+// sameAsAnother names the degraded copies that are, packet for packet, a
+// capture of another scenario whose findings they get: no rule can tell
+// them apart, so their findings are not counted as spurious.
+var sameAsAnother = map[string]string{
+	"synack-lost -only c2s": "the client's SYNs sent again and again, alone, are syn-timeout's capture (the server never answered)",
+}
+
 // TestFindingsFollowStates: what a degraded copy of a recording reports
 // as a problem must be what the whole capture shows, not an artefact of
 // the packets the capture missed. Every warning the copy makes that the
@@ -67,6 +74,9 @@ func TestFindingsFollowStates(t *testing.T) {
 			}
 			clean := findings(pkts)
 			for _, p := range l.plans {
+				if _, same := sameAsAnother[r.name+" "+p.Flags()]; same {
+					continue
+				}
 				copies++
 				for f := range findings(p.Apply(pkts, RolesOf(r.rows))) {
 					if !clean[f] {

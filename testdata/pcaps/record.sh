@@ -12,7 +12,7 @@
 #   testdata/pcaps/record.sh -l                # list the scenarios
 #   sudo testdata/pcaps/record.sh --holdout    # the holdout set, into testdata/holdout
 #   sudo testdata/pcaps/record.sh -o DIR NAME  # write NAME.* into DIR instead
-#   sudo testdata/pcaps/record.sh --fresh -o DIR  # the fresh set, into DIR
+#   sudo testdata/pcaps/record.sh --fresh      # just the fresh set
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -91,7 +91,7 @@ declare -A EXPECT=(
 	[bulk-in-flight-rtt20-at-server]=plan
 	[bulk-in-flight-rtt80-at-client]=plan
 
-	# The fresh set (--fresh), kept out of testdata: see FRESH below.
+	# The fresh set (--fresh): see FRESH below.
 	[synack-lost]="SYN_SENT SYN_RCVD"
 	[listener-closed-backlog]="CLOSED CLOSED"
 	[client-close-unread]="CLOSED CLOSED"
@@ -148,20 +148,21 @@ for base in "${SCENARIOS[@]:0:30}"; do
 	HOLDOUT+=("$base-rtt10-at-client" "$base-rtt30-at-server")
 done
 
-# The fresh set: scenarios recorded apart from testdata (--fresh -o DIR), as
-# a test set the inference was not designed on. Not in the default list.
+# The fresh set (--fresh): scenarios first recorded apart, as a test set the
+# inference was not designed on; now in the default list too, at its end.
 FRESH=(
 	synack-lost listener-closed-backlog client-close-unread socket-killed
 	socket-killed-rst-lost bulk-lossy-close bulk-reordered ipv6-fin-with-data
 	ipv6-refused half-close-both-data simultaneous-open close-wait-then-rst
 )
+SCENARIOS+=("${FRESH[@]}")
 
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
 	echo "  --holdout  with no SCENARIO named, record the holdout set; DIR defaults to"
 	echo "             $ROOT/testdata/holdout"
-	echo "  --fresh    with no SCENARIO named, record the fresh set; needs -o DIR"
+	echo "  --fresh    with no SCENARIO named, record the fresh set (the last twelve)"
 	echo "  -l         list the scenarios (with --holdout or --fresh: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
@@ -194,10 +195,6 @@ fi
 if [ -n "$LIST" ]; then
 	printf '%s\n' "${DEFAULT[@]}"
 	exit 0
-fi
-if [ -n "$FRESH_SET" ] && [ -z "$LIST" ] && [ -z "$OUT" ]; then
-	echo "record.sh: --fresh needs -o DIR (the fresh set is kept outside testdata)" >&2
-	exit 2
 fi
 OUT=${OUT:-$HERE}
 

@@ -45,3 +45,11 @@ func Max(v, w Value) Value {
 	}
 	return v
 }
+
+// Min returns the earlier of v and w.
+func Min(v, w Value) Value {
+	if v.LessThan(w) {
+		return v
+	}
+	return w
+}

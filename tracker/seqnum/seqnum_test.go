@@ -54,7 +54,7 @@ func TestInWindow(t *testing.T) {
 	}
 }
 
-func TestAddSubMax(t *testing.T) {
+func TestAddSubMaxMin(t *testing.T) {
 	v := Value(math.MaxUint32)
 	if got := v.Add(2); got != 1 {
 		t.Errorf("Add across 2^32: got %d, want 1", got)
@@ -70,6 +70,9 @@ func TestAddSubMax(t *testing.T) {
 	}
 	if got := Max(1<<31-1, 0); got != 1<<31-1 {
 		t.Errorf("Max near 2^31: got %d", got)
+	}
+	if got := Min(math.MaxUint32, 3); got != math.MaxUint32 {
+		t.Errorf("Min across 2^32: got %d, want 2^32-1", got)
 	}
 }
 
