@@ -359,13 +359,17 @@ func (f *fanin) count(p *capture.Packet) {
 	st.Last = max(st.Last, p.Time)
 }
 
+// minTick: the fanout loop's ticker runs no faster than this, whatever
+// --interval asks (--interval 1ns would halve to 0, which a ticker refuses).
+const minTick = time.Millisecond
+
 // fanLoop is loop for a fanout capture: the packets come in batches from
 // the readers' goroutines, and a ticker keeps the clock, the detectors and
 // the view going when none come.
 func (w *watch) fanLoop(ctx context.Context) (interrupted bool, err error) {
 	f := w.fan
 	clk := w.startClock()
-	tick := time.NewTicker(min(sweepEvery, w.cfg.interval) / 2)
+	tick := time.NewTicker(max(min(sweepEvery, w.cfg.interval)/2, minTick))
 	defer tick.Stop()
 	var n uint64
 	use := func(p *capture.Packet, h tracker.FlowHash) bool {

@@ -371,6 +371,17 @@ func TestLiveSnapshots(t *testing.T) {
 	}
 }
 
+// TestLiveTinyInterval: --interval 1ns, positive as SPEC asks, runs (the
+// ring's loop ticks at half the interval, which must not round to 0).
+func TestLiveTinyInterval(t *testing.T) {
+	l := netlab.New(t)
+	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "--interval", "1ns", "--duration", "300ms", "-F", "json")
+	tw.wait(t)
+	if tw.code != exitOK || !strings.Contains(tw.out.String(), `"schema_version"`) {
+		t.Errorf("exit %d, stderr %q, stdout %.200q", tw.code, tw.err.String(), tw.out.String())
+	}
+}
+
 // TestLiveCount: -c N stops after N packets and reports them.
 func TestLiveCount(t *testing.T) {
 	t.Run("one", func(t *testing.T) { liveCount(t) })
