@@ -212,6 +212,9 @@ func (t *Tracker) enter(c *Conn, s Side, to State, at int64, pkt uint64, why cau
 	if tr.from == CloseWait && c.hasFinding(CloseWaitStuck, s) {
 		t.leftCloseWait(c, s, at, why) // detect_close.go
 	}
+	if tr.from == FinWait2 && why&(cFinAckLost|cFinAckLostUnseen) != 0 {
+		t.withdraw(c, FinWait2Stuck, s) // the ACK of its FIN never arrived: it was never in FIN_WAIT_2
+	}
 	c.addTransFrom(tr, &t.spares)
 	if t.cfg.OnTransition != nil {
 		t.cfg.OnTransition(c, tr.public())

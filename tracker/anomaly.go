@@ -366,6 +366,11 @@ func (t *Tracker) emit(c *Conn, a Anomaly) {
 						t.alsoCount[k]++
 					}
 				}
+				for _, k := range old.Also {
+					if !slices.Contains(a.Also, k) {
+						t.alsoCount[k]-- // (a consequence no longer so: the FIN_WAIT_2 was not)
+					}
+				}
 				old.Detail, old.Fields, old.Also = a.Detail, a.Fields, a.Also
 			}
 			return

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -57,5 +58,41 @@ func TestWithdrawnFindingsSlotIsTakenAgain(t *testing.T) {
 	counts := tr.AnomalyCounts()
 	if len(tr.Anomalies()) != 1 || counts[CloseWaitStuck] != 1 {
 		t.Errorf("%d listed, counts %v; want one listed, close_wait_stuck counted once", len(tr.Anomalies()), counts)
+	}
+}
+
+// TestFinWait2WhoseACKNeverArrivedIsNoFinding: the client's FIN, the
+// server's ACK of it, 100 s of silence (fin_wait_2_stuck is made, the
+// server's close_wait_stuck naming it in Also), then the client's FIN
+// sent again: the ACK never reached it, so it was never in FIN_WAIT_2.
+// Its finding is withdrawn, and neither counted nor named in the server's
+// Also at the end.
+func TestFinWait2WhoseACKNeverArrivedIsNoFinding(t *testing.T) {
+	tr, now, seg := freshStepped()
+	open1000(seg)
+	seg(true, FIN|ACK, 1001, 5001)
+	*now += int64(time.Millisecond)
+	seg(false, ACK, 5001, 1002)
+	*now += int64(100 * time.Second)
+	tr.Advance(*now)
+	tr.Sweep() // (as live mode does: the findings are made while it waits)
+	if n := tr.AlsoCounts()[FinWait2Stuck]; n != 1 {
+		t.Fatalf("fin_wait_2_stuck %d times in Also before the FIN came again, want 1 (the test's premise); counts %v", n, tr.AnomalyCounts())
+	}
+	seg(true, FIN|ACK, 1001, 5001)
+	tr.Finish()
+	if st := tr.Records()[0].State(Client); st != FinWait1 {
+		t.Fatalf("client %v, want FIN_WAIT_1", st)
+	}
+	for _, a := range tr.Anomalies() {
+		if a.Kind == FinWait2Stuck || slices.Contains(a.Also, FinWait2Stuck) {
+			t.Errorf("listed: %v %s (also %v)", a.Kind, a.Detail, a.Also)
+		}
+	}
+	if n := tr.AnomalyCounts()[FinWait2Stuck]; n != 0 {
+		t.Errorf("%d fin_wait_2_stuck counted", n)
+	}
+	if n := tr.AlsoCounts()[FinWait2Stuck]; n != 0 {
+		t.Errorf("fin_wait_2_stuck counted %d times in Also", n)
 	}
 }
