@@ -72,6 +72,7 @@ func TestExitCodes(t *testing.T) {
 		{"max-conns beyond what compact records can name", []string{"-r", sample, "--max-conns", "8000001"}, 2, "--max-conns 8000001: at most 8,000,000", false},
 		{"keep beyond what compact records can name", []string{"-r", sample, "--keep", "9000000"}, 2, "--keep 9000000: at most 8,000,000", false},
 		{"-w with no file name", []string{"-r", sample, "-w", ""}, 2, `-w "": give the name of the file to write`, false},
+		{"-w standard output", []string{"-r", sample, "-w", "/dev/stdout"}, 2, `-w "/dev/stdout": that is standard output, which takes the report; write to a file`, false},
 		{"--html with no file name", []string{"-r", sample, "--html="}, 2, `--html "": give the name of the file to write`, false},
 	}
 	for _, tc := range tests {

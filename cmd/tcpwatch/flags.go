@@ -219,6 +219,8 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return fmt.Errorf("-%s: at most five t's (-t, -tt, -ttt, -tttt, -ttttt)", strings.Repeat("t", c.times))
 	case fs.Changed("w") && c.writeFile == "":
 		return errors.New(`-w "": give the name of the file to write`)
+	case c.writeFile == "-":
+		return errors.New("-w -: standard output takes the report; give the name of the file to write")
 	case fs.Changed("html") && c.pictures.html == "":
 		return errors.New(`--html "": give the name of the file to write`)
 	case c.interval <= 0:

@@ -77,6 +77,7 @@ func TestUsageErrorsSayWhereTheUsageIs(t *testing.T) {
 		{[]string{"-r", sample, "-c"}, "tcpwatch: flag needs an argument: 'c' in -c (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-c", "ten"}, `tcpwatch: -c ten: invalid packet count, want 1 or more (tcpwatch --help for usage)` + "\n"},
 		{[]string{}, "tcpwatch: nothing to read: give -r FILE or -i IFACE (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "-w", "-"}, "tcpwatch: -w -: standard output takes the report; give the name of the file to write (tcpwatch --help for usage)\n"},
 		{[]string{"-c", "0"}, "tcpwatch: -c 0: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-r", sample}, "tcpwatch: -r " + sample + " given twice: each file is read once (its packets twice would be retransmissions) (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-r", "./" + sample}, "tcpwatch: -r " + sample + " and -r ./" + sample + " are the same file: each file is read once (its packets twice would be retransmissions) (tcpwatch --help for usage)\n"},

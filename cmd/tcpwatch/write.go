@@ -118,6 +118,9 @@ func openPcapOut(cfg *config) (*pcapOut, error) {
 	if name, ok := sameFileAs(cfg.writeFile, cfg.files); ok {
 		return nil, fmt.Errorf("-w %q: it is also an input (-r %q); write to another file", cfg.writeFile, name)
 	}
+	if stream, ok := standardStream(cfg.writeFile); ok {
+		return nil, fmt.Errorf("-w %q: that is %s; write to a file", cfg.writeFile, stream)
+	}
 	f, err := os.Create(cfg.writeFile)
 	if err != nil {
 		return nil, pcapFileError(cfg.writeFile, err)
@@ -209,6 +212,28 @@ func sameFileAs(path string, files []string) (string, bool) {
 	for _, name := range files {
 		if in, err := os.Stat(name); err == nil && os.SameFile(in, out) {
 			return name, true
+		}
+	}
+	return "", false
+}
+
+// standardStream names the standard stream (output or error) that the
+// file at path is, if it is one (/dev/stdout, /proc/self/fd/1, the
+// terminal or file it was redirected to); /dev/null takes anything.
+func standardStream(path string) (string, bool) {
+	out, err := os.Stat(path)
+	if err != nil {
+		return "", false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(null, out) {
+		return "", false
+	}
+	for _, f := range []struct {
+		name string
+		file *os.File
+	}{{"standard output, which takes the report", os.Stdout}, {"standard error, which takes the messages", os.Stderr}} {
+		if fi, err := f.file.Stat(); err == nil && os.SameFile(fi, out) {
+			return f.name, true
 		}
 	}
 	return "", false
