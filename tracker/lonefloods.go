@@ -191,6 +191,8 @@ func rangeOf(lo, hi Addr) netip.Prefix {
 	return p
 }
 
+var loneNoun = [numLoneClasses]string{"ACKs", "RSTs", "FINs", "answers"}
+
 var loneWhat = [numLoneClasses]string{"bare ACKs for connections it never had", "RSTs for connections it never had",
 	"FINs for connections it never had", "SYN-ACKs or RSTs answering SYNs the capture never saw"}
 
@@ -203,7 +205,7 @@ func (f *loneFlood) finding(c loneClass, dests int) Anomaly {
 	if dur > 0 {
 		rate = float64(f.floodN) / time.Duration(dur).Seconds()
 	}
-	src := f.sources.estimate()
+	src := min(f.sources.estimate(), int(min(f.segments, math.MaxInt32))) // (an estimate, never more than the segments)
 	to := ""
 	if c == lfBackscatter {
 		to = fmt.Sprintf(" to about %s destinations", Grouped(dests))
@@ -211,8 +213,12 @@ func (f *loneFlood) finding(c loneClass, dests int) Anomaly {
 			to = " to 1 destination"
 		}
 	}
-	detail := fmt.Sprintf("%s received %s %s, from about %s sources%s over %s (%s/s, peak %s/s)",
-		name, Grouped(f.segments), loneWhat[c], Grouped(src), to, secs(dur), Grouped(int64(math.RoundToEven(rate))), Grouped(f.peak))
+	over := fmt.Sprintf(" over %s", secs(dur))
+	if f.floodN < f.segments { // (the rest came in seconds below the flood rate)
+		over = fmt.Sprintf("; %s of the %s in %s of flooding", Grouped(f.floodN), loneNoun[c], secs(dur))
+	}
+	detail := fmt.Sprintf("%s received %s %s, from about %s sources%s%s (%s/s, peak %s/s)",
+		name, Grouped(f.segments), loneWhat[c], Grouped(src), to, over, Grouped(int64(math.RoundToEven(rate))), Grouped(f.peak))
 	fields := map[string]any{"target": name, "segments": f.segments, "sources": src,
 		"rate": rate, "peak_rate": f.peak, "seconds": time.Duration(dur).Seconds()}
 	if c == lfBackscatter {

@@ -174,7 +174,7 @@ func (ft *floodTarget) span() int64 { return ft.lastFailed - ft.firstFailed }
 // rate is the mean rate of unanswered SYNs from the first to the last, per
 // second, to one decimal (over at least a millisecond).
 func (ft *floodTarget) rate() float64 {
-	return math.Round(float64(ft.failed)/time.Duration(max(ft.span(), int64(time.Millisecond))).Seconds()*10) / 10
+	return float64(ft.failed) / time.Duration(max(ft.span(), int64(time.Millisecond))).Seconds() // (sentences round it: groupedTenths)
 }
 
 // sourcesSeen is the sketch's estimate of distinct sources, never more

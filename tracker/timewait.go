@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"fmt"
-	"math"
 	"net/netip"
 	"time"
 )
@@ -133,7 +132,7 @@ func (p *twPair) rate() float64 {
 	if p.entered < 2 || p.last <= p.first {
 		return 0
 	}
-	return math.Round(float64(p.entered-1)/time.Duration(p.last-p.first).Seconds()*10) / 10
+	return float64(p.entered-1) / time.Duration(p.last-p.first).Seconds() // (sentences round it: groupedTenths)
 }
 
 // steady is how many TIME_WAITs the rate would hold at once: rate × 2×MSL.

@@ -55,3 +55,35 @@ func TestSummaryAlsoCountsTheAlsoLists(t *testing.T) {
 		}
 	}
 }
+
+// TestFloodFiguresHoldTogether: a flood finding's sources (an estimate)
+// are never more than its segments, and its rate over its seconds never
+// makes more segments than it counted.
+func TestFloodFiguresHoldTogether(t *testing.T) {
+	names, _ := filepath.Glob("../../testdata/pcaps/anomalies/*-flood*.pcap.gz")
+	if len(names) < 4 {
+		t.Fatalf("%d flood recordings", len(names))
+	}
+	for _, name := range names {
+		_, out, _ := runCLI("-r", name, "-F", "json")
+		var rep report.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, a := range rep.Anomalies {
+			n, ok := a.Fields["segments"].(float64)
+			if !ok {
+				n, ok = a.Fields["syns"].(float64)
+			}
+			src, _ := a.Fields["sources"].(float64)
+			rate, _ := a.Fields["rate"].(float64)
+			secs, _ := a.Fields["seconds"].(float64)
+			if !ok {
+				continue
+			}
+			if src > n || rate*secs > n+0.5 {
+				t.Errorf("%s: %v: %v sources, rate %v over %vs, for %v segments: %s", filepath.Base(name), a.Kind, src, rate, secs, n, a.Detail)
+			}
+		}
+	}
+}
