@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,8 +118,33 @@ func parseError(fs *pflag.FlagSet, args []string, err error) error {
 		}
 	})
 	if arg, ok := strings.CutPrefix(msg, "invalid argument "); ok {
-		if v, _, ok := strings.Cut(arg, ` for "-c" flag:`); ok {
-			return fmt.Errorf("-c %s: invalid packet count, want 1 or more", strings.Trim(v, `"`))
+		return valueError(arg, msg)
+	}
+	return errors.New(msg)
+}
+
+// durationSyntax is what time.ParseDuration takes, whatever the size.
+var durationSyntax = regexp.MustCompile(`^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// valueError words pflag's `invalid argument "V" for "FLAG" flag: why`
+// (arg is what follows "invalid argument ") for the flags whose own words
+// would puzzle: a packet count, a count flag given a value, a duration too
+// long for Go's.
+func valueError(arg, msg string) error {
+	v, rest, _ := strings.Cut(arg, " for ")
+	v = strings.Trim(v, `"`)
+	switch {
+	case strings.HasPrefix(rest, `"-c" flag:`):
+		if n, err := strconv.ParseUint(v, 10, 64); err != nil && errors.Is(err, strconv.ErrRange) && n > 0 {
+			return fmt.Errorf("-c %s: invalid packet count, want 1 to %d", v, uint64(math.MaxUint64))
+		}
+		return fmt.Errorf("-c %s: invalid packet count, want 1 or more", v)
+	case strings.HasPrefix(rest, `"-v, --verbose" flag:`):
+		return fmt.Errorf("--verbose=%s: -v takes no value; give it once, or twice (-vv) for more", v)
+	case strings.Contains(rest, "duration") && durationSyntax.MatchString(v):
+		if _, err := time.ParseDuration(v); err != nil { // (well formed, so too long)
+			flag, _, _ := strings.Cut(strings.Trim(rest, `"`), `"`)
+			return fmt.Errorf("%s %s: too long, at most %v", flag[strings.LastIndex(flag, " ")+1:], v, time.Duration(math.MaxInt64))
 		}
 	}
 	return errors.New(msg)
@@ -217,6 +245,10 @@ func (c *config) check(fs *pflag.FlagSet) error {
 		return fmt.Errorf("--time-wait-limit %d: must be positive", c.twLimit)
 	case c.times > 5:
 		return fmt.Errorf("-%s: at most five t's (-t, -tt, -ttt, -tttt, -ttttt)", strings.Repeat("t", c.times))
+	case fs.Changed("format") && c.format == "":
+		return errors.New(`-F "": give a format: table, json, ndjson, csv or zeek`)
+	case fs.Changed("relinquish-privileges") && c.user == "":
+		return errors.New(`-Z "": give the user to switch to`)
 	case fs.Changed("w") && c.writeFile == "":
 		return errors.New(`-w "": give the name of the file to write`)
 	case c.writeFile == "-":
