@@ -32,8 +32,9 @@ const zeekUnset = "-"
 // (tcpwatch identifies no protocol), local_orig and local_resp (no local
 // networks are configured), orig_ip_bytes and resp_ip_bytes (tcpwatch does
 // not keep IP header lengths), tunnel_parents. #open and #close carry the
-// capture's first and last packet times, not the wall clock, so that the
-// same capture always gives the same log.
+// capture's first packet time and its end (capture_end when later than the
+// last packet), not the wall clock, so that the same capture always gives
+// the same log.
 func printZeek(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	stamp := func(t Time) string { return time.Unix(0, int64(t)).UTC().Format("2006-01-02-15-04-05") }
