@@ -87,3 +87,14 @@ func TestFloodFiguresHoldTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestFailOnLineNamesEachKindOnce: the line --fail-on writes names each
+// kind once, in the kinds table's order, "(also)" for a kind matched only
+// within other findings and "(+N also)" for one found on its own too.
+func TestFailOnLineNamesEachKindOnce(t *testing.T) {
+	code, _, errs := runCLI("-r", "../../testdata/pcaps/end-states.pcap", "--stuck", "1s", "--fail-on", "any")
+	want := "tcpwatch: --fail-on any matched: 1 half_open (+1 also), 3 close_wait_stuck, 2 fin_wait_2_stuck (also), 8 unacked_fin, 1 syn_timeout, 1 connection_refused, 2 reset\n"
+	if code != exitMatched || errs != want {
+		t.Errorf("exit %d, stderr\n%q\nwant exit 1 and\n%q", code, errs, want)
+	}
+}

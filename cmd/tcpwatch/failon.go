@@ -70,23 +70,27 @@ func (f *failOn) matches(kinds []tracker.Kind) bool {
 func (f *failOn) matched(r *report.Report) bool { return f.reason(r) != "" }
 
 // reason says which findings matched, by kind in the kinds' order:
-// "2 close_wait_stuck, 1 half_open, 1 fin_wait_2_stuck (also)", the last
-// a kind in another finding's also list; "" if none matched.
+// "2 close_wait_stuck, 1 fin_wait_2_stuck (also), 1 half_open (+1 also)":
+// "(also)" a kind only in other findings' also lists, "+N also" a kind
+// found on its own and in also lists; "" if none matched.
 func (f *failOn) reason(r *report.Report) string {
 	if f == nil {
 		return ""
 	}
-	var found, also []string
+	var found []string
 	for _, k := range tracker.Kinds() {
 		if !f.matches([]tracker.Kind{k}) {
 			continue
 		}
-		if n := r.Summary.Anomalies[k]; n > 0 {
+		n, also := r.Summary.Anomalies[k], r.Summary.Also[k]
+		switch {
+		case n > 0 && also > 0:
+			found = append(found, fmt.Sprintf("%s %v (+%s also)", tracker.Grouped(n), k, tracker.Grouped(also)))
+		case n > 0:
 			found = append(found, tracker.Grouped(n)+" "+k.String())
-		}
-		if n := r.Summary.Also[k]; n > 0 {
-			also = append(also, tracker.Grouped(n)+" "+k.String()+" (also)")
+		case also > 0:
+			found = append(found, tracker.Grouped(also)+" "+k.String()+" (also)")
 		}
 	}
-	return strings.Join(append(found, also...), ", ")
+	return strings.Join(found, ", ")
 }
