@@ -283,7 +283,7 @@ func (p *printer) connections(r *Report) {
 	verbose := r.source != nil && r.source.verbose || r.source == nil && slices.ContainsFunc(r.Connections, func(c Connection) bool {
 		return c.Transitions != nil
 	})
-	p.connTable(r.each, verbose)
+	p.connTable(r.each, verbose, 0)
 }
 
 // connHeader and connAlign are the connection table's columns.
@@ -297,7 +297,11 @@ var (
 // widths of the columns first, so that the rows are printed as they come
 // and a report of hundreds of thousands of connections, made one at a
 // time (BuildStreamed), is never held whole.
-func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
+//
+// With idleEnd (the end of input; 0: not) an open connection without a
+// finding says why it is listed in the ANOMALIES column: how long it has
+// been idle.
+func (p *printer) connTable(each func(func(*Connection) bool), verbose bool, idleEnd Time) {
 	widths := make([]int, len(connHeader))
 	for i, h := range connHeader {
 		widths[i] = twwidth.Width(h)
@@ -305,7 +309,7 @@ func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
 	mid := false
 	row := make([]string, 0, len(connHeader))
 	each(func(c *Connection) bool {
-		row = connRow(row[:0], c)
+		row = connRowIdle(row[:0], c, idleEnd)
 		for i, cell := range row {
 			widths[i] = max(widths[i], cellWidth(cell))
 		}
@@ -313,7 +317,7 @@ func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
 		return true
 	})
 	p.streamTable(connHeader, connAlign, widths, func(add func([]string) error) {
-		each(func(c *Connection) bool { return add(connRow(row[:0], c)) == nil })
+		each(func(c *Connection) bool { return add(connRowIdle(row[:0], c, idleEnd)) == nil })
 	})
 	if mid {
 		p.printf("* first seen mid-stream: client and server are inferred, from a SYN-ACK if one was seen, else from the ports\n")
@@ -326,6 +330,17 @@ func (p *printer) connTable(each func(func(*Connection) bool), verbose bool) {
 			return p.err == nil
 		})
 	}
+}
+
+// connRowIdle is connRow, with an open connection without a finding's idle
+// time since its last packet up to idleEnd in its ANOMALIES cell (idleEnd
+// not 0).
+func connRowIdle(row []string, c *Connection, idleEnd Time) []string {
+	row = connRow(row, c)
+	if idleEnd != 0 && len(c.Anomalies) == 0 && !ended(c) {
+		row[len(row)-1] = "(open, idle " + duration(time.Duration(idleEnd-c.LastPacket)) + ")"
+	}
+	return row
 }
 
 // connRow appends a connection's cells to row.

@@ -245,6 +245,6 @@ func (p *printer) topConnections(ru *Rollup) {
 	}
 	p.printf("\nConnections that matter most (by severity, then time stuck): %s of the %s with a finding or not closed cleanly\n",
 		count(uint64(len(ru.Top))), count(uint64(ru.Candidates)))
-	p.connTable(slices.Values(ru.Top), slices.ContainsFunc(ru.Top, func(c *Connection) bool { return c.Transitions != nil }))
+	p.connTable(slices.Values(ru.Top), slices.ContainsFunc(ru.Top, func(c *Connection) bool { return c.Transitions != nil }), ru.End)
 	p.more(ru.Candidates-len(ru.Top), "connections")
 }

@@ -34,6 +34,9 @@ type Rollup struct {
 	// Candidates counts the connections Top was chosen from: those with a
 	// finding or that did not close cleanly.
 	Candidates int
+	// End is the end of input, from which an open connection's idle time
+	// is counted.
+	End Time
 }
 
 // Service is one server ip:port's part of a capture.
@@ -201,7 +204,7 @@ func (b *rollupBuilder) addAnomaly(a *Anomaly) {
 // result returns the rollup; counts are every finding by kind (the
 // report's summary), also those not listed.
 func (b *rollupBuilder) result(counts map[tracker.Kind]int) *Rollup {
-	r := &Rollup{Candidates: b.candidates}
+	r := &Rollup{Candidates: b.candidates, End: b.end}
 	for _, sv := range b.services {
 		r.Services = append(r.Services, *sv)
 	}
