@@ -548,9 +548,17 @@ func (p *printer) anomalies(r *Report) {
 	})
 	rows := make([][]string, 0, len(as))
 	defer p.notInTimeOrder()()
+	header := []string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}
+	if p.times == NoTime { // (-t: no column of empty cells)
+		header = slices.Delete(header, 4, 5)
+	}
 	for i := range as {
 		a := &as[i]
-		rows = append(rows, []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail})
+		row := []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail}
+		if p.times == NoTime {
+			row = slices.Delete(row, 4, 5)
+		}
+		rows = append(rows, row)
 	}
 	total := r.Summary.AnomalyTotal()
 	if total > len(as) {
@@ -558,7 +566,7 @@ func (p *printer) anomalies(r *Report) {
 	} else {
 		p.printf("\nAnomalies: %s\n", count(uint64(total)))
 	}
-	p.tableWrapped([]string{"SEVERITY", "KIND", "WHERE", "SIDE", "SINCE", "DETAIL"}, rows, nil, 72)
+	p.tableWrapped(header, rows, nil, 72)
 }
 
 // openRows lists the live view's open connections that matter most.

@@ -238,3 +238,12 @@ func TestSecondReadingAfterSwitchSaysWhose(t *testing.T) {
 		t.Errorf("%v, stderr %q; want exit 2 and %q", err, errb.String(), want)
 	}
 }
+
+// TestNoTimesNoSinceColumn: -t prints no times, as tcpdump's, and the
+// anomalies table drops its SINCE column rather than keep it empty.
+func TestNoTimesNoSinceColumn(t *testing.T) {
+	_, out, _ := runCLI("-t", "-r", lostAck)
+	if strings.Contains(out, "SINCE") || !strings.Contains(out, "│ SEVERITY │ KIND ") || !strings.Contains(out, "│ DETAIL") {
+		t.Errorf("-t: the anomalies table\n%s", out)
+	}
+}
