@@ -157,7 +157,7 @@ func (p *printer) kindGroups(gs []KindGroup, total int) {
 	}
 	p.printf("\nFindings: %s of %s, worst first", count(uint64(total)), plural(uint64(len(gs)), "kind"))
 	if listed < total {
-		p.printf(" (first, last and top services of the %s listed)", count(uint64(listed)))
+		p.printf(" (first and last of the %s listed)", count(uint64(listed)))
 	}
 	p.printf("\n")
 	defer p.notInTimeOrder()() // (and the examples, by kind)

@@ -59,16 +59,17 @@ type Service struct {
 type KindGroup struct {
 	Kind  tracker.Kind
 	Count int // every finding of the kind, listed or not (summary)
-	// Listed counts the findings in the report's list; First, Last,
-	// Targets and Examples are taken from those.
+	// Listed counts the findings in the report's list; First, Last and
+	// Examples are taken from those, Targets from every one (the services').
 	Listed      int
 	First, Last Time
-	Targets     []TargetCount // the services with the most, at most MaxTargets
+	Targets     []TargetCount // the services with the most connections with one, at most MaxTargets
 	MoreTargets int           // services not named
 	Examples    []Anomaly     // the first listed, at most MaxExamples
 }
 
-// TargetCount is how many findings of a kind were about one service.
+// TargetCount is how many connections of one service had a finding of a
+// kind (a target's finding, a flood's, counts as one).
 type TargetCount struct {
 	Target netip.AddrPort
 	Count  int
@@ -94,7 +95,6 @@ type rollupBuilder struct {
 type kindAcc struct {
 	listed      int
 	first, last Time
-	targets     map[netip.AddrPort]int
 	examples    []Anomaly
 }
 
@@ -188,14 +188,11 @@ func (b *rollupBuilder) addAnomaly(a *Anomaly) {
 	}
 	k := b.kinds[a.Kind]
 	if k == nil {
-		k = &kindAcc{first: a.Time, last: a.Time, targets: map[netip.AddrPort]int{}}
+		k = &kindAcc{first: a.Time, last: a.Time}
 		b.kinds[a.Kind] = k
 	}
 	k.listed++
 	k.first, k.last = min(k.first, a.Time), max(k.last, a.Time)
-	if a.Target.IsValid() {
-		k.targets[a.Target]++
-	}
 	if len(k.examples) < MaxExamples {
 		k.examples = append(k.examples, *a)
 	}
@@ -214,7 +211,9 @@ func (b *rollupBuilder) result(counts map[tracker.Kind]int) *Rollup {
 		if k < kindSlots && b.kinds[k] != nil {
 			acc := b.kinds[k]
 			g.Listed, g.First, g.Last, g.Examples = acc.listed, acc.first, acc.last, acc.examples
-			g.Targets, g.MoreTargets = topTargets(acc.targets)
+		}
+		if k < kindSlots {
+			g.Targets, g.MoreTargets = topServices(r.Services, k)
 		}
 		r.Kinds = append(r.Kinds, g)
 	}
@@ -239,16 +238,24 @@ func serviceCmp(a, b Service) int {
 		cmp.Compare(b.Connections, a.Connections), a.Server.Compare(b.Server))
 }
 
-// topTargets returns the services with the most findings, at most
-// MaxTargets, and how many others there were.
-func topTargets(m map[netip.AddrPort]int) ([]TargetCount, int) {
+// topServices returns the services with the most connections with a
+// finding of kind k (every one, as the services table counts them: also
+// beyond the findings listed, and forgotten), at most MaxTargets, and how
+// many others had one.
+func topServices(svs []Service, k tracker.Kind) ([]TargetCount, int) {
 	var top []TargetCount
-	for t, n := range m {
-		top = insertTop(top, TargetCount{t, n}, MaxTargets, func(a, b TargetCount) int {
+	n := 0
+	for i := range svs {
+		c := svs[i].Findings[k]
+		if c == 0 {
+			continue
+		}
+		n++
+		top = insertTop(top, TargetCount{svs[i].Server, c}, MaxTargets, func(a, b TargetCount) int {
 			return cmp.Or(cmp.Compare(b.Count, a.Count), a.Target.Compare(b.Target))
 		})
 	}
-	return top, len(m) - len(top)
+	return top, n - len(top)
 }
 
 // insertTop inserts x into top, kept sorted by order and at most n long: the
