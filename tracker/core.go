@@ -305,9 +305,10 @@ func (h *Half) missedGap(from, to seqnum.Value) {
 
 // maxHoles: the gaps followed at once in what a sender was seen to send.
 // Segments reordered on the way to the capture point leave one gap each
-// until they come; a path that holds back a few at a time needs more than
-// one (bulk-reordered). A gap pushed out stays counted as missed.
-const maxHoles = 4
+// until they come; a path that holds back two at a time needs two
+// (bulk-reordered). A gap pushed out stays counted as missed. Two keep a
+// Conn within 20 cache lines (1,280 bytes), as before there were any.
+const maxHoles = 2
 
 // holes are gaps [start, end) in a sender's sequence space, latest first;
 // an empty one (start == end) is unused.

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
 )
@@ -57,5 +58,14 @@ func TestHolesFill(t *testing.T) {
 	g.forget(v(200 + maxBehind + 1))
 	if n, _ := g.fill(v(100), v(200)); n != 0 {
 		t.Errorf("a gap more than maxBehind behind filled %d bytes", n)
+	}
+}
+
+// TestConnFitsTwentyCacheLines: a Conn is read on every packet of its
+// connection; what it holds (gaps among them) must not push it past the
+// 20 cache lines it had, which BenchmarkEndToEnd felt (4% at 21).
+func TestConnFitsTwentyCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 20*64 {
+		t.Errorf("a Conn is %d bytes, more than 20 cache lines (1,280)", n)
 	}
 }

@@ -84,6 +84,7 @@ func TestUsageErrorsSayWhereTheUsageIs(t *testing.T) {
 		{[]string{"-r", sample, "-c", "99999999999999999999"}, "tcpwatch: -c 99999999999999999999: invalid packet count, want 1 to 18446744073709551615 (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "--stuck", "2562048h"}, "tcpwatch: --stuck 2562048h: too long, at most 2562047h47m16.854775807s (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "--stuck", "5x"}, "tcpwatch: invalid argument \"5x\" for \"--stuck\" flag: must be a duration like \"30s\" or \"5m\" (tcpwatch --help for usage)\n"},
+		{[]string{"-r", sample, "--ladder", "-q"}, "tcpwatch: --ladder without IDs draws the connections the table lists, and -q lists none: name them (--ladder 3,7) or leave out -q (tcpwatch --help for usage)\n"},
 		{[]string{"-c", "0"}, "tcpwatch: -c 0: invalid packet count, want 1 or more (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-r", sample}, "tcpwatch: -r " + sample + " given twice: each file is read once (its packets twice would be retransmissions) (tcpwatch --help for usage)\n"},
 		{[]string{"-r", sample, "-r", "./" + sample}, "tcpwatch: -r " + sample + " and -r ./" + sample + " are the same file: each file is read once (its packets twice would be retransmissions) (tcpwatch --help for usage)\n"},

@@ -158,6 +158,9 @@ func checkPictureFlags(c *config) error {
 	if p.ladder.set && c.format != "table" {
 		return fmt.Errorf("--ladder draws in the table output only, not with -F %s; --html FILE draws ladders as SVG", c.format)
 	}
+	if p.ladder.set && len(p.ladder.ids) == 0 && c.quiet {
+		return errors.New("--ladder without IDs draws the connections the table lists, and -q lists none: name them (--ladder 3,7) or leave out -q")
+	}
 	return nil
 }
 
