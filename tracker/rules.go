@@ -318,7 +318,8 @@ func (a *arrival) inferFIN(h, peer *Half, at seqnum.Value, sender bool) {
 		hc, pc = a.cr, a.cs
 	}
 	hc(cFinSent)
-	pc(h.takeFIN(peer, at, seg.Time, h.peerFin && (ackedFIN(h, peer) || !crossed(h, peer, seg.Time))))
+	answered := ackedFIN(h, peer) || !crossed(h, peer, seg.Time) && !(sender && bareAckOfFIN(seg, peer))
+	pc(h.takeFIN(peer, at, seg.Time, h.peerFin && answered))
 	if sender && !peer.peerFin {
 		peer.peerFin = true
 		pc(cPeerFin)
@@ -346,6 +347,17 @@ func (h *Half) takeFIN(peer *Half, at seqnum.Value, when int64, answered bool) c
 // peer's, however soon after it the peer's ACK of it came.
 func ackedFIN(h, peer *Half) bool {
 	return peer.finSent && h.ackValid && covers(h.ack, peer.finSeq)
+}
+
+// bareAckOfFIN: seg, a bare ACK sent past its sender's FIN, is the first
+// of its segments to acknowledge the peer's FIN, which was not sent again.
+// A FIN that answered the peer's carries that acknowledgment itself
+// (Linux acknowledges a FIN with its own FIN when the application closes
+// at once, or else with a bare ACK before it, below the FIN); one sent
+// after its FIN acknowledges a FIN that came after it: they crossed.
+func bareAckOfFIN(seg *Segment, peer *Half) bool {
+	return seg.Payload == 0 && seg.Flags&(FIN|SYN|RST) == 0 && peer.finSent && !peer.finInferred &&
+		peer.finRtx == 0 && covers(seg.Ack, peer.finSeq)
 }
 
 // crossed reports whether h's FIN, which the capture missed, was sent
