@@ -830,15 +830,7 @@ sc_ipv6-refused() { plain 0.3; }
 
 # half-close-both-data: data both ways, the client half-closes, the server
 # sends ten more chunks 100 ms apart and closes.
-sc_half-close-both-data() {
-	peer server
-	wait_listen
-	capture_start
-	peer client
-	await client-done
-	await server-done
-	sleep 0.3
-}
+sc_half-close-both-data() { plain 0.3; }
 
 # simultaneous-open: 198.18.0.1:50500 and 198.18.0.2:50600 connect to each
 # other, neither listening. Both input hooks drop bare SYNs until both
