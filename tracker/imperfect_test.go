@@ -43,6 +43,11 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			step{from: Server, flags: FA, seq: 21, ack: 12, after: 400 * time.Millisecond},
 			step{from: Client, flags: A, seq: 12, ack: 22},
 		), 0, "TIME_WAIT", "TIME_WAIT", "the FINs crossed", 1},
+		{"the client's ACK and data not captured: the server acknowledging that data shows it answered the SYN-ACK", []step{
+			{from: Client, flags: S},
+			{from: Server, flags: SA, ack: 1},
+			{from: Server, flags: A, seq: 1, ack: 33},
+		}, 2 * time.Second, "ESTABLISHED", "ESTABLISHED", "", 0},
 		{"both FINs not captured: the last ACK's sequence number and acknowledgment show them", with(established,
 			step{from: Client, flags: A, seq: 12, ack: 22},
 		), 0, "TIME_WAIT", "CLOSED", "its next segment's sequence number is one past its last byte", 2},

@@ -250,7 +250,7 @@ func (h *Half) heal(peer *Half, now int64, final bool) (why cause, at int64, pkt
 			h.synAcked = true
 			return cSynAckAckedUnseen, min(h.lastRtx+peer.rtt, now), 0
 		}
-		if h.sentSynAck && !h.synAcked && h.synRtx > 0 && !h.reset && peer.onlySYN() {
+		if h.sentSynAck && !h.synAcked && h.synRtx > 0 && !h.reset && peer.onlySYN(h) {
 			// A request socket retransmits until it is acknowledged or
 			// dropped; under a full queue Linux keeps old ones for two
 			// retransmissions only (reqsk_timer_handler).
@@ -303,7 +303,7 @@ func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
 	if !h.inSynSent() {
 		why = cSynAckIgnored
 	}
-	if why == cSynAckIgnored && (!h.onlySYN() || !h.peerSyn) || h.reset || h.synAbandoned {
+	if why == cSynAckIgnored && (!h.onlySYN(peer) || !h.peerSyn) || h.reset || h.synAbandoned {
 		return 0, 0
 	}
 	gap := h.rtxGap
@@ -323,10 +323,12 @@ func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
 }
 
 // onlySYN reports whether the side, an active opener, sent nothing but its
-// SYN (and copies of it).
-func (h *Half) onlySYN() bool {
+// SYN (and copies of it), as far as the capture and the peer show: a peer
+// whose SYN it acknowledged, or that acknowledged data of it, heard more
+// from it than the capture did.
+func (h *Half) onlySYN(peer *Half) bool {
 	return h.synSent && h.synSeen && !h.sentSynAck && !h.ackValid && !h.reset && !h.finSent &&
-		h.packets == uint64(h.synRtx)+1
+		h.packets == uint64(h.synRtx)+1 && !peer.synAcked && !(peer.ackValid && h.synEnd.LessThan(peer.ack))
 }
 
 // cookieDue is how long after a SYN-ACK a stateful listener surely sends it
@@ -341,7 +343,7 @@ var cookieDue = nextRtxDue(synTimeoutInit / 2)
 // socket; it returns when that became evident, 0 if not (yet).
 func (h *Half) synCookie(peer *Half, now int64) int64 {
 	if !h.sentSynAck || !h.synSeen || h.synAcked || h.synRtx != 0 || h.stateless || h.reset || h.finSent ||
-		!peer.onlySYN() || now-h.synTime <= cookieDue {
+		!peer.onlySYN(h) || now-h.synTime <= cookieDue {
 		return 0
 	}
 	h.stateless = true
