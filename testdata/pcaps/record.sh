@@ -13,6 +13,7 @@
 #   sudo testdata/pcaps/record.sh --holdout    # the holdout set, into testdata/holdout
 #   sudo testdata/pcaps/record.sh -o DIR NAME  # write NAME.* into DIR instead
 #   sudo testdata/pcaps/record.sh --fresh      # just the fresh set
+#   sudo testdata/pcaps/record.sh --fresh2 -o DIR  # the second fresh set, into DIR
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -104,6 +105,10 @@ declare -A EXPECT=(
 	[half-close-both-data]="TIME_WAIT CLOSED"
 	[simultaneous-open]="ESTABLISHED ESTABLISHED"
 	[close-wait-then-rst]="CLOSED CLOSED"
+
+	# The second fresh set (--fresh2): see FRESH2 below.
+	[accept-queue-abort]="ESTABLISHED ESTABLISHED,CLOSED CLOSED,ESTABLISHED ESTABLISHED"
+	[accept-queue-overflow]="ESTABLISHED ESTABLISHED,ESTABLISHED SYN_RCVD,ESTABLISHED ESTABLISHED"
 )
 
 # How the link and the capture differ from the default (one veth, no delay,
@@ -157,20 +162,26 @@ FRESH=(
 )
 SCENARIOS+=("${FRESH[@]}")
 
+# The second fresh set (--fresh2): recorded apart, as a test set the
+# inference was not designed on; not in the default list.
+FRESH2=(accept-queue-abort accept-queue-overflow)
+
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
 	echo "  --holdout  with no SCENARIO named, record the holdout set; DIR defaults to"
 	echo "             $ROOT/testdata/holdout"
 	echo "  --fresh    with no SCENARIO named, record the fresh set (the last twelve)"
-	echo "  -l         list the scenarios (with --holdout or --fresh: that set)"
+	echo "  --fresh2   with no SCENARIO named, record the second fresh set (not in the"
+	echo "             default list: ${FRESH2[*]})"
+	echo "  -l         list the scenarios (with --holdout, --fresh or --fresh2: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
 	echo "scenarios: ${SCENARIOS[*]}"
 }
 
 ARGS=("$@")
-OUT="" HOLDOUT_SET="" FRESH_SET="" LIST=""
+OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" LIST=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -178,6 +189,7 @@ while [ $# -gt 0 ]; do
 	-o) [ $# -ge 2 ] || { usage >&2; exit 2; }; OUT=$2; shift ;;
 	--holdout) HOLDOUT_SET=1 ;;
 	--fresh) FRESH_SET=1 ;;
+	--fresh2) FRESH2_SET=1 ;;
 	--) shift; break ;;
 	-*) echo "record.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -189,6 +201,8 @@ if [ -n "$HOLDOUT_SET" ]; then
 	DEFAULT=("${HOLDOUT[@]}")
 elif [ -n "$FRESH_SET" ]; then
 	DEFAULT=("${FRESH[@]}")
+elif [ -n "$FRESH2_SET" ]; then
+	DEFAULT=("${FRESH2[@]}")
 else
 	DEFAULT=("${SCENARIOS[@]}")
 fi
@@ -865,6 +879,53 @@ sc_simultaneous-open() {
 # close-wait-then-rst: the client closes after one exchange; the server
 # stays in CLOSE_WAIT for a second, then aborts (SO_LINGER 0).
 sc_close-wait-then-rst() { plain 0.3; }
+
+# ---- the second fresh set (peer/fresh2.go) ----
+
+# accept-queue-abort, accept-queue-overflow: the server listens with a
+# backlog of 1 (the accept queue holds two) and never accepts. The client
+# connects from 50701 (queued), then from 50702, whose segments other than
+# SYNs the client's output hook drops (the server keeps it a request in
+# SYN_RCVD), then from 50703 (queued: the queue is full). A SYN that
+# arrived with the queue full would be dropped, so the second connection's
+# SYN must come before the queue fills. Then the drop goes: the second
+# connection's next ACK finds the queue full.
+queue_overflow() {
+	NX "$SNS" sysctl -qw net.ipv4.tcp_abort_on_overflow="$1" || fail "cannot set tcp_abort_on_overflow"
+	peer server
+	wait_listen
+	nft_drop_out "$CNS" tcp sport 50702 tcp flags \& syn == 0
+	capture_start
+	peer client
+	await client-queued
+	local q
+	q=$(NX "$SNS" ss -tanH '( sport = :8080 )' | awk '$1 != "LISTEN" { print $1 }' | sort | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
+	[ "$q" = "2 ESTAB, 1 SYN-RECV" ] || fail "the server's queue is not as it should be: $q"
+	nft_clear "$CNS"
+	mark go
+}
+
+# accept-queue-abort: tcp_abort_on_overflow=1; the client sends nothing on
+# the second connection; the server's SYN-ACK, retransmitted 1 s after the
+# SYN, gets an ACK back, and the server answers that ACK with RST.
+sc_accept-queue-abort() {
+	queue_overflow 1
+	await client-done
+	await server-done
+	sleep 0.3
+}
+
+# accept-queue-overflow: tcp_abort_on_overflow=0; the client sends a
+# request on the second connection, which the server drops (the queue is
+# full) as it drops the ACKs, and which the client retransmits; the
+# server retransmits its SYN-ACK at 1 s and 3 s. The client is done 3.4 s
+# after the second SYN; stop then (the next SYN-ACK would be at 7 s).
+sc_accept-queue-overflow() {
+	queue_overflow 0
+	await client-done
+	await server-done
+	sleep 0.05
+}
 
 # ---- plans of many connections (peer/convo.go) ----
 
