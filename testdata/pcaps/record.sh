@@ -109,6 +109,14 @@ declare -A EXPECT=(
 	# The second fresh set (--fresh2): see FRESH2 below.
 	[accept-queue-abort]="ESTABLISHED ESTABLISHED,CLOSED CLOSED,ESTABLISHED ESTABLISHED"
 	[accept-queue-overflow]="ESTABLISHED ESTABLISHED,ESTABLISHED SYN_RCVD,ESTABLISHED ESTABLISHED"
+	[syncookies-forced]="TIME_WAIT CLOSED"
+	[fin-wait-2-timeout-then-data]="CLOSED CLOSED"
+	[client-crash-silent]="CLOSED CLOSED"
+	[close-in-syn-sent]="CLOSED CLOSED"
+	[ipv6-simultaneous-close]="TIME_WAIT TIME_WAIT"
+	[ipv6-rst-abort]="CLOSED CLOSED"
+	[server-close-while-receiving]="CLOSED CLOSED"
+	[keepalive-after-peer-restart]="CLOSED CLOSED"
 )
 
 # How the link and the capture differ from the default (one veth, no delay,
@@ -141,6 +149,9 @@ declare -A LINK=(
 	[multi-close-over-vxlan]="snap=192 tunnel=vxlan"
 	[ipv6-fin-with-data]="ipv6"
 	[ipv6-refused]="ipv6"
+	[ipv6-simultaneous-close]="ipv6"
+	[ipv6-rst-abort]="ipv6"
+	[server-close-while-receiving]="rtt=10"
 	[bulk-lossy-close]="rtt=10 loss=2.5 snap=128"
 	[bulk-reordered]="rtt=10 reorder=3 snap=128"
 )
@@ -164,7 +175,12 @@ SCENARIOS+=("${FRESH[@]}")
 
 # The second fresh set (--fresh2): recorded apart, as a test set the
 # inference was not designed on; not in the default list.
-FRESH2=(accept-queue-abort accept-queue-overflow)
+FRESH2=(
+	accept-queue-abort accept-queue-overflow syncookies-forced
+	fin-wait-2-timeout-then-data client-crash-silent close-in-syn-sent
+	ipv6-simultaneous-close ipv6-rst-abort server-close-while-receiving
+	keepalive-after-peer-restart
+)
 
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
@@ -925,6 +941,119 @@ sc_accept-queue-overflow() {
 	await client-done
 	await server-done
 	sleep 0.05
+}
+
+# syncookies-forced: tcp_syncookies=2 at the server: every SYN is answered
+# with a cookie, the listener keeps no request; then close-client-first.
+sc_syncookies-forced() {
+	NX "$SNS" sysctl -qw net.ipv4.tcp_syncookies=2 || fail "cannot set tcp_syncookies"
+	plain 0.3
+	local sent
+	sent=$(NX "$SNS" nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv | awk '/^TcpExt/ { printf "%s%s %s", sep, $1, $2; sep = ", " }')
+	[ "$sent" = "TcpExtSyncookiesSent 1, TcpExtSyncookiesRecv 1" ] || fail "not one cookie sent and received: $sent"
+}
+
+# fin-wait-2-timeout-then-data: tcp_fin_timeout=2 at the client, which
+# closes after one exchange; its orphaned socket waits in FIN_WAIT_2 for
+# 2 s and goes; the server, in CLOSE_WAIT, then writes, and the client's
+# kernel, with no socket, answers with RST.
+sc_fin-wait-2-timeout-then-data() {
+	NX "$CNS" sysctl -qw net.ipv4.tcp_fin_timeout=2 || fail "cannot set tcp_fin_timeout"
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-done
+	await server-eof
+	wait_state "$CNS" FIN-WAIT-2
+	sleep 3
+	NX "$CNS" ss -tanH | grep -q . && fail "the client's socket outlived tcp_fin_timeout: $(NX "$CNS" ss -tanH)"
+	mark write
+	await server-done
+	sleep 0.3
+}
+
+# client-crash-silent: after one exchange, ss -K destroys the client's
+# socket; its RST (RST+ACK) is dropped in the client's output hook. The
+# server then writes, and the client's kernel, with no socket, answers
+# with a bare RST (let through).
+sc_client-crash-silent() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-established
+	nft_drop_out "$CNS" tcp dport 8080 tcp flags \& \(rst \| ack\) == \(rst \| ack\)
+	sleep 0.1
+	NX "$CNS" ss -K -tnH state established '( dport = :8080 )' >"$TMP/$NAME.kill.log" 2>&1 ||
+		fail "ss -K failed (CONFIG_INET_DIAG_DESTROY?): $(cat "$TMP/$NAME.kill.log")"
+	NX "$CNS" ss -tnH state established '( dport = :8080 )' | grep -q . && fail "ss -K left the socket"
+	sleep 0.2
+	mark write
+	await server-done
+	nft_clear "$CNS"
+	sleep 0.3
+}
+
+# close-in-syn-sent: the client's input hook drops the SYN-ACKs; the client
+# connects (non-blocking) and closes about 200 ms later, still in SYN_SENT
+# (nothing is sent); the drop goes, and the server's SYN-ACK, retransmitted
+# 1 s after the SYN, reaches a kernel with no socket: RST, and the server
+# drops its request. Stop before 3 s (no further SYN-ACK comes anyway).
+sc_close-in-syn-sent() {
+	peer server
+	wait_listen
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080 tcp flags \& \(syn \| ack\) == \(syn \| ack\)
+	capture_start
+	peer client
+	await client-connecting
+	wait_state "$CNS" SYN-SENT
+	sleep 0.2
+	mark close
+	await client-done
+	NX "$CNS" ss -tanH | grep -q . && fail "the client's socket outlived its close: $(NX "$CNS" ss -tanH)"
+	nft_clear "$CNS"
+	sleep 1.5
+}
+
+sc_ipv6-simultaneous-close() { sc_simultaneous-close; }
+sc_ipv6-rst-abort() { plain 0.3; }
+
+# server-close-while-receiving: over a 10 ms path, the client writes 2 KiB
+# every 2 ms; the server reads 32 KiB, stops reading for 30 ms and closes
+# with what came meanwhile unread: RST+ACK. What the client sent in the
+# 5 ms before the RST reached it is still on its way, and the server's
+# kernel, with no socket, answers it with bare RSTs; the client's next
+# write fails.
+sc_server-close-while-receiving() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await server-done
+	await client-done
+	sleep 0.3
+}
+
+# keepalive-after-peer-restart: keepalive on the client (1 s idle, every
+# 1 s); after one exchange ss -K destroys the server's socket, its RST+ACK
+# dropped in the server's output hook; the client's first probe reaches a
+# kernel with no socket, which answers with a bare RST (let through).
+sc_keepalive-after-peer-restart() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-done
+	nft_drop_out "$SNS" tcp sport 8080 tcp flags \& \(rst \| ack\) == \(rst \| ack\)
+	NX "$SNS" ss -K -tnH state established '( sport = :8080 )' >"$TMP/$NAME.kill.log" 2>&1 ||
+		fail "ss -K failed (CONFIG_INET_DIAG_DESTROY?): $(cat "$TMP/$NAME.kill.log")"
+	NX "$SNS" ss -tnH state established '( sport = :8080 )' | grep -q . && fail "ss -K left the socket"
+	await client-done 5
+	nft_clear "$SNS"
+	sleep 0.3
 }
 
 # ---- plans of many connections (peer/convo.go) ----
