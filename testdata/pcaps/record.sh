@@ -13,7 +13,7 @@
 #   sudo testdata/pcaps/record.sh --holdout    # the holdout set, into testdata/holdout
 #   sudo testdata/pcaps/record.sh -o DIR NAME  # write NAME.* into DIR instead
 #   sudo testdata/pcaps/record.sh --fresh      # just the fresh set
-#   sudo testdata/pcaps/record.sh --fresh2 -o DIR  # the second fresh set, into DIR
+#   sudo testdata/pcaps/record.sh --fresh2     # just the second fresh set
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -173,23 +173,23 @@ FRESH=(
 )
 SCENARIOS+=("${FRESH[@]}")
 
-# The second fresh set (--fresh2): recorded apart, as a test set the
-# inference was not designed on; not in the default list.
+# The second fresh set (--fresh2): first recorded apart, as a test set the
+# inference was not designed on; now in the default list too, at its end.
 FRESH2=(
 	accept-queue-abort accept-queue-overflow syncookies-forced
 	fin-wait-2-timeout-then-data client-crash-silent close-in-syn-sent
 	ipv6-simultaneous-close ipv6-rst-abort server-close-while-receiving
 	keepalive-after-peer-restart
 )
+SCENARIOS+=("${FRESH2[@]}")
 
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
 	echo "  --holdout  with no SCENARIO named, record the holdout set; DIR defaults to"
 	echo "             $ROOT/testdata/holdout"
-	echo "  --fresh    with no SCENARIO named, record the fresh set (the last twelve)"
-	echo "  --fresh2   with no SCENARIO named, record the second fresh set (not in the"
-	echo "             default list: ${FRESH2[*]})"
+	echo "  --fresh    with no SCENARIO named, record the fresh set: ${FRESH[*]}"
+	echo "  --fresh2   with no SCENARIO named, record the second fresh set: ${FRESH2[*]}"
 	echo "  -l         list the scenarios (with --holdout, --fresh or --fresh2: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
