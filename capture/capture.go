@@ -300,6 +300,10 @@ func (r *Reader) decode(p *Packet, lt layers.LinkType, data []byte, wireLen int)
 		r.stats.TCP++
 	case NotTCP:
 		r.stats.NotTCP++
+	case ICMPError:
+		p.Seg.Time = p.Time
+		p.Seg.Packet = p.Num
+		r.stats.NotTCP++ // (not TCP, though about it)
 	case Fragment:
 		r.stats.Fragments++
 	case Truncated:

@@ -20,9 +20,14 @@ const (
 	Truncated             // the TCP header (or an IP header before it) was cut by the snaplen
 	Malformed             // lengths or header fields that cannot be right
 	Filtered              // rejected by the BPF filter
+	// ICMPError: an ICMP or ICMPv6 error quoting a TCP segment (destination
+	// unreachable, time exceeded, parameter problem); Packet.Seg is the
+	// quoted segment as its sender sent it, Seg.ICMP the error. It is not
+	// TCP: Stats counts it in NotTCP.
+	ICMPError
 )
 
-var kindNames = [...]string{"TCP", "NotTCP", "Fragment", "Truncated", "Malformed", "Filtered"}
+var kindNames = [...]string{"TCP", "NotTCP", "Fragment", "Truncated", "Malformed", "Filtered", "ICMPError"}
 
 // String returns the constant's name, or "Kind(N)" for an unknown value.
 func (k Kind) String() string {
@@ -50,7 +55,9 @@ const (
 	pppIPv4 = 0x0021
 	pppIPv6 = 0x0057
 
+	protoICMP     = 1
 	protoTCP      = 6
+	protoICMPv6   = 58
 	protoHopByHop = 0
 	protoRouting  = 43
 	protoFragment = 44
@@ -116,6 +123,7 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 		return shortOrMalformed(data, wireLen)
 	}
 	d.tun.Depth, d.frag.valid = 0, false
+	seg.ICMP = 0
 	w := &d.w
 	w.d, w.data, w.wireLen, w.limit, w.seg = d, data, wireLen, wireLen, seg
 	w.guessed, w.fragment, w.tags, w.tcpOff, w.super = false, false, 0, 0, false
@@ -123,6 +131,9 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 	if k == TCP {
 		seg.Tunnel = d.tunnelID(&d.tun)
 		d.tcpOff = w.tcpOff
+	}
+	if k == ICMPError {
+		seg.Tunnel = d.tunnelID(&d.tun) // (the quoted segment's connection is in the same tunnel)
 	}
 	if d.frag.valid {
 		k = d.frags.add(&d.frag, k, seg, d.tun.Depth == d.fragDepth, d.now)
@@ -439,6 +450,9 @@ func decodeIPv4(w *walk, off int) Kind {
 		// the best estimate there is.
 		total, w.super = w.limit-off, true
 	}
+	if h[9] == protoICMP {
+		return decodeICMP4(w, off, ihl, total)
+	}
 	if h[9] != protoTCP {
 		return decodeIPv4Tunnel(w, off, ihl, total)
 	}
@@ -563,6 +577,8 @@ func decodeIPv6(w *walk, off int) Kind {
 				return k
 			}
 			n = 8
+		case protoICMPv6:
+			return decodeICMP6(w, p, end)
 		default:
 			return decodeInIP(w, next, p, end)
 		}

@@ -173,7 +173,7 @@ type Transition struct {
 type Conn struct {
 	ID          uint64
 	First, Last int64 // capture times of its first and last segment
-	refusedAt   int64 // when its SYN was first answered by RST, 0: never
+	refusedAt   int64 // when its SYN was first answered by RST (or an ICMP error: refusedBy), 0: never
 	Key         FlowKey
 
 	idx int32 // index in Tracker.conns
@@ -199,14 +199,15 @@ type Conn struct {
 
 	found      [2]uint32 // kinds of anomaly found, as bits 1<<Kind, by side at fault
 	clientIsA  bool
-	Midstream  bool   // first seen without its opening SYN: the roles are inferred
-	openJudged bool   // detectOpen has run
-	inTable    bool   // followed: in the flow table, or parked in the compact one; not retired
-	parked     bool   // ended, and only its compact record is in the table of TIME_WAITs (twrecords.go)
-	lruGone    bool   // its LRU entry was let go while its handshake waited (idlest): it is queued again once past it
-	inEnded    bool   // in the store of ended connections (Tracker.ended)
-	Evicted    bool   // dropped from the flow table to stay under MaxConns
-	refusals   uint16 // RSTs that refused its SYN: more than one when the same connect() was tried again after each (refusedAt is the first)
+	Midstream  bool      // first seen without its opening SYN: the roles are inferred
+	openJudged bool      // detectOpen has run
+	inTable    bool      // followed: in the flow table, or parked in the compact one; not retired
+	parked     bool      // ended, and only its compact record is in the table of TIME_WAITs (twrecords.go)
+	lruGone    bool      // its LRU entry was let go while its handshake waited (idlest): it is queued again once past it
+	inEnded    bool      // in the store of ended connections (Tracker.ended)
+	Evicted    bool      // dropped from the flow table to stay under MaxConns
+	refusals   uint16    // RSTs that refused its SYN: more than one when the same connect() was tried again after each (refusedAt is the first)
+	refusedBy  ICMPError // the ICMP error that refused it, 0: an RST (or none)
 
 	flood *floodTarget // while its handshake is pending: the SYN flood target it counts for
 

@@ -16,6 +16,10 @@ func detectOpen(c *Conn, now int64, out []Anomaly) []Anomaly {
 	cl, sv := &c.half[Client], &c.half[Server]
 	synAck := synAckTime(c)
 	switch {
+	case c.refusedAt != 0 && c.refusedBy != 0:
+		out = append(out, Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
+			Detail: fmt.Sprintf("%s could not connect to %s: its SYN was answered by ICMP %s", endpoint(c, Client), c.Server(), c.refusedBy),
+			Fields: map[string]any{"seconds_to_icmp": seconds(c.refusedAt - c.First), "icmp": c.refusedBy.String()}})
 	case c.refusedAt != 0:
 		a := Anomaly{Kind: ConnectionRefused, Side: Server, HasSide: true, Time: c.refusedAt,
 			Detail: fmt.Sprintf("%s refused the connection: SYN answered by RST", endpoint(c, Server)),

@@ -55,6 +55,7 @@ const (
 	cSynAckPruned                        // its SYN-ACK, sent again, then not when due, the peer sent nothing but its SYN: the request was dropped
 	cNotFollowed                         // its TIME_WAIT was no longer followed (a forgotten connection's, with too many to follow): taken as over
 	cFinCrossed                          // its FIN does not acknowledge the peer's FIN: that FIN had not reached it yet
+	cICMPAbort                           // an ICMP error about its SYN (SYN-ACK) ended it, still opening
 	numCauses
 )
 
@@ -74,7 +75,7 @@ var causePhrases = [...]string{
 	"retransmitted its FIN: the ACK seen earlier never arrived",
 	"retransmitted its SYN: the SYN-ACK seen earlier never arrived",
 	"its ACK, sent well after the peer's FIN, does not cover it: the FIN never arrived",
-	"retransmitted its SYN (same ISN) after the RST: the RST was lost, or its stack retries a refused connect as Windows does",
+	"retransmitted its SYN (same ISN) after the RST or ICMP error: it never arrived, its stack retries a refused connect (Windows does), or it took the ICMP error as a soft one (Linux does while connect() holds the socket)",
 	"its retransmissions stopped after the peer's repeated ACK: that ACK arrived (the path healed)",
 	"acknowledged the peer's SYN-ACK, which the capture missed",
 	"gave up: no retransmission after the kernel's retry limit (tcp_synack_retries, tcp_orphan_retries)",
@@ -105,6 +106,7 @@ var causePhrases = [...]string{
 	"its SYN-ACK was sent again, then not again when due, and the peer sent nothing but its SYN: the listener dropped the request (pruned under a full SYN queue, or out of retries)",
 	"its TIME_WAIT was no longer followed: taken as over, with too many TIME_WAITs of connections no longer kept to follow them",
 	"its FIN does not acknowledge the peer's FIN, which had not reached it yet: the FINs crossed",
+	"an ICMP error quoting its SYN (or SYN-ACK) ended it: Linux drops a connection still opening on one",
 }
 
 var combinedPhrases = map[cause]string{

@@ -105,6 +105,35 @@ type Segment struct {
 	// decoder), 0 when it was not tunnelled or tunnels are merged. It is
 	// part of the connection's identity (FlowKey.Tunnel).
 	Tunnel uint32
+	// ICMP is, for a segment quoted by an ICMP or ICMPv6 error (given to
+	// Tracker.ObserveICMP), which error it was; 0 for a segment captured.
+	ICMP ICMPError
+}
+
+// ICMPError is the ICMP or ICMPv6 error that quoted a segment.
+type ICMPError uint8
+
+// The errors that end a connection still opening on Linux (tcp_v4_err,
+// tcp_v6_err); others (fragmentation needed, packet too big, source
+// quench, redirects) carry no error for TCP and are not ICMPErrors.
+const (
+	ICMPPortUnreachable  ICMPError = iota + 1 // destination unreachable: port (ICMPv6: port)
+	ICMPHostUnreachable                       // destination unreachable: network or host, or any other code
+	ICMPProhibited                            // destination unreachable: communication administratively prohibited
+	ICMPProtoUnreachable                      // destination unreachable: protocol
+	ICMPTimeExceeded                          // time exceeded (TTL or hop limit)
+	ICMPParameterProblem                      // parameter problem
+)
+
+var icmpNames = [...]string{"", "port unreachable", "host unreachable", "administratively prohibited",
+	"protocol unreachable", "time exceeded", "parameter problem"}
+
+// String names the error as a sentence does: "port unreachable".
+func (e ICMPError) String() string {
+	if int(e) < len(icmpNames) {
+		return icmpNames[e]
+	}
+	return "ICMP error"
 }
 
 // Len is the amount of sequence space the segment occupies: its payload plus

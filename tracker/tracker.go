@@ -508,3 +508,36 @@ func (c *Conn) watched() bool {
 	}
 	return false
 }
+
+// ObserveICMP applies an ICMP or ICMPv6 error that quoted seg, a segment
+// as its sender sent it (seg.ICMP says which error; seg.Time and
+// seg.Packet are the ICMP packet's). Linux ends a socket in SYN_SENT, and
+// drops a request in SYN_RCVD, when such an error quotes its SYN (SYN-ACK)
+// at its ISN (tcp_v4_err, tcp_v6_err, tcp_req_err): a connect() refused by
+// ICMP port unreachable (a firewall's REJECT, by default), or failed for a
+// host unreachable. An established connection takes it as a soft error and
+// goes on; so does the tracker. An error about no connection followed is
+// only the time it came.
+func (t *Tracker) ObserveICMP(seg *Segment) {
+	t.Advance(seg.Time)
+	k, fromA := keyOf(seg)
+	c := t.table.get(&k)
+	if c == nil || seg.ICMP == 0 {
+		return
+	}
+	s := c.sideOf(fromA)
+	h := &c.half[s]
+	switch {
+	case h.state == SynSent && h.isnKnown && seg.Seq == h.isn:
+		if c.refusedAt == 0 && s == Client {
+			c.refusedAt, c.refusedBy = seg.Time, seg.ICMP
+		}
+	case h.state == SynRcvd && h.sentSynAck && seg.Seq == h.isn:
+	default:
+		return
+	}
+	h.reset = true
+	c.Last = max(c.Last, seg.Time)
+	t.settle(c, s, seg.Time, seg.Packet, cICMPAbort)
+	t.parkIfEnded(c)
+}

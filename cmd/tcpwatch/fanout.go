@@ -344,6 +344,9 @@ func (f *fanin) count(p *capture.Packet) {
 		st.TCP++
 	case capture.NotTCP:
 		st.NotTCP++
+	case capture.ICMPError:
+		p.Seg.Packet = f.num
+		st.NotTCP++
 	case capture.Fragment:
 		st.Fragments++
 	case capture.Truncated:

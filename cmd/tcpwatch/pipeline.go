@@ -111,9 +111,12 @@ func prefetchAhead(tr *tracker.Tracker, pkts []capture.Packet, hashes []tracker.
 
 // feedHashed feeds one packet whose flow hash is h to the tracker.
 func feedHashed(tr *tracker.Tracker, p *capture.Packet, h tracker.FlowHash) {
-	if p.Kind == capture.TCP {
+	switch p.Kind {
+	case capture.TCP:
 		tr.ObserveHashed(&p.Seg, h)
-	} else {
+	case capture.ICMPError:
+		tr.ObserveICMP(&p.Seg)
+	default:
 		tr.Advance(p.Time)
 	}
 }

@@ -212,9 +212,12 @@ func writeError(err error) error {
 // feed hands one packet to the tracker: a TCP segment to follow, or just
 // the time of any other packet (the capture's clock moves with every packet).
 func feed(tr *tracker.Tracker, p *capture.Packet) {
-	if p.Kind == capture.TCP {
+	switch p.Kind {
+	case capture.TCP:
 		tr.Observe(&p.Seg)
-	} else {
+	case capture.ICMPError:
+		tr.ObserveICMP(&p.Seg)
+	default:
 		tr.Advance(p.Time)
 	}
 }
