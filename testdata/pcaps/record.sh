@@ -14,6 +14,7 @@
 #   sudo testdata/pcaps/record.sh -o DIR NAME  # write NAME.* into DIR instead
 #   sudo testdata/pcaps/record.sh --fresh      # just the fresh set
 #   sudo testdata/pcaps/record.sh --fresh2     # just the second fresh set
+#   sudo testdata/pcaps/record.sh --icmp       # just the ICMP set
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -117,6 +118,13 @@ declare -A EXPECT=(
 	[ipv6-rst-abort]="CLOSED CLOSED"
 	[server-close-while-receiving]="CLOSED CLOSED"
 	[keepalive-after-peer-restart]="CLOSED CLOSED"
+
+	# The ICMP set (--icmp): see ICMP below.
+	[icmp-port-unreachable]="CLOSED CLOSED"
+	[icmpv6-port-unreachable]="CLOSED CLOSED"
+	[icmp-admin-prohibited]="CLOSED CLOSED"
+	[icmp-to-established]="ESTABLISHED ESTABLISHED"
+	[icmp-port-unreachable-retry]="CLOSED CLOSED,TIME_WAIT CLOSED"
 )
 
 # How the link and the capture differ from the default (one veth, no delay,
@@ -151,6 +159,7 @@ declare -A LINK=(
 	[ipv6-refused]="ipv6"
 	[ipv6-simultaneous-close]="ipv6"
 	[ipv6-rst-abort]="ipv6"
+	[icmpv6-port-unreachable]="ipv6"
 	[server-close-while-receiving]="rtt=10"
 	[bulk-lossy-close]="rtt=10 loss=2.5 snap=128"
 	[bulk-reordered]="rtt=10 reorder=3 snap=128"
@@ -183,6 +192,15 @@ FRESH2=(
 )
 SCENARIOS+=("${FRESH2[@]}")
 
+# The ICMP set (--icmp): connections that ICMP errors, not RSTs, end or
+# touch; recorded after the two fresh sets, and in the default list too, at
+# its end.
+ICMP=(
+	icmp-port-unreachable icmpv6-port-unreachable icmp-admin-prohibited
+	icmp-to-established icmp-port-unreachable-retry
+)
+SCENARIOS+=("${ICMP[@]}")
+
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
@@ -190,14 +208,15 @@ usage() {
 	echo "             $ROOT/testdata/holdout"
 	echo "  --fresh    with no SCENARIO named, record the fresh set: ${FRESH[*]}"
 	echo "  --fresh2   with no SCENARIO named, record the second fresh set: ${FRESH2[*]}"
-	echo "  -l         list the scenarios (with --holdout, --fresh or --fresh2: that set)"
+	echo "  --icmp     with no SCENARIO named, record the ICMP set: ${ICMP[*]}"
+	echo "  -l         list the scenarios (with --holdout, --fresh, --fresh2 or --icmp: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
 	echo "scenarios: ${SCENARIOS[*]}"
 }
 
 ARGS=("$@")
-OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" LIST=""
+OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" ICMP_SET="" LIST=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -206,6 +225,7 @@ while [ $# -gt 0 ]; do
 	--holdout) HOLDOUT_SET=1 ;;
 	--fresh) FRESH_SET=1 ;;
 	--fresh2) FRESH2_SET=1 ;;
+	--icmp) ICMP_SET=1 ;;
 	--) shift; break ;;
 	-*) echo "record.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -219,6 +239,8 @@ elif [ -n "$FRESH_SET" ]; then
 	DEFAULT=("${FRESH[@]}")
 elif [ -n "$FRESH2_SET" ]; then
 	DEFAULT=("${FRESH2[@]}")
+elif [ -n "$ICMP_SET" ]; then
+	DEFAULT=("${ICMP[@]}")
 else
 	DEFAULT=("${SCENARIOS[@]}")
 fi
@@ -1048,6 +1070,108 @@ sc_keepalive-after-peer-restart() {
 	sleep 0.3
 }
 
+# ---- ICMP errors (peer/icmp.go) ----
+
+# nft_reject NS RULE...: a rule in NS's input hook that ends in its own
+# "reject with ..." (after the capture point for packets entering the
+# server's veth: the capture has the rejected segment, and the ICMP error
+# the kernel sends back for it on its way out).
+nft_reject() {
+	local ns=$1
+	shift
+	NX "$ns" nft add table inet twrec
+	NX "$ns" nft add chain inet twrec input '{ type filter hook input priority 0; policy accept; }'
+	NX "$ns" nft add rule inet twrec input "$@" || fail "nft rule failed: $*"
+}
+
+# icmp_count: the ICMP and ICMPv6 destination unreachable messages
+# captured so far.
+icmp_count() {
+	tcpdump -nn -r "$OUT/$NAME.pcap" 'icmp[icmptype] == icmp-unreach or icmp6[icmp6type] == icmp6-destinationunreach' 2>/dev/null | wc -l
+}
+
+# icmp_locked: how many ICMP errors reached a client's socket while its
+# owner (connect()) held it: TCP takes those as soft errors, so a SYN_SENT
+# socket retransmits its SYN (1 s later) instead of failing.
+icmp_locked() {
+	local n
+	n=$(NX "$CNS" nstat -asz TcpExtLockDroppedIcmps | awk '/^TcpExt/ { print $2 }')
+	log "$NAME: $(icmp_count) ICMP errors captured; the client's TcpExtLockDroppedIcmps (one arrived while connect() held the socket): ${n:-?}"
+}
+
+# refused_by_icmp TYPE: the server listens, but its input hook answers the
+# client's SYN with an ICMP destination unreachable of TYPE (nft's "reject
+# with" words); the client's connect fails (peer/icmp.go checks the error)
+# and its socket is gone. Over the veth the ICMP error comes back while
+# connect() is still sending the SYN and holds the socket (the client's
+# TcpExtLockDroppedIcmps counts it): over IPv4 the connect fails at once all
+# the same; over IPv6 (6.18) that first error is only a soft one, and the
+# SYN retransmitted 1 s later meets the second, which ends the connect.
+refused_by_icmp() {
+	peer server
+	wait_listen
+	nft_reject "$SNS" tcp dport 8080 reject with "$@"
+	capture_start
+	peer client
+	await client-done
+	sleep 0.3
+	[ "$(icmp_count)" -ge 1 ] || fail "no ICMP error in the capture"
+	icmp_locked
+}
+
+# icmp-port-unreachable: ICMP port unreachable for the SYN: ECONNREFUSED.
+# icmpv6-port-unreachable: the same over IPv6, ICMPv6 port unreachable.
+# icmp-admin-prohibited: ICMP communication administratively prohibited
+# (type 3 code 13): EHOSTUNREACH.
+sc_icmp-port-unreachable() { refused_by_icmp icmp type port-unreachable; }
+sc_icmpv6-port-unreachable() { refused_by_icmp icmpv6 type port-unreachable; }
+sc_icmp-admin-prohibited() { refused_by_icmp icmp type admin-prohibited; }
+
+# icmp-to-established: one exchange, then the server's input hook answers
+# the client's data segments (IP length above a bare ACK's 52 bytes) with
+# ICMP host unreachable: the server never receives the second request. For
+# an established socket that is a soft error: the client keeps it and goes
+# on retransmitting (each retransmission's ICMP undoes the RTO's backoff,
+# RFC 6069, so it comes every ~200 ms, until the server's ICMP rate limit,
+# net.ipv4.icmp_ratelimit's burst, holds one back). Stop 1.5 s after the
+# request.
+sc_icmp-to-established() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-done
+	sleep 0.1
+	nft_reject "$SNS" ip saddr 198.18.0.1 tcp dport 8080 ip length \> 52 reject with icmp type host-unreachable
+	mark go
+	await client-done
+	sleep 1.5
+	[ "$(icmp_count)" -ge 2 ] || fail "fewer than two ICMP errors in the capture: $(icmp_count)"
+	local q
+	q=$(NX "$CNS" ss -tanH | awk '$1 == "ESTAB" && $5 ~ /:8080$/ { print $3 }')
+	[ -n "$q" ] && [ "$q" -gt 0 ] || fail "the client has no unacknowledged request: $(NX "$CNS" ss -tanH)"
+}
+
+# icmp-port-unreachable-retry: as icmp-port-unreachable, from port 50801;
+# once the client's connect has failed the rule goes, and the client
+# connects again from 50802, exchanges one message and closes first.
+sc_icmp-port-unreachable-retry() {
+	peer server
+	wait_listen
+	nft_reject "$SNS" tcp dport 8080 reject with icmp type port-unreachable
+	capture_start
+	peer client
+	await client-refused
+	nft_clear "$SNS"
+	mark retry
+	await client-done
+	await server-done
+	sleep 0.3
+	[ "$(icmp_count)" -ge 1 ] || fail "no ICMP error in the capture"
+	icmp_locked
+}
+
 # ---- plans of many connections (peer/convo.go) ----
 
 # portset MODE...: the client ports of the plan's connections in these modes
@@ -1244,6 +1368,8 @@ check() {
 		awk 'match($0, /, length [0-9]+:/) { l = substr($0, RSTART + 9, RLENGTH - 10) + 0; if (l > b) b = l } END { print b + 0 }')
 	local packets
 	packets=$(tcpdump -nn -r "$OUT/$NAME.pcap" 2>/dev/null | wc -l)
+	local icmps
+	icmps=$(icmp_count)
 	if [ "$got" != "${want%$'\n'}" ]; then
 		log "$NAME: MISMATCH: kernel states differ from the expected ones:"
 		diff <(printf '%s' "$want") <(echo "$got") | sed 's/^/    /' >&2
@@ -1252,7 +1378,7 @@ check() {
 		log "$NAME: a ${biggest}-byte frame: segments were merged (offloads still on?)"
 		STATUS=1
 	else
-		log "$NAME: ok: $packets packets (largest frame $biggest bytes), $(($(wc -l <"$OUT/$NAME.states") - 1)) connections, states: $(echo "$states" | sort | uniq -c | awk '{ printf "%s%s×%s/%s", sep, $1, $2, $3; sep = ", " }')"
+		log "$NAME: ok: $packets packets$([ "$icmps" -gt 0 ] && echo " ($icmps ICMP errors)") (largest frame $biggest bytes), $(($(wc -l <"$OUT/$NAME.states") - 1)) connections, states: $(echo "$states" | sort | uniq -c | awk '{ printf "%s%s×%s/%s", sep, $1, $2, $3; sep = ", " }')"
 	fi
 }
 
