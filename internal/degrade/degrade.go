@@ -18,14 +18,15 @@ const (
 	streamSwap = 0x73776170 // "swap"
 )
 
-// Loss drops each TCP packet independently with probability rate, drawn
-// from a PCG generator seeded with seed: the same seed drops the same
-// packets. Other packets are kept (they move the capture's clock).
+// Loss drops each TCP packet (and each ICMP error about one)
+// independently with probability rate, drawn from a PCG generator seeded
+// with seed: the same seed drops the same packets. Other packets are kept
+// (they move the capture's clock).
 func Loss(pkts []capture.Packet, rate float64, seed uint64) []capture.Packet {
 	rng := rand.New(rand.NewPCG(seed, streamLoss))
 	out := make([]capture.Packet, 0, len(pkts))
 	for _, p := range pkts {
-		if p.Kind == capture.TCP && rng.Float64() < rate {
+		if ofTCP(&p) && rng.Float64() < rate {
 			continue
 		}
 		out = append(out, p)
@@ -99,12 +100,16 @@ func ClientEndpoint(addr netip.Addr, port uint16) Roles {
 
 // OneSide keeps only the TCP packets sent in one direction (and every
 // packet whose direction roles cannot tell, and every non-TCP packet), as a
-// capture point that sees one direction of the path would.
+// capture point that sees one direction of the path would. An ICMP error
+// travels back to the sender of the segment it quotes.
 func OneSide(pkts []capture.Packet, dir Direction, roles Roles) []capture.Packet {
 	out := make([]capture.Packet, 0, len(pkts))
 	for _, p := range pkts {
-		if p.Kind == capture.TCP && dir != Both {
+		if ofTCP(&p) && dir != Both {
 			fromClient, known := roles(&p.Seg)
+			if p.Kind == capture.ICMPError {
+				fromClient = !fromClient
+			}
 			if known && fromClient != (dir == ClientToServer) {
 				continue
 			}
@@ -113,6 +118,10 @@ func OneSide(pkts []capture.Packet, dir Direction, roles Roles) []capture.Packet
 	}
 	return out
 }
+
+// ofTCP reports whether p is a TCP segment or an ICMP error about one:
+// a packet of a connection.
+func ofTCP(p *capture.Packet) bool { return p.Kind == capture.TCP || p.Kind == capture.ICMPError }
 
 // LateStart drops the first n TCP packets of each connection, as a capture
 // started a moment late would miss them (for every connection, not only the
@@ -128,13 +137,13 @@ func LateStart(pkts []capture.Packet, n int) []capture.Packet {
 	conns := make(map[[2]netip.AddrPort]*conn)
 	out := make([]capture.Packet, 0, len(pkts))
 	for _, p := range pkts {
-		if p.Kind != capture.TCP {
+		if !ofTCP(&p) {
 			out = append(out, p)
 			continue
 		}
 		s := &p.Seg
 		k := pairOf(s.SrcAddrPort(), s.DstAddrPort())
-		pureSYN := s.Flags&(tracker.SYN|tracker.ACK) == tracker.SYN
+		pureSYN := p.Kind == capture.TCP && s.Flags&(tracker.SYN|tracker.ACK) == tracker.SYN
 		c := conns[k]
 		if c == nil || pureSYN && (!c.syn || c.isn != uint32(s.Seq)) {
 			c = &conn{isn: uint32(s.Seq), syn: pureSYN}

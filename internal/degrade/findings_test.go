@@ -41,8 +41,9 @@ func findings(pkts []capture.Packet) map[finding]bool {
 // capture of another scenario whose findings they get: no rule can tell
 // them apart, so their findings are not counted as spurious.
 var sameAsAnother = map[string]string{
-	"synack-lost -only c2s":       "the client's SYNs sent again and again, alone, are syn-timeout's capture (the server never answered)",
-	"close-in-syn-sent -only s2c": "a SYN-ACK sent again with no answer seen, alone, is synack-lost's server side for its first 2 s (half-open)",
+	"synack-lost -only c2s":             "the client's SYNs sent again and again, alone, are syn-timeout's capture (the server never answered)",
+	"close-in-syn-sent -only s2c":       "a SYN-ACK sent again with no answer seen, alone, is synack-lost's server side for its first 2 s (half-open)",
+	"icmpv6-port-unreachable -only c2s": "a SYN sent again, alone (the ICMP errors that answered it unseen), is syn-timeout's capture",
 }
 
 // TestFindingsFollowStates: what a degraded copy of a recording reports

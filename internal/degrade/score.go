@@ -49,19 +49,29 @@ type Feeder interface {
 	Finish()
 }
 
+// ICMPFeeder is a Feeder that reads ICMP errors too (tcpwatch's tracker).
+type ICMPFeeder interface {
+	ObserveICMP(seg *tracker.Segment)
+}
+
 // Run feeds packets to f in order as the command does: each TCP segment to
-// Observe, the time of every other packet to Advance, then Finish. Packets
-// are numbered anew from 1, as in a degraded file read back.
+// Observe, each ICMP error about one to ObserveICMP (if f has it), the time
+// of every other packet to Advance, then Finish. Packets are numbered anew
+// from 1, as in a degraded file read back.
 func Run(f Feeder, pkts []capture.Packet) {
+	icmp, _ := f.(ICMPFeeder)
 	for i := range pkts {
 		p := &pkts[i]
-		if p.Kind != capture.TCP {
-			f.Advance(p.Time)
-			continue
-		}
 		seg := p.Seg
 		seg.Packet = uint64(i + 1)
-		f.Observe(&seg)
+		switch {
+		case p.Kind == capture.TCP:
+			f.Observe(&seg)
+		case p.Kind == capture.ICMPError && icmp != nil:
+			icmp.ObserveICMP(&seg)
+		default:
+			f.Advance(p.Time)
+		}
 	}
 	f.Finish()
 }
