@@ -115,6 +115,7 @@ func (d *Decoder) FragmentStats() FragmentStats { return d.frags.Stats() }
 //
 // Link types that Supported reports false for decode as NotTCP.
 func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg *tracker.Segment) Kind {
+	seg.ICMP = 0 // (set only for an ICMPError)
 	if wireLen < len(data) {
 		wireLen = len(data)
 	}
@@ -123,7 +124,6 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, wireLen int, seg
 		return shortOrMalformed(data, wireLen)
 	}
 	d.tun.Depth, d.frag.valid = 0, false
-	seg.ICMP = 0
 	w := &d.w
 	w.d, w.data, w.wireLen, w.limit, w.seg = d, data, wireLen, wireLen, seg
 	w.guessed, w.fragment, w.tags, w.tcpOff, w.super = false, false, 0, 0, false

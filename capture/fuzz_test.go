@@ -30,6 +30,8 @@ func FuzzDecode(f *testing.F) {
 		v4SYN, v6SYN, cat(le32(2), v4SYN),
 		ipv6(0, cat(ext6(0, 60, 0), ext6(60, 44, 8), ext6(44, 51, 0), ext6(51, 6, 4), tcpSeg(synSpec))),
 		eth(0x8864, cat([]byte{0x11, 0, 0, 1}, be16(uint16(2+len(v4SYN))), be16(0x0021), v4SYN)),
+		eth(0x0800, ipv4(1, cat([]byte{3, 3, 0, 0, 0, 0, 0, 0}, v4SYN))), // port unreachable quoting the SYN
+		eth(0x86dd, ipv6(58, cat([]byte{1, 4, 0, 0, 0, 0, 0, 0}, v6SYN))),
 	} {
 		f.Add(uint8(0), uint16(0), p)
 	}
@@ -38,9 +40,13 @@ func FuzzDecode(f *testing.F) {
 		var d Decoder
 		var seg tracker.Segment
 		wire := len(data) + int(extra)
+		seg.ICMP = tracker.ICMPTimeExceeded // (left from an earlier packet: Decode clears it)
 		k := d.Decode(lt, data, wire, &seg)
-		if k > Malformed {
+		if k > Malformed && k != ICMPError {
 			t.Fatalf("Decode returned %v", k)
+		}
+		if (k == ICMPError) != (seg.ICMP != 0) || k == ICMPError && (seg.ICMP.String() == "ICMP error" || seg.Payload != 0) {
+			t.Fatalf("%v with ICMP %v, payload %d", k, seg.ICMP, seg.Payload)
 		}
 		if k == TCP {
 			if seg.WScale < -1 || seg.WScale > 14 {

@@ -28,6 +28,10 @@ import (
 //	[8:12]  acknowledgment number
 //	[12]    bits 0-5 payload length, 6-7 window × 1000
 //
+// A record whose flags are all set (0xff, which no segment can have) is
+// instead an ICMP error quoting a SYN with that source, destination and
+// sequence number, the error 1 + [3] mod 6 (ObserveICMP).
+//
 // testdata/fuzz/FuzzTracker holds the seed corpus: handshakes, closes
 // each way, RSTs, retransmissions, reuse.
 const recordLen = 13
@@ -70,8 +74,13 @@ func fuzzRun(data []byte, cfg tracker.Config, check func(*tracker.Tracker)) (*tr
 	for ; len(data) >= recordLen; data = data[recordLen:] {
 		seg, sweep := fuzzSegment(data[:recordLen], n, now)
 		now = seg.Time
-		tr.Observe(&seg)
-		n++
+		if data[2] == 0xff {
+			seg.Flags, seg.Payload, seg.ICMP = tracker.SYN, 0, tracker.ICMPError(1+data[3]%6)
+			tr.ObserveICMP(&seg) // (not a segment: not counted in n)
+		} else {
+			tr.Observe(&seg)
+			n++
+		}
 		if sweep {
 			tr.Sweep()
 		}
