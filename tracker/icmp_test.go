@@ -31,6 +31,10 @@ func TestICMPErrorsEndOpenings(t *testing.T) {
 			seg(true, SYN, 1000, 0)
 			seg(false, SYN|ACK, 5000, 1001)
 		}, false, 5000, ICMPHostUnreachable, Established, Closed, false},
+		{"port unreachable for the SYN-ACK: the request stays", func(seg func(bool, Flags, uint32, uint32)) {
+			seg(true, SYN, 1000, 0)
+			seg(false, SYN|ACK, 5000, 1001)
+		}, false, 5000, ICMPPortUnreachable, Established, SynRcvd, false},
 		{"established: a soft error, nothing changes", open1000,
 			true, 1001, ICMPHostUnreachable, Established, Established, false},
 	} {

@@ -513,7 +513,8 @@ func (c *Conn) watched() bool {
 // as its sender sent it (seg.ICMP says which error; seg.Time and
 // seg.Packet are the ICMP packet's). Linux ends a socket in SYN_SENT, and
 // drops a request in SYN_RCVD, when such an error quotes its SYN (SYN-ACK)
-// at its ISN (tcp_v4_err, tcp_v6_err, tcp_req_err): a connect() refused by
+// at its ISN (tcp_v4_err, tcp_v6_err; a request only for the errors
+// dropsRequest names, tcp_req_err): a connect() refused by
 // ICMP port unreachable (a firewall's REJECT, by default), or failed for a
 // host unreachable. An established connection takes it as a soft error and
 // goes on; so does the tracker. An error about no connection followed is
@@ -532,7 +533,7 @@ func (t *Tracker) ObserveICMP(seg *Segment) {
 		if c.refusedAt == 0 && s == Client {
 			c.refusedAt, c.refusedBy = seg.Time, seg.ICMP
 		}
-	case h.state == SynRcvd && h.sentSynAck && seg.Seq == h.isn:
+	case h.state == SynRcvd && h.sentSynAck && seg.Seq == h.isn && dropsRequest(seg.ICMP):
 	default:
 		return
 	}
@@ -540,4 +541,13 @@ func (t *Tracker) ObserveICMP(seg *Segment) {
 	c.Last = max(c.Last, seg.Time)
 	t.settle(c, s, seg.Time, seg.Packet, cICMPAbort)
 	t.parkIfEnded(c)
+}
+
+// dropsRequest reports whether Linux drops a request in SYN_RCVD on an
+// ICMP error quoting its SYN-ACK (tcp_v4_err's abort for tcp_req_err):
+// network or host unreachable (ICMPHostUnreachable, which holds the other
+// destination-unreachable codes too), time exceeded, parameter problem;
+// not port unreachable nor administratively prohibited.
+func dropsRequest(e ICMPError) bool {
+	return e == ICMPHostUnreachable || e == ICMPTimeExceeded || e == ICMPParameterProblem
 }
