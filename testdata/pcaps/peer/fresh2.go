@@ -203,12 +203,7 @@ func serverCloseUnread() {
 // exchange, then it reads until the connection fails (record.sh destroys
 // the server's socket silently: the first probe is answered by RST).
 func clientKeepaliveUntilReset() {
-	d := newDialer()
-	d.KeepAlive = 0
-	d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}
-	c := wrap(d.dial(*addr))
-	c.send("hello")
-	log.Printf("reply %q", c.recv())
+	c := keepaliveHello()
 	mark("client-established")
 	_, err := c.r.ReadByte()
 	log.Printf("read: %v", err)

@@ -455,13 +455,18 @@ func clientSynTimeout() {
 
 func clientConnectOnly() { dial() }
 
-func clientKeepalive() {
+func clientKeepalive() { keepaliveHello() }
+
+// keepaliveHello dials with keepalive after 1 s idle, every 1 s, and
+// makes one exchange; it returns the connection, open.
+func keepaliveHello() *conn {
 	d := newDialer()
 	d.KeepAlive = 0
 	d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}
 	c := wrap(d.dial(*addr))
 	c.send("hello")
 	log.Printf("reply %q", c.recv())
+	return c
 }
 
 // clientFlood writes far more than the server (which never reads) can take.
