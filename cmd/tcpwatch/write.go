@@ -303,8 +303,8 @@ func copySelected(rd *capture.Reader, sel selection, upTo uint64, pw *pcapWriter
 		if p.Num%progressEvery == 0 {
 			prog.tick(p.Num)
 		}
-		if p.Kind != capture.TCP || !sel.has(&p.Seg) {
-			continue
+		if p.Kind != capture.TCP && p.Kind != capture.ICMPError || !sel.has(&p.Seg) {
+			continue // (an ICMP error goes with the connection of the segment it quotes)
 		}
 		data, ci, lt := rd.Raw()
 		if err := pw.write(data, ci, lt); err != nil {

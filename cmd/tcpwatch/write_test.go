@@ -411,3 +411,25 @@ func TestFailedRunLeavesNoEmptyOutputFile(t *testing.T) {
 		t.Errorf("-w of no connection: %v, size %v; want a pcap header", err, st)
 	}
 }
+
+// TestWriteKeepsTheICMPErrorOfItsConnection: a connection refused by an
+// ICMP error is written with that error, which quotes its SYN.
+func TestWriteKeepsTheICMPErrorOfItsConnection(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "refused.pcap")
+	if code, _, errs := runCLI("-r", "../../testdata/pcaps/icmp-port-unreachable-retry.pcap", "-w", out, "--write", "connection_refused"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rd, err := capture.OpenFiles([]string{out}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var kinds []capture.Kind
+	var p capture.Packet
+	for rd.Next(&p) == nil {
+		kinds = append(kinds, p.Kind)
+	}
+	if !slices.Equal(kinds, []capture.Kind{capture.TCP, capture.ICMPError}) {
+		t.Errorf("wrote %v, want the SYN and the ICMP error quoting it", kinds)
+	}
+}
