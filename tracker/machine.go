@@ -56,6 +56,7 @@ const (
 	cNotFollowed                         // its TIME_WAIT was no longer followed (a forgotten connection's, with too many to follow): taken as over
 	cFinCrossed                          // its FIN does not acknowledge the peer's FIN: that FIN had not reached it yet
 	cICMPAbort                           // an ICMP error about its SYN (SYN-ACK) ended it, still opening
+	cFinAgainArrived                     // the peer's FIN, sent again just before the input ended, taken as arrived
 	numCauses
 )
 
@@ -107,6 +108,7 @@ var causePhrases = [...]string{
 	"its TIME_WAIT was no longer followed: taken as over, with too many TIME_WAITs of connections no longer kept to follow them",
 	"its FIN does not acknowledge the peer's FIN, which had not reached it yet: the FINs crossed",
 	"an ICMP error quoting its SYN (or SYN-ACK) ended it: Linux drops a connection still opening on one",
+	"received the peer's FIN, sent again just before the input ended: the first never arrived, nothing says this one did not",
 }
 
 var combinedPhrases = map[cause]string{
@@ -439,6 +441,23 @@ func endFIN(h, peer *Half) (hc, pc cause, at int64) {
 		peer.finFirst = false // the peer's FIN, acknowledging h's, answered it
 	}
 	return hc, pc, peer.ackTime
+}
+
+// finAgainAtEnd judges at the end of input (now) a side h whose FIN the
+// peer showed it never received, sent again once, so shortly before the
+// end that the peer's answer could not have passed the capture point yet,
+// while the peer was still sending (its segments after h's first FIN): the
+// copy is taken to have arrived, and been acknowledged, as a FIN never
+// sent again is (finAckedUnseen). One lost FIN says nothing of the next; a
+// FIN sent again and again unanswered (finUnanswered) does, and is left.
+// It returns the causes for h and for the peer, and when.
+func finAgainAtEnd(h, peer *Half, now int64) (hc, pc cause, at int64) {
+	if !h.finSent || h.finAcked || h.finRtx != 1 || peer.peerFin || h.reset || peer.reset || h.gaveUp || peer.gaveUp ||
+		peer.lastSent <= h.finTime || peer.rtt == 0 || now-h.finLast > peer.rtt {
+		return 0, 0, 0
+	}
+	peer.peerFin, h.finAcked = true, true
+	return cFinAckDueAfterEnd, cFinAgainArrived, h.finLast
 }
 
 // expire ends a TIME_WAIT that has lasted 2×MSL (twLen) by now, and

@@ -441,6 +441,10 @@ func (t *Tracker) judgeSilence(c *Conn, now int64, final bool) {
 			t.settle(c, s, at, 0, hc)
 			t.settle(c, s.Peer(), at, 0, pc)
 		}
+		if hc, pc, at := finAgainAtEnd(&c.half[s], &c.half[s.Peer()], now); hc != 0 {
+			t.settle(c, s.Peer(), at, 0, pc)
+			t.settle(c, s, at, 0, hc)
+		}
 	}
 }
 
