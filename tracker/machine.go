@@ -57,6 +57,7 @@ const (
 	cFinCrossed                          // its FIN does not acknowledge the peer's FIN: that FIN had not reached it yet
 	cICMPAbort                           // an ICMP error about its SYN (SYN-ACK) ended it, still opening
 	cFinAgainArrived                     // the peer's FIN, sent again just before the input ended, taken as arrived
+	cDataAbandoned                       // it stopped sending its data again into silence when the next copy was due
 	numCauses
 )
 
@@ -109,6 +110,7 @@ var causePhrases = [...]string{
 	"its FIN does not acknowledge the peer's FIN, which had not reached it yet: the FINs crossed",
 	"an ICMP error quoting its SYN (or SYN-ACK) ended it: Linux drops a connection still opening on one",
 	"received the peer's FIN, sent again just before the input ended: the first never arrived, nothing says this one did not",
+	"it stopped sending its data again into silence when the next copy was due: it gave up (tcp_retries2, TCP_USER_TIMEOUT) or an RST the capture missed ended it",
 }
 
 var combinedPhrases = map[cause]string{
@@ -375,6 +377,27 @@ func midWriteSilent(h, peer *Half, now int64) (hc, pc cause, at int64) {
 	}
 	h.cutOff, peer.cutOff = true, true
 	return cCutOff, cCutOffPeer, h.lastSent + due
+}
+
+// dataAbandoned: a side sending its data again and again into silence (the
+// peer, seen before, silent since its first copy) retransmits until the
+// peer answers, its kernel gives up (tcp_retries2, TCP_USER_TIMEOUT: Linux
+// sends no RST then) or an RST ends it. One that did not send again when
+// its next copy was surely due, the timeout doubling, had stopped: it
+// holds no connection, whichever it was (cutOff, alone: the peer, which
+// never heard from it again, is as it was; it is revived if it sends
+// again). Not its FIN (the orphan's retries are counted: heal).
+func dataAbandoned(h, peer *Half, now int64) (cause, int64) {
+	if h.silentRtx < 2 || h.finSent || h.reset || h.cutOff || h.gaveUp || peer.reset || !peer.Sent() ||
+		!h.state.Synchronized() || h.lastData != h.lastSent {
+		return 0, 0
+	}
+	due := nextRtxDue(h.silentGap)
+	if now-h.lastSent <= due {
+		return 0, 0
+	}
+	h.cutOff = true
+	return cDataAbandoned, h.lastSent + due
 }
 
 // finAckedUnseen: silence proves delivery. Linux acknowledges a FIN the

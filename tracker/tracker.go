@@ -432,6 +432,9 @@ func (t *Tracker) judgeSilence(c *Conn, now int64, final bool) {
 			t.settle(c, s, at, 0, hc)
 			t.settle(c, s.Peer(), at, 0, pc)
 		}
+		if why, at := dataAbandoned(&c.half[s], &c.half[s.Peer()], now); why != 0 {
+			t.settle(c, s, at, 0, why)
+		}
 	}
 	if !final {
 		return
