@@ -15,6 +15,7 @@
 #   sudo testdata/pcaps/record.sh --fresh      # just the fresh set
 #   sudo testdata/pcaps/record.sh --fresh2     # just the second fresh set
 #   sudo testdata/pcaps/record.sh --icmp       # just the ICMP set
+#   sudo testdata/pcaps/record.sh --fresh3     # just the third fresh set
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -125,6 +126,16 @@ declare -A EXPECT=(
 	[icmp-admin-prohibited]="CLOSED CLOSED"
 	[icmp-to-established]="ESTABLISHED ESTABLISHED"
 	[icmp-port-unreachable-retry]="CLOSED CLOSED,TIME_WAIT CLOSED"
+
+	# The third fresh set (--fresh3): see FRESH3 below.
+	[retries-exhausted]="CLOSED ESTABLISHED"
+	[linger-timeout]="FIN_WAIT_1 ESTABLISHED"
+	[connection-pool]="TIME_WAIT CLOSED,CLOSED TIME_WAIT,CLOSED CLOSED,FIN_WAIT_2 CLOSE_WAIT,ESTABLISHED ESTABLISHED"
+	[http-keepalive-idle-close]="CLOSED TIME_WAIT"
+	[zero-window-fin]="FIN_WAIT_1 ESTABLISHED"
+	[ipv6-fast-open]="2*TIME_WAIT CLOSED"
+	[ipv6-simultaneous-open]="ESTABLISHED ESTABLISHED"
+	[tw-reuse-client]="CLOSED CLOSED,ESTABLISHED ESTABLISHED"
 )
 
 # How the link and the capture differ from the default (one veth, no delay,
@@ -160,6 +171,8 @@ declare -A LINK=(
 	[ipv6-simultaneous-close]="ipv6"
 	[ipv6-rst-abort]="ipv6"
 	[icmpv6-port-unreachable]="ipv6"
+	[ipv6-fast-open]="ipv6"
+	[ipv6-simultaneous-open]="ipv6"
 	[server-close-while-receiving]="rtt=10"
 	[bulk-lossy-close]="rtt=10 loss=2.5 snap=128"
 	[bulk-reordered]="rtt=10 reorder=3 snap=128"
@@ -201,6 +214,13 @@ ICMP=(
 )
 SCENARIOS+=("${ICMP[@]}")
 
+# The third fresh set (--fresh3): recorded apart, as a test set the
+# inference was not designed on; not in the default list.
+FRESH3=(
+	retries-exhausted linger-timeout connection-pool http-keepalive-idle-close
+	zero-window-fin ipv6-fast-open ipv6-simultaneous-open tw-reuse-client
+)
+
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
@@ -209,14 +229,17 @@ usage() {
 	echo "  --fresh    with no SCENARIO named, record the fresh set: ${FRESH[*]}"
 	echo "  --fresh2   with no SCENARIO named, record the second fresh set: ${FRESH2[*]}"
 	echo "  --icmp     with no SCENARIO named, record the ICMP set: ${ICMP[*]}"
-	echo "  -l         list the scenarios (with --holdout, --fresh, --fresh2 or --icmp: that set)"
+	echo "  --fresh3   with no SCENARIO named, record the third fresh set (not in the"
+	echo "             default list): ${FRESH3[*]}"
+	echo "  -l         list the scenarios (with --holdout, --fresh, --fresh2, --icmp or"
+	echo "             --fresh3: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
 	echo "scenarios: ${SCENARIOS[*]}"
 }
 
 ARGS=("$@")
-OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" ICMP_SET="" LIST=""
+OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" ICMP_SET="" FRESH3_SET="" LIST=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -226,6 +249,7 @@ while [ $# -gt 0 ]; do
 	--fresh) FRESH_SET=1 ;;
 	--fresh2) FRESH2_SET=1 ;;
 	--icmp) ICMP_SET=1 ;;
+	--fresh3) FRESH3_SET=1 ;;
 	--) shift; break ;;
 	-*) echo "record.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -241,6 +265,8 @@ elif [ -n "$FRESH2_SET" ]; then
 	DEFAULT=("${FRESH2[@]}")
 elif [ -n "$ICMP_SET" ]; then
 	DEFAULT=("${ICMP[@]}")
+elif [ -n "$FRESH3_SET" ]; then
+	DEFAULT=("${FRESH3[@]}")
 else
 	DEFAULT=("${SCENARIOS[@]}")
 fi
@@ -1170,6 +1196,131 @@ sc_icmp-port-unreachable-retry() {
 	sleep 0.3
 	[ "$(icmp_count)" -ge 1 ] || fail "no ICMP error in the capture"
 	icmp_locked
+}
+
+# ---- the third fresh set (peer/fresh3.go) ----
+
+# peer_says ROLE PATTERN: log the lines of the peer's log that match.
+peer_says() {
+	grep -E "$2" "$TMP/$NAME.$1.log" | sed "s/^/record.sh: $NAME: /" >&2
+}
+
+# end_datagram: a capture's clock is its packets; one UDP datagram from the
+# server to the client's port 9 (answered by ICMP port unreachable) marks
+# its end, as in black-hole-healed.
+end_datagram() {
+	NX "$SNS" bash -c 'echo end of capture >/dev/udp/198.18.0.1/9' || fail "cannot send the end-of-capture datagram"
+	sleep 0.1
+}
+
+# rst_count: the TCP segments with RST in the capture so far (IPv4).
+rst_count() {
+	tcpdump -nn -r "$OUT/$NAME.pcap" 'tcp[tcpflags] & tcp-rst != 0' 2>/dev/null | wc -l
+}
+
+# retries-exhausted: net.ipv4.tcp_retries2=3 at the client; after one
+# exchange both input hooks drop everything from the other side (the
+# server's after the capture point: the capture has every retransmission).
+# The client sends a second request and retransmits it until its kernel
+# gives up (ETIMEDOUT for the read, no RST on the wire); 1 s later the
+# end-of-capture datagram, then stop.
+sc_retries-exhausted() {
+	NX "$CNS" sysctl -qw net.ipv4.tcp_retries2=3 || fail "cannot set tcp_retries2"
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-done
+	sleep 0.3 # the client's ACK of the reply has gone
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080
+	mark go
+	await client-done 20
+	NX "$CNS" ss -tanH | grep -q . && fail "the client's socket outlived tcp_retries2: $(NX "$CNS" ss -tanH)"
+	peer_says client 'read after'
+	sleep 1
+	end_datagram
+	[ "$(rst_count)" -eq 0 ] || fail "an RST in the capture"
+}
+
+# zero_window_close SETTLE: zero-window's peers (the server's receive buffer
+# is tiny and never read); once the client's write has stalled with the
+# server's window closed (ss: data in the server's Recv-Q and unsent in the
+# client's Send-Q), the client is told to close (linger-timeout:
+# SO_LINGER {on, 1 s}, then close; zero-window-fin: shutdown(SHUT_WR));
+# SETTLE seconds after it is done, the end-of-capture datagram and stop.
+zero_window_close() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-stuck
+	local rq sq
+	rq=$(NX "$SNS" ss -tanH | awk '$1 == "ESTAB" { print $2 }')
+	sq=$(NX "$CNS" ss -tanH | awk '$1 == "ESTAB" { print $3 }')
+	[ "${rq:-0}" -gt 0 ] && [ "${sq:-0}" -gt 0 ] || fail "the window is not closed: server Recv-Q ${rq:-none}, client Send-Q ${sq:-none}"
+	log "$NAME: zero window: server Recv-Q $rq, client Send-Q $sq"
+	mark close
+	await client-done
+	peer_says client 'close with|shutdown'
+	sleep "$1"
+	end_datagram
+}
+sc_linger-timeout() { zero_window_close 1.5; }
+sc_zero-window-fin() { zero_window_close 2; }
+
+# connection-pool: five connections from 50901-50905, opened one after the
+# other and then all open; 300 ms apart: the client closes 50901, the server
+# closes 50902, ss -K destroys the server's 50903 socket (its RST reaches
+# the client), the client half-closes 50904 (the server sends a line every
+# 250 ms throughout); 50905 stays idle. Stop 1 s after the last.
+sc_connection-pool() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-established
+	sleep 0.3
+	mark close-50901
+	sleep 0.3
+	mark close-50902
+	sleep 0.3
+	NX "$SNS" ss -K -tnH state established '( sport = :8080 and dport = :50903 )' >"$TMP/$NAME.kill.log" 2>&1 ||
+		fail "ss -K failed (CONFIG_INET_DIAG_DESTROY?): $(cat "$TMP/$NAME.kill.log")"
+	NX "$SNS" ss -tnH state established '( dport = :50903 )' | grep -q . && fail "ss -K left the socket"
+	sleep 0.3
+	mark shut-50904
+	await client-done
+	await server-done
+	sleep 1
+}
+
+# http-keepalive-idle-close: three HTTP/1.1 requests 100 ms apart on one
+# connection; the server closes after 1 s idle, the client at EOF.
+sc_http-keepalive-idle-close() { plain 0.3; }
+
+sc_ipv6-fast-open() { sc_fast-open; }
+sc_ipv6-simultaneous-open() { sc_simultaneous-open; }
+
+# tw-reuse-client: net.ipv4.tcp_tw_reuse=1 at the client, which talks from
+# 50950 and closes first (TIME_WAIT); 300 ms later it connects from 50950
+# to the same server again, and its kernel gives the new connection the
+# TIME_WAIT socket's 4-tuple. (For a port the socket bound itself the
+# kernel allows that whenever the TIME_WAIT has a peer timestamp, whatever
+# tcp_tw_reuse says: with 0 it went the same way.)
+sc_tw-reuse-client() {
+	NX "$CNS" sysctl -qw net.ipv4.tcp_tw_reuse=1 || fail "cannot set tcp_tw_reuse"
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-closed
+	wait_state "$CNS" TIME-WAIT
+	await client-done
+	await server-done
+	sleep 0.3
 }
 
 # ---- plans of many connections (peer/convo.go) ----

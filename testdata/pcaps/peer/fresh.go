@@ -235,9 +235,13 @@ func serverHalfCloseBoth() {
 // simultaneousOpen is both roles: each binds its own address and port and
 // connects to the other's, when record.sh says so (connect-client, then
 // connect-server); neither listens. Then one line each way; the connection
-// stays open.
+// stays open. Over IPv6 (-addr [fd00::2]:...) the addresses are fd00::1 and
+// fd00::2.
 func simultaneousOpen() {
 	local, remote := "198.18.0.1:50500", "198.18.0.2:50600"
+	if strings.HasPrefix(*addr, "[") {
+		local, remote = "[fd00::1]:50500", "[fd00::2]:50600"
+	}
 	if *role == "server" {
 		local, remote = remote, local
 	}
