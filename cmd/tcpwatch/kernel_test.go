@@ -60,6 +60,13 @@ func TestKernelStates(t *testing.T) {
 	}
 }
 
+// closeNotOnTheWire are the recordings whose client closed with its FIN
+// queued behind data the peer's zero window holds back: the kernel says
+// FIN_WAIT_1, and no segment shows the close. tcpwatch must say what the
+// wire shows, ESTABLISHED, for that client (and the kernel's state for
+// every other side).
+var closeNotOnTheWire = map[string]bool{"linger-timeout": true, "zero-window-fin": true}
+
 // checkKernelStates runs tcpwatch on a recording and checks every
 // connection's states against the kernel's in its .states file.
 //
@@ -81,6 +88,9 @@ func checkKernelStates(t *testing.T, statesFile, pcap string) {
 		}
 		used[i] = true
 		c := rep.Connections[i]
+		if closeNotOnTheWire[strings.TrimSuffix(filepath.Base(statesFile), ".states")] && w.clientState == tracker.FinWait1 {
+			w.clientState = tracker.Established
+		}
 		if c.ClientState != w.clientState || c.ServerState != w.serverState {
 			t.Errorf("%s → %s: tcpwatch says client %s, server %s; the kernel says client %s, server %s\n%s",
 				w.client, w.server, c.ClientState, c.ServerState, w.clientState, w.serverState, transitions(c))

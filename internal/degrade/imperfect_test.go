@@ -74,6 +74,8 @@ var unscored = map[string]string{
 	"anomalies/syn-flood-cookies":    "a flood's embryonic connections are summarized in its finding, not listed",
 	"anomalies/syn-flood-no-cookies": "a flood's embryonic connections are summarized in its finding, not listed",
 	"anomalies/time-wait-buildup":    "2000 connections alike would outweigh every other recording",
+	"linger-timeout":                 "the client's FIN waits behind data in a zero window: nothing on the wire shows its close",
+	"zero-window-fin":                "the client's FIN waits behind data in a zero window: nothing on the wire shows its close",
 }
 
 // recording is one kernel-verified capture with the kernel's states.
