@@ -96,11 +96,11 @@ var fuzzSeeds = map[string][]seedSeg{
 		cl(ms, fA, cISN+12, sISN+22),
 		sv(10*time.Microsecond, fA, sISN+22, cISN+12),
 	}),
-	"refused":   {cl(ms, fS, cISN, 0), sv(ms, fRA, 0, cISN+1)},
+	"refused": {cl(ms, fS, cISN, 0), sv(ms, fRA, 0, cISN+1)},
 	// An ICMP error quoting the SYN (a record with every flag set: see
 	// fuzz_test.go), then a SYN on another connection.
 	"icmp-refused": {cl(ms, fS, cISN, 0), cl(300*time.Microsecond, 0xff, cISN, 0), cl(ms, fS, cISN+7777, 0)},
-	"rst-abort": seed(open, []seedSeg{cl(ms, fRA, cISN+11, sISN+21)}),
+	"rst-abort":    seed(open, []seedSeg{cl(ms, fRA, cISN+11, sISN+21)}),
 	"syn-retransmitted": {
 		cl(ms, fS, cISN, 0),
 		cl(time.Second, fS, cISN, 0),

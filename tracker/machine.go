@@ -57,7 +57,7 @@ const (
 	cFinCrossed                          // its FIN does not acknowledge the peer's FIN: that FIN had not reached it yet
 	cICMPAbort                           // an ICMP error about its SYN (SYN-ACK) ended it, still opening
 	cFinAgainArrived                     // the peer's FIN, sent again just before the input ended, taken as arrived
-	cDataAbandoned                       // it stopped sending its data again into silence when the next copy was due
+	cDataAbandoned                       // it stopped sending its data (or FIN) again into silence when the next copy was due
 	numCauses
 )
 
@@ -110,7 +110,7 @@ var causePhrases = [...]string{
 	"its FIN does not acknowledge the peer's FIN, which had not reached it yet: the FINs crossed",
 	"an ICMP error quoting its SYN (or SYN-ACK) ended it: Linux drops a connection still opening on one",
 	"received the peer's FIN, sent again just before the input ended: the first never arrived, nothing says this one did not",
-	"it stopped sending its data again into silence when the next copy was due: it gave up (tcp_retries2, TCP_USER_TIMEOUT) or an RST the capture missed ended it",
+	"it stopped sending again into silence (its data or FIN) when the next copy was due: it gave up (tcp_retries2, TCP_USER_TIMEOUT, tcp_orphan_retries) or an RST the capture missed ended it",
 }
 
 var combinedPhrases = map[cause]string{
@@ -317,6 +317,9 @@ func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
 		gap = synTimeoutInit / 2 // the first timeout is TCP_TIMEOUT_INIT, as after a gap of half that
 	}
 	due := nextRtxDue(gap)
+	if h.linearSyns() {
+		due = gap + gap/10 + minRTO // (the next one as far after as those before)
+	}
 	at := h.lastSent + due
 	if now-h.lastSent <= due {
 		if why != cSynAckIgnored || !final || now-max(peer.synTime, peer.lastRtx) <= minRTO {
@@ -326,6 +329,23 @@ func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
 	}
 	h.synAbandoned = true
 	return why, at
+}
+
+// synLinearTimeouts is how many of its first SYN retransmissions Linux
+// sends at a constant timeout before it doubles (tcp_syn_linear_timeouts,
+// 4 since Linux 6.7: 1 s apart).
+const synLinearTimeouts = 4
+
+// linearSyns reports whether h, in SYN_SENT, sent its SYN again at least
+// twice, evenly spaced (within a tenth), fewer times than Linux keeps its
+// timeout constant: the next copy is due as far after as those before.
+func (h *Half) linearSyns() bool {
+	n := int64(h.synRtx)
+	if n < 2 || n >= synLinearTimeouts || h.rtxGap < minRTO {
+		return false
+	}
+	d := h.lastRtx - h.synTime - n*h.rtxGap
+	return max(d, -d) <= h.rtxGap/10
 }
 
 // onlySYN reports whether the side, an active opener, sent nothing but its
@@ -386,10 +406,17 @@ func midWriteSilent(h, peer *Half, now int64) (hc, pc cause, at int64) {
 // its next copy was surely due, the timeout doubling, had stopped: it
 // holds no connection, whichever it was (cutOff, alone: the peer, which
 // never heard from it again, is as it was; it is revived if it sends
-// again). Not its FIN (the orphan's retries are counted: heal).
+// again). Its FIN too, sent again into silence since it went.
 func dataAbandoned(h, peer *Half, now int64) (cause, int64) {
-	if h.silentRtx < 2 || h.finSent || h.reset || h.cutOff || h.gaveUp || peer.reset || !peer.Sent() ||
-		!h.state.Synchronized() || h.lastData != h.lastSent {
+	if h.silentRtx < 2 || h.reset || h.cutOff || h.gaveUp || peer.reset || !peer.Sent() || !h.state.Synchronized() {
+		return 0, 0
+	}
+	switch {
+	case !h.finSent && h.lastData == h.lastSent:
+	case h.finSent && !h.finAcked && h.silentSince >= h.finTime && h.finLast == h.lastSent:
+		// Its FIN, into silence: an orphan's retries (tcp_orphan_retries)
+		// may be fewer than heal counts on.
+	default:
 		return 0, 0
 	}
 	due := nextRtxDue(h.silentGap)
