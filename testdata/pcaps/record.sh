@@ -16,6 +16,7 @@
 #   sudo testdata/pcaps/record.sh --fresh2     # just the second fresh set
 #   sudo testdata/pcaps/record.sh --icmp       # just the ICMP set
 #   sudo testdata/pcaps/record.sh --fresh3     # just the third fresh set
+#   sudo testdata/pcaps/record.sh --fresh4     # just the fourth fresh set
 #
 # A scenario of one connection also exists over a delayed path and captured
 # at either end, as NAME-rttN-at-client or NAME-rttN-at-server (N: the round
@@ -136,6 +137,14 @@ declare -A EXPECT=(
 	[ipv6-fast-open]="2*TIME_WAIT CLOSED"
 	[ipv6-simultaneous-open]="ESTABLISHED ESTABLISHED"
 	[tw-reuse-client]="CLOSED CLOSED,ESTABLISHED ESTABLISHED"
+
+	# The fourth fresh set (--fresh4): see FRESH4 below.
+	[keepalive-timeout-silent]="CLOSED ESTABLISHED"
+	[orphan-fin-retries]="CLOSED ESTABLISHED"
+	[synack-retries-exhausted]="CLOSED CLOSED"
+	[syn-retries-exhausted]="CLOSED CLOSED"
+	[client-rst-with-data-in-flight]="CLOSED CLOSED"
+	[ipv6-zero-window]="ESTABLISHED ESTABLISHED"
 )
 
 # How the link and the capture differ from the default (one veth, no delay,
@@ -176,6 +185,8 @@ declare -A LINK=(
 	[server-close-while-receiving]="rtt=10"
 	[bulk-lossy-close]="rtt=10 loss=2.5 snap=128"
 	[bulk-reordered]="rtt=10 reorder=3 snap=128"
+	[client-rst-with-data-in-flight]="rtt=10"
+	[ipv6-zero-window]="ipv6"
 )
 
 # The holdout set (testdata/holdout, see its README.md): the scenarios of one
@@ -222,6 +233,13 @@ FRESH3=(
 )
 SCENARIOS+=("${FRESH3[@]}")
 
+# The fourth fresh set (--fresh4): recorded apart, as a test set the
+# inference was not designed on; not in the default list.
+FRESH4=(
+	keepalive-timeout-silent orphan-fin-retries synack-retries-exhausted
+	syn-retries-exhausted client-rst-with-data-in-flight ipv6-zero-window
+)
+
 usage() {
 	echo "usage: sudo $0 [-o DIR] [--holdout] [-l] [SCENARIO...]"
 	echo "  -o DIR     write NAME.pcap, NAME.states, NAME.ss.txt into DIR (default: $HERE)"
@@ -232,15 +250,17 @@ usage() {
 	echo "  --icmp     with no SCENARIO named, record the ICMP set: ${ICMP[*]}"
 	echo "  --fresh3   with no SCENARIO named, record the third fresh set (not in the"
 	echo "             default list): ${FRESH3[*]}"
-	echo "  -l         list the scenarios (with --holdout, --fresh, --fresh2, --icmp or"
-	echo "             --fresh3: that set)"
+	echo "  --fresh4   with no SCENARIO named, record the fourth fresh set (not in the"
+	echo "             default list): ${FRESH4[*]}"
+	echo "  -l         list the scenarios (with --holdout, --fresh, --fresh2, --icmp,"
+	echo "             --fresh3 or --fresh4: that set)"
 	echo "  SCENARIO-rttN-at-client, SCENARIO-rttN-at-server: a scenario of one"
 	echo "             connection over a path of N ms round trip, captured at that end"
 	echo "scenarios: ${SCENARIOS[*]}"
 }
 
 ARGS=("$@")
-OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" ICMP_SET="" FRESH3_SET="" LIST=""
+OUT="" HOLDOUT_SET="" FRESH_SET="" FRESH2_SET="" ICMP_SET="" FRESH3_SET="" FRESH4_SET="" LIST=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -251,6 +271,7 @@ while [ $# -gt 0 ]; do
 	--fresh2) FRESH2_SET=1 ;;
 	--icmp) ICMP_SET=1 ;;
 	--fresh3) FRESH3_SET=1 ;;
+	--fresh4) FRESH4_SET=1 ;;
 	--) shift; break ;;
 	-*) echo "record.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -268,6 +289,8 @@ elif [ -n "$ICMP_SET" ]; then
 	DEFAULT=("${ICMP[@]}")
 elif [ -n "$FRESH3_SET" ]; then
 	DEFAULT=("${FRESH3[@]}")
+elif [ -n "$FRESH4_SET" ]; then
+	DEFAULT=("${FRESH4[@]}")
 else
 	DEFAULT=("${SCENARIOS[@]}")
 fi
@@ -1323,6 +1346,130 @@ sc_tw-reuse-client() {
 	await server-done
 	sleep 0.3
 }
+
+# ---- the fourth fresh set (peer/fresh4.go) ----
+
+# wait_gone NS SECONDS: until NS has no TCP socket but listeners.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 100; i++)); do
+		NX "$1" ss -tanH | grep -qv '^LISTEN ' || return 0
+		sleep 0.01
+	done
+	fail "a socket outlived ${2} s in $1: $(NX "$1" ss -tanH)"
+}
+
+# keepalive-timeout-silent: the client's keepalive (1 s idle, 1 s apart, 3
+# probes); after one exchange both input hooks drop everything from the
+# other side (the server's after the capture point: the capture has the
+# client's probes). The client's kernel gives up; 1 s later the
+# end-of-capture datagram.
+sc_keepalive-timeout-silent() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-established
+	await server-done
+	sleep 0.2 # the client's ACK of the reply has gone
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080
+	await client-done 15
+	wait_gone "$CNS" 1
+	peer_says client 'read after'
+	log "$NAME: $(rst_count) RST segments in the capture"
+	sleep 1
+	end_datagram
+}
+
+# orphan-fin-retries: net.ipv4.tcp_orphan_retries=1 at the client; the
+# server's input hook (after the capture point) drops the client's FIN and
+# everything from its port after it. After one exchange the client closes;
+# its orphaned socket retransmits the FIN until the kernel gives up; 1 s
+# after the socket is gone, the end-of-capture datagram.
+sc_orphan-fin-retries() {
+	NX "$CNS" sysctl -qw net.ipv4.tcp_orphan_retries=1 || fail "cannot set tcp_orphan_retries"
+	peer server
+	wait_listen
+	nft_convo "$SNS" "add rule inet twrec input ip saddr 198.18.0.1 tcp dport 8080 tcp sport @deaf drop
+add rule inet twrec input ip saddr 198.18.0.1 tcp dport 8080 tcp flags & fin == fin add @deaf { tcp sport } drop"
+	capture_start
+	peer client
+	await client-established
+	await server-done
+	sleep 0.2
+	mark close
+	await client-done
+	wait_state "$CNS" FIN-WAIT-1
+	local start=$SECONDS
+	wait_gone "$CNS" 30
+	log "$NAME: the client's socket gone about $((SECONDS - start)) s after its close; $(rst_count) RST segments"
+	sleep 1
+	end_datagram
+}
+
+# synack-retries-exhausted: net.ipv4.tcp_synack_retries=1 at the server;
+# the client's input hook drops the SYN-ACKs. The client connects
+# (non-blocking) and closes 200 ms later in SYN_SENT (nothing is sent), so
+# that no retransmitted SYN keeps the request alive; the server sends its
+# SYN-ACK again once (1 s) and drops the request (3 s). The end-of-capture
+# datagram at about 5 s.
+sc_synack-retries-exhausted() {
+	NX "$SNS" sysctl -qw net.ipv4.tcp_synack_retries=1 || fail "cannot set tcp_synack_retries"
+	peer server
+	wait_listen
+	nft_drop "$CNS" ip saddr 198.18.0.2 tcp sport 8080 tcp flags \& \(syn \| ack\) == \(syn \| ack\)
+	capture_start
+	peer client
+	await client-connecting
+	wait_state "$CNS" SYN-SENT
+	sleep 0.2
+	mark close
+	await client-done
+	wait_gone "$CNS" 1
+	wait_state "$SNS" SYN-RECV
+	local start=$SECONDS
+	wait_gone "$SNS" 10
+	log "$NAME: the server's request gone about $((SECONDS - start)) s after the close"
+	sleep 2
+	end_datagram
+}
+
+# syn-retries-exhausted: net.ipv4.tcp_syn_retries=1 at the client; the
+# server's input hook drops the SYNs (after the capture point). The
+# client's connect fails when its kernel gives up; 1 s later the
+# end-of-capture datagram.
+sc_syn-retries-exhausted() {
+	NX "$CNS" sysctl -qw net.ipv4.tcp_syn_retries=1 || fail "cannot set tcp_syn_retries"
+	peer server
+	wait_listen
+	nft_drop "$SNS" ip saddr 198.18.0.1 tcp dport 8080 tcp flags \& \(syn \| ack\) == syn
+	capture_start
+	peer client
+	await client-done 40
+	wait_gone "$CNS" 1
+	peer_says client 'connect failed'
+	sleep 1
+	end_datagram
+}
+
+# client-rst-with-data-in-flight: over a 10 ms path the server writes 2 KiB
+# every 2 ms; the client reads 32 KiB and closes with SO_LINGER 0 (RST).
+# What the server sent in the 5 ms before the RST reached it is still on its
+# way, and the client's kernel, with no socket, answers it with bare RSTs;
+# the server's next write fails.
+sc_client-rst-with-data-in-flight() {
+	peer server
+	wait_listen
+	capture_start
+	peer client
+	await client-done
+	await server-done
+	peer_says server 'write'
+	sleep 0.3
+}
+
+sc_ipv6-zero-window() { plain 4.0; }
 
 # ---- plans of many connections (peer/convo.go) ----
 
