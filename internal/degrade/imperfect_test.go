@@ -76,6 +76,7 @@ var unscored = map[string]string{
 	"anomalies/time-wait-buildup":    "2000 connections alike would outweigh every other recording",
 	"linger-timeout":                 "the client's FIN waits behind data in a zero window: nothing on the wire shows its close",
 	"zero-window-fin":                "the client's FIN waits behind data in a zero window: nothing on the wire shows its close",
+	"keepalive-timeout-silent":       "the client's RST is dropped after the capture point: the wire shows it reaching the server",
 }
 
 // recording is one kernel-verified capture with the kernel's states.
