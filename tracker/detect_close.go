@@ -53,10 +53,7 @@ func detectClose(c *Conn, now int64, th *Thresholds, p pass, out []Anomaly) []An
 	stuck := int64(th.Stuck)
 	for s := Client; s <= Server; s++ {
 		h, peer := &c.half[s], &c.half[s.Peer()]
-		state := h.state
-		if h.gaveUp && h.finSent && !h.finAcked {
-			state = FinWait1 // it gave up its FIN: judged as the state it gave up in
-		}
+		state := finJudgedIn(h)
 		switch state {
 		case CloseWait:
 			if idle := now - max(h.since, h.lastData); idle > stuck && p.wants(CloseWaitStuck, s) {
@@ -94,12 +91,22 @@ func finUnacked(h *Half, th *Thresholds, p pass, now int64) bool {
 	return p.counts && int(h.finRtx) >= th.FinRetransmits && h.finLast-h.finTime >= minRTO && now-h.finLast >= p.grace(h.rtxGap)
 }
 
+// finJudgedIn is the state side h's closing is judged in: the one it gave
+// up in when it gave up its FIN, or stopped sending it (dataAbandoned),
+// unacknowledged, FIN_WAIT_1; else the state it is in.
+func finJudgedIn(h *Half) State {
+	if (h.gaveUp || h.cutOff) && h.finSent && !h.finAcked {
+		return FinWait1
+	}
+	return h.state
+}
+
 // finIntoSilence reports whether side s's retransmissions into silence
 // (half_open's) are those of its FIN, which is unacked_fin: that finding
 // names the silence (Also: half_open), which is no finding of its own.
 func finIntoSilence(c *Conn, s Side, th *Thresholds, p pass, now int64) bool {
 	h := &c.half[s]
-	switch h.state {
+	switch finJudgedIn(h) {
 	case FinWait1, Closing, LastAck:
 		return finUnacked(h, th, p, now) && silentSinceFIN(c, s, th, p, now)
 	}
@@ -182,8 +189,11 @@ func closeWaitEnd(c *Conn, why cause) string {
 // has waited (until the kernel gave up, if it did), and in what state.
 func finFields(h *Half, state State, now int64) map[string]any {
 	wait := now - h.finTime
-	if h.gaveUp {
+	switch {
+	case h.gaveUp:
 		wait = h.lastRtx - h.finTime
+	case h.cutOff:
+		wait = h.finLast - h.finTime
 	}
 	return map[string]any{"retransmits": int(h.finRtx), "seconds": seconds(wait), "gave_up": h.gaveUp, "state": state.String()}
 }
@@ -191,8 +201,11 @@ func finFields(h *Half, state State, now int64) map[string]any {
 // finFate says how long an unacknowledged FIN has been waiting, or that
 // the kernel gave up on it.
 func finFate(h *Half, now int64) string {
-	if h.gaveUp {
+	switch {
+	case h.gaveUp:
 		return "the kernel gave up after " + secs(h.lastRtx-h.finTime)
+	case h.cutOff: // (dataAbandoned: it stopped sending it again when due)
+		return "it stopped sending it after " + secs(h.finLast-h.finTime)
 	}
 	return h.state.String() + " for " + secs(now-h.finTime)
 }
