@@ -293,17 +293,14 @@ func (r *Reader) read() (data []byte, ts int64, wireLen int, lt layers.LinkType,
 func (r *Reader) decode(p *Packet, lt layers.LinkType, data []byte, wireLen int) {
 	r.dec.now = p.Time
 	p.Kind = r.dec.Decode(lt, data, wireLen, &p.Seg)
+	if p.Kind == TCP || p.Kind == ICMPError {
+		p.Seg.Time, p.Seg.Packet = p.Time, p.Num
+	}
 	switch p.Kind {
 	case TCP:
-		p.Seg.Time = p.Time
-		p.Seg.Packet = p.Num
 		r.stats.TCP++
-	case NotTCP:
+	case NotTCP, ICMPError: // (an ICMP error is not TCP, though about it)
 		r.stats.NotTCP++
-	case ICMPError:
-		p.Seg.Time = p.Time
-		p.Seg.Packet = p.Num
-		r.stats.NotTCP++ // (not TCP, though about it)
 	case Fragment:
 		r.stats.Fragments++
 	case Truncated:

@@ -528,9 +528,12 @@ func (c *Conn) watched() bool {
 // only the time it came.
 func (t *Tracker) ObserveICMP(seg *Segment) {
 	t.Advance(seg.Time)
+	if seg.ICMP == 0 {
+		return
+	}
 	k, fromA := keyOf(seg)
 	c := t.table.get(&k)
-	if c == nil || seg.ICMP == 0 {
+	if c == nil {
 		return
 	}
 	s := c.sideOf(fromA)

@@ -339,25 +339,17 @@ func checkInputs(c *config) error {
 	return nil
 }
 
-// sameFile returns the first two names that open the same file. A name
-// that cannot be stat'ed is left for opening it to report, and "-" is
-// checked by count.
+// sameFile returns the first two names that open the same file (write.go's
+// sameFileAs). A name that cannot be stat'ed is left for opening it to
+// report, and "-" is checked by count.
 func sameFile(names []string) (a, b string, ok bool) {
-	seen := make([]os.FileInfo, len(names))
 	for i, n := range names {
 		if n == "-" {
 			continue
 		}
-		fi, err := os.Stat(n)
-		if err != nil {
-			continue
+		if a, ok := sameFileAs(n, names[:i]); ok {
+			return a, n, true
 		}
-		for j := range i {
-			if seen[j] != nil && os.SameFile(seen[j], fi) {
-				return names[j], n, true
-			}
-		}
-		seen[i] = fi
 	}
 	return "", "", false
 }

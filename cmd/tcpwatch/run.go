@@ -211,16 +211,7 @@ func writeError(err error) error {
 
 // feed hands one packet to the tracker: a TCP segment to follow, or just
 // the time of any other packet (the capture's clock moves with every packet).
-func feed(tr *tracker.Tracker, p *capture.Packet) {
-	switch p.Kind {
-	case capture.TCP:
-		tr.Observe(&p.Seg)
-	case capture.ICMPError:
-		tr.ObserveICMP(&p.Seg)
-	default:
-		tr.Advance(p.Time)
-	}
-}
+func feed(tr *tracker.Tracker, p *capture.Packet) { feedHashed(tr, p, tracker.FlowHash{}) }
 
 // analyze feeds every packet to the tracker until the input ends, count
 // packets have been analyzed (0: no limit) or the reader was interrupted

@@ -159,10 +159,12 @@ func clientCloseInSynSent() {
 	log.Printf("closed in SYN_SENT")
 }
 
-// clientStreamUntilError2 writes 2 KiB every 2 ms (at most 2500 times)
+// clientStreamUntilError2 streams to the server until a write fails.
+func clientStreamUntilError2() { streamUntilError(dial()) }
+
+// streamUntilError writes 2 KiB every 2 ms (at most 2500 times) to c
 // until a write fails.
-func clientStreamUntilError2() {
-	c := dial()
+func streamUntilError(c *net.TCPConn) {
 	chunk := []byte(strings.Repeat("streamed data 0123456789abcdef\n", 67)[:2048])
 	for i := 1; i <= 2500; i++ {
 		if _, err := c.Write(chunk); err != nil {

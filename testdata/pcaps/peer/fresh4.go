@@ -9,7 +9,6 @@ package main
 import (
 	"errors"
 	"log"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -17,7 +16,7 @@ import (
 func init() {
 	for name, p := range map[string]play{
 		"keepalive-timeout-silent":       {clientKeepaliveDead, serverHoldAfterReply},
-		"orphan-fin-retries":             {clientCloseWhenTold, serverHoldAfterReply},
+		"orphan-fin-retries":             {clientCloseOnSignal, serverHoldAfterReply},
 		"synack-retries-exhausted":       {clientCloseInSynSent, serverListenOnly},
 		"syn-retries-exhausted":          {clientSynRetriesExhausted, serverListenOnly},
 		"client-rst-with-data-in-flight": {clientResetWhileReceiving, serverStreamUntilError},
@@ -25,18 +24,6 @@ func init() {
 	} {
 		scenarios[name] = p
 	}
-}
-
-// clientCloseWhenTold exchanges one message and, when told, closes: the
-// socket is orphaned (the process holds no descriptor for it) and its FIN
-// is the kernel's alone to deliver.
-func clientCloseWhenTold() {
-	c := wrap(dial())
-	c.send("hello")
-	log.Printf("reply %q", c.recv())
-	mark("client-established")
-	await("close")
-	c.close()
 }
 
 // clientSynRetriesExhausted connects (a timeout far longer than the
@@ -69,17 +56,5 @@ func clientResetWhileReceiving() {
 	log.Printf("read %d bytes, closed with SO_LINGER 0", n)
 }
 
-// serverStreamUntilError writes 2 KiB every 2 ms (at most 2500 times)
-// until a write fails.
-func serverStreamUntilError() {
-	c := accept(listen())
-	chunk := []byte(strings.Repeat("streamed data 0123456789abcdef\n", 67)[:2048])
-	for i := 1; i <= 2500; i++ {
-		if _, err := c.Write(chunk); err != nil {
-			log.Printf("write %d: %v", i, err)
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	log.Fatal("no write failed")
-}
+// serverStreamUntilError streams to the client until a write fails.
+func serverStreamUntilError() { streamUntilError(accept(listen())) }
