@@ -635,7 +635,7 @@ func decodeTCP(data []byte, off, ipLen, wireLen int, seg *tracker.Segment) Kind 
 	seg.Flags = tracker.Flags(h[13]) | tracker.Flags(h[12]&1)<<8
 	seg.Window = binary.BigEndian.Uint16(h[14:16])
 	seg.Payload = uint32(ipLen - hlen)
-	seg.WScale = windowScale(opts)
+	seg.WScale, seg.TSVal, seg.TSEcr, seg.HasTS = tcpOptions(opts)
 	if cut && seg.WScale < 0 && seg.Flags&tracker.SYN != 0 {
 		// The snaplen cut the options before a window scale was found:
 		// unknown, so the largest (RFC 7323 §2.3), as for a connection
@@ -646,31 +646,38 @@ func decodeTCP(data []byte, off, ipLen, wireLen int, seg *tracker.Segment) Kind 
 	return TCP
 }
 
-// windowScale returns the shift count of the window-scale option (RFC 7323
-// §2.2) among the options, or -1 when there is none. A shift above 14 is
-// taken as 14, as RFC 7323 §2.3 tells the receiver to do.
-func windowScale(opts []byte) int8 {
+// tcpOptions returns what the tracker reads of a segment's options: the
+// window-scale option's shift count (RFC 7323 §2.2), or -1 when there is
+// none, and the timestamps option's TSval and TSecr (§3.2), with whether
+// there is one. A shift above 14 is taken as 14, as RFC 7323 §2.3 tells the
+// receiver to do. The first of each counts; a broken option list is read
+// up to where it breaks.
+func tcpOptions(opts []byte) (wscale int8, tsVal, tsEcr uint32, hasTS bool) {
+	wscale = -1
 	for i := 0; i < len(opts); {
 		switch opts[i] {
 		case 0: // end of option list
-			return -1
+			return
 		case 1: // no-operation
 			i++
 			continue
 		}
 		if i+1 >= len(opts) {
-			return -1
+			return
 		}
 		n := int(opts[i+1])
 		if n < 2 || i+n > len(opts) {
-			return -1 // a broken option list: stop reading it
+			return // a broken option list: stop reading it
 		}
-		if opts[i] == 3 && n == 3 {
-			return int8(min(opts[i+2], 14))
+		switch {
+		case opts[i] == 3 && n == 3 && wscale < 0:
+			wscale = int8(min(opts[i+2], 14))
+		case opts[i] == 8 && n == 10 && !hasTS:
+			tsVal, tsEcr, hasTS = binary.BigEndian.Uint32(opts[i+2:]), binary.BigEndian.Uint32(opts[i+6:]), true
 		}
 		i += n
 	}
-	return -1
+	return
 }
 
 // itoa formats n without fmt, for String methods that must not allocate

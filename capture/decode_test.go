@@ -245,3 +245,52 @@ func TestDecodeNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeReadsTimestamps: the timestamps option's TSval and TSecr are
+// read wherever it is among the options; one of another length, one cut
+// by the snaplen, one after the end of the list or a broken list's are
+// not; of two, the first counts.
+func TestDecodeReadsTimestamps(t *testing.T) {
+	ts := func(val, ecr uint32) []byte {
+		b := []byte{8, 10, 0, 0, 0, 0, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(b[2:], val)
+		binary.BigEndian.PutUint32(b[6:], ecr)
+		return b
+	}
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	type want struct {
+		has      bool
+		val, ecr uint32
+	}
+	for _, tc := range []struct {
+		name string
+		opts []byte
+		cut  int // bytes of the packet the snaplen kept, 0: all
+		want want
+	}{
+		{"aligned after two no-operations", cat([]byte{1, 1}, ts(7, 9)), 0, want{true, 7, 9}},
+		{"in a SYN's options", cat([]byte{2, 4, 5, 0xb4, 4, 2}, ts(0xfffffffe, 0), []byte{1, 3, 3, 7}), 0, want{true, 0xfffffffe, 0}},
+		{"none", []byte{1, 1, 4, 2}, 0, want{}},
+		{"another length", []byte{8, 8, 0, 0, 0, 1, 0, 2}, 0, want{}},
+		{"after the end of the list", cat([]byte{0}, ts(1, 2)), 0, want{}},
+		{"after a broken option", cat([]byte{5, 1}, ts(1, 2)), 0, want{}},
+		{"cut by the snaplen", cat([]byte{1, 1}, ts(7, 9)), 20 + 20 + 8, want{}},
+		{"two: the first", cat([]byte{1, 1}, ts(3, 4), []byte{1, 1}, ts(5, 6)), 0, want{true, 3, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ipv4(6, tcpSeg(tcpSpec{flags: 0x10, opts: tc.opts}))
+			wire := len(p)
+			if tc.cut > 0 {
+				p = p[:tc.cut]
+			}
+			var d Decoder
+			seg := tracker.Segment{HasTS: true, TSVal: 99, TSEcr: 99} // (left from an earlier packet)
+			if k := d.Decode(layers.LinkTypeRaw, p, wire, &seg); k != TCP {
+				t.Fatalf("Decode = %v", k)
+			}
+			if got := (want{seg.HasTS, seg.TSVal, seg.TSEcr}); got != tc.want {
+				t.Errorf("timestamps %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -52,6 +52,7 @@ func FuzzDecode(f *testing.F) {
 			if seg.WScale < -1 || seg.WScale > 14 {
 				t.Fatalf("window scale %d", seg.WScale)
 			}
+			checkTimestamps(t, lt, data, &seg)
 			checkPayload(t, lt, data, wire, &seg)
 		}
 		if extra == 0 && k == Truncated {
@@ -187,5 +188,30 @@ func checkError(t *testing.T, err error) {
 	if !errors.As(err, &e) || e.Input != "fuzz" || strings.Contains(msg, "\n") ||
 		!strings.HasPrefix(msg, `open "fuzz": `) && !strings.HasPrefix(msg, `read "fuzz": packet `) {
 		t.Fatalf("bad error: %q", msg)
+	}
+}
+
+// checkTimestamps: a segment without the timestamps option has no
+// timestamps, and one with it has them from its own header: the option's
+// ten bytes (kind 8, length 10, TSval, TSecr) are among its options.
+func checkTimestamps(t *testing.T, lt layers.LinkType, data []byte, seg *tracker.Segment) {
+	t.Helper()
+	if !seg.HasTS {
+		if seg.TSVal != 0 || seg.TSEcr != 0 {
+			t.Fatalf("timestamps %d %d without the option", seg.TSVal, seg.TSEcr)
+		}
+		return
+	}
+	if lt != layers.LinkTypeRaw || seg.Tunnel != 0 || data[0]>>4 != 4 {
+		return // the header at offset 0 is not always the segment's own
+	}
+	ihl := int(data[0]&0x0f) * 4
+	opts := data[ihl+20 : min(ihl+int(data[ihl+12]>>4)*4, len(data))]
+	var want [10]byte
+	want[0], want[1] = 8, 10
+	binary.BigEndian.PutUint32(want[2:], seg.TSVal)
+	binary.BigEndian.PutUint32(want[6:], seg.TSEcr)
+	if !bytes.Contains(opts, want[:]) {
+		t.Fatalf("timestamps %d %d not among the options % x", seg.TSVal, seg.TSEcr, opts)
 	}
 }

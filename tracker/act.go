@@ -55,6 +55,13 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 			return fmt.Sprintf("%s sent an RST with sequence number %d, outside the %s's window", endpoint(c, s), seg.Seq, s.Peer()),
 				map[string]any{"reason": "rst_outside_window", "seq": uint32(seg.Seq)}
 		})
+	case o&obsPAWSRejected != 0:
+		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
+			syn := c.half[s.Peer()].synTSVal
+			return fmt.Sprintf("%s sent %s echoing TSecr %d, no timestamp the %s sent (its SYN's TSval is %d): in SYN_SENT it is dropped (PAWS)",
+					endpoint(c, s), segmentNoun(seg), seg.TSEcr, s.Peer(), syn),
+				map[string]any{"reason": "tsecr_before_syn", "tsecr": seg.TSEcr, "syn_tsval": syn}
+		})
 	case o&obsSynAckWrongAck != 0:
 		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {
 			want := c.half[s.Peer()].isn.Add(1)
@@ -112,7 +119,7 @@ func (c *Conn) count(o observation) {
 		c.Keepalives++
 	case o&obsZeroWindowProbe != 0:
 		c.ZeroWindowProbes++
-	case o&(obsUnacceptableAck|obsSynAckWrongAck|obsSynAckOtherISN|obsFinMoved) != 0:
+	case o&(obsUnacceptableAck|obsSynAckWrongAck|obsSynAckOtherISN|obsFinMoved|obsPAWSRejected) != 0:
 		c.BadSeq++
 	}
 }
@@ -239,4 +246,20 @@ func (c *Conn) countInferred(why cause) {
 	if why&(cFinWasData|cCapturedLate) != 0 && c.NotCaptured > 0 {
 		c.NotCaptured--
 	}
+}
+
+// segmentNoun names a segment in a sentence by what it carries: "an RST",
+// "a SYN-ACK", "a FIN", "data" or "an ACK".
+func segmentNoun(seg *Segment) string {
+	switch f := seg.Flags; {
+	case f&RST != 0:
+		return "an RST"
+	case f&SYN != 0:
+		return "a SYN-ACK"
+	case f&FIN != 0:
+		return "a FIN"
+	case seg.Payload > 0:
+		return "data"
+	}
+	return "an ACK"
 }

@@ -57,8 +57,11 @@ type Half struct {
 	packets     uint64 // segments it sent
 	missed      uint64 // bytes of its data the capture missed, in gaps its later segments jumped (see missedBytes)
 	bytes       uint64 // payload bytes it sent (retransmissions included)
-	retransmits uint64 // segments carrying only sequence space it had already sent
-	lastSent    int64  // time of its last segment, 0 if none
+	retransmits uint32 // segments carrying only sequence space it had already sent
+	// synTSVal is the TSval of its first SYN, 0 when it carried no
+	// timestamps option (or none was seen).
+	synTSVal uint32
+	lastSent int64 // time of its last segment, 0 if none
 
 	// Sequence space.
 	isn     seqnum.Value    // its initial sequence number, valid with synSent
@@ -75,7 +78,7 @@ type Half struct {
 
 	synRtx    uint32 // retransmissions of its SYN or SYN-ACK
 	finRtx    uint32 // retransmissions of its FIN
-	silentRtx uint32 // retransmissions since the peer last sent anything
+	silentRtx uint16 // retransmissions since the peer last sent anything (at most 65,535)
 	window    uint16 // last advertised window, unscaled
 	wscale    int8   // window scale from its SYN, -1 if none
 	// lostAcks counts how often this endpoint retransmitted a SYN-ACK or FIN
@@ -100,7 +103,11 @@ type Half struct {
 	finAcked bool // the peer acknowledged its FIN (ACK ≥ FIN+1)
 	peerFin  bool // it received the peer's FIN
 	reset    bool // it sent an RST, or received one it accepted
-	gaveUp   bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it
+	// pawsDropped: in SYN_SENT, it dropped the peer's latest segment for
+	// a TSecr older than its SYN (tsecrBeforeSyn), so an RST at that
+	// segment's ACK answers it (Linux's reset_and_undo) and ends nothing.
+	pawsDropped bool
+	gaveUp      bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it
 	// synAbandoned: in SYN_SENT, it did not send its SYN again when due
 	// (synSilent): refused by an RST the capture missed, or it gave up.
 	synAbandoned bool
@@ -151,7 +158,7 @@ func (h *Half) Bytes() uint64 { return h.bytes }
 
 // Retransmits returns the number of its segments that carried only
 // sequence space it had already sent.
-func (h *Half) Retransmits() uint64 { return h.retransmits }
+func (h *Half) Retransmits() uint64 { return uint64(h.retransmits) }
 
 // LastSent returns the time of its last segment, 0 if none.
 func (h *Half) LastSent() int64 { return h.lastSent }

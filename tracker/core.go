@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"math"
 	"time"
 
 	"github.com/tcpwatch/tcpwatch/tracker/seqnum"
@@ -50,6 +51,7 @@ const (
 	obsGap                                       // the sender's sequence numbers jumped data the capture missed
 	obsGapFilled                                 // segments came that filled a gap: they were reordered, not missed
 	obsSynCapturedLate                           // the sender's SYN, shown by the peer's SYN-ACK, captured after it (reordered)
+	obsPAWSRejected                              // a segment acknowledging a SYN_SENT side's SYN with a TSecr older than it: ignored
 )
 
 // arrival is one segment being applied: its sender S, its receiver R and what
@@ -121,11 +123,17 @@ func (a *arrival) apply() {
 	S, R, seg := a.S, a.R, a.seg
 	f := seg.Flags
 	a.inferMissedSynAck()
+	R.pawsDropped = false
 	if R.inSynSent() && f&(SYN|RST|ACK) == ACK && !R.acceptsSynAck(seg.Ack) {
 		// An ACK that does not acknowledge the SYN of a side in SYN_SENT
 		// (a TIME_WAIT socket's or a stale peer's): unacceptable, answered
 		// by an RST and otherwise ignored (RFC 793 p. 66).
 		a.obs(obsUnacceptableAck)
+		return
+	}
+	if a.tsecrBeforeSyn() {
+		R.pawsDropped = true
+		a.obs(obsPAWSRejected)
 		return
 	}
 	R.silentRtx = 0 // R's retransmissions, if any, were answered
@@ -173,6 +181,48 @@ func (h *Half) inSynSent() bool { return h.synSent && !h.peerSyn && !h.sentSynAc
 func (h *Half) acceptsSynAck(ack seqnum.Value) bool {
 	return ack == h.isn.Add(1) || h.synSeen && h.nxtValid && ack == h.nxt
 }
+
+// tsValOf returns a segment's TSval, 0 when it carries no timestamps.
+func tsValOf(seg *Segment) uint32 {
+	if !seg.HasTS {
+		return 0
+	}
+	return seg.TSVal
+}
+
+// tsecrBeforeSyn reports whether the segment acknowledges the SYN of a
+// receiver in SYN_SENT with a TSecr that is no timestamp the receiver can
+// have sent, so that the receiver drops it, answering it with an RST
+// unless it is one (Linux's tcp_rcv_synsent_state_process,
+// PAWSActiveRejected: PAWS, RFC 7323 §5, applied to the handshake). An
+// RST, a SYN-ACK or a FIN forged into a handshake without the client's
+// timestamp does not end or open it.
+//
+// The TSecr must lie between the first SYN's TSval and the receiver's
+// clock now. The capture may have missed earlier SYNs (it started late),
+// so a TSecr counts as older only when older than the first SYN seen by
+// more than synSpanTicks; and the clock is not known, so one counts as
+// later only when later than the SYN by more than a microsecond clock
+// (the fastest RFC 7323 allows for, Linux's tcp_usec_ts) has run since,
+// with a second to spare. A TSecr of 0 is not checked (nor does Linux:
+// RFC 7323 §3.2 has a segment without ACK carry 0).
+func (a *arrival) tsecrBeforeSyn() bool {
+	R, seg := a.R, a.seg
+	if seg.Flags&ACK == 0 || !seg.HasTS || seg.TSEcr == 0 || R.synTSVal == 0 || !R.inSynSent() || !R.acceptsSynAck(seg.Ack) {
+		return false
+	}
+	d := int64(int32(seg.TSEcr - R.synTSVal))
+	if d < 0 {
+		return -d > synSpanTicks
+	}
+	return d > (seg.Time-R.synTime)/int64(time.Microsecond)+int64(time.Second/time.Microsecond)
+}
+
+// synSpanTicks bounds how much older than the first SYN captured an
+// earlier one can be, in timestamp ticks: Linux's default six SYN
+// retries take 127 s, which is 127,000,000 ticks of a microsecond clock
+// (and days of a millisecond one).
+const synSpanTicks = 1 << 27
 
 // inferMissedSynAck: a side in SYN_SENT sends nothing but SYNs and RSTs, so
 // an ACK from it means it received a SYN-ACK the capture missed,
@@ -293,7 +343,9 @@ func (a *arrival) advance() {
 	} else {
 		S.silentGap = seg.Time - a.prevSent
 	}
-	S.silentRtx++
+	if S.silentRtx < math.MaxUint16 {
+		S.silentRtx++
+	}
 }
 
 // missedGap counts [from, to) of what h sent as data the capture missed,

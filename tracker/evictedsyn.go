@@ -320,7 +320,7 @@ func (t *Tracker) takeOverDropped(c *Conn) bool {
 	c.First = e.first
 	h.packets += uint64(syns)
 	h.synRtx += syns
-	h.retransmits += uint64(syns)
+	h.retransmits += syns
 	e.ft.droppedWaiting--
 	t.evicted.Embryonic--
 	return true
@@ -446,7 +446,7 @@ func (t *Tracker) synAcksSentAgain(k *FlowKey, n uint32) {
 		h := &c.half[Server]
 		h.packets += uint64(n)
 		h.synRtx += n
-		h.retransmits += uint64(n)
+		h.retransmits += n
 	}
 }
 

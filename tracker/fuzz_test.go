@@ -23,7 +23,9 @@ import (
 //	        4 source port, 5 destination port (80 or 81), 6 a live sweep
 //	        after the segment
 //	[2]     flags (FIN, SYN, RST, PSH, ACK, URG, ECE, CWR)
-//	[3]     bits 0-3 window scale (15: none), 4 NS
+//	[3]     bits 0-3 window scale (15: none), 4 NS, 5 the timestamps
+//	        option: TSval [12]<<8 | [0], TSecr by bits 6-7: 0, [9], TSval
+//	        − [9], or 0x90000000 | [9] (none a timestamp the peer sent)
 //	[4:8]   sequence number, big-endian
 //	[8:12]  acknowledgment number
 //	[12]    bits 0-5 payload length, 6-7 window × 1000
@@ -61,6 +63,10 @@ func fuzzSegment(b []byte, i int, now int64) (seg tracker.Segment, sweep bool) {
 	}
 	if seg.WScale == 15 {
 		seg.WScale = -1
+	}
+	if b[3]&0x20 != 0 {
+		seg.HasTS, seg.TSVal = true, uint32(b[12])<<8|uint32(b[0])
+		seg.TSEcr = [4]uint32{0, uint32(b[9]), seg.TSVal - uint32(b[9]), 0x90000000 | uint32(b[9])}[b[3]>>6]
 	}
 	return seg, b[1]&0x40 != 0
 }

@@ -26,6 +26,7 @@ type seedSeg struct {
 	payload  uint8
 	win0     bool // advertise a zero window
 	sweep    bool // a live sweep after it
+	ts       byte // record byte 3's bits 5-7: the timestamps option (fuzz_test.go)
 }
 
 const (
@@ -52,6 +53,10 @@ func sv(after time.Duration, f tracker.Flags, seq, ack uint32) seedSeg {
 func (s seedSeg) data(n uint8) seedSeg { s.payload = n; return s }
 func (s seedSeg) zeroWindow() seedSeg  { s.win0 = true; return s }
 func (s seedSeg) sweepAfter() seedSeg  { s.sweep = true; return s }
+
+// stamped gives the segment the timestamps option, its TSecr chosen by
+// ecr (0 to 3, as fuzz_test.go reads it).
+func (s seedSeg) stamped(ecr byte) seedSeg { s.ts = 1<<5 | ecr<<6; return s }
 
 func seed(parts ...[]seedSeg) []seedSeg {
 	var out []seedSeg
@@ -100,7 +105,11 @@ var fuzzSeeds = map[string][]seedSeg{
 	// An ICMP error quoting the SYN (a record with every flag set: see
 	// fuzz_test.go), then a SYN on another connection.
 	"icmp-refused": {cl(ms, fS, cISN, 0), cl(300*time.Microsecond, 0xff, cISN, 0), cl(ms, fS, cISN+7777, 0)},
-	"rst-abort":    seed(open, []seedSeg{cl(ms, fRA, cISN+11, sISN+21)}),
+	// An RST forged into the handshake, its TSecr no timestamp the
+	// client sent (dropped), then the real SYN-ACK.
+	"paws-forged-rst": {cl(ms, fS, cISN, 0).stamped(0), sv(ms, fRA, 0, cISN+1).stamped(3),
+		sv(ms, fSA, sISN, cISN+1).stamped(1), cl(ms, fA, cISN+1, sISN+1).stamped(1)},
+	"rst-abort": seed(open, []seedSeg{cl(ms, fRA, cISN+11, sISN+21)}),
 	"syn-retransmitted": {
 		cl(ms, fS, cISN, 0),
 		cl(time.Second, fS, cISN, 0),
@@ -203,6 +212,7 @@ func encodeSeed(segs []seedSeg, v6 bool) ([]byte, error) {
 		if sg.flags&tracker.SYN != 0 {
 			r[3] = 7
 		}
+		r[3] |= sg.ts
 		binary.BigEndian.PutUint32(r[4:], sg.seq)
 		binary.BigEndian.PutUint32(r[8:], sg.ack)
 		r[12] = sg.payload & 0x3f

@@ -21,6 +21,8 @@ type step struct {
 	payload uint32
 	after   time.Duration // since the previous step (default 1 ms)
 	win0    bool          // advertise a zero window
+	// tsval and tsecr, when either is set: the timestamps option's
+	tsval, tsecr uint32
 	// states expected after the step; "" means don't check
 	client, server string
 }
@@ -98,6 +100,9 @@ func (st *step) segment(isn [2]seqnum.Value, i int, now int64) Segment {
 	seg.Time, seg.Packet = now, uint64(i+1)
 	if st.win0 {
 		seg.Window = 0
+	}
+	if st.tsval != 0 || st.tsecr != 0 {
+		seg.HasTS, seg.TSVal, seg.TSEcr = true, st.tsval, st.tsecr
 	}
 	return seg
 }

@@ -162,7 +162,7 @@ func (t *Tracker) unpend(c *Conn, p pendingSYN) {
 	h := &c.half[c.sideOf(p.first.Src == c.Key.A && p.first.SrcPort == c.Key.APort)]
 	h.packets += uint64(p.n)
 	h.bytes += uint64(p.n) * uint64(p.first.Payload)
-	h.retransmits += uint64(p.n - 1)
+	h.retransmits += uint32(p.n - 1)
 }
 
 // answersPendingSyn reports whether seg is a SYN-ACK answering a SYN with a

@@ -41,6 +41,11 @@ func (a *arrival) rstAccepted() {
 		// nothing after it.
 		return
 	}
+	if S.inSynSent() && S.pawsDropped && seg.Seq == R.lastSig.ack {
+		// It answers the peer's segment it dropped for its TSecr
+		// (tsecrBeforeSyn), at that segment's ACK: still in SYN_SENT.
+		return
+	}
 	wasOpen := R.state.Synchronized() && R.state != TimeWait
 	if !S.reset {
 		S.reset = true

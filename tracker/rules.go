@@ -26,6 +26,7 @@ func (a *arrival) onSYN() {
 		case seg.Seq != S.isn:
 		case a.synCapturedLate():
 			S.synSeen, S.wscale = true, seg.WScale
+			S.synTSVal = tsValOf(seg)
 			a.obs(obsSynCapturedLate)
 		default:
 			a.synRetransmitted()
@@ -35,6 +36,7 @@ func (a *arrival) onSYN() {
 	S.synSent, S.wscale, S.synSeen = true, seg.WScale, true
 	S.setISN(seg.Seq, seg.Seq.Add(1+seqnum.Size(seg.Payload)))
 	S.synTime = seg.Time
+	S.synTSVal = tsValOf(seg)
 	a.cs(cSynSent)
 	if S.peerSyn { // the peer's SYN is on its way in: simultaneous open
 		a.cs(cPeerSyn)

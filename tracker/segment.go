@@ -108,6 +108,10 @@ type Segment struct {
 	// ICMP is, for a segment quoted by an ICMP or ICMPv6 error (given to
 	// Tracker.ObserveICMP), which error it was; 0 for a segment captured.
 	ICMP ICMPError
+	// HasTS says the segment carries the timestamps option (RFC 7323
+	// §3.2), whose TSval and TSecr are TSVal and TSEcr.
+	HasTS        bool
+	TSVal, TSEcr uint32
 }
 
 // ICMPError is the ICMP or ICMPv6 error that quoted a segment.

@@ -81,3 +81,35 @@ func TestPublicCaptures(t *testing.T) {
 		})
 	}
 }
+
+// TestForgedHandshakeSegmentsAreDropped: suricata-verify's Linux evasion
+// trace forges an RST and a FIN-ACK into a handshake with TSecr 100, which
+// the client's SYN (TSval 1821165629) never sent. Linux drops both
+// (PAWSActiveRejected), answers the FIN with an RST at its ACK, and then
+// takes the real SYN-ACK: one connection, established, not a refusal.
+func TestForgedHandshakeSegmentsAreDropped(t *testing.T) {
+	f := filepath.Join(publicDir(t), "suricata-verify", "7858-stream-events__with_evasion_linux.pcap")
+	code, out, errs := runCLI("-r", f, "-F", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc struct {
+		Connections []struct {
+			ClientState string `json:"client_state"`
+			ServerState string `json:"server_state"`
+		} `json:"connections"`
+		Anomalies []struct {
+			Kind   string         `json:"kind"`
+			Fields map[string]any `json:"fields"`
+		} `json:"anomalies"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Connections) != 1 || doc.Connections[0].ClientState != "ESTABLISHED" || doc.Connections[0].ServerState != "ESTABLISHED" {
+		t.Errorf("connections %+v, want one, ESTABLISHED/ESTABLISHED", doc.Connections)
+	}
+	if len(doc.Anomalies) != 1 || doc.Anomalies[0].Kind != "bad_sequence" || doc.Anomalies[0].Fields["reason"] != "tsecr_before_syn" {
+		t.Errorf("findings %+v, want one bad_sequence, tsecr_before_syn", doc.Anomalies)
+	}
+}
