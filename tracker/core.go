@@ -131,7 +131,7 @@ func (a *arrival) apply() {
 		a.obs(obsUnacceptableAck)
 		return
 	}
-	if a.tsecrBeforeSyn() {
+	if R.inSynSent() && a.tsecrBeforeSyn() {
 		R.pawsDropped = true
 		a.obs(obsPAWSRejected)
 		return
@@ -190,8 +190,8 @@ func tsValOf(seg *Segment) uint32 {
 	return seg.TSVal
 }
 
-// tsecrBeforeSyn reports whether the segment acknowledges the SYN of a
-// receiver in SYN_SENT with a TSecr that is no timestamp the receiver can
+// tsecrBeforeSyn reports whether the segment acknowledges the SYN of its
+// receiver, in SYN_SENT, with a TSecr that is no timestamp the receiver can
 // have sent, so that the receiver drops it, answering it with an RST
 // unless it is one (Linux's tcp_rcv_synsent_state_process,
 // PAWSActiveRejected: PAWS, RFC 7323 §5, applied to the handshake). An
@@ -208,7 +208,7 @@ func tsValOf(seg *Segment) uint32 {
 // RFC 7323 §3.2 has a segment without ACK carry 0).
 func (a *arrival) tsecrBeforeSyn() bool {
 	R, seg := a.R, a.seg
-	if seg.Flags&ACK == 0 || !seg.HasTS || seg.TSEcr == 0 || R.synTSVal == 0 || !R.inSynSent() || !R.acceptsSynAck(seg.Ack) {
+	if seg.Flags&ACK == 0 || !seg.HasTS || seg.TSEcr == 0 || R.synTSVal == 0 || !R.acceptsSynAck(seg.Ack) {
 		return false
 	}
 	d := int64(int32(seg.TSEcr - R.synTSVal))
