@@ -69,13 +69,21 @@ func TestKernelStates(t *testing.T) {
 //   - keepalive-timeout-silent: the client's RST, after its probes went
 //     unanswered, was dropped after the capture point (the server stays
 //     ESTABLISHED); a path that passes it looks the same (user-timeout).
+//   - defer-accept-no-data: the server (TCP_DEFER_ACCEPT) dropped the
+//     handshake's bare ACK and stays in SYN_RCVD, and the capture ended
+//     before its SYN-ACK was due again: the wire shows a handshake done;
+//   - firewall-reject-midstream: a netfilter rule in the server's
+//     namespace, not its socket, answered the client's data with an RST
+//     (the socket stays ESTABLISHED): the wire shows the server's RST.
 var notOnTheWire = map[string]struct {
 	side  tracker.Side
 	state tracker.State
 }{
-	"linger-timeout":           {tracker.Client, tracker.Established},
-	"zero-window-fin":          {tracker.Client, tracker.Established},
-	"keepalive-timeout-silent": {tracker.Server, tracker.Closed},
+	"linger-timeout":            {tracker.Client, tracker.Established},
+	"zero-window-fin":           {tracker.Client, tracker.Established},
+	"keepalive-timeout-silent":  {tracker.Server, tracker.Closed},
+	"defer-accept-no-data":      {tracker.Server, tracker.Established},
+	"firewall-reject-midstream": {tracker.Server, tracker.Closed},
 }
 
 // checkKernelStates runs tcpwatch on a recording and checks every

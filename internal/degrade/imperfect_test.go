@@ -77,6 +77,8 @@ var unscored = map[string]string{
 	"linger-timeout":                 "the client's FIN waits behind data in a zero window: nothing on the wire shows its close",
 	"zero-window-fin":                "the client's FIN waits behind data in a zero window: nothing on the wire shows its close",
 	"keepalive-timeout-silent":       "the client's RST is dropped after the capture point: the wire shows it reaching the server",
+	"defer-accept-no-data":           "the server drops the handshake's bare ACK (TCP_DEFER_ACCEPT) and the capture ends before it shows it",
+	"firewall-reject-midstream":      "a firewall, not the server's socket, sends the RST: the wire shows the server resetting",
 }
 
 // recording is one kernel-verified capture with the kernel's states.
