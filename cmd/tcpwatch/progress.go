@@ -44,10 +44,11 @@ type progress struct {
 type gate struct {
 	w    io.Writer
 	open time.Time
+	held bool // a frame another follows at once is being drawn: not written
 }
 
 func (g *gate) Write(b []byte) (int, error) {
-	if time.Now().Before(g.open) {
+	if g.held || time.Now().Before(g.open) {
 		return len(b), nil
 	}
 	return g.w.Write(b)
@@ -78,9 +79,9 @@ func newProgress(cfg *config, files []string, label string, rd *capture.Reader, 
 }
 
 // newBar is the bar drawn on w for total bytes. It is not throttled:
-// tick draws it at most every progressRedraw, and each of its two calls
-// must be drawn (a throttled bar drew the second, the new byte count,
-// only at the next tick).
+// tick draws it at most every progressRedraw, and the second of its two
+// calls must be drawn (a throttled bar drew the new byte count only at the
+// next tick); show holds back the first's frame.
 func newBar(w io.Writer, total int64, label string, width int) *progressbar.ProgressBar {
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
@@ -151,7 +152,11 @@ func (p *progress) tick(packets uint64) {
 
 // show draws the packets read and the bytes read of all the input, pos.
 func (p *progress) show(packets uint64, pos int64) {
+	// The bar draws a frame for each call: the first, with the new bytes
+	// and the old packet count, is not written.
+	p.out.held = true
 	p.bar.Set64(pos)
+	p.out.held = false
 	p.bar.Describe(p.label + tracker.Grouped(packets) + " packets")
 }
 

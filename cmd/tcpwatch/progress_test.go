@@ -116,7 +116,8 @@ func TestProgressOnATerminalOnly(t *testing.T) {
 
 // TestProgressShowsTheLatestCounts: the bar's last frame after an update
 // has both the packets and the bytes of that update, not the byte count of
-// the one before.
+// the one before, and no frame drawn shows the packets of one update with
+// the bytes of another.
 func TestProgressShowsTheLatestCounts(t *testing.T) {
 	var buf bytes.Buffer
 	p := &progress{out: &gate{w: &buf}}
@@ -127,5 +128,15 @@ func TestProgressShowsTheLatestCounts(t *testing.T) {
 	last := frames[len(frames)-1]
 	if !strings.Contains(last, "2,000 packets") || !strings.Contains(last, "50%") || !strings.Contains(last, "(52/105 MB") {
 		t.Errorf("last frame %q, want 2,000 packets, 50%% and 52 of 105 MB", last)
+	}
+	for _, f := range frames {
+		if strings.TrimSpace(f) == "" {
+			continue // clearing the line
+		}
+		if ok := strings.Contains(f, "0 packets") && strings.Contains(f, " 0%") ||
+			strings.Contains(f, "1,000 packets") && strings.Contains(f, "10%") ||
+			strings.Contains(f, "2,000 packets") && strings.Contains(f, "50%"); !ok {
+			t.Errorf("frame %q mixes the counts of two updates", f)
+		}
 	}
 }
