@@ -105,16 +105,7 @@ func serverReplyUntilError(n int) func() {
 // clientStreamUntilError sends a 1000-byte line every 20 ms (at most 250 of
 // them) until a write fails.
 func clientStreamUntilError() {
-	c := dial()
-	line := []byte(strings.Repeat("d", 999) + "\n")
-	for i := 1; i <= 250; i++ {
-		if _, err := c.Write(line); err != nil {
-			log.Printf("write %d: %v", i, err)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	log.Fatal("no write failed")
+	writeUntilError(dial(), []byte(strings.Repeat("d", 999)+"\n"), 250, 20*time.Millisecond)
 }
 
 // serverReadUntilError reads until the connection fails (record.sh destroys

@@ -165,13 +165,19 @@ func clientStreamUntilError2() { streamUntilError(dial()) }
 // streamUntilError writes 2 KiB every 2 ms (at most 2500 times) to c
 // until a write fails.
 func streamUntilError(c *net.TCPConn) {
-	chunk := []byte(strings.Repeat("streamed data 0123456789abcdef\n", 67)[:2048])
-	for i := 1; i <= 2500; i++ {
-		if _, err := c.Write(chunk); err != nil {
+	writeUntilError(c, []byte(strings.Repeat("streamed data 0123456789abcdef\n", 67)[:2048]), 2500, 2*time.Millisecond)
+}
+
+// writeUntilError writes chunk to w, gap apart, until a write fails (the
+// peer reset the connection, or record.sh destroyed the socket); it is
+// fatal if none of n writes does.
+func writeUntilError(w io.Writer, chunk []byte, n int, gap time.Duration) {
+	for i := 1; i <= n; i++ {
+		if _, err := w.Write(chunk); err != nil {
 			log.Printf("write %d: %v", i, err)
 			return
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(gap)
 	}
 	log.Fatal("no write failed")
 }

@@ -284,15 +284,7 @@ func clientAbortAfterHalfClose() {
 func serverStreamAfterEOF() {
 	c := wrap(accept(listen()))
 	log.Printf("request %q", c.drain())
-	line := strings.Repeat("l", 99) + "\n"
-	for i := 1; i <= 500; i++ {
-		if _, err := c.Write([]byte(line)); err != nil {
-			log.Printf("write %d: %v", i, err)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	log.Fatal("no write failed")
+	writeUntilError(c, []byte(strings.Repeat("l", 99)+"\n"), 500, 20*time.Millisecond)
 }
 
 // clientHoldAfterEOF exchanges one message, reads to the server's FIN and
