@@ -134,7 +134,7 @@ func (t *Tracker) aborted(c *Conn, s Side, seg *Segment, o observation) {
 	case o&obsAbortLostState != 0:
 		// The abort is the consequence: reported within it (Also).
 		t.emit(c, Anomaly{Kind: HalfOpen, Side: s, HasSide: true, Time: seg.Time, Also: []Kind{Reset},
-			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state); the connection is aborted",
+			Detail: fmt.Sprintf("%s answered the %s's data with RST: it no longer knows the connection (restarted or lost its state), or a firewall before it rejected the data with a reset; the connection is aborted",
 				endpoint(c, s), s.Peer()),
 			Fields: map[string]any{"reason": "peer_lost_state"}})
 	case o&obsAbort != 0:
