@@ -12,6 +12,7 @@
 //	peer -role client -scenario close-client-first -sync DIR -addr 198.18.0.2:8080
 //	peer -role raw -scenario challenge-ack -sync DIR -addr 198.18.0.2:8080
 //	peer -role delay -sync DIR -links m-c,m-s -delay 10ms
+//	peer -role encap -sync DIR -encap gre -dev tun-c -local 198.19.0.1 -remote 198.19.0.2
 //
 // The raw role (edge.go) crafts the few segments no socket sends, for the
 // scenarios that need them (rawPlays). The delay role (delay.go) joins two
@@ -107,6 +108,10 @@ func main() {
 	}
 	if *role == "delay" {
 		delayForward() // joins two links (delay.go), no scenario
+		return
+	}
+	if *role == "encap" {
+		encapForward() // a tunnel or VLAN the kernel lacks (fresh6.go), no scenario
 		return
 	}
 	if *portsOf != "" || *wantStates {
