@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcpwatch/tcpwatch/internal/degrade"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -247,11 +248,7 @@ func TestAnomalyRecordingStates(t *testing.T) {
 	for _, sf := range states {
 		name := strings.TrimSuffix(filepath.Base(sf), ".states")
 		t.Run(name, func(t *testing.T) {
-			pcap := strings.TrimSuffix(sf, ".states") + ".pcap"
-			if !fileExists(pcap) {
-				pcap += ".gz"
-			}
-			checkKernelStates(t, sf, pcap)
+			checkKernelStates(t, sf, degrade.CaptureOf(strings.TrimSuffix(sf, ".states")))
 		})
 	}
 }

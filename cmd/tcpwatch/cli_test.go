@@ -123,11 +123,13 @@ func TestStdin(t *testing.T) {
 // recorded capture with the files in testdata/golden; -update rewrites them.
 func TestGolden(t *testing.T) {
 	pcaps, _ := filepath.Glob("../../testdata/pcaps/*.pcap")
+	ng, _ := filepath.Glob("../../testdata/pcaps/*.pcapng")
+	pcaps = append(pcaps, ng...)
 	if len(pcaps) == 0 {
 		t.Fatal("no recordings in testdata/pcaps")
 	}
 	for _, p := range pcaps {
-		name := strings.TrimSuffix(filepath.Base(p), ".pcap")
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), ".pcapng"), ".pcap")
 		for _, f := range []struct{ ext, format string }{{"txt", "table"}, {"json", "json"}} {
 			t.Run(name+"."+f.ext, func(t *testing.T) {
 				code, out, errs := runCLI("-r", p, "-v", "-F", f.format)

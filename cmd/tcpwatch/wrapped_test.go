@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/tcpwatch/tcpwatch/internal/degrade"
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -165,11 +166,14 @@ func TestWrappedRecordingsKeepTheirStates(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for _, sf := range states {
-		pcap := strings.TrimSuffix(sf, ".states") + ".pcap"
-		if _, err := os.Stat(pcap); err != nil {
-			pcap += ".gz"
-		}
+		pcap := degrade.CaptureOf(strings.TrimSuffix(sf, ".states"))
 		name := strings.TrimSuffix(filepath.Base(sf), ".states")
+		if strings.HasSuffix(pcap, ".pcapng") || asymmetricTunnels[name] {
+			// wrapCapture rewrites pcap records only; a tunnel whose
+			// directions differ needs --merge-tunnels, which would
+			// merge the wrapping too.
+			continue
+		}
 		plain := runJSON(t, "-r", pcap)
 		for _, w := range wrappings {
 			t.Run(name+"/"+w.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -117,11 +116,7 @@ func recordings(t *testing.T, dirs ...string) []recording {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pcap := base + ".pcap"
-			if _, err := os.Stat(pcap); err != nil {
-				pcap += ".gz"
-			}
-			recs = append(recs, recording{name, pcap, rows})
+			recs = append(recs, recording{name, CaptureOf(base), rows})
 		}
 	}
 	if len(recs) == 0 {

@@ -73,3 +73,15 @@ func parseRow(line string) (Row, error) {
 	}
 	return r, nil
 }
+
+// CaptureOf returns the capture beside a recording's .states file, named
+// base without the extension: base.pcap, base.pcap.gz or base.pcapng,
+// the first that exists (base.pcap when none does).
+func CaptureOf(base string) string {
+	for _, ext := range []string{".pcap", ".pcap.gz", ".pcapng"} {
+		if _, err := os.Stat(base + ext); err == nil {
+			return base + ext
+		}
+	}
+	return base + ".pcap"
+}
