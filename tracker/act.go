@@ -60,7 +60,7 @@ func (t *Tracker) observed(c *Conn, s Side, seg *Segment, res *Result) {
 			syn := c.half[s.Peer()].synTSVal
 			return fmt.Sprintf("%s sent %s echoing TSecr %d, no timestamp the %s sent (its SYN's TSval is %d): in SYN_SENT it is dropped (PAWS)",
 					endpoint(c, s), segmentNoun(seg), seg.TSEcr, s.Peer(), syn),
-				map[string]any{"reason": "tsecr_before_syn", "tsecr": seg.TSEcr, "syn_tsval": syn}
+				map[string]any{"reason": "paws_rejected", "tsecr": seg.TSEcr, "syn_tsval": syn}
 		})
 	case o&obsSynAckWrongAck != 0:
 		t.emitOnce(c, BadSequence, s, seg.Time, func() (string, map[string]any) {

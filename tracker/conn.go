@@ -104,7 +104,7 @@ type Half struct {
 	peerFin  bool // it received the peer's FIN
 	reset    bool // it sent an RST, or received one it accepted
 	// pawsDropped: in SYN_SENT, it dropped the peer's latest segment for
-	// a TSecr older than its SYN (tsecrBeforeSyn), so an RST at that
+	// a TSecr older than its SYN (tsecrNotSent), so an RST at that
 	// segment's ACK answers it (Linux's reset_and_undo) and ends nothing.
 	pawsDropped bool
 	gaveUp      bool // it stopped retransmitting its SYN-ACK or FIN at Linux's limit: the kernel dropped it

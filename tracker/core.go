@@ -51,7 +51,7 @@ const (
 	obsGap                                       // the sender's sequence numbers jumped data the capture missed
 	obsGapFilled                                 // segments came that filled a gap: they were reordered, not missed
 	obsSynCapturedLate                           // the sender's SYN, shown by the peer's SYN-ACK, captured after it (reordered)
-	obsPAWSRejected                              // a segment acknowledging a SYN_SENT side's SYN with a TSecr older than it: ignored
+	obsPAWSRejected                              // a segment acknowledging a SYN_SENT side's SYN, echoing no timestamp it sent: ignored
 )
 
 // arrival is one segment being applied: its sender S, its receiver R and what
@@ -131,7 +131,7 @@ func (a *arrival) apply() {
 		a.obs(obsUnacceptableAck)
 		return
 	}
-	if R.inSynSent() && a.tsecrBeforeSyn() {
+	if R.inSynSent() && a.tsecrNotSent() {
 		R.pawsDropped = true
 		a.obs(obsPAWSRejected)
 		return
@@ -190,7 +190,7 @@ func tsValOf(seg *Segment) uint32 {
 	return seg.TSVal
 }
 
-// tsecrBeforeSyn reports whether the segment acknowledges the SYN of its
+// tsecrNotSent reports whether the segment acknowledges the SYN of its
 // receiver, in SYN_SENT, with a TSecr that is no timestamp the receiver can
 // have sent, so that the receiver drops it, answering it with an RST
 // unless it is one (Linux's tcp_rcv_synsent_state_process,
@@ -203,10 +203,10 @@ func tsValOf(seg *Segment) uint32 {
 // so a TSecr counts as older only when older than the first SYN seen by
 // more than synSpanTicks; and the clock is not known, so one counts as
 // later only when later than the SYN by more than a microsecond clock
-// (the fastest RFC 7323 allows for, Linux's tcp_usec_ts) has run since,
-// with a second to spare. A TSecr of 0 is not checked (nor does Linux:
+// (faster than RFC 7323's 1 ms to 1 s a tick: Linux's tcp_usec_ts) has
+// run since, with a second to spare. A TSecr of 0 is not checked (nor does Linux:
 // RFC 7323 §3.2 has a segment without ACK carry 0).
-func (a *arrival) tsecrBeforeSyn() bool {
+func (a *arrival) tsecrNotSent() bool {
 	R, seg := a.R, a.seg
 	if seg.Flags&ACK == 0 || !seg.HasTS || seg.TSEcr == 0 || R.synTSVal == 0 || !R.acceptsSynAck(seg.Ack) {
 		return false

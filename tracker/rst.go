@@ -43,7 +43,7 @@ func (a *arrival) rstAccepted() {
 	}
 	if S.inSynSent() && S.pawsDropped && seg.Seq == R.lastSig.ack {
 		// It answers the peer's segment it dropped for its TSecr
-		// (tsecrBeforeSyn), at that segment's ACK: still in SYN_SENT.
+		// (tsecrNotSent), at that segment's ACK: still in SYN_SENT.
 		return
 	}
 	wasOpen := R.state.Synchronized() && R.state != TimeWait

@@ -109,7 +109,7 @@ func TestForgedHandshakeSegmentsAreDropped(t *testing.T) {
 	if len(doc.Connections) != 1 || doc.Connections[0].ClientState != "ESTABLISHED" || doc.Connections[0].ServerState != "ESTABLISHED" {
 		t.Errorf("connections %+v, want one, ESTABLISHED/ESTABLISHED", doc.Connections)
 	}
-	if len(doc.Anomalies) != 1 || doc.Anomalies[0].Kind != "bad_sequence" || doc.Anomalies[0].Fields["reason"] != "tsecr_before_syn" {
-		t.Errorf("findings %+v, want one bad_sequence, tsecr_before_syn", doc.Anomalies)
+	if len(doc.Anomalies) != 1 || doc.Anomalies[0].Kind != "bad_sequence" || doc.Anomalies[0].Fields["reason"] != "paws_rejected" {
+		t.Errorf("findings %+v, want one bad_sequence, paws_rejected", doc.Anomalies)
 	}
 }
