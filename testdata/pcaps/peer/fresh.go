@@ -166,13 +166,18 @@ func clientUpload() {
 // serverUpload reads the upload, answers with a receipt and closes first.
 func serverUpload() {
 	c := wrap(accept(listen()))
+	c.send(fmt.Sprintf("got %d bytes", c.readUpload()))
+	c.close()
+}
+
+// readUpload reads an upload: its "put N" line, then N bytes; it returns N.
+func (c *conn) readUpload() int {
 	var n int
 	_, err := fmt.Sscanf(c.recv(), "put %d", &n)
 	check(err)
 	_, err = io.ReadFull(c.r, make([]byte, n))
 	check(err)
-	c.send(fmt.Sprintf("got %d bytes", n))
-	c.close()
+	return n
 }
 
 // clientHalfCloseBoth sends five 4 KiB chunks 50 ms apart while reading what

@@ -252,12 +252,7 @@ func clientPutCloseFirst(n int) func() {
 // and closes.
 func serverSmallMSSReceipt() {
 	c := wrap(accept(listen(setInt(syscall.IPPROTO_TCP, syscall.TCP_MAXSEG, 536))))
-	var n int
-	_, err := fmt.Sscanf(c.recv(), "put %d", &n)
-	check(err)
-	_, err = io.ReadFull(c.r, make([]byte, n))
-	check(err)
-	c.send(fmt.Sprintf("got %d bytes", n))
+	c.send(fmt.Sprintf("got %d bytes", c.readUpload()))
 	c.drain()
 	c.close()
 }
