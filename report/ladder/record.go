@@ -197,19 +197,43 @@ func build(d *drawn, findings []tracker.Anomaly) *Ladder {
 }
 
 // merge puts the steps no captured segment made among the captured ones,
-// which stay in capture order (a capture's clock can step back).
+// which stay in capture order (a capture's clock can step back). At the
+// same time an inferred step goes first, unless it moves a side from a
+// state only the captured step takes it to (an ACK inferred at the end of
+// input for a FIN captured at that very time).
 func merge(segs, others []*step) []*step {
 	before := func(a, b *step) int { return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.class, b.class)) }
 	slices.SortStableFunc(others, before)
 	out := make([]*step, 0, len(segs)+len(others))
+	var st [2]tracker.State
 	for len(segs) > 0 || len(others) > 0 {
-		if len(others) > 0 && (len(segs) == 0 || before(others[0], segs[0]) < 0) {
-			out, others = append(out, others[0]), others[1:]
-		} else {
-			out, segs = append(out, segs[0]), segs[1:]
+		var next *step
+		switch {
+		case len(others) == 0:
+			next, segs = segs[0], segs[1:]
+		case len(segs) == 0, before(others[0], segs[0]) < 0 &&
+			(others[0].Time != segs[0].Time || follows(others[0], st) || !follows(segs[0], st)):
+			next, others = others[0], others[1:]
+		default:
+			next, segs = segs[0], segs[1:]
 		}
+		for _, tr := range next.trs {
+			st[tr.Side] = tr.To
+		}
+		out = append(out, next)
 	}
 	return out
+}
+
+// follows reports whether every transition of s leaves the state its side
+// is in, st.
+func follows(s *step, st [2]tracker.State) bool {
+	for _, tr := range s.trs {
+		if tr.From != st[tr.Side] {
+			return false
+		}
+	}
+	return true
 }
 
 // segmentSteps turns the recorded segments into steps, their numbers
