@@ -80,6 +80,11 @@ type CaptureLoss struct {
 	// NotCaptured / (captured + NotCaptured).
 	Estimate float64 `json:"estimate"`
 	OneSided uint64  `json:"one_sided_connections"`
+	// SplitByTunnel counts the pairs of them seen one way in one tunnel
+	// context and the other way in another, with the same endpoints: one
+	// connection whose tunnel's outer endpoints differ between the
+	// directions (--merge-tunnels joins them).
+	SplitByTunnel uint64 `json:"split_by_tunnel,omitempty"`
 }
 
 // Skip is a reason a packet was read but not tracked (Input.Skipped).
@@ -485,14 +490,50 @@ func BuildStreamed(in Input, tr *tracker.Tracker, opts Options) *Report {
 	return r
 }
 
+// splitByTunnel pairs connections seen one way only by their endpoints,
+// in either order: for each pair of endpoints, the sender and the tunnel
+// context of each connection not paired yet.
+type splitByTunnel map[[2]netip.AddrPort][]oneWay
+
+type oneWay struct {
+	from   netip.AddrPort
+	tunnel uint32
+}
+
+// add enters a connection seen from side only and reports 1 when it pairs
+// with one seen the other way in another tunnel context (each connection
+// pairs once). Which end is the client may be inferred differently for
+// the two, so the sender is compared, not the side.
+func (m splitByTunnel) add(c *tracker.Record, side tracker.Side) uint64 {
+	from, to := c.Client(), c.Server()
+	if side == tracker.Server {
+		from, to = to, from
+	}
+	k := [2]netip.AddrPort{from, to}
+	if k[1].Compare(k[0]) < 0 {
+		k[0], k[1] = k[1], k[0]
+	}
+	ws := m[k]
+	for i, w := range ws {
+		if w.from != from && w.tunnel != c.Key.Tunnel {
+			m[k] = slices.Delete(ws, i, i+1)
+			return 1
+		}
+	}
+	m[k] = append(ws, oneWay{from, c.Key.Tunnel})
+	return 0
+}
+
 // captureLoss sums what the capture missed over the connections, or
 // returns nil when it evidently missed nothing.
 func captureLoss(conns []*tracker.Record) *CaptureLoss {
 	var l CaptureLoss
 	var seen uint64
+	split := splitByTunnel{}
 	for _, c := range conns {
-		if _, ok := c.OneSided(); ok {
+		if side, ok := c.OneSided(); ok {
 			l.OneSided++
+			l.SplitByTunnel += split.add(c, side)
 			continue
 		}
 		l.NotCaptured += uint64(c.NotCaptured)

@@ -259,6 +259,10 @@ func (p *printer) captureLoss(l *CaptureLoss) {
 		p.printf("note: %s captured in one direction only (> client's segments, < server's):"+
 			" the other side's state is inferred from them\n", plural(l.OneSided, "connection"))
 	}
+	if l.SplitByTunnel > 0 {
+		p.printf("note: %s seen one way in one tunnel and the other way in another (the tunnel's outer endpoints differ"+
+			" between the directions): --merge-tunnels makes each pair one connection\n", plural(2*l.SplitByTunnel, "connection"))
+	}
 }
 
 // cleanlyClosed: both sides closed (TIME_WAIT at most) after a FIN

@@ -179,3 +179,30 @@ func runJSON(t *testing.T, args ...string) *report.Report {
 	}
 	return &rep
 }
+
+// TestTunnelSplitByDirectionIsPointedOut: the SRv6 recording's connection,
+// whose directions are two tunnel contexts, is two connections seen one way
+// each by default; the input says so (split_by_tunnel, and a note naming
+// --merge-tunnels), and with --merge-tunnels it is one connection, and
+// nothing is split.
+func TestTunnelSplitByDirectionIsPointedOut(t *testing.T) {
+	pcap := "../../testdata/pcaps/close-client-first-over-ipip6.pcap"
+	for _, tc := range []struct {
+		args  []string
+		conns int
+		split uint64
+	}{{nil, 2, 1}, {[]string{"--merge-tunnels"}, 1, 0}} {
+		rep := runJSON(t, append([]string{"-r", pcap}, tc.args...)...)
+		var split uint64
+		if l := rep.Input.CaptureLoss; l != nil {
+			split = l.SplitByTunnel
+		}
+		if len(rep.Connections) != tc.conns || split != tc.split {
+			t.Errorf("%v: %d connections, split_by_tunnel %d; want %d, %d", tc.args, len(rep.Connections), split, tc.conns, tc.split)
+		}
+		_, out, _ := runCLI(append([]string{"-r", pcap}, tc.args...)...)
+		if note := strings.Contains(out, "--merge-tunnels makes each pair one connection"); note != (tc.split > 0) {
+			t.Errorf("%v: note naming --merge-tunnels printed: %v", tc.args, note)
+		}
+	}
+}
