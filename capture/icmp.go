@@ -113,6 +113,7 @@ func quotedTCP(w *walk, q, end int, v6 bool, e tracker.ICMPError) Kind {
 	seg.DstPort = binary.BigEndian.Uint16(h[2:4])
 	seg.Seq = seqnum.Value(binary.BigEndian.Uint32(h[4:8]))
 	seg.Ack, seg.Flags, seg.Window, seg.WScale, seg.Payload = 0, 0, 0, -1, 0
+	seg.HasTS, seg.TSVal, seg.TSEcr = false, 0, 0
 	if len(h) >= 14 {
 		seg.Flags = tracker.Flags(h[13]) | tracker.Flags(h[12]&1)<<8
 	}

@@ -215,7 +215,8 @@ func (a *arrival) tsecrNotSent() bool {
 	if d < 0 {
 		return -d > synSpanTicks
 	}
-	return d > (seg.Time-R.synTime)/int64(time.Microsecond)+int64(time.Second/time.Microsecond)
+	// (A capture's clock can step back: no less than nothing has run.)
+	return d > max(seg.Time-R.synTime, 0)/int64(time.Microsecond)+int64(time.Second/time.Microsecond)
 }
 
 // synSpanTicks bounds how much older than the first SYN captured an

@@ -37,8 +37,8 @@ import (
 // pushes them through: counted, not listed).
 
 // DefaultMaxLone is the default cap on 4-tuples whose lone segments are
-// held at once: 65,536 entries of 136 bytes (loneEntry) and 8 bytes of
-// index, about 9.4 MB.
+// held at once: 65,536 entries of 144 bytes (loneEntry) and 8 bytes of
+// index, about 10.0 MB.
 const DefaultMaxLone = 1 << 16
 
 // loneAnswer is how long a lone segment waits for an answer before the
@@ -59,7 +59,7 @@ type LoneStats struct {
 // are not counted yet.
 func (t *Tracker) Lone() LoneStats { return t.lone.stats }
 
-// loneEntry is a 4-tuple's held segments, 136 bytes with its hash, no
+// loneEntry is a 4-tuple's held segments, 144 bytes with its hash, no
 // pointers: the first held and, from the same sender and after it, a second
 // one (a little behind it, reordered, or a SYN-ACK sent again: later*).
 type loneEntry struct {
@@ -220,6 +220,7 @@ func (e *loneEntry) later() Segment {
 	s.Time, s.Packet, s.Seq, s.Ack = e.laterTime, e.laterPacket, e.laterSeq, e.laterAck
 	s.Payload, s.Flags, s.Window = e.laterPayload, e.laterFlags, e.laterWindow
 	s.WScale, s.Checksum = e.laterWScale, e.laterChecksum
+	s.HasTS, s.TSVal, s.TSEcr = false, 0, 0 // not kept: not the first one's
 	return s
 }
 

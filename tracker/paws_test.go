@@ -34,6 +34,8 @@ func TestHandshakeTSecrChecks(t *testing.T) {
 			[]step{syn, rst(synTS + 5_000_000)}, outcome{1, "SYN_SENT", "CLOSED", []finding{{BadSequence, 1, Server, 2}}}},
 		{"an RST echoing the SYN's TSval refuses the connection", []step{syn, rst(synTS)}, refused},
 		{"an RST with a TSecr of 0 is not checked", []step{syn, rst(0)}, refused},
+		{"an RST echoing the SYN is taken though the capture's clock stepped back 2 s",
+			[]step{syn, {from: Server, flags: RA, ack: 1, tsval: 100, tsecr: synTS, after: -2 * time.Second}}, refused},
 		{"an RST echoing an earlier SYN the capture missed refuses the connection", []step{syn, rst(synTS - 3000)}, refused},
 		{"an RST to a SYN without timestamps is not checked", []step{{from: Client, flags: S}, rst(100)}, refused},
 		{"a SYN-ACK echoing an earlier SYN the capture missed opens the connection",
