@@ -170,26 +170,14 @@ func ipOf(s string) net.IP {
 // proto, to and from remote only.
 func rawUnderlay(proto int, six bool, hdr func(inner []byte) ([]byte, bool), strip func(p []byte) []byte) underlay {
 	local, remote := ipOf(*encapLocal), ipOf(*encapRemote)
-	var fd int
-	var err error
-	var to syscall.Sockaddr
+	family := syscall.AF_INET
 	if six {
-		fd, err = syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, proto)
-		check(err)
-		var la, ra syscall.SockaddrInet6
-		copy(la.Addr[:], local.To16())
-		copy(ra.Addr[:], remote.To16())
-		check(syscall.Bind(fd, &la))
-		to = &ra
-	} else {
-		fd, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, proto)
-		check(err)
-		var la, ra syscall.SockaddrInet4
-		copy(la.Addr[:], local.To4())
-		copy(ra.Addr[:], remote.To4())
-		check(syscall.Bind(fd, &la))
-		to = &ra
+		family = syscall.AF_INET6
 	}
+	fd, err := syscall.Socket(family, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, proto)
+	check(err)
+	check(syscall.Bind(fd, sockaddrOf(local, six)))
+	to := sockaddrOf(remote, six)
 	check(syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 8<<20))
 	check(syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, 8<<20))
 	out := make([]byte, 1<<16)
@@ -422,4 +410,16 @@ func underlayName() string {
 		return fmt.Sprintf("%s tagged %s", *encapUnder, *encapTags)
 	}
 	return *encapLocal + " → " + *encapRemote
+}
+
+// sockaddrOf is ip as an IPv6 socket address (six) or an IPv4 one.
+func sockaddrOf(ip net.IP, six bool) syscall.Sockaddr {
+	if six {
+		var a syscall.SockaddrInet6
+		copy(a.Addr[:], ip.To16())
+		return &a
+	}
+	var a syscall.SockaddrInet4
+	copy(a.Addr[:], ip.To4())
+	return &a
 }
