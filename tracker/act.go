@@ -229,12 +229,14 @@ func (t *Tracker) enter(c *Conn, s Side, to State, at int64, pkt uint64, why cau
 }
 
 // notCapturedCauses are the facts that show a segment the capture missed;
-// inferredCauses also those that take such an inference back.
+// inferredCauses also those that take such an inference back, or infer
+// a segment counted otherwise (a FIN with the data of a gap).
 const (
 	notCapturedCauses = cFinNotCaptured | cFinNotCapturedSeq | cSynAckNotCaptured | cFinAckNotCaptured |
 		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff | cSynAckAckedUnseen
 	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData | cCutOffPeer | cSynAbandoned |
-		cFinAckDueAfterEnd | cCapturedLate | cSynCookie | cSynAckIgnored | cSynAckPruned
+		cFinAckDueAfterEnd | cCapturedLate | cSynCookie | cSynAckIgnored | cSynAckPruned |
+		cFinBeforeQuickAck // (its FIN came with the data of a gap, counted as missed)
 )
 
 // countInferred counts the segments a side's new facts show the capture

@@ -274,6 +274,7 @@ func (a *arrival) onSegment() {
 	S, R, seg := a.S, a.R, a.seg
 	f := seg.Flags
 	a.seqPastFIN()
+	a.quickAckPastFIN()
 	if f&SYN != 0 {
 		if f&ACK == 0 {
 			a.onSYN()
@@ -432,19 +433,23 @@ func (a *arrival) gaps() {
 	if S.finInferred && S.finSeq == from {
 		from++ // the FIN inferred there is not data
 	}
-	if from.LessThan(seg.Seq) {
+	to := seg.Seq
+	if S.finInferred && S.finSeq.Add(1) == to && from.LessThan(S.finSeq) {
+		to = S.finSeq // nor is one inferred at the end of the gap (quickAckPastFIN)
+	}
+	if from.LessThan(to) {
 		// A jump past the window the receiver offered is no data missed,
 		// unless the receiver acknowledges it, already or later (onACK): a
 		// capture that missed gigabytes of a transfer, its ACKs seen; not
 		// if the sender told two ISNs, and the receiver took the other.
 		acked := a.R.ackValid && !a.R.ack.LessThan(seg.Seq) && !S.otherISN
-		if seqnum.Size(seg.Seq.Sub(from)) <= a.R.recvWindow(S) || acked {
-			S.missedGap(from, seg.Seq)
+		if seqnum.Size(to.Sub(from)) <= a.R.recvWindow(S) || acked {
+			S.missedGap(from, to)
 			a.obs(obsGap)
 			return
 		}
 		if !S.otherISN {
-			S.jump, S.jumped = [2]seqnum.Value{from, seg.Seq}, true
+			S.jump, S.jumped = [2]seqnum.Value{from, to}, true
 		}
 	}
 	if S.missed > 0 && seg.Payload > 0 && seg.Seq.LessThan(S.sent) {

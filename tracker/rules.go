@@ -209,6 +209,9 @@ func (a *arrival) onACK() {
 		a.repeatedAck()
 		if (S.rtt == 0 || S.rttByData) && R.nxtTime != 0 && ack == R.nxt && R.nxtValid && (!S.ackValid || S.ack.LessThan(ack)) {
 			S.measureRTT(seg.Time - R.nxtTime)
+			if R.sentSynAck && ack == R.synEnd {
+				S.rttByData = false // the ACK of the SYN-ACK: a handshake's sample (a SYN-ACK's ACK is never delayed)
+			}
 		}
 		if R.nxtValid && R.nxt.LessThan(ack) {
 			// It acknowledges more than the peer was seen to send: data
@@ -308,6 +311,55 @@ func (a *arrival) seqPastFIN() {
 	}
 	a.inferFIN(S, R, S.sent, true)
 	a.cs(cFinNotCapturedSeq)
+}
+
+// quickAckWindow: how much later than a round trip from the capture point
+// an acknowledgment of a FIN can come and still be immediate. Linux
+// acknowledges a FIN at once only from FIN_WAIT_1 or FIN_WAIT_2
+// (tcp_fin's tcp_send_ack); in ESTABLISHED it enters CLOSE_WAIT in
+// pingpong mode and delays the ACK (40 ms at least, TCP_DELACK_MIN),
+// unless more than a segment's worth is unacknowledged.
+const quickAckWindow = int64(20 * time.Millisecond)
+
+// minSegment: Linux acknowledges at once when more than its estimate of
+// the peer's segment size is unacknowledged (__tcp_ack_snd_check); the
+// estimate starts at 536 bytes (TCP_MSS_DEFAULT) and rarely drops below.
+const minSegment = 536
+
+// quickAckPastFIN: a bare ACK of the peer's FIN, sent at once, comes from
+// a side that had sent its own FIN (quickAckWindow). Its sequence number
+// is past what it was seen to send, and the peer acknowledged all of it:
+// the segments the capture missed ended with its FIN, one below this
+// sequence number (a FIN sent with the last data). One exactly one past
+// is seqPastFIN. The ACK must answer the FIN's first copy (a copy sent
+// again is acknowledged at once in any state), with little of the peer's
+// unacknowledged before it, on a round trip measured on the handshake
+// (one measured on data includes delayed ACKs).
+func (a *arrival) quickAckPastFIN() {
+	S, R, seg := a.S, a.R, a.seg
+	if seg.Flags != ACK || seg.Payload != 0 || !S.sentValid || !S.sent.Add(1).LessThan(seg.Seq) ||
+		S.finSent || !S.peerSyn || S.reset || R.reset || !R.ackValid || R.ack != seg.Seq {
+		return
+	}
+	if !R.finSent || R.finInferred || R.finLast != R.finTime || !covers(seg.Ack, R.finSeq) ||
+		!S.ackValid || covers(S.ack, R.finSeq) || R.finSeq.Sub(S.ack) >= minSegment {
+		return
+	}
+	if S.rtt == 0 || S.rttByData || seg.Time-R.finTime >= S.rtt+quickAckWindow {
+		return
+	}
+	// The peer acknowledged that FIN (its acknowledgment reached this
+	// sequence number); its own FIN answered it if it did so too.
+	a.cr(S.takeFIN(R, seg.Seq-1, R.ackTime, false))
+	S.finAcked = true
+	a.cs(cFinSent | cFinAcked | cFinBeforeQuickAck)
+	if !R.peerFin {
+		R.peerFin = true
+		a.cr(cPeerFin)
+	}
+	if covers(R.finAck, S.finSeq) {
+		R.finFirst = false
+	}
 }
 
 // inferFIN records h's FIN at sequence number at, which the capture
