@@ -374,3 +374,18 @@ func TestFINCapturedJustAfterItsACK(t *testing.T) {
 		})
 	}
 }
+
+// TestFINAtTheEndOfAGapIsNoMissedData: the client's last data and FIN, in
+// one segment the capture missed, shown by its bare ACK of the server's FIN
+// sent at once (quickAckPastFIN): the 16 bytes before the FIN are missed
+// data, the FIN is not.
+func TestFINAtTheEndOfAGapIsNoMissedData(t *testing.T) {
+	tr := play(t, with(established,
+		step{from: Server, flags: FA, seq: 21, ack: 28},
+		step{from: Client, flags: A, seq: 28, ack: 22, after: 50 * time.Microsecond},
+	), 0)
+	c := tr.Conns()[0]
+	if got := c.MissedBytes(Client); got != 16 {
+		t.Errorf("client's missed bytes %d, want 16\n%s", got, timeline(c))
+	}
+}
