@@ -126,7 +126,11 @@ type Half struct {
 	sentSynAck bool // it sent a SYN-ACK (so a second one is a retransmission)
 	synSeen    bool // its SYN or SYN-ACK was seen (so wscale is known)
 	rttByData  bool // rtt was measured on data and its ACK, not on the handshake
-	isnKnown   bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
+	// rttShake: rtt is at most a sample of the handshake's, which no
+	// delayed ACK lengthens (SYN in, SYN-ACK out; SYN-ACK out, bare ACK
+	// back), though later samples may have lowered it.
+	rttShake bool
+	isnKnown bool // isn is known: its SYN or SYN-ACK was seen, or acknowledged (not so mid-stream)
 	// finInferred: its FIN was not captured but inferred from the peer's
 	// acknowledgment (finNotCaptured); withdrawn if it turns out to be data.
 	finInferred bool

@@ -116,6 +116,7 @@ func (a *arrival) onSYNACK() (ok bool) {
 		S.synTime = seg.Time
 		if R.synTime != 0 {
 			S.rtt = max(seg.Time-R.lastSent, 1) // SYN in, SYN-ACK out: the round trip to S
+			S.rttShake = true
 		}
 		a.cs(cSynAckSent)
 	case seg.Seq != S.isn:
@@ -209,8 +210,8 @@ func (a *arrival) onACK() {
 		a.repeatedAck()
 		if (S.rtt == 0 || S.rttByData) && R.nxtTime != 0 && ack == R.nxt && R.nxtValid && (!S.ackValid || S.ack.LessThan(ack)) {
 			S.measureRTT(seg.Time - R.nxtTime)
-			if R.sentSynAck && ack == R.synEnd {
-				S.rttByData = false // the ACK of the SYN-ACK: a handshake's sample (a SYN-ACK's ACK is never delayed)
+			if R.sentSynAck && ack == R.synEnd && seg.Payload == 0 {
+				S.rttShake = true // the bare ACK of the SYN-ACK, sent at once
 			}
 		}
 		if R.nxtValid && R.nxt.LessThan(ack) {
@@ -255,6 +256,7 @@ func (a *arrival) onACK() {
 	if R.synSent && covers(ack, R.isn) {
 		if S.rtt == 0 && R.synTime != 0 && notSyn {
 			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
+			S.rttShake = seg.Payload == 0
 		}
 		if !S.peerSyn {
 			S.peerSyn = true
@@ -333,8 +335,8 @@ const minSegment = 536
 // sequence number (a FIN sent with the last data). One exactly one past
 // is seqPastFIN. The ACK must answer the FIN's first copy (a copy sent
 // again is acknowledged at once in any state), with little of the peer's
-// unacknowledged before it, on a round trip measured on the handshake
-// (one measured on data includes delayed ACKs).
+// unacknowledged before it, on a round trip with a sample from the
+// handshake (rttShake: samples on data alone may all be delayed ACKs).
 func (a *arrival) quickAckPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
 	if seg.Flags != ACK || seg.Payload != 0 || !S.sentValid || !S.sent.Add(1).LessThan(seg.Seq) ||
@@ -345,7 +347,7 @@ func (a *arrival) quickAckPastFIN() {
 		!S.ackValid || covers(S.ack, R.finSeq) || R.finSeq.Sub(S.ack) >= minSegment {
 		return
 	}
-	if S.rtt == 0 || S.rttByData || seg.Time-R.finTime >= S.rtt+quickAckWindow {
+	if !S.rttShake || seg.Time-R.finTime >= S.rtt+quickAckWindow {
 		return
 	}
 	// The peer acknowledged that FIN (its acknowledgment reached this
@@ -438,10 +440,16 @@ func crossed(h, peer *Half, at int64) bool {
 // what this ACK had already acknowledged. When that is the peer's FIN or
 // SYN-ACK, the peer retransmitted it — the capture missed the copy — and
 // so it never received the acknowledgment: the same rule as a
-// retransmission seen (ackNeverArrived).
+// retransmission seen (ackNeverArrived). A bare ACK just past the
+// sender's FIN that repeats the acknowledgment of that FIN, sent again
+// just before, brings nothing new either: the sender after its FIN has
+// nothing to send but answers.
 func (a *arrival) repeatedAck() {
 	S, R, seg := a.S, a.R, a.seg
-	if !a.same || seg.Time-a.prevSent < minRTO || seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 ||
+	prev := &a.prevSig
+	afterFIN := S.finSent && prev.flags&FIN != 0 && prev.seq == S.finSeq && prev.payload == 0 && prev.ack == seg.Ack &&
+		seg.Seq == S.finSeq.Add(1)
+	if !a.same && !afterFIN || seg.Time-a.prevSent < minRTO || seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 ||
 		R.lastSent > a.prevSent {
 		return // (a copy the capture saw was judged as it came)
 	}
@@ -451,6 +459,14 @@ func (a *arrival) repeatedAck() {
 			R.finRtx++
 			a.cr(cFinAckLostUnseen)
 		}
+	case R.finSent && R.lostAcks > 0 && seg.Ack == R.finSeq.Add(1):
+		// Its FIN, whose ACK was proven lost, was sent again, and still
+		// no ACK has arrived: it keeps retransmitting (heal waits).
+		at := max(seg.Time-S.rtt, a.prevSent)
+		R.retransmitted(at, R.finTime)
+		R.finRtx++
+		R.finLast = at
+		a.cr(cFinAckLostUnseen)
 	case R.sentSynAck && R.synAcked && !R.finSent && seg.Ack == R.synEnd && (!R.nxtValid || R.nxt == R.synEnd) &&
 		seg.Time-R.synTime < synAckWindow:
 		if R.ackNeverArrived(&R.synAcked, S) {
