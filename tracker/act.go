@@ -236,7 +236,8 @@ const (
 		cFinAckLostUnseen | cSynAckLostUnseen | cFinNotCapturedEnd | cCutOff | cSynAckAckedUnseen
 	inferredCauses = notCapturedCauses | cSynAckInferred | cFinWasData | cPeerFinWasData | cCutOffPeer | cSynAbandoned |
 		cFinAckDueAfterEnd | cCapturedLate | cSynCookie | cSynAckIgnored | cSynAckPruned |
-		cFinBeforeQuickAck // (its FIN came with the data of a gap, counted as missed)
+		cFinBeforeQuickAck | // (its FIN came with the data of a gap, counted as missed)
+		cPeerFinLostUnseen
 )
 
 // countInferred counts the segments a side's new facts show the capture

@@ -174,6 +174,13 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			step{from: Client, flags: FA, seq: 11, ack: 22, after: 200 * time.Millisecond},
 			step{from: Client, flags: A, seq: 12, ack: 22, after: 210 * time.Millisecond},
 		), 300 * time.Millisecond, "LAST_ACK", "FIN_WAIT_1", "", 1},
+		{"the server's FIN sent again, not captured: the client's bare ACK past its own FIN, well after sending that FIN again, answers it", with(established,
+			step{from: Server, flags: FA, seq: 21, ack: 11},
+			step{from: Client, flags: A, seq: 11, ack: 22},
+			step{from: Client, flags: FA, seq: 11, ack: 22},
+			step{from: Client, flags: FA, seq: 11, ack: 22, after: 200 * time.Millisecond},
+			step{from: Client, flags: A, seq: 12, ack: 22, after: 210 * time.Millisecond},
+		), 300 * time.Millisecond, "LAST_ACK", "FIN_WAIT_1", "the peer's repeated ACK answered it", 1},
 		{"a SYN-ACK after a mid-stream pickup at the third ACK: that ACK never arrived", []step{
 			{from: Client, flags: A, seq: 1, ack: 1},
 			{from: Server, flags: SA, ack: 1, after: time.Second},

@@ -59,6 +59,7 @@ const (
 	cFinAgainArrived                     // the peer's FIN, sent again just before the input ended, taken as arrived
 	cDataAbandoned                       // it stopped sending its data (or FIN) again into silence when the next copy was due
 	cFinBeforeQuickAck                   // it acknowledged the peer's FIN at once, as only a side past its own FIN does: its FIN, not captured, ended what it sent
+	cPeerFinLostUnseen                   // it sent its FIN again, not captured, well after the peer's FIN carrying the ACK of it: that FIN never arrived either
 	numCauses
 )
 
@@ -113,6 +114,7 @@ var causePhrases = [...]string{
 	"received the peer's FIN, sent again just before the input ended: the first never arrived, nothing says this one did not",
 	"it stopped sending again into silence (its data or FIN) when the next copy was due: it gave up (tcp_retries2, TCP_USER_TIMEOUT, tcp_orphan_retries) or an RST the capture missed ended it",
 	"its FIN was not captured: it acknowledged the peer's FIN at once, as Linux does only past its own FIN (from ESTABLISHED it delays that ACK by 40 ms or more), so what the capture missed of it ended with its FIN",
+	"it sent its FIN again (not captured) a round trip after the peer's FIN, which carried the ACK of it, should have reached it: it never received that ACK, so that FIN never arrived either",
 }
 
 var combinedPhrases = map[cause]string{

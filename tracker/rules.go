@@ -458,15 +458,17 @@ func (a *arrival) repeatedAck() {
 		if R.ackNeverArrived(&R.finAcked, S) {
 			R.finRtx++
 			a.cr(cFinAckLostUnseen)
+			a.peerFinLostBefore(max(seg.Time-S.rtt, a.prevSent))
 		}
 	case R.finSent && R.lostAcks > 0 && seg.Ack == R.finSeq.Add(1):
 		// Its FIN, whose ACK was proven lost, was sent again, and still
 		// no ACK has arrived: it keeps retransmitting (heal waits).
-		at := max(seg.Time-S.rtt, a.prevSent)
+		at := max(seg.Time-S.rtt, a.prevSent) // (when the copy passed the capture point)
 		R.retransmitted(at, R.finTime)
 		R.finRtx++
 		R.finLast = at
 		a.cr(cFinAckLostUnseen)
+		a.peerFinLostBefore(at)
 	case R.sentSynAck && R.synAcked && !R.finSent && seg.Ack == R.synEnd && (!R.nxtValid || R.nxt == R.synEnd) &&
 		seg.Time-R.synTime < synAckWindow:
 		if R.ackNeverArrived(&R.synAcked, S) {
@@ -474,6 +476,20 @@ func (a *arrival) repeatedAck() {
 			a.cr(cSynAckLostUnseen)
 		}
 	}
+}
+
+// peerFinLostBefore: the receiver sent its FIN again at (the capture
+// missed the copy), so no acknowledgment of it had reached it. The
+// sender's FIN carried that acknowledgment: if its latest copy passed the
+// capture point more than the receiver's round trip before, it never
+// arrived either, and the receiver did not get the sender's FIN.
+func (a *arrival) peerFinLostBefore(at int64) {
+	S, R := a.S, a.R
+	if !S.finSent || S.finAcked || !R.peerFin || !covers(S.finAck, R.finSeq) || R.rtt == 0 || at-S.finLast <= R.rtt {
+		return
+	}
+	R.peerFin = false
+	a.cr(cPeerFinLostUnseen)
 }
 
 // finWasData withdraws h's inferred FIN: h (the sender of this segment, or
