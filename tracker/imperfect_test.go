@@ -181,6 +181,17 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			step{from: Client, flags: FA, seq: 11, ack: 22, after: 200 * time.Millisecond},
 			step{from: Client, flags: A, seq: 12, ack: 22, after: 210 * time.Millisecond},
 		), 300 * time.Millisecond, "LAST_ACK", "FIN_WAIT_1", "the peer's repeated ACK answered it", 1},
+		{"a SYN-ACK never answered, sent again just before the end: the first went unanswered for a second, so no socket took it", []step{
+			{from: Client, flags: S},
+			{from: Server, flags: SA, ack: 1},
+			{from: Server, flags: SA, ack: 1, after: time.Second},
+		}, 0, "CLOSED", "SYN_RCVD", "never answered the peer's SYN-ACK", 0},
+		{"a SYN-ACK the client showed lost (its SYN sent again), sent again just before the end: not yet unanswered", []step{
+			{from: Client, flags: S},
+			{from: Server, flags: SA, ack: 1},
+			{from: Client, flags: S, after: time.Second},
+			{from: Server, flags: SA, ack: 1, after: 50 * time.Microsecond},
+		}, 0, "SYN_SENT", "SYN_RCVD", "", 0},
 		{"a SYN-ACK after a mid-stream pickup at the third ACK: that ACK never arrived", []step{
 			{from: Client, flags: A, seq: 1, ack: 1},
 			{from: Server, flags: SA, ack: 1, after: time.Second},
