@@ -157,6 +157,12 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			step{from: Server, flags: FA, seq: 21, ack: 28},
 			step{from: Client, flags: A, seq: 28, ack: 22, after: 50 * time.Microsecond},
 		), 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 1},
+		{"the client's last data and FIN not captured, its ACK of the server's data past them: its bare ACK of the server's FIN, sent at once, shows it had closed", with(established,
+			step{from: Server, flags: PA, seq: 21, ack: 28, payload: 40},
+			step{from: Client, flags: A, seq: 28, ack: 61, after: 50 * time.Microsecond},
+			step{from: Server, flags: FA, seq: 61, ack: 28, after: 100 * time.Millisecond},
+			step{from: Client, flags: A, seq: 28, ack: 62, after: 50 * time.Microsecond},
+		), 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 1},
 		{"the client's last segment not captured, its bare ACK of the server's FIN delayed: it was data, the client is in CLOSE_WAIT", with(established,
 			step{from: Server, flags: FA, seq: 21, ack: 28},
 			step{from: Client, flags: A, seq: 28, ack: 22, after: 45 * time.Millisecond},
@@ -404,14 +410,24 @@ func TestFINCapturedJustAfterItsACK(t *testing.T) {
 
 // TestFINAtTheEndOfAGapIsNoMissedData: the client's last data and FIN, in
 // one segment the capture missed, shown by its bare ACK of the server's FIN
-// sent at once (quickAckPastFIN): the 16 bytes before the FIN are missed
-// data, the FIN is not.
+// sent at once (quickAckPastFIN), that ACK the first past them or a later
+// one: the 16 bytes before the FIN are missed data, the FIN is not.
 func TestFINAtTheEndOfAGapIsNoMissedData(t *testing.T) {
 	tr := play(t, with(established,
 		step{from: Server, flags: FA, seq: 21, ack: 28},
 		step{from: Client, flags: A, seq: 28, ack: 22, after: 50 * time.Microsecond},
 	), 0)
 	c := tr.Conns()[0]
+	if got := c.MissedBytes(Client); got != 16 {
+		t.Errorf("client's missed bytes %d, want 16\n%s", got, timeline(c))
+	}
+	tr = play(t, with(established,
+		step{from: Server, flags: PA, seq: 21, ack: 28, payload: 40},
+		step{from: Client, flags: A, seq: 28, ack: 61, after: 50 * time.Microsecond},
+		step{from: Server, flags: FA, seq: 61, ack: 28, after: 100 * time.Millisecond},
+		step{from: Client, flags: A, seq: 28, ack: 62, after: 50 * time.Microsecond},
+	), 0)
+	c = tr.Conns()[0]
 	if got := c.MissedBytes(Client); got != 16 {
 		t.Errorf("client's missed bytes %d, want 16\n%s", got, timeline(c))
 	}

@@ -330,17 +330,24 @@ const minSegment = 536
 
 // quickAckPastFIN: a bare ACK of the peer's FIN, sent at once, comes from
 // a side that had sent its own FIN (quickAckWindow). Its sequence number
-// is past what it was seen to send, and the peer acknowledged all of it:
-// the segments the capture missed ended with its FIN, one below this
-// sequence number (a FIN sent with the last data). One exactly one past
-// is seqPastFIN. The ACK must answer the FIN's first copy (a copy sent
-// again is acknowledged at once in any state), with little of the peer's
-// unacknowledged before it, on a round trip with a sample from the
-// handshake (rttShake: samples on data alone may all be delayed ACKs).
+// is past what it was seen to send, or ends a gap an earlier segment of
+// its jumped, and the peer acknowledged all of it: the segments the
+// capture missed ended with its FIN, one below this sequence number (a
+// FIN sent with the last data). One exactly one past is seqPastFIN. The
+// ACK must answer the FIN's first copy (a copy sent again is acknowledged
+// at once in any state), with little of the peer's unacknowledged before
+// it, on a round trip with a sample from the handshake (rttShake: samples
+// on data alone may all be delayed ACKs).
 func (a *arrival) quickAckPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
-	if seg.Flags != ACK || seg.Payload != 0 || !S.sentValid || !S.sent.Add(1).LessThan(seg.Seq) ||
-		S.finSent || !S.peerSyn || S.reset || R.reset || !R.ackValid || R.ack != seg.Seq {
+	if seg.Flags != ACK || seg.Payload != 0 || !S.sentValid || S.finSent || !S.peerSyn || S.reset || R.reset ||
+		!R.ackValid || R.ack != seg.Seq {
+		return
+	}
+	jumps := S.sent.Add(1).LessThan(seg.Seq)
+	gap := &S.gaps[0]
+	endsGap := S.sent == seg.Seq && gap[1] == seg.Seq && gap[0].Add(1).LessThan(seg.Seq)
+	if !jumps && !endsGap {
 		return
 	}
 	if !R.finSent || R.finInferred || R.finLast != R.finTime || !covers(seg.Ack, R.finSeq) ||
@@ -349,6 +356,10 @@ func (a *arrival) quickAckPastFIN() {
 	}
 	if !S.rttShake || seg.Time-R.finTime >= S.rtt+quickAckWindow {
 		return
+	}
+	if endsGap {
+		gap[1]-- // (its last byte is the FIN, not data missed)
+		S.missed -= min(S.missed, 1)
 	}
 	// The peer acknowledged that FIN (its acknowledgment reached this
 	// sequence number); its own FIN answered it if it did so too.

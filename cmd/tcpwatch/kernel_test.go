@@ -75,6 +75,13 @@ func TestKernelStates(t *testing.T) {
 //   - firewall-reject-midstream: a netfilter rule in the server's
 //     namespace, not its socket, answered the client's data with an RST
 //     (the socket stays ESTABLISHED): the wire shows the server's RST.
+//   - both-bulk-then-close: the client shut down its side with 64 KB
+//     still queued, so its socket was in FIN_WAIT_1 (its FIN queued
+//     behind the data) when the server's FIN arrived, and the kernel took
+//     it through CLOSING to TIME_WAIT; the wire shows its FIN leave after
+//     it acknowledged the server's, as one answering it does (LAST_ACK, then
+//     CLOSED), and its ACK came at once with more than a segment
+//     unacknowledged, as it would in ESTABLISHED.
 var notOnTheWire = map[string]struct {
 	side  tracker.Side
 	state tracker.State
@@ -84,6 +91,7 @@ var notOnTheWire = map[string]struct {
 	"keepalive-timeout-silent":  {tracker.Server, tracker.Closed},
 	"defer-accept-no-data":      {tracker.Server, tracker.Established},
 	"firewall-reject-midstream": {tracker.Server, tracker.Closed},
+	"both-bulk-then-close":      {tracker.Client, tracker.Closed},
 }
 
 // asymmetricTunnels are the recordings whose tunnel has other outer

@@ -78,6 +78,7 @@ var unscored = map[string]string{
 	"keepalive-timeout-silent":       "the client's RST is dropped after the capture point: the wire shows it reaching the server",
 	"defer-accept-no-data":           "the server drops the handshake's bare ACK (TCP_DEFER_ACCEPT) and the capture ends before it shows it",
 	"firewall-reject-midstream":      "a firewall, not the server's socket, sends the RST: the wire shows the server resetting",
+	"both-bulk-then-close":           "the client's FIN waits behind its data while the server's arrives: the wire shows a close that answered the server's",
 }
 
 // recording is one kernel-verified capture with the kernel's states.
