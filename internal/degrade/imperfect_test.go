@@ -59,8 +59,10 @@ var captureRows = []captureRow{
 	// direction; the floors are what is measured. The 22 recordings of the
 	// fresh sets took client→server from 88.8% to 87.6%, the 5 of ICMP
 	// errors to 87.4%: most of them end with an RST or an ICMP error only
-	// the unseen server sent.
-	{"c2s", "client→server only", []Plan{{Only: ClientToServer}}, false, 87, 90},
+	// the unseen server sent. The seventh fresh set (FINs on data) took it
+	// from 87.5% to 86.8%: a FIN on the unseen server's last data reads as
+	// data.
+	{"c2s", "client→server only", []Plan{{Only: ClientToServer}}, false, 86.5, 90},
 	{"s2c", "server→client only", []Plan{{Only: ServerToClient}}, false, 83, 90},
 	{"late", "first 1–3 packets missing", []Plan{{Late: 1}, {Late: 2}, {Late: 3}}, false, 99, 99},
 	{"swap5", "5% adjacent pairs swapped", seeds(Plan{Swap: 0.05}), false, 99.5, 99.5},
