@@ -149,7 +149,7 @@ func closeWaitStuck(c *Conn, s Side, now, idle, stuck int64) Anomaly {
 // If the peer's FIN turns out never to have arrived, the finding was
 // wrong, and is withdrawn.
 func (t *Tracker) leftCloseWait(c *Conn, s Side, at int64, why cause) {
-	if why&(cPeerFinLost|cPeerFinLostUnseen|cFinUnanswered) != 0 {
+	if why&(cPeerFinLost|cFinUnanswered) != 0 {
 		t.withdraw(c, CloseWaitStuck, s) // the peer's FIN never arrived: it was never in CLOSE_WAIT
 		return
 	}

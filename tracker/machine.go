@@ -307,8 +307,9 @@ const synTimeoutInit = int64(time.Second)
 // never does). When the input ends before its SYN was due again, a SYN-ACK
 // sent more than TCP_RTO_MIN before the end and never answered is taken to
 // have found no socket, as a FIN never retransmitted is taken as
-// acknowledged (finAckedUnseen); the first it could answer counts
-// (firstAnswerable), however late a copy came.
+// acknowledged (finAckedUnseen): the first SYN-ACK counts, however late a
+// copy came (a SYN sent again after it, which shows it lost, keeps h in
+// SYN_SENT: synAckBlackHoled).
 func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
 	why := cSynAbandoned
 	if !h.inSynSent() {
@@ -327,24 +328,13 @@ func (h *Half) synSilent(peer *Half, now int64, final bool) (cause, int64) {
 	}
 	at := h.lastSent + due
 	if now-h.lastSent <= due {
-		if why != cSynAckIgnored || !final || now-firstAnswerable(h, peer) <= minRTO {
+		if why != cSynAckIgnored || !final || now-peer.synTime <= minRTO {
 			return 0, 0
 		}
 		at = now
 	}
 	h.synAbandoned = true
 	return why, at
-}
-
-// firstAnswerable is when the first SYN-ACK h could have answered passed
-// the capture point: the peer's first, unless h sent its SYN again after
-// it (it never arrived), then the latest copy seen. A copy sent again does
-// not make the first one younger: it went unanswered as long.
-func firstAnswerable(h, peer *Half) int64 {
-	if h.lastSent < peer.synTime {
-		return peer.synTime
-	}
-	return max(peer.synTime, peer.lastRtx)
 }
 
 // synLinearTimeouts is how many of its first SYN retransmissions Linux

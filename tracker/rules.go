@@ -210,8 +210,8 @@ func (a *arrival) onACK() {
 		a.repeatedAck()
 		if (S.rtt == 0 || S.rttByData) && R.nxtTime != 0 && ack == R.nxt && R.nxtValid && (!S.ackValid || S.ack.LessThan(ack)) {
 			S.measureRTT(seg.Time - R.nxtTime)
-			if R.sentSynAck && ack == R.synEnd && seg.Payload == 0 {
-				S.rttShake = true // the bare ACK of the SYN-ACK, sent at once
+			if R.sentSynAck && ack == R.synEnd && seg.Payload == 0 && R.synRtx == 0 {
+				S.rttShake = true // the bare ACK of the SYN-ACK, sent at once (and no copy of it since)
 			}
 		}
 		if R.nxtValid && R.nxt.LessThan(ack) {
@@ -256,7 +256,7 @@ func (a *arrival) onACK() {
 	if R.synSent && covers(ack, R.isn) {
 		if S.rtt == 0 && R.synTime != 0 && notSyn {
 			S.rtt = max(seg.Time-R.synTime, 1) // SYN-ACK out, ACK back: the round trip to S
-			S.rttShake = seg.Payload == 0
+			S.rttShake = seg.Payload == 0 && R.synRtx == 0
 		}
 		if !S.peerSyn {
 			S.peerSyn = true
@@ -326,6 +326,10 @@ const quickAckWindow = int64(20 * time.Millisecond)
 // minSegment: Linux acknowledges at once when more than its estimate of
 // the peer's segment size is unacknowledged (__tcp_ack_snd_check); the
 // estimate starts at 536 bytes (TCP_MSS_DEFAULT) and rarely drops below.
+// Nothing but the FIN's own segment may be unacknowledged either: two
+// small segments unacknowledged are acknowledged as soon as the
+// application reads (tcp_cleanup_rbuf, ICSK_ACK_PUSHED2), and a delayed
+// ACK already due for earlier data keeps its time (tcp_send_delayed_ack).
 const minSegment = 536
 
 // quickAckPastFIN: a bare ACK of the peer's FIN, sent at once, comes from
@@ -335,9 +339,11 @@ const minSegment = 536
 // capture missed ended with its FIN, one below this sequence number (a
 // FIN sent with the last data). One exactly one past is seqPastFIN. The
 // ACK must answer the FIN's first copy (a copy sent again is acknowledged
-// at once in any state), with little of the peer's unacknowledged before
-// it, on a round trip with a sample from the handshake (rttShake: samples
-// on data alone may all be delayed ACKs).
+// at once in any state; one the capture missed, such as a tail loss
+// probe's, cannot be told), with nothing unacknowledged before the FIN's
+// segment and less than minSegment in it, on a round trip with a sample
+// from the handshake (rttShake: samples on data alone may all be delayed
+// ACKs).
 func (a *arrival) quickAckPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
 	if seg.Flags != ACK || seg.Payload != 0 || !S.sentValid || S.finSent || !S.peerSyn || S.reset || R.reset ||
@@ -350,8 +356,9 @@ func (a *arrival) quickAckPastFIN() {
 	if !jumps && !endsGap {
 		return
 	}
-	if !R.finSent || R.finInferred || R.finLast != R.finTime || !covers(seg.Ack, R.finSeq) ||
-		!S.ackValid || covers(S.ack, R.finSeq) || R.finSeq.Sub(S.ack) >= minSegment {
+	fin := &R.lastSig // (the peer's FIN segment, when it sent nothing after it)
+	if !R.finSent || R.finInferred || R.finLast != R.finTime || !covers(seg.Ack, R.finSeq) || fin.flags&FIN == 0 ||
+		fin.seq.Add(seqnum.Size(fin.payload)) != R.finSeq || !S.ackValid || S.ack != fin.seq || fin.payload >= minSegment {
 		return
 	}
 	if !S.rttShake || seg.Time-R.finTime >= S.rtt+quickAckWindow {
@@ -452,9 +459,9 @@ func crossed(h, peer *Half, at int64) bool {
 // SYN-ACK, the peer retransmitted it — the capture missed the copy — and
 // so it never received the acknowledgment: the same rule as a
 // retransmission seen (ackNeverArrived). A bare ACK just past the
-// sender's FIN that repeats the acknowledgment of that FIN, sent again
-// just before, brings nothing new either: the sender after its FIN has
-// nothing to send but answers.
+// sender's FIN, well after that FIN (its first copy or one sent again)
+// and with the same acknowledgment, brings nothing new either: the sender
+// after its FIN has nothing to send but answers.
 func (a *arrival) repeatedAck() {
 	S, R, seg := a.S, a.R, a.seg
 	prev := &a.prevSig
