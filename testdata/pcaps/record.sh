@@ -2088,32 +2088,33 @@ sc_client-exit-unread-bulk-rtt20-at-server() {
 # drops the client's first SYN; its retransmission 1 s later makes the
 # connection; close-client-first from there.
 sc_first-syn-dropped() {
+	drop_first_run 'ip saddr 198.18.0.1 tcp dport 8080 tcp flags & (syn | ack) == syn' \
+		'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' "not two SYNs"
+}
+
+# drop_first_run NFT_MATCH PCAP_FILTER WHAT: the server's input hook drops
+# the first packet NFT_MATCH matches (nft_drop_first); the peers run to the
+# end; the capture must have two packets PCAP_FILTER matches (the dropped
+# one and its retransmission), or the recording fails with WHAT.
+drop_first_run() {
 	peer server
 	wait_listen
-	nft_drop_first "$SNS" 'ip saddr 198.18.0.1 tcp dport 8080 tcp flags & (syn | ack) == syn'
+	nft_drop_first "$SNS" "$1"
 	capture_start
 	peer client
 	await client-done
 	await server-done
 	sleep 0.3
 	log "$NAME: dropped: $(dropped_once "$SNS")"
-	[ "$(pcap_count 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn')" -eq 2 ] || fail "not two SYNs"
+	[ "$(pcap_count "$2")" -eq 2 ] || fail "$3"
 }
 
 # first-fin-dropped: captured at the client; the server's input hook drops
 # the client's first FIN; the client sends it again, and the server closes
 # 400 ms after it arrives.
 sc_first-fin-dropped() {
-	peer server
-	wait_listen
-	nft_drop_first "$SNS" 'ip saddr 198.18.0.1 tcp dport 8080 tcp flags & fin == fin'
-	capture_start
-	peer client
-	await client-done
-	await server-done
-	sleep 0.3
-	log "$NAME: dropped: $(dropped_once "$SNS")"
-	[ "$(pcap_count 'src host 198.18.0.1 and tcp[tcpflags] & tcp-fin != 0')" -eq 2 ] || fail "not two FINs from the client"
+	drop_first_run 'ip saddr 198.18.0.1 tcp dport 8080 tcp flags & fin == fin' \
+		'src host 198.18.0.1 and tcp[tcpflags] & tcp-fin != 0' "not two FINs from the client"
 }
 
 # idle-then-server-data: one exchange, 4 s of silence (no keepalive), then
