@@ -186,13 +186,7 @@ func writeUntilError(w io.Writer, chunk []byte, n int, gap time.Duration) {
 // goes on sending, and closes with what arrived meanwhile unread (Linux
 // sends RST instead of FIN).
 func serverCloseUnread() {
-	c := accept(listen())
-	_, err := io.ReadFull(c, make([]byte, 32<<10))
-	check(err)
-	time.Sleep(30 * time.Millisecond)
-	unread := unreadBytes(c)
-	check(c.Close())
-	log.Printf("closed with %d bytes unread", unread)
+	log.Printf("closed with %d bytes unread", closeUnread(accept(listen()), 32<<10))
 }
 
 // clientKeepaliveUntilReset: keepalive after 1 s idle, every 1 s; one
@@ -206,6 +200,18 @@ func clientKeepaliveUntilReset() {
 	if !errors.Is(err, syscall.ECONNRESET) {
 		log.Fatal("expected a reset")
 	}
+}
+
+// closeUnread reads n bytes from c, stops reading for 30 ms while the
+// peer goes on sending, and closes c with what arrived meanwhile unread
+// (Linux sends RST instead of FIN); it returns how much that was.
+func closeUnread(c *net.TCPConn, n int) int32 {
+	_, err := io.ReadFull(c, make([]byte, n))
+	check(err)
+	time.Sleep(30 * time.Millisecond)
+	unread := unreadBytes(c)
+	check(c.Close())
+	return unread
 }
 
 // unreadBytes is how much has arrived on c that the application has not

@@ -183,13 +183,7 @@ func bothBulkThenClose() {
 // (more arrives meanwhile) and closes with that unread: Linux sends RST
 // instead of FIN.
 func clientCloseUnreadStream() {
-	c := dial()
-	_, err := io.ReadFull(c, make([]byte, 4<<10))
-	check(err)
-	time.Sleep(30 * time.Millisecond)
-	unread := unreadBytes(c)
-	check(c.Close())
-	log.Printf("read 4096 bytes, closed with %d bytes unread", unread)
+	log.Printf("read 4096 bytes, closed with %d bytes unread", closeUnread(dial(), 4<<10))
 }
 
 // clientAnswerLate exchanges one message, waits for the server's next
