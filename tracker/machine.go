@@ -487,16 +487,8 @@ func endFIN(h, peer *Half) (hc, pc cause, at int64) {
 	}
 	// It answered the peer's FIN if that was sent before the peer
 	// acknowledged it, and arrived.
-	pc = h.takeFIN(peer, peer.ack-1, peer.ackTime, h.peerFin && peer.finTime < peer.ackTime)
-	h.finAcked = true
-	hc = cFinSent | cFinAcked | cFinNotCapturedEnd
-	if !peer.peerFin {
-		peer.peerFin, pc = true, pc|cPeerFin
-	}
-	if h.finFirst && peer.finFirst && covers(peer.finAck, h.finSeq) {
-		peer.finFirst = false // the peer's FIN, acknowledging h's, answered it
-	}
-	return hc, pc, peer.ackTime
+	pc = h.takeAckedFIN(peer, peer.ack-1, peer.ackTime, h.peerFin && peer.finTime < peer.ackTime)
+	return cFinSent | cFinAcked | cFinNotCapturedEnd, pc, peer.ackTime
 }
 
 // finAgainAtEnd judges at the end of input (now) a side h whose FIN the

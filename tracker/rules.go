@@ -370,16 +370,8 @@ func (a *arrival) quickAckPastFIN() {
 	}
 	// The peer acknowledged that FIN (its acknowledgment reached this
 	// sequence number); its own FIN answered it if it did so too.
-	a.cr(S.takeFIN(R, seg.Seq-1, R.ackTime, false))
-	S.finAcked = true
+	a.cr(S.takeAckedFIN(R, seg.Seq-1, R.ackTime, false))
 	a.cs(cFinSent | cFinAcked | cFinBeforeQuickAck)
-	if !R.peerFin {
-		R.peerFin = true
-		a.cr(cPeerFin)
-	}
-	if covers(R.finAck, S.finSeq) {
-		R.finFirst = false
-	}
 }
 
 // inferFIN records h's FIN at sequence number at, which the capture
@@ -412,6 +404,22 @@ func (h *Half) takeFIN(peer *Half, at seqnum.Value, when int64, answered bool) c
 		return cFinAcked
 	}
 	return 0
+}
+
+// takeAckedFIN is takeFIN for a FIN the peer acknowledged (its
+// acknowledgment reached past at, by when): the peer received it, and its
+// own FIN, if it acknowledged h's, answered it. It returns what that
+// established for the peer.
+func (h *Half) takeAckedFIN(peer *Half, at seqnum.Value, when int64, answered bool) cause {
+	pc := h.takeFIN(peer, at, when, answered)
+	h.finAcked = true
+	if !peer.peerFin {
+		peer.peerFin, pc = true, pc|cPeerFin
+	}
+	if h.finFirst && peer.finFirst && covers(peer.finAck, h.finSeq) {
+		peer.finFirst = false // the peer's FIN, acknowledging h's, answered it
+	}
+	return pc
 }
 
 // ackedFIN reports whether h acknowledged the peer's FIN in a segment the
@@ -464,27 +472,20 @@ func crossed(h, peer *Half, at int64) bool {
 // after its FIN has nothing to send but answers.
 func (a *arrival) repeatedAck() {
 	S, R, seg := a.S, a.R, a.seg
-	prev := &a.prevSig
-	afterFIN := S.finSent && prev.flags&FIN != 0 && prev.seq == S.finSeq && prev.payload == 0 && prev.ack == seg.Ack &&
-		seg.Seq == S.finSeq.Add(1)
-	if !a.same && !afterFIN || seg.Time-a.prevSent < minRTO || seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 ||
-		R.lastSent > a.prevSent {
+	if seg.Time-a.prevSent < minRTO || seg.Flags&(SYN|FIN|RST) != 0 || seg.Payload != 0 || R.lastSent > a.prevSent ||
+		!a.same && !a.afterOwnFIN() {
 		return // (a copy the capture saw was judged as it came)
 	}
 	switch {
-	case R.finSent && R.finAcked && seg.Ack == R.finSeq.Add(1):
-		if R.ackNeverArrived(&R.finAcked, S) {
-			R.finRtx++
-			a.cr(cFinAckLostUnseen)
-			a.peerFinLostBefore(max(seg.Time-S.rtt, a.prevSent))
-		}
-	case R.finSent && R.lostAcks > 0 && seg.Ack == R.finSeq.Add(1):
-		// Its FIN, whose ACK was proven lost, was sent again, and still
-		// no ACK has arrived: it keeps retransmitting (heal waits).
+	case R.finSent && seg.Ack == R.finSeq.Add(1) && (R.finAcked || R.lostAcks > 0):
 		at := max(seg.Time-S.rtt, a.prevSent) // (when the copy passed the capture point)
-		R.retransmitted(at, R.finTime)
+		if !R.ackNeverArrived(&R.finAcked, S) {
+			// Its ACK was proven lost already, and still none has
+			// arrived: it keeps retransmitting (heal waits from this copy).
+			R.retransmitted(at, R.finTime)
+			R.finLast = at
+		}
 		R.finRtx++
-		R.finLast = at
 		a.cr(cFinAckLostUnseen)
 		a.peerFinLostBefore(at)
 	case R.sentSynAck && R.synAcked && !R.finSent && seg.Ack == R.synEnd && (!R.nxtValid || R.nxt == R.synEnd) &&
@@ -494,6 +495,14 @@ func (a *arrival) repeatedAck() {
 			a.cr(cSynAckLostUnseen)
 		}
 	}
+}
+
+// afterOwnFIN: the segment, a bare ACK, is the sender's first past its
+// FIN, with the acknowledgment its previous segment, that FIN, carried.
+func (a *arrival) afterOwnFIN() bool {
+	S, seg, prev := a.S, a.seg, &a.prevSig
+	return S.finSent && prev.flags&FIN != 0 && prev.seq == S.finSeq && prev.payload == 0 && prev.ack == seg.Ack &&
+		seg.Seq == S.finSeq.Add(1)
 }
 
 // peerFinLostBefore: the receiver sent its FIN again at (the capture

@@ -1767,12 +1767,7 @@ sc_syn-retries-exhausted() {
 # way, and the client's kernel, with no socket, answers it with bare RSTs;
 # the server's next write fails.
 sc_client-rst-with-data-in-flight() {
-	peer server
-	wait_listen
-	capture_start
-	peer client
-	await client-done
-	await server-done
+	plain 0
 	peer_says server 'write'
 	sleep 0.3
 }
@@ -1851,12 +1846,7 @@ defer_drops() {
 # again until the deferral's last one, at 3 s. Stop 2 s after the
 # connect (the end-of-capture datagram), before that SYN-ACK.
 sc_defer-accept-no-data() {
-	peer server
-	wait_listen
-	capture_start
-	peer client
-	await client-done
-	await server-done
+	plain 0
 	wait_state "$SNS" SYN-RECV
 	sleep 2
 	end_datagram

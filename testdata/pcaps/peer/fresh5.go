@@ -102,12 +102,7 @@ func clientExchangeThenHalfClose() {
 // client's FIN, then sends three more lines 100 ms apart and closes.
 func serverSendAfterEOF() {
 	c := wrap(accept(listen()))
-	for {
-		_, err := c.r.ReadString('\n')
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		check(err)
+	for _, ok := c.recvLine(); ok; _, ok = c.recvLine() {
 		c.send(strings.Repeat("a", 2000))
 	}
 	log.Printf("EOF")
@@ -201,12 +196,11 @@ func clientUrgent() {
 func serverEchoUrgent() {
 	c := wrap(accept(listen()))
 	for i := 1; ; i++ {
-		s, err := c.r.ReadString('\n')
-		if errors.Is(err, io.EOF) {
+		s, ok := c.recvLine()
+		if !ok {
 			break
 		}
-		check(err)
-		c.send("echo " + strings.TrimSuffix(s, "\n"))
+		c.send("echo " + s)
 		if i == 3 {
 			recvOOB(c)
 		}

@@ -10,7 +10,6 @@ package main
 // connection idle for 4 s before the server speaks.
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -104,12 +103,11 @@ func clientPipelined(n int) func() {
 func serverAnswerEach() {
 	c := wrap(accept(listen()))
 	for i := 1; ; i++ {
-		s, err := c.r.ReadString('\n')
-		if errors.Is(err, io.EOF) {
+		s, ok := c.recvLine()
+		if !ok {
 			break
 		}
-		check(err)
-		c.send(fmt.Sprintf("response %d to %q", i, strings.TrimSuffix(s, "\n")))
+		c.send(fmt.Sprintf("response %d to %q", i, s))
 	}
 	log.Printf("EOF")
 	c.close()
