@@ -163,6 +163,38 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			step{from: Server, flags: FA, seq: 61, ack: 28, after: 100 * time.Millisecond},
 			step{from: Client, flags: A, seq: 28, ack: 62, after: 50 * time.Microsecond},
 		), 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 1},
+		{"a client picked up mid-stream sending only bare ACKs, its bare ACK of the server's FIN sent at once: it had half-closed before the capture began", []step{
+			{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
+			{from: Client, flags: A, seq: 50, ack: 128, after: 50 * time.Microsecond},
+			{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
+			{from: Client, flags: A, seq: 50, ack: 129, after: 50 * time.Microsecond},
+		}, 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 0},
+		{"a client picked up mid-stream sending only bare ACKs, its bare ACK of the server's FIN delayed: it is in CLOSE_WAIT", []step{
+			{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
+			{from: Client, flags: A, seq: 50, ack: 128, after: 50 * time.Microsecond},
+			{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
+			{from: Client, flags: A, seq: 50, ack: 129, after: 41 * time.Millisecond},
+		}, 0, "CLOSE_WAIT", "FIN_WAIT_2", "", 0},
+		{"a client picked up mid-stream whose data was seen, its bare ACK of the server's FIN sent at once: its last byte is data, no FIN before it", []step{
+			{from: Client, flags: PA, seq: 40, ack: 100, payload: 10},
+			{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
+			{from: Client, flags: A, seq: 50, ack: 128, after: 50 * time.Microsecond},
+			{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
+			{from: Client, flags: A, seq: 50, ack: 129, after: 50 * time.Microsecond},
+		}, 0, "CLOSE_WAIT", "FIN_WAIT_2", "", 0},
+		{"a client picked up mid-stream whose first segment is its bare ACK of the server's FIN: what it had acknowledged before is not known", []step{
+			{from: Server, flags: FA, seq: 128, ack: 50},
+			{from: Client, flags: A, seq: 50, ack: 129, after: 50 * time.Microsecond},
+		}, 0, "CLOSE_WAIT", "FIN_WAIT_2", "", 0},
+		{"FINs that crossed before the capture began: the server's first segment, a bare ACK one past what the client acknowledged, shows its FIN", []step{
+			{from: Client, flags: FA, seq: 50, ack: 100},
+			{from: Server, flags: A, seq: 101, ack: 51, after: 10 * time.Microsecond},
+			{from: Client, flags: A, seq: 51, ack: 101, after: 10 * time.Microsecond},
+		}, 0, "TIME_WAIT", "TIME_WAIT", "the FINs crossed", 1},
+		{"the server's first segment one past what the client acknowledged carries data: that byte was data, not a FIN", []step{
+			{from: Client, flags: FA, seq: 50, ack: 100},
+			{from: Server, flags: PA, seq: 101, ack: 51, payload: 5, after: 10 * time.Microsecond},
+		}, 0, "FIN_WAIT_2", "CLOSE_WAIT", "", 0},
 		{"the client's last segment not captured, its bare ACK of the server's FIN delayed: it was data, the client is in CLOSE_WAIT", with(established,
 			step{from: Server, flags: FA, seq: 21, ack: 28},
 			step{from: Client, flags: A, seq: 28, ack: 22, after: 45 * time.Millisecond},

@@ -305,13 +305,21 @@ func (a *arrival) ackedUnseen() {
 // seqPastFIN: the sender's sequence number is exactly one past the last
 // sequence number it was seen to send: the one between is its FIN, which
 // the capture missed (data would have been retransmitted, or shown by an
-// acknowledgment).
+// acknowledgment). For a sender never seen before, a bare ACK one past
+// what the peer acknowledged says the same (FINs that crossed before the
+// capture began).
 func (a *arrival) seqPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
-	if seg.Seq != S.sent.Add(1) || !S.sentValid || S.finSent || !S.peerSyn || S.reset || seg.Flags&SYN != 0 {
+	last := S.sent
+	if !S.sentValid && seg.Flags == ACK && seg.Payload == 0 && R.ackValid {
+		last = R.ack
+	} else if !S.sentValid {
 		return
 	}
-	a.inferFIN(S, R, S.sent, true)
+	if seg.Seq != last.Add(1) || S.finSent || !S.peerSyn || S.reset || seg.Flags&SYN != 0 {
+		return
+	}
+	a.inferFIN(S, R, last, true)
 	a.cs(cFinNotCapturedSeq)
 }
 
@@ -335,15 +343,17 @@ const minSegment = 536
 // quickAckPastFIN: a bare ACK of the peer's FIN, sent at once, comes from
 // a side that had sent its own FIN (quickAckWindow). Its sequence number
 // is past what it was seen to send, or ends a gap an earlier segment of
-// its jumped, and the peer acknowledged all of it: the segments the
-// capture missed ended with its FIN, one below this sequence number (a
-// FIN sent with the last data). One exactly one past is seqPastFIN. The
-// ACK must answer the FIN's first copy (a copy sent again is acknowledged
-// at once in any state; one the capture missed, such as a tail loss
-// probe's, cannot be told), with nothing unacknowledged before the FIN's
-// segment and less than minSegment in it, on a round trip with a sample
-// from the handshake (rttShake: samples on data alone may all be delayed
-// ACKs).
+// its jumped, or, for a side picked up mid-stream that has sent no data
+// since, is where the capture found it (a half-close before the capture
+// began); and the peer acknowledged all of it: the segments the capture
+// missed ended with its FIN, one below this sequence number (a FIN sent
+// with the last data). One exactly one past is seqPastFIN. The ACK must
+// answer the FIN's first copy (a copy sent again is acknowledged at once
+// in any state; one the capture missed, such as a tail loss probe's,
+// cannot be told), with nothing unacknowledged before the FIN's segment
+// and less than minSegment in it. It must come within quickAckWindow of
+// the FIN, or of a round trip with a sample from the handshake added
+// (rttShake: samples on data alone may all be delayed ACKs).
 func (a *arrival) quickAckPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
 	if seg.Flags != ACK || seg.Payload != 0 || !S.sentValid || S.finSent || !S.peerSyn || S.reset || R.reset ||
@@ -353,7 +363,8 @@ func (a *arrival) quickAckPastFIN() {
 	jumps := S.sent.Add(1).LessThan(seg.Seq)
 	gap := &S.gaps[0]
 	endsGap := S.sent == seg.Seq && gap[1] == seg.Seq && gap[0].Add(1).LessThan(seg.Seq)
-	if !jumps && !endsGap {
+	before := S.sent == seg.Seq && !S.isnKnown && S.bytes == 0 // (all it sent in the capture: bare ACKs here)
+	if !jumps && !endsGap && !before {
 		return
 	}
 	fin := &R.lastSig // (the peer's FIN segment, when it sent nothing after it)
@@ -361,7 +372,7 @@ func (a *arrival) quickAckPastFIN() {
 		fin.seq.Add(seqnum.Size(fin.payload)) != R.finSeq || !S.ackValid || S.ack != fin.seq || fin.payload >= minSegment {
 		return
 	}
-	if !S.rttShake || seg.Time-R.finTime >= S.rtt+quickAckWindow {
+	if late := seg.Time - R.finTime; late >= quickAckWindow && (!S.rttShake || late >= S.rtt+quickAckWindow) {
 		return
 	}
 	if endsGap {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net/netip"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -65,6 +66,10 @@ var captureRows = []captureRow{
 	{"c2s", "client→server only", []Plan{{Only: ClientToServer}}, false, 86.5, 90},
 	{"s2c", "server→client only", []Plan{{Only: ServerToClient}}, false, 83, 90},
 	{"late", "first 1–3 packets missing", []Plan{{Late: 1}, {Late: 2}, {Late: 3}}, false, 99, 99},
+	// Later starts leave only the connections longer than the start (the
+	// rows of those shorter are not scored): mostly ends of bulk transfers
+	// and closes whose first FIN came before the capture.
+	{"latemid", "first 5, 10 or 20 packets missing", []Plan{{Late: 5}, {Late: 10}, {Late: 20}}, false, 92, 92},
 	{"swap5", "5% adjacent pairs swapped", seeds(Plan{Swap: 0.05}), false, 99.5, 99.5},
 }
 
@@ -241,16 +246,20 @@ func runRecording(rec recording, plans []Plan) (map[Plan]cell, error) {
 	out := make(map[Plan]cell, len(plans))
 	for _, p := range plans {
 		deg := p.Apply(pkts, roles)
+		rows := rec.rows
+		if p.Late > 0 {
+			rows = keptRows(rows, deg)
+		}
 		var c cell
 		var vs []Verdict
-		vs, c.crash = matchSafely(rec.rows, deg, Tcpwatch)
+		vs, c.crash = matchSafely(rows, deg, Tcpwatch)
 		c.tcpwatch = ScoreOf(vs)
 		_, skip := unscored[rec.name]
 		if *showWhy && !skip {
-			c.wrong = wrongRows(rec.rows, vs)
+			c.wrong = wrongRows(rows, vs)
 		}
 		if c.crash == "" {
-			vs, crash := matchSafely(rec.rows, deg, FlagsOnly)
+			vs, crash := matchSafely(rows, deg, FlagsOnly)
 			c.flags = ScoreOf(vs)
 			if crash != "" {
 				c.crash = "flags-only baseline: " + crash
@@ -262,6 +271,25 @@ func runRecording(rec recording, plans []Plan) (map[Plan]cell, error) {
 		out[p] = c
 	}
 	return out, nil
+}
+
+// keptRows returns the rows of which a packet is left in pkts: a late
+// start drops every packet of a connection shorter than it, and a
+// connection the capture never saw has no state to infer.
+func keptRows(rows []Row, pkts []capture.Packet) []Row {
+	seen := make(map[[2]netip.AddrPort]bool)
+	for i := range pkts {
+		if s := &pkts[i].Seg; pkts[i].Kind == capture.TCP {
+			seen[pairOf(s.SrcAddrPort(), s.DstAddrPort())] = true
+		}
+	}
+	var out []Row
+	for _, r := range rows {
+		if seen[pairOf(r.Client, r.Server)] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // matchSafely runs a tracker and matches its connections with the rows,
