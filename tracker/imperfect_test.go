@@ -8,6 +8,14 @@ import (
 // The rules for segments the capture missed, one packet script each: what
 // the kernels would hold is written as the final states, and the rule that
 // gets there must be the one named (its words in the timeline).
+// midstreamAcking: a connection picked up mid-stream at the server's
+// data, the client sending only bare ACKs, then the server's FIN.
+var midstreamAcking = []step{
+	{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
+	{from: Client, flags: A, seq: 50, ack: 128, after: 50 * time.Microsecond},
+	{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
+}
+
 func TestMissedSegmentsInferred(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
@@ -163,18 +171,12 @@ func TestMissedSegmentsInferred(t *testing.T) {
 			step{from: Server, flags: FA, seq: 61, ack: 28, after: 100 * time.Millisecond},
 			step{from: Client, flags: A, seq: 28, ack: 62, after: 50 * time.Microsecond},
 		), 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 1},
-		{"a client picked up mid-stream sending only bare ACKs, its bare ACK of the server's FIN sent at once: it had half-closed before the capture began", []step{
-			{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
-			{from: Client, flags: A, seq: 50, ack: 128, after: 50 * time.Microsecond},
-			{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
-			{from: Client, flags: A, seq: 50, ack: 129, after: 50 * time.Microsecond},
-		}, 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 0},
-		{"a client picked up mid-stream sending only bare ACKs, its bare ACK of the server's FIN delayed: it is in CLOSE_WAIT", []step{
-			{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
-			{from: Client, flags: A, seq: 50, ack: 128, after: 50 * time.Microsecond},
-			{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
-			{from: Client, flags: A, seq: 50, ack: 129, after: 41 * time.Millisecond},
-		}, 0, "CLOSE_WAIT", "FIN_WAIT_2", "", 0},
+		{"a client picked up mid-stream sending only bare ACKs, its bare ACK of the server's FIN sent at once: it had half-closed before the capture began", with(midstreamAcking,
+			step{from: Client, flags: A, seq: 50, ack: 129, after: 50 * time.Microsecond},
+		), 0, "TIME_WAIT", "CLOSED", "acknowledged the peer's FIN at once", 0},
+		{"a client picked up mid-stream sending only bare ACKs, its bare ACK of the server's FIN delayed: it is in CLOSE_WAIT", with(midstreamAcking,
+			step{from: Client, flags: A, seq: 50, ack: 129, after: 41 * time.Millisecond},
+		), 0, "CLOSE_WAIT", "FIN_WAIT_2", "", 0},
 		{"a client picked up mid-stream whose data was seen, its bare ACK of the server's FIN sent at once: its last byte is data, no FIN before it", []step{
 			{from: Client, flags: PA, seq: 40, ack: 100, payload: 10},
 			{from: Server, flags: PA, seq: 100, ack: 50, payload: 28},
