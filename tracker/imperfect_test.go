@@ -5,9 +5,6 @@ import (
 	"time"
 )
 
-// The rules for segments the capture missed, one packet script each: what
-// the kernels would hold is written as the final states, and the rule that
-// gets there must be the one named (its words in the timeline).
 // midstreamAcking: a connection picked up mid-stream at the server's
 // data, the client sending only bare ACKs, then the server's FIN.
 var midstreamAcking = []step{
@@ -16,6 +13,9 @@ var midstreamAcking = []step{
 	{from: Server, flags: FA, seq: 128, ack: 50, after: 250 * time.Millisecond},
 }
 
+// The rules for segments the capture missed, one packet script each: what
+// the kernels would hold is written as the final states, and the rule that
+// gets there must be the one named (its words in the timeline).
 func TestMissedSegmentsInferred(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
