@@ -310,13 +310,11 @@ func (a *arrival) ackedUnseen() {
 // capture began).
 func (a *arrival) seqPastFIN() {
 	S, R, seg := a.S, a.R, a.seg
-	last := S.sent
-	if !S.sentValid && seg.Flags == ACK && seg.Payload == 0 && R.ackValid {
-		last = R.ack
-	} else if !S.sentValid {
-		return
+	last, known := S.sent, S.sentValid
+	if !known && seg.Flags == ACK && seg.Payload == 0 {
+		last, known = R.ack, R.ackValid // (where the peer's ACK puts it, as in ackedUnseen)
 	}
-	if seg.Seq != last.Add(1) || S.finSent || !S.peerSyn || S.reset || seg.Flags&SYN != 0 {
+	if !known || seg.Seq != last.Add(1) || S.finSent || !S.peerSyn || S.reset || seg.Flags&SYN != 0 {
 		return
 	}
 	a.inferFIN(S, R, last, true)
@@ -372,7 +370,11 @@ func (a *arrival) quickAckPastFIN() {
 		fin.seq.Add(seqnum.Size(fin.payload)) != R.finSeq || !S.ackValid || S.ack != fin.seq || fin.payload >= minSegment {
 		return
 	}
-	if late := seg.Time - R.finTime; late >= quickAckWindow && (!S.rttShake || late >= S.rtt+quickAckWindow) {
+	limit := quickAckWindow
+	if S.rttShake {
+		limit += S.rtt
+	}
+	if seg.Time-R.finTime >= limit {
 		return
 	}
 	if endsGap {
