@@ -23,8 +23,9 @@ func floodKeyOf(k *FlowKey, clientIsA bool) floodKey {
 // floodTarget aggregates, for one target, the SYNs that never completed the
 // handshake (RFC 4987 describes the attack): per second of capture time,
 // how many; the distinct sources of all of them (a HyperLogLog sketch, so
-// a million spoofed sources cost 256 bytes); and how many connections were
-// half-open at once. Its memory does not depend on the number of sources.
+// a million spoofed sources cost 256 bytes); and how many handshakes were
+// pending at once (from the SYN until completed, refused or failed, at
+// most the handshake timeout). Its memory does not depend on the number of sources.
 type floodTarget struct {
 	key floodKey
 
@@ -173,7 +174,7 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 		ft.peakRate = max(ft.peakRate, ft.secFailed)
 		ft.legitDone += ft.doneIn(ft.sec, 0)
 		if ft.anomaly == 0 && ft.floodFailed >= th.FloodSYNs && ft.sources.estimate() >= th.FloodSources {
-			ft.anomaly = t.emitTarget(Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(), Fields: ft.fields()})
+			ft.anomaly = t.emitTarget(Anomaly{Kind: SynFlood, Target: ft.addrPort(), Time: ft.floodFirst, Detail: ft.detail(th), Fields: ft.fields()})
 		}
 	}
 	t.floodRefresh(ft)
@@ -184,7 +185,7 @@ func (t *Tracker) floodRoll(ft *floodTarget) {
 func (t *Tracker) floodRefresh(ft *floodTarget) {
 	if ft.anomaly > 0 {
 		a := &t.anomalies[ft.anomaly-1]
-		a.Detail, a.Fields = ft.detail(), ft.fields()
+		a.Detail, a.Fields = ft.detail(&t.th), ft.fields()
 	}
 }
 

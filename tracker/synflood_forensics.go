@@ -181,11 +181,16 @@ func (ft *floodTarget) rate() float64 {
 // than the SYNs they sent.
 func (ft *floodTarget) sourcesSeen() int { return min(ft.sources.estimate(), ft.failed) }
 
-func (ft *floodTarget) detail() string {
+// detail is the finding's sentence. Its handshakes pending at once are
+// the tracker's (each for the handshake timeout th gives it at most), not
+// the server's backlog: a server in SYN_RCVD holds a request for as long
+// as it retransmits its SYN-ACK, so more may be held at the end.
+func (ft *floodTarget) detail(th *Thresholds) string {
 	g := Grouped[int]
-	half := g(ft.peakHalfOpen) + " half-open at once"
+	half := fmt.Sprintf("%s handshakes pending at once, each for at most the %s handshake timeout", g(ft.peakHalfOpen), secs(int64(th.HandshakeTimeout)))
 	if ft.evicted > 0 {
-		half = fmt.Sprintf("at least %s half-open at once: the flow table was full and %s were evicted", g(ft.peakHalfOpen), g(ft.evicted))
+		half = fmt.Sprintf("at least %s handshakes pending at once, each for at most the %s handshake timeout: the flow table was full and %s were evicted",
+			g(ft.peakHalfOpen), secs(int64(th.HandshakeTimeout)), g(ft.evicted))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s received %s SYNs that never completed the handshake from about %s sources over %s (%s/s; %s in its busiest second; %s); ",
@@ -195,14 +200,14 @@ func (ft *floodTarget) detail() string {
 	if ft.undecided > 0 {
 		fmt.Fprintf(&b, "; %s were answered too close to the end of the capture to tell", g(ft.undecided))
 	}
-	fmt.Fprintf(&b, "; %s still half-open (SYN_RCVD) at the end; %s legitimate clients completed the handshake during the flood, %s failed",
+	fmt.Fprintf(&b, "; the server still held %s in SYN_RCVD at the end; %s legitimate clients completed the handshake during the flood, %s failed",
 		g(ft.heldAtEnd), g(ft.legitDone), g(ft.legitFailed))
 	return b.String()
 }
 
 // fields are the finding's figures (Anomaly.Fields): unanswered SYNs, their
 // mean rate over the flooding seconds and the peak second's, sources (an
-// estimate), the most half-open at once, the flood's length; what the
+// estimate), the most handshakes pending at once, the flood's length; what the
 // server did with the unanswered SYNs; legitimate clients' fate.
 func (ft *floodTarget) fields() map[string]any {
 	return map[string]any{

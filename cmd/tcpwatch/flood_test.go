@@ -70,7 +70,7 @@ func TestSynFloodForensics(t *testing.T) {
 			if got := field("syn_rcvd") + field("syn_cookies") + field("dropped") + field("undetermined"); got != field("syns") {
 				t.Errorf("the server's answers add up to %d, not the %d SYNs that failed", got, field("syns"))
 			}
-			if !strings.Contains(a.Detail, tracker.Grouped(synRcvd)+" still half-open") {
+			if !strings.Contains(a.Detail, "still held "+tracker.Grouped(synRcvd)+" in SYN_RCVD") {
 				t.Errorf("the sentence does not give the %d half-open at the end: %s", synRcvd, a.Detail)
 			}
 		})
