@@ -84,7 +84,7 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 	if !opts.Quiet {
 		p.connections(r)
 	} else {
-		p.printf("\nConnections: %s\n", count(uint64(r.NumConnections())))
+		p.connectionsLine(r)
 	}
 	p.tunnels(r)
 	p.states(r)
@@ -217,7 +217,7 @@ func (p *printer) input(in *Input) {
 		fmt.Fprintf(&b, ", %s TIME_WAITs of forgotten connections taken as over ahead of time (too many to follow)", count(n))
 	}
 	if n := in.Evicted.Forgotten; n > 0 {
-		fmt.Fprintf(&b, ", %s connections that ended long before not kept (--keep)", count(n))
+		fmt.Fprintf(&b, ", %s connections that ended earliest not kept (--keep)", count(n))
 		if u := in.Evicted.ForgottenUnanswered; u > 0 {
 			fmt.Fprintf(&b, " (%s never answered both ways)", count(u))
 		}
@@ -283,11 +283,23 @@ func (p *printer) connections(r *Report) {
 		}
 		return
 	}
-	p.printf("\nConnections: %s\n", count(uint64(r.NumConnections())))
+	p.connectionsLine(r)
 	verbose := r.source != nil && r.source.verbose || r.source == nil && slices.ContainsFunc(r.Connections, func(c Connection) bool {
 		return c.Transitions != nil
 	})
 	p.connTable(r.each, verbose, 0)
+}
+
+// connectionsLine prints how many connections there were, and how many of
+// them are listed when some were left out (evicted, summarized by a flood
+// or forgotten: the input line counts them).
+func (p *printer) connectionsLine(r *Report) {
+	n, all := r.NumConnections(), r.Summary.Connections
+	if all > n {
+		p.printf("\nConnections: %s, %s listed\n", count(uint64(all)), count(uint64(n)))
+		return
+	}
+	p.printf("\nConnections: %s\n", count(uint64(n)))
 }
 
 // connHeader and connAlign are the connection table's columns.

@@ -300,3 +300,31 @@ func TestNoConnectionsSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectionsLineCountsThoseLeftOut: the line above the connections
+// gives every connection seen, and how many are listed when some were left
+// out (forgotten beyond --keep, evicted, a flood's), in the full view and
+// the quiet one alike.
+func TestConnectionsLineCountsThoseLeftOut(t *testing.T) {
+	forgotten := sampleReport(false)
+	forgotten.Summary.Connections = 125
+	forgotten.Input.Evicted.Forgotten = 120
+	for _, tc := range []struct {
+		name  string
+		r     *Report
+		quiet bool
+		want  string
+	}{
+		{"all listed", sampleReport(false), false, "\nConnections: 5\n"},
+		{"all listed, quiet", sampleReport(false), true, "\nConnections: 5\n"},
+		{"some forgotten", forgotten, false, "\nConnections: 125, 5 listed\n"},
+		{"some forgotten, quiet", forgotten, true, "\nConnections: 125, 5 listed\n"},
+		{"none left to list, quiet", leftOutReport(), true, "\nConnections: 3,000, 0 listed\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if out := printed(t, tc.r, Table, PrintOptions{Quiet: tc.quiet}); !bytes.Contains(out, []byte(tc.want)) {
+				t.Errorf("no %q in\n%s", tc.want, out)
+			}
+		})
+	}
+}
