@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -86,7 +87,9 @@ func OpenFiles(names []string, filter string) (*Reader, error) {
 // The first file is opened, and the filter compiled, before OpenFilesContext
 // returns, and their errors are returned here: an [*Error] for the file, or
 // the filter's own error for an expression that compiles for no link type.
-// Errors from later files are returned by Next when it reaches them.
+// Every file named must exist and not be a directory before any is read
+// (checkNames); other errors from later files are returned by Next when it
+// reaches them.
 //
 // When ctx ends, reading stops: Next returns [ErrInterrupted], at once even
 // when it was waiting for a pipe, FIFO or terminal (standard input among
@@ -95,6 +98,9 @@ func OpenFiles(names []string, filter string) (*Reader, error) {
 func OpenFilesContext(ctx context.Context, names []string, filter string) (*Reader, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no capture files to read")
+	}
+	if err := checkNames(names); err != nil {
+		return nil, err
 	}
 	r := &Reader{names: names, intr: make(chan struct{}), stopAfter: func() bool { return false }}
 	if ctx.Done() != nil {
@@ -124,6 +130,26 @@ func OpenFilesContext(ctx context.Context, names []string, filter string) (*Read
 	}
 	r.filter = f
 	return r, nil
+}
+
+// checkNames returns the error of the first of names that does not exist
+// or is a directory, before anything is read: a mistyped last file is
+// reported at once, not after the files before it were read. Standard
+// input ("-") is not checked.
+func checkNames(names []string) error {
+	for _, name := range names {
+		if name == "-" {
+			continue
+		}
+		fi, err := os.Stat(name)
+		switch {
+		case err != nil:
+			return &Error{Op: "open", Input: name, Err: osCause(err)}
+		case fi.IsDir():
+			return &Error{Op: "open", Input: name, Err: syscall.EISDIR}
+		}
+	}
+	return nil
 }
 
 // openNext opens the next file in the list. When it is interrupted, it

@@ -99,7 +99,8 @@ func readErrorCases(t *testing.T) []errorCase {
 		{name: "pcapng block length below 12", data: cat(goodNg.b, le32(6), le32(8)), nextErr: `read "F": packet 2: corrupt pcapng block: block length 8 (type 6) is below 12, the least a block takes`, packets: 1},
 		{name: "pcapng too many names", data: manyNames, nextErr: `read "F": packet 2: corrupt pcapng block: more than 4194304 bytes of name resolution blocks, more than any capture tool writes: not read, so that memory stays bounded`, packets: 1},
 		{name: "pcapng unknown link type", data: usb.b, nextErr: `read "F": packet 2: link type USB_LINUX_MMAPPED (220) not supported`, packets: 1, is: ErrLinkType},
-		{name: "second file missing", files: []string{"G", "/nonexistent/y.pcap"}, nextErr: `open "/nonexistent/y.pcap": no such file or directory`, packets: 2, is: fs.ErrNotExist},
+		{name: "second file missing, before the first is read", files: []string{"G", "/nonexistent/y.pcap"}, openErr: `open "/nonexistent/y.pcap": no such file or directory`, is: fs.ErrNotExist},
+		{name: "second file a directory, before the first is read", files: []string{"G", "/"}, openErr: `open "/": is a directory`},
 		{name: "second file bad", files: []string{"G", ""}, data: elf, nextErr: `open "F": not a pcap or pcapng file (magic 0x7f454c46)`, packets: 2, is: ErrNotCapture},
 	}
 }
