@@ -108,7 +108,9 @@ func addPictureFlags(fs *pflag.FlagSet, c *config) {
 
 // ladderArgs rewrites "--ladder 3,7" as "--ladder=3,7", so that the IDs
 // are the flag's and not the first word of a filter (no BPF filter is a
-// list of numbers); the flag alone stays alone.
+// list of numbers); the flag alone stays alone. A word with a comma is
+// the flag's too, as no BPF filter has one: "--ladder 3,x" is a bad list
+// of IDs, not a bad filter.
 func ladderArgs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
@@ -116,7 +118,7 @@ func ladderArgs(args []string) []string {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && isIDList(args[i+1]) {
+		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && (isIDList(args[i+1]) || strings.Contains(args[i+1], ",")) {
 			out = append(out, a+"="+args[i+1])
 			i++
 			continue

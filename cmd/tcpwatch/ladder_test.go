@@ -57,6 +57,7 @@ func TestLadderErrors(t *testing.T) {
 		{"flood ID", []string{"-r", "../../testdata/pcaps/anomalies/syn-flood.pcap.gz", "--ladder", "2"},
 			"half-open ones of a SYN flood are summarized in its finding (--all keeps them)\n"},
 		{"not an ID", []string{"-r", sample, "--ladder=x"}, `--ladder "x": want connection IDs`},
+		{"a bad list, not a filter", []string{"-r", sample, "--ladder", "1,x"}, `--ladder "1,x": want connection IDs`},
 		{"json", []string{"-r", sample, "--ladder", "-F", "json"}, "--ladder draws in the table output only"},
 		{"ascii alone", []string{"-r", sample, "--ascii"}, "--ascii draws ladders: give --ladder too"},
 		{"standard input", []string{"-r", "-", "--ladder"}, "cannot read standard input twice"},
