@@ -203,3 +203,20 @@ func FuzzParseArgs(f *testing.F) {
 		}
 	})
 }
+
+// TestLiveOnlyFlagsAreIgnoredWithFiles: the live-only flags SPEC lists as
+// ignored in file mode leave a file's report as it is, as tcpdump's -s, -p
+// and -B do with -r; --metrics with -r is a usage error.
+func TestLiveOnlyFlagsAreIgnoredWithFiles(t *testing.T) {
+	file := "../../testdata/pcaps/lost-third-ack.pcap"
+	_, want, _ := runCLI("-r", file, "-F", "json")
+	for _, live := range [][]string{{"-s", "100"}, {"-p"}, {"--fanout", "2"}, {"--libpcap"}, {"-B", "1024"}, {"--duration", "1ms"}, {"--interval", "2s"}} {
+		code, out, errOut := runCLI(append([]string{"-r", file, "-F", "json"}, live...)...)
+		if code != 0 || errOut != "" || out != want {
+			t.Errorf("%v: exit %d, stderr %q, report the same: %v", live, code, errOut, out == want)
+		}
+	}
+	if code, _, errOut := runCLI("-r", file, "--metrics", ":9713"); code != exitError || !strings.Contains(errOut, "--metrics") {
+		t.Errorf("--metrics with -r: exit %d, stderr %q", code, errOut)
+	}
+}
