@@ -570,7 +570,7 @@ func (p *printer) anomalies(r *Report) {
 	}
 	for i := range as {
 		a := &as[i]
-		row := []string{a.Severity.String(), a.Kind.String(), where(a), a.Side.String(), p.clock(a.Time), a.Detail}
+		row := []string{a.Severity.String(), kindWithAlso(a), where(a), a.Side.String(), p.clock(a.Time), a.Detail}
 		if p.times == NoTime {
 			row = slices.Delete(row, 4, 5)
 		}
@@ -583,6 +583,16 @@ func (p *printer) anomalies(r *Report) {
 		p.printf("\nAnomalies: %s\n", count(uint64(total)))
 	}
 	p.tableWrapped(header, rows, nil, 72)
+}
+
+// kindWithAlso is a finding's kind, and on a line each the kinds of its
+// also list: --fail-on matches those too.
+func kindWithAlso(a *Anomaly) string {
+	s := a.Kind.String()
+	for _, k := range a.Also {
+		s += "\nalso " + k.String()
+	}
+	return s
 }
 
 // openRows lists the live view's open connections that matter most.

@@ -29,7 +29,7 @@ func (p *printer) rollup(r *Report, ru *Rollup, quiet bool) {
 		count(uint64(r.Summary.Connections)), plural(uint64(len(ru.Services)), "service"),
 		stateList(r.Summary.States.Client), stateList(r.Summary.States.Server))
 	p.services(ru.Services)
-	p.kindGroups(ru.Kinds, r.Summary.AnomalyTotal())
+	p.kindGroups(ru.Kinds, r.Summary.AnomalyTotal(), r.Summary.Also)
 	if !quiet {
 		p.topConnections(ru)
 	}
@@ -146,7 +146,7 @@ func serviceFindings(sv *Service) string {
 
 // kindGroups prints the findings grouped by kind, worst first, then
 // examples of each kind above info: info-level kinds get their one line.
-func (p *printer) kindGroups(gs []KindGroup, total int) {
+func (p *printer) kindGroups(gs []KindGroup, total int, also map[tracker.Kind]int) {
 	if len(gs) == 0 {
 		p.printf("\nNo anomalies.\n")
 		return
@@ -171,11 +171,31 @@ func (p *printer) kindGroups(gs []KindGroup, total int) {
 		rows = append(rows, []string{g.Kind.Severity().String(), g.Kind.String(), count(uint64(g.Count)), first, last, targetList(g)})
 	}
 	p.tableAligned([]string{"SEVERITY", "KIND", "COUNT", "FIRST", "LAST", "TOP SERVICES"}, rows, "llrlll")
+	if line := alsoLine(also); line != "" {
+		p.printf("%s\n", line)
+	}
 	for i := range gs {
 		if g := &gs[i]; g.Kind.Severity() > tracker.Info {
 			p.examples(g)
 		}
 	}
+}
+
+// alsoLine names the kinds findings of other kinds carry in their also
+// lists, with how many carry each, in the kinds' order: --fail-on matches
+// them, so a table that named only the findings' own kinds would hide why
+// it did. "" when there are none.
+func alsoLine(also map[tracker.Kind]int) string {
+	var parts []string
+	for _, k := range tracker.Kinds() {
+		if n := also[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", k, count(uint64(n))))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "In other findings' also lists (--fail-on matches them): " + strings.Join(parts, ", ")
 }
 
 // targetList names a kind's top services with their counts.

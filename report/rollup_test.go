@@ -96,7 +96,7 @@ func TestRollupCountsFindingsNotListed(t *testing.T) {
 	}
 	var b bytes.Buffer
 	p := &printer{w: &b}
-	p.kindGroups(ru.Kinds, r.Summary.AnomalyTotal())
+	p.kindGroups(ru.Kinds, r.Summary.AnomalyTotal(), nil)
 	if out := b.String(); !strings.Contains(out, "Findings: 50,002 of 2 kinds, worst first (first and last of the 5 listed)") ||
 		!strings.Contains(out, "half_open (2)\n") || strings.Contains(out, "reset (") {
 		t.Errorf("printed:\n%s\nwant the totals, examples of half_open, none of reset (info)", out)

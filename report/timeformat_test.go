@@ -46,7 +46,7 @@ func TestFindingsByKindUnderTttAreSinceTheFirstPacket(t *testing.T) {
 	print := func(tf TimeFormat) string {
 		var b strings.Builder
 		p := &printer{w: &b, times: tf, first: t0}
-		p.kindGroups(gs, 3)
+		p.kindGroups(gs, 3, nil)
 		return b.String()
 	}
 	got, want := print(DeltaTime), print(SinceFirst)
