@@ -208,7 +208,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 // TestWriteErrors: a report that cannot be written, wherever the writing
 // fails, is one line on stderr and exit 2, in every format.
 func TestWriteErrors(t *testing.T) {
-	const want = "tcpwatch: write standard output: no space left on device; the report is lost\n"
+	const want = "tcpwatch: write standard output: no space left on device; the report was not written in full\n"
 	for _, format := range []string{"table", "json", "ndjson"} {
 		var whole bytes.Buffer
 		run(context.Background(), []string{"-r", sample, "-v", "-F", format}, &whole, io.Discard)
@@ -242,8 +242,8 @@ func TestStdoutFullOrClosed(t *testing.T) {
 		out  *os.File
 		want string
 	}{
-		{"full", full, "tcpwatch: write standard output: no space left on device; the report is lost\n"},
-		{"reader gone", closed, "tcpwatch: write standard output: broken pipe; the report is lost\n"},
+		{"full", full, "tcpwatch: write standard output: no space left on device; the report was not written in full\n"},
+		{"reader gone", closed, "tcpwatch: write standard output: broken pipe; the report was not written in full\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := helper(t, "-r", sample, "-v")

@@ -161,7 +161,7 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 		}
 	}
 	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
-		fmt.Fprintf(stderr, "tcpwatch: %v; the report is lost\n", writeError(err))
+		fmt.Fprintf(stderr, "tcpwatch: %v; the report was not written in full\n", writeError(err))
 		return exitError
 	}
 	if err := drawPictures(cfg, rep, tr, stdout); err != nil {
