@@ -247,6 +247,9 @@ func (s *fileSource) openFormat(br *bufio.Reader, magic uint32) error {
 			return s.streamError(err, "inside the pcapng section header", "corrupt pcapng section header")
 		}
 	default:
+		if s.gz != nil {
+			return fmt.Errorf("%w (magic %#08x after gzip decompression)", ErrNotCapture, magic)
+		}
 		return fmt.Errorf("%w (magic %#08x)", ErrNotCapture, magic)
 	}
 	return nil
@@ -271,8 +274,23 @@ func (s *fileSource) streamError(err error, where truncation, what string) error
 	if _, ok := err.(*os.PathError); ok {
 		return osCause(err)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, lowerFirst{err})
 }
+
+// lowerFirst is an error whose message starts lower case, as every other
+// part of tcpwatch's one-line errors does ("Unknown major version 3", from
+// pcapgo, reads "unknown major version 3"); a word in capitals (EOF) stays.
+type lowerFirst struct{ error }
+
+func (e lowerFirst) Error() string {
+	m := e.error.Error()
+	if len(m) > 1 && 'A' <= m[0] && m[0] <= 'Z' && 'a' <= m[1] && m[1] <= 'z' {
+		return string(m[0]+'a'-'A') + m[1:]
+	}
+	return m
+}
+
+func (e lowerFirst) Unwrap() error { return e.error }
 
 // endsUnexpectedly reports whether err is one of pcapgo's errors around
 // io.ErrUnexpectedEOF that keep only its text (those of a name resolution

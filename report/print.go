@@ -165,6 +165,8 @@ func (p *printer) input(in *Input) {
 	switch {
 	case in.Interface != "":
 		fmt.Fprintf(&b, "interface %s", in.Interface)
+	case len(in.Files) == 1 && in.Files[0] == "-":
+		b.WriteString("standard input") // (as the error messages name it)
 	case len(in.Files) == 1:
 		fmt.Fprintf(&b, "%s", in.Files[0])
 	default:

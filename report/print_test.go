@@ -328,3 +328,12 @@ func TestConnectionsLineCountsThoseLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// TestInputLineNamesStandardInput: the header names "-" as the error
+// messages do.
+func TestInputLineNamesStandardInput(t *testing.T) {
+	rep := &Report{Input: Input{Files: []string{"-"}, Packets: 2, TCPPackets: 2}}
+	if line, _, _ := strings.Cut(string(printed(t, rep, Table, PrintOptions{})), "\n"); !strings.HasPrefix(line, "standard input: 2 packets") {
+		t.Errorf("header %q", line)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -18,6 +19,10 @@ func dropPrivileges(name string) error {
 		return nil
 	}
 	u, err := user.Lookup(name)
+	var unknown user.UnknownUserError
+	if errors.As(err, &unknown) {
+		return fmt.Errorf("-Z %q: no such user", name)
+	}
 	if err != nil {
 		return fmt.Errorf("-Z %q: %w", name, err)
 	}

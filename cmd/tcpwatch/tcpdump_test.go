@@ -184,7 +184,7 @@ func TestRelinquishToUnknownUser(t *testing.T) {
 		t.Skip("-Z does nothing unless run as root, as with tcpdump")
 	}
 	code, out, errs := runCLI("-r", lostAck, "-Z", "tcpwatch-test-nosuch")
-	if code != exitError || out != "" || errs != "tcpwatch: -Z \"tcpwatch-test-nosuch\": user: unknown user tcpwatch-test-nosuch\n" {
+	if code != exitError || out != "" || errs != "tcpwatch: -Z \"tcpwatch-test-nosuch\": no such user\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
