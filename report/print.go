@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -52,6 +53,10 @@ type PrintOptions struct {
 
 	Quiet bool       // the header, the states and the findings only: no connections
 	Times TimeFormat // how times are printed (tcpdump's -t flags)
+	// Width is the terminal's width in columns, 0 when the output is no
+	// terminal: the findings' sentences are wrapped narrower to fit it,
+	// where they can be (fitDetail).
+	Width int
 }
 
 // DefaultMaxRows is how many connections the table lists by default.
@@ -74,7 +79,7 @@ func Print(w io.Writer, r *Report, f Format, opts PrintOptions) error {
 }
 
 func printTables(w io.Writer, r *Report, opts PrintOptions) error {
-	p := &printer{w: w, dated: spansDays(&r.Input), times: opts.Times, first: r.Input.FirstPacket}
+	p := &printer{w: w, dated: spansDays(&r.Input), times: opts.Times, first: r.Input.FirstPacket, width: opts.Width}
 	p.input(&r.Input)
 	if rolledUp(r, opts) {
 		p.rollup(r, rollupOf(r), opts.Quiet)
@@ -93,8 +98,9 @@ func printTables(w io.Writer, r *Report, opts PrintOptions) error {
 }
 
 type printer struct {
-	w   io.Writer
-	err error
+	w     io.Writer
+	err   error
+	width int // the terminal's, 0: none (PrintOptions.Width)
 	// dated: the capture spans more than one day (UTC), so times of day
 	// carry their date.
 	dated bool
@@ -584,7 +590,35 @@ func (p *printer) anomalies(r *Report) {
 	} else {
 		p.printf("\nAnomalies: %s\n", count(uint64(total)))
 	}
-	p.tableWrapped(header, rows, nil, 72)
+	p.tableWrapped(header, rows, nil, fitDetail(header, rows, p.width))
+}
+
+// detailWidth is the widest a finding's sentence is laid out in the
+// anomalies table, and minDetailWidth the narrowest it is made to fit a
+// terminal: below it, the table is left wider than the terminal.
+const (
+	detailWidth    = 72
+	minDetailWidth = 30
+)
+
+// fitDetail is the width to wrap the last column of the table of header
+// and rows to, so that the table fits a terminal width columns wide (0:
+// none): detailWidth at most, minDetailWidth at least.
+func fitDetail(header []string, rows [][]string, width int) int {
+	if width <= 0 {
+		return detailWidth
+	}
+	used := 3*len(header) + 1 // "│ " before each cell, " │" after the last, " │ " between
+	for i := range len(header) - 1 {
+		w := utf8.RuneCountInString(header[i])
+		for _, row := range rows {
+			for line := range strings.SplitSeq(row[i], "\n") {
+				w = max(w, utf8.RuneCountInString(line))
+			}
+		}
+		used += w
+	}
+	return min(detailWidth, max(minDetailWidth, width-used))
 }
 
 // kindWithAlso is a finding's kind, and on a line each the kinds of its

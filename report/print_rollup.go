@@ -220,13 +220,20 @@ func (p *printer) examples(g *KindGroup) {
 			conn = fmt.Sprintf("%-7s ", fmt.Sprintf("#%d", a.Connection))
 		}
 		prefix := "  " + p.clock(a.Time) + "  " + conn
-		p.printf("%s%s\n", prefix, wrapText(a.Detail, exampleWidth-utf8.RuneCountInString(prefix), strings.Repeat(" ", utf8.RuneCountInString(prefix))))
+		p.printf("%s%s\n", prefix, wrapText(a.Detail, p.exampleWidth()-utf8.RuneCountInString(prefix), strings.Repeat(" ", utf8.RuneCountInString(prefix))))
 	}
 	p.more(g.Count-len(g.Examples), "")
 }
 
-// exampleWidth is the width a finding's example line is wrapped to.
-const exampleWidth = 110
+// exampleWidth is the width a finding's example line is wrapped to:
+// 110 columns, or a narrower terminal's width (wrapText keeps at least 20
+// columns for the sentence).
+func (p *printer) exampleWidth() int {
+	if p.width > 0 {
+		return min(110, p.width)
+	}
+	return 110
+}
 
 // wrapText breaks s at spaces into lines of at most width runes (a word
 // longer stays whole), each after the first starting with indent.

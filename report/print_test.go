@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tcpwatch/tcpwatch/tracker"
 )
@@ -335,5 +336,37 @@ func TestInputLineNamesStandardInput(t *testing.T) {
 	rep := &Report{Input: Input{Files: []string{"-"}, Packets: 2, TCPPackets: 2}}
 	if line, _, _ := strings.Cut(string(printed(t, rep, Table, PrintOptions{})), "\n"); !strings.HasPrefix(line, "standard input: 2 packets") {
 		t.Errorf("header %q", line)
+	}
+}
+
+// TestFindingsFitTheTerminal: on a terminal (Width), the anomalies table's
+// sentences wrap so that the table fits it, between minDetailWidth and
+// detailWidth; off one, they wrap at detailWidth.
+func TestFindingsFitTheTerminal(t *testing.T) {
+	header := []string{"SEVERITY", "KIND", "DETAIL"}
+	rows := [][]string{{"warning", "close_wait_stuck\nalso fin_wait_2_stuck", "x"}}
+	fixed := 3*len(header) + 1 + len("SEVERITY") + len("also fin_wait_2_stuck")
+	for _, tc := range []struct {
+		name  string
+		width int
+		want  int
+	}{
+		{"no terminal", 0, detailWidth},
+		{"a wide terminal", 300, detailWidth},
+		{"a narrower one", fixed + 50, 50},
+		{"too narrow to fit", fixed + 5, minDetailWidth},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fitDetail(header, rows, tc.width); got != tc.want {
+				t.Errorf("fitDetail(width %d) = %d, want %d", tc.width, got, tc.want)
+			}
+		})
+	}
+	out := printed(t, sampleReport(false), Table, PrintOptions{Width: 110})
+	_, anomalies, _ := bytes.Cut(out, []byte("\nAnomalies: "))
+	for line := range strings.SplitSeq(string(anomalies), "\n") {
+		if n := utf8.RuneCountInString(line); n > 110 {
+			t.Errorf("a line of %d columns on a terminal of 110: %s", n, line)
+		}
 	}
 }

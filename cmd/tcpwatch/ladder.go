@@ -361,13 +361,21 @@ func reread(cfg *config, packets uint64, rec *ladder.Recorder, syns *html.SYNCou
 
 // termWidth is the width of the terminal w is, or ladder.DefaultWidth.
 func termWidth(w io.Writer) int {
+	if cols := terminalColumns(w); cols > 0 {
+		return cols
+	}
+	return ladder.DefaultWidth
+}
+
+// terminalColumns is the width of the terminal w is, 0 if it is none.
+func terminalColumns(w io.Writer) int {
 	f, ok := w.(*os.File)
 	if !ok || !isTerminal(w) {
-		return ladder.DefaultWidth
+		return 0
 	}
 	cols, _, err := term.GetSize(int(f.Fd()))
-	if err != nil || cols == 0 {
-		return ladder.DefaultWidth
+	if err != nil {
+		return 0
 	}
 	return cols
 }

@@ -160,7 +160,7 @@ func finish(cfg *config, format report.Format, in report.Input, tr *tracker.Trac
 			debug.FreeOSMemory() // (a forced collection: worth it only for a big report)
 		}
 	}
-	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times)}); err != nil {
+	if err := report.Print(stdout, rep, format, report.PrintOptions{All: cfg.all, Quiet: cfg.quiet, Times: report.TimeFormatOf(cfg.times), Width: terminalColumns(stdout)}); err != nil {
 		fmt.Fprintf(stderr, "tcpwatch: %v; the report was not written in full\n", writeError(err))
 		return exitError
 	}
