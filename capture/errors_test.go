@@ -46,6 +46,7 @@ func openErrorCases(t *testing.T) []errorCase {
 		{name: "one byte", data: []byte{0xd4}, openErr: `open "F": not a pcap or pcapng file (only 1 byte)`, is: ErrNotCapture},
 		{name: "pcap header cut", data: goodPcap[:20], openErr: `open "F": truncated: the capture ends inside the pcap file header`, is: io.ErrUnexpectedEOF},
 		{name: "pcap unknown version", data: append([]byte{0xd4, 0xc3, 0xb2, 0xa1, 3, 0}, goodPcap[6:]...), openErr: `open "F": corrupt pcap file header: unknown major version 3`},
+		{name: "gzip of three bytes", data: gz(t, []byte("abc")), openErr: `open "F": not a pcap or pcapng file (only 3 bytes after gzip decompression)`, is: ErrNotCapture},
 		{name: "gzip of text", data: gz(t, []byte("hello, world")), openErr: `open "F": not a pcap or pcapng file (magic 0x68656c6c after gzip decompression)`, is: ErrNotCapture},
 		{name: "gzip of nothing", data: gz(t, nil), openErr: `open "F": empty file (after gzip decompression)`, is: ErrEmpty},
 		{name: "gzip header cut", data: gz(t, goodPcap)[:5], openErr: `open "F": truncated: the capture ends inside its gzip header`, is: ErrTruncated},

@@ -195,10 +195,14 @@ func openStream(rd io.Reader, bufs *buffers) (*fileSource, error) {
 		if err != nil && err != io.EOF {
 			return nil, s.streamError(err, "inside its first four bytes", "corrupt capture")
 		}
-		if len(head) == 1 {
-			return nil, fmt.Errorf("%w (only 1 byte)", ErrNotCapture)
+		after := ""
+		if s.gz != nil {
+			after = " after gzip decompression"
 		}
-		return nil, fmt.Errorf("%w (only %d bytes)", ErrNotCapture, len(head))
+		if len(head) == 1 {
+			return nil, fmt.Errorf("%w (only 1 byte%s)", ErrNotCapture, after)
+		}
+		return nil, fmt.Errorf("%w (only %d bytes%s)", ErrNotCapture, len(head), after)
 	}
 	return s, s.openFormat(br, binary.BigEndian.Uint32(head))
 }

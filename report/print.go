@@ -298,9 +298,10 @@ func (p *printer) connections(r *Report) {
 	p.connTable(r.each, verbose, 0)
 }
 
-// connectionsLine prints how many connections there were, and how many of
-// them are listed when some were left out (evicted, summarized by a flood
-// or forgotten: the input line counts them).
+// connectionsLine prints how many connections the summary counts, and how
+// many of them are listed when some were forgotten beyond --keep (the
+// input line counts them, and the others left out: evicted handshakes, a
+// flood's half-open connections, which the summary does not count).
 func (p *printer) connectionsLine(r *Report) {
 	n, all := r.NumConnections(), r.Summary.Connections
 	if all > n {

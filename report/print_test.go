@@ -303,9 +303,9 @@ func TestNoConnectionsSaysWhy(t *testing.T) {
 }
 
 // TestConnectionsLineCountsThoseLeftOut: the line above the connections
-// gives every connection seen, and how many are listed when some were left
-// out (forgotten beyond --keep, evicted, a flood's), in the full view and
-// the quiet one alike.
+// gives every connection the summary counts, and how many are listed when
+// some were forgotten beyond --keep, in the full view and the quiet one
+// alike.
 func TestConnectionsLineCountsThoseLeftOut(t *testing.T) {
 	forgotten := sampleReport(false)
 	forgotten.Summary.Connections = 125
@@ -368,5 +368,33 @@ func TestFindingsFitTheTerminal(t *testing.T) {
 		if n := utf8.RuneCountInString(line); n > 110 {
 			t.Errorf("a line of %d columns on a terminal of 110: %s", n, line)
 		}
+	}
+}
+
+// TestKindCellNamesAlsoKinds: a finding's KIND cell gives its also list's
+// kinds under its own, and the rollup's line the kinds other findings'
+// also lists name, with counts, in the kinds' order; nothing when none.
+func TestKindCellNamesAlsoKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    Anomaly
+		want string
+	}{
+		{"none", Anomaly{Kind: tracker.Reset}, "reset"},
+		{"one", Anomaly{Kind: tracker.CloseWaitStuck, Also: []tracker.Kind{tracker.FinWait2Stuck}}, "close_wait_stuck\nalso fin_wait_2_stuck"},
+		{"two", Anomaly{Kind: tracker.UnackedFin, Also: []tracker.Kind{tracker.HalfOpen, tracker.Reset}}, "unacked_fin\nalso half_open\nalso reset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := kindWithAlso(&tc.a); got != tc.want {
+				t.Errorf("kindWithAlso = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if got := alsoLine(nil); got != "" {
+		t.Errorf("alsoLine(nil) = %q, want nothing", got)
+	}
+	got := alsoLine(map[tracker.Kind]int{tracker.Reset: 2, tracker.HalfOpen: 1234})
+	if want := "In other findings' also lists (--fail-on matches them): half_open 1,234, reset 2"; got != want {
+		t.Errorf("alsoLine = %q, want %q", got, want)
 	}
 }

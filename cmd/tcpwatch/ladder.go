@@ -110,7 +110,8 @@ func addPictureFlags(fs *pflag.FlagSet, c *config) {
 // are the flag's and not the first word of a filter (no BPF filter is a
 // list of numbers); the flag alone stays alone. A word with a comma is
 // the flag's too, as no BPF filter has one: "--ladder 3,x" is a bad list
-// of IDs, not a bad filter.
+// of IDs, not a bad filter; a flag after it is not ("--ladder
+// --fail-on=reset,syn_flood").
 func ladderArgs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
@@ -118,7 +119,7 @@ func ladderArgs(args []string) []string {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && (isIDList(args[i+1]) || strings.Contains(args[i+1], ",")) {
+		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && (isIDList(args[i+1]) || !strings.HasPrefix(args[i+1], "-") && strings.Contains(args[i+1], ",")) {
 			out = append(out, a+"="+args[i+1])
 			i++
 			continue

@@ -58,6 +58,7 @@ func TestLadderErrors(t *testing.T) {
 			"half-open ones of a SYN flood are summarized in its finding (--all keeps them)\n"},
 		{"not an ID", []string{"-r", sample, "--ladder=x"}, `--ladder "x": want connection IDs`},
 		{"a bad list, not a filter", []string{"-r", sample, "--ladder", "1,x"}, `--ladder "1,x": want connection IDs`},
+		{"a flag with a comma after a bare --ladder is its own", []string{"-r", sample, "--ladder", "--fail-on=reset,nosuchkind"}, `--fail-on "reset,nosuchkind"`},
 		{"json", []string{"-r", sample, "--ladder", "-F", "json"}, "--ladder draws in the table output only"},
 		{"ascii alone", []string{"-r", sample, "--ascii"}, "--ascii draws ladders: give --ladder too"},
 		{"standard input", []string{"-r", "-", "--ladder"}, "cannot read standard input twice"},
