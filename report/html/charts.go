@@ -1,7 +1,9 @@
 package html
 
 import (
+	"math"
 	"strconv"
+	"time"
 
 	"github.com/tcpwatch/tcpwatch/report"
 	"github.com/tcpwatch/tcpwatch/report/svg"
@@ -148,30 +150,59 @@ func present(s *StateSeries, side tracker.Side, st tracker.State) bool {
 	return false
 }
 
-// synChart draws SYNs per second over the capture.
+// synChart draws SYNs per second over the capture: above each slice, the
+// rate of the second around it (synRates).
 func synChart(c *SYNCounter) []byte {
 	d := svg.New(chartW, chartH, svg.A("class", "chart syn-rate"), svg.A("font-family", "sans-serif"),
 		svg.A("font-size", "11"), svg.A("role", "img"))
 	d.Text("title", "SYNs per second over the capture")
-	// Over slices shorter than a second, a slice's SYNs are a lower bound
-	// of its second's: one SYN in a 27 ms slice is not 37 SYNs a second.
-	secs := max(c.Span.seconds(), 1)
+	rates := synRates(c)
 	top := 1.0
-	for _, n := range c.Count {
-		top = max(top, float64(n)/secs)
+	for _, r := range rates {
+		top = max(top, r)
 	}
 	axes(d, c.Span, top, "SYN/s")
+	slice := duration(c.Span.seconds())
 	for b, n := range c.Count {
 		if n == 0 {
 			continue
 		}
-		rate := float64(n) / secs
+		rate := rates[b]
 		d.Open("rect", svg.N("x", x(b)), svg.N("y", y(rate, top)), svg.N("width", x(b+1)-x(b)),
 			svg.N("height", y(0, top)-y(rate, top)), svg.A("fill", "#e8590c"))
-		d.Text("title", strconv.FormatUint(n, 10)+" SYNs ("+svg.Num(rate)+"/s)")
+		d.Text("title", strconv.FormatUint(n, 10)+" SYNs in this "+slice+" ("+svg.Num(rate)+"/s around it)")
 		d.Close()
 	}
 	return d.Bytes()
+}
+
+// synRates is, for each slice, the SYNs per second of the slices around
+// it that span a second (slices of a second or more: of itself). The
+// divisor is a second at least: where the capture, or what is left of it
+// at an end, is shorter, the rate is a lower bound (one SYN in a 27 ms
+// capture is one a second, not 37).
+func synRates(c *SYNCounter) [Buckets]float64 {
+	slice := c.Span.seconds()
+	k := 1
+	if slice > 0 && slice < 1 {
+		k = min(int(math.Ceil(1/slice)), Buckets)
+	}
+	var rates [Buckets]float64
+	for b := range Buckets {
+		lo := max(b-k/2, 0)
+		hi := min(lo+k, Buckets)
+		var n uint64
+		for _, m := range c.Count[lo:hi] {
+			n += m
+		}
+		rates[b] = float64(n) / max(float64(hi-lo)*slice, 1)
+	}
+	return rates
+}
+
+// duration is a slice's length, as the tables print one.
+func duration(secs float64) string {
+	return tracker.FormatDuration(time.Duration(secs * 1e9))
 }
 
 // axes draws the frame, the top value and the span's start and end times.

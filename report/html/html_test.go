@@ -134,3 +134,22 @@ func TestPageGroupsItsCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestSYNRateIsPerSecondOverShortSlices: 250 SYNs a second for 4 s, in
+// slices of about 33 ms, chart as about 250 a second, not as the 8 or so
+// of one slice.
+func TestSYNRateIsPerSecondOverShortSlices(t *testing.T) {
+	c := &SYNCounter{Span: Span{Start: 0, End: 4e9 - 1}}
+	for i := range int64(1000) {
+		c.Add(&tracker.Segment{Time: i * 4e6, Flags: tracker.SYN})
+	}
+	rates := synRates(c)
+	for _, b := range []int{Buckets / 4, Buckets / 2, 3 * Buckets / 4} {
+		if r := rates[b]; r < 240 || r > 260 {
+			t.Errorf("slice %d: %.1f SYNs/s, want about 250", b, r)
+		}
+	}
+	if chart := string(synChart(c)); !strings.Contains(chart, "/s around it)") {
+		t.Errorf("the bars' titles do not give the rate around them:\n%.400s", chart)
+	}
+}
