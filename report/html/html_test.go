@@ -153,3 +153,24 @@ func TestSYNRateIsPerSecondOverShortSlices(t *testing.T) {
 		t.Errorf("the bars' titles do not give the rate around them:\n%.400s", chart)
 	}
 }
+
+// TestEmptyCapturePageSaysSo: a capture with no packet gives no time line
+// (no 1970), and sections without rows say so instead of an empty table.
+func TestEmptyCapturePageSaysSo(t *testing.T) {
+	r := &report.Report{Input: report.Input{Files: []string{"empty.pcap"}}}
+	var b bytes.Buffer
+	if err := Write(&b, &Data{Report: r, States: States(nil, nil, Span{}), SYNs: &SYNCounter{}}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, bad := range []string{"1970", "<dt>time</dt>", "<th>ID</th>"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page has %q", bad)
+		}
+	}
+	for _, want := range []string{"<p>No services.</p>", "<p>No TCP connections.</p>", "<p>No findings.</p>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not say %q", want)
+		}
+	}
+}
