@@ -110,6 +110,9 @@ func runLive(ctx context.Context, cfg *config, format report.Format, stdout, std
 	in.Interface = cfg.iface
 	in.Interrupted = interrupted
 	in.Dropped = report.Dropped{Kernel: ls.Dropped, Interface: ls.IfDropped}
+	if end := report.Time(w.tr.Now()); !w.counted && in.LastPacket != 0 && end > in.LastPacket {
+		in.CaptureEnd = end // the silence was watched until then
+	}
 	if w.view != nil {
 		if err := w.view.Close(); err != nil && inputErr == nil {
 			inputErr = writeError(err)

@@ -507,3 +507,23 @@ func TestLiveCountEndsTheCaptureAtItsLastPacket(t *testing.T) {
 		t.Errorf("capture loss %+v after -c 4: the ACK that came after the count is taken as missed", *cl)
 	}
 }
+
+// TestLiveReportSaysWhenCaptureStopped: a live capture stopped by
+// --duration well after its last packet gives that moment as capture_end,
+// the end its findings' clock ran to.
+func TestLiveReportSaysWhenCaptureStopped(t *testing.T) {
+	l := netlab.New(t)
+	server(t, l, "198.18.0.2:8083", echoOnce)
+	tw := startLive(context.Background(), l.Server, "-i", l.Server.Link, "-F", "json", "--duration", "3s", "tcp port 8083")
+	tw.ready(t)
+	request(t, l, "198.18.0.2:8083")
+	tw.wait(t)
+	var rep report.Report
+	if err := json.Unmarshal([]byte(tw.out.String()), &rep); err != nil {
+		t.Fatalf("exit %d, output is not one JSON document: %v\n%s%s", tw.code, err, tw.out.String(), tw.err.String())
+	}
+	in := rep.Input
+	if in.LastPacket == 0 || in.CaptureEnd <= in.LastPacket || in.CaptureEnd-in.FirstPacket > report.Time(10*time.Second) {
+		t.Errorf("first packet %v, last %v, capture_end %v: want the end after the last packet, within the run", in.FirstPacket, in.LastPacket, in.CaptureEnd)
+	}
+}
