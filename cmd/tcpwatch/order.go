@@ -19,12 +19,17 @@ import (
 // corrupt or forged time stamp, or a clock set back) ran the tracker's
 // clock ahead with it, and durations that span it are measured from it.
 type fileOrder struct {
-	file        int    // index of the file of the last packet seen
-	latest      int64  // the latest packet time of the files before it and of it so far
-	latestNum   uint64 // the number of that packet
-	lastFile    string // the file of the latest packet
-	steppedBack bool   // a clock step back was reported
-	warnings    []string
+	file      int    // index of the file of the last packet seen
+	latest    int64  // the latest packet time of the files before it and of it so far
+	latestNum uint64 // the number of that packet
+	lastFile  string // the file of the latest packet
+	// The latest packet time of this file alone, and its number: a clock
+	// step back is within one file (a file begun out of order is the
+	// other warning's).
+	fileLatest    int64
+	fileLatestNum uint64
+	steppedBack   bool // a clock step back was reported
+	warnings      []string
 }
 
 // clockStepBack is how far a file's clock must step back to be reported:
@@ -39,10 +44,16 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 		o.warnings = append(o.warnings, fmt.Sprintf("files out of time order: %q begins at %s, %s before the end of %q; give the files in time order",
 			name, report.DateClock(report.Time(p.Time)), tracker.FormatDuration(time.Duration(o.latest-p.Time)), o.lastFile))
 	}
-	if i == o.file && !o.steppedBack && o.latest-p.Time > int64(clockStepBack) {
+	if i != o.file {
+		o.fileLatest, o.fileLatestNum = 0, 0
+	}
+	if !o.steppedBack && o.fileLatest-p.Time > int64(clockStepBack) {
 		o.steppedBack = true
 		o.warnings = append(o.warnings, fmt.Sprintf("the capture's clock steps back: packet %d is stamped %s before packet %d (%s); the clock does not go back, so durations that span it (stuck connections, TIME_WAIT) are measured from packet %d's time",
-			p.Num, tracker.FormatDuration(time.Duration(o.latest-p.Time)), o.latestNum, report.DateClock(report.Time(o.latest)), o.latestNum))
+			p.Num, tracker.FormatDuration(time.Duration(o.fileLatest-p.Time)), o.fileLatestNum, report.DateClock(report.Time(o.fileLatest)), o.fileLatestNum))
+	}
+	if p.Time > o.fileLatest {
+		o.fileLatest, o.fileLatestNum = p.Time, p.Num
 	}
 	o.file = i
 	if p.Time > o.latest {

@@ -99,3 +99,17 @@ func TestAClockThatStepsBackIsWarnedAbout(t *testing.T) {
 		t.Errorf("warnings %q", rep.Input.Warnings)
 	}
 }
+
+// TestFilesOutOfOrderAreOneWarning: a file that begins before the end of
+// the one before it is the files' warning; its own packets, in order, are
+// no clock step back too.
+func TestFilesOutOfOrderAreOneWarning(t *testing.T) {
+	_, js, _ := runCLI("-r", "../../testdata/pcaps/anomalies/close-wait-fin-wait-2.pcap", "-r", "../../testdata/pcaps/refused.pcap", "-F", "json")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Input.Warnings) != 1 || !strings.HasPrefix(rep.Input.Warnings[0], "files out of time order") {
+		t.Errorf("warnings %q, want the files' one only", rep.Input.Warnings)
+	}
+}
