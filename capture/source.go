@@ -188,23 +188,31 @@ func openStream(rd io.Reader, bufs *buffers) (*fileSource, error) {
 		}
 		head, err = br.Peek(4)
 		if len(head) == 0 && err == io.EOF {
-			return nil, fmt.Errorf("%w (after gzip decompression)", ErrEmpty)
+			return nil, fmt.Errorf("%w (%s)", ErrEmpty, gunzipped)
 		}
 	}
 	if len(head) < 4 {
 		if err != nil && err != io.EOF {
 			return nil, s.streamError(err, "inside its first four bytes", "corrupt capture")
 		}
-		after := ""
-		if s.gz != nil {
-			after = " after gzip decompression"
-		}
 		if len(head) == 1 {
-			return nil, fmt.Errorf("%w (only 1 byte%s)", ErrNotCapture, after)
+			return nil, fmt.Errorf("%w (only 1 byte%s)", ErrNotCapture, s.afterGzip())
 		}
-		return nil, fmt.Errorf("%w (only %d bytes%s)", ErrNotCapture, len(head), after)
+		return nil, fmt.Errorf("%w (only %d bytes%s)", ErrNotCapture, len(head), s.afterGzip())
 	}
 	return s, s.openFormat(br, binary.BigEndian.Uint32(head))
+}
+
+// gunzipped is what an error about a file's first bytes says when they
+// are those of its gzip stream's contents.
+const gunzipped = "after gzip decompression"
+
+// afterGzip is gunzipped after a space if s is gzip-compressed, else "".
+func (s *fileSource) afterGzip() string {
+	if s.gz != nil {
+		return " " + gunzipped
+	}
+	return ""
 }
 
 // gunzip starts decompressing br and returns the reader of what it holds.
@@ -251,10 +259,7 @@ func (s *fileSource) openFormat(br *bufio.Reader, magic uint32) error {
 			return s.streamError(err, "inside the pcapng section header", "corrupt pcapng section header")
 		}
 	default:
-		if s.gz != nil {
-			return fmt.Errorf("%w (magic %#08x after gzip decompression)", ErrNotCapture, magic)
-		}
-		return fmt.Errorf("%w (magic %#08x)", ErrNotCapture, magic)
+		return fmt.Errorf("%w (magic %#08x%s)", ErrNotCapture, magic, s.afterGzip())
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -611,10 +610,10 @@ func fitDetail(header []string, rows [][]string, width int) int {
 	}
 	used := 3*len(header) + 1 // "│ " before each cell, " │" after the last, " │ " between
 	for i := range len(header) - 1 {
-		w := utf8.RuneCountInString(header[i])
+		w := cellWidth(header[i])
 		for _, row := range rows {
 			for line := range strings.SplitSeq(row[i], "\n") {
-				w = max(w, utf8.RuneCountInString(line))
+				w = max(w, cellWidth(line))
 			}
 		}
 		used += w

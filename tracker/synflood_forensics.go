@@ -189,8 +189,7 @@ func (ft *floodTarget) detail(th *Thresholds) string {
 	g := Grouped[int]
 	half := fmt.Sprintf("%s handshakes pending at once, each for at most the %s handshake timeout", g(ft.peakHalfOpen), secs(int64(th.HandshakeTimeout)))
 	if ft.evicted > 0 {
-		half = fmt.Sprintf("at least %s handshakes pending at once, each for at most the %s handshake timeout: the flow table was full and %s were evicted",
-			g(ft.peakHalfOpen), secs(int64(th.HandshakeTimeout)), g(ft.evicted))
+		half = fmt.Sprintf("at least %s: the flow table was full and %s were evicted", half, g(ft.evicted))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s received %s SYNs that never completed the handshake from about %s sources over %s (%s/s; %s in its busiest second; %s); ",

@@ -119,7 +119,7 @@ func ladderArgs(args []string) []string {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && (isIDList(args[i+1]) || !strings.HasPrefix(args[i+1], "-") && strings.Contains(args[i+1], ",")) {
+		if (a == "--ladder" || a == "-ladder") && i+1 < len(args) && ladderValue(args[i+1]) {
 			out = append(out, a+"="+args[i+1])
 			i++
 			continue
@@ -127,6 +127,12 @@ func ladderArgs(args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// ladderValue reports whether s, after a bare --ladder, is its value: a
+// list of IDs, or a word with a comma that is not a flag.
+func ladderValue(s string) bool {
+	return isIDList(s) || !strings.HasPrefix(s, "-") && strings.Contains(s, ",")
 }
 
 func isIDList(s string) bool {

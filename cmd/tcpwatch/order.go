@@ -19,10 +19,9 @@ import (
 // corrupt or forged time stamp, or a clock set back) ran the tracker's
 // clock ahead with it, and durations that span it are measured from it.
 type fileOrder struct {
-	file      int    // index of the file of the last packet seen
-	latest    int64  // the latest packet time of the files before it and of it so far
-	latestNum uint64 // the number of that packet
-	lastFile  string // the file of the latest packet
+	file     int    // index of the file of the last packet seen
+	latest   int64  // the latest packet time of the files before it and of it so far
+	lastFile string // the file of the latest packet
 	// The latest packet time of this file alone, and its number: a clock
 	// step back is within one file (a file begun out of order is the
 	// other warning's).
@@ -57,6 +56,6 @@ func (o *fileOrder) see(rd *capture.Reader, p *capture.Packet) {
 	}
 	o.file = i
 	if p.Time > o.latest {
-		o.latest, o.latestNum, o.lastFile = p.Time, p.Num, name
+		o.latest, o.lastFile = p.Time, name
 	}
 }

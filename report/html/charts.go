@@ -162,7 +162,7 @@ func synChart(c *SYNCounter) []byte {
 		top = max(top, r)
 	}
 	axes(d, c.Span, top, "SYN/s")
-	slice := duration(c.Span.seconds())
+	slice := tracker.FormatDuration(time.Duration(c.Span.seconds() * 1e9))
 	for b, n := range c.Count {
 		if n == 0 {
 			continue
@@ -198,11 +198,6 @@ func synRates(c *SYNCounter) [Buckets]float64 {
 		rates[b] = float64(n) / max(float64(hi-lo)*slice, 1)
 	}
 	return rates
-}
-
-// duration is a slice's length, as the tables print one.
-func duration(secs float64) string {
-	return tracker.FormatDuration(time.Duration(secs * 1e9))
 }
 
 // axes draws the frame, the top value and the span's start and end times.
